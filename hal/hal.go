@@ -1,0 +1,68 @@
+package hal
+
+// EventKind says what a person did to the phone.
+type EventKind int
+
+const (
+	// KeyPress is one press and release of a key; Event.Key names it.
+	KeyPress EventKind = iota + 1
+	// HookOff is the handset lifted.
+	HookOff
+	// HookOn is the handset replaced.
+	HookOn
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case KeyPress:
+		return "key"
+	case HookOff:
+		return "hook-off"
+	case HookOn:
+		return "hook-on"
+	}
+	return "unknown"
+}
+
+// Event is one thing a person did: a key press or a hook change.
+type Event struct {
+	Kind EventKind
+	// Key is set for KeyPress: "0"-"9", "*", "#" or a named key of panel.md
+	// ("send", "hold", "transfer", ..., "volup", "voldown").
+	Key string
+}
+
+// Input delivers key and hook events, in order, from one goroutine.
+type Input interface {
+	Events() <-chan Event
+}
+
+// Codec is the handset's PCM path: 16-bit mono samples at a fixed rate. It is
+// the audio clock: Exchange returns once per frame period.
+type Codec interface {
+	// Open prepares the codec for rate samples/s in frames of frame samples.
+	Open(rate, frame int) error
+	// Exchange blocks until the next frame period, plays ear (len frame) on
+	// the earpiece and fills mic (len frame) with the microphone samples of
+	// the period just ended (silence where none were captured). Neither slice
+	// is kept after it returns.
+	Exchange(ear, mic []int16) error
+	// Close stops the codec; a blocked Exchange returns an error.
+	Close() error
+}
+
+// Observer is told what a person would see and hear: the state lines of
+// panel.md. The virtual panel sends them to its client; a hardware board
+// drives its lamps, ringer and display from them and logs the rest.
+// Methods are called from the phone's goroutine and must not block for long.
+type Observer interface {
+	Reg(line int, state string)      // registered, unregistered, failed:CODE
+	Phone(state string)              // idle, dialtone, dialing, ...
+	Call(id int, state, peer string) // incoming, calling, ringing, ..., ended:CODE
+	Ring(on bool, cadence string)    // ringer on with a cadence name, or off
+	Tone(name string)                // dial, ringback, busy, congestion, waiting, none
+	LED(name, state string)          // lamp name; on, off, blink
+	Display(row int, text string)    // a display row
+	MWI(line, newMsgs, oldMsgs int)  // voicemail counts
+	Log(text string)                 // free text for people
+}
