@@ -1,0 +1,29 @@
+package sipmsg
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+)
+
+// MagicCookie starts every RFC 3261 branch (section 8.1.1.7).
+const MagicCookie = "z9hG4bK"
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b)
+}
+
+// NewBranch returns a fresh Via branch: the magic cookie and 64 random bits.
+func NewBranch() string { return MagicCookie + randHex(8) }
+
+// NewTag returns a fresh From/To tag.
+func NewTag() string { return randHex(6) }
+
+// NewCallID returns a fresh Call-ID, "random@host" (just random if host is "").
+func NewCallID(host string) string {
+	if host == "" {
+		return randHex(12)
+	}
+	return randHex(12) + "@" + host
+}

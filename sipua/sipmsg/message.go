@@ -1,0 +1,456 @@
+package sipmsg
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ErrMalformed is wrapped by every error Parse returns for a message that is
+// not valid SIP; a UAS answers such requests with 400 (or drops them).
+var ErrMalformed = errors.New("sipmsg: malformed message")
+
+// Message is one SIP request or response.
+type Message struct {
+	Method     string // requests: "INVITE", ...; "" for responses
+	RequestURI string // requests
+	StatusCode int    // responses
+	Reason     string // responses
+	// Headers in the order received; names in full canonical form (compact
+	// forms expanded).
+	Headers []Header
+	Body    []byte
+}
+
+// Header is one header line: its name and its (unfolded, trimmed) value.
+type Header struct{ Name, Value string }
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
+}
+
+// Parse parses a whole datagram. Leading CRLFs are skipped, folded header
+// lines are unfolded, Content-Length is honoured (a datagram longer than it
+// is truncated; a shorter one is an error) and the mandatory headers Via,
+// From, To, Call-ID and CSeq must be present, the single-valued ones once.
+func Parse(b []byte) (*Message, error) {
+	for len(b) > 0 && (b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return nil, malformed("empty message")
+	}
+	head, body, ok := splitHead(b)
+	if !ok {
+		return nil, malformed("no end of headers")
+	}
+	lines := splitLines(head)
+	m := &Message{}
+	if err := m.parseStartLine(lines[0]); err != nil {
+		return nil, err
+	}
+	// Unfold (RFC 3261 section 7.3.1): a line starting with SP or HT continues the previous.
+	var cur string
+	flush := func() error {
+		if cur == "" {
+			return nil
+		}
+		i := strings.IndexByte(cur, ':')
+		if i <= 0 {
+			return malformed("header line without colon: %.40q", cur)
+		}
+		name := strings.TrimRight(cur[:i], " \t")
+		if name == "" || strings.ContainsAny(name, " \t") {
+			return malformed("bad header name %.40q", cur[:i])
+		}
+		m.Headers = append(m.Headers, Header{Name: CanonicalName(name), Value: strings.Trim(cur[i+1:], " \t")})
+		cur = ""
+		return nil
+	}
+	for _, ln := range lines[1:] {
+		if ln != "" && (ln[0] == ' ' || ln[0] == '\t') {
+			if cur == "" {
+				return nil, malformed("continuation line without header")
+			}
+			cur = strings.TrimRight(cur, " \t") + " " + strings.Trim(ln, " \t")
+			continue
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
+		cur = ln
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	for _, n := range []string{"Via", "From", "To", "Call-ID", "CSeq"} {
+		if m.Get(n) == "" {
+			return nil, malformed("missing %s", n)
+		}
+	}
+	for _, n := range []string{"From", "To", "Call-ID", "CSeq", "Content-Length", "Content-Type", "Max-Forwards"} {
+		if m.count(n) > 1 {
+			return nil, malformed("%s more than once", n)
+		}
+	}
+	_, method, err := m.CSeq()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if m.IsRequest() && method != m.Method {
+		return nil, malformed("CSeq method %q does not match %q", method, m.Method)
+	}
+	if cl, ok := m.lookup("Content-Length"); ok {
+		n, err := strconv.Atoi(cl)
+		if err != nil || n < 0 {
+			return nil, malformed("bad Content-Length %.20q", cl)
+		}
+		if n > len(body) {
+			return nil, malformed("Content-Length %d exceeds the %d bytes received", n, len(body))
+		}
+		body = body[:n]
+	}
+	if len(body) > 0 {
+		m.Body = append([]byte(nil), body...)
+	}
+	return m, nil
+}
+
+func splitHead(b []byte) (head, body []byte, ok bool) {
+	if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
+		if j := bytes.Index(b[:i], []byte("\n\n")); j >= 0 {
+			return b[:j], b[j+2:], true
+		}
+		return b[:i], b[i+4:], true
+	}
+	if i := bytes.Index(b, []byte("\n\n")); i >= 0 {
+		return b[:i], b[i+2:], true
+	}
+	// A datagram without a blank line: accept it when it ends in a line end.
+	if bytes.HasSuffix(b, []byte("\n")) {
+		return bytes.TrimRight(b, "\r\n"), nil, true
+	}
+	return nil, nil, false
+}
+
+func splitLines(head []byte) []string {
+	s := string(head)
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	return lines
+}
+
+func (m *Message) parseStartLine(l string) error {
+	if strings.HasPrefix(l, "SIP/") {
+		// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+		ver, rest, ok := strings.Cut(l, " ")
+		if !ok || ver != "SIP/2.0" {
+			return malformed("bad status line %.60q", l)
+		}
+		code, reason, _ := strings.Cut(rest, " ")
+		if len(code) != 3 {
+			return malformed("bad status code %.20q", code)
+		}
+		n, err := strconv.Atoi(code)
+		if err != nil || n < 100 || n > 699 {
+			return malformed("bad status code %.20q", code)
+		}
+		m.StatusCode, m.Reason = n, reason
+		return nil
+	}
+	// Request-Line = Method SP Request-URI SP SIP-Version
+	parts := strings.Split(l, " ")
+	if len(parts) != 3 || parts[2] != "SIP/2.0" {
+		return malformed("bad request line %.60q", l)
+	}
+	if !isToken(parts[0]) {
+		return malformed("bad method %.20q", parts[0])
+	}
+	if parts[1] == "" || !strings.Contains(parts[1], ":") || strings.ContainsAny(parts[1], "<>\t") {
+		return malformed("bad Request-URI %.60q", parts[1])
+	}
+	m.Method, m.RequestURI = parts[0], parts[1]
+	return nil
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("-.!%*_+`'~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// IsRequest reports whether m is a request.
+func (m *Message) IsRequest() bool { return m.Method != "" }
+
+func (m *Message) count(name string) int {
+	n := 0
+	for _, h := range m.Headers {
+		if h.Name == name {
+			n++
+		}
+	}
+	return n
+}
+
+// lookup returns the whole value of the first header named canon.
+func (m *Message) lookup(canon string) (string, bool) {
+	for _, h := range m.Headers {
+		if strings.EqualFold(h.Name, canon) {
+			return h.Value, true
+		}
+	}
+	return "", false
+}
+
+// Get returns the first value of the header (name case-insensitive, compact or
+// full), "" if absent. For comma-list headers (Via, Contact, Route, ...) it
+// is the first element of the list.
+func (m *Message) Get(name string) string {
+	canon := CanonicalName(name)
+	v, ok := m.lookup(canon)
+	if !ok {
+		return ""
+	}
+	if isList(canon) {
+		if parts := SplitList(v); len(parts) > 0 {
+			return parts[0]
+		}
+		return ""
+	}
+	return v
+}
+
+// GetAll returns every value of the header in order; comma-list headers
+// (Via, Route, Record-Route, Contact, ...) are split into their elements.
+func (m *Message) GetAll(name string) []string {
+	canon := CanonicalName(name)
+	var out []string
+	for _, h := range m.Headers {
+		if !strings.EqualFold(h.Name, canon) {
+			continue
+		}
+		if isList(canon) {
+			out = append(out, SplitList(h.Value)...)
+		} else {
+			out = append(out, h.Value)
+		}
+	}
+	return out
+}
+
+// Set replaces every header named name with one header of that value, at the
+// position of the first one (or at the end).
+func (m *Message) Set(name, value string) {
+	canon := CanonicalName(name)
+	for i, h := range m.Headers {
+		if strings.EqualFold(h.Name, canon) {
+			m.Headers[i] = Header{canon, value}
+			rest := m.Headers[i+1:]
+			m.Headers = m.Headers[:i+1]
+			for _, r := range rest {
+				if !strings.EqualFold(r.Name, canon) {
+					m.Headers = append(m.Headers, r)
+				}
+			}
+			return
+		}
+	}
+	m.Headers = append(m.Headers, Header{canon, value})
+}
+
+// Add appends a header.
+func (m *Message) Add(name, value string) {
+	m.Headers = append(m.Headers, Header{CanonicalName(name), value})
+}
+
+// Prepend inserts a header before the first header of that name, or at the
+// top when there is none (how proxies add Via and Record-Route).
+func (m *Message) Prepend(name, value string) {
+	canon := CanonicalName(name)
+	at := 0
+	for i, h := range m.Headers {
+		if strings.EqualFold(h.Name, canon) {
+			at = i
+			break
+		}
+	}
+	m.Headers = append(m.Headers, Header{})
+	copy(m.Headers[at+1:], m.Headers[at:])
+	m.Headers[at] = Header{canon, value}
+}
+
+// Del removes every header named name.
+func (m *Message) Del(name string) {
+	canon := CanonicalName(name)
+	out := m.Headers[:0]
+	for _, h := range m.Headers {
+		if !strings.EqualFold(h.Name, canon) {
+			out = append(out, h)
+		}
+	}
+	m.Headers = out
+}
+
+// RemoveFirst removes the first value of the header: the first element of a
+// comma list, or the whole first header line (how proxies pop Via and Route).
+func (m *Message) RemoveFirst(name string) {
+	canon := CanonicalName(name)
+	for i, h := range m.Headers {
+		if !strings.EqualFold(h.Name, canon) {
+			continue
+		}
+		if isList(canon) {
+			if parts := SplitList(h.Value); len(parts) > 1 {
+				m.Headers[i].Value = strings.Join(parts[1:], ", ")
+				return
+			}
+		}
+		m.Headers = append(m.Headers[:i], m.Headers[i+1:]...)
+		return
+	}
+}
+
+// CSeq parses the CSeq header (RFC 3261 section 20.16).
+func (m *Message) CSeq() (seq uint32, method string, err error) {
+	v := m.Get("CSeq")
+	num, meth, ok := strings.Cut(strings.TrimSpace(v), " ")
+	meth = strings.TrimSpace(meth)
+	if !ok || !isToken(meth) {
+		return 0, "", fmt.Errorf("sipmsg: bad CSeq %.40q", v)
+	}
+	n, err := strconv.ParseUint(num, 10, 32)
+	if err != nil {
+		return 0, "", fmt.Errorf("sipmsg: bad CSeq number %.40q", num)
+	}
+	return uint32(n), meth, nil
+}
+
+// AppendTo appends the wire form of m to dst and returns it. Content-Length
+// is always written from len(Body): in place of an existing one, else last.
+func (m *Message) AppendTo(dst []byte) []byte {
+	if m.IsRequest() {
+		dst = append(dst, m.Method...)
+		dst = append(dst, ' ')
+		dst = append(dst, m.RequestURI...)
+		dst = append(dst, " SIP/2.0\r\n"...)
+	} else {
+		dst = append(dst, "SIP/2.0 "...)
+		dst = strconv.AppendInt(dst, int64(m.StatusCode), 10)
+		dst = append(dst, ' ')
+		dst = append(dst, m.Reason...)
+		dst = append(dst, "\r\n"...)
+	}
+	wroteCL := false
+	for _, h := range m.Headers {
+		if h.Name == "Content-Length" {
+			if wroteCL {
+				continue
+			}
+			wroteCL = true
+			dst = append(dst, "Content-Length: "...)
+			dst = strconv.AppendInt(dst, int64(len(m.Body)), 10)
+			dst = append(dst, "\r\n"...)
+			continue
+		}
+		dst = append(dst, h.Name...)
+		dst = append(dst, ": "...)
+		dst = append(dst, h.Value...)
+		dst = append(dst, "\r\n"...)
+	}
+	if !wroteCL {
+		dst = append(dst, "Content-Length: "...)
+		dst = strconv.AppendInt(dst, int64(len(m.Body)), 10)
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, "\r\n"...)
+	return append(dst, m.Body...)
+}
+
+// String returns the wire form of m.
+func (m *Message) String() string { return string(m.AppendTo(nil)) }
+
+// Clone returns a deep copy of m.
+func (m *Message) Clone() *Message {
+	c := *m
+	c.Headers = append([]Header(nil), m.Headers...)
+	if m.Body != nil {
+		c.Body = append([]byte(nil), m.Body...)
+	}
+	return &c
+}
+
+// NewRequest returns a request with only its start line set.
+func NewRequest(method, requestURI string) *Message {
+	return &Message{Method: method, RequestURI: requestURI}
+}
+
+// dialogCreating are the methods whose 1xx/2xx responses create a dialog and
+// so carry the request's Record-Route (RFC 3261 section 12.1.1).
+var dialogCreating = map[string]bool{"INVITE": true, "SUBSCRIBE": true, "REFER": true, "NOTIFY": true}
+
+// NewResponse builds a response to req (RFC 3261 section 8.2.6.2): all Via
+// values, From, To, Call-ID and CSeq are copied, and Record-Route for 101-299
+// responses to dialog-creating requests. It adds nothing else (no To tag).
+func NewResponse(req *Message, code int, reason string) *Message {
+	if reason == "" {
+		reason = ReasonPhrase(code)
+	}
+	r := &Message{StatusCode: code, Reason: reason}
+	for _, h := range req.Headers {
+		switch h.Name {
+		case "Via", "From", "To", "Call-ID", "CSeq":
+			r.Headers = append(r.Headers, h)
+		case "Record-Route":
+			if code > 100 && code < 300 && dialogCreating[req.Method] {
+				r.Headers = append(r.Headers, h)
+			}
+		}
+	}
+	return r
+}
+
+// SplitList splits a comma-separated header value into its elements, not
+// splitting inside quoted strings or <...>; elements are trimmed.
+func SplitList(v string) []string {
+	var out []string
+	depth, quoted, start := 0, false, 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '<':
+			depth++
+		case c == '>':
+			if depth > 0 {
+				depth--
+			}
+		case c == ',' && depth == 0:
+			if s := strings.TrimSpace(v[start:i]); s != "" {
+				out = append(out, s)
+			}
+			start = i + 1
+		}
+	}
+	if s := strings.TrimSpace(v[start:]); s != "" {
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,401 @@
+package sipmsg
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Param is one ;name=value parameter; Value "" is a flag parameter (;lr).
+type Param struct{ Name, Value string }
+
+// URI is a SIP or SIPS URI (RFC 3261 section 19.1). Other schemes keep
+// everything after the colon in Opaque.
+type URI struct {
+	Scheme, User, Password, Host string // Host without [] for IPv6
+	Port                         int    // 0 = not given
+	Params                       []Param
+	Headers                      string // after '?', raw
+	Opaque                       string // non-SIP schemes: the rest after "scheme:"
+}
+
+// ParseURI parses a URI. sip: and sips: are parsed into their parts; other
+// schemes (tel:, ...) are kept whole in Opaque.
+func ParseURI(s string) (URI, error) {
+	s = strings.TrimSpace(s)
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok || scheme == "" || !isToken(scheme) {
+		return URI{}, fmt.Errorf("sipmsg: bad URI %.60q", s)
+	}
+	u := URI{Scheme: strings.ToLower(scheme)}
+	if u.Scheme != "sip" && u.Scheme != "sips" {
+		if rest == "" {
+			return URI{}, fmt.Errorf("sipmsg: bad URI %.60q", s)
+		}
+		u.Scheme = scheme
+		u.Opaque = rest
+		return u, nil
+	}
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		u.Headers = rest[i+1:]
+		rest = rest[:i]
+	}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		ui := rest[:i]
+		rest = rest[i+1:]
+		u.User, u.Password, _ = strings.Cut(ui, ":")
+		if u.User == "" {
+			return URI{}, fmt.Errorf("sipmsg: empty user in URI %.60q", s)
+		}
+	}
+	hostport := rest
+	if i := strings.IndexByte(rest, ';'); i >= 0 {
+		hostport = rest[:i]
+		ps, err := parseParams(rest[i:])
+		if err != nil {
+			return URI{}, err
+		}
+		u.Params = ps
+	}
+	h, p, err := splitHostPort(hostport)
+	if err != nil {
+		return URI{}, err
+	}
+	u.Host, u.Port = h, p
+	return u, nil
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	if hp == "" {
+		return "", 0, fmt.Errorf("sipmsg: empty host")
+	}
+	var host, port string
+	if hp[0] == '[' {
+		i := strings.IndexByte(hp, ']')
+		if i < 0 {
+			return "", 0, fmt.Errorf("sipmsg: bad IPv6 reference %.60q", hp)
+		}
+		host = hp[1:i]
+		if net.ParseIP(host) == nil {
+			return "", 0, fmt.Errorf("sipmsg: bad IPv6 reference %.60q", hp)
+		}
+		rest := hp[i+1:]
+		if rest != "" {
+			if rest[0] != ':' {
+				return "", 0, fmt.Errorf("sipmsg: bad host %.60q", hp)
+			}
+			port = rest[1:]
+		}
+	} else {
+		var ok bool
+		host, port, ok = strings.Cut(hp, ":")
+		if ok && port == "" {
+			return "", 0, fmt.Errorf("sipmsg: empty port in %.60q", hp)
+		}
+	}
+	if host == "" {
+		return "", 0, fmt.Errorf("sipmsg: empty host")
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("<>\"@,;?/\\", c) >= 0 {
+			return "", 0, fmt.Errorf("sipmsg: bad host %.60q", host)
+		}
+	}
+	if port == "" {
+		return host, 0, nil
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", 0, fmt.Errorf("sipmsg: bad port %.20q", port)
+	}
+	return host, n, nil
+}
+
+func joinHostPort(host string, port int) string {
+	if strings.IndexByte(host, ':') >= 0 {
+		host = "[" + host + "]"
+	}
+	if port == 0 {
+		return host
+	}
+	return host + ":" + strconv.Itoa(port)
+}
+
+// parseParams parses ";a=b;c;..." (the leading ';' required, whitespace
+// around names and '=' tolerated, quoted values kept with their quotes).
+func parseParams(s string) ([]Param, error) {
+	var out []Param
+	for i, p := range splitOutsideQuotes(s, ';') {
+		p = strings.TrimSpace(p)
+		if i == 0 {
+			if p != "" {
+				return nil, fmt.Errorf("sipmsg: parameters must start with ';': %.60q", s)
+			}
+			continue // the part before the leading ';'
+		}
+		if p == "" {
+			return nil, fmt.Errorf("sipmsg: empty parameter in %.60q", s)
+		}
+		n, v, _ := strings.Cut(p, "=")
+		n, v = strings.TrimSpace(n), strings.TrimSpace(v)
+		if !isToken(n) {
+			return nil, fmt.Errorf("sipmsg: bad parameter %.40q", p)
+		}
+		out = append(out, Param{n, v})
+	}
+	return out, nil
+}
+
+func splitOutsideQuotes(s string, sep byte) []string {
+	var out []string
+	quoted, start := false, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && c == sep:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	if start <= len(s) {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+func appendParams(b []byte, ps []Param) []byte {
+	for _, p := range ps {
+		b = append(b, ';')
+		b = append(b, p.Name...)
+		if p.Value != "" {
+			b = append(b, '=')
+			b = append(b, p.Value...)
+		}
+	}
+	return b
+}
+
+func getParam(ps []Param, name string) (string, bool) {
+	for _, p := range ps {
+		if strings.EqualFold(p.Name, name) {
+			return p.Value, true
+		}
+	}
+	return "", false
+}
+
+func setParam(ps []Param, name, value string) []Param {
+	for i, p := range ps {
+		if strings.EqualFold(p.Name, name) {
+			ps[i].Value = value
+			return ps
+		}
+	}
+	return append(ps, Param{name, value})
+}
+
+// String returns the URI's text form.
+func (u URI) String() string {
+	if u.Opaque != "" {
+		return u.Scheme + ":" + u.Opaque
+	}
+	b := make([]byte, 0, 64)
+	b = append(b, u.Scheme...)
+	b = append(b, ':')
+	if u.User != "" {
+		b = append(b, u.User...)
+		if u.Password != "" {
+			b = append(b, ':')
+			b = append(b, u.Password...)
+		}
+		b = append(b, '@')
+	}
+	b = append(b, joinHostPort(u.Host, u.Port)...)
+	b = appendParams(b, u.Params)
+	if u.Headers != "" {
+		b = append(b, '?')
+		b = append(b, u.Headers...)
+	}
+	return string(b)
+}
+
+// Param returns the value of a URI parameter (name case-insensitive) and
+// whether it is present.
+func (u URI) Param(name string) (string, bool) { return getParam(u.Params, name) }
+
+// HostPort returns host[:port], IPv6 addresses in [].
+func (u URI) HostPort() string { return joinHostPort(u.Host, u.Port) }
+
+// NameAddr is a name-addr or addr-spec with header parameters, as in From,
+// To, Contact, Route and Record-Route (RFC 3261 section 20.10).
+type NameAddr struct {
+	Display string // unquoted display name; "" = none
+	URI     URI
+	Params  []Param // header parameters (tag, expires, ...), after the URI
+}
+
+// ParseNameAddr parses `"Display" <uri>;params`, `Display <uri>;params` or
+// `uri;params` (where the parameters belong to the header, not the URI).
+func ParseNameAddr(s string) (NameAddr, error) {
+	s = strings.TrimSpace(s)
+	var n NameAddr
+	lt := -1
+	if strings.HasPrefix(s, `"`) {
+		i := 1
+		var disp strings.Builder
+		for ; i < len(s) && s[i] != '"'; i++ {
+			if s[i] == '\\' && i+1 < len(s) {
+				i++
+			}
+			disp.WriteByte(s[i])
+		}
+		if i >= len(s) {
+			return NameAddr{}, fmt.Errorf("sipmsg: unterminated display name in %.60q", s)
+		}
+		n.Display = disp.String()
+		rest := strings.TrimLeft(s[i+1:], " \t")
+		if !strings.HasPrefix(rest, "<") {
+			return NameAddr{}, fmt.Errorf("sipmsg: no <URI> after display name in %.60q", s)
+		}
+		lt = len(s) - len(rest)
+	} else {
+		lt = strings.IndexByte(s, '<')
+		if lt > 0 {
+			d := strings.TrimSpace(s[:lt])
+			for _, w := range strings.Fields(d) {
+				if !isToken(w) {
+					return NameAddr{}, fmt.Errorf("sipmsg: bad display name %.60q", d)
+				}
+			}
+			n.Display = d
+		}
+	}
+	var uriStr, params string
+	if lt >= 0 {
+		gt := strings.IndexByte(s[lt:], '>')
+		if gt < 0 {
+			return NameAddr{}, fmt.Errorf("sipmsg: unterminated <URI> in %.60q", s)
+		}
+		uriStr = s[lt+1 : lt+gt]
+		params = strings.TrimSpace(s[lt+gt+1:])
+	} else {
+		uriStr = s
+		if i := strings.IndexByte(s, ';'); i >= 0 {
+			uriStr, params = s[:i], s[i:]
+		}
+		if strings.ContainsAny(uriStr, " \t?,") {
+			return NameAddr{}, fmt.Errorf("sipmsg: bad addr-spec %.60q", s)
+		}
+	}
+	u, err := ParseURI(uriStr)
+	if err != nil {
+		return NameAddr{}, err
+	}
+	n.URI = u
+	if params != "" {
+		if params[0] != ';' {
+			return NameAddr{}, fmt.Errorf("sipmsg: junk after URI in %.60q", s)
+		}
+		ps, err := parseParams(params)
+		if err != nil {
+			return NameAddr{}, err
+		}
+		n.Params = ps
+	}
+	return n, nil
+}
+
+// String returns the name-addr form, always with <>.
+func (n NameAddr) String() string {
+	b := make([]byte, 0, 96)
+	if n.Display != "" {
+		b = append(b, '"')
+		for i := 0; i < len(n.Display); i++ {
+			if c := n.Display[i]; c == '"' || c == '\\' {
+				b = append(b, '\\')
+			}
+			b = append(b, n.Display[i])
+		}
+		b = append(b, `" `...)
+	}
+	b = append(b, '<')
+	b = append(b, n.URI.String()...)
+	b = append(b, '>')
+	b = appendParams(b, n.Params)
+	return string(b)
+}
+
+// Param returns a header parameter (tag, expires, ...) and whether it is present.
+func (n NameAddr) Param(name string) (string, bool) { return getParam(n.Params, name) }
+
+// SetParam sets a header parameter, replacing one of the same name.
+func (n *NameAddr) SetParam(name, value string) { n.Params = setParam(n.Params, name, value) }
+
+// Via is one Via value (RFC 3261 section 20.42).
+type Via struct {
+	Transport string // "UDP", "TCP", ...
+	Host      string // without [] for IPv6
+	Port      int    // 0 = not given
+	Params    []Param
+}
+
+// ParseVia parses one Via element such as "SIP/2.0/UDP host:port;branch=z9hG4bK..".
+func ParseVia(s string) (Via, error) {
+	s = strings.TrimSpace(s)
+	// sent-protocol: name SLASH version SLASH transport, LWS allowed around '/'.
+	parts := strings.SplitN(s, "/", 3)
+	if len(parts) != 3 || !strings.EqualFold(strings.TrimSpace(parts[0]), "SIP") || strings.TrimSpace(parts[1]) != "2.0" {
+		return Via{}, fmt.Errorf("sipmsg: bad Via %.60q", s)
+	}
+	rest := strings.TrimLeft(parts[2], " \t")
+	i := strings.IndexAny(rest, " \t")
+	if i <= 0 {
+		return Via{}, fmt.Errorf("sipmsg: bad Via %.60q", s)
+	}
+	v := Via{Transport: strings.ToUpper(rest[:i])}
+	if !isToken(v.Transport) {
+		return Via{}, fmt.Errorf("sipmsg: bad Via transport %.60q", s)
+	}
+	rest = strings.TrimSpace(rest[i:])
+	hp := rest
+	if j := strings.IndexByte(rest, ';'); j >= 0 {
+		hp = rest[:j]
+		ps, err := parseParams(rest[j:])
+		if err != nil {
+			return Via{}, err
+		}
+		v.Params = ps
+	}
+	hp = strings.ReplaceAll(strings.TrimSpace(hp), " ", "")
+	h, p, err := splitHostPort(hp)
+	if err != nil {
+		return Via{}, err
+	}
+	v.Host, v.Port = h, p
+	return v, nil
+}
+
+// String returns the Via value.
+func (v Via) String() string {
+	b := make([]byte, 0, 80)
+	b = append(b, "SIP/2.0/"...)
+	b = append(b, v.Transport...)
+	b = append(b, ' ')
+	b = append(b, joinHostPort(v.Host, v.Port)...)
+	b = appendParams(b, v.Params)
+	return string(b)
+}
+
+// Param returns a Via parameter (branch, received, rport, ...).
+func (v Via) Param(name string) (string, bool) { return getParam(v.Params, name) }
+
+// SetParam sets a Via parameter; value "" makes a flag parameter like rport.
+func (v *Via) SetParam(name, value string) { v.Params = setParam(v.Params, name, value) }
+
+// Branch returns the branch parameter, "" if absent.
+func (v Via) Branch() string { b, _ := v.Param("branch"); return b }
