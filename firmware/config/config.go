@@ -1,0 +1,210 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// MaxLines is the number of SIP lines (accounts) a phone has.
+const MaxLines = 4
+
+// Line is one SIP account: line N of the files is Lines[N-1].
+type Line struct {
+	User          string // line.N.user: user part of the address of record; "" = line not in use
+	Domain        string // line.N.domain: domain of the address of record; "" = the registrar's host
+	DisplayName   string // line.N.display_name: display name in From
+	AuthUser      string // line.N.auth_user: digest user name; "" = User
+	Password      string // line.N.password: digest password (masked by String)
+	Registrar     string // line.N.registrar: host[:port]; "" = no registration (peer-to-peer)
+	OutboundProxy string // line.N.outbound_proxy: host[:port] requests go to; "" = the registrar
+	Transport     string // line.N.transport: udp, tcp or tls
+	Expires       int    // line.N.expires: requested registration lifetime, seconds
+}
+
+// InUse reports whether the line is configured (has a user).
+func (l Line) InUse() bool { return l.User != "" }
+
+// Config is the whole configuration of a phone. The zero value is not
+// useful; start from Default.
+type Config struct {
+	Lines           [MaxLines]Line // line N is Lines[N-1]; in use when User != ""
+	SIPPort         int            // sip.port
+	TrustedOnly     bool           // sip.trusted_only
+	RTPPortMin      int            // rtp.port_min
+	RTPPortMax      int            // rtp.port_max
+	Codecs          []string       // audio.codecs, upper case, in order of preference
+	Ptime           int            // audio.ptime, ms
+	NoAnswerSeconds int            // call.noanswer_seconds
+	ForwardNoAnswer string         // call.forward_noanswer
+	ForwardBusy     string         // call.forward_busy
+	ForwardAlways   string         // call.forward_always
+	DND             bool           // call.dnd
+	VoicemailNumber string         // voicemail.number
+	TonesLocale     string         // tones.locale
+	ResyncMinutes   int            // provision.resync_minutes; 0 = never
+	// PublicAddress (nat.public_address) is the address the phone advertises
+	// for media when it sits behind a static NAT with forwarded ports; "" =
+	// its own address.
+	PublicAddress string
+}
+
+// Warning is a line of a file that was skipped but did not stop the file
+// from being applied: an unknown key, or a key given twice.
+type Warning struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (w Warning) String() string {
+	return fmt.Sprintf("config: %s:%d: %s: %s", w.File, w.Line, w.Key, w.Msg)
+}
+
+// Error is a bad line: it names the file, the line, the key and why.
+type Error struct {
+	File string
+	Line int    // 0 for a check over the whole configuration (Validate)
+	Key  string // "" for a line that is not key = value
+	Err  error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("config: ")
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Default returns the configuration a phone has before any file is read.
+func Default() Config {
+	var c Config
+	for _, k := range keys {
+		if err := k.set(&c, k.def); err != nil {
+			panic("config: bad default for " + k.name + ": " + err.Error())
+		}
+	}
+	return c
+}
+
+// Parse applies the keys of one file (named name in messages) onto base and
+// returns the result. A bad line makes Parse return base unchanged and an
+// *Error; unknown keys and repeated keys are returned as warnings.
+func Parse(name string, data []byte, base Config) (Config, []Warning, error) {
+	c := base.clone()
+	var warns []Warning
+	seen := make(map[string]int)
+	text := string(data)
+	for n := 1; text != ""; n++ {
+		var line string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			line, text = text, ""
+		}
+		line = strings.TrimSpace(line) // also drops a CR of CRLF files
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		eq := strings.IndexByte(line, '=')
+		if eq < 0 {
+			return base, nil, &Error{File: name, Line: n, Err: fmt.Errorf("want key = value, got %q", clip(line))}
+		}
+		key := strings.TrimSpace(line[:eq])
+		val := strings.TrimSpace(line[eq+1:])
+		if key == "" {
+			return base, nil, &Error{File: name, Line: n, Err: errors.New("empty key")}
+		}
+		k, ok := keyIndex[key]
+		if !ok {
+			warns = append(warns, Warning{File: name, Line: n, Key: clip(key), Msg: "unknown key, ignored"})
+			continue
+		}
+		if prev, dup := seen[key]; dup {
+			warns = append(warns, Warning{File: name, Line: n, Key: key, Msg: fmt.Sprintf("also set on line %d; this one wins", prev)})
+		}
+		seen[key] = n
+		if err := k.set(&c, val); err != nil {
+			return base, nil, &Error{File: name, Line: n, Key: key, Err: err}
+		}
+	}
+	return c, warns, nil
+}
+
+// Load builds a phone's configuration from its common file and its own file
+// (either may be nil): Default, then common, then own, then Validate.
+func Load(common, own []byte) (Config, []Warning, error) {
+	c, w1, err := Parse("common", common, Default())
+	if err != nil {
+		return Default(), nil, err
+	}
+	c, w2, err := Parse("own", own, c)
+	if err != nil {
+		return Default(), nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return Default(), nil, err
+	}
+	return c, append(w1, w2...), nil
+}
+
+// Validate makes the checks that involve more than one key.
+func (c Config) Validate() error {
+	if c.RTPPortMin > c.RTPPortMax {
+		return &Error{Key: "rtp.port_min", Err: fmt.Errorf("%d is above rtp.port_max %d", c.RTPPortMin, c.RTPPortMax)}
+	}
+	if c.RTPPortMax-c.RTPPortMin < 1 {
+		return &Error{Key: "rtp.port_max", Err: errors.New("the RTP range needs at least two ports (RTP and RTCP)")}
+	}
+	if c.SIPPort >= c.RTPPortMin && c.SIPPort <= c.RTPPortMax {
+		return &Error{Key: "sip.port", Err: fmt.Errorf("%d is inside the RTP range %d-%d", c.SIPPort, c.RTPPortMin, c.RTPPortMax)}
+	}
+	return nil
+}
+
+// String prints the configuration as a configuration file with every key,
+// in the order of Keys; passwords are masked.
+func (c Config) String() string {
+	var b strings.Builder
+	for _, k := range keys {
+		v := k.get(c)
+		if k.secret && v != "" {
+			v = "********"
+		}
+		b.WriteString(k.name)
+		if v == "" {
+			b.WriteString(" =\n")
+			continue
+		}
+		b.WriteString(" = ")
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func (c Config) clone() Config {
+	c.Codecs = append([]string(nil), c.Codecs...)
+	return c
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "..."
+	}
+	return s
+}

@@ -1,0 +1,379 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// KeyInfo describes one key for documentation and tools.
+type KeyInfo struct {
+	Name    string // e.g. "sip.port" or "line.1.user"
+	Default string // as written in a file; "" = empty
+	Help    string // one line: what it means and what is accepted
+}
+
+// Keys lists every key the phone knows, in the order String prints them.
+func Keys() []KeyInfo {
+	out := make([]KeyInfo, len(keys))
+	for i, k := range keys {
+		out[i] = KeyInfo{Name: k.name, Default: k.def, Help: k.help}
+	}
+	return out
+}
+
+type key struct {
+	name   string
+	def    string
+	help   string
+	secret bool
+	set    func(c *Config, v string) error
+	get    func(c Config) string
+}
+
+var (
+	keys     = buildKeys()
+	keyIndex = func() map[string]*key {
+		m := make(map[string]*key, len(keys))
+		for i := range keys {
+			m[keys[i].name] = &keys[i]
+		}
+		return m
+	}()
+)
+
+func buildKeys() []key {
+	var ks []key
+	for n := 1; n <= MaxLines; n++ {
+		i := n - 1
+		p := fmt.Sprintf("line.%d.", n)
+		ks = append(ks,
+			// line.N.user: user part of the line's address of record; the
+			// line is in use when it is set. Any SIP user characters.
+			key{name: p + "user", help: "user part of the line's address of record; empty: line not in use",
+				set: func(c *Config, v string) error { return setToken(&c.Lines[i].User, v) },
+				get: func(c Config) string { return c.Lines[i].User }},
+			// line.N.domain: domain of the address of record; empty: the
+			// registrar's host.
+			key{name: p + "domain", help: "domain of the address of record; empty: the registrar's host",
+				set: func(c *Config, v string) error { return setHost(&c.Lines[i].Domain, v) },
+				get: func(c Config) string { return c.Lines[i].Domain }},
+			// line.N.display_name: display name in From; free text, no quotes.
+			key{name: p + "display_name", help: "display name in From (free text, no double quotes)",
+				set: func(c *Config, v string) error { return setDisplay(&c.Lines[i].DisplayName, v) },
+				get: func(c Config) string { return c.Lines[i].DisplayName }},
+			// line.N.auth_user: digest user name; empty: line.N.user.
+			key{name: p + "auth_user", help: "digest user name; empty: line.N.user",
+				set: func(c *Config, v string) error { return setToken(&c.Lines[i].AuthUser, v) },
+				get: func(c Config) string { return c.Lines[i].AuthUser }},
+			// line.N.password: digest password; masked when printed. Taken
+			// verbatim (after trimming blanks), '#' included.
+			key{name: p + "password", help: "digest password (printed masked)", secret: true,
+				set: func(c *Config, v string) error { return setFree(&c.Lines[i].Password, v) },
+				get: func(c Config) string { return c.Lines[i].Password }},
+			// line.N.registrar: host[:port] of the registrar; empty: no
+			// registration (peer-to-peer calls only).
+			key{name: p + "registrar", help: "registrar host[:port]; empty: no registration (peer-to-peer)",
+				set: func(c *Config, v string) error { return setHostPort(&c.Lines[i].Registrar, v) },
+				get: func(c Config) string { return c.Lines[i].Registrar }},
+			// line.N.outbound_proxy: host[:port] every request of the line is
+			// sent to; empty: the registrar.
+			key{name: p + "outbound_proxy", help: "host[:port] requests go to; empty: the registrar",
+				set: func(c *Config, v string) error { return setHostPort(&c.Lines[i].OutboundProxy, v) },
+				get: func(c Config) string { return c.Lines[i].OutboundProxy }},
+			// line.N.transport: udp, tcp or tls.
+			key{name: p + "transport", def: "udp", help: "udp, tcp or tls",
+				set: func(c *Config, v string) error {
+					return setEnum(&c.Lines[i].Transport, strings.ToLower(v), "udp", "tcp", "tls")
+				},
+				get: func(c Config) string { return c.Lines[i].Transport }},
+			// line.N.expires: requested registration lifetime in seconds,
+			// 60..86400 (the registrar may grant less).
+			key{name: p + "expires", def: "3600", help: "requested registration lifetime, seconds (60-86400)",
+				set: func(c *Config, v string) error { return setInt(&c.Lines[i].Expires, v, 60, 86400) },
+				get: func(c Config) string { return strconv.Itoa(c.Lines[i].Expires) }},
+		)
+	}
+	ks = append(ks,
+		// sip.port: local UDP/TCP port the user agent listens on.
+		key{name: "sip.port", def: "5060", help: "local SIP port (1-65535)",
+			set: func(c *Config, v string) error { return setInt(&c.SIPPort, v, 1, 65535) },
+			get: func(c Config) string { return strconv.Itoa(c.SIPPort) }},
+		// sip.trusted_only: accept requests only from the registrars and
+		// outbound proxies of the lines in use (on/off).
+		key{name: "sip.trusted_only", def: "on", help: "accept requests only from the registrar / outbound proxy (on/off)",
+			set: func(c *Config, v string) error { return setBool(&c.TrustedOnly, v) },
+			get: func(c Config) string { return onOff(c.TrustedOnly) }},
+		// rtp.port_min: lowest local RTP port (even ports carry RTP, the next
+		// odd one RTCP).
+		key{name: "rtp.port_min", def: "10000", help: "lowest local RTP port (1024-65534)",
+			set: func(c *Config, v string) error { return setInt(&c.RTPPortMin, v, 1024, 65534) },
+			get: func(c Config) string { return strconv.Itoa(c.RTPPortMin) }},
+		// rtp.port_max: highest local RTP port; at least rtp.port_min+1.
+		key{name: "rtp.port_max", def: "10999", help: "highest local RTP port (1025-65535, above rtp.port_min)",
+			set: func(c *Config, v string) error { return setInt(&c.RTPPortMax, v, 1025, 65535) },
+			get: func(c Config) string { return strconv.Itoa(c.RTPPortMax) }},
+		// audio.codecs: offered codecs in order of preference, comma
+		// separated; PCMU and PCMA (G.711), each at most once.
+		key{name: "audio.codecs", def: "PCMU,PCMA", help: "offered codecs in order, comma separated: PCMU, PCMA",
+			set: setCodecs,
+			get: func(c Config) string { return strings.Join(c.Codecs, ",") }},
+		// audio.ptime: packet time in ms: 10, 20, 30 or 40.
+		key{name: "audio.ptime", def: "20", help: "packet time, ms: 10, 20, 30 or 40",
+			set: func(c *Config, v string) error {
+				if err := setInt(&c.Ptime, v, 10, 40); err != nil {
+					return err
+				}
+				if c.Ptime%10 != 0 {
+					return fmt.Errorf("%d is not a multiple of 10", c.Ptime)
+				}
+				return nil
+			},
+			get: func(c Config) string { return strconv.Itoa(c.Ptime) }},
+		// call.noanswer_seconds: ringing time before no-answer forwarding
+		// (1-600).
+		key{name: "call.noanswer_seconds", def: "20", help: "ringing time before no-answer forwarding, seconds (1-600)",
+			set: func(c *Config, v string) error { return setInt(&c.NoAnswerSeconds, v, 1, 600) },
+			get: func(c Config) string { return strconv.Itoa(c.NoAnswerSeconds) }},
+		// call.forward_noanswer: forward target (number or SIP URI) on no
+		// answer; empty: none.
+		key{name: "call.forward_noanswer", help: "forward target on no answer (number or SIP URI); empty: none",
+			set: func(c *Config, v string) error { return setToken(&c.ForwardNoAnswer, v) },
+			get: func(c Config) string { return c.ForwardNoAnswer }},
+		// call.forward_busy: forward target when busy or in DND; empty: none.
+		key{name: "call.forward_busy", help: "forward target when busy or DND; empty: none",
+			set: func(c *Config, v string) error { return setToken(&c.ForwardBusy, v) },
+			get: func(c Config) string { return c.ForwardBusy }},
+		// call.forward_always: forward every incoming call; empty: none.
+		key{name: "call.forward_always", help: "forward every call; empty: none",
+			set: func(c *Config, v string) error { return setToken(&c.ForwardAlways, v) },
+			get: func(c Config) string { return c.ForwardAlways }},
+		// call.dnd: do not disturb (on/off).
+		key{name: "call.dnd", def: "off", help: "do not disturb (on/off)",
+			set: func(c *Config, v string) error { return setBool(&c.DND, v) },
+			get: func(c Config) string { return onOff(c.DND) }},
+		// voicemail.number: what the vm key dials; empty: the key does
+		// nothing.
+		key{name: "voicemail.number", help: "what the vm key dials; empty: none",
+			set: func(c *Config, v string) error { return setToken(&c.VoicemailNumber, v) },
+			get: func(c Config) string { return c.VoicemailNumber }},
+		// tones.locale: call-progress tone set, a two-letter lower-case
+		// country code (us, uk, de, ...); the tone generator falls back to us
+		// for one it does not know.
+		key{name: "tones.locale", def: "us", help: "call-progress tones: two-letter country code (us, uk, de, ...)",
+			set: setLocale,
+			get: func(c Config) string { return c.TonesLocale }},
+		// provision.resync_minutes: periodic re-fetch of the configuration,
+		// minutes (0-525600); 0: never.
+		key{name: "provision.resync_minutes", def: "1440", help: "periodic re-fetch of the configuration, minutes; 0: never",
+			set: func(c *Config, v string) error { return setInt(&c.ResyncMinutes, v, 0, 525600) },
+			get: func(c Config) string { return strconv.Itoa(c.ResyncMinutes) }},
+		// nat.public_address: IP address the phone advertises for media (SDP
+		// c= line) when it sits behind a static NAT whose forwarded ports
+		// match its own; empty: its own address. In QEMU: 10.0.2.2.
+		key{name: "nat.public_address", help: "IP address advertised for media behind a static NAT with forwarded ports; empty: own",
+			set: func(c *Config, v string) error {
+				if v == "" {
+					c.PublicAddress = ""
+					return nil
+				}
+				ip := net.ParseIP(v)
+				if ip == nil {
+					return fmt.Errorf("%q is not an IP address", clip(v))
+				}
+				c.PublicAddress = ip.String()
+				return nil
+			},
+			get: func(c Config) string { return c.PublicAddress }},
+	)
+	return ks
+}
+
+var errBlank = errors.New("contains blanks or control characters")
+
+func setInt(dst *int, v string, lo, hi int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", clip(v))
+	}
+	if n < lo || n > hi {
+		return fmt.Errorf("%d is out of range %d-%d", n, lo, hi)
+	}
+	*dst = n
+	return nil
+}
+
+func setBool(dst *bool, v string) error {
+	switch strings.ToLower(v) {
+	case "on", "yes", "true", "1":
+		*dst = true
+	case "off", "no", "false", "0":
+		*dst = false
+	default:
+		return fmt.Errorf("%q is not on or off", clip(v))
+	}
+	return nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func setEnum(dst *string, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			*dst = v
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not one of %s", clip(v), strings.Join(allowed, ", "))
+}
+
+// setToken accepts a value without blanks or control characters: user
+// names, numbers, SIP URIs.
+func setToken(dst *string, v string) error {
+	for _, r := range v {
+		if r <= ' ' || r == 0x7f {
+			return fmt.Errorf("%q %w", clip(v), errBlank)
+		}
+	}
+	*dst = v
+	return nil
+}
+
+// setFree accepts any value without control characters.
+func setFree(dst *string, v string) error {
+	for _, r := range v {
+		if r < ' ' || r == 0x7f {
+			return fmt.Errorf("contains control characters")
+		}
+	}
+	*dst = v
+	return nil
+}
+
+func setDisplay(dst *string, v string) error {
+	if strings.ContainsAny(v, `"\`) {
+		return errors.New(`must not contain " or \`)
+	}
+	return setFree(dst, v)
+}
+
+func validHost(h string) error {
+	if h == "" {
+		return errors.New("empty host")
+	}
+	if net.ParseIP(h) != nil {
+		return nil
+	}
+	if len(h) > 253 {
+		return errors.New("host name too long")
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 {
+			return fmt.Errorf("%q is not a host name", clip(h))
+		}
+		for i := 0; i < len(label); i++ {
+			ch := label[i]
+			ok := ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' ||
+				ch == '-' && i > 0 && i < len(label)-1 || ch == '_'
+			if !ok {
+				return fmt.Errorf("%q is not a host name", clip(h))
+			}
+		}
+	}
+	return nil
+}
+
+func setHost(dst *string, v string) error {
+	if v == "" {
+		*dst = ""
+		return nil
+	}
+	if err := validHost(v); err != nil {
+		return err
+	}
+	*dst = v
+	return nil
+}
+
+// setHostPort accepts host, host:port, [v6] and [v6]:port.
+func setHostPort(dst *string, v string) error {
+	if v == "" {
+		*dst = ""
+		return nil
+	}
+	host, port := v, ""
+	if strings.HasPrefix(v, "[") {
+		end := strings.IndexByte(v, ']')
+		if end < 0 {
+			return fmt.Errorf("%q: missing ]", clip(v))
+		}
+		host = v[1:end]
+		rest := v[end+1:]
+		if rest != "" {
+			if rest[0] != ':' {
+				return fmt.Errorf("%q: want [address]:port", clip(v))
+			}
+			port = rest[1:]
+		} else if ip := net.ParseIP(host); ip == nil || ip.To4() != nil {
+			return fmt.Errorf("%q is not an IPv6 address", clip(host))
+		}
+		if ip := net.ParseIP(host); ip == nil || ip.To4() != nil {
+			return fmt.Errorf("%q is not an IPv6 address", clip(host))
+		}
+	} else if i := strings.LastIndexByte(v, ':'); i >= 0 {
+		host, port = v[:i], v[i+1:]
+		if strings.IndexByte(host, ':') >= 0 {
+			return fmt.Errorf("%q: write an IPv6 address as [address]:port", clip(v))
+		}
+	}
+	if err := validHost(host); err != nil {
+		return err
+	}
+	if port != "" || strings.HasSuffix(v, ":") {
+		var p int
+		if err := setInt(&p, port, 1, 65535); err != nil {
+			return fmt.Errorf("port: %w", err)
+		}
+	}
+	*dst = v
+	return nil
+}
+
+func setCodecs(c *Config, v string) error {
+	if v == "" {
+		return errors.New("at least one codec is needed")
+	}
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		name := strings.ToUpper(strings.TrimSpace(f))
+		switch name {
+		case "PCMU", "PCMA":
+		default:
+			return fmt.Errorf("%q is not a supported codec (PCMU, PCMA)", clip(f))
+		}
+		for _, o := range out {
+			if o == name {
+				return fmt.Errorf("%s is listed twice", name)
+			}
+		}
+		out = append(out, name)
+	}
+	c.Codecs = out
+	return nil
+}
+
+func setLocale(c *Config, v string) error {
+	v = strings.ToLower(v)
+	if len(v) != 2 || v[0] < 'a' || v[0] > 'z' || v[1] < 'a' || v[1] > 'z' {
+		return fmt.Errorf("%q is not a two-letter country code", clip(v))
+	}
+	c.TonesLocale = v
+	return nil
+}
