@@ -31,7 +31,7 @@ type ncCounter struct {
 // Credentials is a parsed Authorization/Proxy-Authorization value.
 type Credentials struct {
 	Username, Realm, Nonce, URI, Response string
-	Algorithm, CNonce, Opaque, Qop, NC   string
+	Algorithm, CNonce, Opaque, Qop, NC    string
 }
 
 // parseParams parses `Digest k=v, k="v", ...`.
