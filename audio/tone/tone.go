@@ -33,7 +33,7 @@ var Names = []string{"dial", "ringback", "busy", "congestion", "waiting", "none"
 var Locales = []string{"us", "uk"}
 
 func on(f1, f2 float64, ms int) Segment { return Segment{Freq: [2]float64{f1, f2}, Ms: ms} }
-func off(ms int) Segment               { return Segment{Ms: ms} }
+func off(ms int) Segment                { return Segment{Ms: ms} }
 
 // Tables after ITU-T E.180 Suppl. 2 (United States: the precise tone plan;
 // United Kingdom: BT SIN 350 as listed there).
