@@ -1,0 +1,247 @@
+package sdp
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ErrNoCommonCodec is returned by Answer when the offer has none of the local
+// codecs (or rejects the stream); the UA answers 488.
+var ErrNoCommonCodec = errors.New("sdp: no common codec")
+
+// Origin is the o= line's identity.
+type Origin struct {
+	User               string // "-" if empty
+	SessionID, Version uint64
+}
+
+// Codec is one payload type of the audio stream.
+type Codec struct {
+	PT   uint8
+	Name string // "PCMU", "PCMA", "telephone-event", ...
+	Rate int    // clock rate, Hz
+}
+
+// Session is one session description with (at most) one audio stream.
+type Session struct {
+	Origin    Origin
+	Host      string  // c= connection address (media level wins over session level)
+	Port      int     // m=audio port; 0 = stream rejected
+	Codecs    []Codec // in the order of the m= line
+	Ptime     int     // a=ptime, ms; 0 = not given
+	Direction string  // "sendrecv" (default), "sendonly", "recvonly", "inactive"
+}
+
+// static holds the RFC 3551 static payload types a phone meets.
+var static = map[uint8]Codec{
+	0: {0, "PCMU", 8000}, 3: {3, "GSM", 8000}, 4: {4, "G723", 8000}, 8: {8, "PCMA", 8000},
+	9: {9, "G722", 8000}, 18: {18, "G729", 8000},
+}
+
+// StaticCodec returns the static codec with that name (case-insensitive).
+func StaticCodec(name string) (Codec, bool) {
+	for _, c := range static {
+		if strings.EqualFold(c.Name, name) {
+			return c, true
+		}
+	}
+	return Codec{}, false
+}
+
+// Parse parses a session description. Only the first m=audio stream is read.
+func Parse(b []byte) (Session, error) {
+	var s Session
+	var sessHost, mediaHost string
+	inAudio, seenAudio, seenV := false, false, false
+	rtpmap := map[uint8]Codec{}
+	var pts []uint8
+	for _, ln := range strings.Split(string(b), "\n") {
+		ln = strings.TrimRight(ln, "\r")
+		if ln == "" {
+			continue
+		}
+		if len(ln) < 2 || ln[1] != '=' {
+			return Session{}, fmt.Errorf("sdp: bad line %.40q", ln)
+		}
+		typ, val := ln[0], ln[2:]
+		if !seenV {
+			if typ != 'v' || val != "0" {
+				return Session{}, fmt.Errorf("sdp: does not start with v=0")
+			}
+			seenV = true
+			continue
+		}
+		switch typ {
+		case 'o':
+			f := strings.Fields(val)
+			if len(f) != 6 {
+				return Session{}, fmt.Errorf("sdp: bad o= line %.60q", val)
+			}
+			s.Origin.User = f[0]
+			s.Origin.SessionID, _ = strconv.ParseUint(f[1], 10, 64)
+			s.Origin.Version, _ = strconv.ParseUint(f[2], 10, 64)
+		case 'c':
+			f := strings.Fields(val)
+			if len(f) != 3 || f[0] != "IN" || (f[1] != "IP4" && f[1] != "IP6") {
+				return Session{}, fmt.Errorf("sdp: bad c= line %.60q", val)
+			}
+			host, _, _ := strings.Cut(f[2], "/") // drop multicast TTL
+			if !seenAudio && !inAudio {
+				sessHost = host
+			} else if inAudio {
+				mediaHost = host
+			}
+		case 'm':
+			if seenAudio {
+				inAudio = false
+				continue
+			}
+			f := strings.Fields(val)
+			if len(f) < 3 {
+				return Session{}, fmt.Errorf("sdp: bad m= line %.60q", val)
+			}
+			if f[0] != "audio" {
+				inAudio = false
+				continue
+			}
+			port, _, _ := strings.Cut(f[1], "/")
+			p, err := strconv.Atoi(port)
+			if err != nil || p < 0 || p > 65535 {
+				return Session{}, fmt.Errorf("sdp: bad port in %.60q", val)
+			}
+			s.Port = p
+			for _, ptS := range f[3:] {
+				pt, err := strconv.ParseUint(ptS, 10, 7)
+				if err != nil {
+					return Session{}, fmt.Errorf("sdp: bad payload type %.10q", ptS)
+				}
+				pts = append(pts, uint8(pt))
+			}
+			inAudio, seenAudio = true, true
+		case 'a':
+			if seenAudio && !inAudio {
+				continue
+			}
+			name, arg, _ := strings.Cut(val, ":")
+			switch name {
+			case "rtpmap":
+				ptS, enc, ok := strings.Cut(arg, " ")
+				pt, err := strconv.ParseUint(ptS, 10, 7)
+				if !ok || err != nil {
+					return Session{}, fmt.Errorf("sdp: bad rtpmap %.40q", arg)
+				}
+				encName, rest, _ := strings.Cut(strings.TrimSpace(enc), "/")
+				rateS, _, _ := strings.Cut(rest, "/")
+				rate, err := strconv.Atoi(rateS)
+				if err != nil || encName == "" {
+					return Session{}, fmt.Errorf("sdp: bad rtpmap %.40q", arg)
+				}
+				rtpmap[uint8(pt)] = Codec{uint8(pt), encName, rate}
+			case "ptime":
+				if n, err := strconv.Atoi(strings.TrimSpace(arg)); err == nil && n > 0 {
+					s.Ptime = n
+				}
+			case "sendrecv", "sendonly", "recvonly", "inactive":
+				if inAudio || s.Direction == "" {
+					s.Direction = name
+				}
+			}
+		}
+	}
+	if !seenV {
+		return Session{}, fmt.Errorf("sdp: empty description")
+	}
+	if !seenAudio {
+		return Session{}, fmt.Errorf("sdp: no audio stream")
+	}
+	for _, pt := range pts {
+		if c, ok := rtpmap[pt]; ok {
+			s.Codecs = append(s.Codecs, c)
+		} else if c, ok := static[pt]; ok {
+			s.Codecs = append(s.Codecs, c)
+		} else {
+			s.Codecs = append(s.Codecs, Codec{PT: pt})
+		}
+	}
+	s.Host = sessHost
+	if mediaHost != "" {
+		s.Host = mediaHost
+	}
+	if s.Host == "" {
+		return Session{}, fmt.Errorf("sdp: no connection address")
+	}
+	if s.Direction == "" {
+		s.Direction = "sendrecv"
+	}
+	return s, nil
+}
+
+// Marshal writes the session description (CRLF line ends).
+func (s Session) Marshal() []byte {
+	ip := "IP4"
+	if strings.Contains(s.Host, ":") {
+		ip = "IP6"
+	}
+	user := s.Origin.User
+	if user == "" {
+		user = "-"
+	}
+	b := make([]byte, 0, 256)
+	b = fmt.Appendf(b, "v=0\r\no=%s %d %d IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP",
+		user, s.Origin.SessionID, s.Origin.Version, ip, s.Host, ip, s.Host, s.Port)
+	for _, c := range s.Codecs {
+		b = fmt.Appendf(b, " %d", c.PT)
+	}
+	b = append(b, "\r\n"...)
+	for _, c := range s.Codecs {
+		if c.Name != "" {
+			b = fmt.Appendf(b, "a=rtpmap:%d %s/%d\r\n", c.PT, c.Name, c.Rate)
+		}
+	}
+	if s.Ptime > 0 {
+		b = fmt.Appendf(b, "a=ptime:%d\r\n", s.Ptime)
+	}
+	dir := s.Direction
+	if dir == "" {
+		dir = "sendrecv"
+	}
+	return fmt.Appendf(b, "a=%s\r\n", dir)
+}
+
+// Answer makes the RFC 3264 answer to offer from the local capabilities: the
+// first local codec (in local order) that the offer has, with the offer's
+// payload type; the answer's ptime is local's (else the offer's) and its
+// direction mirrors the offer's. It fails with ErrNoCommonCodec when there is
+// none or the offer's stream is rejected (port 0).
+func Answer(offer Session, local Session) (Session, error) {
+	if offer.Port == 0 {
+		return Session{}, fmt.Errorf("%w: offered stream is rejected", ErrNoCommonCodec)
+	}
+	for _, lc := range local.Codecs {
+		for _, oc := range offer.Codecs {
+			if strings.EqualFold(lc.Name, oc.Name) && lc.Rate == oc.Rate {
+				a := local
+				a.Codecs = []Codec{oc}
+				if a.Ptime == 0 {
+					a.Ptime = offer.Ptime
+				}
+				switch offer.Direction {
+				case "sendonly":
+					a.Direction = "recvonly"
+				case "recvonly":
+					a.Direction = "sendonly"
+				case "inactive":
+					a.Direction = "inactive"
+				default:
+					if a.Direction == "" {
+						a.Direction = "sendrecv"
+					}
+				}
+				return a, nil
+			}
+		}
+	}
+	return Session{}, ErrNoCommonCodec
+}
