@@ -1,0 +1,19 @@
+// Package panel is the virtual panel of panel.md, version 1: the hal of the
+// qemu and sim boards. A Server is at once the phone's hal.Input (key and
+// hook events from the control stream), hal.Observer (each method sends its
+// panel.md line to the connected client) and hal.Codec (the audio stream: the
+// panel is the codec, so its frame clock paces the phone's audio loop).
+//
+// Two byte streams per phone: control (UTF-8 text lines) and audio (s16le
+// mono PCM at the codec's rate, both ways). Listen serves them on sockets
+// (sim board); OpenVirtio serves them on the virtio-serial ports named
+// "panel" and "panel.audio" (qemu board). One client at a time per stream; a
+// new client replaces the old one and is greeted with
+// "ready BOARD VERSION panel/1".
+//
+// Nothing here blocks the phone: observer lines go through a bounded queue
+// per client and are dropped when the client is slow or absent; earpiece
+// frames are dropped when no audio client can take them; microphone samples
+// are kept in a fixed ring of about 200 ms (the oldest dropped), and silence
+// is played where none has arrived. Exchange does not allocate.
+package panel

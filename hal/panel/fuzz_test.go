@@ -1,0 +1,59 @@
+package panel
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/deskphone/deskphone/hal"
+)
+
+func FuzzParseControl(f *testing.F) {
+	for _, s := range []string{"hook off", "key send", "dial 123#", "status", "key", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		req, err := parseControl(line)
+		if err != nil {
+			if len(req.events) != 0 || req.status {
+				t.Fatalf("%q: error %v with a request", line, err)
+			}
+			if e := Text(err.Error()); strings.ContainsAny(e, "\n\r") {
+				t.Fatalf("%q: error text %q breaks the line", line, e)
+			}
+			return
+		}
+		if req.status == (len(req.events) > 0) {
+			t.Fatalf("%q: status %v with %d events", line, req.status, len(req.events))
+		}
+		for _, e := range req.events {
+			switch e.Kind {
+			case hal.HookOff, hal.HookOn:
+				if e.Key != "" {
+					t.Fatalf("%q: hook event with key %q", line, e.Key)
+				}
+			case hal.KeyPress:
+				if !ValidKey(e.Key) {
+					t.Fatalf("%q: invalid key %q", line, e.Key)
+				}
+			default:
+				t.Fatalf("%q: event kind %v", line, e.Kind)
+			}
+		}
+	})
+}
+
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"plain", "a\nb", "\xff\x00", "tab\there", "é\u0085"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, out := range []string{Text(s), token(s)} {
+			if strings.ContainsAny(out, "\n\r\x00") {
+				t.Fatalf("%q -> %q keeps a control character", s, out)
+			}
+		}
+		if strings.Contains(token(s), " ") || token(s) == "" {
+			t.Fatalf("token(%q) = %q", s, token(s))
+		}
+	})
+}
