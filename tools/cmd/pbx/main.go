@@ -1,0 +1,72 @@
+// Command pbx runs the development PBX: a registrar with digest auth and a
+// proxy between registered extensions, over UDP.
+//
+//	pbx -listen 127.0.0.1:5060 -realm deskphone -users 1001:pw1,1002:pw2 -ladder
+//
+// Without -users or -users-file it serves extensions 1001 to 1010 with
+// passwords pw1001 to pw1010.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/deskphone/deskphone/tools/pbx"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:5060", "UDP address to listen on")
+	realm := flag.String("realm", "deskphone", "digest realm")
+	users := flag.String("users", "", `extensions and passwords, "1001:pw1,1002:pw2" (default: 1001..1010 with pw1001..pw1010)`)
+	usersFile := flag.String("users-file", "", "file of ext:password lines")
+	ladder := flag.Bool("ladder", false, "print each SIP message, one line per message, as it passes")
+	quiet := flag.Bool("q", false, "no log lines")
+	flag.Parse()
+	if err := run(*listen, *realm, *users, *usersFile, *ladder, *quiet); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(listen, realm, users, usersFile string, ladder, quiet bool) error {
+	cfg := pbx.Config{Listen: listen, Realm: realm}
+	switch {
+	case users != "" && usersFile != "":
+		return fmt.Errorf("pbx: give -users or -users-file, not both")
+	case users != "":
+		u, err := pbx.ParseUsers(users)
+		if err != nil {
+			return err
+		}
+		cfg.Users = u
+	case usersFile != "":
+		u, err := pbx.ReadUsersFile(usersFile)
+		if err != nil {
+			return err
+		}
+		cfg.Users = u
+	}
+	lg := log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds)
+	if !quiet {
+		cfg.Logf = lg.Printf
+	}
+	if ladder {
+		cfg.Trace = func(e pbx.Entry) { fmt.Println(e.String()) }
+	}
+	p, err := pbx.New(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return p.Close()
+}
