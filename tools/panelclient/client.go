@@ -1,0 +1,262 @@
+package panelclient
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/deskphone/deskphone/hal/panel"
+)
+
+// maxHistory bounds the kept lines; the oldest are forgotten.
+const maxHistory = 100000
+
+// retryEvery is the pause between connection attempts while a phone starts.
+const retryEvery = 100 * time.Millisecond
+
+// Client is one connection to a phone's panel. Its methods are safe for
+// concurrent use, except that audio reads and writes each belong to one
+// goroutine at a time.
+type Client struct {
+	ctl   net.Conn
+	audio net.Conn
+	ready string
+
+	mu      sync.Mutex
+	lines   []string // lines[i] is line number base+i
+	base    int
+	notify  chan struct{} // closed and replaced on each new line
+	readErr error
+
+	wmu     sync.Mutex // control writes
+	rcarry  byte
+	rodd    bool
+	wbuf    []byte
+	rbuf    []byte
+	closeMu sync.Once
+}
+
+// Dial connects to the phone's panel at addr, retrying until the phone has
+// sent its ready line or ctx ends.
+func Dial(ctx context.Context, addr string) (*Client, error) {
+	network, ctlAddr, audAddr, err := panel.Addrs(addr)
+	if err != nil {
+		return nil, fmt.Errorf("panelclient: %w", err)
+	}
+	var d net.Dialer
+	for {
+		c, err := dialOnce(ctx, &d, network, ctlAddr, audAddr)
+		if err == nil {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("panelclient: dial %s: %w (last: %v)", addr, ctx.Err(), err)
+		case <-time.After(retryEvery):
+		}
+	}
+}
+
+func dialOnce(ctx context.Context, d *net.Dialer, network, ctlAddr, audAddr string) (*Client, error) {
+	ctl, err := d.DialContext(ctx, network, ctlAddr)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{ctl: ctl, notify: make(chan struct{})}
+	go c.readLoop()
+	// The ready line: the phone is there.
+	l, err := c.Wait(ctx, regexp.MustCompile(`^ready `))
+	if err != nil {
+		ctl.Close()
+		return nil, err
+	}
+	c.ready = l
+	for {
+		c.audio, err = d.DialContext(ctx, network, audAddr)
+		if err == nil {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			ctl.Close()
+			return nil, err
+		case <-time.After(retryEvery):
+		}
+	}
+}
+
+// Ready returns the phone's ready line, "ready BOARD VERSION panel/1".
+func (c *Client) Ready() string { return c.ready }
+
+func (c *Client) readLoop() {
+	r := bufio.NewReader(c.ctl)
+	for {
+		l, err := r.ReadString('\n')
+		if err != nil {
+			c.mu.Lock()
+			c.readErr = fmt.Errorf("panelclient: control stream: %w", err)
+			close(c.notify)
+			c.mu.Unlock()
+			return
+		}
+		l = strings.TrimSuffix(l, "\n")
+		c.mu.Lock()
+		c.lines = append(c.lines, l)
+		if len(c.lines) > maxHistory {
+			n := len(c.lines) - maxHistory/2
+			c.lines = append(c.lines[:0], c.lines[n:]...)
+			c.base += n
+		}
+		close(c.notify)
+		c.notify = make(chan struct{})
+		c.mu.Unlock()
+	}
+}
+
+// Send sends one control line, such as "hook off" or "dial 201".
+func (c *Client) Send(line string) error {
+	if strings.ContainsAny(line, "\n") {
+		return errors.New("panelclient: a line must not hold a newline")
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if _, err := io.WriteString(c.ctl, line+"\n"); err != nil {
+		return fmt.Errorf("panelclient: send: %w", err)
+	}
+	return nil
+}
+
+// Mark returns the number of the next line to come; WaitAfter(mark, ...)
+// sees only lines from there on.
+func (c *Client) Mark() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.base + len(c.lines)
+}
+
+// Lines returns the kept lines from mark on.
+func (c *Client) Lines(mark int) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := max(mark-c.base, 0)
+	if i > len(c.lines) {
+		return nil
+	}
+	return append([]string(nil), c.lines[i:]...)
+}
+
+// Wait returns the first line, of all the phone has sent, that matches re,
+// waiting for it until ctx ends.
+func (c *Client) Wait(ctx context.Context, re *regexp.Regexp) (string, error) {
+	return c.WaitAfter(ctx, 0, re)
+}
+
+// WaitAfter is Wait for lines numbered mark or later (see Mark).
+func (c *Client) WaitAfter(ctx context.Context, mark int, re *regexp.Regexp) (string, error) {
+	for {
+		c.mu.Lock()
+		i := max(mark-c.base, 0)
+		for ; i < len(c.lines); i++ {
+			if re.MatchString(c.lines[i]) {
+				l := c.lines[i]
+				c.mu.Unlock()
+				return l, nil
+			}
+		}
+		mark = c.base + len(c.lines)
+		n, rerr := c.notify, c.readErr
+		c.mu.Unlock()
+		if rerr != nil {
+			return "", fmt.Errorf("panelclient: waiting for %q: %w", re, rerr)
+		}
+		select {
+		case <-n:
+		case <-ctx.Done():
+			return "", fmt.Errorf("panelclient: waiting for %q: %w", re, ctx.Err())
+		}
+	}
+}
+
+var statusRE = regexp.MustCompile(`^status `)
+
+// Status asks the phone for its status and returns what follows "status ".
+func (c *Client) Status(ctx context.Context) (string, error) {
+	m := c.Mark()
+	if err := c.Send("status"); err != nil {
+		return "", err
+	}
+	l, err := c.WaitAfter(ctx, m, statusRE)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(l, "status "), nil
+}
+
+// WriteAudio sends microphone samples to the phone.
+func (c *Client) WriteAudio(s []int16) error {
+	if cap(c.wbuf) < 2*len(s) {
+		c.wbuf = make([]byte, 2*len(s))
+	}
+	b := c.wbuf[:2*len(s)]
+	for i, v := range s {
+		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
+	}
+	if _, err := c.audio.Write(b); err != nil {
+		return fmt.Errorf("panelclient: audio: %w", err)
+	}
+	return nil
+}
+
+// ReadAudio reads earpiece samples into s, blocking until at least one
+// arrives; it returns how many.
+func (c *Client) ReadAudio(s []int16) (int, error) {
+	if len(s) == 0 {
+		return 0, nil
+	}
+	if cap(c.rbuf) < 2*len(s) {
+		c.rbuf = make([]byte, 2*len(s))
+	}
+	for {
+		b := c.rbuf[:2*len(s)]
+		off := 0
+		if c.rodd {
+			b[0] = c.rcarry
+			off = 1
+		}
+		n, err := c.audio.Read(b[off:])
+		n += off
+		c.rodd = n%2 == 1
+		if c.rodd {
+			c.rcarry = b[n-1]
+		}
+		k := n / 2
+		for i := range k {
+			s[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
+		}
+		if k > 0 {
+			return k, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("panelclient: audio: %w", err)
+		}
+	}
+}
+
+// Close closes both streams.
+func (c *Client) Close() error {
+	c.closeMu.Do(func() {
+		c.ctl.Close()
+		if c.audio != nil {
+			c.audio.Close()
+		}
+	})
+	return nil
+}

@@ -1,0 +1,195 @@
+package panelclient
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deskphone/deskphone/hal"
+	"github.com/deskphone/deskphone/hal/panel"
+)
+
+const deadline = 10 * time.Second
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), deadline)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestDialRetriesUntilReady(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "p.sock")
+	s := panel.New("sim", "v1")
+	defer s.Close()
+	type res struct {
+		c   *Client
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		c, err := Dial(ctx(t), "unix:"+sock)
+		done <- res{c, err}
+	}()
+	// The phone comes up after the client started dialling.
+	time.AfterFunc(300*time.Millisecond, func() { s.Listen("unix:" + sock) })
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	defer r.c.Close()
+	if r.c.Ready() != "ready sim v1 panel/1" {
+		t.Fatalf("ready %q", r.c.Ready())
+	}
+}
+
+func TestDialGivesUp(t *testing.T) {
+	c, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := Dial(c, "unix:"+filepath.Join(t.TempDir(), "none.sock")); err == nil {
+		t.Fatal("Dial to nothing succeeded")
+	}
+	if _, err := Dial(c, "bogus"); err == nil {
+		t.Fatal("Dial to a bad address succeeded")
+	}
+}
+
+func start(t *testing.T) (*panel.Server, *Client) {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "p.sock")
+	s := panel.New("sim", "v1")
+	t.Cleanup(func() { s.Close() })
+	if err := s.Listen("unix:" + sock); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Dial(ctx(t), "unix:"+sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return s, c
+}
+
+func TestLinesAndWait(t *testing.T) {
+	s, c := start(t)
+	s.SetStatus(func() string { return "reg=1:registered phone=idle calls=0" })
+	// Status also proves the server has taken this client.
+	st, err := c.Status(ctx(t))
+	if err != nil || st != "reg=1:registered phone=idle calls=0" {
+		t.Fatalf("Status = %q, %v", st, err)
+	}
+	s.Phone("dialtone")
+	s.Tone("dial")
+	// Both lines came before this Wait: found from the history.
+	if _, err := c.Wait(ctx(t), regexp.MustCompile(`^tone dial$`)); err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.Wait(ctx(t), regexp.MustCompile(`^phone `))
+	if err != nil || l != "phone dialtone" {
+		t.Fatalf("Wait = %q, %v", l, err)
+	}
+	m := c.Mark()
+	s.Phone("dialing")
+	l, err = c.WaitAfter(ctx(t), m, regexp.MustCompile(`^phone `))
+	if err != nil || l != "phone dialing" {
+		t.Fatalf("WaitAfter = %q, %v", l, err)
+	}
+	if got := strings.Join(c.Lines(m), "|"); got != "phone dialing" {
+		t.Fatalf("Lines(mark) = %q", got)
+	}
+	// Nothing new after the mark: Wait ends with ctx.
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.WaitAfter(short, c.Mark(), regexp.MustCompile(`^phone `)); err == nil {
+		t.Fatal("WaitAfter found a line that never came")
+	}
+	if err := c.Send("key bogus"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitAfter(ctx(t), m, regexp.MustCompile(`^error bad key`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send("two\nlines"); err == nil {
+		t.Fatal("Send took a newline")
+	}
+}
+
+func TestSendReachesPhone(t *testing.T) {
+	s, c := start(t)
+	if err := c.Send("dial 20#"); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for len(keys) < 4 {
+		select {
+		case e := <-s.Events():
+			if e.Kind != hal.KeyPress {
+				t.Fatalf("event %+v", e)
+			}
+			keys = append(keys, e.Key)
+		case <-time.After(deadline):
+			t.Fatalf("keys so far %v", keys)
+		}
+	}
+	if got := strings.Join(keys, " "); got != "2 0 # send" {
+		t.Fatalf("keys %q", got)
+	}
+}
+
+func TestWaitEndsWhenPhoneGoes(t *testing.T) {
+	s, c := start(t)
+	s.Close()
+	if _, err := c.Wait(ctx(t), regexp.MustCompile(`^never`)); err == nil {
+		t.Fatal("Wait on a closed stream returned no error")
+	}
+}
+
+// TestAudio runs the phone's audio loop on the panel's real frame clock
+// (this is the codec of the sim board): a tone played into the microphone
+// reaches the phone, and the earpiece stream is recorded.
+func TestAudio(t *testing.T) {
+	s, c := start(t)
+	if err := s.Open(8000, 160); err != nil {
+		t.Fatal(err)
+	}
+	heard := make(chan struct{})
+	go func() {
+		ear := make([]int16, 160)
+		mic := make([]int16, 160)
+		for i := range ear {
+			ear[i] = 1234
+		}
+		once := false
+		for s.Exchange(ear, mic) == nil {
+			if !once && slices.ContainsFunc(mic, func(v int16) bool { return v != 0 }) {
+				once = true
+				close(heard)
+			}
+		}
+	}()
+	pctx, stop := context.WithCancel(ctx(t))
+	defer stop()
+	go c.PlayTone(pctx, 1000, 8000)
+	select {
+	case <-heard:
+	case <-time.After(deadline):
+		t.Fatal("the phone never heard the tone")
+	}
+	stop()
+	rec, err := c.Record(200 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Real time: 200 ms is about 1600 samples; allow for scheduling.
+	if len(rec) < 400 {
+		t.Fatalf("recorded %d samples in 200 ms", len(rec))
+	}
+	for i, v := range rec {
+		if v != 1234 {
+			t.Fatalf("ear sample %d = %d, want 1234", i, v)
+		}
+	}
+}
