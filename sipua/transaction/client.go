@@ -1,0 +1,237 @@
+package transaction
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/deskphone/deskphone/sipua/sipmsg"
+)
+
+// ClientHandler receives what a client transaction passes up to its TU.
+type ClientHandler struct {
+	// OnResponse gets every response passed up: provisionals, the final,
+	// and for INVITE retransmitted 2xx (the TU re-sends its ACK).
+	OnResponse func(c *Client, resp *sipmsg.Message)
+	// OnError gets ErrTimeout (timer B/F) or ErrTransport, wrapped.
+	OnError func(c *Client, err error)
+}
+
+// Client is a client transaction (17.1).
+type Client struct {
+	l      *Layer
+	key    string
+	req    *sipmsg.Message
+	to     *net.UDPAddr
+	invite bool
+	state  State
+	h      ClientHandler
+	ack    *sipmsg.Message
+
+	retrans Timer // A or E
+	timeout Timer // B or F
+	wait    Timer // D, K or M
+}
+
+// Request is the request this transaction sends.
+func (c *Client) Request() *sipmsg.Message { return c.req }
+
+// State is the current state.
+func (c *Client) State() State { return c.state }
+
+// Dest is where the request goes.
+func (c *Client) Dest() *net.UDPAddr { return c.to }
+
+// NewClient starts a client transaction: it sends req to to and
+// retransmits it. req must carry its top Via with a fresh branch; ACK has
+// no transaction (send it directly).
+func (l *Layer) NewClient(req *sipmsg.Message, to *net.UDPAddr, h ClientHandler) (*Client, error) {
+	if req.Method == "ACK" {
+		return nil, fmt.Errorf("transaction: ACK has no client transaction")
+	}
+	key, err := clientKey(req)
+	if err != nil {
+		return nil, err
+	}
+	if _, dup := l.clients[key]; dup {
+		return nil, fmt.Errorf("transaction: branch %q already in use", key)
+	}
+	c := &Client{l: l, key: key, req: req, to: to, invite: req.Method == "INVITE", h: h}
+	l.clients[key] = c
+	if c.invite {
+		c.state = Calling
+	} else {
+		c.state = Trying
+	}
+	if err := l.cfg.Transport.Send(req, to); err != nil {
+		c.fail(fmt.Errorf("%w: %w", ErrTransport, err))
+		return c, nil
+	}
+	c.armRetransmit(l.cfg.T1)
+	c.timeout = l.timer(64*l.cfg.T1, c.timerTimeout) // B (17.1.1.2) or F (17.1.2.2)
+	return c, nil
+}
+
+// armRetransmit starts timer A (INVITE, 17.1.1.2: doubling) or E
+// (non-INVITE, 17.1.2.2: doubling up to T2).
+func (c *Client) armRetransmit(d time.Duration) {
+	c.retrans = c.l.timer(d, func() {
+		switch {
+		case c.invite && c.state == Calling, !c.invite && (c.state == Trying || c.state == Proceeding):
+		default:
+			return
+		}
+		if err := c.l.cfg.Transport.Send(c.req, c.to); err != nil {
+			c.fail(fmt.Errorf("%w: %w", ErrTransport, err))
+			return
+		}
+		next := 2 * d
+		if !c.invite {
+			next = min(next, c.l.cfg.T2)
+			if c.state == Proceeding {
+				next = c.l.cfg.T2
+			}
+		}
+		c.armRetransmit(next)
+	})
+}
+
+func (c *Client) timerTimeout() {
+	if c.state == Calling || c.state == Trying || (!c.invite && c.state == Proceeding) {
+		c.fail(fmt.Errorf("%w: no final response to %s", ErrTimeout, c.req.Method))
+	}
+}
+
+func (c *Client) fail(err error) {
+	c.terminate()
+	if c.h.OnError != nil {
+		c.h.OnError(c, err)
+	}
+}
+
+func (c *Client) terminate() {
+	c.state = Terminated
+	stop(&c.retrans)
+	stop(&c.timeout)
+	stop(&c.wait)
+	if c.l.clients[c.key] == c {
+		delete(c.l.clients, c.key)
+	}
+}
+
+// Terminate ends the transaction at once without telling the TU.
+func (c *Client) Terminate() { c.terminate() }
+
+// HandleResponse gives a received response to its client transaction and
+// reports whether one matched. An unmatched 2xx to INVITE (the transaction
+// gone) must go to the TU directly (a stray retransmission).
+func (l *Layer) HandleResponse(resp *sipmsg.Message) bool {
+	key, err := clientKey(resp)
+	if err != nil {
+		return false
+	}
+	c, ok := l.clients[key]
+	if !ok {
+		return false
+	}
+	c.receive(resp)
+	return true
+}
+
+func (c *Client) up(resp *sipmsg.Message) {
+	if c.h.OnResponse != nil {
+		c.h.OnResponse(c, resp)
+	}
+}
+
+func (c *Client) receive(resp *sipmsg.Message) {
+	code := resp.StatusCode
+	if c.invite {
+		switch c.state {
+		case Calling, Proceeding: // 17.1.1.2
+			switch {
+			case code < 200:
+				c.state = Proceeding
+				stop(&c.retrans)
+				c.up(resp)
+			case code < 300: // RFC 6026 section 7.2: Accepted, timer M
+				c.state = Accepted
+				stop(&c.retrans)
+				stop(&c.timeout)
+				c.wait = c.l.timer(64*c.l.cfg.T1, c.terminate)
+				c.up(resp)
+			default: // 17.1.1.3: ACK the failure, Completed, timer D
+				c.state = Completed
+				stop(&c.retrans)
+				stop(&c.timeout)
+				c.ack = AckFor(c.req, resp)
+				c.sendAck()
+				c.wait = c.l.timer(max(32*time.Second, 64*c.l.cfg.T1), c.terminate)
+				c.up(resp)
+			}
+		case Accepted: // 2xx retransmissions go up, the TU ACKs again
+			if code >= 200 && code < 300 {
+				c.up(resp)
+			}
+		case Completed: // retransmitted final: ACK again, not passed up
+			if code >= 300 {
+				c.sendAck()
+			}
+		}
+		return
+	}
+	switch c.state { // 17.1.2.2
+	case Trying, Proceeding:
+		if code < 200 {
+			c.state = Proceeding
+			c.up(resp)
+			return
+		}
+		c.state = Completed
+		stop(&c.retrans)
+		stop(&c.timeout)
+		c.wait = c.l.timer(c.l.cfg.T4, c.terminate) // timer K
+		c.up(resp)
+	}
+}
+
+func (c *Client) sendAck() {
+	if err := c.l.cfg.Transport.Send(c.ack, c.to); err != nil {
+		c.fail(fmt.Errorf("%w: %w", ErrTransport, err))
+	}
+}
+
+// AckFor builds the ACK for a non-2xx final response to inv (17.1.1.3): same
+// Request-URI, Call-ID, From, top Via and Route; To from the response; CSeq
+// number with method ACK.
+func AckFor(inv, resp *sipmsg.Message) *sipmsg.Message {
+	ack := sipmsg.NewRequest("ACK", inv.RequestURI)
+	ack.Add("Via", inv.Get("Via"))
+	for _, r := range inv.GetAll("Route") {
+		ack.Add("Route", r)
+	}
+	ack.Add("Max-Forwards", "70")
+	ack.Add("From", inv.Get("From"))
+	ack.Add("To", resp.Get("To"))
+	ack.Add("Call-ID", inv.Get("Call-ID"))
+	seq, _, _ := inv.CSeq()
+	ack.Add("CSeq", fmt.Sprintf("%d ACK", seq))
+	return ack
+}
+
+// CancelFor builds the CANCEL for inv (9.1): same Request-URI, Call-ID, To,
+// From, top Via (so the same branch) and Route; CSeq number with CANCEL.
+func CancelFor(inv *sipmsg.Message) *sipmsg.Message {
+	c := sipmsg.NewRequest("CANCEL", inv.RequestURI)
+	c.Add("Via", inv.Get("Via"))
+	for _, r := range inv.GetAll("Route") {
+		c.Add("Route", r)
+	}
+	c.Add("Max-Forwards", "70")
+	c.Add("From", inv.Get("From"))
+	c.Add("To", inv.Get("To"))
+	c.Add("Call-ID", inv.Get("Call-ID"))
+	seq, _, _ := inv.CSeq()
+	c.Add("CSeq", fmt.Sprintf("%d CANCEL", seq))
+	return c
+}

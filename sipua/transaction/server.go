@@ -1,0 +1,196 @@
+package transaction
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/deskphone/deskphone/sipua/sipmsg"
+)
+
+// Server is a server transaction (17.2).
+type Server struct {
+	l      *Layer
+	key    string
+	req    *sipmsg.Message
+	remote *net.UDPAddr
+	invite bool
+	state  State
+	last   *sipmsg.Message // the last response sent
+
+	// OnTimeout is called when an INVITE's non-2xx final was never ACKed
+	// (timer H) or a response could not be sent. Optional.
+	OnTimeout func(s *Server, err error)
+
+	retrans  Timer // G
+	timeout  Timer // H
+	wait     Timer // I, J or L
+}
+
+// Request is the request that created the transaction.
+func (s *Server) Request() *sipmsg.Message { return s.req }
+
+// Remote is the request's source address, where responses go (18.2.2, RFC 3581).
+func (s *Server) Remote() *net.UDPAddr { return s.remote }
+
+// State is the current state.
+func (s *Server) State() State { return s.state }
+
+// HandleRequest gives a received request to the layer. The top Via gets
+// received= and rport= from the source address (18.2.1, RFC 3581 section 4).
+// A retransmission is absorbed (the last response re-sent) and an ACK to a
+// non-2xx final is absorbed: both return (nil, false). A new request returns
+// its new server transaction and true; an ACK to a 2xx (no transaction)
+// returns (nil, true): the TU handles it.
+func (l *Layer) HandleRequest(req *sipmsg.Message, from *net.UDPAddr) (*Server, bool) {
+	stampVia(req, from)
+	key, err := serverKey(req)
+	if err != nil {
+		return nil, false
+	}
+	if s, ok := l.servers[key]; ok {
+		s.receive(req)
+		return nil, false
+	}
+	if req.Method == "ACK" {
+		return nil, true
+	}
+	s := &Server{l: l, key: key, req: req, remote: from, invite: req.Method == "INVITE"}
+	if s.invite {
+		s.state = Proceeding
+	} else {
+		s.state = Trying
+	}
+	l.servers[key] = s
+	return s, true
+}
+
+// stampVia adds received and rport to the top Via (18.2.1, RFC 3581).
+func stampVia(req *sipmsg.Message, from *net.UDPAddr) {
+	if from == nil {
+		return
+	}
+	v, err := sipmsg.ParseVia(req.Get("Via"))
+	if err != nil {
+		return
+	}
+	changed := false
+	if v.Host != from.IP.String() {
+		v.SetParam("received", from.IP.String())
+		changed = true
+	}
+	if rp, ok := v.Param("rport"); ok && rp == "" {
+		v.SetParam("rport", fmt.Sprint(from.Port))
+		v.SetParam("received", from.IP.String())
+		changed = true
+	}
+	if changed {
+		req.RemoveFirst("Via")
+		req.Prepend("Via", v.String())
+	}
+}
+
+// MatchCancel returns the INVITE server transaction a CANCEL cancels (9.2),
+// nil if none.
+func (l *Layer) MatchCancel(cancel *sipmsg.Message) *Server {
+	c := cancel.Clone()
+	c.Method = "INVITE"
+	key, err := serverKey(c)
+	if err != nil {
+		return nil
+	}
+	return l.servers[key]
+}
+
+func (s *Server) receive(req *sipmsg.Message) {
+	if req.Method == "ACK" {
+		if s.invite && s.state == Completed { // 17.2.1: Confirmed, timer I
+			s.state = Confirmed
+			stop(&s.retrans)
+			stop(&s.timeout)
+			s.wait = s.l.timer(s.l.cfg.T4, s.terminate)
+		}
+		return
+	}
+	// A retransmitted request: re-send the last response (17.2.1, 17.2.2).
+	if s.last != nil && (s.state == Proceeding || s.state == Completed) {
+		s.send(s.last)
+	}
+}
+
+func (s *Server) send(m *sipmsg.Message) error {
+	if err := s.l.cfg.Transport.Send(m, s.remote); err != nil {
+		err = fmt.Errorf("%w: %w", ErrTransport, err)
+		s.terminate()
+		if s.OnTimeout != nil {
+			s.OnTimeout(s, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// Respond sends a response in this transaction and moves its state.
+func (s *Server) Respond(resp *sipmsg.Message) error {
+	if s.state == Terminated || s.state == Completed || s.state == Confirmed || s.state == Accepted {
+		if s.invite && s.state == Accepted && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return s.send(resp) // the TU's 2xx retransmission (13.3.1.4)
+		}
+		return fmt.Errorf("transaction: %s response %d in state %v", s.req.Method, resp.StatusCode, s.state)
+	}
+	code := resp.StatusCode
+	s.last = resp
+	if err := s.send(resp); err != nil {
+		return err
+	}
+	switch {
+	case code < 200:
+		if !s.invite {
+			s.state = Proceeding
+		}
+	case s.invite && code < 300: // RFC 6026 section 8.5: Accepted, timer L
+		s.state = Accepted
+		s.wait = s.l.timer(64*s.l.cfg.T1, s.terminate)
+	case s.invite: // 17.2.1: Completed, timers G and H
+		s.state = Completed
+		s.armG(s.l.cfg.T1)
+		s.timeout = s.l.timer(64*s.l.cfg.T1, func() {
+			if s.state != Completed {
+				return
+			}
+			s.terminate()
+			if s.OnTimeout != nil {
+				s.OnTimeout(s, fmt.Errorf("%w: no ACK for %d", ErrTimeout, code))
+			}
+		})
+	default: // 17.2.2: Completed, timer J
+		s.state = Completed
+		s.wait = s.l.timer(64*s.l.cfg.T1, s.terminate)
+	}
+	return nil
+}
+
+func (s *Server) armG(d time.Duration) {
+	s.retrans = s.l.timer(d, func() {
+		if s.state != Completed {
+			return
+		}
+		if s.send(s.last) != nil {
+			return
+		}
+		s.armG(min(2*d, s.l.cfg.T2))
+	})
+}
+
+func (s *Server) terminate() {
+	s.state = Terminated
+	stop(&s.retrans)
+	stop(&s.timeout)
+	stop(&s.wait)
+	if s.l.servers[s.key] == s {
+		delete(s.l.servers, s.key)
+	}
+}
+
+// Terminate ends the transaction at once.
+func (s *Server) Terminate() { s.terminate() }

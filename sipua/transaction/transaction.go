@@ -1,0 +1,166 @@
+package transaction
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/deskphone/deskphone/sipua/sipmsg"
+)
+
+// Errors a client transaction ends with.
+var (
+	ErrTimeout   = errors.New("transaction: timeout")         // timer B or F (the TU reports 408)
+	ErrTransport = errors.New("transaction: transport error") // the send failed (the TU reports 503)
+)
+
+// Default timer values for UDP (RFC 3261 section 17.1.1.1, table 4).
+const (
+	T1 = 500 * time.Millisecond
+	T2 = 4 * time.Second
+	T4 = 5 * time.Second
+)
+
+// Transport sends one message to an address.
+type Transport interface {
+	Send(m *sipmsg.Message, to *net.UDPAddr) error
+}
+
+// Timer is a running timer.
+type Timer interface{ Stop() bool }
+
+// Clock starts timers. The default uses package time (which testing/synctest fakes).
+type Clock interface {
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+type realClock struct{}
+
+func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// Config configures a Layer.
+type Config struct {
+	Transport Transport
+	// Post runs f on the goroutine that owns the Layer; timers call it from
+	// their own goroutines. Required.
+	Post       func(f func())
+	Clock      Clock         // nil = package time
+	T1, T2, T4 time.Duration // zero = the defaults
+}
+
+// Layer holds the live transactions.
+type Layer struct {
+	cfg     Config
+	clients map[string]*Client
+	servers map[string]*Server
+}
+
+// NewLayer returns an empty transaction layer.
+func NewLayer(cfg Config) *Layer {
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	if cfg.T1 == 0 {
+		cfg.T1 = T1
+	}
+	if cfg.T2 == 0 {
+		cfg.T2 = T2
+	}
+	if cfg.T4 == 0 {
+		cfg.T4 = T4
+	}
+	return &Layer{cfg: cfg, clients: map[string]*Client{}, servers: map[string]*Server{}}
+}
+
+// Len returns the number of live client and server transactions.
+func (l *Layer) Len() (clients, servers int) { return len(l.clients), len(l.servers) }
+
+// timer starts f after d on the owner goroutine.
+func (l *Layer) timer(d time.Duration, f func()) Timer {
+	return l.cfg.Clock.AfterFunc(d, func() { l.cfg.Post(f) })
+}
+
+func stop(t *Timer) {
+	if *t != nil {
+		(*t).Stop()
+		*t = nil
+	}
+}
+
+func topVia(m *sipmsg.Message) (sipmsg.Via, error) {
+	v, err := sipmsg.ParseVia(m.Get("Via"))
+	if err != nil {
+		return v, fmt.Errorf("transaction: %w", err)
+	}
+	return v, nil
+}
+
+// clientKey matches a response to its client transaction (17.1.3): the top
+// Via branch and the CSeq method.
+func clientKey(m *sipmsg.Message) (string, error) {
+	v, err := topVia(m)
+	if err != nil {
+		return "", err
+	}
+	_, method, err := m.CSeq()
+	if err != nil {
+		return "", fmt.Errorf("transaction: %w", err)
+	}
+	return v.Branch() + " " + method, nil
+}
+
+// serverKey matches a request to its server transaction (17.2.3): branch,
+// sent-by and method, ACK matching the INVITE.
+func serverKey(m *sipmsg.Message) (string, error) {
+	v, err := topVia(m)
+	if err != nil {
+		return "", err
+	}
+	method := m.Method
+	if method == "ACK" {
+		method = "INVITE"
+	}
+	b := v.Branch()
+	if !strings.HasPrefix(b, sipmsg.MagicCookie) {
+		// RFC 2543 peers: fall back to Call-ID, CSeq number and From tag.
+		seq, _, _ := m.CSeq()
+		b = fmt.Sprintf("2543:%s:%d:%s", m.Get("Call-ID"), seq, m.Get("From"))
+	}
+	return fmt.Sprintf("%s %s:%d %s", b, strings.ToLower(v.Host), v.Port, method), nil
+}
+
+// State is a transaction state (RFC 3261 figures 5-8, RFC 6026 figures 3-4).
+type State int
+
+// Transaction states.
+const (
+	Calling State = iota + 1
+	Trying
+	Proceeding
+	Accepted
+	Completed
+	Confirmed
+	Terminated
+)
+
+func (s State) String() string {
+	switch s {
+	case Calling:
+		return "calling"
+	case Trying:
+		return "trying"
+	case Proceeding:
+		return "proceeding"
+	case Accepted:
+		return "accepted"
+	case Completed:
+		return "completed"
+	case Confirmed:
+		return "confirmed"
+	case Terminated:
+		return "terminated"
+	}
+	return "unknown"
+}
