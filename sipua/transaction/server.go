@@ -22,9 +22,9 @@ type Server struct {
 	// (timer H) or a response could not be sent. Optional.
 	OnTimeout func(s *Server, err error)
 
-	retrans  Timer // G
-	timeout  Timer // H
-	wait     Timer // I, J or L
+	retrans Timer // G
+	timeout Timer // H
+	wait    Timer // I, J or L
 }
 
 // Request is the request that created the transaction.

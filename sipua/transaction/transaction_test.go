@@ -120,7 +120,7 @@ func TestClientTimeouts(t *testing.T) {
 						t.Fatal(err)
 					}
 				})
-				time.Sleep(40 * time.Second)
+				sleep(40 * time.Second)
 				synctest.Wait()
 				if want := withWhat(secs(tc.at...), tc.method); !reflect.DeepEqual(e.rec.log(), want) {
 					t.Errorf("sent %v\nwant %v", e.rec.log(), want)
@@ -144,7 +144,7 @@ func TestInviteClientFailure(t *testing.T) {
 		e.do(func() {
 			_, _ = e.l.NewClient(inv, peer, ClientHandler{OnResponse: func(c *Client, r *sipmsg.Message) { up = append(up, r.StatusCode) }})
 		})
-		time.Sleep(time.Second) // one retransmission at 0.5 s
+		sleep(time.Second) // one retransmission at 0.5 s
 		var ack *sipmsg.Message
 		rec := &capture{recorder: e.rec, last: &ack}
 		e.l.cfg.Transport = rec
@@ -152,7 +152,7 @@ func TestInviteClientFailure(t *testing.T) {
 			e.l.HandleResponse(reply(inv, 100))
 			e.l.HandleResponse(reply(inv, 486))
 		})
-		time.Sleep(time.Second)
+		sleep(time.Second)
 		e.do(func() { e.l.HandleResponse(reply(inv, 486)) }) // retransmitted final: ACK again, not passed up
 		want := []string{"0s INVITE", "500ms INVITE", "1s ACK", "2s ACK"}
 		if !reflect.DeepEqual(e.rec.log(), want) || !reflect.DeepEqual(up, []int{100, 486}) {
@@ -162,11 +162,11 @@ func TestInviteClientFailure(t *testing.T) {
 		if ack.Get("Via") != inv.Get("Via") || ack.Get("Route") != "<sip:proxy;lr>" || ack.Get("To") != "<sip:bob@127.0.0.1>;tag=b1" || ack.Get("CSeq") != "7 ACK" || ack.RequestURI != inv.RequestURI {
 			t.Fatalf("ACK: %s", ack)
 		}
-		time.Sleep(31*time.Second - time.Millisecond)
+		sleep(31*time.Second - time.Millisecond)
 		if c, _ := e.l.Len(); c != 1 {
 			t.Fatal("terminated before timer D")
 		}
-		time.Sleep(time.Second)
+		sleep(time.Second)
 		if c, _ := e.l.Len(); c != 0 {
 			t.Fatal("not terminated after timer D")
 		}
@@ -196,11 +196,11 @@ func TestInviteClientSuccess(t *testing.T) {
 			})
 			e.l.HandleResponse(reply(inv, 180))
 		})
-		time.Sleep(10 * time.Second) // Proceeding: no retransmissions, no timer B
+		sleep(10 * time.Second) // Proceeding: no retransmissions, no timer B
 		e.do(func() { e.l.HandleResponse(reply(inv, 200)) })
-		time.Sleep(time.Second)
+		sleep(time.Second)
 		e.do(func() { e.l.HandleResponse(reply(inv, 200)) }) // Accepted: retransmitted 2xx goes up (RFC 6026)
-		time.Sleep(40 * time.Second)
+		sleep(40 * time.Second)
 		var matched bool
 		e.do(func() { matched = e.l.HandleResponse(reply(inv, 200)) })
 		if !reflect.DeepEqual(e.rec.log(), []string{"0s INVITE"}) || !reflect.DeepEqual(up, []int{180, 200, 200}) || errs != nil || matched {
@@ -217,13 +217,13 @@ func TestNonInviteProceeding(t *testing.T) {
 		e.do(func() {
 			_, _ = e.l.NewClient(req, peer, ClientHandler{OnResponse: func(c *Client, r *sipmsg.Message) { up = append(up, r.StatusCode) }})
 		})
-		time.Sleep(time.Second)
+		sleep(time.Second)
 		e.do(func() { e.l.HandleResponse(reply(req, 100)) })
-		time.Sleep(10 * time.Second) // Proceeding: timer E fires at T2 intervals
+		sleep(10 * time.Second) // Proceeding: timer E fires at T2 intervals
 		e.do(func() { e.l.HandleResponse(reply(req, 200)) })
-		time.Sleep(time.Second)
+		sleep(time.Second)
 		e.do(func() { e.l.HandleResponse(reply(req, 200)) }) // Completed: absorbed
-		time.Sleep(5 * time.Second)                           // timer K
+		sleep(5 * time.Second)                               // timer K
 		want := withWhat(secs(0, 0.5, 1.5, 5.5, 9.5), "BYE")
 		if !reflect.DeepEqual(e.rec.log(), want) || !reflect.DeepEqual(up, []int{100, 200}) {
 			t.Fatalf("sent %v want %v up %v", e.rec.log(), want, up)
@@ -270,7 +270,7 @@ func TestInviteServer(t *testing.T) {
 					}
 					_ = srv.Respond(reply(srv.Request(), 486))
 				})
-				time.Sleep(4 * time.Second) // timer G: 0.5, 1.5, 3.5
+				sleep(4 * time.Second) // timer G: 0.5, 1.5, 3.5
 				if acked {
 					ack := request("ACK", "z9hG4bK6")
 					e.do(func() {
@@ -278,9 +278,9 @@ func TestInviteServer(t *testing.T) {
 							t.Fatal("ACK to non-2xx passed up")
 						}
 					})
-					time.Sleep(5 * time.Second) // timer I
+					sleep(5 * time.Second) // timer I
 				} else {
-					time.Sleep(40 * time.Second) // G until H at 32 s
+					sleep(40 * time.Second) // G until H at 32 s
 				}
 				want := withWhat(secs(0, 0, 0, 0.5, 1.5, 3.5), "100", "100", "486", "486")
 				if !acked {
@@ -322,7 +322,7 @@ func TestInviteServerAccepted(t *testing.T) {
 				t.Fatal("ACK to 2xx not passed up")
 			}
 		})
-		time.Sleep(32 * time.Second) // timer L
+		sleep(32 * time.Second) // timer L
 		if _, s := e.l.Len(); s != 0 || !reflect.DeepEqual(e.rec.log(), []string{"0s 200", "0s 200"}) {
 			t.Fatalf("left %d, sent %v", s, e.rec.log())
 		}
@@ -340,13 +340,13 @@ func TestNonInviteServer(t *testing.T) {
 			}
 			_ = srv.Respond(reply(srv.Request(), 200))
 		})
-		time.Sleep(10 * time.Second)
+		sleep(10 * time.Second)
 		e.do(func() { e.l.HandleRequest(bye.Clone(), peer) }) // Completed: final re-sent
-		time.Sleep(22*time.Second - time.Millisecond)
+		sleep(22*time.Second - time.Millisecond)
 		if _, s := e.l.Len(); s != 1 {
 			t.Fatal("terminated before timer J")
 		}
-		time.Sleep(time.Millisecond)
+		sleep(time.Millisecond)
 		if _, s := e.l.Len(); s != 0 || !reflect.DeepEqual(e.rec.log(), []string{"0s 200", "10s 200"}) {
 			t.Fatalf("left %d sent %v", s, e.rec.log())
 		}
@@ -383,4 +383,10 @@ func TestStampViaAndCancel(t *testing.T) {
 			t.Fatal("State.String")
 		}
 	}
+}
+
+// sleep advances the bubble's fake clock and lets every timer due by then run.
+func sleep(d time.Duration) {
+	time.Sleep(d)
+	synctest.Wait()
 }
