@@ -1,0 +1,17 @@
+// Package jitter is a fixed-size, sequence-numbered jitter buffer for one RTP
+// stream of constant-duration frames, clocked by its reader: the audio loop
+// calls Get once per frame period, the network reader calls Put per packet.
+//
+// All memory is allocated by New; Put and Get copy payloads into and out of
+// the buffer's own slots and never allocate. A Buffer is not safe for
+// concurrent use: its owner serialises Put and Get (the audio engine holds a
+// mutex).
+//
+// Playout starts once Target frames are buffered. The delay adapts: a packet
+// that arrives after its playout time raises the target by one frame (one
+// frame of concealment is inserted); a whole adaptation window in which at
+// least one frame more than needed was always waiting lowers it by one (one
+// frame is dropped). Sequence numbers wrap; a jump of more than the depth
+// restarts the buffer (a backward jump only once a second packet confirms
+// it, as RFC 3550 A.1's probation does).
+package jitter

@@ -1,0 +1,348 @@
+package jitter
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+)
+
+// PutResult says what Put did with a packet.
+type PutResult int
+
+const (
+	// Stored: the packet waits for its playout time.
+	Stored PutResult = iota + 1
+	// Duplicate: that sequence number is already buffered; dropped.
+	Duplicate
+	// Late: its playout time has passed; dropped, and the target delay grows.
+	Late
+	// Restarted: a jump in sequence numbers; the buffer restarted at this packet.
+	Restarted
+	// Dropped: an oversized payload, or a backward jump not yet confirmed.
+	Dropped
+)
+
+var putNames = [...]string{"", "stored", "duplicate", "late", "restarted", "dropped"}
+
+func (r PutResult) String() string {
+	if r > 0 && int(r) < len(putNames) {
+		return putNames[r]
+	}
+	return "unknown"
+}
+
+// GetResult says what Get produced.
+type GetResult int
+
+const (
+	// Frame: dst holds the payload due now.
+	Frame GetResult = iota + 1
+	// Missing: a frame is due but absent (lost, not yet arrived, or a frame
+	// inserted to grow the delay): the caller conceals.
+	Missing
+	// Waiting: playout has not started (or restarted after the stream went
+	// quiet): the caller plays silence.
+	Waiting
+)
+
+var getNames = [...]string{"", "frame", "missing", "waiting"}
+
+func (r GetResult) String() string {
+	if r > 0 && int(r) < len(getNames) {
+		return getNames[r]
+	}
+	return "unknown"
+}
+
+// Config sizes a Buffer.
+type Config struct {
+	// Depth is the most frames held (1..1024): the delay can never exceed it.
+	Depth int
+	// FrameBytes is the largest payload stored per frame.
+	FrameBytes int
+	// Target is the initial playout delay in frames (1..Depth-1, or 1 when
+	// Depth is 1).
+	Target int
+	// Window is the adaptation window in frames; 0 means 100.
+	Window int
+}
+
+// Stats are cumulative over the Buffer's life (Reset keeps them).
+type Stats struct {
+	Received  uint64 // packets stored
+	Duplicate uint64
+	Late      uint64
+	Dropped   uint64 // oversized, unconfirmed jumps, and frames dropped to shrink the delay
+	Missing   uint64 // frames due but absent (including inserted ones)
+	Inserted  uint64 // of Missing, frames inserted to grow the delay
+	Restarts  uint64
+	// Lost is RFC 3550's cumulative number of packets lost: expected
+	// (from the sequence numbers seen) minus received (stored, late or
+	// duplicate), never negative, summed over restarts.
+	Lost uint64
+}
+
+type slot struct {
+	seq  uint16
+	n    int
+	full bool
+	data []byte
+}
+
+// Buffer is a jitter buffer; see the package documentation.
+type Buffer struct {
+	cfg   Config
+	slots []slot // len is a power of two >= Depth
+	mask  uint16
+
+	started, playing bool
+	popped           bool // a frame was due since begin: next never moves back
+	next             uint16 // sequence number due at the next Get
+	maxSeq           uint16 // highest sequence number stored
+	target           int
+	grow             int // frames still to insert
+	winLeft, winMin  int
+	idle             int // consecutive Gets with nothing buffered
+
+	jumpSeq uint16 // probation for a backward jump
+	jumpSet bool
+
+	// Loss accounting for the current run: extended sequence span and
+	// packets counted as received.
+	extMin, extMax int64
+	epochRecv      int64
+	lostBefore     uint64
+
+	st Stats
+}
+
+// New allocates a Buffer.
+func New(cfg Config) (*Buffer, error) {
+	if cfg.Depth < 1 || cfg.Depth > 1024 {
+		return nil, fmt.Errorf("jitter: depth %d out of range 1..1024", cfg.Depth)
+	}
+	if cfg.FrameBytes < 1 {
+		return nil, errors.New("jitter: frame size must be positive")
+	}
+	maxT := max(1, cfg.Depth-1)
+	if cfg.Target < 1 || cfg.Target > maxT {
+		return nil, fmt.Errorf("jitter: target %d out of range 1..%d", cfg.Target, maxT)
+	}
+	if cfg.Window == 0 {
+		cfg.Window = 100
+	}
+	if cfg.Window < 1 {
+		return nil, fmt.Errorf("jitter: window %d must be positive", cfg.Window)
+	}
+	n := 1 << bits.Len(uint(cfg.Depth-1))
+	b := &Buffer{cfg: cfg, slots: make([]slot, n), mask: uint16(n - 1)}
+	data := make([]byte, n*cfg.FrameBytes)
+	for i := range b.slots {
+		b.slots[i].data = data[i*cfg.FrameBytes : (i+1)*cfg.FrameBytes : (i+1)*cfg.FrameBytes]
+	}
+	b.Reset()
+	return b, nil
+}
+
+// Reset forgets the stream (for a new source): buffered frames are dropped,
+// the target returns to its initial value, statistics are kept.
+func (b *Buffer) Reset() {
+	b.foldLoss()
+	for i := range b.slots {
+		b.slots[i].full = false
+	}
+	b.started, b.playing = false, false
+	b.target = b.cfg.Target
+	b.grow = 0
+	b.idle = 0
+	b.jumpSet = false
+}
+
+func (b *Buffer) foldLoss() {
+	if b.started {
+		b.lostBefore += b.runLost()
+	}
+	b.extMin, b.extMax, b.epochRecv = 0, 0, 0
+}
+
+func (b *Buffer) runLost() uint64 {
+	if !b.started {
+		return 0
+	}
+	if l := b.extMax - b.extMin + 1 - b.epochRecv; l > 0 {
+		return uint64(l)
+	}
+	return 0
+}
+
+// restart begins a new run at seq, keeping the adapted target.
+func (b *Buffer) restart(seq uint16) {
+	t := b.target
+	b.Reset()
+	b.target = t
+	b.begin(seq)
+}
+
+func (b *Buffer) begin(seq uint16) {
+	b.started, b.popped = true, false
+	b.next, b.maxSeq = seq, seq
+	b.extMin, b.extMax, b.epochRecv = int64(seq), int64(seq), 0
+}
+
+func (b *Buffer) maxTarget() int { return max(1, b.cfg.Depth-1) }
+
+// Put offers one packet's payload; it is copied, never kept.
+func (b *Buffer) Put(seq uint16, payload []byte) PutResult {
+	if len(payload) > b.cfg.FrameBytes {
+		b.st.Dropped++
+		return Dropped
+	}
+	if !b.started {
+		b.begin(seq)
+		b.store(seq, payload)
+		return Stored
+	}
+	depth := b.cfg.Depth
+	d := int(int16(seq - b.next))
+	switch {
+	case d >= depth:
+		b.st.Restarts++
+		b.restart(seq)
+		b.store(seq, payload)
+		return Restarted
+	case d >= 0:
+		if s := &b.slots[seq&b.mask]; s.full && s.seq == seq {
+			b.st.Duplicate++
+			b.epochRecv++
+			return Duplicate
+		}
+		b.store(seq, payload)
+		return Stored
+	case !b.popped && int(int16(b.maxSeq-seq)) < depth:
+		// Reordered before playout started: start earlier.
+		b.extMin -= int64(b.next - seq)
+		b.next = seq
+		b.store(seq, payload)
+		return Stored
+	case d >= -16*depth:
+		b.st.Late++
+		b.epochRecv++
+		if b.playing && b.target < b.maxTarget() {
+			b.target++
+			b.grow++
+		}
+		return Late
+	}
+	// A backward jump: believe it when the next packet follows it.
+	if b.jumpSet && seq == b.jumpSeq+1 {
+		b.st.Restarts++
+		b.restart(seq)
+		b.store(seq, payload)
+		return Restarted
+	}
+	b.jumpSeq, b.jumpSet = seq, true
+	b.st.Dropped++
+	return Dropped
+}
+
+func (b *Buffer) store(seq uint16, payload []byte) {
+	s := &b.slots[seq&b.mask]
+	s.seq, s.full = seq, true
+	s.n = copy(s.data, payload)
+	if d := int16(seq - b.maxSeq); d > 0 {
+		b.maxSeq = seq
+		b.extMax += int64(d)
+	}
+	b.epochRecv++
+	b.st.Received++
+	b.jumpSet = false
+}
+
+// Delay is the number of frames from the one due next to the newest
+// received, inclusive: the current buffering delay in frames.
+func (b *Buffer) Delay() int {
+	if !b.started {
+		return 0
+	}
+	return max(0, int(int16(b.maxSeq-b.next))+1)
+}
+
+// Target is the current target delay in frames.
+func (b *Buffer) Target() int { return b.target }
+
+// Playing reports whether playout has started.
+func (b *Buffer) Playing() bool { return b.playing }
+
+// Stats returns the cumulative statistics.
+func (b *Buffer) Stats() Stats {
+	s := b.st
+	s.Lost = b.lostBefore + b.runLost()
+	return s
+}
+
+// Get takes the frame due now into dst (at least FrameBytes long) and
+// returns its length and what it is; n is 0 unless the result is Frame.
+func (b *Buffer) Get(dst []byte) (n int, r GetResult) {
+	if !b.started {
+		return 0, Waiting
+	}
+	f := b.Delay()
+	if !b.playing {
+		if f < b.target {
+			return 0, Waiting
+		}
+		b.playing, b.popped = true, true
+		b.winLeft, b.winMin = b.cfg.Window, f
+		b.idle = 0
+	}
+	if f == 0 {
+		b.idle++
+		if b.idle > b.cfg.Depth {
+			// The stream went quiet: rebuffer from the next packet.
+			b.playing = false
+			b.grow = 0
+			b.next = b.maxSeq + 1
+			return 0, Waiting
+		}
+	} else {
+		b.idle = 0
+	}
+	if b.grow > 0 {
+		b.grow--
+		b.st.Missing++
+		b.st.Inserted++
+		return 0, Missing
+	}
+	b.winMin = min(b.winMin, f)
+	b.winLeft--
+	if b.winLeft <= 0 {
+		if b.winMin >= 2 {
+			// A frame more than needed was always waiting: drop one.
+			b.drop()
+			b.target = max(1, b.target-1)
+		}
+		b.winLeft, b.winMin = b.cfg.Window, int(^uint(0)>>1)
+	}
+	return b.pop(dst)
+}
+
+func (b *Buffer) drop() {
+	s := &b.slots[b.next&b.mask]
+	if s.full && s.seq == b.next {
+		s.full = false
+	}
+	b.next++
+	b.st.Dropped++
+}
+
+func (b *Buffer) pop(dst []byte) (int, GetResult) {
+	seq := b.next
+	b.next++
+	s := &b.slots[seq&b.mask]
+	if !s.full || s.seq != seq {
+		b.st.Missing++
+		return 0, Missing
+	}
+	s.full = false
+	return copy(dst, s.data[:s.n]), Frame
+}
