@@ -96,7 +96,7 @@ type Buffer struct {
 	mask  uint16
 
 	started, playing bool
-	popped           bool // a frame was due since begin: next never moves back
+	popped           bool   // a frame was due since begin: next never moves back
 	next             uint16 // sequence number due at the next Get
 	maxSeq           uint16 // highest sequence number stored
 	target           int
