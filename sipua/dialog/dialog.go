@@ -1,0 +1,131 @@
+package dialog
+
+import (
+	"fmt"
+
+	"github.com/deskphone/deskphone/sipua/sipmsg"
+)
+
+// Dialog is one dialog's state. Owned by one goroutine.
+type Dialog struct {
+	CallID              string
+	LocalTag, RemoteTag string
+	Local, Remote       sipmsg.NameAddr // From and To of requests we send (with tags)
+	LocalSeq, RemoteSeq uint32
+	RemoteTarget        sipmsg.URI // the peer's Contact
+	RouteSet            []string   // Route values for requests, in order
+}
+
+// ID identifies the dialog: Call-ID, local tag, remote tag.
+func (d *Dialog) ID() string { return d.CallID + ";" + d.LocalTag + ";" + d.RemoteTag }
+
+func contactURI(m *sipmsg.Message) (sipmsg.URI, error) {
+	c := m.Get("Contact")
+	if c == "" {
+		return sipmsg.URI{}, fmt.Errorf("dialog: no Contact")
+	}
+	na, err := sipmsg.ParseNameAddr(c)
+	if err != nil {
+		return sipmsg.URI{}, fmt.Errorf("dialog: Contact: %w", err)
+	}
+	return na.URI, nil
+}
+
+// NewUAC makes the caller's dialog from its request and a 1xx (with To tag)
+// or 2xx response (12.1.2): route set = Record-Route reversed, remote
+// target = the response's Contact.
+func NewUAC(req, resp *sipmsg.Message) (*Dialog, error) {
+	from, err := sipmsg.ParseNameAddr(req.Get("From"))
+	if err != nil {
+		return nil, fmt.Errorf("dialog: From: %w", err)
+	}
+	to, err := sipmsg.ParseNameAddr(resp.Get("To"))
+	if err != nil {
+		return nil, fmt.Errorf("dialog: To: %w", err)
+	}
+	target, err := contactURI(resp)
+	if err != nil {
+		return nil, err
+	}
+	seq, _, err := req.CSeq()
+	if err != nil {
+		return nil, fmt.Errorf("dialog: %w", err)
+	}
+	d := &Dialog{CallID: req.Get("Call-ID"), Local: from, Remote: to, LocalSeq: seq, RemoteTarget: target}
+	d.LocalTag, _ = from.Param("tag")
+	d.RemoteTag, _ = to.Param("tag")
+	rr := resp.GetAll("Record-Route")
+	for i := len(rr) - 1; i >= 0; i-- {
+		d.RouteSet = append(d.RouteSet, rr[i])
+	}
+	return d, nil
+}
+
+// NewUAS makes the callee's dialog from the request (12.1.1): route set =
+// Record-Route in order, remote target = the request's Contact; localTag is
+// the To tag the UAS put in its response.
+func NewUAS(req *sipmsg.Message, localTag string) (*Dialog, error) {
+	from, err := sipmsg.ParseNameAddr(req.Get("From"))
+	if err != nil {
+		return nil, fmt.Errorf("dialog: From: %w", err)
+	}
+	to, err := sipmsg.ParseNameAddr(req.Get("To"))
+	if err != nil {
+		return nil, fmt.Errorf("dialog: To: %w", err)
+	}
+	to.SetParam("tag", localTag)
+	target, err := contactURI(req)
+	if err != nil {
+		return nil, err
+	}
+	seq, _, err := req.CSeq()
+	if err != nil {
+		return nil, fmt.Errorf("dialog: %w", err)
+	}
+	d := &Dialog{CallID: req.Get("Call-ID"), LocalTag: localTag, Local: to, Remote: from, RemoteSeq: seq, RemoteTarget: target}
+	d.RemoteTag, _ = from.Param("tag")
+	d.RouteSet = req.GetAll("Record-Route")
+	return d, nil
+}
+
+// NewRequest builds a request inside the dialog (12.2.1.1) without Via:
+// Request-URI and Route from the remote target and route set (loose
+// routing; a strict first route becomes the Request-URI), From/To with
+// tags, Call-ID, and CSeq (the next local number; ACK and CANCEL reuse the
+// current one, which is the INVITE's).
+func (d *Dialog) NewRequest(method string) *sipmsg.Message {
+	if method != "ACK" && method != "CANCEL" {
+		d.LocalSeq++
+	}
+	ruri := d.RemoteTarget.String()
+	routes := d.RouteSet
+	if len(routes) > 0 {
+		if first, err := sipmsg.ParseNameAddr(routes[0]); err == nil {
+			if _, lr := first.URI.Param("lr"); !lr { // strict routing
+				ruri = first.URI.String()
+				routes = append(append([]string(nil), routes[1:]...), "<"+d.RemoteTarget.String()+">")
+			}
+		}
+	}
+	m := sipmsg.NewRequest(method, ruri)
+	for _, r := range routes {
+		m.Add("Route", r)
+	}
+	m.Add("Max-Forwards", "70")
+	m.Add("From", d.Local.String())
+	m.Add("To", d.Remote.String())
+	m.Add("Call-ID", d.CallID)
+	m.Add("CSeq", fmt.Sprintf("%d %s", d.LocalSeq, method))
+	return m
+}
+
+// NextHop is the URI a request inside the dialog goes to when no outbound
+// proxy is set: the first route, else the remote target.
+func (d *Dialog) NextHop() sipmsg.URI {
+	if len(d.RouteSet) > 0 {
+		if r, err := sipmsg.ParseNameAddr(d.RouteSet[0]); err == nil {
+			return r.URI
+		}
+	}
+	return d.RemoteTarget
+}
