@@ -23,8 +23,12 @@
 // in and out is recorded in a bounded ladder (Ladder, Config.Trace,
 // FormatLadder) so tests can assert on a call's flow.
 //
+// Forwarded INVITEs are retransmitted by the PBX itself until the callee
+// answers anything (Timer A), and answered 408 upstream after Timer B, since
+// the PBX's own 100 Trying stops the caller's retransmissions. Other
+// forwarded requests are not retransmitted by the PBX: the caller's
+// retransmissions pass through on the same branch.
+//
 // Known limits: one binding is used per call (the most recently registered;
-// no forking), and the PBX does not retransmit forwarded INVITEs itself
-// (it answers 100 Trying upstream, so a lost downstream INVITE is not
-// recovered; fine on loopback).
+// no forking); UDP only; no DNS beyond what net.ResolveUDPAddr does.
 package pbx

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 )
@@ -466,17 +467,45 @@ func (p *PBX) forward(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, dst *
 		return
 	}
 	callID := m.Get("Call-ID")
+	var orig *sipmsg.Message
 	if m.Method == "INVITE" {
 		p.send(sipmsg.NewResponse(m, 100, "Trying"), src)
+		orig = m.Clone()
 	}
 	via := "SIP/2.0/UDP " + local + ";branch=" + p.branchFor(top, callID) + ";rport"
 	m.Prepend("Via", via)
+	raw := p.send(m, dst)
 	if m.Method == "INVITE" {
+		now := p.now()
 		p.st.invites[invKey(top, callID)] = &forwarded{
-			at: p.now(), dst: dst, ruri: m.RequestURI, via: via, routes: m.GetAll("Route"), upstream: src,
+			at: now, dst: dst, ruri: m.RequestURI, via: via, routes: m.GetAll("Route"), upstream: src,
+			req: orig, raw: raw, next: now.Add(t1), interval: t1,
 		}
 	}
-	p.send(m, dst)
+}
+
+// retransmit resends forwarded INVITEs no response has come for yet
+// (Timer A), and gives up on them with 408 upstream after Timer B (RFC 3261
+// section 17.1.1.2): the PBX answered 100 Trying, so upstream has stopped
+// retransmitting and relies on it.
+func (p *PBX) retransmit(now time.Time) {
+	for _, f := range p.st.invites {
+		if f.answered || f.final || f.raw == nil {
+			continue
+		}
+		if now.Sub(f.at) >= timerB {
+			f.final = true
+			p.cfg.Logf("pbx: INVITE to %s timed out", f.dst)
+			p.respond(f.req, f.upstream, 408, "Request Timeout", nil)
+			continue
+		}
+		if !now.Before(f.next) {
+			m, _ := sipmsg.Parse(f.raw)
+			p.sendRaw(m, f.raw, f.dst)
+			f.interval *= 2
+			f.next = now.Add(f.interval)
+		}
+	}
 }
 
 // ack handles ACK: absorbed when it acknowledges the PBX's own non-2xx
@@ -551,10 +580,17 @@ func (p *PBX) response(m *sipmsg.Message, src *net.UDPAddr) {
 	}
 	_, method, _ := m.CSeq()
 	if method == "INVITE" {
+		f := p.st.invites[invKey(next, m.Get("Call-ID"))]
+		if f != nil {
+			f.answered = true
+		}
 		if m.StatusCode == 100 {
 			return // the PBX sent its own 100 Trying (section 16.7 item 5)
 		}
-		if f := p.st.invites[invKey(next, m.Get("Call-ID"))]; f != nil {
+		if f != nil {
+			if f.final && m.StatusCode >= 300 {
+				return // after a 408 of its own: nothing more upstream
+			}
 			f.last = m
 			if m.StatusCode >= 200 {
 				f.final = true

@@ -27,7 +27,9 @@ const (
 	maxNonces      = 4096             // outstanding nonces kept at most
 	cacheLifetime  = 32 * time.Second // Timer J/H-ish: our own final responses
 	inviteLifetime = 3 * time.Minute  // forwarded INVITEs kept for CANCEL/ACK
-	sweepEvery     = time.Second
+	sweepEvery     = 100 * time.Millisecond
+	t1             = 500 * time.Millisecond // RFC 3261 T1
+	timerB         = 64 * t1
 	maxDatagram    = 65535
 )
 
@@ -284,6 +286,7 @@ func (p *PBX) loop(in <-chan packet) {
 		case f := <-p.calls:
 			f()
 		case <-t.C:
+			p.retransmit(p.now())
 			p.st.sweep(p.now())
 		case <-p.done:
 			return

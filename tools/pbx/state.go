@@ -50,6 +50,13 @@ type forwarded struct {
 	upstream *net.UDPAddr
 	last     *sipmsg.Message // last response forwarded upstream (not 100)
 	final    bool
+
+	// Timer A/B of the PBX's client transaction (RFC 3261 section 17.1.1.2).
+	req      *sipmsg.Message // the request as received, for a 408 upstream
+	raw      []byte          // the request as forwarded
+	answered bool            // any response from downstream
+	next     time.Time       // next retransmission
+	interval time.Duration
 }
 
 type state struct {
