@@ -20,7 +20,13 @@ import (
 const maxHistory = 100000
 
 // retryEvery is the pause between connection attempts while a phone starts.
-const retryEvery = 100 * time.Millisecond
+// It is also long enough for a phone in QEMU to see that the host went away:
+// a guest that misses a close and reconnect does not greet the new client.
+const retryEvery = 300 * time.Millisecond
+
+// readyWait is how long one attempt waits for the ready line before it
+// hangs up and tries again.
+const readyWait = 3 * time.Second
 
 // Client is one connection to a phone's panel. Its methods are safe for
 // concurrent use, except that audio reads and writes each belong to one
@@ -73,7 +79,9 @@ func dialOnce(ctx context.Context, d *net.Dialer, network, ctlAddr, audAddr stri
 	c := &Client{ctl: ctl, notify: make(chan struct{})}
 	go c.readLoop()
 	// The ready line: the phone is there.
-	l, err := c.Wait(ctx, regexp.MustCompile(`^ready `))
+	rctx, cancel := context.WithTimeout(ctx, readyWait)
+	l, err := c.Wait(rctx, regexp.MustCompile(`^ready `))
+	cancel()
 	if err != nil {
 		ctl.Close()
 		return nil, err
