@@ -351,7 +351,13 @@ func (p *PBX) proxy(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via) {
 		}
 	}
 	toNA, _ := sipmsg.ParseNameAddr(m.Get("To"))
-	_, inDialog := toNA.Param("tag")
+	toTag, inDialog := toNA.Param("tag")
+	if strings.HasPrefix(toTag, p.tagPrefix()) {
+		// A "dialog" with the PBX itself, which makes none (e.g. a BYE sent
+		// after the PBX's own error response).
+		p.respond(m, src, 481, "Call/Transaction Does Not Exist", nil)
+		return
+	}
 	popped := p.popOwnRoutes(m)
 	if !decMaxForwards(m) {
 		p.respond(m, src, 483, "Too Many Hops", nil)

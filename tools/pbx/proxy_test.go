@@ -250,3 +250,14 @@ func TestOptionsToPBX(t *testing.T) {
 		t.Errorf("Allow = %q", r.Get("Allow"))
 	}
 }
+
+func TestRequestInPBXDialog(t *testing.T) {
+	p, _ := startPBX(t, nil)
+	a := newPhone(t, p, "1001", "pw1001", "", "")
+	inv := a.request("INVITE", "sip:4711@"+a.pbxHost, "4711")
+	a.send(inv)
+	r := a.expect(407, "INVITE")
+	bye := a.inDialog("BYE", a.seq+1, inv.RequestURI, nil, inv.Get("From"), r.Get("To"))
+	a.send(bye)
+	a.expect(481, "BYE")
+}
