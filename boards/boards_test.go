@@ -1,0 +1,126 @@
+package boards
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestInvariants(t *testing.T) {
+	names := map[string]bool{}
+	models := map[string]bool{}
+	for _, b := range All() {
+		if b.Name == "" || names[b.Name] {
+			t.Errorf("board name %q empty or used twice", b.Name)
+		}
+		names[b.Name] = true
+		if b.Model != "" {
+			if models[b.Model] {
+				t.Errorf("%s: model %q used twice", b.Name, b.Model)
+			}
+			models[b.Model] = true
+		}
+		if b.Panel != (b.Wiring == nil) || b.Panel != (b.Audio == nil) {
+			t.Errorf("%s: a virtual-panel board has no wiring or codec, a hardware board has both", b.Name)
+		}
+		if b.Arch != "" && b.Arch != "arm64" && b.Arch != "amd64" {
+			t.Errorf("%s: arch %q", b.Name, b.Arch)
+		}
+		if b.Name != "sim" && b.Kernel == "" {
+			t.Errorf("%s: no kernel", b.Name)
+		}
+		if w := b.Wiring; w != nil {
+			checkWiring(t, b.Name, w)
+		}
+		if a := b.Audio; a != nil {
+			// 7-bit, outside the reserved 0x00-0x07 and 0x78-0x7f.
+			if a.CodecAddr < 0x08 || a.CodecAddr > 0x77 {
+				t.Errorf("%s: codec address %#x is not a valid 7-bit address", b.Name, a.CodecAddr)
+			}
+			if a.I2CBus < 0 || a.Codec == "" || a.ALSADevice == "" {
+				t.Errorf("%s: audio %+v incomplete", b.Name, *a)
+			}
+		}
+	}
+}
+
+func checkWiring(t *testing.T, name string, w *Wiring) {
+	t.Helper()
+	used := map[GPIO]bool{}
+	for _, p := range w.Pins() {
+		if used[p] {
+			t.Errorf("%s: %v used twice", name, p)
+		}
+		used[p] = true
+		if p < 0 || p > 27 {
+			t.Errorf("%s: %v is not on the 40-pin header", name, p)
+		}
+		if slices.Contains(I2CPins, p) || slices.Contains(I2SPins, p) || slices.Contains(reservedPins, p) {
+			t.Errorf("%s: %v is an I2C, I2S, EEPROM or UART pin", name, p)
+		}
+	}
+	if len(w.KeypadRows) == 0 || len(w.KeypadCols) == 0 || len(w.Keys) != len(w.KeypadRows) {
+		t.Fatalf("%s: keypad %d rows x %d cols, keys for %d rows", name, len(w.KeypadRows), len(w.KeypadCols), len(w.Keys))
+	}
+	seen := map[string]bool{}
+	for r, row := range w.Keys {
+		if len(row) != len(w.KeypadCols) {
+			t.Errorf("%s: key row %d has %d keys for %d columns", name, r, len(row), len(w.KeypadCols))
+		}
+		for _, k := range row {
+			if seen[k] || len(k) != 1 || !(k[0] >= '0' && k[0] <= '9' || k == "*" || k == "#") {
+				t.Errorf("%s: key %q repeated or not a dial key", name, k)
+			}
+			seen[k] = true
+		}
+	}
+	if len(seen) != 12 {
+		t.Errorf("%s: keypad has %d keys, want the 12 dial keys", name, len(seen))
+	}
+}
+
+func TestByName(t *testing.T) {
+	for _, n := range []string{"qemu", "sim", "rpi3b", "rpi4b", "rpizero2w"} {
+		b, ok := ByName(n)
+		if !ok || b.Name != n {
+			t.Errorf("ByName(%q) = %q, %v", n, b.Name, ok)
+		}
+	}
+	if _, ok := ByName("rpi5"); ok {
+		t.Error("ByName(rpi5) found a board")
+	}
+	// The table is not shared with callers.
+	b, _ := ByName("rpi4b")
+	b.Wiring.KeypadRows[0] = 2
+	if b2, _ := ByName("rpi4b"); b2.Wiring.KeypadRows[0] == 2 {
+		t.Error("a caller changed the table")
+	}
+}
+
+func TestByModel(t *testing.T) {
+	tests := []struct{ model, want string }{
+		{"Raspberry Pi 4 Model B Rev 1.4", "rpi4b"},
+		{"Raspberry Pi 4 Model B Rev 1.5\x00", "rpi4b"},
+		{"Raspberry Pi 3 Model B Rev 1.2", "rpi3b"},
+		{"Raspberry Pi Zero 2 W Rev 1.0", "rpizero2w"},
+		{"linux,dummy-virt", "qemu"},
+		{"Raspberry Pi 5 Model B Rev 1.0", ""},
+		{"Raspberry Pi Zero W Rev 1.1", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		b, ok := ByModel(tt.model)
+		if ok != (tt.want != "") || b.Name != tt.want {
+			t.Errorf("ByModel(%q) = %q, %v; want %q", tt.model, b.Name, ok, tt.want)
+		}
+	}
+}
+
+func TestAllSorted(t *testing.T) {
+	var names []string
+	for _, b := range All() {
+		names = append(names, b.Name)
+	}
+	if !slices.IsSorted(names) || len(names) != 5 {
+		t.Errorf("All() = %v", names)
+	}
+}
