@@ -455,7 +455,7 @@ func (p *PBX) forwardTo(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, u s
 		p.forward(m, src, top, b.flow, b.local)
 		return
 	}
-	dst, err := net.ResolveUDPAddr("udp", hostPort(u))
+	dst, err := p.resolve(hostPort(u))
 	if err != nil {
 		p.cfg.Logf("pbx: %s: next hop %s: %v", m.Method, hostPort(u), err)
 		p.respond(m, src, 404, "Not Found", nil)
@@ -603,7 +603,7 @@ func (p *PBX) response(m *sipmsg.Message, src *net.UDPAddr) {
 			}
 		}
 	}
-	dst, err := viaDest(next)
+	dst, err := p.viaDest(next)
 	if err != nil {
 		p.cfg.Logf("pbx: response %d: %v", m.StatusCode, err)
 		return
@@ -613,7 +613,7 @@ func (p *PBX) response(m *sipmsg.Message, src *net.UDPAddr) {
 
 // viaDest is where a response to a request with Via v goes (RFC 3261
 // section 18.2.2, RFC 3581 section 4).
-func viaDest(v sipmsg.Via) (*net.UDPAddr, error) {
+func (p *PBX) viaDest(v sipmsg.Via) (*net.UDPAddr, error) {
 	host := v.Host
 	if r, ok := v.Param("received"); ok && r != "" {
 		host = r
@@ -627,9 +627,5 @@ func viaDest(v sipmsg.Via) (*net.UDPAddr, error) {
 	if port == 0 {
 		port = 5060
 	}
-	a, err := net.ResolveUDPAddr("udp", net.JoinHostPort(host, itoa(port)))
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
+	return p.resolve(net.JoinHostPort(host, itoa(port)))
 }

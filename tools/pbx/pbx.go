@@ -61,6 +61,11 @@ type PBX struct {
 	conn *net.UDPConn
 	addr *net.UDPAddr
 
+	// resolve turns host:port into an address (tests: IP literals only);
+	// write puts a datagram on the wire (tests: nowhere).
+	resolve func(hostport string) (*net.UDPAddr, error)
+	write   func(b []byte, dst *net.UDPAddr) error
+
 	ladder ladder
 
 	mu      sync.Mutex // guards started/running
@@ -112,6 +117,11 @@ func New(cfg Config) (*PBX, error) {
 		done:  make(chan struct{}),
 	}
 	p.ladder.size = LadderSize
+	p.resolve = func(hp string) (*net.UDPAddr, error) { return net.ResolveUDPAddr("udp", hp) }
+	p.write = func(b []byte, dst *net.UDPAddr) error {
+		_, err := p.conn.WriteToUDP(b, dst)
+		return err
+	}
 	p.st = newState()
 	return p, nil
 }
@@ -319,7 +329,7 @@ func (p *PBX) sendRaw(m *sipmsg.Message, raw []byte, dst *net.UDPAddr) {
 		return
 	}
 	p.record("out", dst, m, raw)
-	if _, err := p.conn.WriteToUDP(raw, dst); err != nil {
+	if err := p.write(raw, dst); err != nil {
 		p.cfg.Logf("pbx: send to %s: %v", dst, err)
 	}
 }
