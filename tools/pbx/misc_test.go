@@ -155,3 +155,13 @@ func TestFormatLadder(t *testing.T) {
 		t.Error("empty ladder is not empty")
 	}
 }
+
+func TestReadUsersFile(t *testing.T) {
+	u, err := ReadUsersFile("testdata/users.txt")
+	if err != nil || len(u) != 3 || u["1003"] != "pw1003" {
+		t.Errorf("ReadUsersFile = %v, %v", u, err)
+	}
+	if _, err := ReadUsersFile("testdata/none.txt"); err == nil || !strings.HasPrefix(err.Error(), "pbx: ") {
+		t.Errorf("missing file: %v", err)
+	}
+}
