@@ -1,0 +1,629 @@
+package sipua
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/deskphone/deskphone/sipua/dialog"
+	"github.com/deskphone/deskphone/sipua/digest"
+	"github.com/deskphone/deskphone/sipua/sdp"
+	"github.com/deskphone/deskphone/sipua/sipmsg"
+	"github.com/deskphone/deskphone/sipua/transaction"
+	"github.com/deskphone/deskphone/sipua/transport"
+)
+
+// callState is where a call is.
+type callState int
+
+const (
+	csCalling     callState = iota + 1 // outgoing: INVITE sent, no provisional yet
+	csEarly                            // outgoing: a provisional came
+	csIncoming                         // incoming: 100 sent
+	csRinging                          // incoming: 180 sent
+	csConnecting                       // incoming: 200 sent, waiting for ACK
+	csConfirmed                        // both sides agree
+	csTerminating                      // our BYE or CANCEL is out
+	csEnded
+)
+
+func (s callState) String() string {
+	return [...]string{"?", "calling", "early", "incoming", "ringing", "connecting", "confirmed", "terminating", "ended"}[s]
+}
+
+// cancelGrace is how long a CANCELled INVITE may wait for its final
+// response before it is treated as cancelled (RFC 3261 section 9.1: 64*T1).
+const cancelGrace = 64 * transaction.T1
+
+type call struct {
+	ua       *UA
+	id       CallID
+	line     *line
+	outgoing bool
+	state    callState
+	peer     string
+	dlg      *dialog.Dialog
+
+	// outgoing
+	inv          *sipmsg.Message
+	invTx        *transaction.Client
+	dest         *net.UDPAddr
+	offer        sdp.Session
+	ack          *sipmsg.Message
+	authTried    bool
+	provisional  bool
+	cancelWanted bool // hung up before a provisional came (9.1)
+	stopCancel   func()
+
+	// incoming
+	srv         *transaction.Server
+	localTag    string
+	remoteOffer sdp.Session
+	ok          *sipmsg.Message
+	stopOK      func()
+	localSDP    []byte
+}
+
+func (ua *UA) newCall(l *line, outgoing bool) *call {
+	ua.nextCall++
+	c := &call{ua: ua, id: ua.nextCall, line: l, outgoing: outgoing}
+	ua.calls[c.id] = c
+	return c
+}
+
+func (c *call) end(code int) {
+	if c.state == csEnded {
+		return
+	}
+	c.ua.logf("sipua: call %d ended %d (was %v)", c.id, code, c.state)
+	c.state = csEnded
+	if c.stopOK != nil {
+		c.stopOK()
+	}
+	if c.stopCancel != nil {
+		c.stopCancel()
+	}
+	delete(c.ua.calls, c.id)
+	c.ua.emit(Event{Kind: CallEnded, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer})
+}
+
+// hop is where a request of this call goes: the line's outbound proxy,
+// else (peer-to-peer) the dialog's next hop.
+func (c *call) hop() *net.UDPAddr {
+	if c.line.proxy != nil {
+		return c.line.proxy
+	}
+	if c.dlg != nil {
+		u := c.dlg.NextHop()
+		if a, err := transport.Resolve(u.HostPort()); err == nil {
+			return a
+		}
+	}
+	return c.dest
+}
+
+func (ua *UA) lookup(id CallID) (*call, error) {
+	c, ok := ua.calls[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %d", ErrNoCall, id)
+	}
+	return c, nil
+}
+
+// targetURI turns what was dialled into a URI: a SIP URI as is, "user@host"
+// as sip:user@host, anything else as sip:target@domain.
+func (l *line) targetURI(target string) (sipmsg.URI, error) {
+	t := strings.TrimSpace(target)
+	low := strings.ToLower(t)
+	switch {
+	case strings.HasPrefix(low, "sip:") || strings.HasPrefix(low, "sips:"):
+	case strings.Contains(t, "@"):
+		t = "sip:" + t
+	default:
+		d := l.domain
+		if d == "" {
+			return sipmsg.URI{}, fmt.Errorf("sipua: line %d has no domain to dial %q in", l.n, target)
+		}
+		t = "sip:" + t + "@" + d
+	}
+	u, err := sipmsg.ParseURI(t)
+	if err != nil {
+		return sipmsg.URI{}, fmt.Errorf("sipua: dial %q: %w", target, err)
+	}
+	if u.Scheme != "sip" && u.Scheme != "sips" {
+		return sipmsg.URI{}, fmt.Errorf("sipua: dial %q: scheme %s", target, u.Scheme)
+	}
+	return u, nil
+}
+
+// Dial starts an outgoing call on line (1-based) to target ("1002" means
+// sip:1002@domain, or a SIP URI) offering local media.
+func (ua *UA) Dial(line int, target string, local Media) (CallID, error) {
+	var id CallID
+	err := ua.do(func() error {
+		if ua.closing {
+			return ErrClosed
+		}
+		l, err := ua.line(line)
+		if err != nil {
+			return err
+		}
+		u, err := l.targetURI(target)
+		if err != nil {
+			return err
+		}
+		offer, err := local.session(1)
+		if err != nil {
+			return err
+		}
+		dest := l.proxy
+		if dest == nil {
+			if dest, err = transport.Resolve(u.HostPort()); err != nil {
+				return fmt.Errorf("sipua: dial: %w", err)
+			}
+		}
+		c := ua.newCall(l, true)
+		c.dest, c.offer, c.state = dest, offer, csCalling
+		c.peer = u.User
+		if c.peer == "" {
+			c.peer = u.String()
+		}
+		inv := sipmsg.NewRequest("INVITE", u.String())
+		inv.Add("Via", ua.viaValue())
+		inv.Add("Max-Forwards", "70")
+		inv.Add("From", l.fromValue())
+		inv.Add("To", (&sipmsg.NameAddr{URI: u}).String())
+		inv.Add("Call-ID", sipmsg.NewCallID(ua.contactHost))
+		inv.Add("CSeq", "1 INVITE")
+		inv.Add("Contact", ua.contact(l.cfg.User))
+		inv.Add("Allow", allowHeader)
+		if ua.cfg.UserAgent != "" {
+			inv.Add("User-Agent", ua.cfg.UserAgent)
+		}
+		inv.Add("Content-Type", "application/sdp")
+		inv.Body = offer.Marshal()
+		c.sendInvite(inv)
+		id = c.id
+		return nil
+	})
+	return id, err
+}
+
+func (c *call) sendInvite(inv *sipmsg.Message) {
+	c.inv = inv
+	tx, err := c.ua.tl.NewClient(inv, c.dest, transaction.ClientHandler{
+		OnResponse: c.onInviteResponse,
+		OnError: func(tx *transaction.Client, err error) {
+			if tx != c.invTx {
+				return
+			}
+			c.ua.logf("sipua: call %d INVITE: %v", c.id, err)
+			switch {
+			case c.cancelWanted || c.state == csTerminating:
+				c.end(487)
+			case errors.Is(err, transaction.ErrTimeout):
+				c.end(408)
+			default:
+				c.end(503)
+			}
+		},
+	})
+	if err != nil {
+		c.ua.logf("sipua: call %d: %v", c.id, err)
+		c.end(503)
+		return
+	}
+	c.invTx = tx
+}
+
+func (c *call) onInviteResponse(tx *transaction.Client, r *sipmsg.Message) {
+	code := r.StatusCode
+	if code >= 200 && code < 300 {
+		c.on2xx(r)
+		return
+	}
+	if tx != c.invTx || c.state == csEnded {
+		return
+	}
+	switch {
+	case code < 200:
+		c.provisional = true
+		if c.cancelWanted {
+			c.cancelWanted = false
+			c.sendCancel()
+			return
+		}
+		if c.state == csTerminating || code == 100 {
+			return
+		}
+		c.state = csEarly
+		e := Event{Kind: CallProgress, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer}
+		if len(r.Body) > 0 {
+			if s, err := sdp.Parse(r.Body); err == nil {
+				if m, err := answered(c.offer, s); err == nil {
+					e.Remote = m
+				}
+			}
+		}
+		c.ua.emit(e)
+	case (code == 401 || code == 407) && !c.authTried && c.state != csTerminating && !c.cancelWanted:
+		hdr, ahdr := "WWW-Authenticate", "Authorization"
+		if code == 407 {
+			hdr, ahdr = "Proxy-Authenticate", "Proxy-Authorization"
+		}
+		ch, err := digest.ParseChallenge(r.Get(hdr))
+		if err != nil {
+			c.ua.logf("sipua: call %d: %v", c.id, err)
+			c.end(code)
+			return
+		}
+		c.authTried = true
+		inv := c.inv.Clone()
+		seq, _, _ := inv.CSeq()
+		inv.Set("CSeq", fmt.Sprintf("%d INVITE", seq+1))
+		inv.RemoveFirst("Via")
+		inv.Prepend("Via", c.ua.viaValue())
+		inv.Set(ahdr, ch.Authorize("INVITE", inv.RequestURI, c.line.authUser, c.line.cfg.Password))
+		c.sendInvite(inv)
+	default:
+		c.end(code)
+	}
+}
+
+// on2xx handles a 2xx to our INVITE: ACK it (13.2.2.4), and on the first
+// one confirm the call (or, if we hung up meanwhile, BYE it).
+func (c *call) on2xx(r *sipmsg.Message) {
+	if c.ack != nil { // a retransmission: ACK again
+		c.ua.sendMsg(c.ack, c.hop())
+		return
+	}
+	if c.state == csEnded {
+		return
+	}
+	d, err := dialog.NewUAC(c.inv, r)
+	if err != nil {
+		c.ua.logf("sipua: call %d: %v", c.id, err)
+		c.end(502)
+		return
+	}
+	c.dlg = d
+	ack := d.NewRequest("ACK")
+	ack.Prepend("Via", c.ua.viaValue())
+	c.ack = ack
+	c.ua.sendMsg(ack, c.hop())
+	if c.stopCancel != nil {
+		c.stopCancel()
+		c.stopCancel = nil
+	}
+	if c.state == csTerminating || c.cancelWanted || c.ua.closing {
+		c.sendBye()
+		return
+	}
+	ans, err := sdp.Parse(r.Body)
+	var m *Media
+	if err == nil {
+		m, err = answered(c.offer, ans)
+	}
+	if err != nil {
+		c.ua.logf("sipua: call %d: bad answer: %v", c.id, err)
+		c.sendBye()
+		return
+	}
+	c.state = csConfirmed
+	c.ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: m})
+}
+
+func (c *call) sendCancel() {
+	c.state = csTerminating
+	cancel := transaction.CancelFor(c.inv)
+	if _, err := c.ua.tl.NewClient(cancel, c.dest, transaction.ClientHandler{}); err != nil {
+		c.ua.logf("sipua: call %d CANCEL: %v", c.id, err)
+	}
+	// 9.1: without a final response within 64*T1 the INVITE counts as cancelled.
+	c.stopCancel = c.ua.after(cancelGrace, func() {
+		if c.state == csTerminating && c.dlg == nil {
+			if c.invTx != nil {
+				c.invTx.Terminate()
+			}
+			c.end(487)
+		}
+	})
+}
+
+func (c *call) sendBye() {
+	c.state = csTerminating
+	if c.stopOK != nil {
+		c.stopOK()
+		c.stopOK = nil
+	}
+	bye := c.dlg.NewRequest("BYE")
+	bye.Prepend("Via", c.ua.viaValue())
+	if c.ua.cfg.UserAgent != "" {
+		bye.Add("User-Agent", c.ua.cfg.UserAgent)
+	}
+	_, err := c.ua.tl.NewClient(bye, c.hop(), transaction.ClientHandler{
+		OnResponse: func(_ *transaction.Client, r *sipmsg.Message) {
+			if r.StatusCode >= 200 {
+				c.end(200)
+			}
+		},
+		OnError: func(_ *transaction.Client, err error) {
+			c.ua.logf("sipua: call %d BYE: %v", c.id, err)
+			c.end(200)
+		},
+	})
+	if err != nil {
+		c.end(200)
+	}
+}
+
+// hangup ends the call whatever its state (on the loop goroutine).
+func (c *call) hangup() {
+	switch c.state {
+	case csCalling:
+		if c.provisional {
+			c.sendCancel()
+		} else {
+			c.cancelWanted = true // CANCEL once a provisional arrives (9.1)
+			c.state = csTerminating
+			c.stopCancel = c.ua.after(cancelGrace, func() {
+				if c.state == csTerminating && c.dlg == nil {
+					if c.invTx != nil {
+						c.invTx.Terminate()
+					}
+					c.end(487)
+				}
+			})
+		}
+	case csEarly:
+		c.sendCancel()
+	case csIncoming, csRinging:
+		c.respondInvite(480, nil)
+		c.end(480)
+	case csConnecting, csConfirmed:
+		c.sendBye()
+	}
+}
+
+// Hangup ends a call: BYE when confirmed, CANCEL when outgoing and early,
+// 480 when incoming and unanswered. A CallEnded event follows.
+func (ua *UA) Hangup(id CallID) error {
+	return ua.do(func() error {
+		c, err := ua.lookup(id)
+		if err != nil {
+			return err
+		}
+		c.hangup()
+		return nil
+	})
+}
+
+// handleInvite takes a new INVITE (or a re-INVITE inside a dialog).
+func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
+	if to, err := sipmsg.ParseNameAddr(m.Get("To")); err == nil {
+		if _, tagged := to.Param("tag"); tagged {
+			ua.handleReInvite(srv, m)
+			return
+		}
+	}
+	ua.respond(srv, 100, "", nil) // at once (8.2.6.1)
+	if ua.closing || len(ua.lines) == 0 {
+		ua.respond(srv, 480, "", nil)
+		return
+	}
+	l := ua.lines[0]
+	if u, err := sipmsg.ParseURI(m.RequestURI); err == nil {
+		for _, cand := range ua.lines {
+			if cand.cfg.User == u.User {
+				l = cand
+				break
+			}
+		}
+	}
+	offer, err := sdp.Parse(m.Body)
+	if err != nil || !strings.HasPrefix(strings.ToLower(m.Get("Content-Type")), "application/sdp") {
+		ua.logf("sipua: INVITE without a usable SDP offer: %v", err)
+		ua.respond(srv, 488, "", func(r *sipmsg.Message) { addToTag(r, sipmsg.NewTag()) })
+		return
+	}
+	c := ua.newCall(l, false)
+	c.srv, c.remoteOffer, c.state = srv, offer, csIncoming
+	c.localTag = sipmsg.NewTag()
+	c.peer = userOf(m.Get("From"))
+	srv.OnTimeout = func(*transaction.Server, error) { c.end(408) }
+	ua.emit(Event{Kind: CallIncoming, Line: l.n, Call: c.id, Peer: c.peer, Remote: mediaOf(offer)})
+}
+
+// handleReInvite answers a re-INVITE of a confirmed call with the same
+// session (no hold or codec change in the skeleton).
+func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
+	c := ua.byDialog(m)
+	if c == nil || c.state != csConfirmed || c.localSDP == nil && c.offer.Port == 0 {
+		ua.respond(srv, 481, "", nil)
+		return
+	}
+	body := c.localSDP
+	if body == nil {
+		body = c.offer.Marshal()
+	}
+	ua.respond(srv, 200, "", func(r *sipmsg.Message) {
+		r.Add("Contact", ua.contact(c.line.cfg.User))
+		r.Add("Content-Type", "application/sdp")
+		r.Body = body
+	})
+}
+
+func (c *call) respondInvite(code int, mod func(r *sipmsg.Message)) *sipmsg.Message {
+	return c.ua.respond(c.srv, code, "", func(r *sipmsg.Message) {
+		addToTag(r, c.localTag)
+		if code < 300 {
+			r.Add("Contact", c.ua.contact(c.line.cfg.User))
+		}
+		if mod != nil {
+			mod(r)
+		}
+	})
+}
+
+// Ring sends 180 Ringing for an incoming call.
+func (ua *UA) Ring(id CallID) error {
+	return ua.do(func() error {
+		c, err := ua.lookup(id)
+		if err != nil {
+			return err
+		}
+		if c.state != csIncoming && c.state != csRinging {
+			return fmt.Errorf("%w: ring in %v", ErrCallState, c.state)
+		}
+		c.respondInvite(180, nil)
+		c.state = csRinging
+		return nil
+	})
+}
+
+// Answer accepts an incoming call with local media: 200 OK with the SDP
+// answer, retransmitted until the ACK comes (13.3.1.4). It returns the
+// negotiated remote media (Codecs[0] is the chosen codec); with no common
+// codec it answers 488 and the call ends. A CallAnswered event follows.
+func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
+	var remote *Media
+	err := ua.do(func() error {
+		c, err := ua.lookup(id)
+		if err != nil {
+			return err
+		}
+		if c.state != csIncoming && c.state != csRinging {
+			return fmt.Errorf("%w: answer in %v", ErrCallState, c.state)
+		}
+		ls, err := local.session(1)
+		if err != nil {
+			return err
+		}
+		ans, err := sdp.Answer(c.remoteOffer, ls)
+		if err != nil {
+			c.respondInvite(488, nil)
+			c.end(488)
+			return fmt.Errorf("%w: %w", ErrNoCodec, err)
+		}
+		d, err := dialog.NewUAS(c.srv.Request(), c.localTag)
+		if err != nil {
+			c.respondInvite(400, nil)
+			c.end(400)
+			return fmt.Errorf("sipua: answer: %w", err)
+		}
+		c.dlg = d
+		c.localSDP = ans.Marshal()
+		c.ok = c.respondInvite(200, func(r *sipmsg.Message) {
+			r.Add("Allow", allowHeader)
+			r.Add("Content-Type", "application/sdp")
+			r.Body = c.localSDP
+		})
+		c.state = csConnecting
+		c.retransmitOK(transaction.T1, 0)
+		remote = mediaOf(c.remoteOffer)
+		remote.Codecs = []string{strings.ToUpper(ans.Codecs[0].Name)}
+		if ans.Ptime > 0 && c.remoteOffer.Ptime == 0 {
+			remote.Ptime = ans.Ptime
+		}
+		ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: remote})
+		return nil
+	})
+	return remote, err
+}
+
+// retransmitOK re-sends the 2xx at T1, 2*T1, ... up to T2 until the ACK
+// comes; after 64*T1 without one the call is ended with a BYE (13.3.1.4).
+func (c *call) retransmitOK(interval, elapsed time.Duration) {
+	c.stopOK = c.ua.after(interval, func() {
+		if c.state != csConnecting {
+			return
+		}
+		elapsed += interval
+		if elapsed >= 64*transaction.T1 {
+			c.ua.logf("sipua: call %d: no ACK for 200", c.id)
+			c.sendBye()
+			return
+		}
+		_ = c.srv.Respond(c.ok)
+		c.retransmitOK(min(2*interval, transaction.T2), elapsed)
+	})
+}
+
+// Reject ends an incoming call with a final non-2xx status (486, 480, 603, ...).
+func (ua *UA) Reject(id CallID, code int) error {
+	if code < 300 || code > 699 {
+		return fmt.Errorf("sipua: reject with %d: not a failure status", code)
+	}
+	return ua.do(func() error {
+		c, err := ua.lookup(id)
+		if err != nil {
+			return err
+		}
+		if c.state != csIncoming && c.state != csRinging {
+			return fmt.Errorf("%w: reject in %v", ErrCallState, c.state)
+		}
+		c.respondInvite(code, nil)
+		c.end(code)
+		return nil
+	})
+}
+
+// byDialog finds the call whose dialog a request belongs to (To tag = ours).
+func (ua *UA) byDialog(m *sipmsg.Message) *call {
+	from, err1 := sipmsg.ParseNameAddr(m.Get("From"))
+	to, err2 := sipmsg.ParseNameAddr(m.Get("To"))
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	ft, _ := from.Param("tag")
+	tt, _ := to.Param("tag")
+	id := m.Get("Call-ID") + ";" + tt + ";" + ft
+	for _, c := range ua.calls {
+		if c.dlg != nil && c.dlg.ID() == id {
+			return c
+		}
+	}
+	return nil
+}
+
+func (ua *UA) handleAck(m *sipmsg.Message) {
+	c := ua.byDialog(m)
+	if c == nil || c.state != csConnecting {
+		return
+	}
+	if c.stopOK != nil {
+		c.stopOK()
+		c.stopOK = nil
+	}
+	c.state = csConfirmed
+}
+
+func (ua *UA) handleBye(srv *transaction.Server, m *sipmsg.Message) {
+	c := ua.byDialog(m)
+	if c == nil {
+		ua.respond(srv, 481, "", nil)
+		return
+	}
+	ua.respond(srv, 200, "", nil)
+	c.end(200)
+}
+
+// handleCancel answers a CANCEL (9.2): 200 for it and, if the call is
+// still unanswered, 487 for the INVITE.
+func (ua *UA) handleCancel(srv *transaction.Server, m *sipmsg.Message) {
+	inv := ua.tl.MatchCancel(m)
+	if inv == nil {
+		ua.respond(srv, 481, "", nil)
+		return
+	}
+	ua.respond(srv, 200, "", nil)
+	for _, c := range ua.calls {
+		if c.srv == inv && (c.state == csIncoming || c.state == csRinging) {
+			c.respondInvite(487, nil)
+			c.end(487)
+			return
+		}
+	}
+}

@@ -1,0 +1,61 @@
+package sipua
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/deskphone/deskphone/sipua/sdp"
+)
+
+// session turns local Media into an SDP session (G.711 only: PCMU, PCMA).
+func (m Media) session(version uint64) (sdp.Session, error) {
+	s := sdp.Session{Origin: sdp.Origin{User: "-", SessionID: uint64(time.Now().Unix()), Version: version},
+		Host: m.Host, Port: m.Port, Ptime: m.Ptime, Direction: "sendrecv"}
+	if s.Ptime == 0 {
+		s.Ptime = 20
+	}
+	if m.Host == "" || m.Port <= 0 || m.Port > 65535 {
+		return sdp.Session{}, fmt.Errorf("sipua: media needs a host and a port, got %q:%d", m.Host, m.Port)
+	}
+	if len(m.Codecs) == 0 {
+		return sdp.Session{}, fmt.Errorf("sipua: media without codecs")
+	}
+	for _, name := range m.Codecs {
+		c, ok := sdp.StaticCodec(name)
+		if !ok || (c.Name != "PCMU" && c.Name != "PCMA") {
+			return sdp.Session{}, fmt.Errorf("sipua: unsupported codec %q", name)
+		}
+		s.Codecs = append(s.Codecs, c)
+	}
+	return s, nil
+}
+
+// mediaOf turns a remote SDP session into Media (codec names in its order).
+func mediaOf(s sdp.Session) *Media {
+	m := &Media{Host: s.Host, Port: s.Port, Ptime: s.Ptime}
+	if m.Ptime == 0 {
+		m.Ptime = 20
+	}
+	for _, c := range s.Codecs {
+		if c.Name != "" {
+			m.Codecs = append(m.Codecs, strings.ToUpper(c.Name))
+		}
+	}
+	return m
+}
+
+// answered is the remote media of an answer to our offer: the first codec of
+// the answer that we offered comes first.
+func answered(offer, answer sdp.Session) (*Media, error) {
+	for _, ac := range answer.Codecs {
+		for _, oc := range offer.Codecs {
+			if strings.EqualFold(ac.Name, oc.Name) && ac.Rate == oc.Rate {
+				m := mediaOf(answer)
+				m.Codecs = []string{strings.ToUpper(oc.Name)}
+				return m, nil
+			}
+		}
+	}
+	return nil, ErrNoCodec
+}

@@ -1,0 +1,552 @@
+package sipua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/deskphone/deskphone/sipua/digest"
+	"github.com/deskphone/deskphone/sipua/sipmsg"
+)
+
+const deadline = 5 * time.Second
+
+// traced records the methods/status codes a UA received, for assertions.
+type traced struct {
+	mu     sync.Mutex
+	recv   []string
+	notify chan struct{} // nudged after each datagram received
+}
+
+func (tr *traced) fn(dir string, _ *net.UDPAddr, b []byte) {
+	if dir != "recv" {
+		return
+	}
+	m, err := sipmsg.Parse(b)
+	if err != nil {
+		return
+	}
+	s := m.Method
+	if s == "" {
+		s = fmt.Sprint(m.StatusCode)
+	}
+	tr.mu.Lock()
+	tr.recv = append(tr.recv, s)
+	tr.mu.Unlock()
+	select {
+	case tr.notify <- struct{}{}:
+	default:
+	}
+}
+
+func newTraced() *traced { return &traced{notify: make(chan struct{}, 1)} }
+
+// waitFor waits until the UA has received every one of what, or fails at the deadline.
+func (tr *traced) waitFor(t *testing.T, what ...string) {
+	t.Helper()
+	timeout := time.After(deadline)
+	for {
+		all := true
+		for _, w := range what {
+			all = all && tr.has(w)
+		}
+		if all {
+			return
+		}
+		select {
+		case <-tr.notify:
+		case <-timeout:
+			t.Fatalf("timed out waiting to receive %q", what)
+		}
+	}
+}
+
+func (tr *traced) has(what string) bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, s := range tr.recv {
+		if s == what {
+			return true
+		}
+	}
+	return false
+}
+
+func startUA(t *testing.T, lines ...LineConfig) (*UA, *traced) {
+	t.Helper()
+	tr := newTraced()
+	ua, err := New(Config{Listen: "127.0.0.1:0", UserAgent: "deskphone-test", Lines: lines, Trace: tr.fn, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ua.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ua.Close() })
+	return ua, tr
+}
+
+// expect returns the UA's next event, which must be of kind want.
+func expect(t *testing.T, ua *UA, want EventKind) Event {
+	t.Helper()
+	select {
+	case e, ok := <-ua.Events():
+		if !ok {
+			t.Fatalf("events closed, want %v", want)
+		}
+		if e.Kind != want {
+			t.Fatalf("event %v %+v, want %v", e.Kind, e, want)
+		}
+		return e
+	case <-time.After(deadline):
+		t.Fatalf("no %v event within %v", want, deadline)
+	}
+	return Event{}
+}
+
+func media(port int, codecs ...string) Media {
+	return Media{Host: "127.0.0.1", Port: port, Codecs: codecs}
+}
+
+func target(ua *UA, user string) string { return "sip:" + user + "@" + ua.LocalAddr().String() }
+
+func TestCallPeerToPeer(t *testing.T) {
+	a, _ := startUA(t, LineConfig{User: "1001", DisplayName: "Alice"})
+	b, btr := startUA(t, LineConfig{User: "1002"})
+
+	id, err := a.Dial(1, target(b, "1002"), media(10000, "PCMA", "PCMU"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := expect(t, b, CallIncoming)
+	if in.Peer != "Alice" || in.Line != 1 || !reflect.DeepEqual(in.Remote, &Media{Host: "127.0.0.1", Port: 10000, Codecs: []string{"PCMA", "PCMU"}, Ptime: 20}) {
+		t.Fatalf("incoming %+v %+v", in, in.Remote)
+	}
+	if err := b.Ring(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	if p := expect(t, a, CallProgress); p.Code != 180 || p.Call != id || p.Peer != "1002" {
+		t.Fatalf("progress %+v", p)
+	}
+	rm, err := b.Answer(in.Call, media(20000, "PCMU", "PCMA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rm.Port != 10000 || !reflect.DeepEqual(rm.Codecs, []string{"PCMU"}) {
+		t.Fatalf("Answer returned %+v", rm)
+	}
+	if e := expect(t, b, CallAnswered); !reflect.DeepEqual(e.Remote, rm) {
+		t.Fatalf("callee answered %+v", e.Remote)
+	}
+	e := expect(t, a, CallAnswered)
+	if e.Call != id || e.Remote.Port != 20000 || !reflect.DeepEqual(e.Remote.Codecs, []string{"PCMU"}) || e.Remote.Ptime != 20 {
+		t.Fatalf("caller answered %+v", e.Remote)
+	}
+	btr.waitFor(t, "ACK")
+	if err := b.Ring(in.Call); !errors.Is(err, ErrCallState) {
+		t.Fatalf("Ring after answer: %v", err)
+	}
+	if err := a.Hangup(id); err != nil {
+		t.Fatal(err)
+	}
+	if e := expect(t, a, CallEnded); e.Code != 200 || e.Call != id {
+		t.Fatalf("caller ended %+v", e)
+	}
+	if e := expect(t, b, CallEnded); e.Code != 200 || e.Call != in.Call {
+		t.Fatalf("callee ended %+v", e)
+	}
+	if err := a.Hangup(id); !errors.Is(err, ErrNoCall) {
+		t.Fatalf("Hangup of an ended call: %v", err)
+	}
+}
+
+func TestCalleeHangsUp(t *testing.T) {
+	a, _ := startUA(t, LineConfig{User: "1001"})
+	b, _ := startUA(t, LineConfig{User: "1002"})
+	id, _ := a.Dial(1, target(b, "1002"), media(10000, "PCMU"))
+	in := expect(t, b, CallIncoming)
+	if _, err := b.Answer(in.Call, media(20000, "PCMU")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, b, CallAnswered)
+	expect(t, a, CallAnswered)
+	if err := b.Hangup(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	if e := expect(t, a, CallEnded); e.Code != 200 || e.Call != id {
+		t.Fatalf("caller ended %+v", e)
+	}
+	if e := expect(t, b, CallEnded); e.Code != 200 {
+		t.Fatalf("callee ended %+v", e)
+	}
+}
+
+func TestRejectBusy(t *testing.T) {
+	a, _ := startUA(t, LineConfig{User: "1001"})
+	b, btr := startUA(t, LineConfig{User: "1002"})
+	id, _ := a.Dial(1, target(b, "1002"), media(10000, "PCMU"))
+	in := expect(t, b, CallIncoming)
+	if err := b.Reject(in.Call, 200); err == nil {
+		t.Fatal("Reject with 200 accepted")
+	}
+	if err := b.Reject(in.Call, 486); err != nil {
+		t.Fatal(err)
+	}
+	if e := expect(t, a, CallEnded); e.Code != 486 || e.Call != id {
+		t.Fatalf("caller %+v", e)
+	}
+	if e := expect(t, b, CallEnded); e.Code != 486 {
+		t.Fatalf("callee %+v", e)
+	}
+	btr.waitFor(t, "ACK")
+}
+
+func TestCancelBeforeAnswer(t *testing.T) {
+	a, _ := startUA(t, LineConfig{User: "1001"})
+	b, btr := startUA(t, LineConfig{User: "1002"})
+	id, _ := a.Dial(1, target(b, "1002"), media(10000, "PCMU"))
+	in := expect(t, b, CallIncoming)
+	_ = b.Ring(in.Call)
+	expect(t, a, CallProgress)
+	if err := a.Hangup(id); err != nil {
+		t.Fatal(err)
+	}
+	if e := expect(t, b, CallEnded); e.Code != 487 {
+		t.Fatalf("callee %+v", e)
+	}
+	if e := expect(t, a, CallEnded); e.Code != 487 {
+		t.Fatalf("caller %+v", e)
+	}
+	btr.waitFor(t, "CANCEL", "ACK")
+	if _, err := b.Answer(in.Call, media(20000, "PCMU")); !errors.Is(err, ErrNoCall) {
+		t.Fatalf("Answer after CANCEL: %v", err)
+	}
+}
+
+func TestNoCommonCodec(t *testing.T) {
+	a, _ := startUA(t, LineConfig{User: "1001"})
+	b, _ := startUA(t, LineConfig{User: "1002"})
+	_, _ = a.Dial(1, target(b, "1002"), media(10000, "PCMA"))
+	in := expect(t, b, CallIncoming)
+	if _, err := b.Answer(in.Call, media(20000, "PCMU")); !errors.Is(err, ErrNoCodec) {
+		t.Fatalf("Answer: %v", err)
+	}
+	if e := expect(t, b, CallEnded); e.Code != 488 {
+		t.Fatalf("callee %+v", e)
+	}
+	if e := expect(t, a, CallEnded); e.Code != 488 {
+		t.Fatalf("caller %+v", e)
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	if _, err := New(Config{}); err == nil {
+		t.Fatal("New without Listen")
+	}
+	if _, err := New(Config{Listen: "127.0.0.1:0", Lines: []LineConfig{{}}}); err == nil {
+		t.Fatal("New with a line without user")
+	}
+	ua, err := New(Config{Listen: "127.0.0.1:0", Lines: []LineConfig{{User: "1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ua.Dial(1, "sip:x@127.0.0.1", media(1, "PCMU")); !errors.Is(err, ErrNotStarted) {
+		t.Fatalf("Dial before Start: %v", err)
+	}
+	a, _ := startUA(t, LineConfig{User: "1001"})
+	for _, tc := range []struct {
+		line   int
+		target string
+		m      Media
+	}{
+		{2, "sip:x@127.0.0.1", media(1, "PCMU")},
+		{1, "1002", media(1, "PCMU")}, // no domain on a peer-to-peer line
+		{1, "sip:x@127.0.0.1", media(1, "G729")},
+		{1, "sip:x@127.0.0.1", media(0, "PCMU")},
+		{1, "tel:+123", media(1, "PCMU")},
+	} {
+		if _, err := a.Dial(tc.line, tc.target, tc.m); err == nil {
+			t.Errorf("Dial(%d, %q, %+v) accepted", tc.line, tc.target, tc.m)
+		}
+	}
+	if err := a.Ring(99); !errors.Is(err, ErrNoCall) {
+		t.Errorf("Ring(99): %v", err)
+	}
+	_ = a.Close()
+	if _, ok := <-a.Events(); ok {
+		t.Error("events not closed after Close")
+	}
+	if _, err := a.Dial(1, "sip:x@127.0.0.1", media(1, "PCMU")); !errors.Is(err, ErrClosed) {
+		t.Errorf("Dial after Close: %v", err)
+	}
+}
+
+// peer is a raw UDP socket standing in for a PBX or another phone.
+type peer struct {
+	t    *testing.T
+	conn *net.UDPConn
+}
+
+func newPeer(t *testing.T) *peer {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &peer{t, c}
+}
+
+func (p *peer) addr() string { return p.conn.LocalAddr().String() }
+
+// read returns the next SIP message (keepalives skipped) and its source.
+func (p *peer) read() (*sipmsg.Message, *net.UDPAddr) {
+	p.t.Helper()
+	buf := make([]byte, 65535)
+	for {
+		_ = p.conn.SetReadDeadline(time.Now().Add(deadline))
+		n, from, err := p.conn.ReadFromUDP(buf)
+		if err != nil {
+			p.t.Fatalf("peer read: %v", err)
+		}
+		if strings.TrimSpace(string(buf[:n])) == "" {
+			continue
+		}
+		m, err := sipmsg.Parse(buf[:n])
+		if err != nil {
+			p.t.Fatalf("peer got unparsable message: %v\n%s", err, buf[:n])
+		}
+		return m, from
+	}
+}
+
+func (p *peer) send(m *sipmsg.Message, to *net.UDPAddr) {
+	if _, err := p.conn.WriteToUDP(m.AppendTo(nil), to); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func TestOptionsAndUnknownMethod(t *testing.T) {
+	a, _ := startUA(t, LineConfig{User: "1001"})
+	p := newPeer(t)
+	for _, tc := range []struct {
+		method string
+		code   int
+	}{{"OPTIONS", 200}, {"FOOBAR", 501}} {
+		req := sipmsg.NewRequest(tc.method, target(a, "1001"))
+		req.Add("Via", "SIP/2.0/UDP 10.9.9.9:5999;branch="+sipmsg.NewBranch()+";rport")
+		req.Add("From", "<sip:x@10.9.9.9>;tag=1")
+		req.Add("To", "<sip:1001@127.0.0.1>")
+		req.Add("Call-ID", sipmsg.NewCallID(""))
+		req.Add("CSeq", "1 "+tc.method)
+		p.send(req, a.LocalAddr())
+		r, _ := p.read() // it reached us, though the Via says 10.9.9.9: responses go to the source (RFC 3581)
+		if r.StatusCode != tc.code {
+			t.Fatalf("%s: %d", tc.method, r.StatusCode)
+		}
+		v, _ := sipmsg.ParseVia(r.Get("Via"))
+		port := fmt.Sprint(p.conn.LocalAddr().(*net.UDPAddr).Port)
+		if rp, _ := v.Param("rport"); rp != port {
+			t.Fatalf("%s: Via %q lacks rport=%s", tc.method, r.Get("Via"), port)
+		}
+		if rc, _ := v.Param("received"); rc != "127.0.0.1" {
+			t.Fatalf("%s: Via %q lacks received", tc.method, r.Get("Via"))
+		}
+	}
+}
+
+func TestTrustedOnly(t *testing.T) {
+	reg := newPeer(t)
+	ua, err := New(Config{Listen: "127.0.0.1:0", TrustedOnly: true,
+		Lines: []LineConfig{{User: "1001", Registrar: "127.0.0.2:5060"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = reg
+	if err := ua.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	p := newPeer(t) // 127.0.0.1: not the registrar
+	req := sipmsg.NewRequest("OPTIONS", target(ua, "1001"))
+	req.Add("Via", "SIP/2.0/UDP 127.0.0.1;branch="+sipmsg.NewBranch())
+	req.Add("From", "<sip:x@127.0.0.1>;tag=1")
+	req.Add("To", "<sip:1001@127.0.0.1>")
+	req.Add("Call-ID", "t1")
+	req.Add("CSeq", "1 OPTIONS")
+	p.send(req, ua.LocalAddr())
+	_ = p.conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	buf := make([]byte, 2048)
+	if n, _, err := p.conn.ReadFromUDP(buf); err == nil {
+		t.Fatalf("untrusted OPTIONS answered: %s", buf[:n])
+	}
+}
+
+// registrar is a tiny digest-checking registrar for the tests.
+type registrar struct {
+	p        *peer
+	password string
+	expires  int
+	ok       chan string // Expires of each accepted REGISTER
+	requests int
+	mu       sync.Mutex
+}
+
+func (r *registrar) serve(t *testing.T) {
+	ch := digest.NewChallenge("test.example")
+	buf := make([]byte, 65535)
+	for {
+		n, from, err := r.p.conn.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		m, err := sipmsg.Parse(buf[:n])
+		if err != nil || m.Method != "REGISTER" {
+			continue
+		}
+		r.mu.Lock()
+		r.requests++
+		r.mu.Unlock()
+		auth := m.Get("Authorization")
+		var resp *sipmsg.Message
+		if auth == "" {
+			resp = sipmsg.NewResponse(m, 401, "")
+			resp.Add("WWW-Authenticate", ch.String())
+		} else if cr, err := digest.ParseCredentials(auth); err != nil || cr.Nonce != ch.Nonce || cr.Username != "1001" || !cr.Verify("REGISTER", r.password) {
+			resp = sipmsg.NewResponse(m, 403, "")
+		} else {
+			resp = sipmsg.NewResponse(m, 200, "")
+			e := m.Get("Expires")
+			if e != "0" {
+				e = fmt.Sprint(r.expires)
+			}
+			resp.Add("Contact", m.Get("Contact")+";expires="+e)
+			r.ok <- m.Get("Expires")
+		}
+		resp.Set("To", m.Get("To")+";tag=reg")
+		_, _ = r.p.conn.WriteToUDP(resp.AppendTo(nil), from)
+	}
+}
+
+func TestRegisterRefreshUnregister(t *testing.T) {
+	reg := &registrar{p: newPeer(t), password: "pw", expires: 2, ok: make(chan string, 10)}
+	go reg.serve(t)
+	tr := newTraced()
+	ua, err := New(Config{Listen: "127.0.0.1:0", Trace: tr.fn, Logf: t.Logf,
+		Lines: []LineConfig{{User: "1001", Password: "pw", Registrar: reg.p.addr(), Expires: 60}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ua.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if e := expect(t, ua, RegChanged); e.RegState != "registered" || e.Line != 1 {
+		t.Fatalf("reg %+v", e)
+	}
+	for i, want := range []string{"60", "60"} { // the first registration and the refresh at half of 2 s
+		select {
+		case got := <-reg.ok:
+			if got != want {
+				t.Fatalf("REGISTER %d asked Expires %s", i, got)
+			}
+		case <-time.After(deadline):
+			t.Fatalf("no REGISTER %d", i)
+		}
+	}
+	_ = ua.Close()
+	select {
+	case got := <-reg.ok:
+		if got != "0" {
+			t.Fatalf("unREGISTER asked Expires %s", got)
+		}
+	default:
+		t.Fatal("Close did not unregister")
+	}
+	var states []string
+	for e := range ua.Events() {
+		states = append(states, e.RegState)
+	}
+	if !reflect.DeepEqual(states, []string{"unregistered"}) {
+		t.Fatalf("events after the refresh: %q", states)
+	}
+}
+
+func TestRegisterWrongPassword(t *testing.T) {
+	reg := &registrar{p: newPeer(t), password: "right", expires: 60, ok: make(chan string, 10)}
+	go reg.serve(t)
+	ua, _ := startUA(t, LineConfig{User: "1001", Password: "wrong", Registrar: reg.p.addr()})
+	if e := expect(t, ua, RegChanged); e.RegState != "failed:403" {
+		t.Fatalf("reg %+v", e)
+	}
+	reg.mu.Lock()
+	n := reg.requests
+	reg.mu.Unlock()
+	if n != 2 {
+		t.Fatalf("%d REGISTERs before failing, want 2 (no tight challenge loop)", n)
+	}
+}
+
+func TestRegisterTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for timer F (32 s)")
+	}
+	p := newPeer(t) // never answers
+	ua, _ := startUA(t, LineConfig{User: "1001", Registrar: p.addr()})
+	select {
+	case e := <-ua.Events():
+		if e.RegState != "failed:408" {
+			t.Fatalf("reg %+v", e)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("no failure after timer F")
+	}
+}
+
+// TestOutboundProxyAuth checks the routing rule and INVITE authentication:
+// the INVITE goes to the outbound proxy (not the target's host), a 407 is
+// answered once with Proxy-Authorization, non-2xx finals are ACKed there.
+func TestOutboundProxyAuth(t *testing.T) {
+	proxy := newPeer(t)
+	ua, _ := startUA(t, LineConfig{User: "1001", Password: "pw", Domain: "pbx.example", OutboundProxy: proxy.addr()})
+	id, err := ua.Dial(1, "1002", media(10000, "PCMU"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, from := proxy.read()
+	if inv.Method != "INVITE" || inv.RequestURI != "sip:1002@pbx.example" {
+		t.Fatalf("first request %s %s", inv.Method, inv.RequestURI)
+	}
+	if v, _ := sipmsg.ParseVia(inv.Get("Via")); !strings.Contains(v.String(), ";rport") {
+		t.Fatalf("Via without rport: %s", inv.Get("Via"))
+	}
+	ch := digest.NewChallenge("pbx.example")
+	r := sipmsg.NewResponse(inv, 407, "")
+	r.Set("To", inv.Get("To")+";tag=p1")
+	r.Add("Proxy-Authenticate", ch.String())
+	proxy.send(r, from)
+	if ack, _ := proxy.read(); ack.Method != "ACK" || ack.Get("CSeq") != "1 ACK" {
+		t.Fatalf("want ACK of the 407, got %s %s", ack.Method, ack.Get("CSeq"))
+	}
+	inv2, _ := proxy.read()
+	cr, err := digest.ParseCredentials(inv2.Get("Proxy-Authorization"))
+	if inv2.Method != "INVITE" || inv2.Get("CSeq") != "2 INVITE" || err != nil || !cr.Verify("INVITE", "pw") || cr.Nonce != ch.Nonce {
+		t.Fatalf("second INVITE: %s %v", inv2.Get("CSeq"), err)
+	}
+	if inv2.Get("Call-ID") != inv.Get("Call-ID") || inv2.Get("From") != inv.Get("From") {
+		t.Fatal("authenticated INVITE changed Call-ID or From")
+	}
+	busy := sipmsg.NewResponse(inv2, 486, "")
+	busy.Set("To", inv2.Get("To")+";tag=p2")
+	proxy.send(busy, from)
+	if e := expect(t, ua, CallEnded); e.Code != 486 || e.Call != id {
+		t.Fatalf("ended %+v", e)
+	}
+	if ack, _ := proxy.read(); ack.Method != "ACK" || ack.Get("CSeq") != "2 ACK" {
+		t.Fatalf("want ACK of the 486, got %s", ack.Method)
+	}
+}

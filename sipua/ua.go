@@ -1,0 +1,450 @@
+package sipua
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/deskphone/deskphone/sipua/sipmsg"
+	"github.com/deskphone/deskphone/sipua/transaction"
+	"github.com/deskphone/deskphone/sipua/transport"
+)
+
+const (
+	keepaliveEvery = 25 * time.Second
+	closeWait      = 2 * time.Second
+	allowHeader    = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY"
+)
+
+// UA is the user agent. Its methods are safe for concurrent use.
+type UA struct {
+	cfg    Config
+	events chan Event
+
+	work chan func()
+	stop chan struct{} // closed to stop the loop
+	done chan struct{} // closed when the loop has exited
+
+	startOnce sync.Once
+	closeOnce sync.Once
+	started   bool
+	conn      *transport.UDP
+	local     *net.UDPAddr
+	readerEnd chan struct{}
+
+	// Owned by the loop goroutine.
+	tl          *transaction.Layer
+	contactHost string
+	lines       []*line
+	calls       map[CallID]*call
+	nextCall    CallID
+	closing     bool
+	pendingRegs int
+	closeReady  chan struct{}
+}
+
+// New validates cfg and returns a UA; it does no I/O.
+func New(cfg Config) (*UA, error) {
+	if cfg.Listen == "" {
+		return nil, fmt.Errorf("sipua: Config.Listen is empty")
+	}
+	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+		return nil, fmt.Errorf("sipua: Config.Listen: %w", err)
+	}
+	ua := &UA{
+		cfg:        cfg,
+		events:     make(chan Event, 64),
+		work:       make(chan func(), 256),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		readerEnd:  make(chan struct{}),
+		calls:      map[CallID]*call{},
+		closeReady: make(chan struct{}),
+	}
+	for i, lc := range cfg.Lines {
+		l, err := newLine(ua, i+1, lc)
+		if err != nil {
+			return nil, err
+		}
+		ua.lines = append(ua.lines, l)
+	}
+	return ua, nil
+}
+
+func (ua *UA) logf(format string, args ...any) {
+	if ua.cfg.Logf != nil {
+		ua.cfg.Logf(format, args...)
+	}
+}
+
+// Events returns the event channel. It is closed after Close.
+func (ua *UA) Events() <-chan Event { return ua.events }
+
+// LocalAddr is the bound address (nil before Start).
+func (ua *UA) LocalAddr() *net.UDPAddr { return ua.local }
+
+// Start binds the socket, starts the loop, registers each line that has a
+// registrar and sends keepalives to each outbound proxy. ctx ending closes
+// the UA.
+func (ua *UA) Start(ctx context.Context) error {
+	err := ErrClosed
+	ua.startOnce.Do(func() {
+		err = ua.start(ctx)
+	})
+	return err
+}
+
+func (ua *UA) start(ctx context.Context) error {
+	for _, l := range ua.lines {
+		if err := l.resolve(); err != nil {
+			return err
+		}
+	}
+	conn, err := transport.Listen(ua.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("sipua: %w", err)
+	}
+	ua.conn = conn
+	ua.local = conn.LocalAddr()
+	ua.contactHost = ua.pickContactHost()
+	ua.tl = transaction.NewLayer(transaction.Config{Transport: (*sender)(ua), Post: ua.post})
+	ua.started = true
+	go ua.loop()
+	go func() {
+		defer close(ua.readerEnd)
+		_ = conn.Serve(func(b []byte, from *net.UDPAddr) {
+			ua.post(func() { ua.receive(b, from) })
+		})
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = ua.Close()
+		case <-ua.done:
+		}
+	}()
+	ua.post(func() {
+		for _, l := range ua.lines {
+			if l.registrar != nil {
+				l.register(l.expires)
+			}
+			if l.proxy != nil {
+				l.keepalive()
+			}
+		}
+	})
+	ua.logf("sipua: listening on %v, contact host %s", ua.local, ua.contactHost)
+	return nil
+}
+
+func (ua *UA) pickContactHost() string {
+	if ua.cfg.ContactHost != "" {
+		return ua.cfg.ContactHost
+	}
+	for _, l := range ua.lines {
+		if l.proxy != nil {
+			if ip, err := transport.LocalIPFor(l.proxy); err == nil {
+				return ip.String()
+			}
+		}
+	}
+	if ip := ua.local.IP; ip != nil && !ip.IsUnspecified() {
+		return ip.String()
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+				return n.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+// post hands f to the loop goroutine (dropped once the UA has stopped).
+func (ua *UA) post(f func()) {
+	select {
+	case ua.work <- f:
+	case <-ua.stop:
+	}
+}
+
+// do runs f on the loop goroutine and waits for its result.
+func (ua *UA) do(f func() error) error {
+	if !ua.started {
+		return ErrNotStarted
+	}
+	errc := make(chan error, 1)
+	select {
+	case ua.work <- func() { errc <- f() }:
+	case <-ua.stop:
+		return ErrClosed
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ua.done:
+		return ErrClosed
+	}
+}
+
+func (ua *UA) loop() {
+	defer close(ua.done)
+	for {
+		select {
+		case f := <-ua.work:
+			f()
+		case <-ua.stop:
+			return
+		}
+	}
+}
+
+// emit sends an event; if the channel stays full for a second the event is
+// dropped (and logged) rather than stall the UA.
+func (ua *UA) emit(e Event) {
+	select {
+	case ua.events <- e:
+		return
+	default:
+	}
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case ua.events <- e:
+	case <-t.C:
+		ua.logf("sipua: event channel full, dropped %v", e.Kind)
+	}
+}
+
+// after runs f on the loop goroutine after d. The returned stop function
+// cancels it.
+func (ua *UA) after(d time.Duration, f func()) func() {
+	t := time.AfterFunc(d, func() { ua.post(f) })
+	return func() { t.Stop() }
+}
+
+// sender adapts the UA's socket to transaction.Transport.
+type sender UA
+
+func (s *sender) Send(m *sipmsg.Message, to *net.UDPAddr) error {
+	return (*UA)(s).sendRaw(m.AppendTo(nil), to)
+}
+
+func (ua *UA) sendRaw(b []byte, to *net.UDPAddr) error {
+	if ua.cfg.Trace != nil {
+		ua.cfg.Trace("send", to, b)
+	}
+	return ua.conn.Send(b, to)
+}
+
+// sendMsg sends outside any transaction (ACK to 2xx, stateless responses).
+func (ua *UA) sendMsg(m *sipmsg.Message, to *net.UDPAddr) {
+	if err := ua.sendRaw(m.AppendTo(nil), to); err != nil {
+		ua.logf("sipua: %v", err)
+	}
+}
+
+// Close unregisters the registered lines (waiting at most about 2 s), ends
+// the calls, closes the socket and the event channel.
+func (ua *UA) Close() error {
+	if !ua.started {
+		return nil
+	}
+	ua.closeOnce.Do(func() {
+		ua.post(ua.beginClose)
+		t := time.NewTimer(closeWait)
+		select {
+		case <-ua.closeReady:
+		case <-t.C:
+		case <-ua.done:
+		}
+		t.Stop()
+		close(ua.stop)
+		<-ua.done
+		_ = ua.conn.Close()
+		<-ua.readerEnd
+		close(ua.events)
+	})
+	return nil
+}
+
+// beginClose runs on the loop: BYE/CANCEL/480 every call, unregister every
+// registered line, and signal closeReady when the unregistrations are done.
+func (ua *UA) beginClose() {
+	ua.closing = true
+	for _, c := range ua.calls {
+		c.hangup()
+	}
+	for _, l := range ua.lines {
+		l.stopTimers()
+		if l.registrar != nil && l.regState == "registered" {
+			ua.pendingRegs++
+			l.register(0)
+		}
+	}
+	if ua.pendingRegs == 0 {
+		close(ua.closeReady)
+	}
+}
+
+func (ua *UA) regDone() {
+	if ua.closing && ua.pendingRegs > 0 {
+		ua.pendingRegs--
+		if ua.pendingRegs == 0 {
+			close(ua.closeReady)
+		}
+	}
+}
+
+func (ua *UA) line(n int) (*line, error) {
+	if n < 1 || n > len(ua.lines) {
+		return nil, fmt.Errorf("%w: %d", ErrUnknownLine, n)
+	}
+	return ua.lines[n-1], nil
+}
+
+func (ua *UA) viaValue() string {
+	v := sipmsg.Via{Transport: "UDP", Host: ua.contactHost, Port: ua.local.Port}
+	v.SetParam("branch", sipmsg.NewBranch())
+	v.SetParam("rport", "")
+	return v.String()
+}
+
+func (ua *UA) contact(user string) string {
+	u := sipmsg.URI{Scheme: "sip", User: user, Host: ua.contactHost, Port: ua.local.Port}
+	return "<" + u.String() + ">"
+}
+
+// trusted reports whether requests from ip may be handled.
+func (ua *UA) trusted(ip net.IP) bool {
+	if !ua.cfg.TrustedOnly {
+		return true
+	}
+	for _, l := range ua.lines {
+		for _, a := range []*net.UDPAddr{l.registrar, l.proxy} {
+			if a != nil && a.IP.Equal(ip) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// receive handles one datagram on the loop goroutine.
+func (ua *UA) receive(b []byte, from *net.UDPAddr) {
+	if ua.cfg.Trace != nil {
+		ua.cfg.Trace("recv", from, b)
+	}
+	if len(strings.Trim(string(b), "\r\n")) == 0 {
+		return // keepalive (RFC 5626 section 4.4.1 style CRLF)
+	}
+	m, err := sipmsg.Parse(b)
+	if err != nil {
+		ua.logf("sipua: dropped from %v: %v", from, err) // no 400: the skeleton drops malformed datagrams
+		return
+	}
+	if !m.IsRequest() {
+		if !ua.tl.HandleResponse(m) {
+			ua.strayResponse(m)
+		}
+		return
+	}
+	if !ua.trusted(from.IP) {
+		ua.logf("sipua: dropped %s from untrusted %v", m.Method, from)
+		return
+	}
+	srv, up := ua.tl.HandleRequest(m, from)
+	if !up {
+		return
+	}
+	if srv == nil { // ACK to a 2xx
+		ua.handleAck(m)
+		return
+	}
+	ua.handleRequest(srv, m)
+}
+
+func (ua *UA) respond(srv *transaction.Server, code int, reason string, mod func(r *sipmsg.Message)) *sipmsg.Message {
+	r := sipmsg.NewResponse(srv.Request(), code, reason)
+	if ua.cfg.UserAgent != "" {
+		r.Add("Server", ua.cfg.UserAgent)
+	}
+	if mod != nil {
+		mod(r)
+	}
+	if err := srv.Respond(r); err != nil {
+		ua.logf("sipua: respond %d: %v", code, err)
+	}
+	return r
+}
+
+// addToTag puts tag on the response's To if it has none.
+func addToTag(r *sipmsg.Message, tag string) {
+	to, err := sipmsg.ParseNameAddr(r.Get("To"))
+	if err != nil {
+		return
+	}
+	if _, ok := to.Param("tag"); ok {
+		return
+	}
+	to.SetParam("tag", tag)
+	r.Set("To", to.String())
+}
+
+func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
+	switch m.Method {
+	case "INVITE":
+		ua.handleInvite(srv, m)
+	case "CANCEL":
+		ua.handleCancel(srv, m)
+	case "BYE":
+		ua.handleBye(srv, m)
+	case "OPTIONS":
+		ua.respond(srv, 200, "", func(r *sipmsg.Message) {
+			addToTag(r, sipmsg.NewTag())
+			r.Add("Allow", allowHeader)
+			r.Add("Accept", "application/sdp")
+		})
+	case "NOTIFY":
+		// Unsolicited NOTIFY (message-summary from a PBX): acknowledged.
+		ua.respond(srv, 200, "", nil)
+	default:
+		ua.respond(srv, 501, "", func(r *sipmsg.Message) { r.Add("Allow", allowHeader) })
+	}
+}
+
+// strayResponse handles a response no transaction matched: a retransmitted
+// 2xx to an INVITE whose transaction is gone is ACKed again (13.2.2.4).
+func (ua *UA) strayResponse(m *sipmsg.Message) {
+	_, method, err := m.CSeq()
+	if err != nil || method != "INVITE" || m.StatusCode < 200 || m.StatusCode >= 300 {
+		return
+	}
+	for _, c := range ua.calls {
+		if c.outgoing && c.inv != nil && c.inv.Get("Call-ID") == m.Get("Call-ID") && c.ack != nil {
+			ua.sendMsg(c.ack, c.dest)
+			return
+		}
+	}
+}
+
+func userOf(s string) string {
+	na, err := sipmsg.ParseNameAddr(s)
+	if err != nil {
+		return s
+	}
+	if na.Display != "" {
+		return na.Display
+	}
+	if na.URI.User != "" {
+		return na.URI.User
+	}
+	return na.URI.String()
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
