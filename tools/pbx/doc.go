@@ -15,7 +15,12 @@
 // and Record-Route it puts on requests to that phone; when caller and callee
 // reach the PBX by different addresses it record-routes twice (Kamailio's
 // double Record-Route). Its own Route entries are recognised by a per-PBX token
-// in the URI's user part as well as by host:port. Via headers of requests get
+// in the URI's user part as well as by host:port (the listening address, the
+// addresses phones registered through, and 10.0.2.2 at the listening port:
+// QEMU's user-network name for the host). A preloaded Route naming the PBX
+// (an outbound proxy setting) is removed and the request treated as any
+// other: REGISTER always goes to the registrar, initial requests are
+// authenticated. Via headers of requests get
 // received= and rport= (RFC 3581, forced as Kamailio's force_rport does).
 //
 // One goroutine owns all state (bindings, nonces, forwarded INVITEs, the cache

@@ -109,10 +109,8 @@ func (p *PBX) request(m *sipmsg.Message, src *net.UDPAddr) {
 	case "CANCEL":
 		p.cancel(m, src, top, seq)
 	case "REGISTER":
-		if r := m.Get("Route"); r != "" && !p.isOwnNameAddr(r) {
-			p.proxy(m, src, top)
-			return
-		}
+		// The PBX is the registrar of every extension it serves; a
+		// preloaded Route (an outbound proxy setting) changes nothing.
 		p.register(m, src)
 	default:
 		p.proxy(m, src, top)
@@ -273,10 +271,16 @@ func (p *PBX) localFromURI(s string) string {
 	return p.addr.String()
 }
 
-// localFor is the address the sender at src reaches the PBX by.
-func (p *PBX) localFor(src *net.UDPAddr) string {
+// upstreamLocal is the address the sender of a request reaches the PBX by:
+// its binding's, else the Request-URI's host:port when that is an IP
+// address naming the PBX (sip:1002@10.0.2.2:5060 from inside QEMU), else
+// the listening address.
+func (p *PBX) upstreamLocal(src *net.UDPAddr, ruri string) string {
 	if b := p.st.byFlow(src, p.now()); b != nil {
 		return b.local
+	}
+	if u, err := sipmsg.ParseURI(ruri); err == nil && p.isOwn(u) {
+		return p.localFromURI(ruri)
 	}
 	return p.addr.String()
 }
@@ -288,7 +292,7 @@ func (p *PBX) isOwn(u sipmsg.URI) bool {
 		return true
 	}
 	hp := strings.ToLower(hostPort(u))
-	if hp == p.addr.String() {
+	if hp == p.addr.String() || hp == net.JoinHostPort(qemuHost, itoa(p.addr.Port)) {
 		return true
 	}
 	for _, bs := range p.st.bindings {
@@ -300,6 +304,11 @@ func (p *PBX) isOwn(u sipmsg.URI) bool {
 	}
 	return false
 }
+
+// qemuHost is how a guest on QEMU's user network reaches the host: a
+// phone in QEMU knows the PBX as qemuHost:port from its configuration
+// before it has registered (e.g. in a preloaded Route).
+const qemuHost = "10.0.2.2"
 
 func (p *PBX) isOwnNameAddr(v string) bool {
 	na, err := sipmsg.ParseNameAddr(v)
@@ -358,7 +367,7 @@ func (p *PBX) proxy(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via) {
 		p.respond(m, src, 481, "Call/Transaction Does Not Exist", nil)
 		return
 	}
-	popped := p.popOwnRoutes(m)
+	p.popOwnRoutes(m)
 	if !decMaxForwards(m) {
 		p.respond(m, src, 483, "Too Many Hops", nil)
 		return
@@ -379,7 +388,7 @@ func (p *PBX) proxy(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via) {
 		p.forwardTo(m, src, top, na.URI, toNA.URI.User)
 		return
 	}
-	if inDialog || popped {
+	if inDialog {
 		// The Request-URI is the remote target (a phone's Contact).
 		if b := p.st.byContact(ruri, toNA.URI.User, now); b != nil {
 			p.forward(m, src, top, b.flow, b.local)
@@ -420,6 +429,7 @@ func (p *PBX) proxy(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via) {
 // locate sends a request to ext's binding (the location service, RFC 3261
 // section 16.5), record-routing initial dialog-creating requests.
 func (p *PBX) locate(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, ext string, initial bool) {
+	ruriIn := m.RequestURI
 	if _, ok := p.cfg.Users[ext]; !ok {
 		p.respond(m, src, 404, "Not Found", nil)
 		return
@@ -435,7 +445,7 @@ func (p *PBX) locate(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, ext st
 		// RFC 3261 section 16.6 item 4. When the two sides reach the PBX by
 		// different addresses, each gets a Route it can use: the callee's
 		// on top (its route set is in order), the caller's below (reversed).
-		upstream := p.localFor(src)
+		upstream := p.upstreamLocal(src, ruriIn)
 		if upstream != b.local {
 			m.Prepend("Record-Route", p.rrValue(upstream))
 		}

@@ -261,3 +261,41 @@ func TestRequestInPBXDialog(t *testing.T) {
 	a.send(bye)
 	a.expect(481, "BYE")
 }
+
+// A phone in QEMU, configured with outbound proxy 10.0.2.2:PORT, preloads a
+// Route naming the PBX by that address before it has registered.
+func TestPreloadedRoute(t *testing.T) {
+	p, _ := startPBX(t, nil)
+	pbxQ := "10.0.2.2:" + itoa(p.Addr().Port)
+	route := "<sip:" + pbxQ + ";lr>"
+	b := newPhone(t, p, "1002", "pw1002", "10.0.2.15", pbxQ)
+	reg := b.request("REGISTER", "sip:"+pbxQ, "1002")
+	reg.Set("Route", route)
+	b.send(reg)
+	b.send(b.authorize(reg, b.expect(401, "REGISTER")))
+	b.expect(200, "REGISTER")
+	if !p.Registered("1002") {
+		t.Fatal("REGISTER with a preloaded Route did not register")
+	}
+
+	a := newPhone(t, p, "1001", "pw1001", "10.0.2.15", pbxQ) // not registered
+	inv := a.request("INVITE", "sip:1002@"+pbxQ, "1002")
+	inv.Set("Route", route)
+	a.send(inv)
+	chal := a.expect(407, "INVITE") // authentication is not skipped
+	a.send(a.authorize(inv, chal))
+	a.expect(100, "INVITE")
+	got := b.expect(0, "INVITE")
+	if got.Get("Route") != "" {
+		t.Errorf("preloaded Route forwarded: %q", got.Get("Route"))
+	}
+	// Both reach the PBX as 10.0.2.2: one Record-Route, by that address.
+	if rr := got.GetAll("Record-Route"); len(rr) != 1 || rr[0] != "<sip:"+p.rrUser()+"@"+pbxQ+";lr>" {
+		t.Errorf("Record-Route = %q", rr)
+	}
+	for _, e := range p.Ladder() {
+		if e.Dir == "out" && !e.Peer.IP.IsLoopback() {
+			t.Errorf("sent %q to %s", e.Summary, e.Peer)
+		}
+	}
+}
