@@ -361,29 +361,88 @@ func TestOptionsAndUnknownMethod(t *testing.T) {
 }
 
 func TestTrustedOnly(t *testing.T) {
-	reg := newPeer(t)
-	ua, err := New(Config{Listen: "127.0.0.1:0", TrustedOnly: true,
-		Lines: []LineConfig{{User: "1001", Registrar: "127.0.0.2:5060"}}})
+	// No I/O: New and resolve only; the registrar and proxy are IP literals.
+	ua, err := New(Config{Listen: "127.0.0.1:0", TrustedOnly: true, Lines: []LineConfig{
+		{User: "1001", Registrar: "10.0.2.2:5060"},
+		{User: "1002", Registrar: "10.0.2.2", OutboundProxy: "10.0.2.3:5070"},
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = reg
+	for _, l := range ua.lines {
+		if err := l.resolve(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ip, want := range map[string]bool{"10.0.2.2": true, "10.0.2.3": true, "10.0.2.15": false, "127.0.0.1": false} {
+		if got := ua.trusted(net.ParseIP(ip)); got != want {
+			t.Errorf("trusted(%s) = %v", ip, got)
+		}
+	}
+	ua.cfg.TrustedOnly = false
+	if !ua.trusted(net.ParseIP("192.0.2.1")) {
+		t.Error("TrustedOnly off still filters")
+	}
+	if ua.lines[1].domain != "10.0.2.2" || ua.lines[1].proxy.String() != "10.0.2.3:5070" || ua.lines[0].registrar.String() != "10.0.2.2:5060" {
+		t.Errorf("line defaults: %q %v %v", ua.lines[1].domain, ua.lines[1].proxy, ua.lines[0].registrar)
+	}
+}
+
+// TestTrustedOnlyDrops sends a request from a source that is not the
+// line's registrar: it must be dropped, and the registrar's own is answered.
+func TestTrustedOnlyDrops(t *testing.T) {
+	reg := &registrar{p: newPeer(t), password: "pw", expires: 60, ok: make(chan string, 10)}
+	go reg.serve(t)
+	other, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ua, err := New(Config{Listen: "127.0.0.1:0", TrustedOnly: true, Lines: []LineConfig{{User: "1001", Password: "pw", Registrar: reg.p.addr()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := ua.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	defer ua.Close()
-	p := newPeer(t) // 127.0.0.1: not the registrar
+	expect(t, ua, RegChanged)
+	// Only the trust check is pointed elsewhere (TrustedOnly compares IPs);
+	// the address is put back before Close, so nothing is sent off loopback.
+	setTrusted := func(a *net.UDPAddr) (old *net.UDPAddr) {
+		done := make(chan struct{})
+		ua.post(func() {
+			old = ua.lines[0].registrar
+			ua.lines[0].registrar, ua.lines[0].proxy = a, a
+			close(done)
+		})
+		<-done
+		return old
+	}
+	regAddr := setTrusted(&net.UDPAddr{IP: net.IPv4(10, 0, 2, 2), Port: 5060})
+	defer setTrusted(regAddr)
 	req := sipmsg.NewRequest("OPTIONS", target(ua, "1001"))
 	req.Add("Via", "SIP/2.0/UDP 127.0.0.1;branch="+sipmsg.NewBranch())
 	req.Add("From", "<sip:x@127.0.0.1>;tag=1")
 	req.Add("To", "<sip:1001@127.0.0.1>")
 	req.Add("Call-ID", "t1")
 	req.Add("CSeq", "1 OPTIONS")
-	p.send(req, ua.LocalAddr())
-	_ = p.conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	_, _ = other.WriteToUDP(req.AppendTo(nil), ua.LocalAddr())
+	_ = other.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	buf := make([]byte, 2048)
-	if n, _, err := p.conn.ReadFromUDP(buf); err == nil {
+	if n, _, err := other.ReadFromUDP(buf); err == nil {
 		t.Fatalf("untrusted OPTIONS answered: %s", buf[:n])
+	}
+}
+
+func TestKeepalive(t *testing.T) {
+	proxy := newPeer(t)
+	_, _ = startUA(t, LineConfig{User: "1001", Domain: "pbx.example", OutboundProxy: proxy.addr()})
+	_ = proxy.conn.SetReadDeadline(time.Now().Add(deadline))
+	buf := make([]byte, 100)
+	n, _, err := proxy.conn.ReadFromUDP(buf)
+	if err != nil || string(buf[:n]) != "\r\n\r\n" {
+		t.Fatalf("keepalive %q %v", buf[:n], err)
 	}
 }
 

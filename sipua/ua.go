@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskphone/deskphone/sipua/sipmsg"
@@ -31,7 +32,7 @@ type UA struct {
 
 	startOnce sync.Once
 	closeOnce sync.Once
-	started   bool
+	started   atomic.Bool
 	conn      *transport.UDP
 	local     *net.UDPAddr
 	readerEnd chan struct{}
@@ -112,7 +113,7 @@ func (ua *UA) start(ctx context.Context) error {
 	ua.local = conn.LocalAddr()
 	ua.contactHost = ua.pickContactHost()
 	ua.tl = transaction.NewLayer(transaction.Config{Transport: (*sender)(ua), Post: ua.post})
-	ua.started = true
+	ua.started.Store(true)
 	go ua.loop()
 	go func() {
 		defer close(ua.readerEnd)
@@ -175,7 +176,7 @@ func (ua *UA) post(f func()) {
 
 // do runs f on the loop goroutine and waits for its result.
 func (ua *UA) do(f func() error) error {
-	if !ua.started {
+	if !ua.started.Load() {
 		return ErrNotStarted
 	}
 	errc := make(chan error, 1)
@@ -252,7 +253,7 @@ func (ua *UA) sendMsg(m *sipmsg.Message, to *net.UDPAddr) {
 // Close unregisters the registered lines (waiting at most about 2 s), ends
 // the calls, closes the socket and the event channel.
 func (ua *UA) Close() error {
-	if !ua.started {
+	if !ua.started.Load() {
 		return nil
 	}
 	ua.closeOnce.Do(func() {
