@@ -1,0 +1,138 @@
+package audio
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/pion/rtp"
+	zaf "github.com/zaf/g711"
+
+	"github.com/deskphone/deskphone/audio/g711"
+)
+
+// BenchmarkFrame moves one 20 ms PCMU frame each way (encode and packetise
+// the microphone frame; parse a packet and decode it for the earpiece),
+// without sockets:
+//
+//   - engine: the Engine's own path: table G.711, MarshalTo into its
+//     buffer, Unmarshal into a reused packet, the jitter buffer and the
+//     mutex, as Process and the reader run it.
+//   - core: the floor of that: table G.711 and pion's MarshalTo/Unmarshal
+//     into reused buffers, no jitter buffer.
+//   - convenience: zaf's slice API (EncodeUlaw/DecodeUlaw) and pion's
+//     allocating Marshal and a new Packet per Unmarshal.
+func BenchmarkFrame(b *testing.B) {
+	mic := make([]int16, 160)
+	var ph float64
+	Sine(mic, 1000, 0.5, 8000, &ph)
+	ear := make([]int16, 160)
+
+	b.Run("engine", func(b *testing.B) {
+		e, err := NewEngine(Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.s = stream{up: true, codec: PCMU, seq: 1}
+		e.txPkt.PayloadType = 0
+		var rx rtp.Packet
+		// One packet ahead, so playout starts at the target of two frames.
+		e.mu.Lock()
+		pkt := e.packet(mic)
+		e.mu.Unlock()
+		e.receive(&rx, pkt)
+		b.ReportAllocs()
+		for b.Loop() {
+			e.mu.Lock()
+			pkt := e.packet(mic)
+			e.mu.Unlock()
+			e.receive(&rx, pkt)
+			e.mu.Lock()
+			e.playout(ear)
+			e.mu.Unlock()
+		}
+		if st := e.Stats(); st.Concealed != 0 || ToneLevel(ear, 1000, 8000) < 0.2 {
+			b.Fatalf("the earpiece did not get the frames: level %v, %+v", ToneLevel(ear, 1000, 8000), st)
+		}
+	})
+
+	b.Run("core", func(b *testing.B) {
+		payload := make([]byte, 160)
+		buf := make([]byte, 1500)
+		tx := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1}, Payload: payload}
+		var rx rtp.Packet
+		b.ReportAllocs()
+		for b.Loop() {
+			g711.EncodeUlaw(payload, mic)
+			tx.SequenceNumber++
+			tx.Timestamp += 160
+			n, err := tx.MarshalTo(buf)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := rx.Unmarshal(buf[:n]); err != nil {
+				b.Fatal(err)
+			}
+			g711.DecodeUlaw(ear, rx.Payload)
+		}
+		if ToneLevel(ear, 1000, 8000) < 0.2 {
+			b.Fatal("no tone out")
+		}
+	})
+
+	b.Run("convenience", func(b *testing.B) {
+		lpcm := make([]byte, 320)
+		tx := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1}}
+		b.ReportAllocs()
+		for b.Loop() {
+			for i, s := range mic {
+				binary.LittleEndian.PutUint16(lpcm[2*i:], uint16(s))
+			}
+			tx.Payload = zaf.EncodeUlaw(lpcm)
+			tx.SequenceNumber++
+			tx.Timestamp += 160
+			raw, err := tx.Marshal()
+			if err != nil {
+				b.Fatal(err)
+			}
+			rx := &rtp.Packet{}
+			if err := rx.Unmarshal(raw); err != nil {
+				b.Fatal(err)
+			}
+			out := zaf.DecodeUlaw(rx.Payload)
+			for i := range ear {
+				ear[i] = int16(binary.LittleEndian.Uint16(out[2*i:]))
+			}
+		}
+		if ToneLevel(ear, 1000, 8000) < 0.2 {
+			b.Fatal("no tone out")
+		}
+	})
+}
+
+// BenchmarkProcessLoopback is a whole frame period of two engines in a call
+// over 127.0.0.1: both Process calls (with their sendto) and both readers'
+// receive, waited for. Dominated by the system calls and goroutine wake-ups.
+func BenchmarkProcessLoopback(b *testing.B) {
+	a, c := pair(b, Config{}, PCMU)
+	w := newWaiter(b)
+	micA, micB, earA, earB := make([]int16, 160), make([]int16, 160), make([]int16, 160), make([]int16, 160)
+	var pa, pb float64
+	Sine(micA, 1000, 0.5, 8000, &pa)
+	Sine(micB, 600, 0.5, 8000, &pb)
+	step := func() {
+		a.e.Process(micA, earA)
+		w.wait(c.recv, "packet at B")
+		c.e.Process(micB, earB)
+		w.wait(a.recv, "packet at A")
+	}
+	for range 5 { // past the jitter buffer's start
+		step()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		step()
+	}
+	if ToneLevel(earA, 600, 8000) < 0.2 || ToneLevel(earB, 1000, 8000) < 0.2 {
+		b.Fatal("no tone out")
+	}
+}
