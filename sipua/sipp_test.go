@@ -1,0 +1,112 @@
+package sipua
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// Interoperability with SIPp's built-in uas and uac scenarios on 127.0.0.1.
+
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+func sipp(t *testing.T, args ...string) (wait func() error) {
+	t.Helper()
+	path, err := exec.LookPath("sipp")
+	if err != nil {
+		t.Skip("sipp not installed")
+	}
+	if testing.Short() {
+		t.Skip("sipp interop skipped in -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	base := []string{"-i", "127.0.0.1", "-m", "1", "-nostdin", "-timeout", "15s", "-timeout_error", "-mp", fmt.Sprint(freeUDPPort(t))}
+	cmd := exec.CommandContext(ctx, path, append(base, args...)...)
+	out := &limitedBuffer{max: 8 << 10}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	return func() error {
+		defer cancel()
+		if err := cmd.Wait(); err != nil {
+			return fmt.Errorf("sipp: %w\n%s", err, out.b)
+		}
+		return nil
+	}
+}
+
+type limitedBuffer struct {
+	b   []byte
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - len(l.b); room > 0 {
+		l.b = append(l.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func TestSippUAS(t *testing.T) {
+	port := freeUDPPort(t)
+	wait := sipp(t, "-sn", "uas", "-p", fmt.Sprint(port))
+	ua, _ := startUA(t, LineConfig{User: "1001"})
+	var id CallID
+	var err error
+	// SIPp may not be bound yet: the INVITE is retransmitted (timer A) until it is.
+	id, err = ua.Dial(1, fmt.Sprintf("sip:service@127.0.0.1:%d", port), media(10000, "PCMA", "PCMU"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := expect(t, ua, CallProgress); e.Code != 180 {
+		t.Fatalf("progress %+v", e)
+	}
+	e := expect(t, ua, CallAnswered)
+	if e.Remote.Codecs[0] != "PCMU" || e.Remote.Host != "127.0.0.1" {
+		t.Fatalf("answered %+v", e.Remote)
+	}
+	if err := ua.Hangup(id); err != nil {
+		t.Fatal(err)
+	}
+	if e := expect(t, ua, CallEnded); e.Code != 200 {
+		t.Fatalf("ended %+v", e)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSippUAC(t *testing.T) {
+	ua, _ := startUA(t, LineConfig{User: "1002"})
+	wait := sipp(t, "-sn", "uac", "-s", "1002", "-p", fmt.Sprint(freeUDPPort(t)), ua.LocalAddr().String())
+	in := expect(t, ua, CallIncoming)
+	if in.Remote.Codecs[0] != "PCMU" {
+		t.Fatalf("offer %+v", in.Remote)
+	}
+	if err := ua.Ring(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ua.Answer(in.Call, media(20000, "PCMU")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ua, CallAnswered)
+	if e := expect(t, ua, CallEnded); e.Code != 200 {
+		t.Fatalf("ended %+v", e)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
