@@ -103,6 +103,9 @@ func (p *PBX) request(m *sipmsg.Message, src *net.UDPAddr) {
 			return
 		}
 	}
+	if c := m.Get("Contact"); c != "" && m.Method != "REGISTER" {
+		p.st.learn(c, src, p.now())
+	}
 	switch m.Method {
 	case "ACK":
 		p.ack(m, src, top)
@@ -139,12 +142,13 @@ func (p *PBX) respond(req *sipmsg.Message, src *net.UDPAddr, code int, reason st
 	if extra != nil {
 		extra(r)
 	}
+	now := p.now()
 	raw := p.send(r, src)
 	if code >= 200 {
 		seq, _, err1 := req.CSeq()
 		top, err2 := sipmsg.ParseVia(req.Get("Via"))
 		if err1 == nil && err2 == nil {
-			p.st.cache[txKey(top, seq, req.Method)] = &cached{raw: raw, msg: r, dst: src, at: p.now(), code: code}
+			p.st.cache[txKey(top, seq, req.Method)] = &cached{raw: raw, msg: r, dst: src, at: now, code: code}
 		}
 	}
 }
@@ -465,6 +469,10 @@ func (p *PBX) forwardTo(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, u s
 		p.forward(m, src, top, b.flow, b.local)
 		return
 	}
+	if l := p.st.contacts[bindingKey(u)]; l != nil {
+		p.forward(m, src, top, l.flow, p.addr.String())
+		return
+	}
 	dst, err := p.resolve(hostPort(u))
 	if err != nil {
 		p.cfg.Logf("pbx: %s: next hop %s: %v", m.Method, hostPort(u), err)
@@ -490,9 +498,9 @@ func (p *PBX) forward(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, dst *
 	}
 	via := "SIP/2.0/UDP " + local + ";branch=" + p.branchFor(top, callID) + ";rport"
 	m.Prepend("Via", via)
+	now := p.now() // before sending: a fast peer may move a test's clock
 	raw := p.send(m, dst)
 	if m.Method == "INVITE" {
-		now := p.now()
 		p.st.invites[invKey(top, callID)] = &forwarded{
 			at: now, dst: dst, ruri: m.RequestURI, via: via, routes: m.GetAll("Route"), upstream: src,
 			req: orig, raw: raw, next: now.Add(t1), interval: t1,
@@ -516,10 +524,10 @@ func (p *PBX) retransmit(now time.Time) {
 			continue
 		}
 		if !now.Before(f.next) {
-			m, _ := sipmsg.Parse(f.raw)
-			p.sendRaw(m, f.raw, f.dst)
 			f.interval *= 2
 			f.next = now.Add(f.interval)
+			m, _ := sipmsg.Parse(f.raw)
+			p.sendRaw(m, f.raw, f.dst)
 		}
 	}
 }
@@ -586,6 +594,9 @@ func (p *PBX) response(m *sipmsg.Message, src *net.UDPAddr) {
 		return
 	}
 	m.RemoveFirst("Via")
+	if c := m.Get("Contact"); c != "" {
+		p.st.learn(c, src, p.now())
+	}
 	if len(vias) == 1 {
 		return // to a request the PBX made itself (CANCEL): absorbed
 	}

@@ -299,3 +299,24 @@ func TestPreloadedRoute(t *testing.T) {
 		}
 	}
 }
+
+// A caller behind NAT that never registered: the callee's BYE goes to the
+// flow its INVITE came from, not to its private Contact.
+func TestUnregisteredCallerBehindNAT(t *testing.T) {
+	p, _ := startPBX(t, nil)
+	b := newPhone(t, p, "1002", "pw1002", "", "")
+	b.register(3600)
+	a := newPhone(t, p, "1001", "pw1001", "10.0.2.15", "")
+	inv := a.request("INVITE", "sip:1002@"+a.pbxHost, "1002")
+	a.send(inv)
+	a.send(a.authorize(inv, a.expect(407, "INVITE")))
+	a.expect(100, "INVITE")
+	got := b.expect(0, "INVITE")
+	ok := b.answer(got, 200, "OK", "bt")
+	b.send(ok)
+	ok2 := a.expect(200, "INVITE")
+	bye := b.inDialog("BYE", 1, "sip:1001@10.0.2.15:5061", got.GetAll("Record-Route"), ok2.Get("To"), inv.Get("From"))
+	bye.Set("Call-ID", a.callID)
+	b.send(bye)
+	a.expect(0, "BYE")
+}

@@ -59,7 +59,21 @@ type forwarded struct {
 	interval time.Duration
 }
 
+// learnt is the flow a Contact was last seen from on a request or response
+// the PBX passed on (Kamailio's fix_nated_contact, kept on the side): how
+// in-dialog requests reach a phone that never registered, behind NAT.
+type learnt struct {
+	flow *net.UDPAddr
+	at   time.Time
+}
+
+const (
+	maxLearnt      = 10000
+	learntLifetime = 2 * time.Hour
+)
+
 type state struct {
+	contacts map[string]*learnt    // bindingKey(Contact URI) -> flow
 	bindings map[string][]*binding // ext -> bindings
 	nonces   map[string]*nonce
 	cache    map[string]*cached
@@ -70,6 +84,7 @@ type state struct {
 func newState() *state {
 	return &state{
 		bindings: map[string][]*binding{},
+		contacts: map[string]*learnt{},
 		nonces:   map[string]*nonce{},
 		cache:    map[string]*cached{},
 		invites:  map[string]*forwarded{},
@@ -202,6 +217,11 @@ func (s *state) sweep(now time.Time) {
 			delete(s.nonces, k)
 		}
 	}
+	for k, l := range s.contacts {
+		if now.Sub(l.at) > learntLifetime {
+			delete(s.contacts, k)
+		}
+	}
 	for k, c := range s.cache {
 		if now.Sub(c.at) > cacheLifetime {
 			delete(s.cache, k)
@@ -224,3 +244,16 @@ func hostPort(u sipmsg.URI) string {
 }
 
 func secs(n int) time.Duration { return time.Duration(n) * time.Second }
+
+// learn remembers that the phone with Contact value c sends from flow.
+func (s *state) learn(c string, flow *net.UDPAddr, now time.Time) {
+	na, err := sipmsg.ParseNameAddr(c)
+	if err != nil || na.URI.Host == "" {
+		return
+	}
+	k := bindingKey(na.URI)
+	if _, ok := s.contacts[k]; !ok && len(s.contacts) >= maxLearnt {
+		return // full: the oldest age out in sweep
+	}
+	s.contacts[k] = &learnt{flow: flow, at: now}
+}
