@@ -3,7 +3,6 @@ package pbx
 import (
 	"fmt"
 	"net"
-	"net/netip"
 	"testing"
 )
 
@@ -41,19 +40,8 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKpbx00000000.1\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK3;received=127.0.0.1;rport=5070\r\nFrom: <sip:1001@x>;tag=a\r\nTo: <sip:1002@x>;tag=b\r\nCall-ID: c3\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"))
 	f.Add([]byte("BYE sip:1002@127.0.0.1:5999 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK4\r\nRoute: <sip:pbx-00000000@10.0.2.2:5060;lr>\r\nMax-Forwards: 1\r\nFrom: <sip:1001@x>;tag=a\r\nTo: <sip:1002@x>;tag=b\r\nCall-ID: c4\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := New(Config{Listen: "127.0.0.1:5060", Users: map[string]string{"1001": "pw1001", "1002": "pw1002"}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := offline(t)
 		p.token = "00000000"
-		p.addr = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5060}
-		p.resolve = func(hp string) (*net.UDPAddr, error) {
-			ap, err := netip.ParseAddrPort(hp)
-			if err != nil {
-				return nil, err
-			}
-			return net.UDPAddrFromAddrPort(ap), nil
-		}
 		sent := 0
 		p.write = func([]byte, *net.UDPAddr) error { sent++; return nil }
 		src := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}

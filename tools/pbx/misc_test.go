@@ -165,3 +165,14 @@ func TestReadUsersFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestStartAfterClose(t *testing.T) {
+	p, err := New(Config{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if err := p.Start(context.Background()); err != ErrClosed {
+		t.Errorf("Start after Close = %v", err)
+	}
+}

@@ -133,6 +133,11 @@ func (p *PBX) Start(ctx context.Context) error {
 	if p.started {
 		return errors.New("pbx: already started")
 	}
+	select {
+	case <-p.done:
+		return ErrClosed // closed before it started
+	default:
+	}
 	la, err := net.ResolveUDPAddr("udp", p.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("pbx: listen address: %w", err)
