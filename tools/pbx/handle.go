@@ -382,6 +382,31 @@ func (p *PBX) proxy(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via) {
 		return
 	}
 	now := p.now()
+	if !inDialog {
+		// An initial request: for the PBX itself, or from an extension
+		// that proves who it is (RFC 3261 section 22.3).
+		if m.Method == "ACK" {
+			p.cfg.Logf("pbx: stray ACK from %s dropped", src)
+			return
+		}
+		if ruri.User == "" && m.Get("Route") == "" {
+			if m.Method == "OPTIONS" {
+				p.respond(m, src, 200, "OK", func(r *sipmsg.Message) { r.Add("Allow", allow) })
+			} else {
+				p.respond(m, src, 405, "Method Not Allowed", func(r *sipmsg.Message) { r.Add("Allow", allow) })
+			}
+			return
+		}
+		from := userOf(m.Get("From"))
+		if _, ok := p.cfg.Users[from]; !ok {
+			p.cfg.Logf("pbx: %s from unknown user %q at %s", m.Method, from, src)
+			p.respond(m, src, 403, "Forbidden", nil)
+			return
+		}
+		if !p.authenticate(m, src, proxyAuth, from) {
+			return
+		}
+	}
 	if r := m.Get("Route"); r != "" {
 		// Someone else is next on the route set.
 		na, err := sipmsg.ParseNameAddr(r)
@@ -403,28 +428,6 @@ func (p *PBX) proxy(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via) {
 			return
 		}
 		p.locate(m, src, top, ruri.User, false)
-		return
-	}
-	if m.Method == "ACK" {
-		p.cfg.Logf("pbx: stray ACK from %s dropped", src)
-		return
-	}
-	if ruri.User == "" {
-		// Addressed to the PBX itself.
-		if m.Method == "OPTIONS" {
-			p.respond(m, src, 200, "OK", func(r *sipmsg.Message) { r.Add("Allow", allow) })
-		} else {
-			p.respond(m, src, 405, "Method Not Allowed", func(r *sipmsg.Message) { r.Add("Allow", allow) })
-		}
-		return
-	}
-	from := userOf(m.Get("From"))
-	if _, ok := p.cfg.Users[from]; !ok {
-		p.cfg.Logf("pbx: %s from unknown user %q at %s", m.Method, from, src)
-		p.respond(m, src, 403, "Forbidden", nil)
-		return
-	}
-	if !p.authenticate(m, src, proxyAuth, from) {
 		return
 	}
 	p.locate(m, src, top, ruri.User, true)

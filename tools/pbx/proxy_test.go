@@ -320,3 +320,19 @@ func TestUnregisteredCallerBehindNAT(t *testing.T) {
 	b.send(bye)
 	a.expect(0, "BYE")
 }
+
+// A foreign Route on an initial request does not skip authentication, and
+// the request then goes to that next hop.
+func TestForeignRouteAuthenticated(t *testing.T) {
+	p, _ := startPBX(t, nil)
+	a := newPhone(t, p, "1001", "pw1001", "", "")
+	next := newPhone(t, p, "x", "", "", "")
+	inv := a.request("MESSAGE", "sip:1002@"+a.pbxHost, "1002")
+	inv.Set("Route", "<sip:"+next.addr().String()+";lr>")
+	a.send(inv)
+	a.send(a.authorize(inv, a.expect(407, "MESSAGE")))
+	got := next.expect(0, "MESSAGE")
+	if got.RequestURI != inv.RequestURI || got.Get("Route") == "" {
+		t.Errorf("at the next hop: R-URI %q Route %q", got.RequestURI, got.Get("Route"))
+	}
+}
