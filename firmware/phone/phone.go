@@ -1,0 +1,615 @@
+package phone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/deskphone/deskphone/audio"
+	"github.com/deskphone/deskphone/firmware/config"
+	"github.com/deskphone/deskphone/hal"
+	"github.com/deskphone/deskphone/sipua"
+)
+
+// UA is what the phone needs of the SIP user agent; *sipua.UA has it.
+type UA interface {
+	Events() <-chan sipua.Event
+	Dial(line int, target string, local sipua.Media) (sipua.CallID, error)
+	Ring(id sipua.CallID) error
+	Answer(id sipua.CallID, local sipua.Media) (*sipua.Media, error)
+	Reject(id sipua.CallID, code int) error
+	Hangup(id sipua.CallID) error
+}
+
+// Media is what the phone needs of the audio engine; *audio.Engine has it.
+type Media interface {
+	SetTone(name string) error
+	StartStream(conn *net.UDPConn, remote *net.UDPAddr, codec audio.Codec) error
+	StopStream()
+}
+
+// Deps is what a Phone is built from. Nothing in it is touched before Run.
+type Deps struct {
+	Config config.Config
+	UA     UA
+	Media  Media
+	Input  hal.Input
+	Out    hal.Observer
+	// MediaHost is the address the phone puts in its SDP (c=): its own
+	// address, or the public one of a static NAT (nat.public_address).
+	MediaHost string
+	// BindIP is the local address RTP sockets bind to; "" binds all.
+	BindIP string
+	Logf   func(format string, args ...any)
+}
+
+// call is the phone's view of one SIP call.
+type call struct {
+	id       sipua.CallID
+	peer     string
+	incoming bool
+	state    string // panel.md call state
+	conn     *net.UDPConn
+	media    bool // a stream runs on conn
+}
+
+// Phone is one desk phone. Build it with New and run it with Run.
+type Phone struct {
+	d    Deps
+	logf func(format string, args ...any)
+
+	state   State
+	tone    string
+	offHook bool // the handset is lifted or the speaker is on
+	speaker bool // off hook through the speaker key rather than the handset
+	digits  []byte
+	redial  string
+	call    *call
+	reg     [len(config.Config{}.Lines)]string
+	nextRTP int
+
+	status atomic.Pointer[string]
+}
+
+// maxDigits bounds a dialled number; further digits are ignored.
+const maxDigits = 64
+
+// New returns a phone over its dependencies; it starts nothing.
+func New(d Deps) *Phone {
+	p := &Phone{d: d, logf: d.Logf, digits: make([]byte, 0, maxDigits), tone: "none"}
+	if p.logf == nil {
+		p.logf = func(string, ...any) {}
+	}
+	for i, l := range d.Config.Lines {
+		if l.User != "" {
+			p.reg[i] = "unregistered"
+		}
+	}
+	p.publish()
+	return p
+}
+
+// Status is panel.md's status answer without the leading word:
+// "reg=1:registered phone=idle calls=1". Safe from any goroutine.
+func (p *Phone) Status() string { return *p.status.Load() }
+
+// Run owns the phone until ctx ends: it shows the idle screen, then handles
+// the person's input and the user agent's events in order.
+func (p *Phone) Run(ctx context.Context) error {
+	p.d.Out.Phone(p.state.String())
+	p.d.Out.Tone(p.tone)
+	p.showIdle()
+	in := p.d.Input.Events()
+	sip := p.d.UA.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			if p.call != nil {
+				p.hangup()
+			}
+			return nil
+		case ev, ok := <-in:
+			if !ok {
+				in = nil
+				continue
+			}
+			p.onInput(ev)
+		case ev, ok := <-sip:
+			if !ok {
+				return errors.New("phone: the user agent stopped")
+			}
+			p.onSIP(ev)
+		}
+		p.publish()
+	}
+}
+
+func (p *Phone) onInput(ev hal.Event) {
+	switch ev.Kind {
+	case hal.HookOff:
+		p.speaker = false
+		p.goOffHook()
+	case hal.HookOn:
+		p.goOnHook()
+	case hal.KeyPress:
+		p.onKey(ev.Key)
+	}
+}
+
+// goOffHook: the handset is lifted, or the speaker key pressed on hook.
+func (p *Phone) goOffHook() {
+	if p.offHook {
+		return
+	}
+	p.offHook = true
+	p.d.Out.LED("speaker", onOff(p.speaker))
+	switch p.state {
+	case Idle:
+		p.setState(DialTone)
+		p.setTone("dial")
+		p.d.Out.Display(2, "Dial a number")
+	case Dialing: // dialled on hook, then lifted: place the call
+		p.placeCall(string(p.digits))
+	case Ringing:
+		p.answer()
+	}
+}
+
+// goOnHook: the handset is replaced (or the speaker turned off): whatever
+// was going on ends and the phone is idle.
+func (p *Phone) goOnHook() {
+	if !p.offHook && p.state != Dialing {
+		return
+	}
+	p.offHook, p.speaker = false, false
+	p.d.Out.LED("speaker", "off")
+	if p.call != nil && p.state != Ringing {
+		p.hangup()
+	}
+	if p.state == Ringing {
+		return // an incoming call rings on; replacing an unlifted handset changes nothing
+	}
+	p.digits = p.digits[:0]
+	p.toIdle()
+}
+
+func (p *Phone) onKey(k string) {
+	switch {
+	case len(k) == 1 && strings.ContainsAny(k, "0123456789*#"):
+		p.onDigit(k[0])
+	case k == "send" || k == "ok":
+		if p.state == Dialing {
+			p.placeCall(string(p.digits))
+		} else if p.state == DialTone && p.redial != "" && k == "send" {
+			p.placeCall(p.redial)
+		}
+	case k == "redial":
+		if p.redial != "" && p.call == nil {
+			p.placeCall(p.redial)
+		}
+	case k == "vm":
+		if p.d.Config.VoicemailNumber != "" && p.call == nil {
+			p.placeCall(p.d.Config.VoicemailNumber)
+		}
+	case k == "speaker":
+		if p.offHook {
+			p.goOnHook()
+		} else {
+			p.speaker = true
+			p.goOffHook()
+		}
+	case k == "cancel":
+		switch {
+		case p.state == Dialing:
+			p.digits = p.digits[:0]
+			if p.offHook {
+				p.setState(DialTone)
+				p.setTone("dial")
+				p.d.Out.Display(2, "Dial a number")
+			} else {
+				p.toIdle()
+			}
+		case p.state == Ringing:
+			p.reject(603)
+		case p.call != nil:
+			p.hangup()
+			p.afterCall()
+		}
+	default:
+		p.d.Out.Log("key " + k + ": not available on this phone yet")
+	}
+}
+
+func (p *Phone) onDigit(d byte) {
+	switch p.state {
+	case Idle, DialTone, Dialing:
+		if len(p.digits) >= maxDigits {
+			return
+		}
+		p.digits = append(p.digits, d)
+		p.setState(Dialing)
+		p.setTone("none")
+		p.d.Out.Display(2, string(p.digits))
+	default:
+		p.d.Out.Log("digit " + string(d) + " ignored while " + p.state.String())
+	}
+}
+
+// placeCall sends an INVITE from the first registered line.
+func (p *Phone) placeCall(target string) {
+	if target == "" || p.call != nil {
+		return
+	}
+	if !p.offHook { // dialled on hook and sent: the speaker takes the call
+		p.offHook, p.speaker = true, true
+		p.d.Out.LED("speaker", "on")
+	}
+	p.digits = p.digits[:0]
+	p.redial = target
+	conn, err := p.openRTP()
+	if err != nil {
+		p.logf("phone: call to %s: %v; the phone plays congestion", target, err)
+		p.failed(0)
+		return
+	}
+	id, err := p.d.UA.Dial(p.line(), target, p.localMedia(conn))
+	if err != nil {
+		conn.Close()
+		p.logf("phone: call to %s: %v; the phone plays congestion", target, err)
+		p.failed(0)
+		return
+	}
+	p.call = &call{id: id, peer: target, conn: conn}
+	p.setState(Calling)
+	p.setTone("none")
+	p.callState("calling")
+	p.d.Out.Display(2, "Calling "+target)
+}
+
+func (p *Phone) answer() {
+	c := p.call
+	conn, err := p.openRTP()
+	if err != nil {
+		p.logf("phone: answer: %v; the call is refused", err)
+		p.reject(503)
+		return
+	}
+	c.conn = conn
+	remote, err := p.d.UA.Answer(c.id, p.localMedia(conn))
+	p.d.Out.Ring(false, "")
+	if err != nil {
+		p.logf("phone: answer call %d: %v", c.id, err)
+		p.endCall()
+		p.toIdleOrDialTone()
+		return
+	}
+	p.startMedia(remote)
+	p.setState(Connected)
+	p.setTone("none")
+	p.callState("connected")
+	p.d.Out.Display(2, "Talking to "+c.peer)
+}
+
+func (p *Phone) reject(code int) {
+	c := p.call
+	if err := p.d.UA.Reject(c.id, code); err != nil {
+		p.logf("phone: reject call %d: %v", c.id, err)
+	}
+	p.d.Out.Ring(false, "")
+	p.callState("ended:" + strconv.Itoa(code))
+	p.endCall()
+	p.toIdleOrDialTone()
+}
+
+// hangup ends the current call from this side (BYE or CANCEL); the user
+// agent's CallEnded that follows finds no call and changes nothing.
+func (p *Phone) hangup() {
+	c := p.call
+	if err := p.d.UA.Hangup(c.id); err != nil {
+		p.logf("phone: hang up call %d: %v", c.id, err)
+	}
+	p.callState("ended:" + strconv.Itoa(200))
+	p.endCall()
+}
+
+func (p *Phone) onSIP(ev sipua.Event) {
+	switch ev.Kind {
+	case sipua.RegChanged:
+		p.onReg(ev)
+		return
+	case sipua.CallIncoming:
+		p.onIncoming(ev)
+		return
+	}
+	c := p.call
+	if c == nil || c.id != ev.Call {
+		if ev.Kind == sipua.CallEnded {
+			return // a call this phone already let go of
+		}
+		p.logf("phone: event %v for unknown call %d ignored", ev.Kind, ev.Call)
+		return
+	}
+	switch ev.Kind {
+	case sipua.CallProgress:
+		if ev.Remote != nil { // early media (183 with SDP, RFC 3261 13.2.1)
+			p.startMedia(ev.Remote)
+			p.setTone("none")
+			p.callState("early")
+		} else if !c.media {
+			p.setTone("ringback")
+			p.callState("ringing")
+		}
+		p.setState(Ringback)
+	case sipua.CallAnswered:
+		p.startMedia(ev.Remote)
+		p.setState(Connected)
+		p.setTone("none")
+		p.callState("connected")
+		p.d.Out.Display(2, "Talking to "+c.peer)
+	case sipua.CallEnded:
+		was := p.state
+		p.callState("ended:" + strconv.Itoa(ev.Code))
+		p.endCall()
+		switch {
+		case was == Ringing:
+			p.d.Out.Ring(false, "")
+			p.toIdleOrDialTone()
+		case was == Connected:
+			// The far end hung up: back to dial tone while the handset is up.
+			p.afterCall()
+		default:
+			p.failed(ev.Code)
+		}
+	}
+}
+
+func (p *Phone) onReg(ev sipua.Event) {
+	i := ev.Line - 1
+	if i < 0 || i >= len(p.reg) {
+		return
+	}
+	p.reg[i] = ev.RegState
+	p.d.Out.Reg(ev.Line, ev.RegState)
+	led := "off"
+	switch {
+	case ev.RegState == "registered":
+		led = "on"
+	case strings.HasPrefix(ev.RegState, "failed"):
+		led = "blink"
+	}
+	p.d.Out.LED("line"+strconv.Itoa(ev.Line), led)
+	if p.state == Idle {
+		p.showIdle()
+	}
+}
+
+func (p *Phone) onIncoming(ev sipua.Event) {
+	if p.call != nil || p.state != Idle || p.d.Config.DND {
+		code := 486 // Busy Here (RFC 3261 21.4.24)
+		if err := p.d.UA.Reject(ev.Call, code); err != nil {
+			p.logf("phone: reject call %d: %v", ev.Call, err)
+		}
+		p.d.Out.Call(int(ev.Call), "ended:"+strconv.Itoa(code), ev.Peer)
+		return
+	}
+	p.call = &call{id: ev.Call, peer: ev.Peer, incoming: true}
+	if err := p.d.UA.Ring(ev.Call); err != nil {
+		p.logf("phone: ring call %d: %v", ev.Call, err)
+	}
+	p.setState(Ringing)
+	p.callState("incoming")
+	p.d.Out.Ring(true, "normal")
+	p.d.Out.Display(2, "Call from "+ev.Peer)
+}
+
+// failed shows an unsuccessful call attempt: busy tone for busy or declined,
+// congestion for the rest, until the handset is replaced.
+func (p *Phone) failed(code int) {
+	if !p.offHook {
+		p.toIdle()
+		return
+	}
+	p.setState(Busy)
+	switch code {
+	case 486, 600, 603:
+		p.setTone("busy")
+		p.d.Out.Display(2, "Busy")
+	default:
+		p.setTone("congestion")
+		if code == 0 {
+			p.d.Out.Display(2, "Call failed")
+		} else {
+			p.d.Out.Display(2, fmt.Sprintf("Call failed (%d)", code))
+		}
+	}
+}
+
+// afterCall: a call ended; dial tone while off hook, else idle.
+func (p *Phone) afterCall() {
+	if p.speaker { // a call on the speaker ends with the speaker off
+		p.offHook, p.speaker = false, false
+		p.d.Out.LED("speaker", "off")
+	}
+	p.toIdleOrDialTone()
+}
+
+func (p *Phone) toIdleOrDialTone() {
+	if p.offHook {
+		p.setState(DialTone)
+		p.setTone("dial")
+		p.d.Out.Display(2, "Dial a number")
+		return
+	}
+	p.toIdle()
+}
+
+func (p *Phone) toIdle() {
+	p.setState(Idle)
+	p.setTone("none")
+	p.showIdle()
+}
+
+func (p *Phone) showIdle() {
+	l := p.line()
+	line := p.d.Config.Lines[l-1]
+	name := line.DisplayName
+	if name == "" {
+		name = line.User
+	}
+	p.d.Out.Display(1, fmt.Sprintf("%s  line %d %s", name, l, p.reg[l-1]))
+	p.d.Out.Display(2, "")
+}
+
+// startMedia starts RTP to the negotiated remote media of the current call.
+func (p *Phone) startMedia(remote *sipua.Media) {
+	c := p.call
+	if c == nil || c.conn == nil || remote == nil || len(remote.Codecs) == 0 {
+		return
+	}
+	addr, err := net.ResolveUDPAddr("udp", net.JoinHostPort(remote.Host, strconv.Itoa(remote.Port)))
+	if err != nil {
+		p.logf("phone: call %d: remote media %s:%d: %v", c.id, remote.Host, remote.Port, err)
+		return
+	}
+	codec, ok := audio.CodecByName(remote.Codecs[0])
+	if !ok {
+		p.logf("phone: call %d: codec %q not supported", c.id, remote.Codecs[0])
+		return
+	}
+	if c.media {
+		p.d.Media.StopStream()
+	}
+	if err := p.d.Media.StartStream(c.conn, addr, codec); err != nil {
+		p.logf("phone: call %d: start audio: %v", c.id, err)
+		return
+	}
+	c.media = true
+	p.logf("phone: call %d: audio %s to %s from port %d", c.id, codec, addr, c.conn.LocalAddr().(*net.UDPAddr).Port)
+}
+
+// endCall releases the current call's audio and socket.
+func (p *Phone) endCall() {
+	c := p.call
+	if c == nil {
+		return
+	}
+	if c.media {
+		p.d.Media.StopStream()
+	}
+	if c.conn != nil {
+		c.conn.Close()
+	}
+	p.call = nil
+}
+
+func (p *Phone) callState(s string) {
+	p.call.state = s
+	p.d.Out.Call(int(p.call.id), s, p.call.peer)
+}
+
+func (p *Phone) setState(s State) {
+	if p.state == s {
+		return
+	}
+	p.state = s
+	p.d.Out.Phone(s.String())
+}
+
+func (p *Phone) setTone(name string) {
+	if p.tone == name {
+		return
+	}
+	p.tone = name
+	if err := p.d.Media.SetTone(name); err != nil {
+		p.logf("phone: tone %s: %v", name, err)
+	}
+	p.d.Out.Tone(name)
+}
+
+// line is the line calls go out on: the first registered one, else the
+// first configured one.
+func (p *Phone) line() int {
+	first := 0
+	for i, l := range p.d.Config.Lines {
+		if l.User == "" {
+			continue
+		}
+		if p.reg[i] == "registered" {
+			return i + 1
+		}
+		if first == 0 {
+			first = i + 1
+		}
+	}
+	if first == 0 {
+		return 1
+	}
+	return first
+}
+
+func (p *Phone) localMedia(conn *net.UDPConn) sipua.Media {
+	return sipua.Media{
+		Host:   p.d.MediaHost,
+		Port:   conn.LocalAddr().(*net.UDPAddr).Port,
+		Codecs: p.d.Config.Codecs,
+		Ptime:  p.d.Config.Ptime,
+	}
+}
+
+// openRTP binds the next free even port of the configured RTP range.
+func (p *Phone) openRTP() (*net.UDPConn, error) {
+	lo, hi := p.d.Config.RTPPortMin, p.d.Config.RTPPortMax
+	if lo%2 == 1 {
+		lo++
+	}
+	n := (hi-lo)/2 + 1
+	if n <= 0 {
+		return nil, fmt.Errorf("phone: empty RTP port range %d-%d", p.d.Config.RTPPortMin, hi)
+	}
+	ip := net.ParseIP(p.d.BindIP)
+	var lastErr error
+	for i := 0; i < n; i++ {
+		port := lo + 2*((p.nextRTP+i)%n)
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
+		if err == nil {
+			p.nextRTP = (p.nextRTP + i + 1) % n
+			return conn, nil
+		}
+		lastErr = err
+	}
+	return nil, fmt.Errorf("phone: no free RTP port in %d-%d: %w", lo, hi, lastErr)
+}
+
+func (p *Phone) publish() {
+	var b strings.Builder
+	b.WriteString("reg=")
+	first := true
+	for i, s := range p.reg {
+		if s == "" {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		fmt.Fprintf(&b, "%d:%s", i+1, s)
+	}
+	calls := 0
+	if p.call != nil {
+		calls = 1
+	}
+	fmt.Fprintf(&b, " phone=%s calls=%d", p.state, calls)
+	s := b.String()
+	p.status.Store(&s)
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
