@@ -56,6 +56,11 @@ func newEnv() *env {
 
 func (e *env) do(f func()) { e.mu.Lock(); defer e.mu.Unlock(); f() }
 
+func (e *env) len() (clients, servers int) {
+	e.do(func() { clients, servers = e.l.Len() })
+	return clients, servers
+}
+
 var peer = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5070}
 
 func request(method, branch string) *sipmsg.Message {
@@ -128,7 +133,7 @@ func TestClientTimeouts(t *testing.T) {
 				if !errors.Is(gotErr, ErrTimeout) || errAt != 32*time.Second {
 					t.Errorf("error %v at %v, want timeout at 32s", gotErr, errAt)
 				}
-				if c, s := e.l.Len(); c+s != 0 {
+				if c, s := e.len(); c+s != 0 {
 					t.Errorf("transactions left: %d %d", c, s)
 				}
 			})
@@ -147,7 +152,7 @@ func TestInviteClientFailure(t *testing.T) {
 		sleep(time.Second) // one retransmission at 0.5 s
 		var ack *sipmsg.Message
 		rec := &capture{recorder: e.rec, last: &ack}
-		e.l.cfg.Transport = rec
+		e.do(func() { e.l.cfg.Transport = rec })
 		e.do(func() {
 			e.l.HandleResponse(reply(inv, 100))
 			e.l.HandleResponse(reply(inv, 486))
@@ -163,11 +168,11 @@ func TestInviteClientFailure(t *testing.T) {
 			t.Fatalf("ACK: %s", ack)
 		}
 		sleep(31*time.Second - time.Millisecond)
-		if c, _ := e.l.Len(); c != 1 {
+		if c, _ := e.len(); c != 1 {
 			t.Fatal("terminated before timer D")
 		}
 		sleep(time.Second)
-		if c, _ := e.l.Len(); c != 0 {
+		if c, _ := e.len(); c != 0 {
 			t.Fatal("not terminated after timer D")
 		}
 	})
@@ -228,7 +233,7 @@ func TestNonInviteProceeding(t *testing.T) {
 		if !reflect.DeepEqual(e.rec.log(), want) || !reflect.DeepEqual(up, []int{100, 200}) {
 			t.Fatalf("sent %v want %v up %v", e.rec.log(), want, up)
 		}
-		if c, _ := e.l.Len(); c != 0 {
+		if c, _ := e.len(); c != 0 {
 			t.Fatal("not terminated after timer K")
 		}
 	})
@@ -292,7 +297,7 @@ func TestInviteServer(t *testing.T) {
 				if acked != (timeout == nil) || (!acked && !errors.Is(timeout, ErrTimeout)) {
 					t.Errorf("timeout %v", timeout)
 				}
-				if _, s := e.l.Len(); s != 0 {
+				if _, s := e.len(); s != 0 {
 					t.Error("not terminated")
 				}
 			})
@@ -323,7 +328,7 @@ func TestInviteServerAccepted(t *testing.T) {
 			}
 		})
 		sleep(32 * time.Second) // timer L
-		if _, s := e.l.Len(); s != 0 || !reflect.DeepEqual(e.rec.log(), []string{"0s 200", "0s 200"}) {
+		if _, s := e.len(); s != 0 || !reflect.DeepEqual(e.rec.log(), []string{"0s 200", "0s 200"}) {
 			t.Fatalf("left %d, sent %v", s, e.rec.log())
 		}
 	})
@@ -343,11 +348,11 @@ func TestNonInviteServer(t *testing.T) {
 		sleep(10 * time.Second)
 		e.do(func() { e.l.HandleRequest(bye.Clone(), peer) }) // Completed: final re-sent
 		sleep(22*time.Second - time.Millisecond)
-		if _, s := e.l.Len(); s != 1 {
+		if _, s := e.len(); s != 1 {
 			t.Fatal("terminated before timer J")
 		}
 		sleep(time.Millisecond)
-		if _, s := e.l.Len(); s != 0 || !reflect.DeepEqual(e.rec.log(), []string{"0s 200", "10s 200"}) {
+		if _, s := e.len(); s != 0 || !reflect.DeepEqual(e.rec.log(), []string{"0s 200", "10s 200"}) {
 			t.Fatalf("left %d sent %v", s, e.rec.log())
 		}
 	})
