@@ -245,6 +245,15 @@ func TestNoCommonCodec(t *testing.T) {
 	}
 }
 
+func TestEventKindString(t *testing.T) {
+	for k, want := range map[EventKind]string{RegChanged: "reg-changed", CallIncoming: "call-incoming",
+		CallProgress: "call-progress", CallAnswered: "call-answered", CallEnded: "call-ended", 0: "unknown"} {
+		if k.String() != want {
+			t.Errorf("%d: %q", int(k), k.String())
+		}
+	}
+}
+
 func TestAPIErrors(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Fatal("New without Listen")
@@ -608,4 +617,97 @@ func TestOutboundProxyAuth(t *testing.T) {
 	if ack, _ := proxy.read(); ack.Method != "ACK" || ack.Get("CSeq") != "2 ACK" {
 		t.Fatalf("want ACK of the 486, got %s", ack.Method)
 	}
+}
+
+// TestIncomingViaProxy: a call arriving through a record-routing proxy. The
+// 200 is retransmitted until the ACK (13.3.1.4) and the BYE goes to the
+// proxy with the route set, aimed at the caller's Contact (12.2.1.1).
+func TestIncomingViaProxy(t *testing.T) {
+	proxy := newPeer(t)
+	ua, _ := startUA(t, LineConfig{User: "1002", Domain: "pbx.example", OutboundProxy: proxy.addr()})
+	sdpBody := "v=0\r\no=- 1 1 IN IP4 10.0.2.15\r\ns=-\r\nc=IN IP4 10.0.2.15\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8 0\r\na=ptime:20\r\n"
+	inv := sipmsg.NewRequest("INVITE", target(ua, "1002"))
+	inv.Add("Via", "SIP/2.0/UDP "+proxy.addr()+";branch="+sipmsg.NewBranch()+";rport")
+	inv.Add("Via", "SIP/2.0/UDP 10.0.2.15:5060;branch=z9hG4bKcaller;received=10.0.2.2;rport=40000")
+	inv.Add("Record-Route", "<sip:"+proxy.addr()+";lr>")
+	inv.Add("Max-Forwards", "69")
+	inv.Add("From", `"Alice" <sip:1001@pbx.example>;tag=al`)
+	inv.Add("To", "<sip:1002@pbx.example>")
+	inv.Add("Call-ID", "via-proxy-1")
+	inv.Add("CSeq", "1 INVITE")
+	inv.Add("Contact", "<sip:1001@10.0.2.15:5060>")
+	inv.Add("Content-Type", "application/sdp")
+	inv.Body = []byte(sdpBody)
+	proxy.send(inv, ua.LocalAddr())
+	if r, _ := proxy.read(); r.StatusCode != 100 {
+		t.Fatalf("first response %d", r.StatusCode)
+	}
+	in := expect(t, ua, CallIncoming)
+	if in.Peer != "Alice" || in.Remote.Host != "10.0.2.15" || in.Remote.Codecs[0] != "PCMA" {
+		t.Fatalf("incoming %+v %+v", in, in.Remote)
+	}
+	rm, err := ua.Answer(in.Call, media(20000, "PCMU", "PCMA"))
+	if err != nil || rm.Codecs[0] != "PCMU" || rm.Port != 4000 {
+		t.Fatalf("Answer %+v %v", rm, err)
+	}
+	expect(t, ua, CallAnswered)
+	ok1, _ := proxy.read()
+	ok2, _ := proxy.read() // not ACKed yet: retransmitted at T1
+	for _, ok := range []*sipmsg.Message{ok1, ok2} {
+		if ok.StatusCode != 200 || len(ok.GetAll("Via")) != 2 || ok.Get("Record-Route") == "" || ok.Get("Contact") == "" {
+			t.Fatalf("200: %s", ok)
+		}
+	}
+	to, _ := sipmsg.ParseNameAddr(ok1.Get("To"))
+	tag, _ := to.Param("tag")
+	if tag == "" || ok2.Get("To") != ok1.Get("To") {
+		t.Fatalf("To tags %q %q", ok1.Get("To"), ok2.Get("To"))
+	}
+	ans, _ := sdpParse(ok1.Body)
+	if ans != "PCMU" {
+		t.Fatalf("answer codec %q", ans)
+	}
+	contact, _ := sipmsg.ParseNameAddr(ok1.Get("Contact"))
+	ack := sipmsg.NewRequest("ACK", contact.URI.String())
+	ack.Add("Via", "SIP/2.0/UDP "+proxy.addr()+";branch="+sipmsg.NewBranch())
+	ack.Add("From", inv.Get("From"))
+	ack.Add("To", ok1.Get("To"))
+	ack.Add("Call-ID", "via-proxy-1")
+	ack.Add("CSeq", "1 ACK")
+	proxy.send(ack, ua.LocalAddr())
+	if err := ua.Hangup(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	var bye *sipmsg.Message
+	var from *net.UDPAddr
+	for bye == nil { // a 200 retransmission may cross the ACK
+		m, f := proxy.read()
+		if m.Method == "BYE" {
+			bye, from = m, f
+		} else if m.StatusCode != 200 {
+			t.Fatalf("want BYE, got %d %s", m.StatusCode, m.Method)
+		}
+	}
+	if bye.RequestURI != "sip:1001@10.0.2.15:5060" || bye.Get("Route") != "<sip:"+proxy.addr()+";lr>" ||
+		bye.Get("To") != inv.Get("From") || bye.Get("Call-ID") != "via-proxy-1" {
+		t.Fatalf("BYE:\n%s", bye)
+	}
+	if f, _ := sipmsg.ParseNameAddr(bye.Get("From")); func() string { v, _ := f.Param("tag"); return v }() != tag {
+		t.Fatalf("BYE From tag, want %q: %s", tag, bye.Get("From"))
+	}
+	proxy.send(sipmsg.NewResponse(bye, 200, ""), from)
+	if e := expect(t, ua, CallEnded); e.Code != 200 {
+		t.Fatalf("ended %+v", e)
+	}
+}
+
+func sdpParse(b []byte) (string, error) {
+	for _, l := range strings.Split(string(b), "\r\n") {
+		if strings.HasPrefix(l, "a=rtpmap:") {
+			f := strings.Fields(l)
+			name, _, _ := strings.Cut(f[1], "/")
+			return name, nil
+		}
+	}
+	return "", errors.New("no rtpmap")
 }
