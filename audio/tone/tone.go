@@ -8,7 +8,7 @@ import (
 )
 
 // ErrUnknown is returned for a locale or tone name that has no table.
-var ErrUnknown = errors.New("tone: unknown tone")
+var ErrUnknown = errors.New("tone: unknown")
 
 // Segment is one step of a cadence: up to two frequencies played together
 // (both zero: silence) for Ms milliseconds. Ms == 0 means for ever.
@@ -72,9 +72,9 @@ func Lookup(locale, name string) (Cadence, error) {
 				return c, nil
 			}
 		}
-		return Cadence{}, fmt.Errorf("%w %q in locale %q", ErrUnknown, name, locale)
+		return Cadence{}, fmt.Errorf("%w tone %q in locale %q", ErrUnknown, name, locale)
 	}
-	return Cadence{}, fmt.Errorf("tone: unknown locale %q: %w", locale, ErrUnknown)
+	return Cadence{}, fmt.Errorf("%w locale %q", ErrUnknown, locale)
 }
 
 // Amplitude converts a dBm0 level to a fraction of full scale (for G.711,
