@@ -64,6 +64,7 @@ type call struct {
 	ok          *sipmsg.Message
 	stopOK      func()
 	localSDP    []byte
+	byeWanted   bool // hung up while the 200 waits for its ACK (15: BYE after the ACK)
 }
 
 func (ua *UA) newCall(l *line, outgoing bool) *call {
@@ -382,7 +383,9 @@ func (c *call) hangup() {
 	case csIncoming, csRinging:
 		c.respondInvite(480, nil)
 		c.end(480)
-	case csConnecting, csConfirmed:
+	case csConnecting:
+		c.byeWanted = true // section 15: the callee waits for the ACK (or its timeout)
+	case csConfirmed:
 		c.sendBye()
 	}
 }
@@ -598,6 +601,9 @@ func (ua *UA) handleAck(m *sipmsg.Message) {
 		c.stopOK = nil
 	}
 	c.state = csConfirmed
+	if c.byeWanted {
+		c.sendBye()
+	}
 }
 
 func (ua *UA) handleBye(srv *transaction.Server, m *sipmsg.Message) {

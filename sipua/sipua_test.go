@@ -711,3 +711,54 @@ func sdpParse(b []byte) (string, error) {
 	}
 	return "", errors.New("no rtpmap")
 }
+
+// TestCancelThroughProxy: early media from a 183 with SDP, then CANCEL (sent
+// at once, or held until the first provisional when hung up before one).
+func TestCancelThroughProxy(t *testing.T) {
+	for _, early := range []bool{true, false} {
+		t.Run(fmt.Sprint("early=", early), func(t *testing.T) {
+			proxy := newPeer(t)
+			ua, _ := startUA(t, LineConfig{User: "1001", Domain: "pbx.example", OutboundProxy: proxy.addr()})
+			id, err := ua.Dial(1, "1002", media(10000, "PCMU", "PCMA"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			inv, from := proxy.read()
+			if !early {
+				if err := ua.Hangup(id); err != nil { // before any provisional: CANCEL must wait (9.1)
+					t.Fatal(err)
+				}
+			}
+			r := sipmsg.NewResponse(inv, 183, "")
+			r.Set("To", inv.Get("To")+";tag=t1")
+			r.Add("Contact", "<sip:1002@127.0.0.1:1>")
+			r.Add("Content-Type", "application/sdp")
+			r.Body = []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 8\r\n")
+			proxy.send(r, from)
+			if early {
+				e := expect(t, ua, CallProgress)
+				if e.Code != 183 || e.Remote == nil || e.Remote.Port != 30000 || e.Remote.Codecs[0] != "PCMA" {
+					t.Fatalf("progress %+v %+v", e, e.Remote)
+				}
+				if err := ua.Hangup(id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cancel, _ := proxy.read()
+			if cancel.Method != "CANCEL" || cancel.RequestURI != inv.RequestURI || cancel.Get("Via") != inv.Get("Via") ||
+				cancel.Get("CSeq") != "1 CANCEL" || cancel.Get("To") != inv.Get("To") {
+				t.Fatalf("CANCEL:\n%s", cancel)
+			}
+			proxy.send(sipmsg.NewResponse(cancel, 200, ""), from)
+			term := sipmsg.NewResponse(inv, 487, "")
+			term.Set("To", inv.Get("To")+";tag=t1")
+			proxy.send(term, from)
+			if e := expect(t, ua, CallEnded); e.Code != 487 || e.Call != id {
+				t.Fatalf("ended %+v", e)
+			}
+			if ack, _ := proxy.read(); ack.Method != "ACK" || ack.Get("CSeq") != "1 ACK" {
+				t.Fatalf("want ACK of the 487, got %s", ack.Method)
+			}
+		})
+	}
+}
