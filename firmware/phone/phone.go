@@ -345,6 +345,9 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		}
 		p.setState(Ringback)
 	case sipua.CallAnswered:
+		if p.state == Connected {
+			return // the user agent's echo of our own Answer
+		}
 		p.startMedia(ev.Remote)
 		p.setState(Connected)
 		p.setTone("none")
