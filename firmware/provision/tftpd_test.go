@@ -1,0 +1,106 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestAgainstTftpdHPA runs the client against tftpd-hpa's in.tftpd in the
+// foreground on a 127.0.0.1 port serving a temporary directory.
+func TestAgainstTftpdHPA(t *testing.T) {
+	bin, err := exec.LookPath("in.tftpd")
+	if err != nil {
+		for _, p := range []string{"/usr/sbin/in.tftpd", "/sbin/in.tftpd"} {
+			if _, err := os.Stat(p); err == nil {
+				bin = p
+			}
+		}
+	}
+	if bin == "" {
+		t.Skip("in.tftpd (tftpd-hpa) is not installed; apt-get install tftpd-hpa to run this test")
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		"phone.cfg":        []byte("line.1.registrar = 10.0.2.2:5060\n"),
+		"525400123456.cfg": []byte("line.1.user = 1001\n"),
+		"empty":            {},
+		"exact":            pattern(1428 * 2),
+		"big":              pattern(300_000),
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A free port: bind, note, release.
+	probe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.LocalAddr().String()
+	probe.Close()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--foreground", "--address", addr, "--user", u.Username, "--secure", dir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("in.tftpd stderr: %s", stderr.String())
+		}
+	})
+	// Wait for it to answer, with a deadline.
+	c := Client{Timeout: 200 * time.Millisecond, Retries: 2}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := c.Get(ctx, addr, "phone.cfg", 1<<20)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("in.tftpd at %s never answered: %v", addr, err)
+		}
+	}
+	for name, want := range files {
+		for _, bs := range []int{0, 512, 8, 65464} {
+			got, err := (&Client{BlockSize: bs}).Get(ctx, addr, name, 1<<20)
+			if err != nil {
+				t.Fatalf("Get %s blksize %d: %v", name, bs, err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("Get %s blksize %d: %d bytes, want %d", name, bs, len(got), len(want))
+			}
+		}
+	}
+	if _, err := Get(ctx, addr, "missing.cfg", 1<<20); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing file: %v, want ErrNotFound", err)
+	}
+	if _, err := Get(ctx, addr, "big", 1000); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("big file with small limit: %v, want ErrTooLarge", err)
+	}
+	mac, _ := net.ParseMAC("52:54:00:12:34:56")
+	common, own, err := Fetch(ctx, addr, "", mac, t.Logf)
+	if err != nil || string(common) != string(files["phone.cfg"]) || string(own) != string(files["525400123456.cfg"]) {
+		t.Errorf("Fetch = %q, %q, %v", common, own, err)
+	}
+}
