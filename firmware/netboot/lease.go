@@ -1,0 +1,98 @@
+package netboot
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+)
+
+// Lease is what DHCP gave the phone.
+type Lease struct {
+	Interface string
+	MAC       net.HardwareAddr
+	Addr      net.IPNet // the phone's address and mask
+	Router    net.IP    // default gateway; nil when none was offered
+	DNS       []net.IP
+	// TFTPServer is a host (no port): option 66, else option 150, else
+	// siaddr, else the DHCP server.
+	TFTPServer string
+	BootFile   string // option 67, else the BOOTP file field
+	ServerID   net.IP
+	LeaseTime  time.Duration
+}
+
+func (l Lease) String() string {
+	dns := make([]string, len(l.DNS))
+	for i, d := range l.DNS {
+		dns[i] = d.String()
+	}
+	return fmt.Sprintf("%s %s addr %s router %s dns [%s] tftp %s bootfile %q server %s lease %s",
+		l.Interface, l.MAC, l.Addr.String(), l.Router, strings.Join(dns, " "), l.TFTPServer, l.BootFile, l.ServerID, l.LeaseTime)
+}
+
+// defaultLease is assumed when the server gives no lease time.
+const defaultLease = time.Hour
+
+// leaseFromACK reads a Lease out of a DHCPACK.
+func leaseFromACK(iface string, mac net.HardwareAddr, ack *dhcpv4.DHCPv4) (Lease, error) {
+	if ack == nil {
+		return Lease{}, errors.New("netboot: no DHCPACK")
+	}
+	ip := ack.YourIPAddr.To4()
+	if ip == nil || ip.IsUnspecified() {
+		return Lease{}, errors.New("netboot: DHCPACK without an address (yiaddr)")
+	}
+	mask := ack.SubnetMask()
+	if mask == nil {
+		mask = ip.DefaultMask()
+	}
+	if ones, bits := mask.Size(); bits != 32 || ones == 0 {
+		return Lease{}, fmt.Errorf("netboot: bad subnet mask %s", net.IP(mask))
+	}
+	l := Lease{
+		Interface: iface,
+		MAC:       mac,
+		Addr:      net.IPNet{IP: ip, Mask: mask},
+		DNS:       ack.DNS(),
+		ServerID:  ack.ServerIdentifier(),
+		LeaseTime: ack.IPAddressLeaseTime(defaultLease),
+	}
+	if r := ack.Router(); len(r) > 0 && r[0].To4() != nil && !r[0].IsUnspecified() {
+		l.Router = r[0].To4()
+	}
+	switch {
+	case strings.TrimRight(ack.TFTPServerName(), "\x00") != "":
+		l.TFTPServer = strings.TrimRight(ack.TFTPServerName(), "\x00")
+	case len(ack.GetOneOption(dhcpv4.OptionTFTPServerAddress)) >= 4:
+		l.TFTPServer = net.IP(ack.GetOneOption(dhcpv4.OptionTFTPServerAddress)[:4]).String()
+	case ack.ServerIPAddr != nil && ack.ServerIPAddr.To4() != nil && !ack.ServerIPAddr.IsUnspecified():
+		l.TFTPServer = ack.ServerIPAddr.String()
+	case l.ServerID != nil:
+		l.TFTPServer = l.ServerID.String()
+	}
+	l.BootFile = strings.TrimRight(ack.BootFileNameOption(), "\x00")
+	if l.BootFile == "" {
+		l.BootFile = strings.TrimRight(ack.BootFileName, "\x00")
+	}
+	return l, nil
+}
+
+// resolvConf is the /etc/resolv.conf for a lease.
+func resolvConf(l Lease) []byte {
+	var b strings.Builder
+	b.WriteString("# written by the phone from its DHCP lease\n")
+	for _, d := range l.DNS {
+		fmt.Fprintf(&b, "nameserver %s\n", d)
+	}
+	return []byte(b.String())
+}
+
+// backoff is the wait before DHCP attempt n (0-based): 1 s doubling, at
+// most 16 s.
+func backoff(n int) time.Duration {
+	return min(time.Second<<min(n, 4), 16*time.Second)
+}
