@@ -1,0 +1,74 @@
+// Command bootprobe is a minimal PID 1 for QEMU that exercises the phone's
+// boot path: it mounts the essentials, gets a DHCP lease, fetches the
+// configuration files over TFTP, prints what it got on the console and
+// powers off. The qemu package's test boots it.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/deskphone/deskphone/firmware/boot"
+	"github.com/deskphone/deskphone/firmware/config"
+	"github.com/deskphone/deskphone/firmware/netboot"
+	"github.com/deskphone/deskphone/firmware/provision"
+)
+
+func logf(format string, a ...any) {
+	fmt.Fprintf(os.Stdout, format+"\n", a...)
+}
+
+func main() {
+	start := time.Now()
+	if !boot.IsPID1() {
+		logf("bootprobe: not PID 1; this program is an init for QEMU")
+		os.Exit(2)
+	}
+	code := run(start)
+	logf("BOOTPROBE-DONE %d", code)
+	if err := boot.PowerOff(); err != nil {
+		logf("bootprobe: %v", err)
+	}
+	select {} // PID 1 must not exit
+}
+
+func run(start time.Time) int {
+	if err := boot.MountEssentials(logf); err != nil {
+		logf("bootprobe: %v", err)
+	}
+	boot.ReapChildren()
+	if err := boot.SetHostname("bootprobe"); err != nil {
+		logf("bootprobe: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	lease, err := netboot.Up(ctx, "eth0", logf)
+	if err != nil {
+		logf("bootprobe: %v", err)
+		return 1
+	}
+	logf("LEASE addr=%s router=%s tftp=%s bootfile=%s mac=%s", lease.Addr.String(), lease.Router, lease.TFTPServer, lease.BootFile, lease.MAC)
+	common, own, err := provision.Fetch(ctx, lease.TFTPServer, lease.BootFile, lease.MAC, logf)
+	if err != nil {
+		logf("bootprobe: %v", err)
+		return 1
+	}
+	fetched := time.Since(start)
+	uptime, _ := os.ReadFile("/proc/uptime")
+	logf("FETCHED process=%dms uptime=%ss", fetched.Milliseconds(), strings.Fields(string(uptime) + " ?")[0])
+	logf("COMMON-BEGIN\n%sCOMMON-END", common)
+	logf("OWN-BEGIN\n%sOWN-END", own)
+	cfg, warns, err := config.Load(common, own)
+	if err != nil {
+		logf("bootprobe: %v", err)
+		return 1
+	}
+	for _, w := range warns {
+		logf("%s", w)
+	}
+	logf("CONFIG line1=%s@%s sip.port=%d public=%s", cfg.Lines[0].User, cfg.Lines[0].Registrar, cfg.SIPPort, cfg.PublicAddress)
+	return 0
+}

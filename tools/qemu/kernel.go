@@ -1,0 +1,79 @@
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	// The kernel is a module in go.mod; this import keeps it there.
+	_ "github.com/gokrazy/kernel.arm64"
+)
+
+const kernelModule = "github.com/gokrazy/kernel.arm64"
+
+// KernelPath returns the path of the vmlinuz of the pinned
+// github.com/gokrazy/kernel.arm64 module, downloading the module first
+// when it is not in the module cache. It runs the go command in the
+// current directory, which must be inside the repository.
+func KernelPath(ctx context.Context) (string, error) {
+	dir, err := goOut(ctx, "list", "-m", "-f", "{{.Dir}}", kernelModule)
+	if err != nil || dir == "" {
+		if _, err := goOut(ctx, "mod", "download", kernelModule); err != nil {
+			return "", fmt.Errorf("qemu: downloading %s: %w", kernelModule, err)
+		}
+		if dir, err = goOut(ctx, "list", "-m", "-f", "{{.Dir}}", kernelModule); err != nil {
+			return "", fmt.Errorf("qemu: locating %s: %w", kernelModule, err)
+		}
+	}
+	p := filepath.Join(dir, "vmlinuz")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("qemu: kernel: %w", err)
+	}
+	return p, nil
+}
+
+func goOut(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, goBin(), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func goBin() string {
+	if p := filepath.Join(os.Getenv("GOROOT"), "bin", "go"); os.Getenv("GOROOT") != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "go"
+}
+
+// BuildPhoned builds the phone binary for the QEMU guest:
+// CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -o out ./firmware/cmd/phoned.
+func BuildPhoned(ctx context.Context, repoRoot, out string) error {
+	return BuildArm64(ctx, repoRoot, "./firmware/cmd/phoned", out)
+}
+
+// BuildArm64 builds pkg (a path relative to repoRoot, such as
+// "./firmware/cmd/phoned") as a static linux/arm64 binary at out.
+func BuildArm64(ctx context.Context, repoRoot, pkg, out string) error {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return fmt.Errorf("qemu: build: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, goBin(), "build", "-trimpath", "-o", abs, pkg)
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("qemu: building %s: %w: %s", pkg, err, strings.TrimSpace(string(b)))
+	}
+	return nil
+}
