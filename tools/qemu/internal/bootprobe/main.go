@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -70,5 +71,57 @@ func run(start time.Time) int {
 		logf("%s", w)
 	}
 	logf("CONFIG line1=%s@%s sip.port=%d public=%s", cfg.Lines[0].User, cfg.Lines[0].Registrar, cfg.SIPPort, cfg.PublicAddress)
+	if err := echo(ctx); err != nil {
+		logf("bootprobe: %v", err)
+		return 1
+	}
 	return 0
+}
+
+// echo answers one UDP datagram on each port named by bootprobe.echo=P,P,...
+// on the kernel command line, so the test can check the runner's port
+// forwards reach the guest.
+func echo(ctx context.Context) error {
+	cmdline, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		return err
+	}
+	var ports []string
+	for _, f := range strings.Fields(string(cmdline)) {
+		if v, ok := strings.CutPrefix(f, "bootprobe.echo="); ok {
+			ports = strings.Split(v, ",")
+		}
+	}
+	var conns []*net.UDPConn
+	for _, p := range ports {
+		c, err := net.ListenPacket("udp4", ":"+p)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		conns = append(conns, c.(*net.UDPConn))
+	}
+	logf("ECHO-READY %s", strings.Join(ports, ","))
+	errc := make(chan error, len(conns))
+	for _, c := range conns {
+		go func() {
+			deadline, _ := ctx.Deadline()
+			c.SetReadDeadline(deadline)
+			b := make([]byte, 1500)
+			n, from, err := c.ReadFromUDP(b)
+			if err == nil {
+				_, err = c.WriteToUDP(append([]byte("echo:"), b[:n]...), from)
+			}
+			if err == nil {
+				logf("ECHOED %s from %s", c.LocalAddr(), from)
+			}
+			errc <- err
+		}()
+	}
+	for range conns {
+		if err := <-errc; err != nil {
+			return err
+		}
+	}
+	return nil
 }
