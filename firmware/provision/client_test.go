@@ -132,12 +132,12 @@ func (s *testServer) serve(req packet, client *net.UDPAddr) {
 					copies = 2
 				}
 				for range copies {
-					c.WriteToUDP(pkt, client)
-					if isData {
+					if isData { // counted before sending: the client may finish at once
 						s.mu.Lock()
 						s.dataSent[block]++
 						s.mu.Unlock()
 					}
+					c.WriteToUDP(pkt, client)
 				}
 			}
 			deadline := time.Now().Add(s.retransmit)
@@ -255,7 +255,7 @@ func TestGet(t *testing.T) {
 					if s.acks[b] > n {
 						t.Errorf("block %d: %d ACKs for %d DATA", b, s.acks[b], n)
 					}
-					if n != 2 {
+					if n != 2 && int(b) != len(s.dataSent) { // the last block's second copy may not be out yet
 						t.Errorf("block %d sent %d times: the client made the server resend", b, n)
 					}
 				}
