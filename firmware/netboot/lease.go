@@ -91,6 +91,9 @@ func resolvConf(l Lease) []byte {
 	return []byte(b.String())
 }
 
+// Attempts is how many DHCP exchanges Up tries before it gives up.
+const Attempts = 6
+
 // backoff is the wait before DHCP attempt n (0-based): 1 s doubling, at
 // most 16 s.
 func backoff(n int) time.Duration {

@@ -13,9 +13,6 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// Attempts is how many DHCP exchanges Up tries before it gives up.
-const Attempts = 6
-
 // Up brings loopback and iface up, gets a lease by DHCP (Attempts tries
 // with backoff, each bounded; ctx bounds the whole), sets the address and
 // default route, and writes /etc/resolv.conf. Renewal is not done.
