@@ -1,0 +1,36 @@
+# The README's two commands are `make run` and `make test`; each installs
+# what it needs first (tools/setup/install-deps.sh).
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: deps run demo test unit e2e bench fuzz build
+
+deps:
+	@bash tools/setup/install-deps.sh
+
+# The development PBX and one phone in QEMU, with the terminal panel attached.
+# PHONES=1001,1002 boots more; the panel attaches to the first.
+PHONES ?= 1001
+run: deps
+	$(GO) run ./tools/cmd/run -phones $(PHONES)
+
+# Two phones in QEMU: 1001 calls 1002, a tone each way, the SIP ladder.
+demo: deps
+	$(GO) run ./tools/cmd/demo
+
+# Unit tests, then the two-phone call in QEMU, then every benchmark once.
+test: deps unit e2e bench
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -short -count=1 -timeout 8m ./...
+
+e2e:
+	$(GO) test -count=1 -timeout 8m -run 'TestBasicCall' -v ./tools/lab
+
+bench:
+	$(GO) test -short -count=1 -run '^$$' -bench . -benchtime=1x ./...
+
+build:
+	CGO_ENABLED=0 $(GO) build -o bin/phoned ./firmware/cmd/phoned
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o bin/phoned-arm64 ./firmware/cmd/phoned

@@ -1,0 +1,260 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/deskphone/deskphone/audio"
+	"github.com/deskphone/deskphone/boards"
+	"github.com/deskphone/deskphone/firmware/config"
+	"github.com/deskphone/deskphone/firmware/netboot"
+	"github.com/deskphone/deskphone/firmware/phone"
+	"github.com/deskphone/deskphone/firmware/provision"
+	"github.com/deskphone/deskphone/hal"
+	"github.com/deskphone/deskphone/hal/panel"
+	"github.com/deskphone/deskphone/sipua"
+)
+
+// Options say how phoned was started.
+type Options struct {
+	Board      boards.Board
+	Version    string
+	ConfigFile string // sim: the configuration file
+	Panel      string // sim: the panel's listen address (panel.md)
+	// BindIP is the local address for SIP and RTP on the sim board
+	// (default 127.0.0.1); the qemu board binds all addresses.
+	BindIP string
+	Logf   func(format string, args ...any)
+}
+
+// Run is the whole phone: it boots the board, provisions the configuration,
+// serves the panel, registers and takes calls until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	logf := o.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	start := time.Now()
+	step := func(format string, args ...any) {
+		logf("boot +%dms: %s", time.Since(start).Milliseconds(), fmt.Sprintf(format, args...))
+	}
+	if !o.Board.Panel {
+		return fmt.Errorf("app: board %s has no virtual panel and its hardware drivers are not written yet", o.Board.Name)
+	}
+
+	var (
+		cfg     config.Config
+		bindIP  = o.BindIP
+		localIP string
+		pnl     = panel.New(o.Board.Name, o.Version)
+	)
+	switch o.Board.Name {
+	case "qemu":
+		// The panel comes up first so that a person sees the boot.
+		if err := pnl.OpenVirtio(); err != nil {
+			step("virtual panel: %v; the phone runs without a panel", err)
+		} else {
+			step("virtual panel on virtio-serial")
+		}
+		lease, err := upNetwork(ctx, step)
+		if err != nil {
+			return err
+		}
+		localIP = lease.Addr.IP.String()
+		bindIP = ""
+		cfg, err = provisionConfig(ctx, lease, step)
+		if err != nil {
+			return err
+		}
+	default:
+		if bindIP == "" {
+			bindIP = "127.0.0.1"
+		}
+		localIP = bindIP
+		data, err := os.ReadFile(o.ConfigFile)
+		if err != nil {
+			return fmt.Errorf("app: configuration: %w", err)
+		}
+		c, warns, err := config.Parse(o.ConfigFile, data, config.Default())
+		if err != nil {
+			return fmt.Errorf("app: configuration: %w", err)
+		}
+		for _, w := range warns {
+			step("configuration: %v", w)
+		}
+		cfg = c
+		step("configuration read from %s", o.ConfigFile)
+		if err := pnl.Listen(o.Panel); err != nil {
+			return fmt.Errorf("app: panel: %w", err)
+		}
+		step("virtual panel on %s", o.Panel)
+	}
+	defer pnl.Close()
+
+	mediaHost := cfg.PublicAddress
+	if mediaHost == "" {
+		mediaHost = localIP
+	}
+	var lines []sipua.LineConfig
+	for _, l := range cfg.Lines {
+		if l.User == "" {
+			break
+		}
+		lines = append(lines, sipua.LineConfig{
+			User: l.User, Domain: l.Domain, DisplayName: l.DisplayName,
+			AuthUser: l.AuthUser, Password: l.Password,
+			Registrar: l.Registrar, OutboundProxy: l.OutboundProxy, Expires: l.Expires,
+		})
+	}
+	if len(lines) == 0 {
+		return errors.New("app: the configuration has no line (line.1.user)")
+	}
+	ua, err := sipua.New(sipua.Config{
+		Listen:      net.JoinHostPort(bindIP, strconv.Itoa(cfg.SIPPort)),
+		ContactHost: localIP,
+		UserAgent:   "deskphone/" + o.Version,
+		Lines:       lines,
+		TrustedOnly: cfg.TrustedOnly,
+		Logf:        logf,
+	})
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	eng, err := audio.NewEngine(audio.Config{Rate: 8000, Ptime: cfg.Ptime, Locale: cfg.TonesLocale})
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	ph := phone.New(phone.Deps{
+		Config: cfg, UA: ua, Media: eng, Input: pnl, Out: &bootTimer{Observer: pnl, start: start, step: step},
+		MediaHost: mediaHost, BindIP: bindIP, Logf: logf,
+	})
+	pnl.SetStatus(ph.Status)
+
+	if err := ua.Start(ctx); err != nil {
+		return fmt.Errorf("app: SIP: %w", err)
+	}
+	defer ua.Close()
+	step("SIP on %s, %d line(s), media address %s", ua.LocalAddr(), len(lines), mediaHost)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := audioLoop(ctx, pnl, eng); err != nil && ctx.Err() == nil {
+			logf("audio: %v; the phone goes on without audio", err)
+		}
+	}()
+	err = ph.Run(ctx)
+	cancel()
+	pnl.Close() // unblocks the audio loop's Exchange
+	wg.Wait()
+	return err
+}
+
+// audioLoop moves one frame each way per codec period: the codec is the
+// clock, the engine encodes the microphone and produces the earpiece.
+func audioLoop(ctx context.Context, codec interface {
+	Open(rate, frame int) error
+	Exchange(ear, mic []int16) error
+}, eng *audio.Engine) error {
+	n := eng.FrameSamples()
+	if err := codec.Open(8000, n); err != nil {
+		return err
+	}
+	mic := make([]int16, n)
+	ear := make([]int16, n)
+	runtime.LockOSThread()
+	for ctx.Err() == nil {
+		if err := codec.Exchange(ear, mic); err != nil {
+			return err
+		}
+		eng.Process(mic, ear)
+	}
+	return nil
+}
+
+// bootTimer is the panel's observer that also logs, once, how long the
+// phone took from process start to its first registration.
+type bootTimer struct {
+	hal.Observer
+	start time.Time
+	step  func(string, ...any)
+	once  sync.Once
+}
+
+func (b *bootTimer) Reg(line int, state string) {
+	b.Observer.Reg(line, state)
+	if state == "registered" {
+		b.once.Do(func() {
+			b.step("line %d registered (process start to registered: %d ms)", line, time.Since(b.start).Milliseconds())
+		})
+	}
+}
+
+// upNetwork brings eth0 up with DHCP, retrying until it works: a desk phone
+// without a network has nothing else to do.
+func upNetwork(ctx context.Context, step func(string, ...any)) (netboot.Lease, error) {
+	backoff := time.Second
+	for {
+		lease, err := netboot.Up(ctx, "eth0", step)
+		if err == nil {
+			step("network: %s on %s, router %s, TFTP server %q, boot file %q",
+				lease.Addr.String(), lease.Interface, lease.Router, lease.TFTPServer, lease.BootFile)
+			return lease, nil
+		}
+		step("network: %v; retrying in %s", err, backoff)
+		select {
+		case <-ctx.Done():
+			return netboot.Lease{}, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// provisionConfig fetches the common and the phone's own file over TFTP and
+// loads them, retrying until a valid configuration is had.
+func provisionConfig(ctx context.Context, lease netboot.Lease, step func(string, ...any)) (config.Config, error) {
+	backoff := time.Second
+	for {
+		cfg, err := fetchConfig(ctx, lease, step)
+		if err == nil {
+			return cfg, nil
+		}
+		step("provisioning: %v; retrying in %s", err, backoff)
+		select {
+		case <-ctx.Done():
+			return config.Config{}, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 60*time.Second)
+	}
+}
+
+func fetchConfig(ctx context.Context, lease netboot.Lease, step func(string, ...any)) (config.Config, error) {
+	if lease.TFTPServer == "" {
+		return config.Config{}, errors.New("DHCP named no TFTP server (options 66, 150, siaddr)")
+	}
+	common, own, err := provision.Fetch(ctx, lease.TFTPServer, lease.BootFile, lease.MAC, step)
+	if err != nil {
+		return config.Config{}, err
+	}
+	cfg, warns, err := config.Load(common, own)
+	if err != nil {
+		return config.Config{}, err
+	}
+	for _, w := range warns {
+		step("configuration: %v", w)
+	}
+	step("configuration: %d bytes common, %d bytes own, from %s", len(common), len(own), lease.TFTPServer)
+	return cfg, nil
+}

@@ -1,0 +1,89 @@
+// Command phoned is the desk phone's firmware: one static binary that runs as
+// PID 1 on a phone (or in QEMU), or as a process on a PC with the sim board.
+//
+//	phoned                                  # as /init: board from the device tree, else qemu
+//	phoned -board sim -config phone.cfg -panel unix:/tmp/p.sock
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/deskphone/deskphone/boards"
+	"github.com/deskphone/deskphone/firmware/app"
+	"github.com/deskphone/deskphone/firmware/boot"
+)
+
+// version is set by the build (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	boardName := flag.String("board", "", "board: qemu, sim, rpi3b, rpi4b, rpizero2w (default: from the device tree; qemu when PID 1)")
+	cfgFile := flag.String("config", "", "configuration file (sim board)")
+	panelAddr := flag.String("panel", "unix:/tmp/phoned.sock", "virtual panel address (sim board): unix:PATH or tcp:HOST:PORT")
+	bindIP := flag.String("bind", "127.0.0.1", "local address for SIP and RTP (sim board)")
+	flag.Parse()
+
+	log.SetFlags(log.Lmicroseconds)
+	log.SetPrefix("phoned: ")
+	if boot.IsPID1() {
+		// As init: the file systems first, the board is read from /proc.
+		if err := boot.MountEssentials(log.Printf); err != nil {
+			log.Printf("mounting file systems failed: %v; the phone goes on without them", err)
+		}
+		go boot.ReapChildren()
+	}
+	board, err := pickBoard(*boardName)
+	if err != nil {
+		fail(err)
+	}
+	log.Printf("deskphone %s on board %s", version, board.Name)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = app.Run(ctx, app.Options{
+		Board: board, Version: version, ConfigFile: *cfgFile, Panel: *panelAddr,
+		BindIP: *bindIP, Logf: log.Printf,
+	})
+	if err != nil {
+		fail(err)
+	}
+}
+
+func pickBoard(name string) (boards.Board, error) {
+	if name != "" {
+		b, ok := boards.ByName(name)
+		if !ok {
+			return boards.Board{}, fmt.Errorf("unknown board %q", name)
+		}
+		return b, nil
+	}
+	if model, err := os.ReadFile("/proc/device-tree/model"); err == nil {
+		if b, ok := boards.ByModel(strings.TrimRight(string(model), "\x00\n")); ok {
+			return b, nil
+		}
+	}
+	if boot.IsPID1() {
+		b, _ := boards.ByName("qemu")
+		return b, nil
+	}
+	return boards.Board{}, fmt.Errorf("no -board given and the device tree names none")
+}
+
+// fail reports a fatal error. As PID 1 the phone must not exit (the kernel
+// would panic): it says so and restarts itself after a pause.
+func fail(err error) {
+	log.Printf("fatal: %v", err)
+	if boot.IsPID1() {
+		log.Printf("restarting in 5 s")
+		time.Sleep(5 * time.Second)
+		boot.Reboot()
+	}
+	os.Exit(1)
+}

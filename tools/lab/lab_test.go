@@ -1,0 +1,73 @@
+package lab
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// needQEMU skips without qemu-system-aarch64, except in CI, where the
+// project's scripts install it and its absence is a failure.
+func needQEMU(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("qemu-system-aarch64"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("qemu-system-aarch64 is missing: tools/setup/install-deps.sh installs it")
+		}
+		t.Skip("qemu-system-aarch64 is not installed (make deps)")
+	}
+}
+
+func runBasicCall(t *testing.T, board Board, boot time.Duration) {
+	if testing.Short() {
+		t.Skip("end-to-end call: make e2e")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), boot+60*time.Second)
+	defer cancel()
+	l, err := Start(ctx, Options{Board: board, Exts: []string{"1001", "1002"}, Dir: t.TempDir(), Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		l.Close()
+		if t.Failed() {
+			for _, ph := range l.Phones {
+				if b, err := os.ReadFile(l.opts.Dir + "/console-" + ph.Ext + ".log"); err == nil {
+					t.Logf("console of %s:\n%s", ph.Ext, b)
+				}
+			}
+		}
+	}()
+	regCtx, cancelReg := context.WithTimeout(ctx, boot)
+	took, err := l.WaitRegistered(regCtx)
+	cancelReg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := l.BasicCall(ctx, l.Phones[0], l.Phones[1], func(s string) { t.Log(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.BootToRegistered = took
+	t.Logf("ladder:\n%s", r.FormatLadder())
+	t.Logf("summary:\n%s", r.Summary())
+	if err := r.OK(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBasicCallQEMU is the walking skeleton end to end: two phones boot in
+// QEMU, provision over TFTP, register with the development PBX, and 1001
+// calls 1002 with audio both ways.
+func TestBasicCallQEMU(t *testing.T) {
+	needQEMU(t)
+	runBasicCall(t, QEMU, 90*time.Second)
+}
+
+// TestBasicCallSim is the same call between two phoned processes on the
+// host (the sim board).
+func TestBasicCallSim(t *testing.T) {
+	runBasicCall(t, Sim, 20*time.Second)
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing the phone needs on a Debian 12
+# machine: QEMU for arm64 (the phones), sipp, tshark and sox (test peers and
+# captures), then the Go modules (the kernel for QEMU among them). Safe to run
+# again: it installs only what is missing. Go itself (1.26 or newer) must be
+# on PATH already.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+pkgs=(qemu-system-arm sip-tester tshark sox)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+if ((${#missing[@]})); then
+	sudo=""
+	if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+	echo "install-deps: installing ${missing[*]}"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+	echo "install-deps: Go is not on PATH (need Go 1.26 or newer, e.g. /usr/local/go/bin)" >&2
+	exit 1
+fi
+ver=$(go env GOVERSION | sed 's/^go//')
+major=${ver%%.*}; rest=${ver#*.}; minor=${rest%%.*}
+if [ "$major" -lt 1 ] || { [ "$major" -eq 1 ] && [ "$minor" -lt 26 ]; }; then
+	echo "install-deps: Go $ver is too old; need 1.26 or newer" >&2
+	exit 1
+fi
+go mod download
+echo "install-deps: ok ($(qemu-system-aarch64 --version | head -1); go $ver)"
