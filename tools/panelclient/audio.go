@@ -2,10 +2,7 @@ package panelclient
 
 import (
 	"context"
-	"errors"
 	"math"
-	"net"
-	"os"
 	"time"
 )
 
@@ -51,33 +48,30 @@ func (c *Client) PlayTone(ctx context.Context, freq float64, amp int16) error {
 	})
 }
 
-// Record reads the earpiece stream for d and returns what came. It reads
-// continuously, so the phone never has to drop audio while it records.
+// Record returns the earpiece audio that arrives from now for d (what came
+// before is dropped).
 func (c *Client) Record(d time.Duration) ([]int16, error) {
 	out := make([]int16, 0, int(d.Seconds()*Rate)+Frame)
 	err := c.RecordFunc(time.Now().Add(d), func(s []int16) { out = append(out, s...) })
 	return out, err
 }
 
-// RecordFunc reads the earpiece stream until the deadline, handing each
-// chunk to f (which must not keep it).
+// RecordFunc hands the earpiece audio that arrives from now until the
+// deadline to f, chunk by chunk (f must not keep the slice). What came
+// before is dropped.
 func (c *Client) RecordFunc(deadline time.Time, f func([]int16)) error {
-	if err := c.audio.SetReadDeadline(deadline); err != nil {
-		return err
-	}
-	defer c.audio.SetReadDeadline(time.Time{})
+	c.FlushAudio()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
 	buf := make([]int16, 1024)
 	for {
-		n, err := c.ReadAudio(buf)
-		if n > 0 {
-			f(buf[:n])
-		}
+		n, err := c.readAudio(buf, t.C)
 		if err != nil {
-			var ne net.Error
-			if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
-				return nil
-			}
 			return err
 		}
+		if n == 0 {
+			return nil // the deadline
+		}
+		f(buf[:n])
 	}
 }

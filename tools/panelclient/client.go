@@ -43,11 +43,15 @@ type Client struct {
 	readErr error
 
 	wmu     sync.Mutex // control writes
-	rcarry  byte
-	rodd    bool
 	wbuf    []byte
-	rbuf    []byte
 	closeMu sync.Once
+
+	// The earpiece ring, filled by drainAudio.
+	amu          sync.Mutex
+	aring        []int16
+	ahead, afill int
+	anotify      chan struct{}
+	aerr         error
 }
 
 // Dial connects to the phone's panel at addr, retrying until the phone has
@@ -90,6 +94,9 @@ func dialOnce(ctx context.Context, d *net.Dialer, network, ctlAddr, audAddr stri
 	for {
 		c.audio, err = d.DialContext(ctx, network, audAddr)
 		if err == nil {
+			c.aring = make([]int16, earKeep)
+			c.anotify = make(chan struct{})
+			go c.drainAudio()
 			return c, nil
 		}
 		select {
@@ -223,39 +230,97 @@ func (c *Client) WriteAudio(s []int16) error {
 	return nil
 }
 
+// earKeep is how much earpiece audio the client keeps unread: it drains
+// the stream all the time, so the phone (and QEMU between it and us) never
+// waits on a client that is not listening.
+const earKeep = Rate // 1 s
+
+// drainAudio reads the earpiece stream into the ring until it ends.
+func (c *Client) drainAudio() {
+	buf := make([]byte, 4096)
+	var carry byte
+	odd := false
+	for {
+		n, err := c.audio.Read(buf)
+		b := buf[:n]
+		c.amu.Lock()
+		if odd && len(b) > 0 {
+			c.pushLocked(int16(uint16(carry) | uint16(b[0])<<8))
+			b = b[1:]
+			odd = false
+		}
+		for ; len(b) >= 2; b = b[2:] {
+			c.pushLocked(int16(binary.LittleEndian.Uint16(b)))
+		}
+		if len(b) == 1 {
+			carry, odd = b[0], true
+		}
+		if err != nil {
+			c.aerr = fmt.Errorf("panelclient: audio: %w", err)
+		}
+		if n > 0 || err != nil {
+			close(c.anotify)
+			c.anotify = make(chan struct{})
+		}
+		c.amu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (c *Client) pushLocked(v int16) {
+	i := (c.ahead + c.afill) % len(c.aring)
+	c.aring[i] = v
+	if c.afill < len(c.aring) {
+		c.afill++
+	} else {
+		c.ahead = (c.ahead + 1) % len(c.aring)
+	}
+}
+
 // ReadAudio reads earpiece samples into s, blocking until at least one
-// arrives; it returns how many.
+// arrives; it returns how many. Up to a second of audio that nobody read is
+// kept; older audio is dropped.
 func (c *Client) ReadAudio(s []int16) (int, error) {
+	return c.readAudio(s, nil)
+}
+
+// readAudio is ReadAudio that gives up (0, nil) when stop is closed.
+func (c *Client) readAudio(s []int16, stop <-chan time.Time) (int, error) {
 	if len(s) == 0 {
 		return 0, nil
 	}
-	if cap(c.rbuf) < 2*len(s) {
-		c.rbuf = make([]byte, 2*len(s))
-	}
 	for {
-		b := c.rbuf[:2*len(s)]
-		off := 0
-		if c.rodd {
-			b[0] = c.rcarry
-			off = 1
+		c.amu.Lock()
+		if c.afill > 0 {
+			n := min(c.afill, len(s))
+			for i := range n {
+				s[i] = c.aring[c.ahead]
+				c.ahead = (c.ahead + 1) % len(c.aring)
+			}
+			c.afill -= n
+			c.amu.Unlock()
+			return n, nil
 		}
-		n, err := c.audio.Read(b[off:])
-		n += off
-		c.rodd = n%2 == 1
-		if c.rodd {
-			c.rcarry = b[n-1]
-		}
-		k := n / 2
-		for i := range k {
-			s[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
-		}
-		if k > 0 {
-			return k, nil
-		}
+		notify, err := c.anotify, c.aerr
+		c.amu.Unlock()
 		if err != nil {
-			return 0, fmt.Errorf("panelclient: audio: %w", err)
+			return 0, err
+		}
+		select {
+		case <-notify:
+		case <-stop:
+			return 0, nil
 		}
 	}
+}
+
+// FlushAudio drops the earpiece audio received so far and not yet read.
+func (c *Client) FlushAudio() {
+	c.amu.Lock()
+	c.ahead, c.afill = 0, 0
+	c.amu.Unlock()
 }
 
 // Close closes both streams.

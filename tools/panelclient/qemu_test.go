@@ -44,7 +44,7 @@ func TestQEMUVirtio(t *testing.T) {
 	initrd := filepath.Join(dir, "initrd.gz")
 	writeInitrd(t, initPath, initrd)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	sock := filepath.Join(dir, "p.sock")
 	cmd := exec.CommandContext(ctx, qemu, "-M", "virt", "-cpu", "cortex-a57", "-m", "256",
@@ -71,7 +71,7 @@ func TestQEMUVirtio(t *testing.T) {
 	defer func() {
 		cancel()
 		<-exited
-		if t.Failed() {
+		if t.Failed() || testing.Verbose() {
 			t.Logf("console:\n%s", console.String())
 		}
 	}()
@@ -87,7 +87,8 @@ func TestQEMUVirtio(t *testing.T) {
 		t.Helper()
 		l, err := c.Wait(vmCtx, regexp.MustCompile(re))
 		if err != nil {
-			t.Fatal(err)
+			ls := c.Lines(0)
+			t.Fatalf("%v; %d lines so far, first %q, last %q", err, len(ls), ls[:min(3, len(ls))], ls[max(0, len(ls)-3):])
 		}
 		return l
 	}

@@ -53,6 +53,7 @@ func main() {
 		}
 	}()
 	for e := range s.Events() {
+		fmt.Println("GUEST event", e.Kind, e.Key)
 		switch {
 		case e.Kind == hal.HookOff:
 			state.Store("dialtone")
