@@ -14,12 +14,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"time"
-
-	"golang.org/x/term"
 
 	"github.com/deskphone/deskphone/tools/panel"
 	"github.com/deskphone/deskphone/tools/panelclient"
@@ -70,21 +67,7 @@ func run(addr, audioIn, audioOut string, wait time.Duration) error {
 		})
 	}
 
-	width := 40
-	fd := int(os.Stdin.Fd())
-	if term.IsTerminal(fd) {
-		old, err := term.MakeRaw(fd)
-		if err != nil {
-			return err
-		}
-		defer term.Restore(fd, old)
-		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
-			width = min(max(w-2, 24), 60)
-		}
-		io.WriteString(os.Stdout, "\x1b[?25l")
-		defer io.WriteString(os.Stdout, "\x1b[?25h\r\n")
-	}
-	err = panel.Run(ctx, c, os.Stdin, os.Stdout, width)
+	err = panel.Terminal(ctx, c, os.Stdin, os.Stdout)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
