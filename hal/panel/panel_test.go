@@ -526,3 +526,44 @@ func TestListenTCP(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// BenchmarkExchange is one frame both ways with an audio client that reads
+// and writes; the frame clock is a closed channel, so every period is due.
+func BenchmarkExchange(b *testing.B) {
+	s := New("sim", "bench")
+	defer s.Close()
+	due := make(chan time.Time)
+	close(due)
+	s.codec.newTicker = func(time.Duration) (<-chan time.Time, func()) { return due, func() {} }
+	sock := filepath.Join(b.TempDir(), "p.sock")
+	if err := s.Listen("unix:" + sock); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Open(8000, 160); err != nil {
+		b.Fatal(err)
+	}
+	ac, err := net.Dial("unix", sock+".audio")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ac.Close()
+	go func() {
+		buf := make([]byte, 320)
+		for {
+			if _, err := io.ReadFull(ac, buf); err != nil {
+				return
+			}
+			if _, err := ac.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	ear := make([]int16, 160)
+	mic := make([]int16, 160)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Exchange(ear, mic); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
