@@ -18,12 +18,17 @@ run: deps
 demo: deps
 	$(GO) run ./tools/cmd/demo
 
-# Unit tests, then the two-phone call in QEMU, then every benchmark once.
-test: deps unit e2e bench
+# Unit tests, then the tests against real peers and QEMU (sipp, tftpd-hpa,
+# the boot probe, the virtio-serial panel), then the two-phone call in QEMU
+# and on the sim board, then every benchmark once.
+test: deps unit peers e2e bench
 
 unit:
 	$(GO) vet ./...
 	$(GO) test -short -count=1 -timeout 8m ./...
+
+peers:
+	$(GO) test -count=1 -timeout 8m ./sipua/... ./firmware/... $$($(GO) list ./tools/... | grep -v /tools/lab$$)
 
 e2e:
 	$(GO) test -count=1 -timeout 8m -run 'TestBasicCall' -v ./tools/lab

@@ -103,9 +103,17 @@ func Run(ctx context.Context, o Options) error {
 		mediaHost = localIP
 	}
 	var lines []sipua.LineConfig
-	for _, l := range cfg.Lines {
+	for i, l := range cfg.Lines {
 		if l.User == "" {
+			for j := i + 1; j < len(cfg.Lines); j++ {
+				if cfg.Lines[j].User != "" {
+					step("line %d is set but line %d is not: lines after the gap are not used", j+1, i+1)
+				}
+			}
 			break
+		}
+		if l.Transport != "" && l.Transport != "udp" {
+			step("line %d: transport %s is not supported yet; the line uses udp", i+1, l.Transport)
 		}
 		lines = append(lines, sipua.LineConfig{
 			User: l.User, Domain: l.Domain, DisplayName: l.DisplayName,
@@ -129,7 +137,15 @@ func Run(ctx context.Context, o Options) error {
 	}
 	eng, err := audio.NewEngine(audio.Config{Rate: 8000, Ptime: cfg.Ptime, Locale: cfg.TonesLocale})
 	if err != nil {
-		return fmt.Errorf("app: %w", err)
+		// The file asked for what this engine cannot do yet (a locale
+		// without tone tables, a packet time it does not support): say so
+		// and keep the phone working with the defaults.
+		def := config.Default()
+		step("audio: %v; using tones.locale=%s audio.ptime=%d instead", err, def.TonesLocale, def.Ptime)
+		cfg.TonesLocale, cfg.Ptime = def.TonesLocale, def.Ptime
+		if eng, err = audio.NewEngine(audio.Config{Rate: 8000, Ptime: cfg.Ptime, Locale: cfg.TonesLocale}); err != nil {
+			return fmt.Errorf("app: %w", err)
+		}
 	}
 	ph := phone.New(phone.Deps{
 		Config: cfg, UA: ua, Media: eng, Input: pnl, Out: &bootTimer{Observer: pnl, start: start, step: step},

@@ -151,7 +151,7 @@ func (p *Phone) goOffHook() {
 	case Idle:
 		p.setState(DialTone)
 		p.setTone("dial")
-		p.d.Out.Display(2, "Dial a number")
+		p.d.Out.Display(1, "Dial a number")
 	case Dialing: // dialled on hook, then lifted: place the call
 		p.placeCall(string(p.digits))
 	case Ringing:
@@ -209,7 +209,7 @@ func (p *Phone) onKey(k string) {
 			if p.offHook {
 				p.setState(DialTone)
 				p.setTone("dial")
-				p.d.Out.Display(2, "Dial a number")
+				p.d.Out.Display(1, "Dial a number")
 			} else {
 				p.toIdle()
 			}
@@ -233,7 +233,7 @@ func (p *Phone) onDigit(d byte) {
 		p.digits = append(p.digits, d)
 		p.setState(Dialing)
 		p.setTone("none")
-		p.d.Out.Display(2, string(p.digits))
+		p.d.Out.Display(1, string(p.digits))
 	default:
 		p.d.Out.Log("digit " + string(d) + " ignored while " + p.state.String())
 	}
@@ -267,7 +267,7 @@ func (p *Phone) placeCall(target string) {
 	p.setState(Calling)
 	p.setTone("none")
 	p.callState("calling")
-	p.d.Out.Display(2, "Calling "+target)
+	p.d.Out.Display(1, "Calling "+target)
 }
 
 func (p *Phone) answer() {
@@ -291,7 +291,7 @@ func (p *Phone) answer() {
 	p.setState(Connected)
 	p.setTone("none")
 	p.callState("connected")
-	p.d.Out.Display(2, "Talking to "+c.peer)
+	p.d.Out.Display(1, "Talking to "+c.peer)
 }
 
 func (p *Phone) reject(code int) {
@@ -352,7 +352,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.setState(Connected)
 		p.setTone("none")
 		p.callState("connected")
-		p.d.Out.Display(2, "Talking to "+c.peer)
+		p.d.Out.Display(1, "Talking to "+c.peer)
 	case sipua.CallEnded:
 		was := p.state
 		p.callState("ended:" + strconv.Itoa(ev.Code))
@@ -406,7 +406,7 @@ func (p *Phone) onIncoming(ev sipua.Event) {
 	p.setState(Ringing)
 	p.callState("incoming")
 	p.d.Out.Ring(true, "normal")
-	p.d.Out.Display(2, "Call from "+ev.Peer)
+	p.d.Out.Display(1, "Call from "+ev.Peer)
 }
 
 // failed shows an unsuccessful call attempt: busy tone for busy or declined,
@@ -420,15 +420,28 @@ func (p *Phone) failed(code int) {
 	switch code {
 	case 486, 600, 603:
 		p.setTone("busy")
-		p.d.Out.Display(2, "Busy")
+		p.d.Out.Display(1, "Busy")
 	default:
 		p.setTone("congestion")
-		if code == 0 {
-			p.d.Out.Display(2, "Call failed")
-		} else {
-			p.d.Out.Display(2, fmt.Sprintf("Call failed (%d)", code))
-		}
+		p.d.Out.Display(1, failText(code))
 	}
+}
+
+// failText is what the display says about a failed call attempt.
+func failText(code int) string {
+	switch code {
+	case 0:
+		return "Call failed"
+	case 404, 484:
+		return fmt.Sprintf("Number not found (%d)", code)
+	case 408, 480:
+		return fmt.Sprintf("Not available (%d)", code)
+	case 403, 401, 407:
+		return fmt.Sprintf("Not allowed (%d)", code)
+	case 488, 415:
+		return fmt.Sprintf("Audio not accepted (%d)", code)
+	}
+	return fmt.Sprintf("Call failed (%d)", code)
 }
 
 // afterCall: a call ended; dial tone while off hook, else idle.
@@ -444,7 +457,7 @@ func (p *Phone) toIdleOrDialTone() {
 	if p.offHook {
 		p.setState(DialTone)
 		p.setTone("dial")
-		p.d.Out.Display(2, "Dial a number")
+		p.d.Out.Display(1, "Dial a number")
 		return
 	}
 	p.toIdle()
@@ -463,8 +476,8 @@ func (p *Phone) showIdle() {
 	if name == "" {
 		name = line.User
 	}
-	p.d.Out.Display(1, fmt.Sprintf("%s  line %d %s", name, l, p.reg[l-1]))
-	p.d.Out.Display(2, "")
+	p.d.Out.Display(0, fmt.Sprintf("%s  line %d %s", name, l, p.reg[l-1]))
+	p.d.Out.Display(1, "")
 }
 
 // startMedia starts RTP to the negotiated remote media of the current call.

@@ -135,7 +135,7 @@ func TestOutgoingCall(t *testing.T) {
 	for _, k := range []string{"1", "0", "0", "2"} {
 		r.key(k)
 	}
-	has(t, r.out.take(), "phone dialing", "tone none", "display 2 1002")
+	has(t, r.out.take(), "phone dialing", "tone none", "display 1 1002")
 	r.key("send")
 	has(t, r.out.take(), "phone calling", "call 1 calling 1002")
 	if len(r.ua.calls) != 1 || r.ua.calls[0] != "dial 1 1002 192.0.2.10:true [PCMU PCMA]" {
@@ -170,7 +170,8 @@ func TestCallFailures(t *testing.T) {
 	for _, tc := range []struct {
 		code int
 		tone string
-	}{{486, "busy"}, {603, "busy"}, {404, "congestion"}, {503, "congestion"}} {
+		text string
+	}{{486, "busy", "Busy"}, {603, "busy", "Busy"}, {404, "congestion", "Number not found (404)"}, {480, "congestion", "Not available (480)"}, {503, "congestion", "Call failed (503)"}} {
 		t.Run(fmt.Sprint(tc.code), func(t *testing.T) {
 			r := newRig(t)
 			r.hook(true)
@@ -178,7 +179,7 @@ func TestCallFailures(t *testing.T) {
 			r.key("send")
 			r.out.take()
 			r.p.onSIP(sipua.Event{Kind: sipua.CallEnded, Call: 1, Code: tc.code})
-			has(t, r.out.take(), fmt.Sprintf("call 1 ended:%d 5", tc.code), "phone busy", "tone "+tc.tone)
+			has(t, r.out.take(), fmt.Sprintf("call 1 ended:%d 5", tc.code), "phone busy", "tone "+tc.tone, "display 1 "+tc.text)
 			r.hook(false)
 			has(t, r.out.take(), "phone idle", "tone none")
 		})
@@ -188,7 +189,7 @@ func TestCallFailures(t *testing.T) {
 func TestIncomingCall(t *testing.T) {
 	r := newRig(t)
 	r.p.onSIP(sipua.Event{Kind: sipua.CallIncoming, Call: 7, Peer: "1002", Remote: &sipua.Media{Host: "127.0.0.1", Port: 4000, Codecs: []string{"PCMU", "PCMA"}}})
-	has(t, r.out.take(), "phone ringing", "call 7 incoming 1002", "ring on normal", "display 2 Call from 1002")
+	has(t, r.out.take(), "phone ringing", "call 7 incoming 1002", "ring on normal", "display 1 Call from 1002")
 	has(t, r.ua.calls, "ring 7")
 
 	// A second call while this one rings gets 486 Busy Here.
@@ -200,6 +201,12 @@ func TestIncomingCall(t *testing.T) {
 	has(t, r.out.take(), "ring off", "phone connected", "call 7 connected 1002")
 	has(t, r.ua.calls, "answer 7")
 	has(t, r.m.log, "stream 127.0.0.1:4000 PCMA")
+	// The user agent also reports the answer it sent; the stream stays.
+	streams := len(r.m.log)
+	r.p.onSIP(sipua.Event{Kind: sipua.CallAnswered, Call: 7, Remote: r.ua.remote})
+	if len(r.m.log) != streams {
+		t.Fatalf("CallAnswered after Answer touched the stream: %v", r.m.log[streams:])
+	}
 
 	// The far end hangs up: dial tone while the handset is still up.
 	r.p.onSIP(sipua.Event{Kind: sipua.CallEnded, Call: 7, Code: 200})
@@ -229,7 +236,7 @@ func TestDigitsAndCancel(t *testing.T) {
 	// Dialling on hook, then lifting the handset, places the call.
 	r.key("4")
 	r.key("2")
-	has(t, r.out.take(), "phone dialing", "display 2 42")
+	has(t, r.out.take(), "phone dialing", "display 1 42")
 	r.key("cancel")
 	has(t, r.out.take(), "phone idle")
 	r.key("4")
