@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,9 @@ type Options struct {
 	// (default 127.0.0.1); the qemu board binds all addresses.
 	BindIP string
 	Logf   func(format string, args ...any)
+	// Started is when the process started, for the boot timings; zero: when
+	// Run is called.
+	Started time.Time
 }
 
 // Run is the whole phone: it boots the board, provisions the configuration,
@@ -41,7 +45,10 @@ func Run(ctx context.Context, o Options) error {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	start := time.Now()
+	start := o.Started
+	if start.IsZero() {
+		start = time.Now()
+	}
 	step := func(format string, args ...any) {
 		logf("boot +%dms: %s", time.Since(start).Milliseconds(), fmt.Sprintf(format, args...))
 	}
@@ -148,7 +155,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	ph := phone.New(phone.Deps{
-		Config: cfg, UA: ua, Media: eng, Input: pnl, Out: &bootTimer{Observer: pnl, start: start, step: step},
+		Config: cfg, UA: ua, Media: eng, Input: pnl, Out: &watcher{Observer: pnl, start: start, step: step},
 		MediaHost: mediaHost, BindIP: bindIP, Logf: logf,
 	})
 	pnl.SetStatus(ph.Status)
@@ -198,16 +205,39 @@ func audioLoop(ctx context.Context, codec interface {
 	return nil
 }
 
-// bootTimer is the panel's observer that also logs, once, how long the
-// phone took from process start to its first registration.
-type bootTimer struct {
+// watcher is the panel's observer that also logs, once, how long the phone
+// took from process start to its first registration, and for each call the
+// heap allocations and GC cycles from its answer to its end (DESIGN.md: the
+// fixed-allocation core is watched at run time).
+type watcher struct {
 	hal.Observer
 	start time.Time
 	step  func(string, ...any)
 	once  sync.Once
+
+	callID    int // the call being watched, 0: none
+	callStart time.Time
+	mallocs   uint64
+	gcs       uint32
 }
 
-func (b *bootTimer) Reg(line int, state string) {
+func (w *watcher) Call(id int, state, peer string) {
+	w.Observer.Call(id, state, peer)
+	switch {
+	case state == "connected" && w.callID == 0:
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		w.callID, w.callStart, w.mallocs, w.gcs = id, time.Now(), m.Mallocs, m.NumGC
+	case strings.HasPrefix(state, "ended:") && id == w.callID:
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		w.step("call %d: %.1f s connected, %d heap allocations, %d GC cycles, heap %d KiB",
+			id, time.Since(w.callStart).Seconds(), m.Mallocs-w.mallocs, m.NumGC-w.gcs, m.HeapAlloc/1024)
+		w.callID = 0
+	}
+}
+
+func (b *watcher) Reg(line int, state string) {
 	b.Observer.Reg(line, state)
 	if state == "registered" {
 		b.once.Do(func() {

@@ -25,6 +25,7 @@ import (
 var version = "dev"
 
 func main() {
+	started := time.Now()
 	boardName := flag.String("board", "", "board: qemu, sim, rpi3b, rpi4b, rpizero2w (default: from the device tree; qemu when PID 1)")
 	cfgFile := flag.String("config", "", "configuration file (sim board)")
 	panelAddr := flag.String("panel", "unix:/tmp/phoned.sock", "virtual panel address (sim board): unix:PATH or tcp:HOST:PORT")
@@ -49,7 +50,7 @@ func main() {
 	defer stop()
 	err = app.Run(ctx, app.Options{
 		Board: board, Version: version, ConfigFile: *cfgFile, Panel: *panelAddr,
-		BindIP: *bindIP, Logf: log.Printf,
+		BindIP: *bindIP, Logf: log.Printf, Started: started,
 	})
 	if err != nil {
 		fail(err)
