@@ -17,12 +17,19 @@ type Lease struct {
 	Addr      net.IPNet // the phone's address and mask
 	Router    net.IP    // default gateway; nil when none was offered
 	DNS       []net.IP
-	// TFTPServer is a host (no port): option 66, else option 150, else
-	// siaddr, else the DHCP server.
-	TFTPServer string
-	BootFile   string // option 67, else the BOOTP file field
-	ServerID   net.IP
-	LeaseTime  time.Duration
+	// TFTPServer is a host or IP address, with :port when a URL gave one:
+	// option 66, else 150, else 160, else 43, else siaddr, else the DHCP
+	// server (ServerSource says which).
+	TFTPServer   string
+	ServerSource ServerSource
+	// ConfigDir is the folder on the TFTP server the files are in, from a
+	// tftp:// URL or host/folder in options 66, 160 or 43; "" = the root.
+	ConfigDir string
+	// BootFile is option 67, else the BOOTP file field, else the file a
+	// tftp:// URL named.
+	BootFile  string
+	ServerID  net.IP
+	LeaseTime time.Duration
 }
 
 func (l Lease) String() string {
@@ -30,8 +37,8 @@ func (l Lease) String() string {
 	for i, d := range l.DNS {
 		dns[i] = d.String()
 	}
-	return fmt.Sprintf("%s %s addr %s router %s dns [%s] tftp %s bootfile %q server %s lease %s",
-		l.Interface, l.MAC, l.Addr.String(), l.Router, strings.Join(dns, " "), l.TFTPServer, l.BootFile, l.ServerID, l.LeaseTime)
+	return fmt.Sprintf("%s %s addr %s router %s dns [%s] tftp %s (%s) dir %q bootfile %q server %s lease %s",
+		l.Interface, l.MAC, l.Addr.String(), l.Router, strings.Join(dns, " "), l.TFTPServer, l.ServerSource, l.ConfigDir, l.BootFile, l.ServerID, l.LeaseTime)
 }
 
 // defaultLease is assumed when the server gives no lease time.
@@ -64,19 +71,14 @@ func leaseFromACK(iface string, mac net.HardwareAddr, ack *dhcpv4.DHCPv4) (Lease
 	if r := ack.Router(); len(r) > 0 && r[0].To4() != nil && !r[0].IsUnspecified() {
 		l.Router = r[0].To4()
 	}
-	switch {
-	case strings.TrimRight(ack.TFTPServerName(), "\x00") != "":
-		l.TFTPServer = strings.TrimRight(ack.TFTPServerName(), "\x00")
-	case len(ack.GetOneOption(dhcpv4.OptionTFTPServerAddress)) >= 4:
-		l.TFTPServer = net.IP(ack.GetOneOption(dhcpv4.OptionTFTPServerAddress)[:4]).String()
-	case ack.ServerIPAddr != nil && ack.ServerIPAddr.To4() != nil && !ack.ServerIPAddr.IsUnspecified():
-		l.TFTPServer = ack.ServerIPAddr.String()
-	case l.ServerID != nil:
-		l.TFTPServer = l.ServerID.String()
-	}
+	ps, src := provisioningServer(ack, l.ServerID)
+	l.TFTPServer, l.ServerSource, l.ConfigDir = ps.host, src, ps.dir
 	l.BootFile = strings.TrimRight(ack.BootFileNameOption(), "\x00")
 	if l.BootFile == "" {
 		l.BootFile = strings.TrimRight(ack.BootFileName, "\x00")
+	}
+	if l.BootFile == "" {
+		l.BootFile = ps.file
 	}
 	return l, nil
 }
