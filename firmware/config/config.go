@@ -43,6 +43,9 @@ type Config struct {
 	VoicemailNumber string         // voicemail.number
 	TonesLocale     string         // tones.locale
 	ResyncMinutes   int            // provision.resync_minutes; 0 = never
+	// ProvisionPublicKey (provision.public_key) is the base64 Ed25519 key
+	// that must sign the configuration files; "" = none.
+	ProvisionPublicKey string
 	// PublicAddress (nat.public_address) is the address the phone advertises
 	// for media when it sits behind a static NAT with forwarded ports; "" =
 	// its own address.
@@ -147,12 +150,19 @@ func Parse(name string, data []byte, base Config) (Config, []Warning, error) {
 
 // Load builds a phone's configuration from its common file and its own file
 // (either may be nil): Default, then common, then own, then Validate.
+// Messages name the files "common" and "own"; LoadFiles names them.
 func Load(common, own []byte) (Config, []Warning, error) {
-	c, w1, err := Parse("common", common, Default())
+	return LoadFiles("common", common, "own", own)
+}
+
+// LoadFiles is Load with the files' names (such as phone.cfg and
+// 525400123456.cfg) for warnings and errors.
+func LoadFiles(commonName string, common []byte, ownName string, own []byte) (Config, []Warning, error) {
+	c, w1, err := Parse(commonName, common, Default())
 	if err != nil {
 		return Default(), nil, err
 	}
-	c, w2, err := Parse("own", own, c)
+	c, w2, err := Parse(ownName, own, c)
 	if err != nil {
 		return Default(), nil, err
 	}

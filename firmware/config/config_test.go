@@ -112,6 +112,8 @@ func TestParseErrors(t *testing.T) {
 		{"tones.locale = usa", "tones.locale", 1, "two-letter"},
 		{"nat.public_address = example.com", "nat.public_address", 1, "not an IP"},
 		{"provision.resync_minutes = -1", "provision.resync_minutes", 1, "out of range"},
+		{"provision.public_key = abc", "provision.public_key", 1, "not a base64 Ed25519"},
+		{"provision.public_key = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", "provision.public_key", 1, "32 bytes"},
 		{"# ok\njust words", "", 2, "want key = value"},
 		{" = 5", "", 1, "empty key"},
 	}
@@ -177,6 +179,14 @@ func TestLoad(t *testing.T) {
 	c, _, err = Load(nil, nil)
 	if err != nil || !reflect.DeepEqual(c, Default()) {
 		t.Errorf("Load(nil, nil) = %s, %v", c, err)
+	}
+	if _, _, err := LoadFiles("phone.cfg", []byte("# x\nsip.port=x"), "525400123456.cfg", nil); err == nil ||
+		!strings.HasPrefix(err.Error(), "config: phone.cfg:2: sip.port") {
+		t.Errorf("LoadFiles error = %v", err)
+	}
+	key := "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+	if c, _, err := Load([]byte("provision.public_key = "+key), nil); err != nil || c.ProvisionPublicKey != key {
+		t.Errorf("public key: %q, %v", c.ProvisionPublicKey, err)
 	}
 	for _, tc := range []struct{ common, own, want string }{
 		{"sip.port=x", "", "config: common:1: sip.port"},

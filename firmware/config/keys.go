@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -170,6 +171,26 @@ func buildKeys() []key {
 		key{name: "provision.resync_minutes", def: "1440", help: "periodic re-fetch of the configuration, minutes; 0: never",
 			set: func(c *Config, v string) error { return setInt(&c.ResyncMinutes, v, 0, 525600) },
 			get: func(c Config) string { return strconv.Itoa(c.ResyncMinutes) }},
+		// provision.public_key: Ed25519 public key (base64 of its 32 bytes)
+		// that signs the configuration files (<file>.sig next to each).
+		// It is trusted only from the build or from the configuration already
+		// stored on the phone: a fetched file is checked with the key the
+		// phone had before, never only with the key the file itself names
+		// (see docs/provisioning.md).
+		key{name: "provision.public_key", help: "Ed25519 key (base64, 32 bytes) that must sign every configuration file (<file>.sig); empty: files need no signature. Trusted from the build or the stored configuration, see docs/provisioning.md",
+			set: func(c *Config, v string) error {
+				if v == "" {
+					c.ProvisionPublicKey = ""
+					return nil
+				}
+				b, err := base64.StdEncoding.DecodeString(v)
+				if err != nil || len(b) != 32 {
+					return fmt.Errorf("%q is not a base64 Ed25519 public key (32 bytes)", clip(v))
+				}
+				c.ProvisionPublicKey = base64.StdEncoding.EncodeToString(b)
+				return nil
+			},
+			get: func(c Config) string { return c.ProvisionPublicKey }},
 		// nat.public_address: IP address the phone advertises for media (SDP
 		// c= line) when it sits behind a static NAT whose forwarded ports
 		// match its own; empty: its own address. In QEMU: 10.0.2.2.
