@@ -37,6 +37,10 @@ type Options struct {
 	PBXListen string
 	// Users are the PBX's extensions and passwords; default pbx.DefaultUsers().
 	Users map[string]string
+	// External is the address (host:port on the host's loopback) of a
+	// registrar and proxy that is not the development PBX, e.g. Kamailio;
+	// when set no PBX is started and Lab.PBX is nil (external.go).
+	External string
 	// Console receives every phone's console or log output, each line
 	// prefixed with the extension; nil keeps it only in Dir.
 	Console io.Writer
@@ -84,6 +88,9 @@ func Start(ctx context.Context, o Options) (*Lab, error) {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
 	l := &Lab{opts: o}
+	if o.External != "" {
+		return l.startExternal(ctx)
+	}
 	p, err := pbx.New(pbx.Config{Listen: o.PBXListen, Realm: "deskphone", Users: o.Users, Logf: o.Logf, Trace: o.Trace})
 	if err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
@@ -206,7 +213,12 @@ func (l *Lab) Close() error {
 }
 
 // pbxPort is the port the PBX listens on.
-func (l *Lab) pbxPort() int { return l.PBX.Addr().Port }
+func (l *Lab) pbxPort() int {
+	if l.opts.External != "" {
+		return l.externalPort()
+	}
+	return l.PBX.Addr().Port
+}
 
 func (l *Lab) startQEMU(ctx context.Context) error {
 	root, err := ModuleRoot()

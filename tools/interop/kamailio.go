@@ -1,0 +1,216 @@
+package interop
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/deskphone/deskphone/tools/pbx"
+)
+
+// Find returns the path of a peer's binary: on PATH, else in /usr/sbin or
+// /usr/local/sbin (Debian installs kamailio there, outside a user's PATH).
+func Find(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/usr/local/bin"} {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("interop: %s is not installed", name)
+}
+
+// KamailioModules returns the folder of Kamailio's modules (tm.so and the
+// others), "" if none of the usual places has them.
+func KamailioModules() string {
+	var dirs []string
+	for _, pat := range []string{"/usr/lib/*/kamailio/modules", "/usr/lib/kamailio/modules", "/usr/lib64/kamailio/modules", "/usr/local/lib*/kamailio/modules"} {
+		m, _ := filepath.Glob(pat)
+		dirs = append(dirs, m...)
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "tm.so")); err == nil {
+			return d
+		}
+	}
+	return ""
+}
+
+// Kamailio is a running Kamailio.
+type Kamailio struct {
+	Addr *net.UDPAddr // where it listens: 127.0.0.1 and a free port
+	cmd  *exec.Cmd
+	done chan struct{}
+
+	mu     sync.Mutex
+	ladder []pbx.Entry
+	log    strings.Builder
+}
+
+// KamailioOptions say how to start Kamailio.
+type KamailioOptions struct {
+	Binary  string   // path of kamailio
+	Config  string   // the configuration file
+	Dir     string   // runtime folder (-Y)
+	Port    int      // UDP port on 127.0.0.1
+	Defines []string // -A NAME for each, e.g. WITH_SHA256
+	Ready   time.Duration
+}
+
+// StartKamailio starts Kamailio in the foreground with its log on stderr
+// and waits until it answers an OPTIONS (at most o.Ready, default 10 s).
+// Lines of the form LADDER|dir|ip:port|method|summary|call-id|from|to
+// (the configuration's xlog) become ladder entries.
+func StartKamailio(ctx context.Context, o KamailioOptions) (*Kamailio, error) {
+	mods := KamailioModules()
+	if mods == "" {
+		return nil, errors.New("interop: Kamailio's modules (tm.so) not found")
+	}
+	if o.Ready == 0 {
+		o.Ready = 10 * time.Second
+	}
+	args := []string{"-f", o.Config, "-DD", "-E", "-l", fmt.Sprintf("udp:127.0.0.1:%d", o.Port),
+		"-L", mods, "-Y", o.Dir, "-m", "32", "-M", "4", "-w", o.Dir}
+	for _, d := range o.Defines {
+		args = append(args, "-A", d)
+	}
+	cmd := exec.Command(o.Binary, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout = cmd.Stderr
+	k := &Kamailio{Addr: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: o.Port}, cmd: cmd, done: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("interop: kamailio: %w", err)
+	}
+	go func() {
+		k.readLog(stderr)
+		cmd.Wait()
+		close(k.done)
+	}()
+	ready, cancel := context.WithTimeout(ctx, o.Ready)
+	defer cancel()
+	if err := k.waitReady(ready); err != nil {
+		k.Stop()
+		return nil, fmt.Errorf("interop: kamailio did not answer on %v: %w\n%s", k.Addr, err, k.Log())
+	}
+	return k, nil
+}
+
+func (k *Kamailio) readLog(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		k.mu.Lock()
+		k.log.WriteString(line)
+		k.log.WriteByte('\n')
+		if e, ok := ParseLadderLine(line, time.Now()); ok {
+			k.ladder = append(k.ladder, e)
+		}
+		k.mu.Unlock()
+	}
+}
+
+// waitReady sends an OPTIONS every 200 ms until any response comes back.
+func (k *Kamailio) waitReady(ctx context.Context) error {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	port := c.LocalAddr().(*net.UDPAddr).Port
+	buf := make([]byte, 4096)
+	for i := 0; ; i++ {
+		select {
+		case <-k.done:
+			return errors.New("kamailio exited")
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		msg := fmt.Sprintf("OPTIONS sip:127.0.0.1:%d SIP/2.0\r\n"+
+			"Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKprobe%d;rport\r\n"+
+			"Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=probe\r\nTo: <sip:127.0.0.1>\r\n"+
+			"Call-ID: probe-%d@127.0.0.1\r\nCSeq: %d OPTIONS\r\nContent-Length: 0\r\n\r\n",
+			k.Addr.Port, port, i, port, i+1)
+		if _, err := c.WriteToUDP([]byte(msg), k.Addr); err != nil {
+			return err
+		}
+		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if n, _, err := c.ReadFromUDP(buf); err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 ") {
+			return nil
+		}
+	}
+}
+
+// Ladder returns the messages Kamailio has logged so far.
+func (k *Kamailio) Ladder() []pbx.Entry {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]pbx.Entry(nil), k.ladder...)
+}
+
+// Log returns Kamailio's output so far.
+func (k *Kamailio) Log() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.log.String()
+}
+
+// Stop ends Kamailio and its children (SIGTERM to its process group, then
+// SIGKILL after 3 s).
+func (k *Kamailio) Stop() {
+	pid := k.cmd.Process.Pid
+	syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case <-k.done:
+	case <-time.After(3 * time.Second):
+		syscall.Kill(-pid, syscall.SIGKILL)
+		<-k.done
+	}
+}
+
+// ParseLadderLine turns one LADDER|dir|ip:port|method|summary|call-id|from|to
+// log line into a ladder entry.
+func ParseLadderLine(line string, now time.Time) (pbx.Entry, bool) {
+	i := strings.Index(line, "LADDER|")
+	if i < 0 {
+		return pbx.Entry{}, false
+	}
+	f := strings.Split(strings.TrimSpace(line[i:]), "|")
+	if len(f) != 8 || (f[1] != "in" && f[1] != "out") {
+		return pbx.Entry{}, false
+	}
+	peer, err := net.ResolveUDPAddr("udp", f[2])
+	if err != nil {
+		return pbx.Entry{}, false
+	}
+	e := pbx.Entry{Time: now, Dir: f[1], Peer: peer, Method: f[3], Summary: f[4], CallID: f[5], From: f[6], To: f[7]}
+	if code, _, ok := strings.Cut(f[4], " "); ok && len(code) == 3 && code[0] >= '1' && code[0] <= '6' {
+		fmt.Sscanf(code, "%d", &e.Status)
+	} else {
+		e.Request = true
+	}
+	for _, s := range []*string{&e.From, &e.To} {
+		if *s == "<null>" {
+			*s = ""
+		}
+	}
+	return e, true
+}
