@@ -66,3 +66,55 @@ type Observer interface {
 	MWI(line, newMsgs, oldMsgs int)  // voicemail counts
 	Log(text string)                 // free text for people
 }
+
+// KeyEvent is one debounced change of one key of a keypad.
+type KeyEvent struct {
+	Key  string // the key's name, as in Event.Key
+	Down bool   // pressed (true) or released (false)
+	// Long is set on the one extra event a key held past the long-press
+	// time sends while still down (Down is true).
+	Long bool
+}
+
+// Keypad is a key matrix: it sends every debounced press and release, and
+// a long-press event for a key held down.
+type Keypad interface {
+	KeyEvents() <-chan KeyEvent
+}
+
+// Hook is the hookswitch.
+type Hook interface {
+	// OffHook reports the debounced state: true while the handset is lifted.
+	OffHook() bool
+	// Changes sends the new state on every debounced change.
+	Changes() <-chan bool
+}
+
+// Ringer rings the bell, buzzer or relay with a named cadence ("normal",
+// or a country's: "us", "uk", "de", ...; drivers document theirs).
+type Ringer interface {
+	Ring(cadence string) error
+	Silence() error
+}
+
+// CodecControl is the analogue side of a hardware codec. Volumes are in
+// percent (0-100) of the codec's useful range; gain in dB.
+type CodecControl interface {
+	SetVolume(percent int) error // earpiece (headphone) and speaker
+	SetMute(mute bool) error     // the DAC output (earpiece and speaker)
+	SetMicGain(db int) error     // microphone pre-amplifier and boost
+}
+
+// PCM is a Codec whose stream can be stopped and restarted without closing
+// it (a phone stops the codec between calls to save power).
+type PCM interface {
+	Codec
+	Start() error
+	Stop() error
+}
+
+// Indicators are the phone's lamps and display.
+type Indicators interface {
+	Lamp(name, state string) error // state: on, off, blink
+	Row(row int, text string) error
+}

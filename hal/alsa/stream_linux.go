@@ -1,0 +1,168 @@
+//go:build linux && (arm64 || amd64)
+
+package alsa
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+type linuxStream struct {
+	path           string
+	fd             int
+	channels       int
+	period, buffer int
+	startThreshold int
+}
+
+func openStream(name string, capture bool, p streamParams) (stream, error) {
+	d, err := ParseDevice(name)
+	if err != nil {
+		return nil, err
+	}
+	cards, _ := os.ReadFile("/proc/asound/cards")
+	card, err := CardIndex(d.Card, cards)
+	if err != nil {
+		return nil, err
+	}
+	path := d.Path(card, capture)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("alsa: open %s: %w", path, err)
+	}
+	s := &linuxStream{path: path, fd: fd, channels: p.channels, startThreshold: p.startThreshold}
+	if err := s.setup(p); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *linuxStream) ioctl(req uintptr, arg unsafe.Pointer) error {
+	for {
+		_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(s.fd), req, uintptr(arg))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return e
+		}
+		return nil
+	}
+}
+
+func (s *linuxStream) setup(p streamParams) error {
+	var hw hwParams
+	hw.set(p)
+	if err := s.ioctl(ioctlHwParams, unsafe.Pointer(&hw)); err != nil {
+		return fmt.Errorf("alsa: %s: hw_params (%d Hz, %d ch, period %d x %d): %w", s.path, p.rate, p.channels, p.period, p.periods, err)
+	}
+	s.period = int(hw.interval(paramPeriodSize).min)
+	s.buffer = int(hw.interval(paramBufferSize).min)
+	sw := swParams{
+		availMin:       uint64(s.period),
+		startThreshold: uint64(min(p.startThreshold, s.buffer)),
+		stopThreshold:  uint64(s.buffer),
+	}
+	if err := s.ioctl(ioctlSwParams, unsafe.Pointer(&sw)); err != nil {
+		return fmt.Errorf("alsa: %s: sw_params: %w", s.path, err)
+	}
+	return s.prepare()
+}
+
+func (s *linuxStream) granted() (int, int) { return s.period, s.buffer }
+
+func (s *linuxStream) prepare() error {
+	if err := s.ioctl(ioctlPrepare, nil); err != nil {
+		return fmt.Errorf("alsa: %s: prepare: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *linuxStream) start() error {
+	if err := s.ioctl(ioctlStart, nil); err != nil {
+		return fmt.Errorf("alsa: %s: start: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *linuxStream) drop() error {
+	if err := s.ioctl(ioctlDrop, nil); err != nil && !errors.Is(err, unix.EBADFD) {
+		return fmt.Errorf("alsa: %s: drop: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *linuxStream) close() error {
+	if s.fd < 0 {
+		return nil
+	}
+	err := unix.Close(s.fd)
+	s.fd = -1
+	return err
+}
+
+// recover brings a stream back after an xrun (EPIPE) or a suspend
+// (ESTRPIPE), as snd_pcm_recover does.
+func (s *linuxStream) recover(err error) error {
+	if errors.Is(err, unix.ESTRPIPE) {
+		for {
+			e := s.ioctl(ioctlResume, nil)
+			if e == nil {
+				return nil
+			}
+			if !errors.Is(e, unix.EAGAIN) {
+				break
+			}
+		}
+	}
+	return s.prepare()
+}
+
+func (s *linuxStream) transfer(req uintptr, buf []int16, n int, capture bool) (int, error) {
+	if len(buf) < n*s.channels {
+		return 0, fmt.Errorf("alsa: %s: buffer of %d samples for %d frames", s.path, len(buf), n)
+	}
+	xruns := 0
+	done := 0
+	for done < n {
+		x := xferi{buf: uintptr(unsafe.Pointer(&buf[done*s.channels])), frames: uint64(n - done)}
+		err := s.ioctl(req, unsafe.Pointer(&x))
+		runtime.KeepAlive(buf)
+		switch {
+		case err == nil:
+			done += int(x.result)
+		case errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ESTRPIPE):
+			xruns++
+			if xruns > 100 {
+				return xruns, fmt.Errorf("alsa: %s: xrun recovery keeps failing: %w", s.path, err)
+			}
+			if e := s.recover(err); e != nil {
+				return xruns, e
+			}
+			if capture {
+				if e := s.start(); e != nil {
+					return xruns, e
+				}
+			}
+		case errors.Is(err, unix.EAGAIN):
+			continue
+		default:
+			return xruns, fmt.Errorf("alsa: %s: transfer: %w", s.path, err)
+		}
+	}
+	return xruns, nil
+}
+
+func (s *linuxStream) readFrames(buf []int16, n int) (int, error) {
+	return s.transfer(ioctlReadiFr, buf, n, true)
+}
+
+func (s *linuxStream) writeFrames(buf []int16, n int) (int, error) {
+	return s.transfer(ioctlWriteiFr, buf, n, false)
+}
