@@ -152,7 +152,9 @@ func (p *PCM) startLocked() error {
 		return err
 	}
 	clear(p.pbuf)
-	if _, err := p.play.writeFrames(p.pbuf, p.prefill); err != nil {
+	x, err := p.play.writeFrames(p.pbuf, p.prefill)
+	p.stats.Underruns += uint64(x)
+	if err != nil {
 		return err
 	}
 	if err := p.capt.start(); err != nil {
