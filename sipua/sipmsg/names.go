@@ -2,14 +2,8 @@ package sipmsg
 
 import "strings"
 
-// compact maps the compact header forms of RFC 3261 section 7.3.3 (and the
-// extensions that define one) to their full names.
-var compact = map[byte]string{
-	'v': "Via", 'f': "From", 't': "To", 'i': "Call-ID", 'm': "Contact",
-	'l': "Content-Length", 'c': "Content-Type", 'k': "Supported", 's': "Subject",
-	'e': "Content-Encoding", 'o': "Event", 'u': "Allow-Events", 'r': "Refer-To",
-	'b': "Referred-By", 'x': "Session-Expires", 'y': "Identity",
-}
+// maxKnownName bounds the length of the names in canonical.
+const maxKnownName = 24
 
 // canonical spells the header names the project meets in their usual form.
 var canonical = map[string]string{}
@@ -32,6 +26,9 @@ func init() {
 		"Path", "Service-Route", "Subscription-State", "Reason", "P-Asserted-Identity",
 		"Diversion", "Replaces", "Min-SE", "RSeq", "RAck",
 	} {
+		if len(n) > maxKnownName {
+			panic("sipmsg: maxKnownName too small for " + n)
+		}
 		canonical[strings.ToLower(n)] = n
 	}
 	for _, n := range []string{
@@ -48,17 +45,67 @@ func init() {
 // CanonicalName returns the full, canonically spelled form of a header name:
 // compact forms are expanded, known names get their usual spelling, unknown
 // names are returned unchanged.
+//
+// It does not allocate.
 func CanonicalName(name string) string {
 	if len(name) == 1 {
-		c := name[0] | 0x20
-		if full, ok := compact[c]; ok {
+		if full := compactName(name[0]); full != "" {
 			return full
 		}
 	}
-	if c, ok := canonical[strings.ToLower(name)]; ok {
-		return c
+	if len(name) <= maxKnownName {
+		var lower [maxKnownName]byte
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[i] = c
+		}
+		if c, ok := canonical[string(lower[:len(name)])]; ok {
+			return c
+		}
 	}
 	return name
+}
+
+// compactName returns the full name for a compact form, "" if c is none.
+func compactName(c byte) string {
+	switch c | 0x20 {
+	case 'v':
+		return "Via"
+	case 'f':
+		return "From"
+	case 't':
+		return "To"
+	case 'i':
+		return "Call-ID"
+	case 'm':
+		return "Contact"
+	case 'l':
+		return "Content-Length"
+	case 'c':
+		return "Content-Type"
+	case 'k':
+		return "Supported"
+	case 's':
+		return "Subject"
+	case 'e':
+		return "Content-Encoding"
+	case 'o':
+		return "Event"
+	case 'u':
+		return "Allow-Events"
+	case 'r':
+		return "Refer-To"
+	case 'b':
+		return "Referred-By"
+	case 'x':
+		return "Session-Expires"
+	case 'y':
+		return "Identity"
+	}
+	return ""
 }
 
 func isList(canon string) bool { return listHeaders[canon] }

@@ -2,7 +2,7 @@ package sipmsg
 
 import (
 	"fmt"
-	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -23,47 +23,77 @@ type URI struct {
 // ParseURI parses a URI. sip: and sips: are parsed into their parts; other
 // schemes (tel:, ...) are kept whole in Opaque.
 func ParseURI(s string) (URI, error) {
-	s = strings.TrimSpace(s)
-	scheme, rest, ok := strings.Cut(s, ":")
-	if !ok || scheme == "" || !isToken(scheme) {
-		return URI{}, fmt.Errorf("sipmsg: bad URI %.60q", s)
+	u, params, err := scanURI(s)
+	if err != nil {
+		return URI{}, err
 	}
-	u := URI{Scheme: strings.ToLower(scheme)}
-	if u.Scheme != "sip" && u.Scheme != "sips" {
-		if rest == "" {
-			return URI{}, fmt.Errorf("sipmsg: bad URI %.60q", s)
-		}
-		u.Scheme = scheme
-		u.Opaque = rest
-		return u, nil
-	}
-	if i := strings.IndexByte(rest, '?'); i >= 0 {
-		u.Headers = rest[i+1:]
-		rest = rest[:i]
-	}
-	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
-		ui := rest[:i]
-		rest = rest[i+1:]
-		u.User, u.Password, _ = strings.Cut(ui, ":")
-		if u.User == "" {
-			return URI{}, fmt.Errorf("sipmsg: empty user in URI %.60q", s)
-		}
-	}
-	hostport := rest
-	if i := strings.IndexByte(rest, ';'); i >= 0 {
-		hostport = rest[:i]
-		ps, err := parseParams(rest[i:])
+	if params != "" {
+		ps, err := parseParams(params)
 		if err != nil {
 			return URI{}, err
 		}
 		u.Params = ps
 	}
+	return u, nil
+}
+
+// checkURI reports whether ParseURI would accept s, without allocating.
+func checkURI(s string) error {
+	_, params, err := scanURI(s)
+	if err != nil {
+		return err
+	}
+	return eachParam(params, nil)
+}
+
+// scanURI parses everything but the parameters, which it returns unparsed
+// (";..." or ""). It allocates only for errors.
+func scanURI(s string) (u URI, params string, err error) {
+	s = strings.TrimSpace(s)
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok || scheme == "" || !isToken(scheme) {
+		return URI{}, "", fmt.Errorf("sipmsg: bad URI %.60q", s)
+	}
+	switch {
+	case scheme == "sip" || scheme == "sips":
+		u.Scheme = scheme
+	case strings.EqualFold(scheme, "sip"):
+		u.Scheme = "sip"
+	case strings.EqualFold(scheme, "sips"):
+		u.Scheme = "sips"
+	default:
+		if rest == "" {
+			return URI{}, "", fmt.Errorf("sipmsg: bad URI %.60q", s)
+		}
+		u.Scheme = scheme
+		u.Opaque = rest
+		return u, "", nil
+	}
+	// userinfo may hold '?', ';' and ':' (RFC 3261 section 25.1: user-unreserved);
+	// headers and parameters follow the host.
+	at := strings.LastIndexByte(rest, '@')
+	if i := strings.IndexByte(rest[at+1:], '?'); i >= 0 {
+		u.Headers = rest[at+1+i+1:]
+		rest = rest[:at+1+i]
+	}
+	if at >= 0 {
+		ui := rest[:at]
+		rest = rest[at+1:]
+		u.User, u.Password, _ = strings.Cut(ui, ":")
+		if u.User == "" {
+			return URI{}, "", fmt.Errorf("sipmsg: empty user in URI %.60q", s)
+		}
+	}
+	hostport := rest
+	if i := strings.IndexByte(rest, ';'); i >= 0 {
+		hostport, params = rest[:i], rest[i:]
+	}
 	h, p, err := splitHostPort(hostport)
 	if err != nil {
-		return URI{}, err
+		return URI{}, "", err
 	}
 	u.Host, u.Port = h, p
-	return u, nil
+	return u, params, nil
 }
 
 func splitHostPort(hp string) (string, int, error) {
@@ -77,7 +107,7 @@ func splitHostPort(hp string) (string, int, error) {
 			return "", 0, fmt.Errorf("sipmsg: bad IPv6 reference %.60q", hp)
 		}
 		host = hp[1:i]
-		if net.ParseIP(host) == nil {
+		if a, err := netip.ParseAddr(host); err != nil || !a.Is6() || a.Zone() != "" {
 			return "", 0, fmt.Errorf("sipmsg: bad IPv6 reference %.60q", hp)
 		}
 		rest := hp[i+1:]
@@ -127,45 +157,59 @@ func joinHostPort(host string, port int) string {
 // around names and '=' tolerated, quoted values kept with their quotes).
 func parseParams(s string) ([]Param, error) {
 	var out []Param
-	for i, p := range splitOutsideQuotes(s, ';') {
-		p = strings.TrimSpace(p)
-		if i == 0 {
-			if p != "" {
-				return nil, fmt.Errorf("sipmsg: parameters must start with ';': %.60q", s)
-			}
-			continue // the part before the leading ';'
-		}
-		if p == "" {
-			return nil, fmt.Errorf("sipmsg: empty parameter in %.60q", s)
-		}
-		n, v, _ := strings.Cut(p, "=")
-		n, v = strings.TrimSpace(n), strings.TrimSpace(v)
-		if !isToken(n) {
-			return nil, fmt.Errorf("sipmsg: bad parameter %.40q", p)
-		}
-		out = append(out, Param{n, v})
+	err := eachParam(s, func(n, v string) { out = append(out, Param{n, v}) })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-func splitOutsideQuotes(s string, sep byte) []string {
-	var out []string
-	quoted, start := false, 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case quoted && c == '\\':
-			i++
-		case c == '"':
-			quoted = !quoted
-		case !quoted && c == sep:
-			out = append(out, s[start:i])
-			start = i + 1
+// eachParam calls fn (if not nil) with each parameter of ";a=b;c;...", in
+// order; it allocates only for errors.
+func eachParam(s string, fn func(name, value string)) error {
+	if s == "" {
+		return nil
+	}
+	first := true
+	for {
+		// the next segment, up to a ';' outside quotes
+		end, quoted := len(s), false
+	scan:
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; {
+			case quoted && c == '\\':
+				i++
+			case c == '"':
+				quoted = !quoted
+			case !quoted && c == ';':
+				end = i
+				break scan
+			}
 		}
+		p := strings.TrimSpace(s[:end])
+		if first {
+			if p != "" {
+				return fmt.Errorf("sipmsg: parameters must start with ';': %.60q", s)
+			}
+			first = false
+		} else {
+			if p == "" {
+				return fmt.Errorf("sipmsg: empty parameter in %.60q", s)
+			}
+			n, v, _ := strings.Cut(p, "=")
+			n, v = strings.TrimSpace(n), strings.TrimSpace(v)
+			if !isToken(n) {
+				return fmt.Errorf("sipmsg: bad parameter %.40q", p)
+			}
+			if fn != nil {
+				fn(n, v)
+			}
+		}
+		if end == len(s) {
+			return nil
+		}
+		s = s[end+1:]
 	}
-	if start <= len(s) {
-		out = append(out, s[start:])
-	}
-	return out
 }
 
 func appendParams(b []byte, ps []Param) []byte {
@@ -242,65 +286,28 @@ type NameAddr struct {
 // ParseNameAddr parses `"Display" <uri>;params`, `Display <uri>;params` or
 // `uri;params` (where the parameters belong to the header, not the URI).
 func ParseNameAddr(s string) (NameAddr, error) {
-	s = strings.TrimSpace(s)
+	disp, quoted, uriStr, params, err := scanNameAddr(s)
+	if err != nil {
+		return NameAddr{}, err
+	}
 	var n NameAddr
-	lt := -1
-	if strings.HasPrefix(s, `"`) {
-		i := 1
-		var disp strings.Builder
-		for ; i < len(s) && s[i] != '"'; i++ {
-			if s[i] == '\\' && i+1 < len(s) {
+	if quoted && strings.IndexByte(disp, '\\') >= 0 {
+		var d strings.Builder
+		for i := 0; i < len(disp); i++ {
+			if disp[i] == '\\' && i+1 < len(disp) {
 				i++
 			}
-			disp.WriteByte(s[i])
+			d.WriteByte(disp[i])
 		}
-		if i >= len(s) {
-			return NameAddr{}, fmt.Errorf("sipmsg: unterminated display name in %.60q", s)
-		}
-		n.Display = disp.String()
-		rest := strings.TrimLeft(s[i+1:], " \t")
-		if !strings.HasPrefix(rest, "<") {
-			return NameAddr{}, fmt.Errorf("sipmsg: no <URI> after display name in %.60q", s)
-		}
-		lt = len(s) - len(rest)
-	} else {
-		lt = strings.IndexByte(s, '<')
-		if lt > 0 {
-			d := strings.TrimSpace(s[:lt])
-			for _, w := range strings.Fields(d) {
-				if !isToken(w) {
-					return NameAddr{}, fmt.Errorf("sipmsg: bad display name %.60q", d)
-				}
-			}
-			n.Display = d
-		}
+		disp = d.String()
 	}
-	var uriStr, params string
-	if lt >= 0 {
-		gt := strings.IndexByte(s[lt:], '>')
-		if gt < 0 {
-			return NameAddr{}, fmt.Errorf("sipmsg: unterminated <URI> in %.60q", s)
-		}
-		uriStr = s[lt+1 : lt+gt]
-		params = strings.TrimSpace(s[lt+gt+1:])
-	} else {
-		uriStr = s
-		if i := strings.IndexByte(s, ';'); i >= 0 {
-			uriStr, params = s[:i], s[i:]
-		}
-		if strings.ContainsAny(uriStr, " \t?,") {
-			return NameAddr{}, fmt.Errorf("sipmsg: bad addr-spec %.60q", s)
-		}
-	}
+	n.Display = disp
 	u, err := ParseURI(uriStr)
 	if err != nil {
 		return NameAddr{}, err
 	}
 	n.URI = u
 	if params != "" {
-		if params[0] != ';' {
-			return NameAddr{}, fmt.Errorf("sipmsg: junk after URI in %.60q", s)
-		}
 		ps, err := parseParams(params)
 		if err != nil {
 			return NameAddr{}, err
@@ -308,6 +315,79 @@ func ParseNameAddr(s string) (NameAddr, error) {
 		n.Params = ps
 	}
 	return n, nil
+}
+
+// checkNameAddr reports whether ParseNameAddr would accept s, without allocating.
+func checkNameAddr(s string) error {
+	_, _, uriStr, params, err := scanNameAddr(s)
+	if err != nil {
+		return err
+	}
+	if err := checkURI(uriStr); err != nil {
+		return err
+	}
+	return eachParam(params, nil)
+}
+
+// scanNameAddr splits a name-addr or addr-spec into its display name (raw:
+// still escaped when quoted), the URI text and the header parameters
+// (";..." or ""), checking what RFC 4475 section 3.1.2 expects: balanced
+// quotes, token display names, no whitespace inside <>, no '?' or ',' in a
+// bare addr-spec.
+func scanNameAddr(s string) (disp string, quoted bool, uriStr, params string, err error) {
+	s = strings.TrimSpace(s)
+	lt := -1
+	if strings.HasPrefix(s, `"`) {
+		i := 1
+		for ; i < len(s) && s[i] != '"'; i++ {
+			if s[i] == '\\' && i+1 < len(s) {
+				i++
+			}
+		}
+		if i >= len(s) {
+			return "", false, "", "", fmt.Errorf("sipmsg: unterminated display name in %.60q", s)
+		}
+		disp, quoted = s[1:i], true
+		rest := strings.TrimLeft(s[i+1:], " \t")
+		if !strings.HasPrefix(rest, "<") {
+			return "", false, "", "", fmt.Errorf("sipmsg: no <URI> after display name in %.60q", s)
+		}
+		lt = len(s) - len(rest)
+	} else {
+		lt = strings.IndexByte(s, '<')
+		if lt > 0 {
+			d := strings.TrimSpace(s[:lt])
+			for w := range strings.FieldsSeq(d) {
+				if !isToken(w) {
+					return "", false, "", "", fmt.Errorf("sipmsg: bad display name %.60q", d)
+				}
+			}
+			disp = d
+		}
+	}
+	if lt >= 0 {
+		gt := strings.IndexByte(s[lt:], '>')
+		if gt < 0 {
+			return "", false, "", "", fmt.Errorf("sipmsg: unterminated <URI> in %.60q", s)
+		}
+		uriStr = s[lt+1 : lt+gt]
+		if strings.ContainsAny(uriStr, " \t") {
+			return "", false, "", "", fmt.Errorf("sipmsg: whitespace in <URI> in %.60q", s)
+		}
+		params = strings.TrimSpace(s[lt+gt+1:])
+	} else {
+		uriStr = s
+		if i := strings.IndexByte(s, ';'); i >= 0 {
+			uriStr, params = strings.TrimRight(s[:i], " \t"), s[i:]
+		}
+		if strings.ContainsAny(uriStr, " \t?,") {
+			return "", false, "", "", fmt.Errorf("sipmsg: bad addr-spec %.60q", s)
+		}
+	}
+	if params != "" && params[0] != ';' {
+		return "", false, "", "", fmt.Errorf("sipmsg: junk after URI in %.60q", s)
+	}
+	return disp, quoted, uriStr, params, nil
 }
 
 // String returns the name-addr form, always with <>.
@@ -346,38 +426,68 @@ type Via struct {
 
 // ParseVia parses one Via element such as "SIP/2.0/UDP host:port;branch=z9hG4bK..".
 func ParseVia(s string) (Via, error) {
-	s = strings.TrimSpace(s)
-	// sent-protocol: name SLASH version SLASH transport, LWS allowed around '/'.
-	parts := strings.SplitN(s, "/", 3)
-	if len(parts) != 3 || !strings.EqualFold(strings.TrimSpace(parts[0]), "SIP") || strings.TrimSpace(parts[1]) != "2.0" {
-		return Via{}, fmt.Errorf("sipmsg: bad Via %.60q", s)
+	transport, hp, params, err := scanVia(s)
+	if err != nil {
+		return Via{}, err
 	}
-	rest := strings.TrimLeft(parts[2], " \t")
-	i := strings.IndexAny(rest, " \t")
-	if i <= 0 {
-		return Via{}, fmt.Errorf("sipmsg: bad Via %.60q", s)
-	}
-	v := Via{Transport: strings.ToUpper(rest[:i])}
-	if !isToken(v.Transport) {
-		return Via{}, fmt.Errorf("sipmsg: bad Via transport %.60q", s)
-	}
-	rest = strings.TrimSpace(rest[i:])
-	hp := rest
-	if j := strings.IndexByte(rest, ';'); j >= 0 {
-		hp = rest[:j]
-		ps, err := parseParams(rest[j:])
+	v := Via{Transport: strings.ToUpper(transport)}
+	if params != "" {
+		ps, err := parseParams(params)
 		if err != nil {
 			return Via{}, err
 		}
 		v.Params = ps
 	}
-	hp = strings.ReplaceAll(strings.TrimSpace(hp), " ", "")
-	h, p, err := splitHostPort(hp)
+	h, p, err := splitHostPort(strings.ReplaceAll(hp, " ", ""))
 	if err != nil {
 		return Via{}, err
 	}
 	v.Host, v.Port = h, p
 	return v, nil
+}
+
+// checkVia reports whether ParseVia would accept s, without allocating
+// (unless sent-by has whitespace in it).
+func checkVia(s string) error {
+	_, hp, params, err := scanVia(s)
+	if err != nil {
+		return err
+	}
+	if err := eachParam(params, nil); err != nil {
+		return err
+	}
+	if strings.IndexByte(hp, ' ') >= 0 {
+		hp = strings.ReplaceAll(hp, " ", "")
+	}
+	_, _, err = splitHostPort(hp)
+	return err
+}
+
+// scanVia splits a Via element into its transport (as written), sent-by
+// (trimmed, inner spaces kept) and parameters (";..." or "").
+func scanVia(s string) (transport, hp, params string, err error) {
+	s = strings.TrimSpace(s)
+	// sent-protocol: name SLASH version SLASH transport, LWS allowed around '/'.
+	name, rest, ok1 := strings.Cut(s, "/")
+	ver, rest, ok2 := strings.Cut(rest, "/")
+	if !ok1 || !ok2 || !strings.EqualFold(strings.TrimSpace(name), "SIP") || strings.TrimSpace(ver) != "2.0" {
+		return "", "", "", fmt.Errorf("sipmsg: bad Via %.60q", s)
+	}
+	rest = strings.TrimLeft(rest, " \t")
+	i := strings.IndexAny(rest, " \t")
+	if i <= 0 {
+		return "", "", "", fmt.Errorf("sipmsg: bad Via %.60q", s)
+	}
+	transport = rest[:i]
+	if !isToken(transport) {
+		return "", "", "", fmt.Errorf("sipmsg: bad Via transport %.60q", s)
+	}
+	rest = strings.TrimSpace(rest[i:])
+	hp = rest
+	if j := strings.IndexByte(rest, ';'); j >= 0 {
+		hp, params = rest[:j], rest[j:]
+	}
+	return transport, strings.TrimSpace(hp), params, nil
 }
 
 // String returns the Via value.

@@ -1,0 +1,413 @@
+package sipmsg
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"unsafe"
+)
+
+// initialHeaders is the header capacity a Message gets on its first parse;
+// a reused Message grows it only when a message has more headers than any
+// before it.
+const initialHeaders = 24
+
+// view returns a string that shares b's memory (no copy). It is valid only
+// while b is not modified.
+func view(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// Parse parses a whole datagram into a new Message. It copies b first, so the
+// message and its strings stay valid whatever the caller does with b later:
+// the allocating convenience. See ParseFrom for the rules it applies and for
+// the zero-allocation path.
+func Parse(b []byte) (*Message, error) {
+	own := make([]byte, len(b))
+	copy(own, b)
+	m := &Message{}
+	if err := m.ParseFrom(own); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ParseFrom parses a whole datagram into m, replacing what m held, without
+// allocating in steady state: m's header slice is reused (grown only when a
+// message has more headers than m has ever held), and every string in m
+// (Method, RequestURI, Reason, header names of unknown headers, header
+// values) and Body are views into b, not copies. Known header names,
+// compact forms included, are the package's constant canonical spellings.
+//
+// Buffer ownership: m is valid only while the caller keeps b unchanged and
+// does not parse into m again; to keep a message (or any string taken from
+// it, such as a Call-ID used as a map key) beyond that, Clone it (Clone copies
+// into memory of its own) or copy the strings. ParseFrom may rewrite b: folded
+// header lines are unfolded in place, inside the header part.
+//
+// Rules: leading CRLFs are skipped; Content-Length is honoured (a datagram
+// longer than it is truncated; a shorter one is an error); the mandatory
+// headers Via, From, To, Call-ID and CSeq must be present, the single-valued
+// ones once; the start line, CSeq, and the syntax of Via, From, To, Contact,
+// Route and Record-Route values are checked (RFC 4475 section 3.1.2). On
+// error m holds what was parsed: for a request (m.IsRequest) whose start
+// line or headers are malformed, its method and header lines, from which a
+// UAS builds the response ResponseFor names (NewResponse copies what it can;
+// Clone or copy before keeping it). A response that fails is dropped.
+func (m *Message) ParseFrom(b []byte) error {
+	hs := m.Headers[:0]
+	if cap(hs) == 0 {
+		hs = make([]Header, 0, initialHeaders)
+	}
+	*m = Message{Headers: hs}
+	i := 0
+	for i < len(b) && (b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	b = b[i:]
+	if len(b) == 0 {
+		return malformed("empty message")
+	}
+	headEnd, bodyStart, ok := findHeadEnd(b)
+	if !ok {
+		return malformed("no end of headers")
+	}
+	head := b[:headEnd]
+	line, rest := cutLine(head)
+	startErr := m.parseStartLine(view(line))
+	if startErr != nil && !m.IsRequest() {
+		return startErr
+	}
+	// A request with a bad start line still gets its headers parsed, so
+	// that the UAS can build its 400 or 505 from them.
+	if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+		return malformed("continuation line without header")
+	}
+	if hasFolding(rest) {
+		rest = rest[:unfold(rest)]
+	}
+	for len(rest) > 0 {
+		line, rest = cutLine(rest)
+		if len(line) == 0 {
+			continue
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 {
+			return malformed("header line without colon: %.40q", line)
+		}
+		name := trimRightWS(line[:colon])
+		if len(name) == 0 || bytes.IndexByte(name, ' ') >= 0 || bytes.IndexByte(name, '\t') >= 0 {
+			return malformed("bad header name %.40q", line[:colon])
+		}
+		m.Headers = append(m.Headers, Header{Name: canonicalBytes(name), Value: view(trimWS(line[colon+1:]))})
+	}
+	if startErr != nil {
+		return startErr
+	}
+	if err := m.check(); err != nil {
+		return err
+	}
+	body := b[bodyStart:]
+	if cl, ok := m.lookup("Content-Length"); ok {
+		n, err := strconv.Atoi(cl)
+		if err != nil || n < 0 {
+			return malformed("bad Content-Length %.20q", cl)
+		}
+		if n > len(body) {
+			return malformed("Content-Length %d exceeds the %d bytes received", n, len(body))
+		}
+		body = body[:n]
+	}
+	if len(body) > 0 {
+		m.Body = body[:len(body):len(body)]
+	}
+	return nil
+}
+
+// findHeadEnd finds the blank line ending the header part: head is
+// b[:headEnd], the body starts at bodyStart. A datagram without a blank line
+// is accepted when it ends in a line end.
+func findHeadEnd(b []byte) (headEnd, bodyStart int, ok bool) {
+	if i := bytes.Index(b, crlfcrlf); i >= 0 {
+		if j := bytes.Index(b[:i], lflf); j >= 0 {
+			return j, j + 2, true
+		}
+		return i, i + 4, true
+	}
+	if i := bytes.Index(b, lflf); i >= 0 {
+		return i, i + 2, true
+	}
+	if len(b) > 0 && b[len(b)-1] == '\n' {
+		n := len(b)
+		for n > 0 && (b[n-1] == '\r' || b[n-1] == '\n') {
+			n--
+		}
+		return n, len(b), true
+	}
+	return 0, 0, false
+}
+
+var (
+	crlfcrlf = []byte("\r\n\r\n")
+	lflf     = []byte("\n\n")
+)
+
+// cutLine returns the first line of b (without its LF and one CR before it)
+// and the rest after the LF.
+func cutLine(b []byte) (line, rest []byte) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		line = b
+	} else {
+		line, rest = b[:i], b[i+1:]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, rest
+}
+
+func hasFolding(b []byte) bool {
+	return bytes.Contains(b, []byte("\n ")) || bytes.Contains(b, []byte("\n\t"))
+}
+
+// unfold joins continuation lines (RFC 3261 section 7.3.1) in place: a line
+// end followed by SP or HT becomes one SP, whitespace around it dropped. It
+// returns the new length; the result is never longer than b.
+func unfold(b []byte) int {
+	w := 0
+	for r := 0; r < len(b); {
+		c := b[r]
+		if c == '\n' && r+1 < len(b) && (b[r+1] == ' ' || b[r+1] == '\t') {
+			if r > 0 && b[r-1] == '\r' && w > 0 && b[w-1] == '\r' {
+				w--
+			}
+			for w > 0 && (b[w-1] == ' ' || b[w-1] == '\t') {
+				w--
+			}
+			b[w] = ' '
+			w++
+			r++
+			for r < len(b) && (b[r] == ' ' || b[r] == '\t') {
+				r++
+			}
+			continue
+		}
+		b[w] = c
+		w++
+		r++
+	}
+	return w
+}
+
+func trimRightWS(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func trimWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return trimRightWS(b)
+}
+
+func (m *Message) parseStartLine(l string) error {
+	if strings.HasPrefix(l, "SIP/") {
+		// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+		ver, rest, ok := strings.Cut(l, " ")
+		if !ok {
+			return malformed("bad status line %.60q", l)
+		}
+		if ver != "SIP/2.0" {
+			return versionError(ver)
+		}
+		code, reason, _ := strings.Cut(rest, " ")
+		if len(code) != 3 {
+			return malformed("bad status code %.20q", code)
+		}
+		n, err := strconv.Atoi(code)
+		if err != nil || n < 100 || n > 699 {
+			return malformed("bad status code %.20q", code)
+		}
+		m.StatusCode, m.Reason = n, reason
+		return nil
+	}
+	// Request-Line = Method SP Request-URI SP SIP-Version: exactly two SP.
+	method, rest, ok1 := strings.Cut(l, " ")
+	if isToken(method) {
+		m.Method = method // kept when the rest is bad: the request gets a 400
+	}
+	uri, ver, ok2 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 || strings.IndexByte(ver, ' ') >= 0 {
+		return malformed("bad request line %.60q", l)
+	}
+	if ver != "SIP/2.0" {
+		if strings.HasPrefix(ver, "SIP/") && len(ver) > 4 {
+			return versionError(ver)
+		}
+		return malformed("bad request line %.60q", l)
+	}
+	if !isToken(method) {
+		return malformed("bad method %.20q", method)
+	}
+	if err := checkRequestURI(uri); err != nil {
+		return err
+	}
+	m.Method, m.RequestURI = method, uri
+	return nil
+}
+
+// checkRequestURI checks what RFC 4475 section 3.1.2 expects a parser to
+// catch in a Request-URI: <> around it (3.1.2.7), whitespace in it (3.1.2.8),
+// and escaped headers in a SIP URI (3.1.2.11).
+func checkRequestURI(uri string) error {
+	if uri == "" || strings.IndexByte(uri, ':') < 0 || strings.ContainsAny(uri, "<>\t") {
+		return malformed("bad Request-URI %.60q", uri)
+	}
+	scheme, rest, _ := strings.Cut(uri, ":")
+	if strings.EqualFold(scheme, "sip") || strings.EqualFold(scheme, "sips") {
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+			rest = rest[at+1:]
+		}
+		if strings.IndexByte(rest, '?') >= 0 {
+			return malformed("headers in Request-URI %.60q", uri)
+		}
+	}
+	return nil
+}
+
+// check validates the headers: mandatory ones present, single-valued ones
+// once, CSeq well-formed and matching the method, and the syntax of the
+// address and Via headers. It does not allocate unless it fails.
+func (m *Message) check() error {
+	var nFrom, nTo, nCallID, nCSeq, nCL, nCT, nMF int
+	for i := range m.Headers {
+		h := &m.Headers[i]
+		var err error
+		switch h.Name {
+		case "Via":
+			err = checkList(h.Value, checkVia)
+		case "From":
+			nFrom++
+			err = checkNameAddr(h.Value)
+		case "To":
+			nTo++
+			err = checkNameAddr(h.Value)
+		case "Contact":
+			if strings.TrimSpace(h.Value) != "*" {
+				err = checkList(h.Value, checkNameAddr)
+			}
+		case "Route", "Record-Route":
+			err = checkList(h.Value, checkNameAddr)
+		case "Call-ID":
+			nCallID++
+		case "CSeq":
+			nCSeq++
+		case "Content-Length":
+			nCL++
+		case "Content-Type":
+			nCT++
+		case "Max-Forwards":
+			nMF++
+		}
+		if err != nil {
+			return malformedErr(h.Name, err)
+		}
+	}
+	for _, n := range mandatory {
+		if m.Get(n) == "" {
+			return malformed("missing %s", n)
+		}
+	}
+	for _, c := range [...]struct {
+		n    int
+		name string
+	}{{nFrom, "From"}, {nTo, "To"}, {nCallID, "Call-ID"}, {nCSeq, "CSeq"},
+		{nCL, "Content-Length"}, {nCT, "Content-Type"}, {nMF, "Max-Forwards"}} {
+		if c.n > 1 {
+			return malformed("%s more than once", c.name)
+		}
+	}
+	_, method, err := m.CSeq()
+	if err != nil {
+		return malformedErr("CSeq", err)
+	}
+	if m.IsRequest() && method != m.Method {
+		return malformed("CSeq method %q does not match %q", method, m.Method)
+	}
+	return nil
+}
+
+var mandatory = [...]string{"Via", "From", "To", "Call-ID", "CSeq"}
+
+// checkList calls check on each element of a comma-separated header value;
+// empty elements are an error (RFC 4475 section 3.1.2.1).
+func checkList(v string, check func(string) error) error {
+	for len(v) > 0 {
+		var elem string
+		elem, v = nextElem(v)
+		if err := check(elem); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nextElem returns the first element of a comma list (trimmed; not split
+// inside quotes or <>) and the rest after its comma. A list ending in a
+// comma yields a last, empty element.
+func nextElem(v string) (elem, rest string) {
+	depth, quoted := 0, false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '<':
+			depth++
+		case c == '>':
+			if depth > 0 {
+				depth--
+			}
+		case c == ',' && depth == 0:
+			rest = v[i+1:]
+			if rest == "" {
+				rest = " " // a trailing comma: one more, empty element
+			}
+			return strings.TrimSpace(v[:i]), rest
+		}
+	}
+	return strings.TrimSpace(v), ""
+}
+
+// canonicalBytes is CanonicalName over bytes: the constant canonical
+// spelling for known names and compact forms, else a view of name.
+func canonicalBytes(name []byte) string {
+	if len(name) == 1 {
+		if full := compactName(name[0]); full != "" {
+			return full
+		}
+	}
+	if len(name) <= maxKnownName {
+		var lower [maxKnownName]byte
+		for i, c := range name {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[i] = c
+		}
+		if c, ok := canonical[string(lower[:len(name)])]; ok {
+			return c
+		}
+	}
+	return view(name)
+}
