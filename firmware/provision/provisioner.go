@@ -1,0 +1,523 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/deskphone/deskphone/firmware/config"
+	"github.com/deskphone/deskphone/firmware/storage"
+)
+
+// Source is where configuration files come from.
+type Source interface {
+	// Get returns the file called name; an error wrapping ErrNotFound
+	// when there is none.
+	Get(ctx context.Context, name string) ([]byte, error)
+	String() string
+}
+
+// TFTPSource reads files from a TFTP server, in Dir on it.
+type TFTPSource struct {
+	Client *Client // nil: the defaults
+	Server string  // host or host:port
+	Dir    string  // folder on the server; "" = its root
+}
+
+func (s TFTPSource) Get(ctx context.Context, name string) ([]byte, error) {
+	c := s.Client
+	if c == nil {
+		c = &Client{}
+	}
+	if s.Dir != "" {
+		name = path.Join(s.Dir, name)
+	}
+	return c.Get(ctx, s.Server, name, MaxConfigSize)
+}
+
+func (s TFTPSource) String() string {
+	if s.Dir != "" {
+		return "tftp://" + s.Server + "/" + s.Dir
+	}
+	return "tftp://" + s.Server
+}
+
+// DirSource reads files from a local folder (the sim board).
+type DirSource struct{ Dir string }
+
+func (s DirSource) Get(_ context.Context, name string) ([]byte, error) {
+	f, err := os.Open(filepath.Join(s.Dir, filepath.Base(name)))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("provision: %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
+	if len(b) > MaxConfigSize {
+		return nil, fmt.Errorf("provision: %s: %w", name, ErrTooLarge)
+	}
+	return b, nil
+}
+
+func (s DirSource) String() string { return s.Dir }
+
+// Provisioner keeps the phone's configuration: it fetches the files,
+// checks their signatures when a key is trusted, loads and validates them,
+// stores the last good set and hands a new one to the phone when the phone
+// is idle. Fill in the fields, call Boot once, then Run.
+//
+// Trust: the key that must sign the files is TrustedKey when the build
+// set one; otherwise the provision.public_key of the configuration the
+// phone already has (the stored last good one, or the one it booted
+// with). A fetched file's own provision.public_key is never enough by
+// itself: with a trusted key, a file must be signed by it (a file signed by
+// the old key may name a new one: key rotation). Only when the phone
+// trusts no key yet (new phone, empty storage) is a configuration that
+// names a key accepted on first use, and then it must already be signed by
+// the key it names.
+type Provisioner struct {
+	Source     Source
+	CommonFile string // default "phone.cfg"
+	OwnFile    string // the phone's own file (OwnFile(mac)); "" = none
+	// Store keeps the last good configuration; nil: nothing is kept.
+	Store *storage.Store
+	// TrustedKey, when set (from the build), is the only key files may be
+	// signed with, whatever provision.public_key says.
+	TrustedKey ed25519.PublicKey
+	// Idle reports whether the phone may take a new configuration now (no
+	// call up); nil: always.
+	Idle func() bool
+	// Apply is called from Run, when Idle says so, with a new
+	// configuration that is valid and already stored. nil: new
+	// configurations are stored and used from the next boot.
+	Apply func(config.Config)
+	Logf  func(format string, args ...any)
+	// RetryMin is the first wait after a failed resync, doubling up to the
+	// resync interval (at most RetryMax); default 1 minute.
+	RetryMin time.Duration
+	// IdlePoll is how often a deferred configuration checks Idle; default
+	// 2 seconds.
+	IdlePoll time.Duration
+
+	mu      sync.Mutex
+	cur     Files
+	curCfg  config.Config
+	pending *config.Config
+	trusted ed25519.PublicKey
+	resync  chan struct{}
+	// fellBack: Boot used the stored configuration; Run retries soon.
+	fellBack    bool
+	deferLogged bool
+}
+
+// RetryMax bounds the wait between failed resyncs.
+const RetryMax = 30 * time.Minute
+
+func (p *Provisioner) logf(format string, args ...any) {
+	if p.Logf != nil {
+		p.Logf(format, args...)
+	}
+}
+
+func (p *Provisioner) commonFile() string {
+	if p.CommonFile == "" {
+		return "phone.cfg"
+	}
+	return p.CommonFile
+}
+
+// fetch gets the common and own files: either may be missing, not both.
+func (p *Provisioner) fetch(ctx context.Context) (Files, error) {
+	f := Files{CommonName: p.commonFile(), OwnName: p.OwnFile, From: p.Source.String(), Fetched: time.Now()}
+	var err error
+	f.Common, err = p.Source.Get(ctx, f.CommonName)
+	missingCommon := errors.Is(err, ErrNotFound)
+	if err != nil && !missingCommon {
+		return Files{}, err
+	}
+	if missingCommon {
+		f.Common = nil
+	} else if f.Common == nil {
+		f.Common = []byte{}
+	}
+	if f.OwnName == "" {
+		if missingCommon {
+			return Files{}, fmt.Errorf("provision: %s is not on %s: %w", f.CommonName, f.From, ErrNotFound)
+		}
+		return f, nil
+	}
+	f.Own, err = p.Source.Get(ctx, f.OwnName)
+	switch {
+	case err == nil:
+		if f.Own == nil {
+			f.Own = []byte{}
+		}
+	case errors.Is(err, ErrNotFound) && !missingCommon:
+		p.logf("provision: %s is not on %s; using %s alone", f.OwnName, f.From, f.CommonName)
+		f.Own = nil
+	case errors.Is(err, ErrNotFound):
+		return Files{}, fmt.Errorf("provision: neither %s nor %s is on %s: %w", f.CommonName, f.OwnName, f.From, ErrNotFound)
+	default:
+		return Files{}, err
+	}
+	return f, nil
+}
+
+// load parses and validates a set of files.
+func (p *Provisioner) load(f Files) (config.Config, error) {
+	own := f.OwnName
+	if own == "" {
+		own = "own"
+	}
+	cfg, warns, err := config.LoadFiles(f.CommonName, f.Common, own, f.Own)
+	if err != nil {
+		return config.Config{}, err
+	}
+	for _, w := range warns {
+		p.logf("%v", w)
+	}
+	return cfg, nil
+}
+
+// verify checks the files' signatures against the trusted key, or, when
+// none is trusted yet, against the key the new configuration names.
+func (p *Provisioner) verify(ctx context.Context, f Files, cfg config.Config) error {
+	key := p.trustedKey()
+	if key == nil && cfg.ProvisionPublicKey != "" {
+		k, err := ParsePublicKey(cfg.ProvisionPublicKey)
+		if err != nil {
+			return err
+		}
+		key = k
+		p.logf("provision: no key trusted yet; %s names one: its files must be signed by it (trust on first use)", f.From)
+	}
+	if key == nil {
+		return nil
+	}
+	for _, file := range []struct {
+		name string
+		data []byte
+	}{{f.CommonName, f.Common}, {f.OwnName, f.Own}} {
+		if file.data == nil {
+			continue
+		}
+		sig, err := p.Source.Get(ctx, file.name+SigSuffix)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: %s is not signed (no %s%s on %s)", ErrSignature, file.name, file.name, SigSuffix, f.From)
+		}
+		if err != nil {
+			return err
+		}
+		if err := Verify(key, file.name, file.data, sig); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Provisioner) trustedKey() ed25519.PublicKey {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.trusted
+}
+
+// take makes f and cfg current and trusts the key they name (unless the
+// build fixed the key).
+func (p *Provisioner) take(f Files, cfg config.Config) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cur, p.curCfg = f, cfg
+	switch {
+	case p.TrustedKey != nil:
+		p.trusted = p.TrustedKey
+	case cfg.ProvisionPublicKey == "":
+		p.trusted = nil
+	default:
+		k, err := ParsePublicKey(cfg.ProvisionPublicKey)
+		if err == nil { // config checked it already
+			p.trusted = k
+		}
+	}
+}
+
+// fetchAndCheck fetches, verifies and loads a new configuration.
+func (p *Provisioner) fetchAndCheck(ctx context.Context) (Files, config.Config, error) {
+	f, err := p.fetch(ctx)
+	if err != nil {
+		return Files{}, config.Config{}, err
+	}
+	cfg, err := p.load(f)
+	if err != nil {
+		return Files{}, config.Config{}, err
+	}
+	if err := p.verify(ctx, f, cfg); err != nil {
+		return Files{}, config.Config{}, err
+	}
+	return f, cfg, nil
+}
+
+// save stores f as the last good configuration.
+func (p *Provisioner) save(f Files) {
+	if p.Store == nil {
+		return
+	}
+	gen, err := p.Store.Save(f.marshal())
+	if err != nil {
+		p.logf("provision: storing the configuration failed: %v; the previous one stays stored", err)
+		return
+	}
+	p.logf("provision: configuration stored (generation %d)", gen)
+}
+
+// stored returns the last good configuration from the Store.
+func (p *Provisioner) stored() (Files, config.Config, uint64, error) {
+	if p.Store == nil {
+		return Files{}, config.Config{}, 0, errors.New("provision: no storage")
+	}
+	c, err := p.Store.Load()
+	if err != nil {
+		return Files{}, config.Config{}, 0, err
+	}
+	f, err := unmarshalFiles(c.Data)
+	if err != nil {
+		return Files{}, config.Config{}, 0, err
+	}
+	cfg, err := p.load(f)
+	if err != nil {
+		return Files{}, config.Config{}, 0, fmt.Errorf("provision: stored configuration: %w", err)
+	}
+	return f, cfg, c.Generation, nil
+}
+
+// Boot gets the configuration the phone starts with: the one fetched from
+// the source when it is there, verified and valid (it is then stored when
+// it differs from the stored one); otherwise the last good one from
+// storage, saying why. It fails only when neither is to be had.
+func (p *Provisioner) Boot(ctx context.Context) (config.Config, error) {
+	sf, scfg, gen, serr := p.stored()
+	switch {
+	case serr == nil:
+		p.take(sf, scfg)
+	case errors.Is(serr, storage.ErrEmpty) || p.Store == nil:
+		p.take(Files{}, config.Default())
+	default:
+		p.logf("provision: the stored configuration is not usable: %v", serr)
+		p.take(Files{}, config.Default())
+	}
+	if p.TrustedKey != nil {
+		p.logf("provision: files must be signed by the build's key")
+	} else if p.trustedKey() != nil {
+		p.logf("provision: files must be signed by the stored configuration's provision.public_key")
+	}
+	f, cfg, err := p.fetchAndCheck(ctx)
+	if err == nil {
+		p.logf("provision: configuration from %s: %s", f.From, describe(f))
+		if serr != nil || !sameFiles(f, sf) {
+			p.save(f)
+		}
+		p.take(f, cfg)
+		return cfg, nil
+	}
+	if serr != nil {
+		return config.Config{}, err
+	}
+	p.mu.Lock()
+	p.fellBack = true
+	p.mu.Unlock()
+	p.logf("provision: %v; using the last good configuration from storage (generation %d, from %s at %s: %s)",
+		err, gen, sf.From, sf.Fetched.UTC().Format(time.RFC3339), describe(sf))
+	return scfg, nil
+}
+
+func describe(f Files) string {
+	s := fmt.Sprintf("%s %s", f.CommonName, size(f.Common))
+	if f.OwnName != "" {
+		s += fmt.Sprintf(", %s %s", f.OwnName, size(f.Own))
+	}
+	return s
+}
+
+func size(b []byte) string {
+	if b == nil {
+		return "missing"
+	}
+	return fmt.Sprintf("%d bytes", len(b))
+}
+
+func sameFiles(a, b Files) bool {
+	return a.CommonName == b.CommonName && a.OwnName == b.OwnName &&
+		(a.Common == nil) == (b.Common == nil) && (a.Own == nil) == (b.Own == nil) &&
+		bytes.Equal(a.Common, b.Common) && bytes.Equal(a.Own, b.Own)
+}
+
+// Current is the configuration in use (after Boot).
+func (p *Provisioner) Current() config.Config {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.curCfg
+}
+
+// Pending reports whether a new configuration waits for the phone to be
+// idle.
+func (p *Provisioner) Pending() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pending != nil
+}
+
+func (p *Provisioner) trigger() chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resync == nil {
+		p.resync = make(chan struct{}, 1)
+	}
+	return p.resync
+}
+
+// Resync asks Run to fetch the configuration now: what the phone does on
+// a SIP NOTIFY with Event: check-sync. It never blocks; requests made
+// while one is waiting are merged. Safe from any goroutine.
+func (p *Provisioner) Resync() {
+	select {
+	case p.trigger() <- struct{}{}:
+	default:
+	}
+}
+
+// Check fetches the configuration once. A configuration that differs from
+// the current one, and is valid and verified, is stored and becomes
+// pending (Run hands it to Apply when the phone is idle); changed says so.
+// On any failure the current configuration stays.
+func (p *Provisioner) Check(ctx context.Context) (changed bool, err error) {
+	f, cfg, err := p.fetchAndCheck(ctx)
+	if err != nil {
+		return false, err
+	}
+	p.mu.Lock()
+	same := sameFiles(f, p.cur)
+	p.mu.Unlock()
+	if same {
+		return false, nil
+	}
+	p.logf("provision: new configuration from %s: %s", f.From, describe(f))
+	p.save(f)
+	p.take(f, cfg)
+	p.mu.Lock()
+	p.pending = &cfg
+	p.mu.Unlock()
+	return true, nil
+}
+
+// Run resyncs every provision.resync_minutes of the current configuration
+// and whenever Resync is called, retrying a failed resync after RetryMin,
+// doubling. A new configuration is handed to Apply as soon as Idle says the
+// phone is idle. Run returns when ctx ends.
+func (p *Provisioner) Run(ctx context.Context) error {
+	retryMin := p.RetryMin
+	if retryMin <= 0 {
+		retryMin = time.Minute
+	}
+	poll := p.IdlePoll
+	if poll <= 0 {
+		poll = 2 * time.Second
+	}
+	trig := p.trigger()
+	retry := time.Duration(0)
+	p.mu.Lock()
+	if p.fellBack {
+		retry = retryMin // the server was down at boot: try again soon
+	}
+	p.mu.Unlock()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		interval := time.Duration(p.Current().ResyncMinutes) * time.Minute
+		var wait time.Duration // 0: no timer
+		switch {
+		case p.Pending():
+			wait = poll
+		case retry > 0:
+			wait = retry
+		case interval > 0:
+			wait = interval
+		}
+		timer.Stop()
+		var tick <-chan time.Time
+		if wait > 0 {
+			timer.Reset(wait)
+			tick = timer.C
+		}
+		resync := false
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-trig:
+			p.logf("provision: resync requested")
+			resync = true
+		case <-tick:
+			resync = !p.Pending()
+		}
+		if resync {
+			_, err := p.Check(ctx)
+			switch {
+			case err != nil && ctx.Err() != nil:
+				return nil
+			case err != nil:
+				if retry == 0 {
+					retry = retryMin
+				} else {
+					retry = min(2*retry, RetryMax)
+				}
+				if interval > 0 {
+					retry = min(retry, interval)
+				}
+				p.logf("provision: resync: %v; keeping the current configuration, next try in %s", err, retry)
+			default:
+				retry = 0
+			}
+		}
+		p.applyIfIdle()
+	}
+}
+
+func (p *Provisioner) applyIfIdle() {
+	p.mu.Lock()
+	cfg := p.pending
+	p.mu.Unlock()
+	if cfg == nil {
+		return
+	}
+	if p.Idle != nil && !p.Idle() {
+		p.mu.Lock()
+		logged := p.deferLogged
+		p.deferLogged = true
+		p.mu.Unlock()
+		if !logged {
+			p.logf("provision: the phone is busy; the new configuration waits until it is idle")
+		}
+		return
+	}
+	p.mu.Lock()
+	p.pending = nil
+	p.deferLogged = false
+	p.mu.Unlock()
+	if p.Apply != nil {
+		p.logf("provision: applying the new configuration")
+		p.Apply(*cfg)
+	} else {
+		p.logf("provision: the new configuration is stored and takes effect at the next start")
+	}
+}
