@@ -3,6 +3,8 @@ package digest
 import (
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -14,10 +16,62 @@ import (
 // (another scheme or algorithm, or no qop it knows).
 var ErrUnsupported = errors.New("digest: unsupported challenge")
 
+// Algorithms this package answers and issues (RFC 7616 section 6.1, RFC
+// 8760 for SIP), each also as its "-sess" variant, in order of strength.
+const (
+	MD5       = "MD5"
+	SHA256    = "SHA-256"
+	SHA512256 = "SHA-512-256"
+)
+
+// algorithm is one supported algorithm: its hash and its strength (higher
+// is stronger).
+type algorithm struct {
+	name     string // canonical spelling, without -sess
+	strength int
+	sum      func([]byte) []byte
+}
+
+var algorithms = []algorithm{
+	{MD5, 1, func(b []byte) []byte { h := md5.Sum(b); return h[:] }},
+	{SHA256, 2, func(b []byte) []byte { h := sha256.Sum256(b); return h[:] }},
+	{SHA512256, 3, func(b []byte) []byte { h := sha512.Sum512_256(b); return h[:] }},
+}
+
+// lookupAlgorithm finds an algorithm by name, case-insensitively; "" is MD5
+// (RFC 2617 section 3.2.1). sess reports the "-sess" variant.
+func lookupAlgorithm(name string) (a algorithm, sess, ok bool) {
+	if name == "" {
+		return algorithms[0], false, true
+	}
+	base := name
+	if len(name) > 5 && strings.EqualFold(name[len(name)-5:], "-sess") {
+		base, sess = name[:len(name)-5], true
+	}
+	for _, a := range algorithms {
+		if strings.EqualFold(a.name, base) {
+			return a, sess, true
+		}
+	}
+	return algorithm{}, false, false
+}
+
+// canonical spells a supported algorithm name the standard way ("" stays "").
+func canonical(name string) string {
+	a, sess, ok := lookupAlgorithm(name)
+	if !ok || name == "" {
+		return name
+	}
+	if sess {
+		return a.name + "-sess"
+	}
+	return a.name
+}
+
 // Challenge is a parsed Digest challenge.
 type Challenge struct {
 	Realm, Nonce, Opaque string
-	Algorithm            string // "MD5" or "" (MD5)
+	Algorithm            string // "MD5", "SHA-256", "SHA-512-256", each maybe with "-sess"; "" is MD5
 	Qop                  string // "auth" when offered, else ""
 	Stale                bool
 	nc                   *ncCounter // shared by copies: nc counts per nonce
@@ -94,9 +148,10 @@ func ParseChallenge(headerValue string) (Challenge, error) {
 	if c.Nonce == "" {
 		return Challenge{}, fmt.Errorf("digest: challenge without nonce")
 	}
-	if c.Algorithm != "" && !strings.EqualFold(c.Algorithm, "MD5") {
+	if _, _, ok := lookupAlgorithm(c.Algorithm); !ok {
 		return Challenge{}, fmt.Errorf("%w: algorithm %.20q", ErrUnsupported, c.Algorithm)
 	}
+	c.Algorithm = canonical(c.Algorithm)
 	if q, ok := p["qop"]; ok {
 		for _, o := range strings.Split(q, ",") {
 			if strings.EqualFold(strings.TrimSpace(o), "auth") {
@@ -107,7 +162,51 @@ func ParseChallenge(headerValue string) (Challenge, error) {
 			return Challenge{}, fmt.Errorf("%w: qop %.20q", ErrUnsupported, q)
 		}
 	}
+	if c.Qop == "" && strings.HasSuffix(c.Algorithm, "-sess") {
+		// -sess needs a cnonce, which only qop carries (RFC 7616 3.4.2).
+		return Challenge{}, fmt.Errorf("%w: %s without qop", ErrUnsupported, c.Algorithm)
+	}
 	return c, nil
+}
+
+// Strength ranks the challenge's algorithm: 1 for MD5, 2 for SHA-256, 3
+// for SHA-512-256 (a -sess variant ranks as its hash), 0 if unsupported.
+func (c Challenge) Strength() int {
+	a, _, ok := lookupAlgorithm(c.Algorithm)
+	if !ok {
+		return 0
+	}
+	return a.strength
+}
+
+// Choose parses several challenges of one response (its WWW-Authenticate or
+// Proxy-Authenticate values, in order) and returns the one with the
+// strongest algorithm this package supports; between equals the topmost
+// (RFC 8760 section 2.4 leaves the choice to local policy: the strongest).
+// It fails only if none is usable, with the first challenge's error.
+func Choose(values []string) (Challenge, error) {
+	var best Challenge
+	var firstErr error
+	found := false
+	for _, v := range values {
+		c, err := ParseChallenge(v)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if !found || c.Strength() > best.Strength() {
+			best, found = c, true
+		}
+	}
+	if !found {
+		if firstErr == nil {
+			firstErr = errors.New("digest: no challenge")
+		}
+		return Challenge{}, firstErr
+	}
+	return best, nil
 }
 
 func md5hex(s string) string {
@@ -115,14 +214,23 @@ func md5hex(s string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// response computes request-digest (RFC 2617 section 3.2.2.1).
-func response(user, realm, password, method, uri, nonce, qop, nc, cnonce string) string {
-	ha1 := md5hex(user + ":" + realm + ":" + password)
-	ha2 := md5hex(method + ":" + uri)
-	if qop == "" {
-		return md5hex(ha1 + ":" + nonce + ":" + ha2)
+// response computes request-digest (RFC 2617 section 3.2.2.1, RFC 7616
+// section 3.4.1 for the other hashes and -sess) with algorithm alg.
+func response(alg, user, realm, password, method, uri, nonce, qop, nc, cnonce string) string {
+	a, sess, ok := lookupAlgorithm(alg)
+	if !ok {
+		return ""
 	}
-	return md5hex(ha1 + ":" + nonce + ":" + nc + ":" + cnonce + ":" + qop + ":" + ha2)
+	h := func(s string) string { return hex.EncodeToString(a.sum([]byte(s))) }
+	ha1 := h(user + ":" + realm + ":" + password)
+	if sess {
+		ha1 = h(ha1 + ":" + nonce + ":" + cnonce)
+	}
+	ha2 := h(method + ":" + uri)
+	if qop == "" {
+		return h(ha1 + ":" + nonce + ":" + ha2)
+	}
+	return h(ha1 + ":" + nonce + ":" + nc + ":" + cnonce + ":" + qop + ":" + ha2)
 }
 
 func randHex(n int) string {
@@ -157,7 +265,7 @@ func (c Challenge) AuthorizeWith(method, uri, user, password, cnonce string, nc 
 	if c.Qop == "" {
 		cnonce, ncs = "", ""
 	}
-	fmt.Fprintf(&b, `, response="%s"`, response(user, c.Realm, password, method, uri, c.Nonce, c.Qop, ncs, cnonce))
+	fmt.Fprintf(&b, `, response="%s"`, response(c.Algorithm, user, c.Realm, password, method, uri, c.Nonce, c.Qop, ncs, cnonce))
 	if c.Algorithm != "" {
 		fmt.Fprintf(&b, `, algorithm=%s`, c.Algorithm)
 	}
@@ -177,7 +285,16 @@ func quote(s string) string {
 // NewChallenge returns a server challenge for realm with a fresh random
 // nonce, algorithm MD5 and qop auth.
 func NewChallenge(realm string) Challenge {
-	return Challenge{Realm: realm, Nonce: randHex(16), Algorithm: "MD5", Qop: "auth", nc: &ncCounter{}}
+	return NewChallengeAlg(realm, MD5)
+}
+
+// NewChallengeAlg is NewChallenge with another algorithm (MD5, SHA256 or
+// SHA512256); an unsupported one panics.
+func NewChallengeAlg(realm, alg string) Challenge {
+	if _, _, ok := lookupAlgorithm(alg); !ok || alg == "" {
+		panic("digest: NewChallengeAlg: unsupported algorithm " + alg)
+	}
+	return Challenge{Realm: realm, Nonce: randHex(16), Algorithm: canonical(alg), Qop: "auth", nc: &ncCounter{}}
 }
 
 // String returns the challenge as a WWW-Authenticate/Proxy-Authenticate value.
@@ -211,8 +328,11 @@ func ParseCredentials(headerValue string) (Credentials, error) {
 	if c.Username == "" || c.Nonce == "" || c.URI == "" || c.Response == "" {
 		return Credentials{}, fmt.Errorf("digest: credentials lack username, nonce, uri or response")
 	}
-	if c.Algorithm != "" && !strings.EqualFold(c.Algorithm, "MD5") {
+	if _, _, ok := lookupAlgorithm(c.Algorithm); !ok {
 		return Credentials{}, fmt.Errorf("%w: algorithm %.20q", ErrUnsupported, c.Algorithm)
+	}
+	if c.Qop == "" && len(c.Algorithm) > 5 && strings.EqualFold(c.Algorithm[len(c.Algorithm)-5:], "-sess") {
+		return Credentials{}, fmt.Errorf("%w: %s without qop", ErrUnsupported, c.Algorithm)
 	}
 	if c.Qop != "" && (c.Qop != "auth" || c.NC == "" || c.CNonce == "") {
 		return Credentials{}, fmt.Errorf("digest: qop %.20q needs nc and cnonce", c.Qop)
@@ -224,6 +344,6 @@ func ParseCredentials(headerValue string) (Credentials, error) {
 // method and password. The caller checks that Nonce is one it issued, Realm
 // is its realm, and (for replay protection) that NC increases.
 func (c Credentials) Verify(method, password string) bool {
-	want := response(c.Username, c.Realm, password, method, c.URI, c.Nonce, c.Qop, c.NC, c.CNonce)
-	return len(want) == len(c.Response) && strings.EqualFold(want, c.Response)
+	want := response(c.Algorithm, c.Username, c.Realm, password, method, c.URI, c.Nonce, c.Qop, c.NC, c.CNonce)
+	return want != "" && len(want) == len(c.Response) && strings.EqualFold(want, c.Response)
 }

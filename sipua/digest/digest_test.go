@@ -88,7 +88,8 @@ func TestServerRoundTrip(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	for _, v := range []string{
-		"", `Basic realm="x"`, `Digest realm="x"`, `Digest realm="x", nonce="n", algorithm=SHA-256`,
+		"", `Basic realm="x"`, `Digest realm="x"`, `Digest realm="x", nonce="n", algorithm=SHA-1`, `Digest realm="x", nonce="n", algorithm=AKAv1-MD5`,
+		`Digest realm="x", nonce="n", algorithm=SHA-256-sess`,
 		`Digest realm="x", nonce="n", qop="auth-int"`, `Digest realm="x, nonce="n"`, `Digest realm="x" nonce="n"`,
 	} {
 		if _, err := ParseChallenge(v); err == nil {
@@ -122,4 +123,90 @@ func FuzzParseChallenge(f *testing.F) {
 			t.Fatalf("own answer does not verify: %s", a)
 		}
 	})
+}
+
+// RFC 7616 section 3.9.1: the same request answered with MD5 and SHA-256.
+func TestRFC7616Vectors(t *testing.T) {
+	for _, tc := range []struct{ alg, want string }{
+		{"MD5", "8ca523f5e9506fed4657c9700eebdbec"},
+		{"SHA-256", "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"},
+	} {
+		c, err := ParseChallenge(`Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=` + tc.alg +
+			`, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := c.AuthorizeWith("GET", "/dir/index.html", "Mufasa", "Circle of Life", "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", 1)
+		if !strings.Contains(a, `response="`+tc.want+`"`) || !strings.Contains(a, "algorithm="+tc.alg) {
+			t.Errorf("%s: %s\nwant response %s", tc.alg, a, tc.want)
+		}
+		cr, err := ParseCredentials(a)
+		if err != nil || !cr.Verify("GET", "Circle of Life") || cr.Verify("GET", "Circle of life") {
+			t.Errorf("%s: verify %v", tc.alg, err)
+		}
+	}
+}
+
+// Every algorithm, with and without -sess, answers and verifies; a -sess
+// answer depends on the cnonce.
+func TestAlgorithms(t *testing.T) {
+	for _, alg := range []string{"MD5", "md5", "SHA-256", "sha-256", "SHA-512-256", "MD5-sess", "SHA-256-sess", "SHA-512-256-SESS"} {
+		c, err := ParseChallenge(`Digest realm="r", nonce="n1", qop="auth", algorithm=` + alg)
+		if err != nil {
+			t.Fatalf("%s: %v", alg, err)
+		}
+		if c.Algorithm != canonical(alg) || c.Strength() == 0 {
+			t.Fatalf("%s: algorithm %q strength %d", alg, c.Algorithm, c.Strength())
+		}
+		a1 := c.AuthorizeWith("REGISTER", "sip:r", "u", "p", "c1", 1)
+		a2 := c.AuthorizeWith("REGISTER", "sip:r", "u", "p", "c2", 1)
+		for _, a := range []string{a1, a2} {
+			cr, err := ParseCredentials(a)
+			if err != nil || !cr.Verify("REGISTER", "p") || cr.Verify("REGISTER", "q") || cr.Algorithm != c.Algorithm {
+				t.Fatalf("%s: %v %s", alg, err, a)
+			}
+		}
+		resp := func(a string) string { cr, _ := ParseCredentials(a); return cr.Response }
+		if resp(a1) == resp(a2) {
+			t.Fatalf("%s: cnonce does not change the response", alg)
+		}
+	}
+	s := NewChallengeAlg("r", SHA256)
+	if c, err := ParseChallenge(s.String()); err != nil || c.Algorithm != "SHA-256" || c.Strength() != 2 {
+		t.Fatalf("NewChallengeAlg round trip: %v %+v", err, c)
+	}
+}
+
+func TestChoose(t *testing.T) {
+	md5 := `Digest realm="r", nonce="m", qop="auth", algorithm=MD5`
+	sha := `Digest realm="r", nonce="s", qop="auth", algorithm=SHA-256`
+	sha2 := `Digest realm="r", nonce="s2", qop="auth", algorithm=SHA-256`
+	sha512 := `Digest realm="r", nonce="x", qop="auth", algorithm=SHA-512-256`
+	bad := `Digest realm="r", nonce="b", algorithm=AKAv1-MD5`
+	for _, tc := range []struct {
+		name   string
+		values []string
+		nonce  string // "" = an error
+	}{
+		{"one", []string{md5}, "m"},
+		{"strongest last", []string{md5, sha}, "s"},
+		{"strongest first", []string{sha, md5}, "s"},
+		{"three", []string{md5, sha512, sha}, "x"},
+		{"tie keeps the topmost", []string{sha, sha2}, "s"},
+		{"unsupported skipped", []string{bad, md5}, "m"},
+		{"nothing usable", []string{bad}, ""},
+		{"none", nil, ""},
+		{"basic and digest", []string{`Basic realm="r"`, sha}, "s"},
+	} {
+		c, err := Choose(tc.values)
+		switch {
+		case tc.nonce == "" && err == nil:
+			t.Errorf("%s: chose %+v", tc.name, c)
+		case tc.nonce != "" && (err != nil || c.Nonce != tc.nonce):
+			t.Errorf("%s: got %q %v, want %q", tc.name, c.Nonce, err, tc.nonce)
+		}
+	}
+	if _, err := Choose([]string{bad}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("unsupported: %v", err)
+	}
 }
