@@ -42,6 +42,13 @@
 // phone must send its own RTP from the port it advertises, so replies fit the
 // same mapping (symmetric RTP).
 //
+// # Storage
+//
+// Phone.Disk attaches a raw image as a virtio block device, the guest's
+// /dev/vda, where the phone keeps its last good configuration
+// (firmware/storage); Start creates a zeroed 1 MiB image when the file is
+// absent, and the image outlives the instance, like a phone's flash.
+//
 // # Panel
 //
 // Phone.Panel "unix:/dir/p.sock" gives QEMU socket servers at /dir/p.sock

@@ -37,7 +37,14 @@ type Phone struct {
 	MemoryMB int       // default 256
 	// Append is added to the kernel command line.
 	Append string
+	// Disk is a raw image attached as a virtio block device (the guest's
+	// /dev/vda), where the phone keeps its last good configuration; Start
+	// creates it (DiskSize bytes, zeroed) when absent. Empty: no disk.
+	Disk string
 }
+
+// DiskSize is the size of a disk image Start creates.
+const DiskSize = 1 << 20
 
 // MaxForwardedPorts bounds the RTP range a phone may forward.
 const MaxForwardedPorts = 64
@@ -108,6 +115,11 @@ func (p Phone) Args(kernel, initrd string) ([]string, error) {
 		"-device", "virtio-net-device,netdev=net0,mac=" + mac.String(),
 		"-device", "virtio-serial-device",
 	}
+	if p.Disk != "" {
+		args = append(args,
+			"-drive", "file="+escape(p.Disk)+",format=raw,if=none,id=disk0",
+			"-device", "virtio-blk-device,drive=disk0")
+	}
 	if p.Panel != "" {
 		ctl, audio, err := panelChardevs(p.Panel)
 		if err != nil {
@@ -150,6 +162,25 @@ func panelChardevs(addr string) (ctl, audio string, err error) {
 	return ctl, audio, nil
 }
 
+// ensureDisk creates a zeroed DiskSize image at path when nothing is there.
+func ensureDisk(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(DiskSize); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // Instance is a running QEMU.
 type Instance struct {
 	Phone   Phone
@@ -175,6 +206,9 @@ func Start(ctx context.Context, kernel, initrd string, p Phone) (*Instance, erro
 		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("qemu: %s: %w", p.Name, err)
 		}
+	}
+	if err := ensureDisk(p.Disk); err != nil {
+		return nil, fmt.Errorf("qemu: %s: disk: %w", p.Name, err)
 	}
 	cmd := exec.CommandContext(ctx, Binary, args...)
 	cmd.Stdin = nil

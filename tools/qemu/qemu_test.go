@@ -31,7 +31,7 @@ func TestArgs(t *testing.T) {
 		{name: "minimal", p: Phone{Name: "a", MAC: "52:54:00:00:00:01"},
 			has: []string{"-M virt", "-cpu cortex-a57", "-m 256", "-nographic", "-no-reboot", "-netdev user,id=net0 ",
 				"-device virtio-net-device,netdev=net0,mac=52:54:00:00:00:01", "-device virtio-serial-device", "console=ttyAMA0"},
-			hasNot: []string{"tftp=", "hostfwd", "virtserialport"}},
+			hasNot: []string{"tftp=", "hostfwd", "virtserialport", "-drive"}},
 		{name: "full", p: Phone{Name: "a", MAC: "52:54:00:AB:00:01", TFTPDir: dir, SIPPort: 15060, RTPMin: 20000, RTPMax: 20002,
 			Panel: "unix:/tmp/x/p.sock", MemoryMB: 128, Append: "phone.debug=1"},
 			has: []string{"tftp=" + dir + ",bootfile=phone.cfg,tftp-server-name=10.0.2.2",
@@ -42,6 +42,8 @@ func TestArgs(t *testing.T) {
 			hasNot: []string{"20003"}},
 		{name: "tcp panel", p: Phone{MAC: "52:54:00:00:00:01", Panel: "tcp:127.0.0.1:7000", BootFile: "site.cfg"},
 			has: []string{"socket,id=panel,host=127.0.0.1,port=7000,server=on,wait=off", "socket,id=panelaudio,host=127.0.0.1,port=7001,server=on,wait=off"}},
+		{name: "disk", p: Phone{MAC: "52:54:00:00:00:01", Disk: "/tmp/a,b.img"},
+			has: []string{"-drive file=/tmp/a,,b.img,format=raw,if=none,id=disk0", "-device virtio-blk-device,drive=disk0"}},
 		{name: "bad mac", p: Phone{MAC: "nope"}, wantErr: "bad MAC"},
 		{name: "multicast mac", p: Phone{MAC: "53:54:00:00:00:01"}, wantErr: "multicast"},
 		{name: "missing tftp dir", p: Phone{MAC: "52:54:00:00:00:01", TFTPDir: filepath.Join(dir, "nope")}, wantErr: "TFTP dir"},
@@ -378,5 +380,28 @@ func udpEcho(t *testing.T, port int, deadline <-chan time.Time) string {
 		case <-deadline:
 			return "(deadline)"
 		}
+	}
+}
+
+func TestEnsureDisk(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "phone.img")
+	if err := ensureDisk(p); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Size() != DiskSize {
+		t.Fatalf("created %v, %v", fi, err)
+	}
+	os.WriteFile(p, []byte("kept"), 0o644)
+	if err := ensureDisk(p); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "kept" {
+		t.Errorf("an existing image was replaced: %q", b)
+	}
+	if err := ensureDisk(""); err != nil {
+		t.Error(err)
+	}
+	if err := ensureDisk(filepath.Join(p, "x")); err == nil {
+		t.Error("image under a file created")
 	}
 }
