@@ -173,7 +173,10 @@ func (m *Message) RemoveFirst(name string) {
 
 // CSeq parses the CSeq header (RFC 3261 section 20.16).
 func (m *Message) CSeq() (seq uint32, method string, err error) {
-	v := m.Get("CSeq")
+	return parseCSeq(m.Get("CSeq"))
+}
+
+func parseCSeq(v string) (seq uint32, method string, err error) {
 	num, meth, ok := strings.Cut(strings.TrimSpace(v), " ")
 	meth = strings.TrimSpace(meth)
 	if !ok || !isToken(meth) {
@@ -230,14 +233,43 @@ func (m *Message) AppendTo(dst []byte) []byte {
 // String returns the wire form of m.
 func (m *Message) String() string { return string(m.AppendTo(nil)) }
 
-// Clone returns a deep copy of m.
+// Clone returns a deep copy of m that shares no memory with it: its strings
+// and body are copied into one buffer of its own (one allocation besides the
+// Message and its headers). Clone a message from ParseFrom to keep it beyond
+// the parse buffer's reuse.
 func (m *Message) Clone() *Message {
-	c := *m
-	c.Headers = append([]Header(nil), m.Headers...)
-	if m.Body != nil {
-		c.Body = append([]byte(nil), m.Body...)
+	n := len(m.Method) + len(m.RequestURI) + len(m.Reason) + len(m.Body)
+	for _, h := range m.Headers {
+		n += len(h.Name) + len(h.Value)
 	}
-	return &c
+	buf := make([]byte, 0, n)
+	str := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		start := len(buf)
+		buf = append(buf, s...)
+		return view(buf[start:len(buf):len(buf)])
+	}
+	c := &Message{Method: str(m.Method), RequestURI: str(m.RequestURI), StatusCode: m.StatusCode, Reason: str(m.Reason)}
+	if m.Headers != nil {
+		c.Headers = make([]Header, len(m.Headers))
+		for i, h := range m.Headers {
+			name := h.Name
+			if k := exactName([]byte(name)); k != "" {
+				name = k // a constant: nothing to copy
+			} else {
+				name = str(name)
+			}
+			c.Headers[i] = Header{Name: name, Value: str(h.Value)}
+		}
+	}
+	if m.Body != nil {
+		start := len(buf)
+		buf = append(buf, m.Body...)
+		c.Body = buf[start:len(buf):len(buf)]
+	}
+	return c
 }
 
 // NewRequest returns a request with only its start line set.

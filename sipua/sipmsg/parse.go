@@ -287,18 +287,28 @@ func checkRequestURI(uri string) error {
 // address and Via headers. It does not allocate unless it fails.
 func (m *Message) check() error {
 	var nFrom, nTo, nCallID, nCSeq, nCL, nCT, nMF int
+	var via, from, to, callID, cseq string // first values; "" = missing
 	for i := range m.Headers {
 		h := &m.Headers[i]
 		var err error
 		switch h.Name {
 		case "Via":
 			err = checkList(h.Value, checkVia)
+			if via == "" {
+				via = h.Value
+			}
 		case "From":
 			nFrom++
 			err = checkNameAddr(h.Value)
+			if nFrom == 1 {
+				from = h.Value
+			}
 		case "To":
 			nTo++
 			err = checkNameAddr(h.Value)
+			if nTo == 1 {
+				to = h.Value
+			}
 		case "Contact":
 			if strings.TrimSpace(h.Value) != "*" {
 				err = checkList(h.Value, checkNameAddr)
@@ -307,8 +317,14 @@ func (m *Message) check() error {
 			err = checkList(h.Value, checkNameAddr)
 		case "Call-ID":
 			nCallID++
+			if nCallID == 1 {
+				callID = h.Value
+			}
 		case "CSeq":
 			nCSeq++
+			if nCSeq == 1 {
+				cseq = h.Value
+			}
 		case "Content-Length":
 			nCL++
 		case "Content-Type":
@@ -320,9 +336,9 @@ func (m *Message) check() error {
 			return malformedErr(h.Name, err)
 		}
 	}
-	for _, n := range mandatory {
-		if m.Get(n) == "" {
-			return malformed("missing %s", n)
+	for i, v := range [...]string{via, from, to, callID, cseq} {
+		if v == "" {
+			return malformed("missing %s", mandatory[i])
 		}
 	}
 	for _, c := range [...]struct {
@@ -334,7 +350,7 @@ func (m *Message) check() error {
 			return malformed("%s more than once", c.name)
 		}
 	}
-	_, method, err := m.CSeq()
+	_, method, err := parseCSeq(cseq)
 	if err != nil {
 		return malformedErr("CSeq", err)
 	}
@@ -363,6 +379,9 @@ func checkList(v string, check func(string) error) error {
 // inside quotes or <>) and the rest after its comma. A list ending in a
 // comma yields a last, empty element.
 func nextElem(v string) (elem, rest string) {
+	if strings.IndexByte(v, ',') < 0 {
+		return strings.TrimSpace(v), ""
+	}
 	depth, quoted := 0, false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
@@ -396,6 +415,9 @@ func canonicalBytes(name []byte) string {
 		if full := compactName(name[0]); full != "" {
 			return full
 		}
+	}
+	if s := exactName(name); s != "" {
+		return s
 	}
 	if len(name) <= maxKnownName {
 		var lower [maxKnownName]byte

@@ -1,0 +1,129 @@
+package sipmsg
+
+import (
+	"os"
+	"testing"
+)
+
+func benchMessage(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile("testdata/bench/" + name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// TestParseFromAllocs proves the fixed-allocation budget: parsing into a
+// reused message and serialising into a sized buffer allocate nothing.
+func TestParseFromAllocs(t *testing.T) {
+	for _, name := range []string{"invite.sip", "ok200.sip", "folded"} {
+		var src []byte
+		if name == "folded" {
+			src = []byte(invite) // compact forms and a folded line
+		} else {
+			src = benchMessage(t, name)
+		}
+		buf := make([]byte, len(src))
+		var m Message
+		parse := func() {
+			copy(buf, src) // ParseFrom may unfold in place
+			if err := m.ParseFrom(buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := testing.AllocsPerRun(100, parse); n != 0 {
+			t.Errorf("%s: ParseFrom: %v allocations, want 0", name, n)
+		}
+		want, _ := Parse(src)
+		if !sameMessage(want, &m) {
+			t.Errorf("%s: ParseFrom and Parse differ", name)
+		}
+		out := make([]byte, 0, 2*len(src))
+		if n := testing.AllocsPerRun(100, func() { out = m.AppendTo(out[:0]) }); n != 0 {
+			t.Errorf("%s: AppendTo: %v allocations, want 0", name, n)
+		}
+		lookups := func() {
+			_ = m.Get("Via")
+			_ = m.Get("f")
+			_ = m.Get("call-id")
+			_, _, _ = m.CSeq()
+		}
+		if n := testing.AllocsPerRun(100, lookups); n != 0 {
+			t.Errorf("%s: Get/CSeq: %v allocations, want 0", name, n)
+		}
+	}
+}
+
+// TestParseFromReuse: a message reused for a smaller message keeps no
+// headers of the bigger one, and views stay within the newest buffer.
+func TestParseFromReuse(t *testing.T) {
+	var m Message
+	inv := benchMessage(t, "invite.sip")
+	if err := m.ParseFrom(inv); err != nil {
+		t.Fatal(err)
+	}
+	c := m.Clone()
+	ok := benchMessage(t, "ok200.sip")
+	if err := m.ParseFrom(ok); err != nil {
+		t.Fatal(err)
+	}
+	if m.IsRequest() || m.Get("Content-Type") != "" || m.Body != nil || m.StatusCode != 200 {
+		t.Fatalf("reused message keeps old state: %q", m.String())
+	}
+	for i := range inv {
+		inv[i] = 'X'
+	}
+	if c.Method != "INVITE" || c.Get("Call-ID") != "a84b4c76e66710f3c2b9@10.0.2.15" || len(c.Body) == 0 || c.Body[0] != 'v' {
+		t.Fatalf("Clone shares the parse buffer: %q", c.String())
+	}
+}
+
+func BenchmarkParseFrom(b *testing.B) {
+	for _, name := range []string{"invite.sip", "ok200.sip"} {
+		src := benchMessage(b, name)
+		b.Run(name, func(b *testing.B) {
+			var m Message
+			b.ReportAllocs()
+			b.SetBytes(int64(len(src)))
+			for b.Loop() {
+				if err := m.ParseFrom(src); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkParse(b *testing.B) {
+	for _, name := range []string{"invite.sip", "ok200.sip"} {
+		src := benchMessage(b, name)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(src)))
+			for b.Loop() {
+				if _, err := Parse(src); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkAppendTo(b *testing.B) {
+	for _, name := range []string{"invite.sip", "ok200.sip"} {
+		src := benchMessage(b, name)
+		m, err := Parse(src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			out := make([]byte, 0, 2048)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(src)))
+			for b.Loop() {
+				out = m.AppendTo(out[:0])
+			}
+		})
+	}
+}
