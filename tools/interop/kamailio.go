@@ -166,6 +166,24 @@ func (k *Kamailio) Ladder() []pbx.Entry {
 	return append([]pbx.Entry(nil), k.ladder...)
 }
 
+// Authenticated returns the credentials (Authorization or
+// Proxy-Authorization value) of each request that passed authentication,
+// as "METHOD user credentials", from the configuration's AUTHOK lines.
+func (k *Kamailio) Authenticated() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(k.log.String(), "\n") {
+		if i := strings.Index(line, "AUTHOK|"); i >= 0 {
+			f := strings.SplitN(line[i:], "|", 4)
+			if len(f) == 4 {
+				out = append(out, f[1]+" "+f[2]+" "+f[3])
+			}
+		}
+	}
+	return out
+}
+
 // Log returns Kamailio's output so far.
 func (k *Kamailio) Log() string {
 	k.mu.Lock()
