@@ -1,0 +1,234 @@
+package interop
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// BaresipOptions say how to start baresip.
+type BaresipOptions struct {
+	Binary string
+	Dir    string // its configuration folder (written here) and its dumps
+	// SIPPort is its UDP port on 127.0.0.1; RTPMin-RTPMax its media ports.
+	SIPPort, RTPMin, RTPMax int
+	// Account is one line of baresip's accounts file, e.g.
+	// "<sip:1003@127.0.0.1:5060>;auth_pass=pw1003;answermode=auto;regint=60".
+	Account string
+	// SineHz is the frequency of the sine baresip sends (its ausine
+	// source); it answers calls itself when the account says answermode=auto.
+	SineHz int
+	// Lifetime bounds the process (baresip -t); default 60 s.
+	Lifetime time.Duration
+}
+
+// Baresip is a running baresip.
+type Baresip struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	dir  string
+
+	mu    sync.Mutex
+	log   strings.Builder
+	lines chan struct{} // nudged on every log line
+}
+
+// BaresipModules returns the folder of baresip's modules ("" if not found).
+func BaresipModules() string {
+	for _, pat := range []string{"/usr/lib/baresip/modules", "/usr/lib/*/baresip/modules", "/usr/local/lib/baresip/modules"} {
+		m, _ := filepath.Glob(pat)
+		for _, d := range m {
+			if _, err := os.Stat(filepath.Join(d, "g711.so")); err == nil {
+				return d
+			}
+		}
+	}
+	return ""
+}
+
+// baresipConfig is baresip's config file: G.711 only, a sine at 48 kHz
+// stereo (what ausine supports; baresip resamples to 8 kHz mono) as the
+// microphone, the earpiece into aubridge (a sink while nothing reads it),
+// what it receives dumped into WAV files (sndfile), SIP and RTP on the
+// loopback only.
+func baresipConfig(o BaresipOptions, mods string) string {
+	return fmt.Sprintf(`poll_method		epoll
+sip_listen		127.0.0.1:%d
+net_interface		127.0.0.1
+call_local_timeout	30
+call_max_calls		2
+audio_player		aubridge,sink
+audio_source		ausine,%d
+audio_alert		aubridge,alert
+ausrc_srate		48000
+ausrc_channels		2
+auplay_srate		48000
+auplay_channels		2
+audio_level		no
+rtp_ports		%d-%d
+rtcp_mux		no
+jitter_buffer_delay	1-10
+module_path		%s
+module			g711.so
+module			ausine.so
+module			aubridge.so
+module			sndfile.so
+module_app		account.so
+module_app		menu.so
+snd_path		%s
+`, o.SIPPort, o.SineHz, o.RTPMin, o.RTPMax, mods, o.Dir)
+}
+
+// StartBaresip writes baresip's configuration into o.Dir and starts it
+// (baresip -f DIR -t LIFETIME), with its log kept for Log and WaitLog.
+func StartBaresip(ctx context.Context, o BaresipOptions) (*Baresip, error) {
+	mods := BaresipModules()
+	if mods == "" {
+		return nil, errors.New("interop: baresip's modules (g711.so) not found")
+	}
+	if o.Lifetime == 0 {
+		o.Lifetime = 60 * time.Second
+	}
+	if err := os.WriteFile(filepath.Join(o.Dir, "config"), []byte(baresipConfig(o, mods)), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(o.Dir, "accounts"), []byte(o.Account+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	// -t ends it after the lifetime even if nobody stops it.
+	cmd := exec.Command(o.Binary, "-f", o.Dir, "-t", strconv.Itoa(int(o.Lifetime.Seconds())), "-v")
+	cmd.Dir = o.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stdin = nil
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	b := &Baresip{cmd: cmd, done: make(chan struct{}), dir: o.Dir, lines: make(chan struct{}, 1)}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("interop: baresip: %w", err)
+	}
+	go func() {
+		b.read(out)
+		cmd.Wait()
+		close(b.done)
+	}()
+	return b, nil
+}
+
+func (b *Baresip) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		b.mu.Lock()
+		b.log.WriteString(sc.Text())
+		b.log.WriteByte('\n')
+		b.mu.Unlock()
+		select {
+		case b.lines <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Log returns baresip's output so far.
+func (b *Baresip) Log() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.log.String()
+}
+
+// WaitLog waits until baresip's output matches re.
+func (b *Baresip) WaitLog(ctx context.Context, re *regexp.Regexp) error {
+	for {
+		if re.MatchString(b.Log()) {
+			return nil
+		}
+		select {
+		case <-b.lines:
+		case <-b.done:
+			if re.MatchString(b.Log()) {
+				return nil
+			}
+			return fmt.Errorf("interop: baresip exited before %q", re)
+		case <-ctx.Done():
+			return fmt.Errorf("interop: baresip: waiting for %q: %w", re, ctx.Err())
+		}
+	}
+}
+
+// Dumps returns the WAV files sndfile wrote (what baresip decoded and
+// encoded).
+func (b *Baresip) Dumps() []string {
+	m, _ := filepath.Glob(filepath.Join(b.dir, "*.wav"))
+	return m
+}
+
+// ReadWAV reads a 16-bit PCM WAV file (as sndfile writes them) and returns
+// its first channel and its sample rate. A data chunk whose size was never
+// filled in runs to the end of the file.
+func ReadWAV(path string) ([]int16, int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+		return nil, 0, fmt.Errorf("interop: %s: not a WAV file", path)
+	}
+	le16 := func(p []byte) int { return int(p[0]) | int(p[1])<<8 }
+	le32 := func(p []byte) int { return le16(p) | le16(p[2:])<<16 }
+	var rate, channels, bits int
+	for off := 12; off+8 <= len(b); {
+		id, size := string(b[off:off+4]), le32(b[off+4:])
+		body := b[off+8:]
+		switch id {
+		case "fmt ":
+			if len(body) < 16 {
+				return nil, 0, fmt.Errorf("interop: %s: short fmt chunk", path)
+			}
+			if le16(body) != 1 {
+				return nil, 0, fmt.Errorf("interop: %s: not PCM (format %d)", path, le16(body))
+			}
+			channels, rate, bits = le16(body[2:]), le32(body[4:]), le16(body[14:])
+		case "data":
+			if bits != 16 || channels < 1 {
+				return nil, 0, fmt.Errorf("interop: %s: %d-bit, %d channels", path, bits, channels)
+			}
+			if size == 0 || size > len(body) {
+				size = len(body)
+			}
+			frame := 2 * channels
+			out := make([]int16, 0, size/frame)
+			for i := 0; i+frame <= size; i += frame {
+				out = append(out, int16(le16(body[i:])))
+			}
+			return out, rate, nil
+		}
+		off += 8 + size + size&1
+	}
+	return nil, 0, fmt.Errorf("interop: %s: no data chunk", path)
+}
+
+// Stop ends baresip (SIGTERM to its process group, SIGKILL after 3 s).
+func (b *Baresip) Stop() {
+	pid := b.cmd.Process.Pid
+	syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case <-b.done:
+	case <-time.After(3 * time.Second):
+		syscall.Kill(-pid, syscall.SIGKILL)
+		<-b.done
+	}
+}
