@@ -79,6 +79,6 @@ func main() {
 }
 
 func fail(err error) {
-	fmt.Fprintf(os.Stderr, "provision: %v\n", err)
+	fmt.Fprintln(os.Stderr, err)
 	os.Exit(1)
 }
