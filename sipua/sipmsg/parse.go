@@ -71,12 +71,14 @@ func (m *Message) ParseFrom(b []byte) error {
 	if len(b) == 0 {
 		return malformed("empty message")
 	}
-	headEnd, bodyStart, ok := findHeadEnd(b)
+	// One pass over the lines finds the blank line that ends the header
+	// part: "\n\n", or "\r\n\r\n" (the CRLF of the line before and an
+	// empty CRLF line); a datagram without one is accepted when it ends in
+	// a line end.
+	line, rest, crlf, ok := nextLine(b)
 	if !ok {
 		return malformed("no end of headers")
 	}
-	head := b[:headEnd]
-	line, rest := cutLine(head)
 	startErr := m.parseStartLine(view(line))
 	if startErr != nil && !m.IsRequest() {
 		return startErr
@@ -86,11 +88,40 @@ func (m *Message) ParseFrom(b []byte) error {
 	if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
 		return malformed("continuation line without header")
 	}
-	if hasFolding(rest) {
-		rest = rest[:unfold(rest)]
-	}
-	for len(rest) > 0 {
-		line, rest = cutLine(rest)
+	var body []byte
+	folded := false
+	for {
+		if len(rest) == 0 {
+			break // no blank line (or the unfolded header part is done)
+		}
+		if !folded {
+			if rest[0] == '\n' {
+				body = rest[1:]
+				break
+			}
+			if crlf && len(rest) > 1 && rest[0] == '\r' && rest[1] == '\n' {
+				body = rest[2:]
+				break
+			}
+		}
+		var next []byte
+		line, next, crlf, ok = nextLine(rest)
+		if !ok && !folded {
+			return malformed("no end of headers")
+		}
+		if !folded && len(next) > 0 && (next[0] == ' ' || next[0] == '\t') {
+			// The first folded line: find the end of the header part, unfold
+			// it in place (once) and go on over the unfolded lines.
+			folded = true
+			headEnd, bodyStart, found := findHeadEnd(rest)
+			if !found {
+				return malformed("no end of headers")
+			}
+			body = rest[bodyStart:]
+			rest = rest[:unfold(rest[:headEnd])]
+			line, next, _, _ = nextLine(rest)
+		}
+		rest = next
 		if len(line) == 0 {
 			continue
 		}
@@ -110,7 +141,6 @@ func (m *Message) ParseFrom(b []byte) error {
 	if err := m.check(); err != nil {
 		return err
 	}
-	body := b[bodyStart:]
 	if cl, ok := m.lookup("Content-Length"); ok {
 		n, err := strconv.Atoi(cl)
 		if err != nil || n < 0 {
@@ -158,20 +188,24 @@ var (
 // cutLine returns the first line of b (without its LF and one CR before it)
 // and the rest after the LF.
 func cutLine(b []byte) (line, rest []byte) {
+	line, rest, _, _ = nextLine(b)
+	return line, rest
+}
+
+// nextLine returns the first line of b without its LF and one CR before it,
+// the rest after the LF, whether the line ended in CRLF, and whether it
+// ended in LF at all (else line is all of b).
+func nextLine(b []byte) (line, rest []byte, crlf, lf bool) {
 	i := bytes.IndexByte(b, '\n')
 	if i < 0 {
 		line = b
 	} else {
-		line, rest = b[:i], b[i+1:]
+		line, rest, lf = b[:i], b[i+1:], true
 	}
 	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
+		line, crlf = line[:n-1], true
 	}
-	return line, rest
-}
-
-func hasFolding(b []byte) bool {
-	return bytes.Contains(b, []byte("\n ")) || bytes.Contains(b, []byte("\n\t"))
+	return line, rest, crlf, lf
 }
 
 // unfold joins continuation lines (RFC 3261 section 7.3.1) in place: a line
@@ -287,14 +321,15 @@ func checkRequestURI(uri string) error {
 // address and Via headers. It does not allocate unless it fails.
 func (m *Message) check() error {
 	var nFrom, nTo, nCallID, nCSeq, nCL, nCT, nMF int
-	var via, from, to, callID, cseq string // first values; "" = missing
+	var nVia int
+	var via, from, to, callID, cseq string // first headers' values; "" = missing
 	for i := range m.Headers {
 		h := &m.Headers[i]
 		var err error
 		switch h.Name {
 		case "Via":
 			err = checkList(h.Value, checkVia)
-			if via == "" {
+			if nVia++; nVia == 1 {
 				via = h.Value
 			}
 		case "From":

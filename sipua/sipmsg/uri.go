@@ -380,7 +380,7 @@ func scanNameAddr(s string) (disp string, quoted bool, uriStr, params string, er
 		if i := strings.IndexByte(s, ';'); i >= 0 {
 			uriStr, params = strings.TrimRight(s[:i], " \t"), s[i:]
 		}
-		if strings.ContainsAny(uriStr, " \t?,") {
+		if strings.ContainsAny(uriStr, " \t?,>") {
 			return "", false, "", "", fmt.Errorf("sipmsg: bad addr-spec %.60q", s)
 		}
 	}

@@ -1,0 +1,28 @@
+// Package sipbench compares the SIP message parser and serialiser of
+// github.com/deskphone/deskphone/sipua/sipmsg with github.com/emiago/sipgo's,
+// side by side in one run, on the same messages: a 900-byte INVITE with SDP
+// and a 200 OK (sipua/sipmsg/testdata/bench). It lives in a module of its own
+// so that the firmware never depends on sipgo.
+//
+//	cd tools/sipbench && go test -run '^$' -bench . -benchmem
+//
+// (make sipbench runs every benchmark once.) The budget (docs/DESIGN.md):
+// ParseFrom into a reused message at least 2x faster than sipgo, with 0
+// allocations.
+package sipbench
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// Messages are the benchmark messages by name, read from the main module's
+// testdata.
+var Messages = []string{"invite.sip", "ok200.sip"}
+
+// Load reads one benchmark message.
+func Load(name string) ([]byte, error) {
+	_, file, _, _ := runtime.Caller(0)
+	return os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "sipua", "sipmsg", "testdata", "bench", name))
+}
