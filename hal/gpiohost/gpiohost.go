@@ -1,0 +1,88 @@
+package gpiohost
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+
+	"periph.io/x/conn/v3/driver/driverreg"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/conn/v3/i2c"
+	"periph.io/x/conn/v3/i2c/i2creg"
+	"periph.io/x/host/v3"
+	"periph.io/x/host/v3/gpioioctl"
+)
+
+// Report says what periph's host drivers did.
+type Report struct {
+	Loaded, Skipped, Failed []string
+}
+
+func (r Report) String() string {
+	return fmt.Sprintf("loaded %v, skipped %v, failed %v", r.Loaded, r.Skipped, r.Failed)
+}
+
+var (
+	once    sync.Once
+	report  Report
+	initErr error
+)
+
+// Init starts periph's host drivers once; later calls return the first
+// result.
+func Init() (Report, error) {
+	once.Do(func() {
+		st, err := host.Init()
+		if err != nil {
+			initErr = fmt.Errorf("gpiohost: %w", err)
+			return
+		}
+		report = fromState(st)
+	})
+	return report, initErr
+}
+
+func fromState(st *driverreg.State) Report {
+	var r Report
+	for _, d := range st.Loaded {
+		r.Loaded = append(r.Loaded, d.String())
+	}
+	for _, f := range st.Skipped {
+		r.Skipped = append(r.Skipped, fmt.Sprintf("%s (%v)", f.D, f.Err))
+	}
+	for _, f := range st.Failed {
+		r.Failed = append(r.Failed, fmt.Sprintf("%s (%v)", f.D, f.Err))
+	}
+	return r
+}
+
+// Pin returns BCM GPIO n. With mapped false it takes line n of the GPIO
+// character device chip (e.g. "gpiochip0", the kernel's interface); with
+// mapped true, or when the chip is missing, periph's registry name
+// "GPIOn" (the memory-mapped bcm283x driver, which also does PWM).
+func Pin(chip string, n int, mapped bool) (gpio.PinIO, error) {
+	if !mapped {
+		for _, c := range gpioioctl.Chips {
+			if c.Name() == chip {
+				if l := c.ByNumber(n); l != nil {
+					return l, nil
+				}
+				return nil, fmt.Errorf("gpiohost: %s has no line %d", chip, n)
+			}
+		}
+	}
+	if p := gpioreg.ByName("GPIO" + strconv.Itoa(n)); p != nil {
+		return p, nil
+	}
+	return nil, fmt.Errorf("gpiohost: no GPIO%d (chip %q)", n, chip)
+}
+
+// I2C opens /dev/i2c-bus.
+func I2C(bus int) (i2c.BusCloser, error) {
+	b, err := i2creg.Open(strconv.Itoa(bus))
+	if err != nil {
+		return nil, fmt.Errorf("gpiohost: I2C bus %d: %w", bus, err)
+	}
+	return b, nil
+}

@@ -1,0 +1,21 @@
+package gpiohost
+
+import "testing"
+
+func TestInitOnAnyMachine(t *testing.T) {
+	r, err := Init()
+	if err != nil {
+		t.Skipf("periph host: %v", err)
+	}
+	r2, _ := Init()
+	if len(r.Loaded) != len(r2.Loaded) {
+		t.Error("Init ran twice")
+	}
+	t.Log(r)
+	if _, err := Pin("no-such-chip", 999, false); err == nil {
+		t.Error("GPIO999 found")
+	}
+	if _, err := I2C(99); err == nil {
+		t.Error("I2C bus 99 opened")
+	}
+}
