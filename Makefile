@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: deps run demo test unit e2e bench fuzz build
+.PHONY: deps run demo test unit e2e bench sipbench fuzz build
 
 deps:
 	@bash tools/setup/install-deps.sh
@@ -35,6 +35,13 @@ e2e:
 
 bench:
 	$(GO) test -short -count=1 -run '^$$' -bench . -benchtime=1x ./...
+	$(MAKE) sipbench
+
+# sipmsg against emiago/sipgo, side by side (own module: tools/sipbench).
+# BENCHTIME=1s for real figures.
+BENCHTIME ?= 1x
+sipbench:
+	cd tools/sipbench && $(GO) test -count=1 -run . -bench . -benchmem -benchtime=$(BENCHTIME) .
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/phoned ./firmware/cmd/phoned
