@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskphone/deskphone/audio"
@@ -18,6 +20,7 @@ import (
 	"github.com/deskphone/deskphone/firmware/netboot"
 	"github.com/deskphone/deskphone/firmware/phone"
 	"github.com/deskphone/deskphone/firmware/provision"
+	"github.com/deskphone/deskphone/firmware/storage"
 	"github.com/deskphone/deskphone/hal"
 	"github.com/deskphone/deskphone/hal/panel"
 	"github.com/deskphone/deskphone/sipua"
@@ -58,6 +61,7 @@ func Run(ctx context.Context, o Options) error {
 
 	var (
 		cfg     config.Config
+		prov    *provision.Provisioner // sipua's NOTIFY check-sync calls prov.Resync()
 		bindIP  = o.BindIP
 		localIP string
 		pnl     = panel.New(o.Board.Name, o.Version)
@@ -76,7 +80,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		localIP = lease.Addr.IP.String()
 		bindIP = ""
-		cfg, err = provisionConfig(ctx, lease, step)
+		prov, cfg, err = provisionConfig(ctx, o, &lease, step)
 		if err != nil {
 			return err
 		}
@@ -85,19 +89,10 @@ func Run(ctx context.Context, o Options) error {
 			bindIP = "127.0.0.1"
 		}
 		localIP = bindIP
-		data, err := os.ReadFile(o.ConfigFile)
-		if err != nil {
+		var err error
+		if prov, cfg, err = provisionConfig(ctx, o, nil, step); err != nil {
 			return fmt.Errorf("app: configuration: %w", err)
 		}
-		c, warns, err := config.Parse(o.ConfigFile, data, config.Default())
-		if err != nil {
-			return fmt.Errorf("app: configuration: %w", err)
-		}
-		for _, w := range warns {
-			step("configuration: %v", w)
-		}
-		cfg = c
-		step("configuration read from %s", o.ConfigFile)
 		if err := pnl.Listen(o.Panel); err != nil {
 			return fmt.Errorf("app: panel: %w", err)
 		}
@@ -176,10 +171,16 @@ func Run(ctx context.Context, o Options) error {
 			logf("audio: %v; the phone goes on without audio", err)
 		}
 	}()
+	newConfig := resync(ctx, prov, ph, cancel)
 	err = ph.Run(ctx)
 	cancel()
 	pnl.Close() // unblocks the audio loop's Exchange
 	wg.Wait()
+	if newConfig.Load() {
+		ua.Close()
+		step("provisioning: restarting to apply the new configuration")
+		return provision.Restart()
+	}
 	return err
 }
 
@@ -267,40 +268,69 @@ func upNetwork(ctx context.Context, step func(string, ...any)) (netboot.Lease, e
 	}
 }
 
-// provisionConfig fetches the common and the phone's own file over TFTP and
-// loads them, retrying until a valid configuration is had.
-func provisionConfig(ctx context.Context, lease netboot.Lease, step func(string, ...any)) (config.Config, error) {
+// provisionConfig gets the configuration the phone boots with. On the qemu
+// board (lease set) it comes from the TFTP server the lease names (options
+// 66, 150, 160, 43, siaddr), and the last good one is kept on /dev/vda when
+// the board has a disk; it retries until it has one. On the sim board it is
+// read from o.ConfigFile and the last good one is kept in
+// <ConfigFile>.state. A file that cannot be fetched or is refused leaves the
+// phone on the stored last good configuration.
+func provisionConfig(ctx context.Context, o Options, lease *netboot.Lease, step func(string, ...any)) (*provision.Provisioner, config.Config, error) {
+	p := &provision.Provisioner{Logf: step}
+	state := o.ConfigFile + ".state"
+	if lease != nil {
+		if lease.TFTPServer == "" {
+			return nil, config.Config{}, errors.New("app: DHCP named no TFTP server (options 66, 150, 160, 43, siaddr)")
+		}
+		p.Source = provision.TFTPSource{Server: lease.TFTPServer, Dir: lease.ConfigDir}
+		p.CommonFile, p.OwnFile = lease.BootFile, provision.OwnFile(lease.MAC)
+		state = "/dev/vda"
+		if _, err := os.Stat(state); err != nil {
+			state = "" // no disk: nothing is kept
+			step("provisioning: no disk (/dev/vda); the last good configuration is not kept")
+		}
+	} else {
+		p.Source = provision.DirSource{Dir: filepath.Dir(o.ConfigFile)}
+		p.CommonFile = filepath.Base(o.ConfigFile)
+	}
+	if state != "" {
+		st, _, err := storage.Open(state) // open for the process's lifetime
+		if err != nil {
+			step("provisioning: %v; the last good configuration is not kept", err)
+		} else {
+			p.Store = st
+		}
+	}
 	backoff := time.Second
 	for {
-		cfg, err := fetchConfig(ctx, lease, step)
+		cfg, err := p.Boot(ctx)
 		if err == nil {
-			return cfg, nil
+			return p, cfg, nil
+		}
+		if lease == nil {
+			return nil, config.Config{}, err
 		}
 		step("provisioning: %v; retrying in %s", err, backoff)
 		select {
 		case <-ctx.Done():
-			return config.Config{}, ctx.Err()
+			return nil, config.Config{}, ctx.Err()
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 60*time.Second)
 	}
 }
 
-func fetchConfig(ctx context.Context, lease netboot.Lease, step func(string, ...any)) (config.Config, error) {
-	if lease.TFTPServer == "" {
-		return config.Config{}, errors.New("DHCP named no TFTP server (options 66, 150, siaddr)")
+// resync runs the provisioner's periodic and triggered resyncs while the
+// phone runs. A new configuration waits until the phone is idle, then ends
+// the phone (cancel) and the returned flag is set: Run restarts phoned,
+// which boots with it.
+func resync(ctx context.Context, p *provision.Provisioner, ph *phone.Phone, cancel func()) *atomic.Bool {
+	var newConfig atomic.Bool
+	p.Idle = func() bool { return strings.Contains(ph.Status(), " phone=idle ") }
+	p.Apply = func(config.Config) {
+		newConfig.Store(true)
+		cancel()
 	}
-	common, own, err := provision.Fetch(ctx, lease.TFTPServer, lease.BootFile, lease.MAC, step)
-	if err != nil {
-		return config.Config{}, err
-	}
-	cfg, warns, err := config.Load(common, own)
-	if err != nil {
-		return config.Config{}, err
-	}
-	for _, w := range warns {
-		step("configuration: %v", w)
-	}
-	step("configuration: %d bytes common, %d bytes own, from %s", len(common), len(own), lease.TFTPServer)
-	return cfg, nil
+	go p.Run(ctx)
+	return &newConfig
 }
