@@ -20,7 +20,13 @@ type Wiring struct {
 	Hook        GPIO       // input with pull-up
 	HookOffHigh bool       // the hook input reads high while the handset is lifted
 	Ringer      GPIO       // output, high rings
-	MWILamp     GPIO       // output, high lights the message lamp
+	// RingerPWM drives the ringer pin as a square wave (a passive buzzer
+	// on a hardware-PWM pin, see PWMPins) instead of high.
+	RingerPWM bool
+	MWILamp   GPIO // output, high lights the message lamp
+	// Country picks the ring cadence the phone's "normal" ring uses
+	// (hal/ringer: us, uk, de, fr, ...).
+	Country string
 }
 
 // Pins returns every GPIO the wiring uses, in a fixed order.
@@ -35,6 +41,9 @@ type Audio struct {
 	I2CBus     int    // /dev/i2c-N the codec is set up on
 	CodecAddr  uint16 // 7-bit I2C address
 	ALSADevice string // PCM device the samples move through
+	MCLK       int    // the codec's master clock in Hz (its PLL makes the sample clocks)
+	Channels   int    // PCM channels the ALSA device takes (2: the I2S codec is stereo)
+	PeriodMs   int    // ALSA period, 5-10 ms
 }
 
 // Board is one board the firmware runs on.
@@ -56,6 +65,8 @@ var (
 	I2CPins      = []GPIO{2, 3}           // I2C1: the codec's control bus
 	I2SPins      = []GPIO{18, 19, 20, 21} // PCM to and from the codec
 	reservedPins = []GPIO{0, 1, 14, 15}   // ID EEPROM, UART console
+	// PWMPins can carry the SoC's hardware PWM (PWM0/PWM1).
+	PWMPins = []GPIO{12, 13, 18, 19}
 )
 
 func keypad3x4() [][]string {
@@ -72,11 +83,13 @@ func rpiWiring() *Wiring {
 		HookOffHigh: true,
 		Ringer:      23,
 		MWILamp:     24,
+		Country:     "us",
 	}
 }
 
 func wm8960() *Audio {
-	return &Audio{Codec: "wm8960", I2CBus: 1, CodecAddr: 0x1a, ALSADevice: "hw:CARD=wm8960soundcard,DEV=0"}
+	return &Audio{Codec: "wm8960", I2CBus: 1, CodecAddr: 0x1a, ALSADevice: "hw:CARD=wm8960soundcard,DEV=0",
+		MCLK: 24_000_000, Channels: 2, PeriodMs: 10}
 }
 
 func rpiConfig() []string {

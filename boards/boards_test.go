@@ -2,6 +2,7 @@ package boards
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -39,6 +40,12 @@ func TestInvariants(t *testing.T) {
 			if a.I2CBus < 0 || a.Codec == "" || a.ALSADevice == "" {
 				t.Errorf("%s: audio %+v incomplete", b.Name, *a)
 			}
+			if a.Codec != "wm8960" {
+				t.Errorf("%s: no driver for codec %q", b.Name, a.Codec)
+			}
+			if a.MCLK < 1_000_000 || a.MCLK > 50_000_000 || a.Channels < 1 || a.Channels > 2 || a.PeriodMs < 5 || a.PeriodMs > 10 {
+				t.Errorf("%s: audio clock %d Hz, %d channels, period %d ms", b.Name, a.MCLK, a.Channels, a.PeriodMs)
+			}
 		}
 	}
 }
@@ -58,6 +65,12 @@ func checkWiring(t *testing.T, name string, w *Wiring) {
 			t.Errorf("%s: %v is an I2C, I2S, EEPROM or UART pin", name, p)
 		}
 	}
+	if w.RingerPWM && !slices.Contains(PWMPins, w.Ringer) {
+		t.Errorf("%s: ringer on %v has no hardware PWM", name, w.Ringer)
+	}
+	if !slices.Contains(countries, w.Country) {
+		t.Errorf("%s: country %q has no ring cadence", name, w.Country)
+	}
 	if len(w.KeypadRows) == 0 || len(w.KeypadCols) == 0 || len(w.Keys) != len(w.KeypadRows) {
 		t.Fatalf("%s: keypad %d rows x %d cols, keys for %d rows", name, len(w.KeypadRows), len(w.KeypadCols), len(w.Keys))
 	}
@@ -67,15 +80,33 @@ func checkWiring(t *testing.T, name string, w *Wiring) {
 			t.Errorf("%s: key row %d has %d keys for %d columns", name, r, len(row), len(w.KeypadCols))
 		}
 		for _, k := range row {
-			if seen[k] || len(k) != 1 || !(k[0] >= '0' && k[0] <= '9' || k == "*" || k == "#") {
-				t.Errorf("%s: key %q repeated or not a dial key", name, k)
+			dial := len(k) == 1 && (k[0] >= '0' && k[0] <= '9' || k == "*" || k == "#")
+			if seen[k] || !dial && !slices.Contains(namedKeys, k) {
+				t.Errorf("%s: key %q repeated or not a panel.md key", name, k)
 			}
 			seen[k] = true
 		}
 	}
-	if len(seen) != 12 {
-		t.Errorf("%s: keypad has %d keys, want the 12 dial keys", name, len(seen))
+	for _, k := range strings.Split("1 2 3 4 5 6 7 8 9 * 0 #", " ") {
+		if !seen[k] {
+			t.Errorf("%s: keypad has no %q", name, k)
+		}
 	}
+}
+
+// namedKeys are panel.md's named keys; countries hal/ringer's cadences.
+var (
+	namedKeys = strings.Fields("send hold transfer conf redial dnd fwd vm mute speaker line1 line2 line3 line4 ok cancel up down volup voldown")
+	countries = strings.Fields("us ca uk au de nl it fr jp se")
+)
+
+// A 4x4 keypad (the fourth column's keys named) passes the same checks.
+func TestWiring4x4(t *testing.T) {
+	w := rpiWiring()
+	w.KeypadCols = append(w.KeypadCols, 25)
+	w.Keys = [][]string{{"1", "2", "3", "send"}, {"4", "5", "6", "hold"}, {"7", "8", "9", "transfer"}, {"*", "0", "#", "cancel"}}
+	w.Ringer, w.RingerPWM = 12, true
+	checkWiring(t, "rpi-4x4", w)
 }
 
 func TestByName(t *testing.T) {

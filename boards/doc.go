@@ -31,5 +31,19 @@
 //	| WM8960 I2S           | 18-21| 12,35,38,40| BCLK, LRCLK, DIN, DOUT                   |
 //
 // The keypad is a 3x4 matrix: each key joins one row to one column; a
-// scanner drives one row low at a time and reads which column is pulled low.
+// scanner (hal/keypad) drives one row low at a time, leaving the others as
+// inputs, and reads which column is pulled low. A 4x4 keypad adds a fourth
+// column on GPIO 25 (header pin 22) whose keys carry panel.md names (for
+// example send, hold, transfer, cancel). The ringer pin drives a relay or an
+// active buzzer high; a passive buzzer wants a hardware-PWM pin (GPIO 12 or
+// 13, RingerPWM). The codec board's 24 MHz crystal is the WM8960's MCLK; its
+// PLL makes the 8 and 16 kHz clocks and the codec is the I2S clock master,
+// so the codec paces the phone's audio loop. The ALSA card is the
+// wm8960-soundcard overlay's; the firmware sets the codec registers itself
+// (hal/wm8960) and moves samples through the card's PCM device (hal/alsa).
+//
+// Every entry is checked by the tests: no pin twice, none on I2C, I2S,
+// EEPROM or UART pins, PWM only where the SoC has it, every dial key
+// present and every other key a panel.md name, a cadence for the country, a
+// valid codec address and clock.
 package boards
