@@ -108,6 +108,8 @@ func TestBackoff(t *testing.T) {
 func FuzzLeaseFromACK(f *testing.F) {
 	f.Add(ack(f, dhcpv4.WithNetmask(net.CIDRMask(24, 32)), dhcpv4.WithRouter(net.IPv4(10, 0, 2, 2)),
 		dhcpv4.WithOption(dhcpv4.OptTFTPServerName("10.0.2.2"))).ToBytes())
+	f.Add(ack(f, opt(160, []byte("tftp://prov.example/p/site.cfg")), opt(43, sub(66, []byte("10.4.4.4"), 241, []byte{10, 6, 6, 6}))).ToBytes())
+	f.Add(ack(f, opt(43, []byte{66, 9, 'a'})).ToBytes())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := dhcpv4.FromBytes(b)
 		if err != nil {
@@ -119,6 +121,12 @@ func FuzzLeaseFromACK(f *testing.F) {
 		}
 		if l.Addr.IP.To4() == nil || l.Addr.Mask == nil {
 			t.Fatalf("lease without address: %s", l)
+		}
+		if (l.TFTPServer == "") != (l.ServerSource == "") {
+			t.Fatalf("TFTP server and its source disagree: %s", l)
+		}
+		if l.TFTPServer != "" && !validServerHost(l.TFTPServer) {
+			t.Fatalf("bad TFTP server: %s", l)
 		}
 		_ = l.String()
 		_ = resolvConf(l)
