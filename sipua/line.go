@@ -3,6 +3,7 @@ package sipua
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -14,12 +15,39 @@ import (
 	"github.com/deskphone/deskphone/sipua/transport"
 )
 
-// Registration retry after a failure: the wait doubles from regRetryMin
-// up to regRetryMax.
+// Registration timing.
+//
+// After a failure the line waits as RFC 5626 section 4.5 says: a random
+// time between half and all of min(regBackoffMax, regBackoffBase *
+// 2^failures), failures counting the consecutive failed attempts from 1
+// (so 15-30 s, 30-60 s, ... up to 15-30 min). A 503 with Retry-After waits
+// at least that long (RFC 3261 section 21.5.4), within the same cap.
+//
+// A binding is refreshed before it expires: at the granted lifetime less a
+// tenth of it (at least regRefreshMargin), but never before half of it.
 const (
-	regRetryMin = 5 * time.Second
-	regRetryMax = 30 * time.Second
+	regBackoffBase   = 15 * time.Second
+	regBackoffMax    = 1800 * time.Second
+	regRefreshMargin = 5 * time.Second
+	regMaxExpires    = 86400 // a Min-Expires above this is not followed
 )
+
+// regBackoff is the bound of the wait after the given number of consecutive
+// failures (1 for the first).
+func regBackoff(failures int) time.Duration {
+	d := regBackoffBase
+	for i := 0; i < failures && d < regBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, regBackoffMax)
+}
+
+// regRefreshAfter is when to refresh a binding granted for granted seconds.
+func regRefreshAfter(granted int) time.Duration {
+	g := time.Duration(granted) * time.Second
+	margin := max(g/10, regRefreshMargin)
+	return max(g-margin, g/2)
+}
 
 // line is one account and its registration state (RFC 3261 section 10).
 type line struct {
@@ -37,10 +65,21 @@ type line struct {
 	regTag    string
 	regSeq    uint32
 	regTx     *transaction.Client
-	regAuthed bool // the current attempt already answered a challenge
-	retry     time.Duration
 	stopRefr  func()
 	stopKeep  func()
+
+	// Digest state. auth is the last challenge answered (nil: none yet);
+	// later REGISTERs carry credentials for it at once, each with the next
+	// nonce count (RFC 7616 section 3.4), until the registrar asks anew.
+	auth       *digest.Challenge
+	authHeader string // "Authorization" or "Proxy-Authorization"
+	// Per attempt (one register call): whether it has answered a challenge
+	// of its own, retried on stale=true, and followed a 423. Each happens
+	// at most once, so an attempt sends at most four REGISTERs.
+	answered, staleRetried, minExpFollowed bool
+
+	failures int                                 // consecutive failed attempts (backoff)
+	jitter   func(d time.Duration) time.Duration // random in [0, d); nil: math/rand
 }
 
 func newLine(ua *UA, n int, lc LineConfig) (*line, error) {
@@ -138,13 +177,15 @@ func (l *line) setReg(state string) {
 	l.ua.emit(Event{Kind: RegChanged, Line: l.n, RegState: state})
 }
 
-// register sends a REGISTER for expires seconds (0 = remove the binding).
+// register starts an attempt: a REGISTER for expires seconds (0 = remove
+// the binding), with credentials for the last challenge if there is one.
 func (l *line) register(expires int) {
-	l.regAuthed = false
-	l.sendRegister(expires, "", "")
+	l.answered, l.staleRetried, l.minExpFollowed = false, false, false
+	l.sendRegister(expires)
 }
 
-func (l *line) sendRegister(expires int, authHeader, authValue string) {
+// sendRegister sends one REGISTER of the current attempt.
+func (l *line) sendRegister(expires int) {
 	if l.regTx != nil {
 		l.regTx.Terminate()
 		l.regTx = nil
@@ -167,8 +208,9 @@ func (l *line) sendRegister(expires int, authHeader, authValue string) {
 	m.Add("CSeq", fmt.Sprintf("%d REGISTER", l.regSeq))
 	m.Add("Contact", ua.contact(l.cfg.User))
 	m.Add("Expires", strconv.Itoa(expires))
-	if authHeader != "" {
-		m.Add(authHeader, authValue)
+	if l.auth != nil {
+		// The digest-uri is the Request-URI (RFC 3261 section 22.4).
+		m.Add(l.authHeader, l.auth.Authorize("REGISTER", ruri.String(), l.authUser, l.cfg.Password))
 	}
 	m.Add("Allow", allowHeader)
 	if ua.cfg.UserAgent != "" {
@@ -186,12 +228,12 @@ func (l *line) sendRegister(expires int, authHeader, authValue string) {
 				code = 503
 			}
 			l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
-			l.regFailed(code, expires)
+			l.regFailed(code, expires, 0)
 		},
 	})
 	if err != nil {
 		l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
-		l.regFailed(503, expires)
+		l.regFailed(503, expires, 0)
 		return
 	}
 	if tx.State() != transaction.Terminated {
@@ -208,8 +250,7 @@ func (l *line) onRegResponse(c *transaction.Client, r *sipmsg.Message, expires i
 	l.regTx = nil
 	switch code := r.StatusCode; {
 	case code >= 200 && code < 300:
-		l.retry = 0
-		l.regAuthed = false
+		l.failures = 0
 		if expires == 0 {
 			l.setReg("unregistered")
 			l.ua.regDone()
@@ -221,50 +262,100 @@ func (l *line) onRegResponse(c *transaction.Client, r *sipmsg.Message, expires i
 			return
 		}
 		l.setReg("registered")
-		// Refresh at about half the granted lifetime.
-		l.scheduleRegister(time.Duration(granted)*time.Second/2, l.expires)
-	case (code == 401 || code == 407) && !l.regAuthed:
-		hdr, ahdr := "WWW-Authenticate", "Authorization"
-		if code == 407 {
-			hdr, ahdr = "Proxy-Authenticate", "Proxy-Authorization"
-		}
-		ch, err := digest.ParseChallenge(r.Get(hdr))
-		if err != nil {
-			l.ua.logf("sipua: line %d: %v", l.n, err)
-			l.regFailed(code, expires)
+		l.scheduleRegister(regRefreshAfter(granted), l.expires)
+	case code == 401 || code == 407:
+		l.onRegChallenge(r, expires)
+	case code == 423 && expires != 0 && !l.minExpFollowed:
+		// Interval Too Brief: ask again at once for the registrar's
+		// minimum (RFC 3261 section 10.2.8), which later refreshes keep.
+		n, err := strconv.Atoi(strings.TrimSpace(r.Get("Min-Expires")))
+		if err != nil || n <= expires || n > regMaxExpires {
+			l.ua.logf("sipua: line %d: 423 with Min-Expires %q for %d s", l.n, r.Get("Min-Expires"), expires)
+			l.regFailed(code, expires, 0)
 			return
 		}
-		l.regAuthed = true
-		uri := sipmsg.URI{Scheme: "sip", Host: l.domain}
-		l.sendRegister(expires, ahdr, ch.Authorize("REGISTER", uri.String(), l.authUser, l.cfg.Password))
-	case code == 423 && r.Get("Min-Expires") != "" && expires != 0:
-		n, err := strconv.Atoi(r.Get("Min-Expires"))
-		if err != nil || n <= expires {
-			l.regFailed(code, expires)
-			return
-		}
+		l.ua.logf("sipua: line %d: registrar wants at least %d s", l.n, n)
+		l.minExpFollowed = true
 		l.expires = n
-		l.register(n)
+		l.sendRegister(n)
 	default:
-		l.regFailed(code, expires)
+		l.regFailed(code, expires, retryAfter(r))
 	}
 }
 
-// regFailed reports the failure and retries later with backoff (never a
-// tight loop: at least regRetryMin, doubling to at most regRetryMax).
-func (l *line) regFailed(code, expires int) {
+// onRegChallenge answers a 401/407 (RFC 3261 section 22.2): a challenge
+// this attempt has not answered yet is answered, as is one that says our
+// nonce went stale (once per attempt, RFC 7616 section 3.3); anything else
+// means the credentials are wrong, and the attempt fails rather than loop.
+func (l *line) onRegChallenge(r *sipmsg.Message, expires int) {
+	hdr, ahdr := "WWW-Authenticate", "Authorization"
+	if r.StatusCode == 407 {
+		hdr, ahdr = "Proxy-Authenticate", "Proxy-Authorization"
+	}
+	ch, err := digest.Choose(r.GetAll(hdr))
+	if err != nil {
+		l.ua.logf("sipua: line %d: %v", l.n, err)
+		l.auth = nil
+		l.regFailed(r.StatusCode, expires, 0)
+		return
+	}
+	switch {
+	case !l.answered:
+		l.answered = true
+	case ch.Stale && !l.staleRetried:
+		l.staleRetried = true
+		l.ua.logf("sipua: line %d: nonce stale, retrying with the new one", l.n)
+	default:
+		l.ua.logf("sipua: line %d: credentials refused (%d)", l.n, r.StatusCode)
+		l.auth = nil
+		l.regFailed(r.StatusCode, expires, 0)
+		return
+	}
+	l.auth, l.authHeader = &ch, ahdr
+	l.sendRegister(expires)
+}
+
+// retryAfter is a response's Retry-After in seconds (0: none).
+func retryAfter(r *sipmsg.Message) time.Duration {
+	v := r.Get("Retry-After")
+	if i := strings.IndexAny(v, " ;("); i >= 0 {
+		v = v[:i]
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return time.Duration(n) * time.Second
+}
+
+// regFailed reports the failure and tries again later (never a tight loop):
+// after the RFC 5626 backoff, or Retry-After if that is longer.
+func (l *line) regFailed(code, expires int, after time.Duration) {
 	if expires == 0 {
 		l.setReg("unregistered")
 		l.ua.regDone()
 		return
 	}
 	l.setReg("failed:" + strconv.Itoa(code))
-	if l.retry == 0 {
-		l.retry = regRetryMin
-	} else {
-		l.retry = min(2*l.retry, regRetryMax)
+	l.failures++
+	bound := regBackoff(l.failures)
+	wait := bound/2 + l.random(bound/2+1)
+	if after > wait {
+		wait = min(after, regBackoffMax)
 	}
-	l.scheduleRegister(l.retry, l.expires)
+	l.ua.logf("sipua: line %d: registering again in %v (failure %d)", l.n, wait.Round(time.Millisecond), l.failures)
+	l.scheduleRegister(wait, l.expires)
+}
+
+// random returns a random duration in [0, d).
+func (l *line) random(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	if l.jitter != nil {
+		return l.jitter(d)
+	}
+	return rand.N(d)
 }
 
 func (l *line) scheduleRegister(d time.Duration, expires int) {
