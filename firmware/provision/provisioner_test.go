@@ -473,3 +473,18 @@ func TestKeys(t *testing.T) {
 		t.Errorf("renamed file: %v", err)
 	}
 }
+
+func FuzzUnmarshalFiles(f *testing.F) {
+	f.Add(Files{CommonName: "phone.cfg", Common: []byte("a = b\n"), OwnName: own, Own: []byte("c = d\n"), From: "tftp://10.0.2.2"}.marshal())
+	f.Add([]byte(storedMagic))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fs, err := unmarshalFiles(b)
+		if err != nil {
+			return
+		}
+		g, err := unmarshalFiles(fs.marshal())
+		if err != nil || !sameFiles(fs, g) || g.From != fs.From {
+			t.Fatalf("re-marshal: %+v -> %+v, %v", fs, g, err)
+		}
+	})
+}

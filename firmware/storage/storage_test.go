@@ -209,3 +209,31 @@ func BenchmarkSaveLoad(b *testing.B) {
 		s.Load()
 	}
 }
+
+// FuzzLoad: whatever is on the device, Load neither panics nor returns
+// data that was not saved whole, and a Save after it is read back.
+func FuzzLoad(f *testing.F) {
+	m := newMem(MinSize)
+	s, _ := New(m, MinSize)
+	s.Save([]byte("seed"))
+	s.Save([]byte("line.1.user = 1001\n"))
+	f.Add(append([]byte(nil), m.b...))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := newMem(MinSize)
+		copy(m.b, b)
+		s, _ := New(m, MinSize)
+		c, err := s.Load()
+		if err == nil && len(c.Data) > s.MaxData() {
+			t.Fatalf("Load returned %d bytes", len(c.Data))
+		}
+		gen, err := s.Save([]byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, err := s.Load()
+		if err != nil || string(c2.Data) != "x" || c2.Generation != gen {
+			t.Fatalf("after Save: %+v, %v", c2, err)
+		}
+	})
+}
