@@ -129,9 +129,9 @@ func TestBootFallsBackToStorage(t *testing.T) {
 	}
 
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func()
-		why   string
+		why    string
 	}{
 		{"server down", func() { src.setDown(true) }, "timeout"},
 		{"bad value", func() { src.setDown(false); src.set(own, "line.1.user = 1001\nsip.port = 0\n") }, "525400123456.cfg:2: sip.port"},
