@@ -295,7 +295,6 @@ func (l *line) onRegChallenge(r *sipmsg.Message, expires int) {
 	ch, err := digest.Choose(r.GetAll(hdr))
 	if err != nil {
 		l.ua.logf("sipua: line %d: %v", l.n, err)
-		l.auth = nil
 		l.regFailed(r.StatusCode, expires, 0)
 		return
 	}
@@ -307,7 +306,6 @@ func (l *line) onRegChallenge(r *sipmsg.Message, expires int) {
 		l.ua.logf("sipua: line %d: nonce stale, retrying with the new one", l.n)
 	default:
 		l.ua.logf("sipua: line %d: credentials refused (%d)", l.n, r.StatusCode)
-		l.auth = nil
 		l.regFailed(r.StatusCode, expires, 0)
 		return
 	}
@@ -337,6 +335,7 @@ func (l *line) regFailed(code, expires int, after time.Duration) {
 		return
 	}
 	l.setReg("failed:" + strconv.Itoa(code))
+	l.auth = nil // the next attempt starts with a fresh challenge
 	l.failures++
 	bound := regBackoff(l.failures)
 	wait := bound/2 + l.random(bound/2+1)

@@ -260,6 +260,45 @@ func TestRegisterSHA256Refresh(t *testing.T) {
 	})
 }
 
+// TestRegisterRechallenged: cached credentials the registrar no longer
+// takes (a plain 401, as after its restart) are replaced by an answer to
+// the new challenge in the same attempt; a 403 drops them, so the attempt
+// after the backoff starts without credentials.
+func TestRegisterRechallenged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubbleUA(t, line1(600))
+		ch1 := digest.NewChallengeAlg("pbx", digest.SHA256)
+		b.challenge(b.next(), ch1)
+		b.ok(b.next(), 0)
+		r := b.next() // refresh with ch1's nonce, nc 2
+		if c := creds(t, r, "pw1001"); c.Nonce != ch1.Nonce || c.NC != "00000002" {
+			t.Fatalf("refresh %+v", c)
+		}
+		ch2 := digest.NewChallengeAlg("pbx", digest.MD5)
+		b.challenge(r, ch2)
+		r = b.next()
+		if c := creds(t, r, "pw1001"); c.Nonce != ch2.Nonce || c.NC != "00000001" || c.Algorithm != "MD5" {
+			t.Fatalf("answer to the new challenge %+v", c)
+		}
+		b.ok(r, 0)
+		r = b.next()
+		if c := creds(t, r, "pw1001"); c.Nonce != ch2.Nonce || c.NC != "00000002" {
+			t.Fatalf("second refresh %+v", c)
+		}
+		b.answer(r, 403, nil)
+		r = b.next()
+		if r.m.Get("Authorization") != "" {
+			t.Fatalf("after a 403 the credentials are still sent: %s", r.m.Get("Authorization"))
+		}
+		if e := b.event(); e.RegState != "registered" {
+			t.Fatalf("event %+v", e)
+		}
+		if e := b.event(); e.RegState != "failed:403" {
+			t.Fatalf("event %+v", e)
+		}
+	})
+}
+
 // TestRegisterNoChallengeLoop: a registrar that keeps challenging gets at
 // most one answer per challenge kind per attempt, then the line backs off.
 func TestRegisterNoChallengeLoop(t *testing.T) {
