@@ -189,7 +189,8 @@ func parseCSeq(v string) (seq uint32, method string, err error) {
 	return uint32(n), meth, nil
 }
 
-// AppendTo appends the wire form of m to dst and returns it. Content-Length
+// AppendTo appends the wire form of m to dst and returns it; it does not
+// allocate when dst has room (cap(dst)-len(dst) >= the message's size). Content-Length
 // is always written from len(Body): in place of an existing one, else last.
 func (m *Message) AppendTo(dst []byte) []byte {
 	if m.IsRequest() {
@@ -284,6 +285,8 @@ var dialogCreating = map[string]bool{"INVITE": true, "SUBSCRIBE": true, "REFER":
 // NewResponse builds a response to req (RFC 3261 section 8.2.6.2): all Via
 // values, From, To, Call-ID and CSeq are copied, and Record-Route for 101-299
 // responses to dialog-creating requests. It adds nothing else (no To tag).
+// The header strings are shared with req: when req came from ParseFrom, the
+// response is valid only as long as req's buffer (Clone it to keep it).
 func NewResponse(req *Message, code int, reason string) *Message {
 	if reason == "" {
 		reason = ReasonPhrase(code)

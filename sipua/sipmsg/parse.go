@@ -79,6 +79,7 @@ func (m *Message) ParseFrom(b []byte) error {
 	if !ok {
 		return malformed("no end of headers")
 	}
+	line = trimLast(line, rest, crlf)
 	startErr := m.parseStartLine(view(line))
 	if startErr != nil && !m.IsRequest() {
 		return startErr
@@ -108,6 +109,9 @@ func (m *Message) ParseFrom(b []byte) error {
 		line, next, crlf, ok = nextLine(rest)
 		if !ok && !folded {
 			return malformed("no end of headers")
+		}
+		if !folded {
+			line = trimLast(line, next, crlf)
 		}
 		if !folded && len(next) > 0 && (next[0] == ' ' || next[0] == '\t') {
 			// The first folded line: find the end of the header part, unfold
@@ -206,6 +210,21 @@ func nextLine(b []byte) (line, rest []byte, crlf, lf bool) {
 		line, crlf = line[:n-1], true
 	}
 	return line, rest, crlf, lf
+}
+
+// trimLast trims the line that ends the header part, as cutting the header
+// part before the first CRLF CRLF (or LF LF, or the line ends closing a
+// datagram without a blank line) and then one CR off each line does.
+func trimLast(line, next []byte, crlf bool) []byte {
+	switch {
+	case len(next) == 0:
+		return bytes.TrimRight(line, "\r")
+	case crlf && len(next) > 1 && next[0] == '\r' && next[1] == '\n':
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			return line[:n-1]
+		}
+	}
+	return line
 }
 
 // unfold joins continuation lines (RFC 3261 section 7.3.1) in place: a line
