@@ -24,6 +24,7 @@ import (
 	"github.com/deskphone/deskphone/hal"
 	"github.com/deskphone/deskphone/hal/panel"
 	"github.com/deskphone/deskphone/sipua"
+	"github.com/deskphone/deskphone/sipua/transport"
 )
 
 // Options say how phoned was started.
@@ -88,7 +89,9 @@ func Run(ctx context.Context, o Options) error {
 		if bindIP == "" {
 			bindIP = "127.0.0.1"
 		}
-		localIP = bindIP
+		if ip := net.ParseIP(bindIP); ip != nil && !ip.IsUnspecified() {
+			localIP = bindIP
+		} // else the user agent finds the address of the route to the registrar
 		var err error
 		if prov, cfg, err = provisionConfig(ctx, o, nil, step); err != nil {
 			return fmt.Errorf("app: configuration: %w", err)
@@ -101,9 +104,6 @@ func Run(ctx context.Context, o Options) error {
 	defer pnl.Close()
 
 	mediaHost := cfg.PublicAddress
-	if mediaHost == "" {
-		mediaHost = localIP
-	}
 	var lines []sipua.LineConfig
 	for i, l := range cfg.Lines {
 		if l.User == "" {
@@ -125,6 +125,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if len(lines) == 0 {
 		return errors.New("app: the configuration has no line (line.1.user)")
+	}
+	if mediaHost == "" {
+		mediaHost = localIP
+	}
+	if mediaHost == "" {
+		mediaHost = routeIP(lines[0])
 	}
 	ua, err := sipua.New(sipua.Config{
 		Listen:      net.JoinHostPort(bindIP, strconv.Itoa(cfg.SIPPort)),
@@ -245,6 +251,27 @@ func (b *watcher) Reg(line int, state string) {
 			b.step("line %d registered (process start to registered: %d ms)", line, time.Since(b.start).Milliseconds())
 		})
 	}
+}
+
+// routeIP is the local address of the route to a line's outbound proxy or
+// registrar, or loopback when it has neither (peer-to-peer on one host).
+func routeIP(l sipua.LineConfig) string {
+	to := l.OutboundProxy
+	if to == "" {
+		to = l.Registrar
+	}
+	if to == "" {
+		return "127.0.0.1"
+	}
+	addr, err := transport.Resolve(to)
+	if err != nil {
+		return "127.0.0.1"
+	}
+	ip, err := transport.LocalIPFor(addr)
+	if err != nil {
+		return "127.0.0.1"
+	}
+	return ip.String()
 }
 
 // upNetwork brings eth0 up with DHCP, retrying until it works: a desk phone
