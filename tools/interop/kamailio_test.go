@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +126,70 @@ func TestKamailioCall(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestKamailioRefreshStale: Kamailio grants 10 s bindings and its nonces
+// expire after 4 s, so each refresh's cached credentials are stale: the
+// phone answers the stale=true challenge at once and stays registered
+// through several refreshes, its panel never showing a failure.
+func TestKamailioRefreshStale(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	k := startKamailio(t, ctx, "WITH_SHORT", "WITH_SHA256")
+	dir := t.TempDir()
+	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{"1001", "1002"}, Dir: dir,
+		Users: pbx.DefaultUsers(), External: k.Addr.String(), Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.WaitRegistered(ctx); err != nil {
+		t.Fatal(err)
+	}
+	marks := map[string]int{}
+	for _, ph := range l.Phones {
+		marks[ph.Ext] = ph.Panel.Mark()
+	}
+	// Two refreshes each (at 5 s and 10 s after registering).
+	time.Sleep(12 * time.Second)
+	for _, ph := range l.Phones {
+		// The lines seen so far: a wait that is over at once.
+		now, stop := context.WithTimeout(ctx, 10*time.Millisecond)
+		line, err := ph.Panel.WaitAfter(now, marks[ph.Ext], regexp.MustCompile(`^reg 1 (failed|unregistered)`))
+		stop()
+		if err == nil {
+			t.Errorf("%s: %s", ph.Ext, line)
+		}
+		st, err := ph.Panel.Status(ctx)
+		if err != nil || !strings.Contains(st, "reg=1:registered") {
+			t.Errorf("%s: status %q %v", ph.Ext, st, err)
+		}
+	}
+	// Per phone: each REGISTER answered 401, stale or 200; after the first
+	// challenge, every stale one followed at once by a 200.
+	for _, ext := range []string{"1001", "1002"} {
+		var seq []string
+		for _, e := range k.Ladder() {
+			if e.Method == "REGISTER" && e.Dir == "out" && e.From == ext {
+				seq = append(seq, strings.TrimPrefix(e.Summary, "401 Unauthorized "))
+			}
+		}
+		t.Logf("%s: kamailio answered its REGISTERs: %s", ext, strings.Join(seq, ", "))
+		stale, ok := 0, 0
+		for i, s := range seq {
+			switch {
+			case s == "(stale)":
+				stale++
+				if i+1 < len(seq) && seq[i+1] != "200 OK" {
+					t.Errorf("%s: stale answered by %q", ext, seq[i+1])
+				}
+			case s == "200 OK":
+				ok++
+			}
+		}
+		if seq[0] != "401 Unauthorized" || stale < 2 || ok < 3 {
+			t.Errorf("%s: want a first challenge, then at least 2 stale refreshes each answered: %q", ext, seq)
+		}
 	}
 }
