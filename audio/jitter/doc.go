@@ -14,4 +14,9 @@
 // frame is dropped). Sequence numbers wrap; a jump of more than the depth
 // restarts the buffer (a backward jump only once a second packet confirms
 // it, as RFC 3550 A.1's probation does).
+//
+// PutTS places packets by RTP timestamp instead of sequence number, which is
+// what the engine uses: a far end with another packet time (one packet
+// filling parts of two frames), timestamps jumping, talkspurts behind or off
+// the playout clock's frame grid. Put and PutTS do not mix within a run.
 package jitter
