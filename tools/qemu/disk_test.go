@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -68,4 +69,92 @@ func TestDiskKeepsLastGoodConfig(t *testing.T) {
 	}
 	os.WriteFile(own, []byte("line.1.user = 1001\nsip.port = x\n"), 0o644)
 	boot("525400123457.cfg:2: sip.port", "using the last good configuration from storage (generation 1", "SIP on")
+}
+
+// TestResyncAppliesNewConfig: phoned in QEMU fetches again after
+// provision.resync_minutes, stores the changed file and, the phone being
+// idle, restarts itself (as PID 1) to apply it.
+func TestResyncAppliesNewConfig(t *testing.T) {
+	if _, err := exec.LookPath(Binary); err != nil {
+		t.Skipf("%s is not installed (apt-get install qemu-system-arm); skipping", Binary)
+	}
+	if testing.Short() {
+		t.Skip("boots QEMU for over a minute; skipped in -short mode")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	kernel, err := KernelPath(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "phoned")
+	if err := BuildPhoned(ctx, "../..", bin); err != nil {
+		t.Fatal(err)
+	}
+	initrd := filepath.Join(dir, "initrd.gz")
+	f, err := os.Create(initrd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteInitramfs(f, bin, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	tftp := filepath.Join(dir, "tftp")
+	os.Mkdir(tftp, 0o755)
+	own := filepath.Join(tftp, "525400123458.cfg")
+	os.WriteFile(filepath.Join(tftp, "phone.cfg"), []byte("line.1.registrar = 10.0.2.2:5\nprovision.resync_minutes = 1\n"), 0o644)
+	os.WriteFile(own, []byte("line.1.user = 1001\n"), 0o644)
+	con := newConsole()
+	inst, err := Start(ctx, kernel, initrd, Phone{Name: "resync", MAC: "52:54:00:12:34:58", TFTPDir: tftp, Disk: filepath.Join(dir, "phone.img"), Console: con})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Stop()
+	deadline := time.After(150 * time.Second)
+	if !con.waitFor("SIP on", deadline, inst.Done()) {
+		t.Fatalf("no boot; console:\n%s", norm(con.String()))
+	}
+	os.WriteFile(own, []byte("line.1.user = 10002\n"), 0o644)
+	if !waitInOrder(con, deadline, inst.Done(),
+		"SIP on",
+		"provision: new configuration from tftp://10.0.2.2: phone.cfg 59 bytes, 525400123458.cfg 20 bytes",
+		"configuration stored (generation 2)",
+		"applying the new configuration",
+		"restarting to apply the new configuration",
+		"deskphone dev on board qemu", // the second start, same PID 1
+		"configuration from tftp://10.0.2.2: phone.cfg 59 bytes, 525400123458.cfg 20 bytes",
+		"SIP on",
+	) {
+		t.Fatalf("console:\n%s", norm(con.String()))
+	}
+	mark := strings.LastIndex(norm(con.String()), "restarting to apply")
+	t.Logf("console after the restart:\n%s", norm(con.String())[mark:])
+}
+
+// waitInOrder waits until the console shows each of wants, each after the
+// one before.
+func waitInOrder(c *console, deadline <-chan time.Time, done <-chan struct{}, wants ...string) bool {
+	for {
+		s, ok := norm(c.String()), true
+		for _, w := range wants {
+			i := strings.Index(s, w)
+			if i < 0 {
+				ok = false
+				break
+			}
+			s = s[i+len(w):]
+		}
+		if ok {
+			return true
+		}
+		select {
+		case <-c.changed:
+		case <-deadline:
+			return false
+		case <-done:
+			return false
+		}
+	}
 }
