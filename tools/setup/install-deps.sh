@@ -2,8 +2,8 @@
 # Installs what building, running and testing the phone needs on a Debian 12
 # machine: QEMU for arm64 (the phones), sipp (sip-tester), tftpd-hpa, kamailio
 # and baresip (real peers the tests talk to on 127.0.0.1), then the Go modules
-# (the kernel for QEMU among them). Safe to run again: it installs only what is missing. Go
-# itself (1.26 or newer) must be on PATH already.
+# (the kernel for QEMU among them). Safe to run again: it installs only what
+# is missing. Go itself (1.26 or newer) must be on PATH already.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
