@@ -108,6 +108,12 @@ func Default() Config {
 // returns the result. A bad line makes Parse return base unchanged and an
 // *Error; unknown keys and repeated keys are returned as warnings.
 func Parse(name string, data []byte, base Config) (Config, []Warning, error) {
+	c, warns, _, err := parse(name, data, base)
+	return c, warns, err
+}
+
+// parse is Parse that also returns the line each key was set on.
+func parse(name string, data []byte, base Config) (Config, []Warning, map[string]int, error) {
 	c := base.clone()
 	var warns []Warning
 	seen := make(map[string]int)
@@ -125,12 +131,12 @@ func Parse(name string, data []byte, base Config) (Config, []Warning, error) {
 		}
 		eq := strings.IndexByte(line, '=')
 		if eq < 0 {
-			return base, nil, &Error{File: name, Line: n, Err: fmt.Errorf("want key = value, got %q", clip(line))}
+			return base, nil, nil, &Error{File: name, Line: n, Err: fmt.Errorf("want key = value, got %q", clip(line))}
 		}
 		key := strings.TrimSpace(line[:eq])
 		val := strings.TrimSpace(line[eq+1:])
 		if key == "" {
-			return base, nil, &Error{File: name, Line: n, Err: errors.New("empty key")}
+			return base, nil, nil, &Error{File: name, Line: n, Err: errors.New("empty key")}
 		}
 		k, ok := keyIndex[key]
 		if !ok {
@@ -142,10 +148,10 @@ func Parse(name string, data []byte, base Config) (Config, []Warning, error) {
 		}
 		seen[key] = n
 		if err := k.set(&c, val); err != nil {
-			return base, nil, &Error{File: name, Line: n, Key: key, Err: err}
+			return base, nil, nil, &Error{File: name, Line: n, Key: key, Err: err}
 		}
 	}
-	return c, warns, nil
+	return c, warns, seen, nil
 }
 
 // Load builds a phone's configuration from its common file and its own file
@@ -158,15 +164,25 @@ func Load(common, own []byte) (Config, []Warning, error) {
 // LoadFiles is Load with the files' names (such as phone.cfg and
 // 525400123456.cfg) for warnings and errors.
 func LoadFiles(commonName string, common []byte, ownName string, own []byte) (Config, []Warning, error) {
-	c, w1, err := Parse(commonName, common, Default())
+	c, w1, lc, err := parse(commonName, common, Default())
 	if err != nil {
 		return Default(), nil, err
 	}
-	c, w2, err := Parse(ownName, own, c)
+	c, w2, lo, err := parse(ownName, own, c)
 	if err != nil {
 		return Default(), nil, err
 	}
 	if err := c.Validate(); err != nil {
+		// Name the line that set the key the check is about: the own
+		// file's when it set it, else the common file's.
+		var e *Error
+		if errors.As(err, &e) && e.Key != "" {
+			if n, ok := lo[e.Key]; ok {
+				e.File, e.Line = ownName, n
+			} else if n, ok := lc[e.Key]; ok {
+				e.File, e.Line = commonName, n
+			}
+		}
 		return Default(), nil, err
 	}
 	return c, append(w1, w2...), nil

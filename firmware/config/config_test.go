@@ -191,7 +191,9 @@ func TestLoad(t *testing.T) {
 	for _, tc := range []struct{ common, own, want string }{
 		{"sip.port=x", "", "config: common:1: sip.port"},
 		{"", "sip.port=x", "config: own:1: sip.port"},
-		{"sip.port=10005", "", "config: sip.port: 10005 is inside the RTP range"},
+		{"sip.port=10005", "", "config: common:1: sip.port: 10005 is inside the RTP range"},
+		{"rtp.port_min=20000", "\n\nrtp.port_max=10999", "config: common:1: rtp.port_min: 20000 is above"},
+		{"rtp.port_min=20000", "\nrtp.port_min=10000\nsip.port=10001", "config: own:3: sip.port: 10001 is inside"},
 		{"rtp.port_min=10999", "", "config: rtp.port_max: the RTP range needs at least two ports"},
 	} {
 		_, _, err := Load([]byte(tc.common), []byte(tc.own))

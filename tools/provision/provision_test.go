@@ -102,7 +102,7 @@ func TestBuildErrors(t *testing.T) {
 		{"empty", head, "", []string{"has no phones"}},
 		{"template unknown key", head + "52:54:00:12:34:01,1001,a,b\n", "sip.prot = 5060\n", []string{"template: config: phone.cfg:1: sip.prot: unknown key"}},
 		{"template bad value", head + "52:54:00:12:34:01,1001,a,b\n", "\nsip.port = x\n", []string{"template: config: phone.cfg:2: sip.port"}},
-		{"pair invalid together", "mac,user,rtp.port_min\n52:54:00:12:34:01,1001,20000\n", "rtp.port_max = 10999\n", []string{"fleet.csv:2: config: rtp.port_min: 20000 is above"}},
+		{"pair invalid together", "mac,user,rtp.port_min\n52:54:00:12:34:01,1001,20000\n", "rtp.port_max = 10999\n", []string{"fleet.csv:2: config: 525400123401.cfg:3: rtp.port_min: 20000 is above"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
