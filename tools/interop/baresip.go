@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -109,7 +108,7 @@ func StartBaresip(ctx context.Context, o BaresipOptions) (*Baresip, error) {
 	// -t ends it after the lifetime even if nobody stops it.
 	cmd := exec.Command(o.Binary, "-f", o.Dir, "-t", strconv.Itoa(int(o.Lifetime.Seconds())), "-v")
 	cmd.Dir = o.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	cmd.Stdin = nil
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -223,12 +222,5 @@ func ReadWAV(path string) ([]int16, int, error) {
 
 // Stop ends baresip (SIGTERM to its process group, SIGKILL after 3 s).
 func (b *Baresip) Stop() {
-	pid := b.cmd.Process.Pid
-	syscall.Kill(-pid, syscall.SIGTERM)
-	select {
-	case <-b.done:
-	case <-time.After(3 * time.Second):
-		syscall.Kill(-pid, syscall.SIGKILL)
-		<-b.done
-	}
+	stopGroup(b.cmd, b.done, 3*time.Second)
 }

@@ -18,7 +18,7 @@ import (
 func TestBaresipAnswers(t *testing.T) {
 	bin := need(t, "baresip")
 	if BaresipModules() == "" {
-		t.Skip("baresip's modules are not installed")
+		missing(t, "baresip's modules are not installed")
 	}
 	const sine = 700.0
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -15,10 +15,16 @@ func need(t *testing.T, name string) string {
 	}
 	p, err := Find(name)
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing: tools/setup/install-deps.sh installs it", name)
-		}
-		t.Skipf("%s is not installed (make deps installs it)", name)
+		missing(t, name+" is not installed (make deps installs it)")
 	}
 	return p
+}
+
+// missing skips the test, or fails it when CI is set.
+func missing(t *testing.T, what string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s: tools/setup/install-deps.sh installs it", what)
+	}
+	t.Skip(what)
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/deskphone/deskphone/tools/pbx"
@@ -88,7 +87,7 @@ func StartKamailio(ctx context.Context, o KamailioOptions) (*Kamailio, error) {
 		args = append(args, "-A", d)
 	}
 	cmd := exec.Command(o.Binary, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -194,14 +193,7 @@ func (k *Kamailio) Log() string {
 // Stop ends Kamailio and its children (SIGTERM to its process group, then
 // SIGKILL after 3 s).
 func (k *Kamailio) Stop() {
-	pid := k.cmd.Process.Pid
-	syscall.Kill(-pid, syscall.SIGTERM)
-	select {
-	case <-k.done:
-	case <-time.After(3 * time.Second):
-		syscall.Kill(-pid, syscall.SIGKILL)
-		<-k.done
-	}
+	stopGroup(k.cmd, k.done, 3*time.Second)
 }
 
 // ParseLadderLine turns one LADDER|dir|ip:port|method|summary|call-id|from|to

@@ -17,7 +17,7 @@ func startKamailio(t *testing.T, ctx context.Context, defines ...string) *Kamail
 	t.Helper()
 	bin := need(t, "kamailio")
 	if KamailioModules() == "" {
-		t.Skip("kamailio's modules are not installed")
+		missing(t, "kamailio's modules are not installed")
 	}
 	cfg, err := filepath.Abs("testdata/kamailio.cfg")
 	if err != nil {
