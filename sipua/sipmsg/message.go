@@ -26,15 +26,35 @@ func isToken(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("-.!%*_+`'~", c) >= 0:
-		default:
+		if !tokenChar[s[i]] {
 			return false
 		}
 	}
 	return true
+}
+
+// Byte classes, as tables: a lookup per byte on the parse path.
+var (
+	tokenChar   = byteSet("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
+	badHostChar = byteSet("<>\"@,;?/\\")
+	wsChar      = byteSet(" \t")
+)
+
+func byteSet(chars string) (t [256]bool) {
+	for i := 0; i < len(chars); i++ {
+		t[chars[i]] = true
+	}
+	return t
+}
+
+// hasAny reports whether s holds a byte of set.
+func hasAny(s string, set *[256]bool) bool {
+	for i := 0; i < len(s); i++ {
+		if set[s[i]] {
+			return true
+		}
+	}
+	return false
 }
 
 // IsRequest reports whether m is a request.

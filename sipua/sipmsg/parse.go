@@ -316,11 +316,13 @@ func (m *Message) parseStartLine(l string) error {
 	return nil
 }
 
+var badRequestURIChar = byteSet("<>\t")
+
 // checkRequestURI checks what RFC 4475 section 3.1.2 expects a parser to
 // catch in a Request-URI: <> around it (3.1.2.7), whitespace in it (3.1.2.8),
 // and escaped headers in a SIP URI (3.1.2.11).
 func checkRequestURI(uri string) error {
-	if uri == "" || strings.IndexByte(uri, ':') < 0 || strings.ContainsAny(uri, "<>\t") {
+	if uri == "" || strings.IndexByte(uri, ':') < 0 || hasAny(uri, &badRequestURIChar) {
 		return malformed("bad Request-URI %.60q", uri)
 	}
 	scheme, rest, _ := strings.Cut(uri, ":")

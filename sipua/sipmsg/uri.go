@@ -129,7 +129,7 @@ func splitHostPort(hp string) (string, int, error) {
 	}
 	for i := 0; i < len(host); i++ {
 		c := host[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("<>\"@,;?/\\", c) >= 0 {
+		if c <= ' ' || c >= 0x7f || badHostChar[c] {
 			return "", 0, fmt.Errorf("sipmsg: bad host %.60q", host)
 		}
 	}
@@ -153,6 +153,22 @@ func joinHostPort(host string, port int) string {
 	return host + ":" + strconv.Itoa(port)
 }
 
+// scanQuoted returns the index of the first ';' outside quotes in s, or len(s).
+func scanQuoted(s string) int {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && c == ';':
+			return i
+		}
+	}
+	return len(s)
+}
+
 // parseParams parses ";a=b;c;..." (the leading ';' required, whitespace
 // around names and '=' tolerated, quoted values kept with their quotes).
 func parseParams(s string) ([]Param, error) {
@@ -173,18 +189,12 @@ func eachParam(s string, fn func(name, value string)) error {
 	first := true
 	for {
 		// the next segment, up to a ';' outside quotes
-		end, quoted := len(s), false
-	scan:
-		for i := 0; i < len(s); i++ {
-			switch c := s[i]; {
-			case quoted && c == '\\':
-				i++
-			case c == '"':
-				quoted = !quoted
-			case !quoted && c == ';':
-				end = i
-				break scan
-			}
+		end := strings.IndexByte(s, ';')
+		if end < 0 {
+			end = len(s)
+		}
+		if strings.IndexByte(s[:end], '"') >= 0 {
+			end = scanQuoted(s)
 		}
 		p := strings.TrimSpace(s[:end])
 		if first {
@@ -329,6 +339,8 @@ func checkNameAddr(s string) error {
 	return eachParam(params, nil)
 }
 
+var badAddrSpecChar = byteSet(" \t?,>")
+
 // scanNameAddr splits a name-addr or addr-spec into its display name (raw:
 // still escaped when quoted), the URI text and the header parameters
 // (";..." or ""), checking what RFC 4475 section 3.1.2 expects: balanced
@@ -348,7 +360,7 @@ func scanNameAddr(s string) (disp string, quoted bool, uriStr, params string, er
 			return "", false, "", "", fmt.Errorf("sipmsg: unterminated display name in %.60q", s)
 		}
 		disp, quoted = s[1:i], true
-		rest := strings.TrimLeft(s[i+1:], " \t")
+		rest := trimLeftWS(s[i+1:])
 		if !strings.HasPrefix(rest, "<") {
 			return "", false, "", "", fmt.Errorf("sipmsg: no <URI> after display name in %.60q", s)
 		}
@@ -371,7 +383,7 @@ func scanNameAddr(s string) (disp string, quoted bool, uriStr, params string, er
 			return "", false, "", "", fmt.Errorf("sipmsg: unterminated <URI> in %.60q", s)
 		}
 		uriStr = s[lt+1 : lt+gt]
-		if strings.ContainsAny(uriStr, " \t") {
+		if hasAny(uriStr, &wsChar) {
 			return "", false, "", "", fmt.Errorf("sipmsg: whitespace in <URI> in %.60q", s)
 		}
 		params = strings.TrimSpace(s[lt+gt+1:])
@@ -380,7 +392,7 @@ func scanNameAddr(s string) (disp string, quoted bool, uriStr, params string, er
 		if i := strings.IndexByte(s, ';'); i >= 0 {
 			uriStr, params = strings.TrimRight(s[:i], " \t"), s[i:]
 		}
-		if strings.ContainsAny(uriStr, " \t?,>") {
+		if hasAny(uriStr, &badAddrSpecChar) {
 			return "", false, "", "", fmt.Errorf("sipmsg: bad addr-spec %.60q", s)
 		}
 	}
@@ -473,8 +485,14 @@ func scanVia(s string) (transport, hp, params string, err error) {
 	if !ok1 || !ok2 || !strings.EqualFold(strings.TrimSpace(name), "SIP") || strings.TrimSpace(ver) != "2.0" {
 		return "", "", "", fmt.Errorf("sipmsg: bad Via %.60q", s)
 	}
-	rest = strings.TrimLeft(rest, " \t")
-	i := strings.IndexAny(rest, " \t")
+	rest = trimLeftWS(rest)
+	i := 0
+	for i < len(rest) && !wsChar[rest[i]] {
+		i++
+	}
+	if i == len(rest) {
+		i = -1
+	}
 	if i <= 0 {
 		return "", "", "", fmt.Errorf("sipmsg: bad Via %.60q", s)
 	}
@@ -509,3 +527,10 @@ func (v *Via) SetParam(name, value string) { v.Params = setParam(v.Params, name,
 
 // Branch returns the branch parameter, "" if absent.
 func (v Via) Branch() string { b, _ := v.Param("branch"); return b }
+
+func trimLeftWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
+}
