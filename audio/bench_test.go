@@ -2,6 +2,7 @@ package audio
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"testing"
 
 	"github.com/pion/rtp"
@@ -32,20 +33,24 @@ func BenchmarkFrame(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e.s = stream{up: true, codec: PCMU, seq: 1}
+		e.s = stream{up: true, codec: PCMU, seq: 1, opts: StreamOptions{Source: SourceAny, DTMFPayloadType: 101}}
 		e.txPkt.PayloadType = 0
 		var rx rtp.Packet
 		// One packet ahead, so playout starts at the target of two frames.
 		e.mu.Lock()
 		pkt := e.packet(mic)
 		e.mu.Unlock()
-		e.receive(&rx, pkt)
+		e.receive(&rx, pkt, netip.AddrPort{})
+		e.mu.Lock()
+		pkt = e.packet(mic)
+		e.mu.Unlock()
+		e.receive(&rx, pkt, netip.AddrPort{}) // validates the source (RFC 3550 A.1)
 		b.ReportAllocs()
 		for b.Loop() {
 			e.mu.Lock()
 			pkt := e.packet(mic)
 			e.mu.Unlock()
-			e.receive(&rx, pkt)
+			e.receive(&rx, pkt, netip.AddrPort{})
 			e.mu.Lock()
 			e.playout(ear)
 			e.mu.Unlock()

@@ -12,7 +12,9 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/deskphone/deskphone/audio/dtmf"
 	"github.com/deskphone/deskphone/audio/jitter"
+	"github.com/deskphone/deskphone/audio/plc"
 	"github.com/deskphone/deskphone/audio/tone"
 )
 
@@ -25,6 +27,37 @@ type Config struct {
 	// JitterMaxMs is the jitter buffer's depth, ms, fixed at start: the
 	// delay never grows beyond it. Default 200.
 	JitterMaxMs int
+	// Source is the default source check of StartStream (StreamOptions
+	// can override it): SourceIP, the zero value, accepts media from the
+	// SDP address's IP with any port, which works behind NATs such as
+	// QEMU's user network.
+	Source SourceMatch
+	// InbandDTMF runs a Goertzel detector on the far end's audio and
+	// reports the digits it hears through ReadDigit, for far ends that
+	// send no RFC 4733 events.
+	InbandDTMF bool
+}
+
+// StreamOptions are the per-stream settings of StartStreamOptions, from the
+// SDP.
+type StreamOptions struct {
+	// Source says which datagrams are media (see SourceMatch).
+	Source SourceMatch
+	// DTMFPayloadType is the payload type of RFC 4733 telephone-event
+	// (a=rtpmap:<pt> telephone-event/8000); 0 means 101.
+	DTMFPayloadType uint8
+	// RTCP sends sender and receiver reports every RTCPInterval (default
+	// 5 s, counted in frames: the codec is the clock) to RTCPRemote
+	// through RTCPConn, and reads reports from RTCPConn. With RTCPMux
+	// (RFC 5761) reports travel on the RTP connection and address
+	// instead. With neither, no RTCP is sent; reports arriving on the RTP
+	// connection are read all the same.
+	RTCPConn     *net.UDPConn
+	RTCPRemote   *net.UDPAddr
+	RTCPMux      bool
+	RTCPInterval time.Duration
+	// CNAME is the RTCP canonical name; default "deskphone".
+	CNAME string
 }
 
 const maxPacket = 1500
@@ -40,6 +73,7 @@ type Engine struct {
 	// stopping tells the reader goroutine to exit.
 	stopping atomic.Bool
 	done     chan struct{}
+	done2    chan struct{} // the RTCP connection's reader, if any
 
 	// onReceive, if set (tests only), is called after each datagram the
 	// reader handled.
@@ -55,20 +89,70 @@ type Engine struct {
 	txPayload []byte
 	txBuf     []byte
 	rxPayload []byte  // frame taken from the jitter buffer
-	last      []int16 // last frame played from the network, for concealment
-	conceal   int     // consecutive concealed frames
+	earBuf    []int16 // one frame for the earpiece
+	plc       *plc.Concealer
+	det       *dtmf.Detector
+
+	// Receive side (RFC 3550 A.1): the locked source and a candidate on
+	// probation, whose last packet is held until it is validated.
+	src, cand   rxSource
+	locked      bool
+	candOn      bool
+	held        []byte
+	heldN       int
+	heldSeq     uint16
+	heldTS      uint32
+	heldMarker  bool
+	heldOK      bool
+	lostBefore  int64 // packets lost by earlier sources
+	epoch       time.Time
+	rxEventTS   uint32
+	rxEventOn   bool
+	rxEventDone bool
+
+	digits   [32]byte // received digits, a ring
+	dHead    int
+	dLen     int
+	inbandFn func(byte)
+
+	// DTMF being sent (RFC 4733 2.5).
+	txq      [32]txDigit
+	qHead    int
+	qLen     int
+	ev       txDigit
+	evOn     bool
+	evTS     uint32
+	evFrames int
+	evEnds   int
+	evGap    int
+	evPkt    rtp.Packet
+	evBuf    [dtmf.Size]byte
+
+	// RTCP.
+	rtcpBuf   []byte
+	rtcpEvery int // frames between reports; 0: none
+	rtcpLeft  int
+	lastSR    uint32    // middle 32 bits of the far end's last SR
+	lastSRAt  time.Time // when it came
+	sentAtRR  uint64    // PacketsSent at the last report
+}
+
+type txDigit struct {
+	event  uint8
+	frames int
 }
 
 type stream struct {
-	up        bool
-	conn      *net.UDPConn
-	remote    netip.AddrPort
-	codec     Codec
-	seq       uint16
-	ts        uint32
-	first     bool
-	peerSSRC  uint32
-	peerKnown bool
+	up       bool
+	conn     *net.UDPConn
+	remote   netip.AddrPort
+	codec    Codec
+	seq      uint16
+	ts       uint32
+	first    bool
+	opts     StreamOptions
+	rtcpConn *net.UDPConn
+	rtcpTo   netip.AddrPort
 }
 
 // Stats are the engine's counters, cumulative over its life.
@@ -85,6 +169,25 @@ type Stats struct {
 	Invalid         uint64 // not RTP version 2, or malformed
 	SendErrors      uint64
 	ReadErrors      uint64 // reads that ended a stream's reader (conn closed under it)
+	Rejected        uint64 // datagrams from an address the stream does not accept
+	Probation       uint64 // packets of a source not (yet) validated (RFC 3550 A.1)
+	SourceChanges   uint64 // validated changes of the far end's SSRC
+	Partial         uint64 // frames played with part of their samples missing
+	Silent          uint64 // of Concealed, frames past 60 ms of loss (comfort silence)
+	DigitsReceived  uint64 // RFC 4733 events and in-band digits
+	DigitsSent      uint64
+	RTCPSent        uint64
+	RTCPReceived    uint64
+	// Jitter is RFC 3550's interarrival jitter of the far end's packets.
+	Jitter time.Duration
+	// FarLost, FarFraction, FarJitter and RTT come from the far end's last
+	// report about our stream: its cumulative loss, fraction lost (in
+	// 1/256), jitter, and the round trip (RFC 3550 6.4.1); 0 until one
+	// came.
+	FarLost     int64
+	FarFraction uint8
+	FarJitter   time.Duration
+	RTT         time.Duration
 	// Delay is the jitter buffer's current delay: frames waiting times ptime.
 	Delay time.Duration
 	// Target is the jitter buffer's current target delay.
@@ -128,6 +231,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		Depth:      depth,
 		FrameBytes: frame,
 		Target:     target,
+		Fill:       0xff,             // mu-law silence; StartStream sets the codec's
 		Window:     2000 / cfg.Ptime, // adapt down after 2 s with slack
 	})
 	if err != nil {
@@ -141,10 +245,20 @@ func NewEngine(cfg Config) (*Engine, error) {
 		txPayload: make([]byte, frame),
 		txBuf:     make([]byte, maxPacket),
 		rxPayload: make([]byte, frame),
-		last:      make([]int16, frame),
+		earBuf:    make([]int16, frame),
+		plc:       plc.New(),
+		held:      make([]byte, maxPacket),
+		rtcpBuf:   make([]byte, 512),
+		epoch:     time.Now(),
+	}
+	if cfg.InbandDTMF {
+		e.det = dtmf.NewDetector()
+		e.inbandFn = e.pushDigit
 	}
 	e.txPkt.Version = 2
 	e.txPkt.Payload = e.txPayload
+	e.evPkt.Version = 2
+	e.evPkt.Payload = e.evBuf[:]
 	return e, nil
 }
 
@@ -189,18 +303,49 @@ func (e *Engine) Tone() string {
 // StopStream. The SSRC and the first sequence number and timestamp are
 // random; the first packet carries the marker bit. A stream already up is
 // stopped first. The engine clears conn's read deadline and uses it for
-// StopStream.
+// StopStream. Media is accepted as Config.Source says; telephone-events
+// with payload type 101; no RTCP is sent (see StartStreamOptions).
 func (e *Engine) StartStream(conn *net.UDPConn, remote *net.UDPAddr, codec Codec) error {
+	return e.StartStreamOptions(conn, remote, codec, StreamOptions{Source: e.cfg.Source})
+}
+
+// StartStreamOptions is StartStream with the stream's options.
+func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, codec Codec, opts StreamOptions) error {
 	if conn == nil || remote == nil {
 		return errors.New("audio: StartStream needs a connection and a remote address")
 	}
 	if !codec.valid() {
 		return fmt.Errorf("audio: invalid codec %d", int(codec))
 	}
-	ap := remote.AddrPort()
-	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if opts.Source < SourceIP || opts.Source > SourceAny {
+		return fmt.Errorf("audio: invalid source match %d", int(opts.Source))
+	}
+	ap := unmapped(remote.AddrPort())
 	if !ap.IsValid() || ap.Port() == 0 {
 		return fmt.Errorf("audio: invalid remote address %v", remote)
+	}
+	if opts.DTMFPayloadType == 0 {
+		opts.DTMFPayloadType = 101
+	}
+	if opts.DTMFPayloadType > 127 || opts.DTMFPayloadType == codec.PayloadType() {
+		return fmt.Errorf("audio: invalid telephone-event payload type %d", opts.DTMFPayloadType)
+	}
+	if opts.CNAME == "" {
+		opts.CNAME = "deskphone"
+	}
+	if opts.RTCPInterval == 0 {
+		opts.RTCPInterval = 5 * time.Second
+	}
+	var rtcpTo netip.AddrPort
+	rtcpConn := opts.RTCPConn
+	switch {
+	case opts.RTCPMux:
+		rtcpConn, rtcpTo = conn, ap
+	case rtcpConn != nil:
+		if opts.RTCPRemote == nil {
+			return errors.New("audio: RTCP needs a remote address")
+		}
+		rtcpTo = unmapped(opts.RTCPRemote.AddrPort())
 	}
 	e.ctl.Lock()
 	defer e.ctl.Unlock()
@@ -208,28 +353,60 @@ func (e *Engine) StartStream(conn *net.UDPConn, remote *net.UDPAddr, codec Codec
 	if err := conn.SetReadDeadline(time.Time{}); err != nil {
 		return fmt.Errorf("audio: start stream: %w", err)
 	}
+	second := rtcpConn != nil && rtcpConn != conn
+	if second {
+		if err := rtcpConn.SetReadDeadline(time.Time{}); err != nil {
+			return fmt.Errorf("audio: start stream: %w", err)
+		}
+	}
 
 	e.mu.Lock()
 	e.s = stream{
-		up:     true,
-		conn:   conn,
-		remote: ap,
-		codec:  codec,
-		seq:    uint16(rand.Uint32()),
-		ts:     rand.Uint32(),
-		first:  true,
+		up:       true,
+		conn:     conn,
+		remote:   ap,
+		codec:    codec,
+		seq:      uint16(rand.Uint32()),
+		ts:       rand.Uint32(),
+		first:    true,
+		opts:     opts,
+		rtcpConn: rtcpConn,
+		rtcpTo:   rtcpTo,
 	}
 	e.txPkt.SSRC = rand.Uint32()
 	e.txPkt.PayloadType = codec.PayloadType()
+	e.evPkt.SSRC = e.txPkt.SSRC
+	e.evPkt.PayloadType = opts.DTMFPayloadType
 	e.jb.Reset()
-	clear(e.last)
-	e.conceal = 0
+	e.jb.SetFill(codec.silence())
+	e.plc.Reset()
+	if e.det != nil {
+		e.det.Reset()
+	}
+	e.foldLoss()
+	e.locked, e.candOn, e.heldOK, e.rxEventOn = false, false, false, false
+	e.qLen, e.evOn, e.evGap = 0, false, 0
+	e.rtcpEvery = 0
+	if rtcpConn != nil {
+		e.rtcpEvery = max(1, int(opts.RTCPInterval/(time.Duration(e.cfg.Ptime)*time.Millisecond)))
+	}
+	e.rtcpLeft = e.rtcpEvery
+	e.lastSR = 0
 	e.mu.Unlock()
 
 	e.stopping.Store(false)
 	e.done = make(chan struct{})
+	e.done2 = nil
 	go e.read(conn, e.done)
+	if second {
+		e.done2 = make(chan struct{})
+		go e.read(rtcpConn, e.done2)
+	}
 	return nil
+}
+
+func unmapped(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // StopStream stops sending and receiving and returns once the reader
@@ -243,8 +420,9 @@ func (e *Engine) StopStream() {
 
 func (e *Engine) stopLocked() {
 	e.mu.Lock()
-	up, conn := e.s.up, e.s.conn
-	e.s.up, e.s.conn = false, nil
+	up, conn, rc := e.s.up, e.s.conn, e.s.rtcpConn
+	e.s.up, e.s.conn, e.s.rtcpConn = false, nil, nil
+	e.foldLoss()
 	e.mu.Unlock()
 	if !up {
 		return
@@ -255,9 +433,23 @@ func (e *Engine) stopLocked() {
 	_ = conn.SetReadDeadline(time.Unix(1, 0))
 	<-e.done
 	_ = conn.SetReadDeadline(time.Time{})
+	if e.done2 != nil {
+		_ = rc.SetReadDeadline(time.Unix(1, 0))
+		<-e.done2
+		_ = rc.SetReadDeadline(time.Time{})
+		e.done2 = nil
+	}
 }
 
-// read is the reader goroutine of one stream.
+// foldLoss adds the current source's loss to the total; e.mu is held.
+func (e *Engine) foldLoss() {
+	if e.locked {
+		e.lostBefore += int64(max(0, e.src.lost()))
+	}
+	e.locked = false
+}
+
+// read is a reader goroutine of one stream.
 func (e *Engine) read(conn *net.UDPConn, done chan struct{}) {
 	defer close(done)
 	buf := make([]byte, maxPacket)
@@ -265,7 +457,7 @@ func (e *Engine) read(conn *net.UDPConn, done chan struct{}) {
 	pkt.CSRC = make([]uint32, 0, 15)
 	pkt.Extensions = make([]rtp.Extension, 0, 16)
 	for {
-		n, _, err := conn.ReadFromUDPAddrPort(buf)
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
 		if e.stopping.Load() {
 			return
 		}
@@ -277,48 +469,179 @@ func (e *Engine) read(conn *net.UDPConn, done chan struct{}) {
 			e.mu.Unlock()
 			return
 		}
-		e.receive(&pkt, buf[:n])
+		e.receive(&pkt, buf[:n], from)
 		if e.onReceive != nil {
 			e.onReceive()
 		}
 	}
 }
 
-// receive handles one datagram; pkt is the caller's reused packet.
-func (e *Engine) receive(pkt *rtp.Packet, b []byte) {
-	if len(b) < 12 || b[0]>>6 != 2 {
+// accepts reports whether a datagram from from belongs to the stream;
+// e.mu is held.
+func (e *Engine) accepts(from netip.AddrPort) bool {
+	from = unmapped(from)
+	switch e.s.opts.Source {
+	case SourceAny:
+		return true
+	case SourceAddrPort:
+		return from == e.s.remote || (e.s.rtcpTo.IsValid() && from == e.s.rtcpTo)
+	}
+	return from.Addr() == e.s.remote.Addr() || (e.s.rtcpTo.IsValid() && from.Addr() == e.s.rtcpTo.Addr())
+}
+
+// receive handles one datagram from from; pkt is the caller's reused
+// packet.
+func (e *Engine) receive(pkt *rtp.Packet, b []byte, from netip.AddrPort) {
+	if len(b) < 8 || b[0]>>6 != 2 {
 		e.mu.Lock()
 		e.st.Invalid++
 		e.mu.Unlock()
 		return
 	}
-	err := pkt.Unmarshal(b)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	switch {
-	case err != nil:
+	if !e.s.up {
+		return
+	}
+	if !e.accepts(from) {
+		e.st.Rejected++
+		return
+	}
+	if b[1] >= 192 && b[1] <= 223 { // RTCP (RFC 5761 4)
+		e.receiveRTCP(b)
+		return
+	}
+	if len(b) < 12 || pkt.Unmarshal(b) != nil {
 		e.st.Invalid++
 		return
-	case !e.s.up:
-		return
-	case pkt.PayloadType != e.s.codec.PayloadType():
+	}
+	pt := pkt.PayloadType
+	if pt != e.s.codec.PayloadType() && pt != e.s.opts.DTMFPayloadType {
 		e.st.Ignored++
 		return
 	}
-	if !e.s.peerKnown || pkt.SSRC != e.s.peerSSRC {
-		// A new source (first packet, or the far end changed): start over.
-		if e.s.peerKnown {
+	seq := pkt.SequenceNumber
+	switch {
+	case e.locked && pkt.SSRC == e.src.ssrc:
+		if !e.src.update(seq) {
+			e.st.Probation++
+			return
+		}
+	default:
+		// A new source, or the far end changed its SSRC: it must send
+		// minSequential packets in sequence first (RFC 3550 A.1).
+		if !e.candOn || e.cand.ssrc != pkt.SSRC {
+			e.cand.start(pkt.SSRC, seq)
+			e.candOn = true
+		}
+		if !e.cand.update(seq) {
+			e.st.Probation++
+			e.heldN = copy(e.held, pkt.Payload)
+			e.heldSeq, e.heldTS, e.heldMarker, e.heldOK = seq, pkt.Timestamp, pkt.Marker, pt == e.s.codec.PayloadType()
+			return
+		}
+		if e.locked {
+			e.st.SourceChanges++
+			e.foldLoss()
 			e.jb.Reset()
 		}
-		e.s.peerSSRC, e.s.peerKnown = pkt.SSRC, true
+		e.src, e.locked, e.candOn = e.cand, true, false
+		e.rxEventOn = false
+		if e.heldOK && e.heldSeq == seq-1 {
+			// The packet held in probation counts too.
+			e.src.baseSeq--
+			e.src.received++
+			e.st.PacketsReceived++
+			e.st.BytesReceived += uint64(e.heldN)
+			e.deliver(e.heldTS, e.heldMarker, e.held[:e.heldN])
+		}
+		e.heldOK = false
+	}
+	if pt == e.s.opts.DTMFPayloadType {
+		e.event(pkt)
+		return
 	}
 	e.st.PacketsReceived++
 	e.st.BytesReceived += uint64(len(pkt.Payload))
-	e.jb.Put(pkt.SequenceNumber, pkt.Payload)
+	e.src.arrival(pkt.Timestamp, uint32(time.Since(e.epoch)*time.Duration(e.cfg.Rate)/time.Second))
+	e.deliver(pkt.Timestamp, pkt.Marker, pkt.Payload)
+}
+
+func (e *Engine) deliver(ts uint32, marker bool, payload []byte) {
+	e.jb.PutTS(ts, marker, payload)
+}
+
+// event handles an RFC 4733 telephone-event packet: a digit is reported
+// once, at the first packet of its event (a new timestamp); e.mu is held.
+func (e *Engine) event(pkt *rtp.Packet) {
+	var p dtmf.Payload
+	if p.Unmarshal(pkt.Payload) != nil {
+		e.st.Invalid++
+		return
+	}
+	if e.rxEventOn && pkt.Timestamp == e.rxEventTS {
+		return // a continuation or a repeated end of the same event
+	}
+	e.rxEventOn, e.rxEventTS = true, pkt.Timestamp
+	if d := dtmf.Digit(p.Event); d != 0 {
+		e.pushDigit(d)
+	}
+}
+
+func (e *Engine) pushDigit(d byte) {
+	e.st.DigitsReceived++
+	if e.dLen == len(e.digits) {
+		e.dHead = (e.dHead + 1) % len(e.digits) // full: forget the oldest
+		e.dLen--
+	}
+	e.digits[(e.dHead+e.dLen)%len(e.digits)] = d
+	e.dLen++
+}
+
+// ReadDigit returns the oldest DTMF digit received (RFC 4733 events, or
+// heard in band with Config.InbandDTMF) and not yet read: '0'-'9', '*',
+// '#', 'A'-'D'. The engine keeps the last 32.
+func (e *Engine) ReadDigit() (byte, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.dLen == 0 {
+		return 0, false
+	}
+	d := e.digits[e.dHead]
+	e.dHead = (e.dHead + 1) % len(e.digits)
+	e.dLen--
+	return d, true
+}
+
+// SendDTMF queues a digit to send as RFC 4733 events of the given duration
+// (0 means 100 ms; at least 40 ms), at -10 dBm0, the end packet sent three
+// times, 40 ms of audio between digits. Up to 32 digits wait.
+func (e *Engine) SendDTMF(digit byte, d time.Duration) error {
+	ev, err := dtmf.Event(digit)
+	if err != nil {
+		return fmt.Errorf("audio: %w", err)
+	}
+	if d == 0 {
+		d = 100 * time.Millisecond
+	}
+	d = max(d, 40*time.Millisecond)
+	pt := time.Duration(e.cfg.Ptime) * time.Millisecond
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.s.up {
+		return errors.New("audio: SendDTMF with no stream")
+	}
+	if e.qLen == len(e.txq) {
+		return errors.New("audio: DTMF queue full")
+	}
+	e.txq[(e.qHead+e.qLen)%len(e.txq)] = txDigit{event: ev, frames: int((d + pt - 1) / pt)}
+	e.qLen++
+	return nil
 }
 
 // Process is called by the audio loop once per frame period. mic is the
-// frame just captured: it is encoded and sent when a stream is up. ear is
+// frame just captured: it is encoded and sent when a stream is up (or an
+// RFC 4733 event packet instead, while a digit is being sent). ear is
 // filled with the frame to play: the far end (from the jitter buffer;
 // concealment when a packet is missing; silence before the stream starts)
 // mixed with the local tone. Both should be FrameSamples long: a short mic
@@ -332,7 +655,17 @@ func (e *Engine) Process(mic, ear []int16) {
 	}
 	if e.s.up {
 		e.send(mic)
-		e.playout(ear)
+		e.playout(e.earBuf)
+		if e.det != nil {
+			e.det.Feed(e.earBuf, e.inbandFn)
+		}
+		copy(ear, e.earBuf)
+		if e.rtcpEvery > 0 {
+			if e.rtcpLeft--; e.rtcpLeft <= 0 {
+				e.rtcpLeft = e.rtcpEvery
+				e.sendRTCP()
+			}
+		}
 	} else {
 		clear(ear)
 	}
@@ -363,8 +696,60 @@ func (e *Engine) packet(mic []int16) []byte {
 	return e.txBuf[:m]
 }
 
+// eventPacket builds the next telephone-event packet into txBuf, or
+// returns nil when no digit is being sent; e.mu is held. RFC 4733 2.5:
+// every packet of an event carries the timestamp of its start and the
+// duration so far; the first has the marker bit; the end packet is sent
+// three times; the media timestamp keeps running.
+func (e *Engine) eventPacket() []byte {
+	if !e.evOn {
+		if e.evGap > 0 {
+			e.evGap--
+			return nil
+		}
+		if e.qLen == 0 {
+			return nil
+		}
+		e.ev = e.txq[e.qHead]
+		e.qHead = (e.qHead + 1) % len(e.txq)
+		e.qLen--
+		e.evOn, e.evTS, e.evFrames, e.evEnds = true, e.s.ts, 0, 0
+	}
+	first := e.evFrames == 0
+	if e.evFrames < e.ev.frames {
+		e.evFrames++
+	}
+	end := e.evFrames == e.ev.frames
+	dur := min(e.evFrames*e.frame, 0xffff)
+	p := dtmf.Payload{Event: e.ev.event, End: end, Volume: 10, Duration: uint16(dur)}
+	p.MarshalTo(e.evBuf[:])
+	e.evPkt.SequenceNumber = e.s.seq
+	e.evPkt.Timestamp = e.evTS
+	e.evPkt.Marker = first
+	e.s.seq++
+	e.s.ts += uint32(e.frame)
+	if end {
+		if e.evEnds++; e.evEnds == 3 {
+			e.evOn = false
+			e.evGap = max(1, 40/e.cfg.Ptime)
+			e.st.DigitsSent++
+		}
+	}
+	m, err := e.evPkt.MarshalTo(e.txBuf)
+	if err != nil {
+		return nil
+	}
+	return e.txBuf[:m]
+}
+
 func (e *Engine) send(mic []int16) {
-	b := e.packet(mic)
+	b := e.eventPacket()
+	if b == nil {
+		b = e.packet(mic)
+	} else if !e.evOn {
+		// The digit is over: the next audio packet starts a talkspurt.
+		e.s.first = true
+	}
 	if b == nil {
 		e.st.SendErrors++
 		return
@@ -374,33 +759,79 @@ func (e *Engine) send(mic []int16) {
 		return
 	}
 	e.st.PacketsSent++
-	e.st.BytesSent += uint64(len(e.txPayload))
+	e.st.BytesSent += uint64(len(b) - 12)
 }
 
-// playout fills ear (at most a frame) from the jitter buffer; e.mu is held.
+// playout fills ear (a frame) from the jitter buffer; e.mu is held.
 func (e *Engine) playout(ear []int16) {
 	n, r := e.jb.Get(e.rxPayload)
 	switch r {
 	case jitter.Frame:
-		k := e.s.codec.decode(e.last, e.rxPayload[:n])
-		clear(e.last[k:])
-		copy(ear, e.last)
-		e.conceal = 0
+		k := e.s.codec.decode(ear, e.rxPayload[:n])
+		clear(ear[k:])
+		e.plc.Good(ear)
 	case jitter.Missing:
-		// Repeat the last frame, halving it each time; silence after
-		// three. Crude, but hides a single lost packet well enough.
 		e.st.Concealed++
-		e.conceal++
-		if e.conceal > 3 {
-			clear(ear)
-			return
-		}
-		sh := e.conceal - 1
-		for i := range ear {
-			ear[i] = e.last[i] >> sh
-		}
+		e.plc.Conceal(ear)
 	default:
 		clear(ear)
+	}
+}
+
+// sendRTCP sends a compound report; e.mu is held.
+func (e *Engine) sendRTCP() {
+	now := time.Now()
+	var blk *reportBlock
+	var rb reportBlock
+	if e.locked {
+		rb = reportBlock{
+			ssrc:     e.src.ssrc,
+			fraction: e.src.fraction(),
+			lost:     e.src.lost(),
+			extMax:   e.src.extMax(),
+			jitter:   e.src.jitter >> 4,
+		}
+		if e.lastSR != 0 {
+			rb.lsr = e.lastSR
+			rb.dlsr = uint32(now.Sub(e.lastSRAt) * 65536 / time.Second)
+		}
+		blk = &rb
+	}
+	sender := e.st.PacketsSent != e.sentAtRR
+	e.sentAtRR = e.st.PacketsSent
+	// The RTP timestamp of now: the one of the next frame.
+	n := buildRTCP(e.rtcpBuf, e.txPkt.SSRC, sender, now, e.s.ts, uint32(e.st.PacketsSent), uint32(e.st.BytesSent),
+		blk, e.s.opts.CNAME)
+	if _, err := e.s.rtcpConn.WriteToUDPAddrPort(e.rtcpBuf[:n], e.s.rtcpTo); err != nil {
+		e.st.SendErrors++
+		return
+	}
+	e.st.RTCPSent++
+}
+
+// receiveRTCP takes a report from the far end; e.mu is held.
+func (e *Engine) receiveRTCP(b []byte) {
+	var info rtcpInfo
+	if !parseRTCP(b, e.txPkt.SSRC, &info) {
+		e.st.Invalid++
+		return
+	}
+	e.st.RTCPReceived++
+	now := time.Now()
+	if info.lsr != 0 {
+		e.lastSR, e.lastSRAt = info.lsr, now
+	}
+	if info.haveBlk {
+		bk := info.blk
+		e.st.FarLost = int64(bk.lost)
+		e.st.FarFraction = bk.fraction
+		e.st.FarJitter = time.Duration(bk.jitter) * time.Second / time.Duration(e.cfg.Rate)
+		if bk.lsr != 0 {
+			mid := uint32(ntpTime(now) >> 16)
+			if rtt := int32(mid - bk.lsr - bk.dlsr); rtt >= 0 {
+				e.st.RTT = time.Duration(rtt) * time.Second / 65536
+			}
+		}
 	}
 }
 
@@ -410,7 +841,16 @@ func (e *Engine) Stats() Stats {
 	defer e.mu.Unlock()
 	s := e.st
 	js := e.jb.Stats()
-	s.Lost, s.Late, s.Duplicate = js.Lost, js.Late, js.Duplicate
+	s.Late, s.Duplicate, s.Partial = js.Late, js.Duplicate, js.Partial
+	lost := e.lostBefore
+	if e.locked {
+		lost += int64(max(0, e.src.lost()))
+	}
+	s.Lost = uint64(lost)
+	s.Silent = e.plc.Silent
+	if e.locked {
+		s.Jitter = time.Duration(e.src.jitter>>4) * time.Second / time.Duration(e.cfg.Rate)
+	}
 	pt := time.Duration(e.cfg.Ptime) * time.Millisecond
 	s.Delay = time.Duration(e.jb.Delay()) * pt
 	s.Target = time.Duration(e.jb.Target()) * pt

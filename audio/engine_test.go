@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"encoding/binary"
 	"net"
 	"runtime"
 	"strings"
@@ -358,28 +359,36 @@ func TestReceive(t *testing.T) {
 	}
 	a, b := g711.UlawSample(g711.Ulaw(1000)), g711.UlawSample(g711.Ulaw(-3000))
 	expect("before any packet", 0)
-	send(packetBytes(t, 0, 100, 7, payload(1000)))
+	send(packetBytes(t, 0, 100, 7, payload(1000))) // probation (RFC 3550 A.1): held
+	expect("source on probation", 0)
+	send(packetBytes(t, 0, 101, 7, payload(-3000))) // valid: 100 and 101 delivered
 	expect("packet 100", a)
-	send(packetBytes(t, 8, 101, 7, payload(1000)))  // wrong payload type: ignored
-	send(packetBytes(t, 13, 101, 7, []byte{40}))    // comfort noise: ignored
+	send(packetBytes(t, 8, 102, 7, payload(1000)))  // wrong payload type: ignored
+	send(packetBytes(t, 13, 102, 7, []byte{40}))    // comfort noise: ignored
 	send([]byte{0x80, 0, 1})                        // too short
 	send(append([]byte{0x40}, make([]byte, 20)...)) // RTP version 1
-	send(packetBytes(t, 0, 101, 7, payload(-3000))) // in order
 	expect("packet 101", b)
-	expect("101 lost: repeat", b) // 102 missing
+	// 102 lost: concealed from the history (a constant repeats, fading
+	// after 10 ms).
+	e.Process(mic, ear)
+	if ear[0] != b || ear[159] == 0 || ear[159] < b {
+		t.Fatalf("102 lost: concealed %d .. %d", ear[0], ear[159])
+	}
 	send(packetBytes(t, 0, 103, 7, payload(1000)))
-	expect("packet 103", a)
-	expect("missing 1", a)
-	expect("missing 2", a>>1)
-	expect("missing 3", a>>2)
-	expect("missing 4: silence", 0)
-	send(packetBytes(t, 0, 9000, 99, payload(-3000))) // new SSRC: restart
+	e.Process(mic, ear)
+	if ear[159] != a {
+		t.Fatalf("packet 103 after the cross-fade: %d", ear[159])
+	}
+	send(packetBytes(t, 0, 9000, 99, payload(-3000))) // another SSRC: probation
+	e.Process(mic, ear)
+	send(packetBytes(t, 0, 9001, 99, payload(-3000))) // validated: the stream switches
+	e.Process(mic, ear)
 	expect("new source", b)
 	st := e.Stats()
-	// Lost: 102 never came; the four frames after 103 were never sent, so
-	// they are concealed but not lost.
-	want := Stats{PacketsReceived: 4, BytesReceived: 640, Concealed: 5, Ignored: 2, Invalid: 2, Lost: 1}
-	st.Delay, st.Target, st.PacketsSent, st.BytesSent = 0, 0, 0, 0
+	// Lost: 102 never came.
+	want := Stats{PacketsReceived: 5, BytesReceived: 800, Concealed: 2, Ignored: 2, Invalid: 2, Lost: 1,
+		Probation: 2, SourceChanges: 1}
+	st.Delay, st.Target, st.PacketsSent, st.BytesSent, st.Jitter = 0, 0, 0, 0, 0
 	if st != want {
 		t.Fatalf("stats\n got %+v\nwant %+v", st, want)
 	}
@@ -496,8 +505,9 @@ func TestNoAllocsReceivePath(t *testing.T) {
 	var seq uint16
 	if n := testing.AllocsPerRun(1000, func() {
 		pkt[2], pkt[3] = byte(seq>>8), byte(seq)
+		binary.BigEndian.PutUint32(pkt[4:], uint32(seq)*160)
 		seq++
-		e.receive(&rx, pkt)
+		e.receive(&rx, pkt, sink.LocalAddr().(*net.UDPAddr).AddrPort())
 		e.Process(mic, ear)
 		_ = e.Stats()
 	}); n != 0 {

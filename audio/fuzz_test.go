@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -17,12 +18,12 @@ func FuzzReceive(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	e.s = stream{up: true, codec: PCMU} // receive and play out only: no socket
+	e.s = stream{up: true, codec: PCMU, opts: StreamOptions{Source: SourceAny, DTMFPayloadType: 101}} // receive and play out only: no socket
 	var pkt rtp.Packet
 	ear := make([]int16, e.FrameSamples())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		before := e.Stats()
-		e.receive(&pkt, data)
+		e.receive(&pkt, data, netip.AddrPort{})
 		after := e.Stats()
 		if d := after.PacketsReceived - before.PacketsReceived; d > 1 {
 			t.Fatalf("one datagram counted as %d packets", d)

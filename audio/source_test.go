@@ -14,8 +14,8 @@ func TestSourceProbation(t *testing.T) {
 		{100, false}, // probation
 		{101, true},  // valid
 		{102, true},
-		{104, true},  // 103 lost
-		{103, true},  // reordered: counted
+		{104, true},   // 103 lost
+		{103, true},   // reordered: counted
 		{9000, false}, // jump: not believed
 		{9001, true},  // confirmed: restart
 		{9002, true},

@@ -516,3 +516,6 @@ func (b *Buffer) pop(dst []byte) (int, GetResult) {
 	}
 	return copy(dst, s.data[:s.n]), Frame
 }
+
+// SetFill sets Config.Fill (for a new stream's codec).
+func (b *Buffer) SetFill(f byte) { b.cfg.Fill = f }
