@@ -30,6 +30,9 @@ type BaresipOptions struct {
 	SineHz int
 	// Lifetime bounds the process (baresip -t); default 60 s.
 	Lifetime time.Duration
+	// Commands are typed at start (baresip -e, as keys: "dsip:1001@HOST"
+	// dials that URI).
+	Commands []string
 }
 
 // Baresip is a running baresip.
@@ -106,7 +109,11 @@ func StartBaresip(ctx context.Context, o BaresipOptions) (*Baresip, error) {
 		return nil, err
 	}
 	// -t ends it after the lifetime even if nobody stops it.
-	cmd := exec.Command(o.Binary, "-f", o.Dir, "-t", strconv.Itoa(int(o.Lifetime.Seconds())), "-v")
+	args := []string{"-f", o.Dir, "-t", strconv.Itoa(int(o.Lifetime.Seconds())), "-v"}
+	for _, c := range o.Commands {
+		args = append(args, "-e", c)
+	}
+	cmd := exec.Command(o.Binary, args...)
 	cmd.Dir = o.Dir
 	ownGroup(cmd)
 	cmd.Stdin = nil

@@ -1,0 +1,114 @@
+package interop
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/deskphone/deskphone/audio"
+	"github.com/deskphone/deskphone/tools/lab"
+)
+
+// TestBaresipCalls: baresip (1003, through the development PBX, which
+// challenges its INVITE) calls a sim-board phone; the phone rings, is
+// answered from its panel, hears baresip's 500 Hz sine, and hangs up.
+func TestBaresipCalls(t *testing.T) {
+	bin := need(t, "baresip")
+	if BaresipModules() == "" {
+		missing(t, "baresip's modules are not installed")
+	}
+	const sine = 500.0
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{"1001"}, Dir: t.TempDir(), Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.WaitRegistered(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ph := l.Phones[0]
+	mark := ph.Panel.Mark()
+	sipPort, err := lab.FreeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtp, err := lab.FreeUDPRange(10, 30000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbxAddr := l.PBX.Addr().String()
+	b, err := StartBaresip(ctx, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: sipPort, RTPMin: rtp, RTPMax: rtp + 9,
+		Account:  fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003;regint=0", pbxAddr),
+		SineHz:   int(sine),
+		Lifetime: 50 * time.Second,
+		// -e types keys: "d" opens the dial prompt, the rest is the URI.
+		Commands: []string{"dsip:1001@" + pbxAddr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		b.Stop()
+		if t.Failed() {
+			t.Logf("baresip log:\n%s", b.Log())
+		}
+	}()
+	wait := func(re string) string {
+		t.Helper()
+		line, err := ph.Panel.WaitAfter(ctx, mark, regexp.MustCompile(re))
+		if err != nil {
+			t.Fatalf("waiting for %q: %v", re, err)
+		}
+		return line
+	}
+	inctx, incancel := context.WithTimeout(ctx, 15*time.Second)
+	line, err := ph.Panel.WaitAfter(inctx, mark, regexp.MustCompile(`^call \d+ incoming`))
+	incancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(line)
+	wait(`^ring on`)
+	mark = ph.Panel.Mark()
+	if err := ph.Panel.Send("hook off"); err != nil {
+		t.Fatal(err)
+	}
+	wait(`^phone connected$`)
+	s, err := ph.Panel.Record(3 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s) > 16000 {
+		s = s[len(s)-16000:]
+	}
+	heard, other := audio.ToneLevel(s, sine, 8000), audio.ToneLevel(s, 700, 8000)
+	t.Logf("earpiece: %.0f Hz level %.3f, 700 Hz level %.3f", sine, heard, other)
+	mark = ph.Panel.Mark()
+	if err := ph.Panel.Send("hook on"); err != nil {
+		t.Fatal(err)
+	}
+	wait(`^phone idle$`)
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	err = b.WaitLog(wctx, regexp.MustCompile(`terminated`))
+	wcancel()
+	if err != nil {
+		t.Error(err)
+	}
+	if heard < lab.MinLevel || heard < 10*other {
+		t.Fatalf("the phone did not hear baresip's %.0f Hz sine (level %.3f)", sine, heard)
+	}
+	// The PBX challenged baresip's INVITE and passed the second one on.
+	var challenged, forwarded bool
+	for _, e := range l.PBX.Ladder() {
+		if e.Method == "INVITE" && e.From == "1003" {
+			challenged = challenged || e.Dir == "out" && e.Status == 407
+			forwarded = forwarded || e.Dir == "out" && e.Request && e.Peer.Port == ph.SIPPort
+		}
+	}
+	if !challenged || !forwarded {
+		t.Fatalf("at the PBX: INVITE from baresip challenged %v, passed to the phone %v", challenged, forwarded)
+	}
+}
