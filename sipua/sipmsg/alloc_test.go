@@ -130,3 +130,18 @@ func BenchmarkAppendTo(b *testing.B) {
 		})
 	}
 }
+
+// TestParseCopies: Parse's message does not share the caller's buffer.
+func TestParseCopies(t *testing.T) {
+	b := []byte(invite)
+	m, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range b {
+		b[i] = 'X'
+	}
+	if m.Method != "INVITE" || m.Get("Subject") != "folded line" || string(m.Body) != "v=0\r" {
+		t.Fatalf("Parse shares the input: %q", m.String())
+	}
+}

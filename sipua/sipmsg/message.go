@@ -277,7 +277,7 @@ func (m *Message) Clone() *Message {
 		c.Headers = make([]Header, len(m.Headers))
 		for i, h := range m.Headers {
 			name := h.Name
-			if k := exactName([]byte(name)); k != "" {
+			if k := exactName(name); k != "" {
 				name = k // a constant: nothing to copy
 			} else {
 				name = str(name)

@@ -112,8 +112,8 @@ func isList(canon string) bool { return listHeaders[canon] }
 
 // exactName returns the constant for a name already spelled canonically,
 // "" otherwise: a switch the compiler turns into a search without hashing.
-func exactName(name []byte) string {
-	switch string(name) {
+func exactName(name string) string {
+	switch name {
 	case "Via":
 		return "Via"
 	case "From":

@@ -472,7 +472,7 @@ func canonicalBytes(name []byte) string {
 			return full
 		}
 	}
-	if s := exactName(name); s != "" {
+	if s := exactName(view(name)); s != "" {
 		return s
 	}
 	if len(name) <= maxKnownName {
