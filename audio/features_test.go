@@ -1,0 +1,259 @@
+package audio
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+
+	"github.com/deskphone/deskphone/audio/dtmf"
+)
+
+// TestSourceMatch: which source addresses a stream accepts. The SDP says
+// 10.0.2.2:40000; behind QEMU's NAT the far end's media comes from
+// 10.0.2.2 with another port, which SourceIP (the default) accepts.
+func TestSourceMatch(t *testing.T) {
+	sdp := netip.MustParseAddrPort("10.0.2.2:40000")
+	tests := []struct {
+		m    SourceMatch
+		from string
+		ok   bool
+	}{
+		{SourceIP, "10.0.2.2:40000", true},
+		{SourceIP, "10.0.2.2:61234", true}, // NAT rewrote the port
+		{SourceIP, "[::ffff:10.0.2.2]:61234", true},
+		{SourceIP, "10.0.2.3:40000", false}, // a stranger
+		{SourceAddrPort, "10.0.2.2:40000", true},
+		{SourceAddrPort, "10.0.2.2:61234", false},
+		{SourceAny, "192.0.2.9:1", true},
+	}
+	for _, tt := range tests {
+		e, _ := NewEngine(Config{})
+		e.s = stream{up: true, codec: PCMU, remote: sdp, opts: StreamOptions{Source: tt.m, DTMFPayloadType: 101}}
+		var rx rtp.Packet
+		for seq := range uint16(3) {
+			p := rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 160, SSRC: 5},
+				Payload: make([]byte, 160)}
+			b, _ := p.Marshal()
+			e.receive(&rx, b, netip.MustParseAddrPort(tt.from))
+		}
+		st := e.Stats()
+		if got := st.PacketsReceived == 3; got != tt.ok || (st.Rejected == 3) == tt.ok {
+			t.Errorf("%v from %s: %+v", tt.m, tt.from, st)
+		}
+	}
+}
+
+// TestSendDTMF checks the RFC 4733 packets on the wire: the event's start
+// timestamp on every packet, durations growing by a frame, the marker on
+// the first, the end packet three times, sequence numbers contiguous with
+// the audio, and the audio timestamp still running after the digit.
+func TestSendDTMF(t *testing.T) {
+	e, _ := NewEngine(Config{})
+	conn, peer := listen(t), listen(t)
+	if err := e.StartStreamOptions(conn, peer.LocalAddr().(*net.UDPAddr), PCMA,
+		StreamOptions{DTMFPayloadType: 96}); err != nil {
+		t.Fatal(err)
+	}
+	defer e.StopStream()
+	if err := e.SendDTMF('x', 0); err == nil {
+		t.Fatal("x accepted")
+	}
+	mic, ear := make([]int16, 160), make([]int16, 160)
+	e.Process(mic, ear) // one audio packet
+	if err := e.SendDTMF('#', 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		e.Process(mic, ear)
+	}
+	buf := make([]byte, 1500)
+	var pkts []rtp.Packet
+	peer.SetReadDeadline(time.Now().Add(deadline))
+	for range 11 {
+		n, _, err := peer.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p rtp.Packet
+		if err := p.Unmarshal(append([]byte(nil), buf[:n]...)); err != nil {
+			t.Fatal(err)
+		}
+		pkts = append(pkts, p)
+	}
+	audio0 := pkts[0]
+	want := []struct {
+		pt     uint8
+		marker bool
+		end    bool
+		dur    uint16
+	}{
+		{8, true, false, 0},
+		{96, true, false, 160}, {96, false, false, 320}, {96, false, false, 480}, {96, false, false, 640},
+		{96, false, true, 800}, {96, false, true, 800}, {96, false, true, 800},
+		{8, false, false, 0}, {8, false, false, 0}, // 40 ms between digits... audio
+		{8, false, false, 0},
+	}
+	for i, p := range pkts {
+		w := want[i]
+		if p.SequenceNumber != audio0.SequenceNumber+uint16(i) || p.PayloadType != w.pt {
+			t.Fatalf("packet %d: seq %d pt %d", i, p.SequenceNumber, p.PayloadType)
+		}
+		if p.PayloadType == 96 {
+			var ev dtmf.Payload
+			if err := ev.Unmarshal(p.Payload); err != nil {
+				t.Fatal(err)
+			}
+			if p.Timestamp != audio0.Timestamp+160 || p.Marker != w.marker || ev.End != w.end ||
+				ev.Duration != w.dur || ev.Event != 11 || ev.Volume != 10 {
+				t.Fatalf("event packet %d: ts %d marker %v %+v", i, p.Timestamp-audio0.Timestamp, p.Marker, ev)
+			}
+		} else if p.Timestamp != audio0.Timestamp+uint32(i)*160 {
+			t.Fatalf("audio packet %d: ts +%d", i, p.Timestamp-audio0.Timestamp)
+		}
+	}
+	if !pkts[8].Marker {
+		// The first audio packet after a digit starts a talkspurt.
+		t.Fatal("no marker after the digit")
+	}
+	if st := e.Stats(); st.DigitsSent != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestReceiveDTMF: an event's packets (start, updates, three ends) give
+// one digit; a second event with a new timestamp another; in-band digits
+// are heard with Config.InbandDTMF.
+func TestReceiveDTMF(t *testing.T) {
+	e, _ := NewEngine(Config{})
+	e.s = stream{up: true, codec: PCMU, opts: StreamOptions{Source: SourceAny, DTMFPayloadType: 101}}
+	var rx rtp.Packet
+	seq := uint16(10)
+	put := func(pt uint8, ts uint32, payload []byte) {
+		p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: 3},
+			Payload: payload}
+		seq++
+		b, _ := p.Marshal()
+		e.receive(&rx, b, netip.AddrPort{})
+	}
+	ev := func(code uint8, end bool, dur uint16) []byte {
+		b := make([]byte, 4)
+		dtmf.Payload{Event: code, End: end, Volume: 10, Duration: dur}.MarshalTo(b)
+		return b
+	}
+	put(0, 0, make([]byte, 160))
+	put(0, 160, make([]byte, 160))
+	for _, d := range []uint16{160, 320, 480, 480, 480} {
+		put(101, 320, ev(7, d == 480, d))
+	}
+	put(101, 1600, ev(10, false, 160))
+	put(101, 1600, ev(10, true, 320))
+	var got []byte
+	for {
+		d, ok := e.ReadDigit()
+		if !ok {
+			break
+		}
+		got = append(got, d)
+	}
+	if string(got) != "7*" {
+		t.Fatalf("digits %q", got)
+	}
+
+	// In band, across the network between two engines.
+	a, b := pair(t, Config{InbandDTMF: true}, PCMU)
+	w := newWaiter(t)
+	mic, ear := make([]int16, 160), make([]int16, 160)
+	silent := make([]int16, 160)
+	var ph1, ph2 float64
+	for k := range 40 {
+		clear(mic)
+		if k >= 5 && k < 10 {
+			tmp := make([]int16, 160)
+			Sine(mic, 852, 0.15, 8000, &ph1)
+			Sine(tmp, 1477, 0.15, 8000, &ph2)
+			for i := range mic {
+				mic[i] += tmp[i]
+			}
+		}
+		a.e.Process(mic, ear)
+		w.wait(b.recv, "packet at B")
+		b.e.Process(silent, ear)
+	}
+	if d, ok := b.e.ReadDigit(); !ok || d != '9' {
+		t.Fatalf("in-band digit %q %v", d, ok)
+	}
+}
+
+// TestRTCP: two engines exchange reports over RTCP-mux; pion/rtcp parses
+// ours; each learns the other's loss and jitter and a round-trip time.
+func TestRTCP(t *testing.T) {
+	cfg := Config{}
+	var s [2]side
+	for i := range s {
+		e, _ := NewEngine(cfg)
+		s[i] = side{e: e, conn: listen(t), recv: notify(e)}
+	}
+	opts := StreamOptions{RTCPMux: true, RTCPInterval: 100 * time.Millisecond, CNAME: "alice@example"}
+	for i := range s {
+		if err := s[i].e.StartStreamOptions(s[i].conn, s[1-i].conn.LocalAddr().(*net.UDPAddr), PCMU, opts); err != nil {
+			t.Fatal(err)
+		}
+		defer s[i].e.StopStream()
+	}
+	w := newWaiter(t)
+	mic, ear := make([]int16, 160), make([]int16, 160)
+	for range 12 {
+		for i := range s {
+			s[i].e.Process(mic, ear)
+			w.wait(s[1-i].recv, "datagram")
+			if (s[i].e.Stats().PacketsSent)%5 == 0 {
+				w.wait(s[1-i].recv, "report")
+			}
+		}
+	}
+	for i := range s {
+		st := s[i].e.Stats()
+		if st.RTCPSent < 2 || st.RTCPReceived < 2 || st.FarLost != 0 || st.RTT <= 0 || st.RTT > time.Second {
+			t.Fatalf("side %d: %+v", i, st)
+		}
+	}
+	// Our compound packet, as pion/rtcp reads it.
+	e := s[0].e
+	e.mu.Lock()
+	n := buildRTCP(e.rtcpBuf, 0x1234, true, time.Now(), 99, 10, 1600,
+		&reportBlock{ssrc: 0x5678, fraction: 64, lost: -3, extMax: 70000, jitter: 12, lsr: 5, dlsr: 6}, "bob")
+	raw := append([]byte(nil), e.rtcpBuf[:n]...)
+	e.mu.Unlock()
+	pkts, err := rtcp.Unmarshal(raw)
+	if err != nil || len(pkts) != 2 {
+		t.Fatalf("pion/rtcp: %v, %d packets", err, len(pkts))
+	}
+	sr, ok := pkts[0].(*rtcp.SenderReport)
+	if !ok || sr.SSRC != 0x1234 || sr.RTPTime != 99 || sr.PacketCount != 10 || sr.OctetCount != 1600 || len(sr.Reports) != 1 {
+		t.Fatalf("SR %+v", pkts[0])
+	}
+	r := sr.Reports[0]
+	if r.SSRC != 0x5678 || r.FractionLost != 64 || r.TotalLost != 0xfffffd || r.LastSequenceNumber != 70000 ||
+		r.Jitter != 12 || r.LastSenderReport != 5 || r.Delay != 6 {
+		t.Fatalf("report %+v", r)
+	}
+	sd, ok := pkts[1].(*rtcp.SourceDescription)
+	if !ok || len(sd.Chunks) != 1 || string(sd.Chunks[0].Items[0].Text) != "bob" {
+		t.Fatalf("SDES %+v", pkts[1])
+	}
+	// And a receiver report built by pion parses here.
+	rr := &rtcp.ReceiverReport{SSRC: 9, Reports: []rtcp.ReceptionReport{{SSRC: 0x1234, FractionLost: 3, TotalLost: 7,
+		LastSequenceNumber: 5, Jitter: 80, LastSenderReport: 1, Delay: 2}}}
+	b, _ := rr.Marshal()
+	var info rtcpInfo
+	if !parseRTCP(b, 0x1234, &info) || !info.haveBlk || info.blk.lost != 7 || info.blk.jitter != 80 || info.blk.fraction != 3 {
+		t.Fatalf("parsed %+v", info)
+	}
+	if parseRTCP(b[:len(b)-4], 0x1234, &info) {
+		t.Fatal("truncated report accepted")
+	}
+}
