@@ -68,15 +68,16 @@ type line struct {
 	stopRefr  func()
 	stopKeep  func()
 
-	// Digest state. auth is the last challenge answered (nil: none yet);
-	// later REGISTERs carry credentials for it at once, each with the next
-	// nonce count (RFC 7616 section 3.4), until the registrar asks anew.
-	auth       *digest.Challenge
-	authHeader string // "Authorization" or "Proxy-Authorization"
+	// Digest state, per kind of challenge (regAuthKinds: the registrar's
+	// 401 and a proxy's 407). auth is the last challenge answered (nil:
+	// none yet); later REGISTERs carry credentials for it at once, each
+	// with the next nonce count (RFC 7616 section 3.4), until asked anew.
+	auth [2]*digest.Challenge
 	// Per attempt (one register call): whether it has answered a challenge
-	// of its own, retried on stale=true, and followed a 423. Each happens
-	// at most once, so an attempt sends at most four REGISTERs.
-	answered, staleRetried, minExpFollowed bool
+	// of each kind, retried on stale=true, and followed a 423. Each happens
+	// at most once, so an attempt sends at most five REGISTERs.
+	answered                     [2]bool
+	staleRetried, minExpFollowed bool
 
 	failures int                                 // consecutive failed attempts (backoff)
 	jitter   func(d time.Duration) time.Duration // random in [0, d); nil: math/rand
@@ -180,7 +181,7 @@ func (l *line) setReg(state string) {
 // register starts an attempt: a REGISTER for expires seconds (0 = remove
 // the binding), with credentials for the last challenge if there is one.
 func (l *line) register(expires int) {
-	l.answered, l.staleRetried, l.minExpFollowed = false, false, false
+	l.answered, l.staleRetried, l.minExpFollowed = [2]bool{}, false, false
 	l.sendRegister(expires)
 }
 
@@ -208,9 +209,11 @@ func (l *line) sendRegister(expires int) {
 	m.Add("CSeq", fmt.Sprintf("%d REGISTER", l.regSeq))
 	m.Add("Contact", ua.contact(l.cfg.User))
 	m.Add("Expires", strconv.Itoa(expires))
-	if l.auth != nil {
-		// The digest-uri is the Request-URI (RFC 3261 section 22.4).
-		m.Add(l.authHeader, l.auth.Authorize("REGISTER", ruri.String(), l.authUser, l.cfg.Password))
+	for i, a := range l.auth {
+		if a != nil {
+			// The digest-uri is the Request-URI (RFC 3261 section 22.4).
+			m.Add(regAuthKinds[i].creds, a.Authorize("REGISTER", ruri.String(), l.authUser, l.cfg.Password))
+		}
 	}
 	m.Add("Allow", allowHeader)
 	if ua.cfg.UserAgent != "" {
@@ -283,24 +286,31 @@ func (l *line) onRegResponse(c *transaction.Client, r *sipmsg.Message, expires i
 	}
 }
 
-// onRegChallenge answers a 401/407 (RFC 3261 section 22.2): a challenge
-// this attempt has not answered yet is answered, as is one that says our
-// nonce went stale (once per attempt, RFC 7616 section 3.3); anything else
-// means the credentials are wrong, and the attempt fails rather than loop.
+// regAuthKinds are the two kinds of challenge: the registrar's (401, RFC
+// 3261 section 22.2) and a proxy's on the way (407, section 22.3).
+var regAuthKinds = [2]struct{ challenge, creds string }{
+	{"WWW-Authenticate", "Authorization"},
+	{"Proxy-Authenticate", "Proxy-Authorization"},
+}
+
+// onRegChallenge answers a 401/407: a challenge of a kind this attempt has
+// not answered yet is answered, as is one that says our nonce went stale
+// (once per attempt, RFC 7616 section 3.3); anything else means the
+// credentials are wrong, and the attempt fails rather than loop.
 func (l *line) onRegChallenge(r *sipmsg.Message, expires int) {
-	hdr, ahdr := "WWW-Authenticate", "Authorization"
+	k := 0
 	if r.StatusCode == 407 {
-		hdr, ahdr = "Proxy-Authenticate", "Proxy-Authorization"
+		k = 1
 	}
-	ch, err := digest.Choose(r.GetAll(hdr))
+	ch, err := digest.Choose(r.GetAll(regAuthKinds[k].challenge))
 	if err != nil {
 		l.ua.logf("sipua: line %d: %v", l.n, err)
 		l.regFailed(r.StatusCode, expires, 0)
 		return
 	}
 	switch {
-	case !l.answered:
-		l.answered = true
+	case !l.answered[k]:
+		l.answered[k] = true
 	case ch.Stale && !l.staleRetried:
 		l.staleRetried = true
 		l.ua.logf("sipua: line %d: nonce stale, retrying with the new one", l.n)
@@ -309,7 +319,7 @@ func (l *line) onRegChallenge(r *sipmsg.Message, expires int) {
 		l.regFailed(r.StatusCode, expires, 0)
 		return
 	}
-	l.auth, l.authHeader = &ch, ahdr
+	l.auth[k] = &ch
 	l.sendRegister(expires)
 }
 
@@ -335,7 +345,7 @@ func (l *line) regFailed(code, expires int, after time.Duration) {
 		return
 	}
 	l.setReg("failed:" + strconv.Itoa(code))
-	l.auth = nil // the next attempt starts with a fresh challenge
+	l.auth = [2]*digest.Challenge{} // the next attempt starts with fresh challenges
 	l.failures++
 	bound := regBackoff(l.failures)
 	wait := bound/2 + l.random(bound/2+1)

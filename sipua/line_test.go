@@ -299,6 +299,48 @@ func TestRegisterRechallenged(t *testing.T) {
 	})
 }
 
+// TestRegisterProxyAndRegistrar: a proxy's 407 and then the registrar's
+// 401 are both answered in one attempt; both credentials go with the
+// refresh.
+func TestRegisterProxyAndRegistrar(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubbleUA(t, line1(600))
+		proxy, reg := digest.NewChallengeAlg("proxy", digest.SHA256), digest.NewChallenge("pbx")
+		r := b.next()
+		b.answer(r, 407, func(m *sipmsg.Message) { m.Add("Proxy-Authenticate", proxy.String()) })
+		r = b.next()
+		if r.m.Get("Proxy-Authorization") == "" || r.m.Get("Authorization") != "" {
+			t.Fatalf("after the 407:\n%s", r.m.AppendTo(nil))
+		}
+		b.challenge(r, reg)
+		r = b.next()
+		pc, err := digest.ParseCredentials(r.m.Get("Proxy-Authorization"))
+		if err != nil || pc.Realm != "proxy" || !pc.Verify("REGISTER", "pw1001") {
+			t.Fatalf("Proxy-Authorization %q %v", r.m.Get("Proxy-Authorization"), err)
+		}
+		if c := creds(t, r, "pw1001"); c.Realm != "pbx" {
+			t.Fatalf("Authorization %+v", c)
+		}
+		b.ok(r, 0)
+		r = b.next()
+		// The proxy's nonce went with the two REGISTERs before.
+		if pc, _ := digest.ParseCredentials(r.m.Get("Proxy-Authorization")); pc.NC != "00000003" {
+			t.Fatalf("refresh Proxy-Authorization %q", r.m.Get("Proxy-Authorization"))
+		}
+		if c := creds(t, r, "pw1001"); c.NC != "00000002" {
+			t.Fatalf("refresh Authorization %+v", c)
+		}
+		// A second 407 in one attempt, not stale: the attempt fails.
+		b.answer(r, 407, func(m *sipmsg.Message) { m.Add("Proxy-Authenticate", proxy.String()) })
+		r = b.next()
+		b.answer(r, 407, func(m *sipmsg.Message) { m.Add("Proxy-Authenticate", proxy.String()) })
+		b.event() // registered
+		if e := b.event(); e.RegState != "failed:407" {
+			t.Fatalf("event %+v", e)
+		}
+	})
+}
+
 // TestRegisterNoChallengeLoop: a registrar that keeps challenging gets at
 // most one answer per challenge kind per attempt, then the line backs off.
 func TestRegisterNoChallengeLoop(t *testing.T) {
