@@ -14,7 +14,10 @@ import (
 // startExternal is Start for Options.External: no development PBX, the
 // phones' line 1 registers with the external registrar (which is also their
 // outbound proxy). On the QEMU board the phones reach it as 10.0.2.2, the
-// host's loopback seen from the guest.
+// host's loopback seen from the guest, from behind QEMU's NAT: calls to
+// them then need a registrar that keeps the REGISTER's source address
+// (Kamailio's nathelper, fix_nated_register), which
+// tools/interop/testdata/kamailio.cfg does not do; the sim board needs none.
 func (l *Lab) startExternal(ctx context.Context) (*Lab, error) {
 	host, port, err := net.SplitHostPort(l.opts.External)
 	if err != nil {
