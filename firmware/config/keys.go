@@ -168,7 +168,7 @@ func buildKeys() []key {
 			get: func(c Config) string { return c.TonesLocale }},
 		// provision.resync_minutes: periodic re-fetch of the configuration,
 		// minutes (0-525600); 0: never.
-		key{name: "provision.resync_minutes", def: "1440", help: "periodic re-fetch of the configuration, minutes; 0: never",
+		key{name: "provision.resync_minutes", def: "1440", help: "periodic re-fetch of the configuration, minutes (0-525600); 0: never. A SIP NOTIFY with Event: check-sync also re-fetches; a new configuration is applied when no call is up",
 			set: func(c *Config, v string) error { return setInt(&c.ResyncMinutes, v, 0, 525600) },
 			get: func(c Config) string { return strconv.Itoa(c.ResyncMinutes) }},
 		// provision.public_key: Ed25519 public key (base64 of its 32 bytes)
@@ -177,7 +177,7 @@ func buildKeys() []key {
 		// stored on the phone: a fetched file is checked with the key the
 		// phone had before, never only with the key the file itself names
 		// (see docs/provisioning.md).
-		key{name: "provision.public_key", help: "Ed25519 key (base64, 32 bytes) that must sign every configuration file (<file>.sig); empty: files need no signature. Trusted from the build or the stored configuration, see docs/provisioning.md",
+		key{name: "provision.public_key", help: "Ed25519 public key (base64, 32 bytes) that must sign every configuration file (a FILE.sig beside each); empty: no signatures needed. Trusted only from the build or the stored configuration (docs/provisioning.md)",
 			set: func(c *Config, v string) error {
 				if v == "" {
 					c.ProvisionPublicKey = ""
