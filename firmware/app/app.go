@@ -17,6 +17,7 @@ import (
 	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/firmware/config"
+	"github.com/deskphone/deskphone/firmware/hardware"
 	"github.com/deskphone/deskphone/firmware/netboot"
 	"github.com/deskphone/deskphone/firmware/phone"
 	"github.com/deskphone/deskphone/firmware/provision"
@@ -57,7 +58,17 @@ func Run(ctx context.Context, o Options) error {
 		logf("boot +%dms: %s", time.Since(start).Milliseconds(), fmt.Sprintf(format, args...))
 	}
 	if !o.Board.Panel {
-		return fmt.Errorf("app: board %s has no virtual panel and its hardware drivers are not written yet", o.Board.Name)
+		// A hardware board: its hal (keypad, hook, ringer, lamp, codec) is
+		// built by firmware/hardware; each part logs loaded or failed.
+		hw, err := hardware.New(o.Board, hardware.Options{Logf: logf})
+		if err == nil {
+			err = hw.Start(ctx)
+			defer hw.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("app: %w", err)
+		}
+		return fmt.Errorf("app: board %s: hardware hal started, but the phone is not wired to it yet (hw is its hal.Input and hal.Observer, hw.Codec() its codec)", o.Board.Name)
 	}
 
 	var (
