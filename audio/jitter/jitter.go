@@ -107,6 +107,8 @@ type Buffer struct {
 	target           int
 	grow             int // frames still to insert
 	winLeft, winMin  int
+	winLow, winGaps  int // Gets with fewer than 2 frames; frames skipped by arrivals
+	winLate          int // late packets in the window
 	idle             int // consecutive Gets with nothing buffered
 
 	jumpSeq uint16 // probation for a backward jump
@@ -343,6 +345,7 @@ func (b *Buffer) put(seq uint16, off int, payload []byte, count bool) PutResult 
 			return Late
 		}
 		b.st.Late++
+		b.winLate++
 		b.epochRecv++
 		if b.playing && b.target < b.maxTarget() {
 			b.target++
@@ -399,6 +402,9 @@ func (b *Buffer) store(seq uint16, off int, payload []byte, count bool) {
 		s.n = max(s.n, off+len(payload))
 	}
 	if d := int16(seq - b.maxSeq); d > 0 {
+		if b.playing && d > 1 {
+			b.winGaps += int(d) - 1
+		}
 		b.maxSeq = seq
 		b.extMax += int64(d)
 	}
@@ -456,6 +462,7 @@ func (b *Buffer) Get(dst []byte) (n int, r GetResult) {
 		}
 		b.playing, b.popped = true, true
 		b.winLeft, b.winMin = b.cfg.Window, f
+		b.winLow, b.winGaps, b.winLate = 0, 0, 0
 		b.idle = 0
 	}
 	if f == 0 {
@@ -477,9 +484,15 @@ func (b *Buffer) Get(dst []byte) (n int, r GetResult) {
 		return 0, Missing
 	}
 	b.winMin = min(b.winMin, f)
+	if f < 2 {
+		b.winLow++
+	}
 	b.winLeft--
 	if b.winLeft <= 0 {
-		if b.winMin >= 2 {
+		// A frame more than needed always waited, except when a loss
+		// made the newest frame absent (a gap in what came, at most
+		// once per lost packet): one can go.
+		if b.winMin >= 2 || b.winLow <= b.winGaps && b.winLate == 0 {
 			// A frame more than needed was always waiting: drop one.
 			b.drop()
 			b.target = max(1, b.target-1)
@@ -489,6 +502,7 @@ func (b *Buffer) Get(dst []byte) (n int, r GetResult) {
 			b.target = max(1, min(b.target, b.winMin+1))
 		}
 		b.winLeft, b.winMin = b.cfg.Window, int(^uint(0)>>1)
+		b.winLow, b.winGaps, b.winLate = 0, 0, 0
 	}
 	return b.pop(dst)
 }
