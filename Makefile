@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: deps run demo test unit e2e bench sipbench fuzz build
+.PHONY: deps run demo test unit e2e bench fuzz build
 
 deps:
 	@bash tools/setup/install-deps.sh
@@ -40,6 +40,7 @@ bench:
 # sipmsg against emiago/sipgo, side by side (own module: tools/sipbench).
 # BENCHTIME=1s for real figures.
 BENCHTIME ?= 1x
+.PHONY: sipbench
 sipbench:
 	cd tools/sipbench && $(GO) test -count=1 -run . -bench . -benchmem -benchtime=$(BENCHTIME) .
 
