@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 	zaf "github.com/zaf/g711"
@@ -46,11 +47,13 @@ func BenchmarkFrame(b *testing.B) {
 		e.mu.Unlock()
 		e.receive(&rx, pkt, netip.AddrPort{}) // validates the source (RFC 3550 A.1)
 		b.ReportAllocs()
+		at := time.Now() // the reader stamps arrivals with its read
 		for b.Loop() {
 			e.mu.Lock()
 			pkt := e.packet(mic)
 			e.mu.Unlock()
-			e.receive(&rx, pkt, netip.AddrPort{})
+			at = at.Add(20 * time.Millisecond)
+			e.receiveAt(&rx, pkt, netip.AddrPort{}, at)
 			e.mu.Lock()
 			e.playout(ear)
 			e.mu.Unlock()
@@ -140,4 +143,97 @@ func BenchmarkProcessLoopback(b *testing.B) {
 	if ToneLevel(earA, 600, 8000) < 0.2 || ToneLevel(earB, 1000, 8000) < 0.2 {
 		b.Fatal("no tone out")
 	}
+}
+
+// BenchmarkDirection splits BenchmarkFrame by direction, for one 20 ms
+// PCMU frame:
+//
+//   - send: microphone frame -> G.711 -> RTP into the send buffer (the
+//     engine's packet step: table G.711, pion's MarshalTo) against zaf's
+//     slice API and pion's allocating Marshal;
+//   - receive: datagram -> RTP (Unmarshal into a reused packet) -> source
+//     validation -> jitter buffer -> decode or conceal -> earpiece frame
+//     (the engine's receive and playout steps) against a new Packet per
+//     Unmarshal and zaf's slice API.
+func BenchmarkDirection(b *testing.B) {
+	mic := make([]int16, 160)
+	var ph float64
+	Sine(mic, 1000, 0.5, 8000, &ph)
+	ear := make([]int16, 160)
+	newEngine := func(b *testing.B) *Engine {
+		e, err := NewEngine(Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.s = stream{up: true, codec: PCMU, seq: 1, opts: StreamOptions{Source: SourceAny, DTMFPayloadType: 101}}
+		e.txPkt.PayloadType = 0
+		return e
+	}
+	b.Run("send/engine", func(b *testing.B) {
+		e := newEngine(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			e.mu.Lock()
+			_ = e.packet(mic)
+			e.mu.Unlock()
+		}
+	})
+	b.Run("send/convenience", func(b *testing.B) {
+		lpcm := make([]byte, 320)
+		tx := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1}}
+		b.ReportAllocs()
+		for b.Loop() {
+			for i, s := range mic {
+				binary.LittleEndian.PutUint16(lpcm[2*i:], uint16(s))
+			}
+			tx.Payload = zaf.EncodeUlaw(lpcm)
+			tx.SequenceNumber++
+			tx.Timestamp += 160
+			if _, err := tx.Marshal(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("receive/engine", func(b *testing.B) {
+		e := newEngine(b)
+		src := newEngine(b)
+		var rx rtp.Packet
+		for range 2 {
+			src.mu.Lock()
+			p := src.packet(mic)
+			src.mu.Unlock()
+			e.receive(&rx, p, netip.AddrPort{})
+		}
+		b.ReportAllocs()
+		at := time.Now() // the reader stamps arrivals with its read
+		for b.Loop() {
+			src.mu.Lock()
+			p := src.packet(mic) // not timed apart: see send/engine
+			src.mu.Unlock()
+			at = at.Add(20 * time.Millisecond)
+			e.receiveAt(&rx, p, netip.AddrPort{}, at)
+			e.mu.Lock()
+			e.playout(ear)
+			e.mu.Unlock()
+		}
+		if st := e.Stats(); st.Concealed != 0 {
+			b.Fatalf("%+v", st)
+		}
+	})
+	b.Run("receive/convenience", func(b *testing.B) {
+		tx := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1}, Payload: make([]byte, 160)}
+		g711.EncodeUlaw(tx.Payload, mic)
+		raw, _ := tx.Marshal()
+		b.ReportAllocs()
+		for b.Loop() {
+			rx := &rtp.Packet{}
+			if err := rx.Unmarshal(raw); err != nil {
+				b.Fatal(err)
+			}
+			out := zaf.DecodeUlaw(rx.Payload)
+			for i := range ear {
+				ear[i] = int16(binary.LittleEndian.Uint16(out[2*i:]))
+			}
+		}
+	})
 }

@@ -469,7 +469,7 @@ func (e *Engine) read(conn *net.UDPConn, done chan struct{}) {
 			e.mu.Unlock()
 			return
 		}
-		e.receive(&pkt, buf[:n], from)
+		e.receiveAt(&pkt, buf[:n], from, time.Now())
 		if e.onReceive != nil {
 			e.onReceive()
 		}
@@ -489,9 +489,15 @@ func (e *Engine) accepts(from netip.AddrPort) bool {
 	return from.Addr() == e.s.remote.Addr() || (e.s.rtcpTo.IsValid() && from.Addr() == e.s.rtcpTo.Addr())
 }
 
-// receive handles one datagram from from; pkt is the caller's reused
-// packet.
+// receive handles one datagram from from, arriving now; pkt is the
+// caller's reused packet.
 func (e *Engine) receive(pkt *rtp.Packet, b []byte, from netip.AddrPort) {
+	e.receiveAt(pkt, b, from, time.Now())
+}
+
+// receiveAt is receive of a datagram that arrived at (stamped by the
+// reader with the read, for the interarrival jitter).
+func (e *Engine) receiveAt(pkt *rtp.Packet, b []byte, from netip.AddrPort, at time.Time) {
 	if len(b) < 8 || b[0]>>6 != 2 {
 		e.mu.Lock()
 		e.st.Invalid++
@@ -563,7 +569,7 @@ func (e *Engine) receive(pkt *rtp.Packet, b []byte, from netip.AddrPort) {
 	}
 	e.st.PacketsReceived++
 	e.st.BytesReceived += uint64(len(pkt.Payload))
-	e.src.arrival(pkt.Timestamp, uint32(time.Since(e.epoch)*time.Duration(e.cfg.Rate)/time.Second))
+	e.src.arrival(pkt.Timestamp, uint32(at.Sub(e.epoch)*time.Duration(e.cfg.Rate)/time.Second))
 	e.deliver(pkt.Timestamp, pkt.Marker, pkt.Payload)
 }
 

@@ -61,6 +61,7 @@ func TestToneIntoEar(t *testing.T) {
 		{"uk", "dial", []float64{350, 450}, 440},
 		{"us", "ringback", []float64{440, 480}, 400},
 		{"uk", "busy", []float64{400}, 480},
+		{"eu", "dial", []float64{425}, 350},
 	}
 	for _, tt := range tests {
 		t.Run(tt.locale+"/"+tt.tone, func(t *testing.T) {

@@ -128,7 +128,6 @@ func simCall(tb testing.TB, cfg Config, nm netModel, frames int, phase float64, 
 	return res
 }
 
-
 // TestMouthToEar: at 20 ms packets with no network jitter the phone adds
 // at most 40 ms mouth to ear, whatever the phase between the two phones'
 // clocks; with 10 ms jitter and 1% loss the jitter buffer holds at most

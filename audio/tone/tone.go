@@ -30,13 +30,13 @@ type Cadence struct {
 var Names = []string{"dial", "ringback", "busy", "congestion", "waiting", "none"}
 
 // Locales lists the locales with tables.
-var Locales = []string{"us", "uk"}
+var Locales = []string{"us", "uk", "eu"}
 
 func on(f1, f2 float64, ms int) Segment { return Segment{Freq: [2]float64{f1, f2}, Ms: ms} }
 func off(ms int) Segment                { return Segment{Ms: ms} }
 
 // Tables after ITU-T E.180 Suppl. 2 (United States: the precise tone plan;
-// United Kingdom: BT SIN 350 as listed there).
+// United Kingdom: BT SIN 350 as listed there; "eu": the CEPT 425 Hz plan).
 var tables = []struct {
 	locale string
 	tones  []Cadence
@@ -54,6 +54,15 @@ var tables = []struct {
 		{Name: "busy", DBm0: -19, Segments: []Segment{on(400, 0, 375), off(375)}},
 		{Name: "congestion", DBm0: -19, Segments: []Segment{on(400, 0, 400), off(350), on(400, 0, 225), off(525)}},
 		{Name: "waiting", DBm0: -19, Segments: []Segment{on(400, 0, 100), off(4000)}},
+	}},
+	// CEPT/ETSI (ITU-T E.180's recommended 425 Hz plan, as ETSI TR 101
+	// 041 lists it for most of continental Europe).
+	{"eu", []Cadence{
+		{Name: "dial", DBm0: -13, Segments: []Segment{on(425, 0, 0)}},
+		{Name: "ringback", DBm0: -19, Segments: []Segment{on(425, 0, 1000), off(4000)}},
+		{Name: "busy", DBm0: -19, Segments: []Segment{on(425, 0, 500), off(500)}},
+		{Name: "congestion", DBm0: -19, Segments: []Segment{on(425, 0, 250), off(250)}},
+		{Name: "waiting", DBm0: -19, Segments: []Segment{on(425, 0, 200), off(200), on(425, 0, 200), off(9000)}},
 	}},
 }
 

@@ -64,6 +64,8 @@ func TestLookup(t *testing.T) {
 		{"US", "BUSY", false, 480},
 		{"uk", "dial", false, 350},
 		{"uk", "ringback", false, 400},
+		{"eu", "busy", false, 425},
+		{"EU", "waiting", false, 425},
 		{"fr", "dial", true, 0},
 		{"us", "howler", true, 0},
 		{"uk", "none", true, 0},
