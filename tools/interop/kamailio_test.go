@@ -188,7 +188,7 @@ func TestKamailioRefreshStale(t *testing.T) {
 				ok++
 			}
 		}
-		if seq[0] != "401 Unauthorized" || stale < 2 || ok < 3 {
+		if len(seq) == 0 || seq[0] != "401 Unauthorized" || stale < 2 || ok < 3 {
 			t.Errorf("%s: want a first challenge, then at least 2 stale refreshes each answered: %q", ext, seq)
 		}
 	}
