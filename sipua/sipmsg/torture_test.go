@@ -125,6 +125,11 @@ func TestTorture(t *testing.T) {
 				if !reused.IsRequest() && !strings.HasPrefix(string(b), "SIP/") {
 					t.Fatalf("a request's failed parse lost its method")
 				}
+				// The UAS builds its answer from what was parsed.
+				r := NewResponse(&reused, code, reason)
+				if reused.Get("Via") != "" && (r.Get("Via") == "" || r.StatusCode != tc.want) {
+					t.Fatalf("no answer from the partial message: %q", r.String())
+				}
 			}
 		})
 	}
