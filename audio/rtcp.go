@@ -129,6 +129,9 @@ func parseRTCP(b []byte, ours uint32, info *rtcpInfo) bool {
 			info.lsr = uint32(binary.BigEndian.Uint64(p[8:]) >> 16)
 			blocks = p[28:]
 		case rtcpRR:
+			if l < 8 {
+				return false
+			}
 			blocks = p[8:]
 		}
 		for i := 0; i < rc && len(blocks) >= 24; i++ {

@@ -8,11 +8,11 @@ import (
 
 const fill = 0xff
 
-// stamp fills p with the sample numbers ts, ts+1, ... modulo 251, so a frame
+// stamp fills p with the sample numbers ts, ts+1, ... modulo 256 (0xff, the fill, breaks the run), so a frame
 // shows whether its samples came out in order.
 func stamp(p []byte, ts uint32) {
 	for i := range p {
-		p[i] = byte((ts + uint32(i)) % 251)
+		p[i] = byte(ts + uint32(i))
 	}
 }
 
@@ -25,7 +25,7 @@ func continuous(f []byte) bool {
 			have = false
 			continue
 		}
-		if have && int(v) != (prev+1)%251 {
+		if have && int(v) != (prev+1)%256 {
 			return false
 		}
 		prev, have = int(v), true
@@ -63,7 +63,7 @@ func TestPutTSPacketSizes(t *testing.T) {
 				}
 				t.Fatalf("ptime %d: Get after %d = %v", ps/8, got, r)
 			}
-			if n != 160 || !continuous(dst) || dst[0] != byte(got%251) {
+			if n != 160 || !continuous(dst) || dst[0] != byte(got) {
 				t.Fatalf("ptime %d: frame at %d: % x", ps/8, got, dst[:8])
 			}
 			out = append(out, dst[0])
@@ -100,7 +100,7 @@ func TestPutTSCases(t *testing.T) {
 		if r != Frame {
 			return
 		}
-		if dst[0] != byte(ts%251) && full || !continuous(dst) {
+		if dst[0] != byte(ts) && full || !continuous(dst) {
 			t.Fatalf("frame want %d: % x", ts, dst[:16])
 		}
 		if hole := dst[100] == fill || dst[0] == fill; hole == full {
