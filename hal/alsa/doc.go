@@ -5,8 +5,8 @@
 // little-endian samples, one or two channels, a fixed rate and period
 // (5-10 ms), hw_params and sw_params set once, prepare, blocking
 // read/write of whole periods into buffers allocated at Open, and xrun
-// recovery (an underrun or overrun is counted, the stream prepared again
-// and the transfer retried).
+// recovery (an underrun or overrun, or a stall the kernel reports as EIO,
+// is counted, the stream prepared again and the transfer retried).
 //
 // PCM is a hal.Codec and a hal.PCM: the capture stream is the clock, so
 // Exchange returns once per frame. The playback and capture devices may

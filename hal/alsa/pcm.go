@@ -16,6 +16,10 @@ type Config struct {
 	// Periods is the ring buffer length in periods; 0 means enough for
 	// the prefill and two frames, at least 4.
 	Periods int
+	// PrefillMs is the silence queued for playback before the first frame:
+	// the latency the codec adds on the way out, and the cushion against
+	// the loop being late. 0 means one frame (at least one period).
+	PrefillMs int
 }
 
 // Stats count what happened on a PCM.
@@ -97,7 +101,7 @@ func (p *PCM) Open(rate, frame int) error {
 	}
 	// Playback starts once one frame (at least a period) of silence is
 	// queued: that is the latency the codec adds on the way out.
-	prefill := max(frame, period)
+	prefill := max(frame, period, rate*p.cfg.PrefillMs/1000)
 	periods := p.cfg.Periods
 	if periods == 0 {
 		periods = max(4, (prefill+2*frame+period-1)/period)

@@ -137,7 +137,9 @@ func (s *linuxStream) transfer(req uintptr, buf []int16, n int, capture bool) (i
 		switch {
 		case err == nil:
 			done += int(x.result)
-		case errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ESTRPIPE):
+		case errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ESTRPIPE) || errors.Is(err, unix.EIO):
+			// EIO: no period came within the kernel's wait (about 1.1
+			// buffer times); the stream is restarted like after an xrun.
 			xruns++
 			if xruns > 100 {
 				return xruns, fmt.Errorf("alsa: %s: xrun recovery keeps failing: %w", s.path, err)
