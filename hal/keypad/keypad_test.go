@@ -241,3 +241,49 @@ func BenchmarkStep(b *testing.B) {
 		m.Step(now)
 	}
 }
+
+// rectangle is the definition Ambiguous must match: three corners of some
+// rectangle of rows i, j and columns a, b are down.
+func rectangle(scan []uint32) bool {
+	for i := range scan {
+		for j := range scan {
+			if i == j {
+				continue
+			}
+			for a := range 32 {
+				for b := range 32 {
+					if a == b {
+						continue
+					}
+					at := func(r, c int) bool { return scan[r]&(1<<c) != 0 }
+					n := 0
+					for _, v := range []bool{at(i, a), at(i, b), at(j, a), at(j, b)} {
+						if v {
+							n++
+						}
+					}
+					if n >= 3 {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+func FuzzAmbiguous(f *testing.F) {
+	f.Add([]byte{0b011, 0b001, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 8 {
+			b = b[:8]
+		}
+		scan := make([]uint32, len(b))
+		for i, x := range b {
+			scan[i] = uint32(x & 0x0f) // a 4-column matrix
+		}
+		if got, want := Ambiguous(scan), rectangle(scan); got != want {
+			t.Fatalf("Ambiguous(%b) = %v, three corners of a rectangle: %v", scan, got, want)
+		}
+	})
+}
