@@ -3,6 +3,7 @@ package audio
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -128,6 +129,11 @@ type Engine struct {
 	evPkt    rtp.Packet
 	evBuf    [dtmf.Size]byte
 
+	// RFC 3389 comfort noise.
+	cnOn   bool
+	cnAmp  int32
+	cnSeed uint32
+
 	// RTCP.
 	rtcpBuf   []byte
 	rtcpEvery int // frames between reports; 0: none
@@ -174,6 +180,7 @@ type Stats struct {
 	SourceChanges   uint64 // validated changes of the far end's SSRC
 	Partial         uint64 // frames played with part of their samples missing
 	Silent          uint64 // of Concealed, frames past 60 ms of loss (comfort silence)
+	ComfortNoise    uint64 // frames of RFC 3389 comfort noise played
 	DigitsReceived  uint64 // RFC 4733 events and in-band digits
 	DigitsSent      uint64
 	RTCPSent        uint64
@@ -250,6 +257,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		held:      make([]byte, maxPacket),
 		rtcpBuf:   make([]byte, 512),
 		epoch:     time.Now(),
+		cnSeed:    0x9e3779b9,
 	}
 	if cfg.InbandDTMF {
 		e.det = dtmf.NewDetector()
@@ -384,7 +392,7 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 		e.det.Reset()
 	}
 	e.foldLoss()
-	e.locked, e.candOn, e.heldOK, e.rxEventOn = false, false, false, false
+	e.locked, e.candOn, e.heldOK, e.rxEventOn, e.cnOn = false, false, false, false, false
 	e.qLen, e.evOn, e.evGap = 0, false, 0
 	e.rtcpEvery = 0
 	if rtcpConn != nil {
@@ -522,7 +530,7 @@ func (e *Engine) receiveAt(pkt *rtp.Packet, b []byte, from netip.AddrPort, at ti
 		return
 	}
 	pt := pkt.PayloadType
-	if pt != e.s.codec.PayloadType() && pt != e.s.opts.DTMFPayloadType {
+	if pt != e.s.codec.PayloadType() && pt != e.s.opts.DTMFPayloadType && pt != ptCN {
 		e.st.Ignored++
 		return
 	}
@@ -567,8 +575,13 @@ func (e *Engine) receiveAt(pkt *rtp.Packet, b []byte, from netip.AddrPort, at ti
 		e.event(pkt)
 		return
 	}
+	if pt == ptCN {
+		e.comfortNoise(pkt.Payload)
+		return
+	}
 	e.st.PacketsReceived++
 	e.st.BytesReceived += uint64(len(pkt.Payload))
+	e.cnOn = false // speech again
 	e.src.arrival(pkt.Timestamp, uint32(at.Sub(e.epoch)*time.Duration(e.cfg.Rate)/time.Second))
 	e.deliver(pkt.Timestamp, pkt.Marker, pkt.Payload)
 }
@@ -777,11 +790,50 @@ func (e *Engine) playout(ear []int16) {
 		clear(ear[k:])
 		e.plc.Good(ear)
 	case jitter.Missing:
+		if e.cnOn {
+			e.noise(ear)
+			return
+		}
 		e.st.Concealed++
 		e.plc.Conceal(ear)
 	default:
+		if e.cnOn {
+			e.noise(ear)
+			return
+		}
 		clear(ear)
 	}
+}
+
+// ptCN is RFC 3389 comfort noise's static payload type.
+const ptCN = 13
+
+// comfortNoise takes an RFC 3389 payload: the far end stopped sending
+// speech; until it sends again the earpiece gets white noise at the level
+// it asks for (its first byte, -dBov; spectral coefficients are ignored);
+// the frames buffered before it play first; e.mu is held.
+func (e *Engine) comfortNoise(p []byte) {
+	level := 127
+	if len(p) > 0 {
+		level = int(p[0] & 0x7f)
+	}
+	// Uniform noise of amplitude a has an RMS of a/sqrt(3).
+	e.cnAmp = int32(32768 * math.Pow(10, -float64(level)/20) * math.Sqrt(3))
+	e.cnOn = true
+}
+
+// noise fills ear with comfort noise; e.mu is held.
+func (e *Engine) noise(ear []int16) {
+	e.st.ComfortNoise++
+	x, a := e.cnSeed, int64(e.cnAmp)
+	for i := range ear {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		ear[i] = int16((int64(int32(x)) * a) >> 31)
+	}
+	e.cnSeed = x
+	e.plc.Good(ear)
 }
 
 // sendRTCP sends a compound report; e.mu is held.

@@ -365,7 +365,7 @@ func TestReceive(t *testing.T) {
 	send(packetBytes(t, 0, 101, 7, payload(-3000))) // valid: 100 and 101 delivered
 	expect("packet 100", a)
 	send(packetBytes(t, 8, 102, 7, payload(1000)))  // wrong payload type: ignored
-	send(packetBytes(t, 13, 102, 7, []byte{40}))    // comfort noise: ignored
+	send(packetBytes(t, 96, 102, 7, []byte{40}))    // unknown payload type: ignored
 	send([]byte{0x80, 0, 1})                        // too short
 	send(append([]byte{0x40}, make([]byte, 20)...)) // RTP version 1
 	expect("packet 101", b)

@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"math"
 	"net"
 	"net/netip"
 	"testing"
@@ -255,5 +256,117 @@ func TestRTCP(t *testing.T) {
 	}
 	if parseRTCP(b[:len(b)-4], 0x1234, &info) {
 		t.Fatal("truncated report accepted")
+	}
+}
+
+// TestFarEndPacketTimes: a far end sending 10, 30 or 40 ms packets (or
+// its own timestamps with silence suppression: comfort noise, a gap, a new
+// talkspurt with the marker bit) plays into a 20 ms engine without
+// concealment, and comfort noise fills the gap at its level.
+func TestFarEndPacketTimes(t *testing.T) {
+	for _, ps := range []int{80, 240, 320} {
+		e, _ := NewEngine(Config{JitterMs: 20})
+		e.s = stream{up: true, codec: PCMU, opts: StreamOptions{Source: SourceAny, DTMFPayloadType: 101}}
+		var rx rtp.Packet
+		var seq uint16 = 65530
+		ts := uint32(0xfffff000)
+		var sent, played int
+		ear := make([]int16, 160)
+		var ph float64
+		tone := make([]int16, ps)
+		payload := make([]byte, ps)
+		put := func(pt uint8, marker bool, p []byte) {
+			pk := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, Marker: marker, SequenceNumber: seq,
+				Timestamp: ts, SSRC: 4}, Payload: p}
+			seq++
+			b, _ := pk.Marshal()
+			e.receive(&rx, b, netip.AddrPort{})
+		}
+		speech := func(frames int, marker bool) {
+			for k := range frames {
+				for sent < played+2*160 {
+					Sine(tone, 700, 0.3, 8000, &ph)
+					PCMU.encode(payload, tone)
+					put(0, marker && sent == 0, payload)
+					ts += uint32(ps)
+					sent += ps
+				}
+				e.mu.Lock()
+				e.playout(ear)
+				e.mu.Unlock()
+				played += 160
+				if k > 4 && ToneLevel(ear, 700, 8000) < 0.05 {
+					t.Fatalf("%d ms packets: frame %d: level %v", ps/8, k, ToneLevel(ear, 700, 8000))
+				}
+			}
+		}
+		speech(50, true)
+		// Silence suppression: one CN packet at -40 dBov, 400 ms without
+		// packets (the timestamp runs on), then a talkspurt.
+		put(ptCN, false, []byte{40})
+		var rms float64
+		for range 20 {
+			e.mu.Lock()
+			e.playout(ear)
+			e.mu.Unlock()
+			var s float64
+			for _, v := range ear {
+				s += float64(v) * float64(v)
+			}
+			rms = math.Sqrt(s / 160)
+		}
+		ts += 20 * 160
+		sent, played = 0, 0
+		speech(50, true)
+		st := e.Stats()
+		want := 32768 * math.Pow(10, -40.0/20) // -40 dBov
+		t.Logf("%d ms packets: comfort noise RMS %.0f (want %.0f), %+v", ps/8, rms, want, st)
+		if rms < want/2 || rms > want*2 || st.ComfortNoise < 15 || st.Lost != 0 || st.Late != 0 {
+			t.Fatalf("%d ms packets: noise RMS %.0f, %+v", ps/8, rms, st)
+		}
+	}
+}
+
+// TestNoAllocsDTMFAndRTCP: with digits being sent and RTCP reports going
+// both ways every frame (RTCP-mux), the frame path still allocates nothing.
+func TestNoAllocsDTMFAndRTCP(t *testing.T) {
+	var s [2]side
+	for i := range s {
+		e, _ := NewEngine(Config{})
+		s[i] = side{e: e, conn: listen(t), recv: notify(e)}
+	}
+	opts := StreamOptions{RTCPMux: true, RTCPInterval: time.Millisecond}
+	for i := range s {
+		if err := s[i].e.StartStreamOptions(s[i].conn, s[1-i].conn.LocalAddr().(*net.UDPAddr), PCMA, opts); err != nil {
+			t.Fatal(err)
+		}
+		defer s[i].e.StopStream()
+	}
+	w := newWaiter(t)
+	mic, ear := make([]int16, 160), make([]int16, 160)
+	step := func() {
+		if s[0].e.Stats().DigitsSent == s[0].e.Stats().PacketsSent%5 {
+			_ = s[0].e.SendDTMF('5', 40*time.Millisecond)
+		}
+		for i := range s {
+			s[i].e.Process(mic, ear)
+			w.wait(s[1-i].recv, "packet")
+			w.wait(s[1-i].recv, "report")
+		}
+		for {
+			if _, ok := s[1].e.ReadDigit(); !ok {
+				break
+			}
+		}
+	}
+	for range 20 {
+		step()
+	}
+	if n := testing.AllocsPerRun(300, step); n != 0 {
+		t.Fatalf("allocs per frame %v", n)
+	}
+	a, b := s[0].e.Stats(), s[1].e.Stats()
+	if a.DigitsSent == 0 || b.DigitsReceived == 0 || b.RTCPReceived < 300 || a.RTCPReceived < 300 {
+		t.Fatalf("A %+v\nB %+v", a, b)
 	}
 }
