@@ -21,6 +21,11 @@ if ((${#missing[@]})); then
 	echo "install-deps: installing ${missing[*]}"
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Debian starts and enables a system-wide Kamailio on port 5060 (where
+	# `make run` puts the development PBX); the tests run their own.
+	if [[ " ${missing[*]} " == *" kamailio "* ]] && command -v systemctl >/dev/null 2>&1; then
+		$sudo systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+	fi
 fi
 
 if ! command -v go >/dev/null 2>&1; then
