@@ -22,7 +22,8 @@ func TestBaresipCalls(t *testing.T) {
 	const sine = 500.0
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{"1001"}, Dir: t.TempDir(), Logf: t.Logf})
+	dir := t.TempDir()
+	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{"1001"}, Dir: dir, Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +37,7 @@ func TestBaresipCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rtp, err := lab.FreeUDPRange(10, 30000)
+	rtp, err := mediaRange(dir, "1001")
 	if err != nil {
 		t.Fatal(err)
 	}

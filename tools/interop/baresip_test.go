@@ -33,7 +33,7 @@ func TestBaresipAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rtp, err := lab.FreeUDPRange(10, 30000)
+	rtp, err := mediaRange(dir, "1001")
 	if err != nil {
 		t.Fatal(err)
 	}
