@@ -198,20 +198,24 @@ func BenchmarkDirection(b *testing.B) {
 		e := newEngine(b)
 		src := newEngine(b)
 		var rx rtp.Packet
+		var raw []byte
 		for range 2 {
 			src.mu.Lock()
-			p := src.packet(mic)
+			raw = src.packet(mic)
 			src.mu.Unlock()
-			e.receive(&rx, p, netip.AddrPort{})
+			e.receive(&rx, raw, netip.AddrPort{})
 		}
+		seq, ts := binary.BigEndian.Uint16(raw[2:]), binary.BigEndian.Uint32(raw[4:])
 		b.ReportAllocs()
 		at := time.Now() // the reader stamps arrivals with its read
 		for b.Loop() {
-			src.mu.Lock()
-			p := src.packet(mic) // not timed apart: see send/engine
-			src.mu.Unlock()
+			// The next packet: the same payload, the next header.
+			seq++
+			ts += 160
+			binary.BigEndian.PutUint16(raw[2:], seq)
+			binary.BigEndian.PutUint32(raw[4:], ts)
 			at = at.Add(20 * time.Millisecond)
-			e.receiveAt(&rx, p, netip.AddrPort{}, at)
+			e.receiveAt(&rx, raw, netip.AddrPort{}, at)
 			e.mu.Lock()
 			e.playout(ear)
 			e.mu.Unlock()

@@ -14,7 +14,9 @@ const (
 
 // Concealer holds the history of one stream.
 type Concealer struct {
-	hist   [histLen]int16
+	ring   [histLen]int16 // history, a ring: the oldest sample at head
+	head   int
+	hist   [histLen]int16 // the history in order, made when a loss begins
 	orig   [3 * maxPitch]int16 // the history when the loss began
 	pbuf   [3 * maxPitch]int16 // the periods being repeated
 	plen   int                 // samples of pbuf in use
@@ -56,17 +58,26 @@ func (c *Concealer) Good(frame []int16) {
 
 func (c *Concealer) push(f []int16) {
 	if len(f) >= histLen {
-		copy(c.hist[:], f[len(f)-histLen:])
+		copy(c.ring[:], f[len(f)-histLen:])
+		c.head = 0
 		return
 	}
-	copy(c.hist[:], c.hist[len(f):])
-	copy(c.hist[histLen-len(f):], f)
+	n := copy(c.ring[c.head:], f)
+	copy(c.ring[:], f[n:])
+	c.head = (c.head + len(f)) % histLen
+}
+
+// linearise puts the history in order into hist.
+func (c *Concealer) linearise() {
+	n := copy(c.hist[:], c.ring[c.head:])
+	copy(c.hist[n:], c.ring[:c.head])
 }
 
 // Conceal fills out with the synthetic continuation of the history.
 func (c *Concealer) Conceal(out []int16) {
 	c.Concealed++
 	if c.erased == 0 {
+		c.linearise()
 		c.pitch = c.findPitch()
 		copy(c.orig[:], c.hist[histLen-len(c.orig):])
 		c.setPeriods(1)
