@@ -16,7 +16,7 @@ const (
 type Concealer struct {
 	ring   [histLen]int16 // history, a ring: the oldest sample at head
 	head   int
-	hist   [histLen]int16 // the history in order, made when a loss begins
+	hist   [histLen]int16      // the history in order, made when a loss begins
 	orig   [3 * maxPitch]int16 // the history when the loss began
 	pbuf   [3 * maxPitch]int16 // the periods being repeated
 	plen   int                 // samples of pbuf in use
