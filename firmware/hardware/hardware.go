@@ -259,7 +259,7 @@ func (h *HAL) startCodec() error {
 	if h.opts.PCM != nil {
 		cfg = *h.opts.PCM
 	}
-	h.codec = &Codec{wm: wm, pcm: alsa.New(cfg)}
+	h.codec = NewCodec(wm, alsa.New(cfg))
 	return nil
 }
 
@@ -391,6 +391,12 @@ type Codec struct {
 	wm  *wm8960.Dev
 	pcm *alsa.PCM
 }
+
+// NewCodec joins a codec already initialised (wm.Init) and its PCM.
+func NewCodec(wm *wm8960.Dev, pcm *alsa.PCM) *Codec { return &Codec{wm: wm, pcm: pcm} }
+
+// Stats are the PCM's counters.
+func (c *Codec) Stats() alsa.Stats { return c.pcm.Stats() }
 
 func (c *Codec) Open(rate, frame int) error {
 	if err := c.wm.SetRate(rate); err != nil {

@@ -105,5 +105,5 @@ func TestALSALoopbackInQEMU(t *testing.T) {
 			t.Log(strings.TrimSpace(l))
 		}
 	}
-	t.Logf("boot, 4 loopback runs and power off in %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("boot, 6 loopback runs and power off in %v", time.Since(start).Round(time.Millisecond))
 }

@@ -51,33 +51,31 @@ dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work/root" --wildcards './boot/vmli
 ver=$(ls "$work/root/lib/modules")
 mods=$work/root/lib/modules/$ver
 
-# modules.dep: depmod's when kmod is installed, else built from each
-# module's .modinfo "depends=" (all a modules.dep line needs).
-if command -v depmod >/dev/null 2>&1 || [ -x /sbin/depmod ]; then
-	"$(command -v depmod || echo /sbin/depmod)" -b "$work/root" "$ver"
-else
-	declare -A path
-	while IFS= read -r f; do
-		n=$(basename "$f"); n=${n%%.ko*}; path[${n//-/_}]=${f#"$mods"/}
-	done < <(cd "$mods" && find "$mods/kernel" -name '*.ko*')
-	modinfo_depends() {
-		case $1 in
-		*.xz) xz -dc "$1" ;; *.zst) zstd -dc "$1" ;; *.gz) gzip -dc "$1" ;; *) cat "$1" ;;
-		esac | tr '\0' '\n' | sed -n 's/^depends=//p' | head -1 | tr ',' ' '
-	}
-	declare -A seen
-	: >"$mods/modules.dep"
-	queue=("${want[@]}")
-	while ((${#queue[@]})); do
-		n=${queue[0]//-/_}; queue=("${queue[@]:1}")
-		[ -n "${seen[$n]:-}" ] && continue
-		seen[$n]=1
-		[ -n "${path[$n]:-}" ] || { echo "debian-kernel: module $n not in $pkg" >&2; exit 1; }
-		deps=()
-		for d in $(modinfo_depends "$mods/${path[$n]}"); do deps+=("${path[${d//-/_}]}"); queue+=("$d"); done
-		echo "${path[$n]}: ${deps[*]}" >>"$mods/modules.dep"
-	done
-fi
+# modules.dep: the package does not ship one (depmod writes it when the
+# package is installed), so it is built here for the modules wanted and
+# their dependencies, from each module's .modinfo "depends=" (what depmod
+# reads), in depmod's format (paths relative to the modules folder).
+declare -A path
+while IFS= read -r f; do
+	n=$(basename "$f"); n=${n%%.ko*}; path[${n//-/_}]=${f#"$mods"/}
+done < <(find "$mods/kernel" -name '*.ko*')
+modinfo_depends() {
+	case $1 in
+	*.xz) xz -dc "$1" ;; *.zst) zstd -dc "$1" ;; *.gz) gzip -dc "$1" ;; *) cat "$1" ;;
+	esac | tr '\0' '\n' | sed -n 's/^depends=//p' | head -1 | tr ',' ' '
+}
+declare -A seen
+: >"$mods/modules.dep"
+queue=("${want[@]}")
+while ((${#queue[@]})); do
+	n=${queue[0]//-/_}; queue=("${queue[@]:1}")
+	[ -n "${seen[$n]:-}" ] && continue
+	seen[$n]=1
+	[ -n "${path[$n]:-}" ] || { echo "debian-kernel: module $n not in $pkg" >&2; exit 1; }
+	deps=()
+	for d in $(modinfo_depends "$mods/${path[$n]}"); do deps+=("${path[${d//-/_}]}"); queue+=("$d"); done
+	echo "${path[$n]}: ${deps[*]}" >>"$mods/modules.dep"
+done
 
 # Load order from modules.dep: each module after its dependencies.
 declare -A dep placed
