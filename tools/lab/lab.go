@@ -89,21 +89,26 @@ func Start(ctx context.Context, o Options) (*Lab, error) {
 	}
 	l := &Lab{opts: o}
 	if o.External != "" {
-		return l.startExternal(ctx)
+		if err := l.checkExternal(); err != nil {
+			return nil, err
+		}
+		o.Logf("lab: phones register with the external registrar %s", o.External)
+	} else {
+		p, err := pbx.New(pbx.Config{Listen: o.PBXListen, Realm: "deskphone", Users: o.Users, Logf: o.Logf, Trace: o.Trace})
+		if err != nil {
+			return nil, fmt.Errorf("lab: %w", err)
+		}
+		pctx, cancel := context.WithCancel(context.Background())
+		l.stopPB = cancel
+		if err := p.Start(pctx); err != nil {
+			cancel()
+			return nil, fmt.Errorf("lab: PBX: %w", err)
+		}
+		l.PBX = p
+		o.Logf("lab: development PBX on %s", p.Addr())
 	}
-	p, err := pbx.New(pbx.Config{Listen: o.PBXListen, Realm: "deskphone", Users: o.Users, Logf: o.Logf, Trace: o.Trace})
-	if err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	pctx, cancel := context.WithCancel(context.Background())
-	l.stopPB = cancel
-	if err := p.Start(pctx); err != nil {
-		cancel()
-		return nil, fmt.Errorf("lab: PBX: %w", err)
-	}
-	l.PBX = p
-	o.Logf("lab: development PBX on %s", p.Addr())
 
+	var err error
 	switch o.Board {
 	case QEMU:
 		err = l.startQEMU(ctx)
