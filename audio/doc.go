@@ -1,16 +1,40 @@
 // Package audio is the phone's media engine: RTP (github.com/pion/rtp) and
 // G.711 (github.com/zaf/g711, through the table-based audio/g711) in frames
-// of 10, 20 or 30 ms between the handset codec and the network, a jitter
-// buffer (audio/jitter) with simple loss concealment, and the call-progress
-// tones a caller hears (audio/tone).
+// of 10, 20 or 30 ms between the handset codec and the network, an adaptive
+// jitter buffer placing packets by timestamp (audio/jitter), G.711
+// Appendix I loss concealment (audio/plc), RFC 4733 DTMF and an in-band
+// detector (audio/dtmf), RTCP reports, the call-progress tones a caller
+// hears (audio/tone) and a local three-way conference (Conference).
 //
 // The Engine follows the fixed-allocation core of DESIGN.md: NewEngine
 // allocates every buffer; Process (the audio loop, once per frame period) and
-// the network reader goroutine (once per packet) allocate nothing. The codec
-// is the clock: the engine has no timer of its own.
+// the network reader goroutine (once per packet) allocate nothing, DTMF and
+// RTCP included. The codec is the clock: the engine has no timer of its own
+// (RTCP intervals are counted in frames).
 //
-// Limits of this first version: the far end must send frames of the
-// negotiated packet time (one payload of FrameSamples codes per packet, as
-// SDP's a=ptime asks); comfort noise (PT 13) and telephone-events are counted
-// as ignored; there is no RTCP.
+// Send: microphone frame -> G.711 -> RTP (MarshalTo into the engine's
+// buffer) -> UDP, or an RFC 4733 event packet while a digit is sent
+// (SendDTMF: the event's start timestamp on each packet, growing durations,
+// the end packet three times, the media clock running on).
+//
+// Receive: UDP -> source address check (StreamOptions.Source; the default,
+// SourceIP, takes the SDP address's IP with any port, which works behind
+// NATs such as QEMU's user network and still refuses strangers) -> RTP
+// (Unmarshal into a reused packet) -> RFC 3550 A.1 validation (a source is
+// believed after two packets in sequence; the stream locks onto its SSRC
+// and changes SSRC only after another passes the same probation) -> by
+// payload type: audio into the jitter buffer at its timestamp (so a far end
+// with another packet time, timestamp jumps and talkspurts play right),
+// telephone-events to ReadDigit, RFC 3389 comfort noise, RTCP (RFC 5761
+// demultiplexing) -> at playout, decode, conceal, or comfort noise ->
+// earpiece, mixed with the local tone.
+//
+// Stats counts what happened: RFC 3550 loss and interarrival jitter,
+// late, duplicate, concealed, partial frames, probation, rejected sources,
+// digits, RTCP, and what the far end reported (loss, jitter, round trip).
+//
+// Limits: G.711 only, at 8000 samples/s; comfort noise is white at the
+// far end's level (no spectral shaping) and is never sent (no voice
+// activity detection); RTCP carries SR/RR and SDES CNAME only (no BYE, no
+// extended reports) and runs only when StreamOptions ask for it.
 package audio
