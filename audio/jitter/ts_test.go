@@ -244,3 +244,43 @@ func TestPutTSNoAllocs(t *testing.T) {
 		t.Fatalf("allocs = %v", n)
 	}
 }
+
+// TestGrowAndShrink: 60 s of 40 ms jitter grow the delay; 60 s without
+// jitter afterwards bring it back to one frame.
+func TestGrowAndShrink(t *testing.T) {
+	b, _ := New(Config{Depth: 12, FrameBytes: 160, Target: 1, Window: 100, Fill: fill})
+	rng := rand.New(rand.NewPCG(5, 5))
+	type arr struct {
+		at float64
+		ts uint32
+	}
+	var a []arr
+	for k := range 6000 {
+		j := 0.0
+		if k < 3000 {
+			j = rng.Float64() * 40
+		}
+		a = append(a, arr{float64(k)*20 + j, uint32(k * 160)})
+	}
+	sort.Slice(a, func(i, j int) bool { return a[i].at < a[j].at })
+	p, dst := make([]byte, 160), make([]byte, 160)
+	next := 0
+	var peak, end int
+	for j := range 6000 {
+		now := float64(j)*20 + 5
+		for next < len(a) && a[next].at <= now {
+			b.PutTS(a[next].ts, next == 0, p)
+			next++
+		}
+		b.Get(dst)
+		if j < 3000 {
+			peak = max(peak, b.Target())
+		} else {
+			end = b.Target()
+		}
+	}
+	t.Logf("target at 40 ms jitter up to %d frames, after 60 s without jitter %d; %+v", peak, end, b.Stats())
+	if peak < 2 || end != 1 {
+		t.Fatalf("target peak %d, end %d", peak, end)
+	}
+}
