@@ -762,3 +762,42 @@ func TestCancelThroughProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestMalformedRequests: a request that fails to parse gets the response RFC
+// 4475 asks for when it can be addressed, junk is dropped, and the UA keeps
+// answering afterwards.
+func TestMalformedRequests(t *testing.T) {
+	a, _ := startUA(t, LineConfig{User: "1001"})
+	p := newPeer(t)
+	raw := func(s string) {
+		if _, err := p.conn.WriteToUDP([]byte(strings.ReplaceAll(s, "\n", "\r\n")), a.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head := "Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK-%s;rport\nFrom: <sip:x@127.0.0.1>;tag=1\nTo: <sip:1001@127.0.0.1>\nCall-ID: %s@x\nCSeq: 1 OPTIONS\n"
+	for _, tc := range []struct {
+		name, msg string
+		code      int
+	}{
+		{"bad version", "OPTIONS sip:1001@127.0.0.1 SIP/7.0\n" + fmt.Sprintf(head, "v", "v") + "Content-Length: 0\n\n", 505},
+		{"bad content length", "OPTIONS sip:1001@127.0.0.1 SIP/2.0\n" + fmt.Sprintf(head, "cl", "cl") + "Content-Length: 9999\n\nshort", 400},
+	} {
+		raw("\x00\x01 not SIP at all\n\n") // dropped
+		raw(tc.msg)
+		r, _ := p.read()
+		if r.StatusCode != tc.code {
+			t.Fatalf("%s: got %d, want %d", tc.name, r.StatusCode, tc.code)
+		}
+	}
+	// Still answering.
+	req := sipmsg.NewRequest("OPTIONS", target(a, "1001"))
+	req.Add("Via", "SIP/2.0/UDP 127.0.0.1:5999;branch="+sipmsg.NewBranch()+";rport")
+	req.Add("From", "<sip:x@127.0.0.1>;tag=1")
+	req.Add("To", "<sip:1001@127.0.0.1>")
+	req.Add("Call-ID", sipmsg.NewCallID(""))
+	req.Add("CSeq", "2 OPTIONS")
+	p.send(req, a.LocalAddr())
+	if r, _ := p.read(); r.StatusCode != 200 {
+		t.Fatalf("after malformed input: %d", r.StatusCode)
+	}
+}

@@ -1,11 +1,11 @@
 package sipua
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -341,12 +341,14 @@ func (ua *UA) receive(b []byte, from *net.UDPAddr) {
 	if ua.cfg.Trace != nil {
 		ua.cfg.Trace("recv", from, b)
 	}
-	if len(strings.Trim(string(b), "\r\n")) == 0 {
+	if len(bytes.Trim(b, "\r\n")) == 0 {
 		return // keepalive (RFC 5626 section 4.4.1 style CRLF)
 	}
-	m, err := sipmsg.Parse(b)
-	if err != nil {
-		ua.logf("sipua: dropped from %v: %v", from, err) // no 400: the skeleton drops malformed datagrams
+	// The transport hands over a fresh buffer per datagram, so the message
+	// may keep views into it (sipmsg.ParseFrom) for as long as it lives.
+	m := new(sipmsg.Message)
+	if err := m.ParseFrom(b); err != nil {
+		ua.malformed(m, err, from)
 		return
 	}
 	if !m.IsRequest() {
@@ -368,6 +370,25 @@ func (ua *UA) receive(b []byte, from *net.UDPAddr) {
 		return
 	}
 	ua.handleRequest(srv, m)
+}
+
+// malformed answers a request that failed to parse with the response RFC
+// 4475 asks for (400, or 505 for another SIP version) when enough of it
+// parsed to address a response (RFC 3261 8.2, 18.2.2) and it came from a
+// trusted address; anything else (responses, ACKs, untrusted senders,
+// fragments) is dropped. The phone carries on either way.
+func (ua *UA) malformed(m *sipmsg.Message, err error, from *net.UDPAddr) {
+	code, reason := sipmsg.ResponseFor(err)
+	if !m.IsRequest() || m.Method == "ACK" || len(m.GetAll("Via")) == 0 || !ua.trusted(from.IP) {
+		ua.logf("sipua: dropped from %v: %v", from, err)
+		return
+	}
+	r := sipmsg.NewResponse(m, code, reason)
+	if ua.cfg.UserAgent != "" {
+		r.Add("Server", ua.cfg.UserAgent)
+	}
+	ua.logf("sipua: %d to a malformed %s from %v: %v", code, m.Method, from, err)
+	ua.sendMsg(r, from)
 }
 
 func (ua *UA) respond(srv *transaction.Server, code int, reason string, mod func(r *sipmsg.Message)) *sipmsg.Message {
