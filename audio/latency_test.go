@@ -142,7 +142,7 @@ func TestMouthToEar(t *testing.T) {
 			t.Errorf("no jitter, phase %v ms: max %.1f ms, %d measured, %+v", phase, r.m2eMax, r.measured, r.st)
 		}
 	}
-	r := simPhases(t, netModel{jitterMs: 10, loss: 0.01})
+	r := simPhases(t, Config{}, netModel{jitterMs: 10, loss: 0.01})
 	t.Logf("10 ms jitter, 1%% loss: mouth-to-ear mean %.1f ms, max %.1f ms, added by buffering %.1f ms, %+v",
 		r.m2eMean, r.m2eMax, r.bufMean, r.st)
 	if r.bufMean > 30 {
@@ -151,16 +151,22 @@ func TestMouthToEar(t *testing.T) {
 }
 
 // simPhases averages simCall over five phases between the phones' clocks
-// (60 s calls); bufMean becomes the delay added by buffering: mouth-to-ear
-// less its floor (one period plus the phase).
-func simPhases(tb testing.TB, nm netModel) simResult {
+// (0.1 to 0.9 of a period; 60 s calls); bufMean becomes the delay added by
+// buffering: mouth-to-ear less its floor (one period plus the phase).
+func simPhases(tb testing.TB, cfg Config, nm netModel) simResult {
 	var sum simResult
-	phases := []float64{2, 6, 10, 14, 18}
-	for i, ph := range phases {
-		r := simCall(tb, Config{}, nm, 3000, ph, uint64(3+i))
+	pt := 20.0
+	if cfg.Ptime != 0 {
+		pt = float64(cfg.Ptime)
+	}
+	phases := []float64{0.1, 0.3, 0.5, 0.7, 0.9}
+	frames := int(60000 / pt)
+	for i, f := range phases {
+		ph := f * pt
+		r := simCall(tb, cfg, nm, frames, ph, uint64(3+i))
 		sum.m2eMean += r.m2eMean / float64(len(phases))
 		sum.m2eMax = math.Max(sum.m2eMax, r.m2eMax)
-		sum.bufMean += (r.m2eMean - 20 - ph) / float64(len(phases))
+		sum.bufMean += (r.m2eMean - pt - ph) / float64(len(phases))
 		sum.st.Late += r.st.Late
 		sum.st.Concealed += r.st.Concealed
 		sum.st.Lost += r.st.Lost
@@ -179,21 +185,25 @@ func simPhases(tb testing.TB, nm netModel) simResult {
 func BenchmarkJitterScenarios(b *testing.B) {
 	for _, sc := range []struct {
 		name string
+		cfg  Config
 		nm   netModel
 	}{
-		{"jitter0", netModel{}},
-		{"jitter10", netModel{jitterMs: 10}},
-		{"jitter40", netModel{jitterMs: 40}},
-		{"loss1", netModel{loss: 0.01}},
-		{"loss5", netModel{loss: 0.05}},
-		{"loss20", netModel{loss: 0.20}},
-		{"jitter10-loss1", netModel{jitterMs: 10, loss: 0.01}},
-		{"reorder5", netModel{reorder: 0.05}},
+		{"jitter0", Config{}, netModel{}},
+		{"jitter10", Config{}, netModel{jitterMs: 10}},
+		{"jitter20", Config{}, netModel{jitterMs: 20}},
+		{"jitter40", Config{}, netModel{jitterMs: 40}},
+		{"loss1", Config{}, netModel{loss: 0.01}},
+		{"loss5", Config{}, netModel{loss: 0.05}},
+		{"loss20", Config{}, netModel{loss: 0.20}},
+		{"jitter10-loss1", Config{}, netModel{jitterMs: 10, loss: 0.01}},
+		{"reorder5", Config{}, netModel{reorder: 0.05}},
+		{"ptime10-jitter0", Config{Ptime: 10}, netModel{}},
+		{"ptime30-jitter0", Config{Ptime: 30}, netModel{}},
 	} {
 		b.Run(sc.name, func(b *testing.B) {
 			var r simResult
 			for b.Loop() {
-				r = simPhases(b, sc.nm)
+				r = simPhases(b, sc.cfg, sc.nm)
 			}
 			b.ReportMetric(r.m2eMean, "m2e-ms")
 			b.ReportMetric(r.m2eMax, "m2e-max-ms")
