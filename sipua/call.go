@@ -254,7 +254,7 @@ func (c *call) onInviteResponse(tx *transaction.Client, r *sipmsg.Message) {
 		if code == 407 {
 			hdr, ahdr = "Proxy-Authenticate", "Proxy-Authorization"
 		}
-		ch, err := digest.ParseChallenge(r.Get(hdr))
+		ch, err := digest.Choose(r.GetAll(hdr)) // the strongest offered (RFC 8760)
 		if err != nil {
 			c.ua.logf("sipua: call %d: %v", c.id, err)
 			c.end(code)
