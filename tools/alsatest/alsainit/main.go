@@ -104,9 +104,12 @@ func setup() error {
 	return nil
 }
 
-// loadModule loads a kernel module with finit_module; compressed modules
-// (.ko.xz, .ko.zst, .ko.gz) are handed to the kernel as they are, for it
-// to decompress (MODULE_INIT_COMPRESSED_FILE, CONFIG_MODULE_DECOMPRESS).
+// loadModule loads a kernel module with finit_module. Debian 12's arm64
+// kernel ships its modules uncompressed (CONFIG_MODULE_COMPRESS_NONE) and
+// has no in-kernel decompression; a compressed module (.ko.xz, .ko.zst,
+// .ko.gz) is handed to the kernel as it is with MODULE_INIT_COMPRESSED_FILE,
+// which works on kernels built with CONFIG_MODULE_DECOMPRESS and fails
+// clearly on others.
 func loadModule(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
