@@ -370,3 +370,41 @@ func TestNoAllocsDTMFAndRTCP(t *testing.T) {
 		t.Fatalf("A %+v\nB %+v", a, b)
 	}
 }
+
+// TestRTCPOwnPort: reports on their own connections (RTP port + 1, as
+// without RFC 5761), read by a second reader that StopStream ends too.
+func TestRTCPOwnPort(t *testing.T) {
+	var s [2]side
+	var rc [2]*net.UDPConn
+	for i := range s {
+		e, _ := NewEngine(Config{})
+		s[i] = side{e: e, conn: listen(t), recv: notify(e)}
+		rc[i] = listen(t)
+	}
+	for i := range s {
+		opts := StreamOptions{RTCPConn: rc[i], RTCPRemote: rc[1-i].LocalAddr().(*net.UDPAddr), RTCPInterval: 20 * time.Millisecond}
+		if err := s[i].e.StartStreamOptions(s[i].conn, s[1-i].conn.LocalAddr().(*net.UDPAddr), PCMU, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := newWaiter(t)
+	mic, ear := make([]int16, 160), make([]int16, 160)
+	for range 10 {
+		for i := range s {
+			s[i].e.Process(mic, ear)
+			w.wait(s[1-i].recv, "packet")
+			w.wait(s[1-i].recv, "report")
+		}
+	}
+	for i := range s {
+		s[i].e.StopStream()
+		st := s[i].e.Stats()
+		if st.RTCPReceived != 10 || st.RTCPSent != 10 || st.PacketsReceived != 10 {
+			t.Fatalf("side %d: %+v", i, st)
+		}
+	}
+	if err := s[0].e.StartStreamOptions(s[0].conn, s[1].conn.LocalAddr().(*net.UDPAddr), PCMU,
+		StreamOptions{RTCPConn: rc[0]}); err == nil {
+		t.Fatal("RTCP without a remote accepted")
+	}
+}
