@@ -801,3 +801,45 @@ func TestMalformedRequests(t *testing.T) {
 		t.Fatalf("after malformed input: %d", r.StatusCode)
 	}
 }
+
+// TestNotifyCheckSync: NOTIFY with Event: check-sync is answered 200 and
+// reported for its line; other events are answered and not reported.
+func TestNotifyCheckSync(t *testing.T) {
+	got := make(chan int, 4)
+	ua, err := New(Config{Listen: "127.0.0.1:0", Lines: []LineConfig{{User: "1001"}, {User: "1002"}},
+		OnCheckSync: func(line int) { got <- line }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := ua.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	p := newPeer(t)
+	for i, tc := range []struct {
+		user, event string
+		line        int // 0: not reported
+	}{{"1002", "check-sync;reboot=false", 2}, {"1001", "message-summary", 0}, {"1001", "Check-Sync", 1}} {
+		req := sipmsg.NewRequest("NOTIFY", target(ua, tc.user))
+		req.Add("Via", "SIP/2.0/UDP 127.0.0.1:5999;branch="+sipmsg.NewBranch()+";rport")
+		req.Add("From", "<sip:pbx@127.0.0.1>;tag=1")
+		req.Add("To", "<sip:"+tc.user+"@127.0.0.1>")
+		req.Add("Call-ID", sipmsg.NewCallID(""))
+		req.Add("CSeq", fmt.Sprint(i+1)+" NOTIFY")
+		req.Add("Event", tc.event)
+		p.send(req, ua.LocalAddr())
+		if r, _ := p.read(); r.StatusCode != 200 {
+			t.Fatalf("%s: %d", tc.event, r.StatusCode)
+		}
+		if tc.line != 0 {
+			if l := <-got; l != tc.line {
+				t.Fatalf("%s: reported line %d, want %d", tc.event, l, tc.line)
+			}
+		}
+	}
+	if len(got) != 0 {
+		t.Fatalf("message-summary reported as check-sync")
+	}
+}

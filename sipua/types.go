@@ -32,6 +32,11 @@ type Config struct {
 	TrustedOnly bool                                              // accept requests only from a line's registrar/outbound proxy IP; others dropped (logged)
 	Logf        func(format string, args ...any)                  // nil = silent
 	Trace       func(dir string, remote *net.UDPAddr, msg []byte) // nil = none; dir "send"/"recv"; every datagram
+	// OnCheckSync is called, from the UA's goroutine, when a trusted peer
+	// sends NOTIFY with Event: check-sync (the PBX asks the phone to re-read
+	// its configuration; parameters such as reboot=true are ignored). It must
+	// not block. nil: such NOTIFYs are answered 200 and otherwise ignored.
+	OnCheckSync func(line int)
 }
 
 // CallID names a call for the life of the UA.

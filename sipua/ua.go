@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -405,6 +406,28 @@ func (ua *UA) respond(srv *transaction.Server, code int, reason string, mod func
 	return r
 }
 
+// eventType is the event package of an Event header value, lower case,
+// without parameters ("check-sync;reboot=false" -> "check-sync").
+func eventType(v string) string {
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	return strings.ToLower(strings.TrimSpace(v))
+}
+
+// lineFor is the number of the line a request is addressed to, by the user
+// part of its Request-URI; 1 when none matches.
+func (ua *UA) lineFor(m *sipmsg.Message) int {
+	if u, err := sipmsg.ParseURI(m.RequestURI); err == nil {
+		for _, l := range ua.lines {
+			if l.cfg.User == u.User {
+				return l.n
+			}
+		}
+	}
+	return 1
+}
+
 // addToTag puts tag on the response's To if it has none.
 func addToTag(r *sipmsg.Message, tag string) {
 	to, err := sipmsg.ParseNameAddr(r.Get("To"))
@@ -433,8 +456,13 @@ func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
 			r.Add("Accept", "application/sdp")
 		})
 	case "NOTIFY":
-		// Unsolicited NOTIFY (message-summary from a PBX): acknowledged.
+		// Unsolicited NOTIFY (RFC 3265 style, as PBXs send them): a
+		// check-sync asks for a configuration resync; message-summary and
+		// the rest are acknowledged.
 		ua.respond(srv, 200, "", nil)
+		if eventType(m.Get("Event")) == "check-sync" && ua.cfg.OnCheckSync != nil {
+			ua.cfg.OnCheckSync(ua.lineFor(m))
+		}
 	default:
 		ua.respond(srv, 501, "", func(r *sipmsg.Message) { r.Add("Allow", allowHeader) })
 	}
