@@ -1,0 +1,62 @@
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/deskphone/deskphone/boards"
+	"github.com/deskphone/deskphone/firmware/config"
+)
+
+func TestUALines(t *testing.T) {
+	cfg := config.Default()
+	cfg.Lines[0] = config.Line{User: "1001", Password: "pw", Registrar: "127.0.0.1:5060", Expires: 300}
+	cfg.Lines[2] = config.Line{User: "1003"} // after a gap: not used, and said
+	var said []string
+	lines := uaLines(cfg, func(f string, a ...any) { said = append(said, f) })
+	if len(lines) != 1 || lines[0].User != "1001" || lines[0].Password != "pw" || lines[0].Expires != 300 {
+		t.Fatalf("lines %+v", lines)
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "gap") {
+		t.Fatalf("said %q", said)
+	}
+}
+
+func TestRouteIP(t *testing.T) {
+	for _, tc := range []struct {
+		line config.Line
+		want string
+	}{
+		{config.Line{}, "127.0.0.1"},
+		{config.Line{Registrar: "127.0.0.1:5060"}, "127.0.0.1"},
+		{config.Line{Registrar: "192.0.2.1", OutboundProxy: "127.0.0.1:5070"}, "127.0.0.1"},
+	} {
+		l := uaLines(config.Config{Lines: [config.MaxLines]config.Line{{User: "x", Registrar: tc.line.Registrar, OutboundProxy: tc.line.OutboundProxy}}}, func(string, ...any) {})
+		if got := routeIP(l[0]); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.line, got, tc.want)
+		}
+	}
+}
+
+// TestSimBadConfig: a sim phone with a broken file stops with an error that
+// names the file and line, after its panel came up.
+func TestSimBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "phone.cfg")
+	writeFile(t, file, "line.1.user = 1001\nsip.port = banana\n")
+	b, _ := boards.ByName("sim")
+	err := Run(context.Background(), Options{Board: b, ConfigFile: file, Panel: "unix:" + filepath.Join(dir, "p.sock")})
+	if err == nil || !strings.Contains(err.Error(), "phone.cfg:2") || !strings.Contains(err.Error(), "sip.port") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func writeFile(t *testing.T, name, s string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

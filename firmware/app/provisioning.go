@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/deskphone/deskphone/firmware/config"
+	"github.com/deskphone/deskphone/firmware/netboot"
+	"github.com/deskphone/deskphone/firmware/phone"
+	"github.com/deskphone/deskphone/firmware/provision"
+	"github.com/deskphone/deskphone/firmware/storage"
+)
+
+// upNetwork brings eth0 up with DHCP, retrying until it works: a desk phone
+// without a network has nothing else to do.
+func upNetwork(ctx context.Context, step func(string, ...any)) (netboot.Lease, error) {
+	backoff := time.Second
+	for {
+		lease, err := netboot.Up(ctx, "eth0", step)
+		if err == nil {
+			step("network: %s on %s, router %s, TFTP server %q, boot file %q",
+				lease.Addr.String(), lease.Interface, lease.Router, lease.TFTPServer, lease.BootFile)
+			return lease, nil
+		}
+		step("network: %v; retrying in %s", err, backoff)
+		select {
+		case <-ctx.Done():
+			return netboot.Lease{}, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// provisionConfig gets the configuration the phone boots with. On the qemu
+// board (lease set) it comes from the TFTP server the lease names (options
+// 66, 150, 160, 43, siaddr), and the last good one is kept on /dev/vda when
+// the board has a disk; it retries until it has one. On the sim board it is
+// read from o.ConfigFile and the last good one is kept in
+// <ConfigFile>.state. A file that cannot be fetched or is refused leaves the
+// phone on the stored last good configuration.
+func provisionConfig(ctx context.Context, o Options, lease *netboot.Lease, step func(string, ...any)) (*provision.Provisioner, config.Config, error) {
+	p := &provision.Provisioner{Logf: step}
+	state := o.ConfigFile + ".state"
+	if lease != nil {
+		if lease.TFTPServer == "" {
+			return nil, config.Config{}, errors.New("app: DHCP named no TFTP server (options 66, 150, 160, 43, siaddr)")
+		}
+		p.Source = provision.TFTPSource{Server: lease.TFTPServer, Dir: lease.ConfigDir}
+		p.CommonFile, p.OwnFile = lease.BootFile, provision.OwnFile(lease.MAC)
+		state = "/dev/vda"
+		if _, err := os.Stat(state); err != nil {
+			state = "" // no disk: nothing is kept
+			step("provisioning: no disk (/dev/vda); the last good configuration is not kept")
+		}
+	} else {
+		p.Source = provision.DirSource{Dir: filepath.Dir(o.ConfigFile)}
+		p.CommonFile = filepath.Base(o.ConfigFile)
+	}
+	if state != "" {
+		st, _, err := storage.Open(state) // open for the process's lifetime
+		if err != nil {
+			step("provisioning: %v; the last good configuration is not kept", err)
+		} else {
+			p.Store = st
+		}
+	}
+	backoff := time.Second
+	for {
+		cfg, err := p.Boot(ctx)
+		if err == nil {
+			return p, cfg, nil
+		}
+		if lease == nil {
+			return nil, config.Config{}, err
+		}
+		step("provisioning: %v; retrying in %s", err, backoff)
+		select {
+		case <-ctx.Done():
+			return nil, config.Config{}, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 60*time.Second)
+	}
+}
+
+// resync runs the provisioner's periodic and triggered resyncs while the
+// phone runs. A new configuration waits until the phone is idle, then ends
+// the phone (cancel) and the returned flag is set: Run restarts phoned,
+// which boots with it.
+func resync(ctx context.Context, p *provision.Provisioner, ph *phone.Phone, cancel func()) *atomic.Bool {
+	var newConfig atomic.Bool
+	p.Idle = func() bool { return strings.Contains(ph.Status(), " phone=idle ") }
+	p.Apply = func(config.Config) {
+		newConfig.Store(true)
+		cancel()
+	}
+	go p.Run(ctx)
+	return &newConfig
+}
