@@ -470,6 +470,37 @@ func (c *call) respondInvite(code int, mod func(r *sipmsg.Message)) *sipmsg.Mess
 	})
 }
 
+// Redirect answers an incoming call that has not been answered with 302
+// Moved Temporarily to target (a number on the line's domain, or a SIP URI),
+// with a Diversion header (RFC 5806) naming this line and reason
+// ("no-answer", "user-busy", "unconditional", "do-not-disturb"): call
+// forwarding done by the phone. The call ends with CallEnded 302.
+func (ua *UA) Redirect(id CallID, target, reason string) error {
+	return ua.do(func() error {
+		c, err := ua.lookup(id)
+		if err != nil {
+			return err
+		}
+		if c.state != csIncoming && c.state != csRinging {
+			return fmt.Errorf("%w: redirect in %v", ErrCallState, c.state)
+		}
+		to, err := c.line.targetURI(target)
+		if err != nil {
+			return err
+		}
+		div := "<" + c.line.aor().String() + ">"
+		if reason != "" {
+			div += ";reason=" + reason
+		}
+		c.respondInvite(302, func(r *sipmsg.Message) {
+			r.Add("Contact", "<"+to.String()+">")
+			r.Add("Diversion", div)
+		})
+		c.end(302)
+		return nil
+	})
+}
+
 // Ring sends 180 Ringing for an incoming call.
 func (ua *UA) Ring(id CallID) error {
 	return ua.do(func() error {

@@ -843,3 +843,58 @@ func TestNotifyCheckSync(t *testing.T) {
 		t.Fatalf("message-summary reported as check-sync")
 	}
 }
+
+// TestRedirect: the phone forwards an unanswered call with 302, a Contact
+// for the target on its line's domain and a Diversion naming the line.
+func TestRedirect(t *testing.T) {
+	b, _ := startUA(t, LineConfig{User: "1002", Domain: "pbx.test"})
+	p := newPeer(t)
+	inv := sipmsg.NewRequest("INVITE", target(b, "1002"))
+	inv.Add("Via", "SIP/2.0/UDP 127.0.0.1:5999;branch="+sipmsg.NewBranch()+";rport")
+	inv.Add("From", "<sip:1001@127.0.0.1>;tag=a1")
+	inv.Add("To", "<sip:1002@pbx.test>")
+	inv.Add("Call-ID", sipmsg.NewCallID(""))
+	inv.Add("CSeq", "1 INVITE")
+	inv.Add("Contact", "<sip:1001@127.0.0.1:5999>")
+	inv.Add("Content-Type", "application/sdp")
+	inv.Body = []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+	p.send(inv, b.LocalAddr())
+	in := expect(t, b, CallIncoming)
+	if err := b.Redirect(in.Call, "8000", "no-answer"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		r, _ := p.read()
+		if r.StatusCode < 200 {
+			continue
+		}
+		if r.StatusCode != 302 || r.Get("Contact") != "<sip:8000@pbx.test>" || r.Get("Diversion") != "<sip:1002@pbx.test>;reason=no-answer" {
+			t.Fatalf("got %d Contact %q Diversion %q", r.StatusCode, r.Get("Contact"), r.Get("Diversion"))
+		}
+		break
+	}
+	if e := expect(t, b, CallEnded); e.Code != 302 {
+		t.Fatalf("ended %+v", e)
+	}
+	if err := b.Redirect(in.Call, "8000", ""); err == nil {
+		t.Fatal("redirect of an ended call accepted")
+	}
+}
+
+func TestMessageSummary(t *testing.T) {
+	for _, tc := range []struct {
+		body     string
+		waiting  bool
+		new, old int
+	}{
+		{"Messages-Waiting: yes\r\nMessage-Account: sip:8000@pbx\r\nVoice-Message: 2/8 (0/2)\r\n", true, 2, 8},
+		{"Messages-Waiting: no\r\nVoice-Message: 0/3\r\n", false, 0, 3},
+		{"messages-waiting:YES\n", true, 0, 0},
+		{"", false, 0, 0},
+	} {
+		w, n, o := messageSummary([]byte(tc.body))
+		if w != tc.waiting || n != tc.new || o != tc.old {
+			t.Errorf("%q: %v %d/%d", tc.body, w, n, o)
+		}
+	}
+}

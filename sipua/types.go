@@ -37,6 +37,11 @@ type Config struct {
 	// its configuration; parameters such as reboot=true are ignored). It must
 	// not block. nil: such NOTIFYs are answered 200 and otherwise ignored.
 	OnCheckSync func(line int)
+	// OnMessageSummary is called, from the UA's goroutine, when a trusted
+	// peer sends NOTIFY with Event: message-summary (RFC 3842), solicited or
+	// not: whether messages wait and the voice message counts. It must not
+	// block. nil: such NOTIFYs are answered 200 and otherwise ignored.
+	OnMessageSummary func(line int, waiting bool, newMsgs, oldMsgs int)
 }
 
 // CallID names a call for the life of the UA.

@@ -406,6 +406,31 @@ func (ua *UA) respond(srv *transaction.Server, code int, reason string, mod func
 	return r
 }
 
+// messageSummary reads an application/simple-message-summary body (RFC
+// 3842 section 5): "Messages-Waiting: yes" and "Voice-Message: new/old",
+// the urgent counts in parentheses ignored.
+func messageSummary(body []byte) (waiting bool, newMsgs, oldMsgs int) {
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "messages-waiting":
+			waiting = strings.EqualFold(value, "yes")
+		case "voice-message":
+			if i := strings.IndexByte(value, '('); i >= 0 {
+				value = strings.TrimSpace(value[:i])
+			}
+			n, o, _ := strings.Cut(value, "/")
+			newMsgs, _ = strconv.Atoi(strings.TrimSpace(n))
+			oldMsgs, _ = strconv.Atoi(strings.TrimSpace(o))
+		}
+	}
+	return waiting, newMsgs, oldMsgs
+}
+
 // eventType is the event package of an Event header value, lower case,
 // without parameters ("check-sync;reboot=false" -> "check-sync").
 func eventType(v string) string {
@@ -460,8 +485,16 @@ func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
 		// check-sync asks for a configuration resync; message-summary and
 		// the rest are acknowledged.
 		ua.respond(srv, 200, "", nil)
-		if eventType(m.Get("Event")) == "check-sync" && ua.cfg.OnCheckSync != nil {
-			ua.cfg.OnCheckSync(ua.lineFor(m))
+		switch eventType(m.Get("Event")) {
+		case "check-sync":
+			if ua.cfg.OnCheckSync != nil {
+				ua.cfg.OnCheckSync(ua.lineFor(m))
+			}
+		case "message-summary":
+			if ua.cfg.OnMessageSummary != nil {
+				waiting, n, o := messageSummary(m.Body)
+				ua.cfg.OnMessageSummary(ua.lineFor(m), waiting, n, o)
+			}
 		}
 	default:
 		ua.respond(srv, 501, "", func(r *sipmsg.Message) { r.Add("Allow", allowHeader) })
