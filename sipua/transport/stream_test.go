@@ -1,0 +1,288 @@
+package transport
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+const inv = "INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/TCP a\r\nContent-Length: 4\r\n\r\nv=0\n"
+
+func TestFramer(t *testing.T) {
+	type out struct {
+		kind frameKind
+		msg  string
+		err  error
+	}
+	msg := func(s string) out { return out{kind: frameMessage, msg: s} }
+	ping, pong := out{kind: framePing}, out{kind: framePong}
+	for _, tc := range []struct {
+		name  string
+		reads []string
+		max   int
+		want  []out
+	}{
+		{"one", []string{inv}, 0, []out{msg(inv)}},
+		{"split everywhere", strings.SplitAfter(inv, ""), 0, []out{msg(inv)}},
+		{"split in body", []string{inv[:len(inv)-2], inv[len(inv)-2:]}, 0, []out{msg(inv)}},
+		{"two in one read", []string{inv + inv}, 0, []out{msg(inv), msg(inv)}},
+		{"two and a half", []string{inv + inv + inv[:10], inv[10:]}, 0, []out{msg(inv), msg(inv), msg(inv)}},
+		{"compact l", []string{"OPTIONS sip:x SIP/2.0\r\nl: 2\r\n\r\nab"}, 0, []out{msg("OPTIONS sip:x SIP/2.0\r\nl: 2\r\n\r\nab")}},
+		{"no length", []string{"OPTIONS sip:x SIP/2.0\r\nCall-ID: 1\r\n\r\n"}, 0, []out{msg("OPTIONS sip:x SIP/2.0\r\nCall-ID: 1\r\n\r\n")}},
+		{"ping", []string{"\r\n\r\n"}, 0, []out{ping}},
+		{"ping split", []string{"\r\n", "\r\n"}, 0, []out{ping}},
+		{"pong then message", []string{"\r\n" + inv}, 0, []out{pong, msg(inv)}},
+		{"ping then message", []string{"\r\n\r\n" + inv}, 0, []out{ping, msg(inv)}},
+		{"lone pong waits", []string{"\r\n"}, 0, nil},
+		{"bad length", []string{"INVITE sip:x SIP/2.0\r\nContent-Length: x1\r\n\r\n"}, 0, []out{{err: ErrBadLength}}},
+		{"negative length", []string{"INVITE sip:x SIP/2.0\r\nContent-Length: -1\r\n\r\n"}, 0, []out{{err: ErrBadLength}}},
+		{"huge length", []string{"INVITE sip:x SIP/2.0\r\nContent-Length: 99999999999\r\n\r\n"}, 0, []out{{err: ErrBadLength}}},
+		{"oversize body", []string{"INVITE sip:x SIP/2.0\r\nContent-Length: 200\r\n\r\n"}, 100, []out{{err: ErrTooBig, msg: "INVITE sip:x SIP/2.0\r\nContent-Length: 200\r\n\r\n"}}},
+		{"oversize head", []string{"INVITE sip:x SIP/2.0\r\n" + strings.Repeat("X: y\r\n", 30)}, 100, []out{{err: ErrTooBig}}},
+		{"exactly max", []string{inv}, len(inv), []out{msg(inv)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			max := tc.max
+			if max == 0 {
+				max = DefaultMaxMessage
+			}
+			f := newFramer(max)
+			var got []out
+		reads:
+			for _, r := range tc.reads {
+				n := copy(f.space(), r)
+				if n < len(r) {
+					got = append(got, out{err: ErrTooBig})
+					break
+				}
+				f.wrote(n)
+				for {
+					k, m, err := f.next()
+					if errors.Is(err, errNeedMore) {
+						break
+					}
+					got = append(got, out{kind: k, msg: string(m), err: err})
+					if err != nil {
+						break reads
+					}
+				}
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d frames %+v, want %+v", len(got), got, tc.want)
+			}
+			for i := range got {
+				if got[i].kind != tc.want[i].kind || got[i].msg != tc.want[i].msg || !errors.Is(got[i].err, tc.want[i].err) {
+					t.Errorf("frame %d = %+v, want %+v", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestFramerAllocs(t *testing.T) {
+	f := newFramer(DefaultMaxMessage)
+	if n := testing.AllocsPerRun(100, func() {
+		f.wrote(copy(f.space(), inv+"\r\n\r\n"))
+		if k, _, err := f.next(); k != frameMessage || err != nil {
+			t.Fatal(k, err)
+		}
+		if k, _, _ := f.next(); k != framePing {
+			t.Fatal(k)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per message", n)
+	}
+}
+
+type got struct {
+	msg  string
+	from *net.UDPAddr
+}
+
+func pair(t *testing.T, srv, cli StreamConfig) (a, b *Stream, ag, bg chan got) {
+	t.Helper()
+	ag, bg = make(chan got, 16), make(chan got, 16)
+	srv.Handler = func(m []byte, from *net.UDPAddr) { ag <- got{string(m), from} }
+	cli.Handler = func(m []byte, from *net.UDPAddr) { bg <- got{string(m), from} }
+	a, b = NewStream(srv), NewStream(cli)
+	if err := a.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b, ag, bg
+}
+
+func wait(t *testing.T, c chan got) got {
+	t.Helper()
+	select {
+	case g := <-c:
+		return g
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing received")
+	}
+	return got{}
+}
+
+func udpOf(a *net.TCPAddr) *net.UDPAddr { return &net.UDPAddr{IP: a.IP, Port: a.Port} }
+
+func TestStreamReuse(t *testing.T) {
+	a, b, ag, bg := pair(t, StreamConfig{}, StreamConfig{})
+	to := udpOf(a.LocalAddr())
+	if err := b.Send([]byte(inv), to, ""); err != nil {
+		t.Fatal(err)
+	}
+	g := wait(t, ag)
+	if g.msg != inv {
+		t.Fatalf("got %q", g.msg)
+	}
+	// The answer goes back on the same connection (18.2.2).
+	if err := a.Send([]byte(inv), g.from, ""); err != nil {
+		t.Fatal(err)
+	}
+	if g2 := wait(t, bg); g2.from.String() != to.String() {
+		t.Fatalf("answer from %v, want %v", g2.from, to)
+	}
+	if err := b.Send([]byte(inv), to, ""); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ag)
+	if a.Len() != 1 || b.Len() != 1 {
+		t.Fatalf("connections: %d and %d, want 1 and 1", a.Len(), b.Len())
+	}
+}
+
+func TestStreamKeepaliveAndOversize(t *testing.T) {
+	a, _, _, _ := pair(t, StreamConfig{MaxMessage: 200, Oversize: func(head []byte, _ *net.UDPAddr) []byte {
+		return []byte("SIP/2.0 413 Request Entity Too Large\r\nContent-Length: 0\r\n\r\n")
+	}}, StreamConfig{})
+	c, err := net.Dial("tcp", a.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("\r\n\r\n"))
+	buf := make([]byte, 100)
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "\r\n" {
+		t.Fatalf("pong %q %v", buf[:n], err)
+	}
+	c.Write([]byte("INVITE sip:x SIP/2.0\r\nContent-Length: 500\r\n\r\n"))
+	var all []byte
+	for {
+		n, err := c.Read(buf)
+		all = append(all, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if !strings.HasPrefix(string(all), "SIP/2.0 413") {
+		t.Fatalf("got %q, want a 413 and close", all)
+	}
+}
+
+func TestStreamLimits(t *testing.T) {
+	a, _, _, _ := pair(t, StreamConfig{MaxConns: 1, IdleTimeout: 200 * time.Millisecond}, StreamConfig{})
+	c1, err := net.Dial("tcp", a.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Close()
+	c2, err := net.Dial("tcp", a.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	c2.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c2.Read(make([]byte, 1)); err == nil {
+		t.Fatal("second connection over MaxConns stayed open")
+	}
+	c1.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c1.Read(make([]byte, 1)); err == nil || errors.Is(err, errTimeout(err)) {
+		t.Fatalf("idle connection: %v, want closed", err)
+	}
+}
+
+// errTimeout returns err when it is a timeout, else a sentinel that never matches.
+func errTimeout(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return err
+	}
+	return errors.New("none")
+}
+
+// SelfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "deskphone test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"pbx.test"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
+}
+
+func TestTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	srv := StreamConfig{TLS: true, ServerTLS: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	for _, tc := range []struct {
+		name       string
+		client     *tls.Config
+		serverName string
+		ok         bool
+	}{
+		{"trusted by IP", &tls.Config{RootCAs: pool}, "", true},
+		{"trusted by name", &tls.Config{RootCAs: pool}, "pbx.test", true},
+		{"wrong name", &tls.Config{RootCAs: pool}, "other.test", false},
+		{"untrusted", &tls.Config{RootCAs: x509.NewCertPool()}, "", false},
+		{"insecure", &tls.Config{InsecureSkipVerify: true}, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b, ag, bg := pair(t, srv, StreamConfig{TLS: true, ClientTLS: tc.client})
+			to := udpOf(a.LocalAddr())
+			if err := b.Send([]byte(inv), to, tc.serverName); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.ok {
+				select {
+				case g := <-ag:
+					t.Fatalf("received %q over an unverified connection", g.msg)
+				case <-time.After(300 * time.Millisecond):
+				}
+				return
+			}
+			g := wait(t, ag)
+			if err := a.Send([]byte(inv), g.from, ""); err != nil {
+				t.Fatal(err)
+			}
+			if wait(t, bg).msg != inv {
+				t.Fatal("bad answer")
+			}
+		})
+	}
+	if err := NewStream(StreamConfig{TLS: true}).Listen("127.0.0.1:0"); err == nil {
+		t.Fatal("TLS listener without a certificate")
+	}
+}
