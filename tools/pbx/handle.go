@@ -106,6 +106,9 @@ func (p *PBX) request(m *sipmsg.Message, src *net.UDPAddr) {
 	if c := m.Get("Contact"); c != "" && m.Method != "REGISTER" {
 		p.st.learn(c, src, p.now())
 	}
+	if p.ownDialog(m, src) {
+		return
+	}
 	switch m.Method {
 	case "ACK":
 		p.ack(m, src, top)
@@ -258,6 +261,16 @@ func (p *PBX) register(m *sipmsg.Message, src *net.UDPAddr) {
 	if len(live) > 0 {
 		p.st.notify(ext)
 	}
+	for _, u := range ups {
+		if u.exp > 0 {
+			// A phone (re)registered: tell it about its box when it holds
+			// messages (an empty box needs no lamp).
+			if n, o := p.boxCounts(ext); n+o > 0 {
+				p.notifyMWI(ext)
+			}
+			break
+		}
+	}
 }
 
 func bindingKey(u sipmsg.URI) string {
@@ -406,6 +419,16 @@ func (p *PBX) proxy(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via) {
 		if !p.authenticate(m, src, proxyAuth, from) {
 			return
 		}
+		if isMWISubscribe(m) && m.Get("Route") == "" && (ruri.User == p.cfg.VoicemailNumber || ruri.User == from) {
+			p.subscribe(m, src, nil)
+			return
+		}
+		if m.Method == "INVITE" && m.Get("Route") == "" {
+			if box, owner, ok := p.vmTarget(m, ruri.User); ok {
+				p.answerVoicemail(m, src, box, owner)
+				return
+			}
+		}
 	}
 	if r := m.Get("Route"); r != "" {
 		// Someone else is next on the route set.
@@ -443,6 +466,12 @@ func (p *PBX) locate(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, ext st
 	}
 	bs := p.st.live(ext, p.now())
 	if len(bs) == 0 {
+		if initial && m.Method == "INVITE" && !p.cfg.NoVoicemailFallback {
+			p.cfg.Logf("pbx: %s is not registered: to its mailbox", ext)
+			m.Prepend("Diversion", "<sip:"+ext+"@"+p.cfg.Realm+">;reason=unavailable")
+			p.answerVoicemail(m, src, ext, false)
+			return
+		}
 		p.respond(m, src, 480, "Temporarily Unavailable", nil)
 		return
 	}
@@ -459,6 +488,9 @@ func (p *PBX) locate(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, ext st
 		m.Prepend("Record-Route", p.rrValue(b.local))
 	}
 	p.forward(m, src, top, b.flow, b.local)
+	if f := p.st.invites[invKey(top, m.Get("Call-ID"))]; f != nil && m.Method == "INVITE" {
+		f.ext = ext
+	}
 }
 
 func (p *PBX) rrValue(local string) string {
@@ -499,14 +531,20 @@ func (p *PBX) forward(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, dst *
 		p.send(sipmsg.NewResponse(m, 100, "Trying"), src)
 		orig = m.Clone()
 	}
-	via := "SIP/2.0/UDP " + local + ";branch=" + p.branchFor(top, callID) + ";rport"
+	salt, hops := callID, 0
+	if old := p.st.invites[invKey(top, callID)]; old != nil && m.Method == "INVITE" {
+		// A new branch after a redirection (redirect.go).
+		hops = old.hops + 1
+		salt = callID + "|" + itoa(hops)
+	}
+	via := "SIP/2.0/UDP " + local + ";branch=" + p.branchFor(top, salt) + ";rport"
 	m.Prepend("Via", via)
 	now := p.now() // before sending: a fast peer may move a test's clock
 	raw := p.send(m, dst)
 	if m.Method == "INVITE" {
 		p.st.invites[invKey(top, callID)] = &forwarded{
 			at: now, dst: dst, ruri: m.RequestURI, via: via, routes: m.GetAll("Route"), upstream: src,
-			req: orig, raw: raw, next: now.Add(t1), interval: t1,
+			req: orig, raw: raw, next: now.Add(t1), interval: t1, hops: hops,
 		}
 	}
 }
@@ -601,7 +639,10 @@ func (p *PBX) response(m *sipmsg.Message, src *net.UDPAddr) {
 		p.st.learn(c, src, p.now())
 	}
 	if len(vias) == 1 {
-		return // to a request the PBX made itself (CANCEL): absorbed
+		// To a request the PBX made itself: NOTIFY and BYE are retried
+		// until answered; a CANCEL's answer is absorbed.
+		p.uacResponse(m, top.Branch())
+		return
 	}
 	next, err := sipmsg.ParseVia(vias[1])
 	if err != nil {
@@ -620,6 +661,9 @@ func (p *PBX) response(m *sipmsg.Message, src *net.UDPAddr) {
 		if f != nil {
 			if f.final && m.StatusCode >= 300 {
 				return // after a 408 of its own: nothing more upstream
+			}
+			if m.StatusCode >= 300 && p.downstreamFailure(f, m) {
+				return // forwarded elsewhere or answered by the mailbox
 			}
 			f.last = m
 			if m.StatusCode >= 200 {

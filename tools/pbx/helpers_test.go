@@ -37,7 +37,21 @@ func startPBX(t *testing.T, users map[string]string) (*PBX, *fakeClock) {
 	if users == nil {
 		users = map[string]string{"1001": "pw1001", "1002": "pw1002", "1003": "pw1003"}
 	}
-	p, err := New(Config{Listen: "127.0.0.1:0", Realm: "test", Users: users, Logf: t.Logf})
+	return startPBXWith(t, Config{Users: users, NoVoicemailFallback: true})
+}
+
+// startPBXWith is startPBX with more of the configuration: Listen, Realm,
+// Logf and (when empty) VoicemailDir are filled in.
+func startPBXWith(t *testing.T, cfg Config) (*PBX, *fakeClock) {
+	t.Helper()
+	if cfg.Users == nil {
+		cfg.Users = map[string]string{"1001": "pw1001", "1002": "pw1002", "1003": "pw1003"}
+	}
+	cfg.Listen, cfg.Realm, cfg.Logf = "127.0.0.1:0", "test", t.Logf
+	if cfg.VoicemailDir == "" {
+		cfg.VoicemailDir = t.TempDir()
+	}
+	p, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,19 @@ type Config struct {
 	// Trace, when set, is called with every ladder entry as it is recorded,
 	// from the PBX's goroutine; it must not block for long.
 	Trace func(Entry)
+
+	// VoicemailNumber is the number that reaches the mailboxes
+	// (voicemail.go), "8000" when empty; "8000*1002" leaves a message for
+	// 1002.
+	VoicemailNumber string
+	// VoicemailDir holds one folder per mailbox (EXT/new, EXT/old, WAV
+	// files); when empty Start makes a temporary folder (see VoicemailDir).
+	VoicemailDir string
+	// VoicemailMax is the longest message recorded, 60 s when zero.
+	VoicemailMax time.Duration
+	// NoVoicemailFallback turns off sending a call to the callee's mailbox
+	// when the callee answers 486, 480 or 408 or is not registered.
+	NoVoicemailFallback bool
 }
 
 // PBX is a running (or ready to run) development PBX.
@@ -74,6 +88,8 @@ type PBX struct {
 	done    chan struct{}
 	stop    sync.Once
 	wg      sync.WaitGroup
+
+	tmpVoicemail bool // VoicemailDir made by Start: removed by Close
 
 	// Owned by the loop goroutine.
 	st *state
@@ -106,6 +122,15 @@ func New(cfg Config) (*PBX, error) {
 	cfg.Users = users
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.VoicemailNumber == "" {
+		cfg.VoicemailNumber = DefaultVoicemailNumber
+	}
+	if _, clash := users[cfg.VoicemailNumber]; clash || strings.ContainsAny(cfg.VoicemailNumber, " \t@;<>\"*") {
+		return nil, fmt.Errorf("pbx: bad voicemail number %q", cfg.VoicemailNumber)
+	}
+	if cfg.VoicemailMax <= 0 {
+		cfg.VoicemailMax = DefaultVoicemailMax
 	}
 	tok := make([]byte, 4)
 	_, _ = rand.Read(tok)
@@ -141,6 +166,9 @@ func (p *PBX) Start(ctx context.Context) error {
 	la, err := net.ResolveUDPAddr("udp", p.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("pbx: listen address: %w", err)
+	}
+	if err := p.openMailboxes(); err != nil {
+		return err
 	}
 	conn, err := net.ListenUDP("udp", la)
 	if err != nil {
@@ -184,6 +212,9 @@ func (p *PBX) Addr() *net.UDPAddr {
 func (p *PBX) Close() error {
 	p.shutdown()
 	p.wg.Wait()
+	if p.tmpVoicemail {
+		os.RemoveAll(p.cfg.VoicemailDir)
+	}
 	return nil
 }
 
@@ -302,6 +333,8 @@ func (p *PBX) loop(in <-chan packet) {
 			f()
 		case <-t.C:
 			p.retransmit(p.now())
+			p.tickUAC(p.now())
+			p.tickVoicemail(p.now())
 			p.st.sweep(p.now())
 		case <-p.done:
 			return

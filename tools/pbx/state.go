@@ -50,6 +50,8 @@ type forwarded struct {
 	upstream *net.UDPAddr
 	last     *sipmsg.Message // last response forwarded upstream (not 100)
 	final    bool
+	ext      string // the extension located (for forwarding and voicemail)
+	hops     int    // redirections followed before this branch (redirect.go)
 
 	// Timer A/B of the PBX's client transaction (RFC 3261 section 17.1.1.2).
 	req      *sipmsg.Message // the request as received, for a 408 upstream
@@ -79,6 +81,11 @@ type state struct {
 	cache    map[string]*cached
 	invites  map[string]*forwarded
 	waiters  map[string][]chan struct{}
+
+	vm   map[string]*vmCall       // Call-ID -> voicemail call the PBX answered
+	subs map[string]*subscription // Call-ID -> message-summary subscription
+	uacs map[string]*uac          // branch -> request the PBX sent itself
+	mwi  map[string]*mwiDialog    // ext -> unsolicited NOTIFY Call-ID and CSeq
 }
 
 func newState() *state {
@@ -89,6 +96,10 @@ func newState() *state {
 		cache:    map[string]*cached{},
 		invites:  map[string]*forwarded{},
 		waiters:  map[string][]chan struct{}{},
+		vm:       map[string]*vmCall{},
+		subs:     map[string]*subscription{},
+		uacs:     map[string]*uac{},
+		mwi:      map[string]*mwiDialog{},
 	}
 }
 
