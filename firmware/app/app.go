@@ -95,6 +95,9 @@ func Run(ctx context.Context, o Options) error {
 	if mediaHost == "" {
 		mediaHost = routeIP(lines[0])
 	}
+	// Message-summary reports go into the phone's goroutine; the user
+	// agent's callback never blocks (a report is dropped when 8 wait).
+	mwi := make(chan phone.MWI, 8)
 	ua, err := sipua.New(sipua.Config{
 		Listen:      net.JoinHostPort(bindIP, strconv.Itoa(cfg.SIPPort)),
 		ContactHost: localIP,
@@ -104,6 +107,13 @@ func Run(ctx context.Context, o Options) error {
 		Logf:        logf,
 		// A PBX's NOTIFY check-sync: re-fetch now (Resync never blocks).
 		OnCheckSync: func(int) { prov.Resync() },
+		OnMessageSummary: func(line int, waiting bool, n, o int) {
+			select {
+			case mwi <- phone.MWI{Line: line, Waiting: waiting, New: n, Old: o}:
+			default:
+				logf("app: message-summary for line %d dropped: the phone is behind", line)
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
@@ -122,7 +132,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	ph := phone.New(phone.Deps{
 		Config: cfg, UA: ua, Media: eng, Input: f.in, Out: &watcher{Observer: f.out, start: start, step: step},
-		MediaHost: mediaHost, BindIP: bindIP, Logf: logf,
+		MediaHost: mediaHost, BindIP: bindIP, Logf: logf, MWI: mwi,
 	})
 	if f.setStatus != nil {
 		f.setStatus(ph.Status)
@@ -171,7 +181,7 @@ func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine) error {
 		if err := codec.Exchange(ear, mic); err != nil {
 			return err
 		}
-		eng.Process(mic, ear)
+		eng.ProcessMuted(mic, ear) // the mute key sends silence
 	}
 	return nil
 }

@@ -9,6 +9,10 @@ import (
 // MaxLines is the number of SIP lines (accounts) a phone has.
 const MaxLines = 4
 
+// MaxSpeedDial is the number of speed dial entries (speeddial.1 to .9,
+// dialled as *1 to *9).
+const MaxSpeedDial = 9
+
 // Line is one SIP account: line N of the files is Lines[N-1].
 type Line struct {
 	User          string // line.N.user: user part of the address of record; "" = line not in use
@@ -41,8 +45,16 @@ type Config struct {
 	ForwardAlways   string         // call.forward_always
 	DND             bool           // call.dnd
 	VoicemailNumber string         // voicemail.number
-	TonesLocale     string         // tones.locale
-	ResyncMinutes   int            // provision.resync_minutes; 0 = never
+	// DigitMap (dialplan.digitmap) is the dial plan: patterns such as
+	// "[2-9]xxx|0x.|*xx" (digit_map.go); "" = none, calls go on send, # or
+	// the interdigit timeout.
+	DigitMap          string
+	InterdigitSeconds int                  // dialplan.interdigit_seconds; 0 = never
+	PoundSends        bool                 // dialplan.pound_sends
+	SpeedDial         [MaxSpeedDial]string // speeddial.N is SpeedDial[N-1]; "" = none
+	HistorySize       int                  // history.size
+	TonesLocale       string               // tones.locale
+	ResyncMinutes     int                  // provision.resync_minutes; 0 = never
 	// ProvisionPublicKey (provision.public_key) is the base64 Ed25519 key
 	// that must sign the configuration files; "" = none.
 	ProvisionPublicKey string

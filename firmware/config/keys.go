@@ -140,15 +140,15 @@ func buildKeys() []key {
 			get: func(c Config) string { return strconv.Itoa(c.NoAnswerSeconds) }},
 		// call.forward_noanswer: forward target (number or SIP URI) on no
 		// answer; empty: none.
-		key{name: "call.forward_noanswer", help: "forward target on no answer (number or SIP URI); empty: none",
+		key{name: "call.forward_noanswer", help: "forward target on no answer after call.noanswer_seconds: a number, a SIP URI, or vm for voicemail.number; empty: none",
 			set: func(c *Config, v string) error { return setToken(&c.ForwardNoAnswer, v) },
 			get: func(c Config) string { return c.ForwardNoAnswer }},
 		// call.forward_busy: forward target when busy or in DND; empty: none.
-		key{name: "call.forward_busy", help: "forward target when busy or DND; empty: none",
+		key{name: "call.forward_busy", help: "forward target when busy or in do not disturb (number, SIP URI or vm); empty: busy is answered 486",
 			set: func(c *Config, v string) error { return setToken(&c.ForwardBusy, v) },
 			get: func(c Config) string { return c.ForwardBusy }},
 		// call.forward_always: forward every incoming call; empty: none.
-		key{name: "call.forward_always", help: "forward every call; empty: none",
+		key{name: "call.forward_always", help: "forward every call (number, SIP URI or vm); the fwd key sets it to the digits dialled or clears it; empty: none",
 			set: func(c *Config, v string) error { return setToken(&c.ForwardAlways, v) },
 			get: func(c Config) string { return c.ForwardAlways }},
 		// call.dnd: do not disturb (on/off).
@@ -160,6 +160,31 @@ func buildKeys() []key {
 		key{name: "voicemail.number", help: "what the vm key dials; empty: none",
 			set: func(c *Config, v string) error { return setToken(&c.VoicemailNumber, v) },
 			get: func(c Config) string { return c.VoicemailNumber }},
+		// dialplan.digitmap: the dial plan, patterns separated by |: digits,
+		// * and #, x for any digit, [1-5] or [135] for a set, . for any
+		// number of the element before (MGCP digit maps, RFC 3435 2.1.5).
+		key{name: "dialplan.digitmap", help: "dial plan: patterns separated by |, x any digit, [2-9] a set, . repeats the element before (e.g. [2-9]xxx|0x.|*xx); a number that matches a pattern that cannot grow is sent at once; empty: none",
+			set: func(c *Config, v string) error {
+				if err := CheckDigitMap(v); err != nil {
+					return err
+				}
+				c.DigitMap = v
+				return nil
+			},
+			get: func(c Config) string { return c.DigitMap }},
+		// dialplan.interdigit_seconds: a number being dialled off hook is
+		// sent this long after its last digit (0-60); 0: never.
+		key{name: "dialplan.interdigit_seconds", def: "5", help: "off hook, the digits dialled are sent this long after the last one, seconds (0-60); 0: only send, # or the digit map send",
+			set: func(c *Config, v string) error { return setInt(&c.InterdigitSeconds, v, 0, 60) },
+			get: func(c Config) string { return strconv.Itoa(c.InterdigitSeconds) }},
+		// dialplan.pound_sends: # after digits sends them (on/off).
+		key{name: "dialplan.pound_sends", def: "on", help: "# after the digits sends them, as the send key does (on/off)",
+			set: func(c *Config, v string) error { return setBool(&c.PoundSends, v) },
+			get: func(c Config) string { return onOff(c.PoundSends) }},
+		// history.size: how many calls the history keeps (0-100).
+		key{name: "history.size", def: "20", help: "calls kept in the call history, browsed with up and down (0-100)",
+			set: func(c *Config, v string) error { return setInt(&c.HistorySize, v, 0, 100) },
+			get: func(c Config) string { return strconv.Itoa(c.HistorySize) }},
 		// tones.locale: call-progress tone set, a two-letter lower-case
 		// country code (us, uk, de, ...); the tone generator falls back to us
 		// for one it does not know.
@@ -209,6 +234,13 @@ func buildKeys() []key {
 			},
 			get: func(c Config) string { return c.PublicAddress }},
 	)
+	for n := 1; n <= MaxSpeedDial; n++ {
+		i := n - 1
+		// speeddial.N: the number *N dials.
+		ks = append(ks, key{name: fmt.Sprintf("speeddial.%d", n), help: fmt.Sprintf("number (or SIP URI) dialled by *%d then send, #, or at once; empty: none", n),
+			set: func(c *Config, v string) error { return setToken(&c.SpeedDial[i], v) },
+			get: func(c Config) string { return c.SpeedDial[i] }})
+	}
 	return ks
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/firmware/config"
@@ -23,6 +24,9 @@ type UA interface {
 	Answer(id sipua.CallID, local sipua.Media) (*sipua.Media, error)
 	Reject(id sipua.CallID, code int) error
 	Hangup(id sipua.CallID) error
+	// Redirect answers an unanswered incoming call 302 with Diversion
+	// (RFC 5806): forwarding done by the phone.
+	Redirect(id sipua.CallID, target, reason string) error
 }
 
 // Media is what the phone needs of the audio engine; *audio.Engine has it.
@@ -30,6 +34,16 @@ type Media interface {
 	SetTone(name string) error
 	StartStream(conn *net.UDPConn, remote *net.UDPAddr, codec audio.Codec) error
 	StopStream()
+	SendDTMF(digit byte, d time.Duration) error // RFC 4733 events on the running stream
+	ReadDigit() (byte, bool)                    // the next digit received, if any
+	SetMute(on bool)                            // silence to the far end while on
+}
+
+// MWI is a message-summary report (RFC 3842) for one line.
+type MWI struct {
+	Line     int
+	Waiting  bool
+	New, Old int
 }
 
 // Deps is what a Phone is built from. Nothing in it is touched before Run.
@@ -45,6 +59,10 @@ type Deps struct {
 	// BindIP is the local address RTP sockets bind to; "" binds all.
 	BindIP string
 	Logf   func(format string, args ...any)
+	// MWI brings the user agent's message-summary reports into Run (the
+	// user agent's callback must not block: the sender drops a report when
+	// the channel is full). nil: no lamp.
+	MWI <-chan MWI
 }
 
 // call is the phone's view of one SIP call.
@@ -54,7 +72,9 @@ type call struct {
 	incoming bool
 	state    string // panel.md call state
 	conn     *net.UDPConn
-	media    bool // a stream runs on conn
+	media    bool   // a stream runs on conn
+	answered bool   // the call was connected
+	result   string // for the history; "" = from answered and incoming
 }
 
 // Phone is one desk phone. Build it with New and run it with Run.
@@ -72,6 +92,24 @@ type Phone struct {
 	reg     [len(config.Config{}.Lines)]string
 	nextRTP int
 
+	// Timers: each is armed and stopped here and read by Run (the
+	// phone's goroutine owns them; tests run Run in a testing/synctest
+	// bubble, whose clock is fake).
+	noAnswer   timer // an incoming call rings: forward it on expiry
+	interdigit timer // off hook, digits dialled: send them on expiry
+	dtmfPoll   timer // a call has media: read received digits
+
+	dnd       bool   // do not disturb (call.dnd, the dnd key)
+	fwdAlways string // forward every call (call.forward_always, the fwd key)
+	digitMap  config.DigitMap
+	muted     bool
+	sentDTMF  []byte // digits sent during this call, for the display
+	rcvdDTMF  []byte // digits received during this call
+	mwi       [len(config.Config{}.Lines)]MWI
+	hist      []histEntry // newest first
+	histPos   int         // the entry shown while browsing; -1: none
+	selLine   int         // the line the line keys chose; 0: the first registered
+
 	status atomic.Pointer[string]
 }
 
@@ -80,9 +118,15 @@ const maxDigits = 64
 
 // New returns a phone over its dependencies; it starts nothing.
 func New(d Deps) *Phone {
-	p := &Phone{d: d, logf: d.Logf, digits: make([]byte, 0, maxDigits), tone: "none"}
+	p := &Phone{d: d, logf: d.Logf, digits: make([]byte, 0, maxDigits), tone: "none", histPos: -1,
+		dnd: d.Config.DND, fwdAlways: d.Config.ForwardAlways}
 	if p.logf == nil {
 		p.logf = func(string, ...any) {}
+	}
+	if m, err := config.ParseDigitMap(d.Config.DigitMap); err == nil {
+		p.digitMap = m
+	} else {
+		p.logf("phone: dialplan.digitmap: %v; no digit map", err)
 	}
 	for i, l := range d.Config.Lines {
 		if l.User != "" {
@@ -102,9 +146,18 @@ func (p *Phone) Status() string { return *p.status.Load() }
 func (p *Phone) Run(ctx context.Context) error {
 	p.d.Out.Phone(p.state.String())
 	p.d.Out.Tone(p.tone)
+	p.d.Out.LED("dnd", onOff(p.dnd))
 	p.showIdle()
-	in := p.d.Input.Events()
+	var in <-chan hal.Event
+	if p.d.Input != nil {
+		in = p.d.Input.Events()
+	}
 	sip := p.d.UA.Events()
+	defer func() {
+		p.noAnswer.stop()
+		p.interdigit.stop()
+		p.dtmfPoll.stop()
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -112,6 +165,17 @@ func (p *Phone) Run(ctx context.Context) error {
 				p.hangup()
 			}
 			return nil
+		case m := <-p.d.MWI:
+			p.onMWI(m)
+		case <-p.noAnswer.C():
+			p.noAnswer.fired()
+			p.onNoAnswer()
+		case <-p.interdigit.C():
+			p.interdigit.fired()
+			p.onInterdigit()
+		case <-p.dtmfPoll.C():
+			p.dtmfPoll.fired()
+			p.pollDigits()
 		case ev, ok := <-in:
 			if !ok {
 				in = nil
@@ -181,18 +245,33 @@ func (p *Phone) onKey(k string) {
 	switch {
 	case len(k) == 1 && strings.ContainsAny(k, "0123456789*#"):
 		p.onDigit(k[0])
+	case (k == "send" || k == "ok") && p.histPos >= 0 && p.call == nil:
+		p.placeCall(p.hist[p.histPos].peer)
 	case k == "send" || k == "ok":
 		if p.state == Dialing {
 			p.placeCall(string(p.digits))
 		} else if p.state == DialTone && p.redial != "" && k == "send" {
 			p.placeCall(p.redial)
 		}
+	case k == "up" || k == "down":
+		p.browse(k == "up")
+	case k == "dnd":
+		p.setDND(!p.dnd)
+	case k == "fwd":
+		p.fwdKey()
+	case k == "mute":
+		p.toggleMute()
+	case strings.HasPrefix(k, "line") && len(k) == 5 && k[4] >= '1' && k[4] <= '4':
+		p.selectLine(int(k[4] - '0'))
 	case k == "redial":
 		if p.redial != "" && p.call == nil {
 			p.placeCall(p.redial)
 		}
 	case k == "vm":
-		if p.d.Config.VoicemailNumber != "" && p.call == nil {
+		switch {
+		case p.d.Config.VoicemailNumber == "":
+			p.d.Out.Log("vm: no voicemail.number configured")
+		case p.call == nil:
 			p.placeCall(p.d.Config.VoicemailNumber)
 		}
 	case k == "speaker":
@@ -204,7 +283,11 @@ func (p *Phone) onKey(k string) {
 		}
 	case k == "cancel":
 		switch {
+		case p.histPos >= 0:
+			p.histPos = -1
+			p.d.Out.Display(1, "")
 		case p.state == Dialing:
+			p.interdigit.stop()
 			p.digits = p.digits[:0]
 			if p.offHook {
 				p.setState(DialTone)
@@ -227,13 +310,9 @@ func (p *Phone) onKey(k string) {
 func (p *Phone) onDigit(d byte) {
 	switch p.state {
 	case Idle, DialTone, Dialing:
-		if len(p.digits) >= maxDigits {
-			return
-		}
-		p.digits = append(p.digits, d)
-		p.setState(Dialing)
-		p.setTone("none")
-		p.d.Out.Display(1, string(p.digits))
+		p.dialDigit(d)
+	case Connected:
+		p.sendDigit(d)
 	default:
 		p.d.Out.Log("digit " + string(d) + " ignored while " + p.state.String())
 	}
@@ -244,6 +323,9 @@ func (p *Phone) placeCall(target string) {
 	if target == "" || p.call != nil {
 		return
 	}
+	p.interdigit.stop()
+	p.histPos = -1
+	target = p.speedDial(target)
 	if !p.offHook { // dialled on hook and sent: the speaker takes the call
 		p.offHook, p.speaker = true, true
 		p.d.Out.LED("speaker", "on")
@@ -291,6 +373,7 @@ func (p *Phone) answer() {
 	p.setState(Connected)
 	p.setTone("none")
 	p.callState("connected")
+	c.answered = true
 	p.d.Out.Display(1, "Talking to "+c.peer)
 }
 
@@ -301,6 +384,7 @@ func (p *Phone) reject(code int) {
 	}
 	p.d.Out.Ring(false, "")
 	p.callState("ended:" + strconv.Itoa(code))
+	c.result = "rejected"
 	p.endCall()
 	p.toIdleOrDialTone()
 }
@@ -352,8 +436,12 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.setState(Connected)
 		p.setTone("none")
 		p.callState("connected")
+		c.answered = true
 		p.d.Out.Display(1, "Talking to "+c.peer)
 	case sipua.CallEnded:
+		if !c.answered && !c.incoming {
+			c.result = "failed:" + strconv.Itoa(ev.Code)
+		}
 		was := p.state
 		p.callState("ended:" + strconv.Itoa(ev.Code))
 		p.endCall()
@@ -391,7 +479,21 @@ func (p *Phone) onReg(ev sipua.Event) {
 }
 
 func (p *Phone) onIncoming(ev sipua.Event) {
-	if p.call != nil || p.state != Idle || p.d.Config.DND {
+	if p.fwdAlways != "" {
+		p.forward(ev, p.fwdAlways, "unconditional")
+		return
+	}
+	busy := p.call != nil || p.state != Idle
+	if busy || p.dnd {
+		if t := p.d.Config.ForwardBusy; t != "" {
+			reason := "user-busy"
+			if !busy {
+				reason = "do-not-disturb"
+			}
+			p.forward(ev, t, reason)
+			return
+		}
+		p.addHist(histEntry{incoming: true, peer: ev.Peer, result: "busy"})
 		code := 486 // Busy Here (RFC 3261 21.4.24)
 		if err := p.d.UA.Reject(ev.Call, code); err != nil {
 			p.logf("phone: reject call %d: %v", ev.Call, err)
@@ -407,6 +509,9 @@ func (p *Phone) onIncoming(ev sipua.Event) {
 	p.callState("incoming")
 	p.d.Out.Ring(true, "normal")
 	p.d.Out.Display(1, "Call from "+ev.Peer)
+	if p.d.Config.ForwardNoAnswer != "" {
+		p.noAnswer.arm(time.Duration(p.d.Config.NoAnswerSeconds) * time.Second)
+	}
 }
 
 // failed shows an unsuccessful call attempt: busy tone for busy or declined,
@@ -477,7 +582,7 @@ func (p *Phone) showIdle() {
 		name = line.User
 	}
 	p.d.Out.Display(0, fmt.Sprintf("%s  line %d %s", name, l, p.reg[l-1]))
-	p.d.Out.Display(1, "")
+	p.d.Out.Display(1, p.idleText())
 }
 
 // startMedia starts RTP to the negotiated remote media of the current call.
@@ -504,6 +609,7 @@ func (p *Phone) startMedia(remote *sipua.Media) {
 		return
 	}
 	c.media = true
+	p.dtmfPoll.arm(dtmfPollEvery)
 	p.logf("phone: call %d: audio %s to %s from port %d", c.id, codec, addr, c.conn.LocalAddr().(*net.UDPAddr).Port)
 }
 
@@ -513,6 +619,25 @@ func (p *Phone) endCall() {
 	if c == nil {
 		return
 	}
+	p.noAnswer.stop()
+	p.dtmfPoll.stop()
+	if p.muted {
+		p.muted = false
+		p.d.Media.SetMute(false)
+		p.d.Out.LED("mute", "off")
+	}
+	p.sentDTMF, p.rcvdDTMF = p.sentDTMF[:0], p.rcvdDTMF[:0]
+	res := c.result
+	switch {
+	case res != "":
+	case c.answered:
+		res = "answered"
+	case c.incoming:
+		res = "missed"
+	default:
+		res = "cancelled"
+	}
+	p.addHist(histEntry{incoming: c.incoming, peer: c.peer, result: res})
 	if c.media {
 		p.d.Media.StopStream()
 	}
@@ -549,6 +674,9 @@ func (p *Phone) setTone(name string) {
 // line is the line calls go out on: the first registered one, else the
 // first configured one.
 func (p *Phone) line() int {
+	if n := p.selLine; n > 0 && p.d.Config.Lines[n-1].User != "" {
+		return n
+	}
 	first := 0
 	for i, l := range p.d.Config.Lines {
 		if l.User == "" {

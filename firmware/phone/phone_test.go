@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/firmware/config"
@@ -14,6 +16,7 @@ import (
 
 // fakeUA records what the phone asks of the user agent.
 type fakeUA struct {
+	mu     sync.Mutex // the live tests read calls while Run runs
 	events chan sipua.Event
 	calls  []string
 	next   sipua.CallID
@@ -22,41 +25,88 @@ type fakeUA struct {
 
 func (u *fakeUA) Events() <-chan sipua.Event { return u.events }
 func (u *fakeUA) Dial(line int, target string, local sipua.Media) (sipua.CallID, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	u.next++
 	u.calls = append(u.calls, fmt.Sprintf("dial %d %s %s:%t %v", line, target, local.Host, local.Port != 0, local.Codecs))
 	return u.next, nil
 }
 func (u *fakeUA) Ring(id sipua.CallID) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	u.calls = append(u.calls, fmt.Sprintf("ring %d", id))
 	return nil
 }
 func (u *fakeUA) Answer(id sipua.CallID, local sipua.Media) (*sipua.Media, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	u.calls = append(u.calls, fmt.Sprintf("answer %d", id))
 	return u.remote, nil
 }
 func (u *fakeUA) Reject(id sipua.CallID, code int) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	u.calls = append(u.calls, fmt.Sprintf("reject %d %d", id, code))
 	return nil
 }
 func (u *fakeUA) Hangup(id sipua.CallID) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	u.calls = append(u.calls, fmt.Sprintf("hangup %d", id))
 	return nil
 }
+func (u *fakeUA) Redirect(id sipua.CallID, target, reason string) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.calls = append(u.calls, fmt.Sprintf("redirect %d %s %s", id, target, reason))
+	return nil
+}
 
-// fakeMedia records tones and streams.
-type fakeMedia struct{ log []string }
+// fakeMedia records tones and streams; rx holds digits "received".
+type fakeMedia struct {
+	mu  sync.Mutex
+	log []string
+	rx  []byte
+}
+
+func (m *fakeMedia) SendDTMF(d byte, dur time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.log = append(m.log, fmt.Sprintf("dtmf %c %s", d, dur))
+	return nil
+}
+func (m *fakeMedia) ReadDigit() (byte, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.rx) == 0 {
+		return 0, false
+	}
+	d := m.rx[0]
+	m.rx = m.rx[1:]
+	return d, true
+}
+func (m *fakeMedia) SetMute(on bool) { m.log = append(m.log, fmt.Sprintf("mute %t", on)) }
 
 func (m *fakeMedia) SetTone(name string) error { m.log = append(m.log, "tone "+name); return nil }
 func (m *fakeMedia) StartStream(conn *net.UDPConn, remote *net.UDPAddr, codec audio.Codec) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.log = append(m.log, fmt.Sprintf("stream %s %s", remote, codec))
 	return nil
 }
 func (m *fakeMedia) StopStream() { m.log = append(m.log, "stop") }
 
 // lines is an observer that keeps panel.md lines.
-type lines struct{ got []string }
+type lines struct {
+	mu  sync.Mutex
+	got []string
+}
 
-func (l *lines) add(f string, a ...any)          { l.got = append(l.got, fmt.Sprintf(f, a...)) }
+func (l *lines) add(f string, a ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.got = append(l.got, fmt.Sprintf(f, a...))
+}
 func (l *lines) Reg(line int, state string)      { l.add("reg %d %s", line, state) }
 func (l *lines) Phone(state string)              { l.add("phone %s", state) }
 func (l *lines) Call(id int, state, peer string) { l.add("call %d %s %s", id, state, peer) }
@@ -74,7 +124,26 @@ func (l *lines) MWI(line, n, o int)           { l.add("mwi %d %d/%d", line, n, o
 func (l *lines) Log(text string)              { l.add("log %s", text) }
 
 // take returns the lines since the last take.
-func (l *lines) take() []string { g := l.got; l.got = nil; return g }
+func (l *lines) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g := l.got
+	l.got = nil
+	return g
+}
+
+// snap copies what the user agent was asked, under its lock.
+func (u *fakeUA) snap() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]string(nil), u.calls...)
+}
+
+func (m *fakeMedia) snap() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.log...)
+}
 
 type rig struct {
 	p   *Phone
@@ -83,12 +152,18 @@ type rig struct {
 	out *lines
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigWith(t, nil) }
+
+// newRigWith is newRig with the configuration changed by edit first.
+func newRigWith(t *testing.T, edit func(*config.Config)) *rig {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Lines[0] = config.Line{User: "1001", Registrar: "127.0.0.1:5060"}
 	cfg.RTPPortMin, cfg.RTPPortMax = 0, 0 // port 0: any free port
 	cfg.Codecs = []string{"PCMU", "PCMA"}
+	if edit != nil {
+		edit(&cfg)
+	}
 	r := &rig{ua: &fakeUA{events: make(chan sipua.Event, 4), remote: &sipua.Media{Host: "127.0.0.1", Port: 4000, Codecs: []string{"PCMA"}}}, m: &fakeMedia{}, out: &lines{}}
 	r.p = New(Deps{Config: cfg, UA: r.ua, Media: r.m, Out: r.out, MediaHost: "192.0.2.10", BindIP: "127.0.0.1"})
 	return r
@@ -223,7 +298,8 @@ func TestIncomingCancelledAndDND(t *testing.T) {
 	r.p.onSIP(sipua.Event{Kind: sipua.CallEnded, Call: 3, Code: 487})
 	has(t, r.out.take(), "call 3 ended:487 1002", "ring off", "phone idle")
 
-	r.p.d.Config.DND = true
+	r.key("dnd")
+	has(t, r.out.take(), "led dnd on")
 	r.p.onSIP(sipua.Event{Kind: sipua.CallIncoming, Call: 4, Peer: "1002"})
 	has(t, r.ua.calls, "reject 4 486")
 	if r.p.state != Idle {
@@ -242,7 +318,7 @@ func TestDigitsAndCancel(t *testing.T) {
 	r.key("4")
 	r.hook(true)
 	has(t, r.out.take(), "phone calling", "call 1 calling 4")
-	// A key the skeleton does not have says so and changes nothing.
+	// A key this phone does not have yet says so and changes nothing.
 	r.key("transfer")
 	has(t, r.out.take(), "log key transfer: not available on this phone yet")
 	if r.p.state != Calling {

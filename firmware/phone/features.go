@@ -1,0 +1,103 @@
+package phone
+
+import (
+	"strconv"
+	"time"
+)
+
+// dtmfPollEvery is how often, while a call has audio, Run reads the digits
+// the engine received (RFC 4733 events or in-band tones).
+const dtmfPollEvery = 40 * time.Millisecond
+
+// dtmfDuration is how long each digit dialled during a call is sent.
+const dtmfDuration = 100 * time.Millisecond
+
+// sendDigit: a key pressed while connected goes to the far end as an RFC
+// 4733 telephone-event; the display shows what was sent.
+func (p *Phone) sendDigit(d byte) {
+	c := p.call
+	if c == nil || !c.media {
+		return
+	}
+	if err := p.d.Media.SendDTMF(d, dtmfDuration); err != nil {
+		p.logf("phone: call %d: DTMF %c: %v", c.id, d, err)
+		return
+	}
+	if len(p.sentDTMF) < maxDigits {
+		p.sentDTMF = append(p.sentDTMF, d)
+	}
+	p.d.Out.Display(1, "Talking to "+c.peer+"  sent "+string(p.sentDTMF))
+}
+
+// pollDigits shows the digits the far end sent.
+func (p *Phone) pollDigits() {
+	c := p.call
+	if c == nil || !c.media {
+		return
+	}
+	got := false
+	for {
+		d, ok := p.d.Media.ReadDigit()
+		if !ok {
+			break
+		}
+		got = true
+		if len(p.rcvdDTMF) >= maxDigits {
+			p.rcvdDTMF = p.rcvdDTMF[:0]
+		}
+		p.rcvdDTMF = append(p.rcvdDTMF, d)
+		p.d.Out.Log("dtmf received " + string(d))
+	}
+	if got {
+		p.d.Out.Display(1, "Talking to "+c.peer+"  got "+string(p.rcvdDTMF))
+	}
+	p.dtmfPoll.arm(dtmfPollEvery)
+}
+
+// toggleMute: the mute key during a call; the far end hears silence.
+func (p *Phone) toggleMute() {
+	if p.call == nil || p.state != Connected {
+		p.d.Out.Log("mute: no call")
+		return
+	}
+	p.muted = !p.muted
+	p.d.Media.SetMute(p.muted)
+	p.d.Out.LED("mute", onOff(p.muted))
+}
+
+// onMWI shows a message-summary report: the counts, the lamp (on while any
+// line has messages waiting) and the idle screen.
+func (p *Phone) onMWI(m MWI) {
+	i := m.Line - 1
+	if i < 0 || i >= len(p.mwi) {
+		i, m.Line = 0, 1
+	}
+	p.mwi[i] = m
+	p.d.Out.MWI(m.Line, m.New, m.Old)
+	waiting := false
+	for _, x := range p.mwi {
+		waiting = waiting || x.Waiting
+	}
+	p.d.Out.LED("mwi", onOff(waiting))
+	if p.state == Idle {
+		p.showIdle()
+	}
+}
+
+// selectLine: a line key chooses the line the next calls go out on.
+func (p *Phone) selectLine(n int) {
+	if p.d.Config.Lines[n-1].User == "" {
+		p.d.Out.Log("line " + strconv.Itoa(n) + " is not configured")
+		return
+	}
+	p.selLine = n
+	p.d.Out.Log("calls go out on line " + strconv.Itoa(n))
+	if p.state == Idle || p.state == DialTone {
+		l := p.d.Config.Lines[n-1]
+		name := l.DisplayName
+		if name == "" {
+			name = l.User
+		}
+		p.d.Out.Display(0, name+"  line "+strconv.Itoa(n)+" "+p.reg[n-1])
+	}
+}
