@@ -65,7 +65,27 @@ type call struct {
 	stopOK      func()
 	localSDP    []byte
 	byeWanted   bool // hung up while the 200 waits for its ACK (15: BYE after the ACK)
+
+	// session (both directions; session.go)
+	caps        sdp.Session // all we can do (Answer's local side for a re-INVITE's offer)
+	local       sdp.Session // our current description
+	remote      *Media      // the peer's current media
+	held        bool        // we hold the call (our last accepted offer was sendonly)
+	wantHeld    bool        // what Hold last asked for
+	remoteHeld  bool        // the peer holds the call
+	reinvTx     *transaction.Client
+	stopGlare   func()
+	reSrv       *transaction.Server // a peer's re-INVITE whose 2xx waits for its ACK
+	reOK        *sipmsg.Message
+	stopReOK    func()
+	reOfferless bool                       // that re-INVITE had no offer: the answer comes in the ACK
+	redirects   int                        // 3xx followed so far
+	forks       map[string]*sipmsg.Message // 13.2.2.4: ACKs of further 2xx (other To tags), which were BYEd
+	reason      string                     // the peer's Reason header (RFC 3326) for CallEnded
 }
+
+// maxRedirects bounds the 3xx a call follows (RFC 3261 8.1.3.4).
+const maxRedirects = 3
 
 func (ua *UA) newCall(l *line, outgoing bool) *call {
 	ua.nextCall++
@@ -86,8 +106,14 @@ func (c *call) end(code int) {
 	if c.stopCancel != nil {
 		c.stopCancel()
 	}
+	if c.stopGlare != nil {
+		c.stopGlare()
+	}
+	if c.stopReOK != nil {
+		c.stopReOK()
+	}
 	delete(c.ua.calls, c.id)
-	c.ua.emit(Event{Kind: CallEnded, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer})
+	c.ua.emit(Event{Kind: CallEnded, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer, Reason: c.reason})
 }
 
 // hop is where a request of this call goes: the line's outbound proxy,
@@ -167,6 +193,7 @@ func (ua *UA) Dial(line int, target string, local Media) (CallID, error) {
 		}
 		c := ua.newCall(l, true)
 		c.dest, c.offer, c.state = dest, offer, csCalling
+		c.caps, c.local = offer, offer
 		c.peer = u.User
 		if c.peer == "" {
 			c.peer = u.String()
@@ -268,16 +295,77 @@ func (c *call) onInviteResponse(tx *transaction.Client, r *sipmsg.Message) {
 		inv.Prepend("Via", c.ua.viaValue())
 		inv.Set(ahdr, ch.Authorize("INVITE", inv.RequestURI, c.line.authUser, c.line.cfg.Password))
 		c.sendInvite(inv)
+	case code < 400 && c.redirects < maxRedirects && c.state != csTerminating && !c.cancelWanted:
+		if !c.redirect(r) {
+			c.end(code)
+		}
 	default:
 		c.end(code)
 	}
 }
 
+// redirect follows a 3xx (8.1.3.4): a new INVITE, same Call-ID, From and
+// To, the next CSeq, to the first SIP Contact, with the response's
+// Diversion headers (RFC 5806) kept. It reports false when there is no
+// Contact to go to.
+func (c *call) redirect(r *sipmsg.Message) bool {
+	var to sipmsg.URI
+	found := false
+	for _, v := range r.GetAll("Contact") {
+		for _, one := range sipmsg.SplitList(v) {
+			na, err := sipmsg.ParseNameAddr(one)
+			if err == nil && (na.URI.Scheme == "sip" || na.URI.Scheme == "sips") {
+				to, found = na.URI, true
+				break
+			}
+		}
+		if found {
+			break
+		}
+	}
+	if !found {
+		return false
+	}
+	dest := c.line.proxy
+	if dest == nil {
+		a, err := transport.Resolve(to.HostPort())
+		if err != nil {
+			c.ua.logf("sipua: call %d redirect: %v", c.id, err)
+			return false
+		}
+		dest = a
+	}
+	c.redirects++
+	to.Headers = ""
+	inv := c.inv.Clone()
+	inv.RequestURI = to.String()
+	seq, _, _ := inv.CSeq()
+	inv.Set("CSeq", fmt.Sprintf("%d INVITE", seq+1))
+	inv.RemoveFirst("Via")
+	inv.Prepend("Via", c.ua.viaValue())
+	inv.Del("Authorization")
+	inv.Del("Proxy-Authorization")
+	have := map[string]bool{}
+	for _, d := range inv.GetAll("Diversion") {
+		have[d] = true
+	}
+	for _, d := range r.GetAll("Diversion") {
+		if !have[d] {
+			inv.Add("Diversion", d)
+		}
+	}
+	c.ua.logf("sipua: call %d redirected (%d) to %s", c.id, r.StatusCode, inv.RequestURI)
+	c.dest, c.authTried, c.provisional = dest, false, false
+	c.state = csCalling
+	c.sendInvite(inv)
+	return true
+}
+
 // on2xx handles a 2xx to our INVITE: ACK it (13.2.2.4), and on the first
 // one confirm the call (or, if we hung up meanwhile, BYE it).
 func (c *call) on2xx(r *sipmsg.Message) {
-	if c.ack != nil { // a retransmission: ACK again
-		c.ua.sendMsg(c.ack, c.hop())
+	if c.ack != nil {
+		c.fork2xx(r)
 		return
 	}
 	if c.state == csEnded {
@@ -299,7 +387,7 @@ func (c *call) on2xx(r *sipmsg.Message) {
 		c.stopCancel = nil
 	}
 	if c.state == csTerminating || c.cancelWanted || c.ua.closing {
-		c.sendBye()
+		c.sendBye("")
 		return
 	}
 	ans, err := sdp.Parse(r.Body)
@@ -309,11 +397,63 @@ func (c *call) on2xx(r *sipmsg.Message) {
 	}
 	if err != nil {
 		c.ua.logf("sipua: call %d: bad answer: %v", c.id, err)
-		c.sendBye()
+		c.state = csConfirmed
+		c.sendBye(reasonFor(488))
 		return
 	}
+	// Re-offers carry the chosen codec (and telephone-event) only.
+	c.local.Codecs = nil
+	for _, oc := range c.offer.Codecs {
+		if strings.EqualFold(oc.Name, m.Codecs[0]) || (m.TelephoneEvent != 0 && sdp.IsTelephoneEvent(oc)) {
+			c.local.Codecs = append(c.local.Codecs, oc)
+		}
+	}
+	c.remote = m
 	c.state = csConfirmed
 	c.ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: m})
+}
+
+// fork2xx handles a 2xx after the first: a retransmission of the
+// confirmed dialog's is ACKed again; one from another fork (another To tag)
+// is ACKed and then BYEd, RFC 3261 13.2.2.4 (once; retransmissions of it
+// are ACKed again).
+func (c *call) fork2xx(r *sipmsg.Message) {
+	tag := ""
+	if to, err := sipmsg.ParseNameAddr(r.Get("To")); err == nil {
+		tag, _ = to.Param("tag")
+	}
+	if c.dlg == nil || tag == c.dlg.RemoteTag {
+		c.ua.sendMsg(c.ack, c.hop())
+		return
+	}
+	if ack, ok := c.forks[tag]; ok {
+		c.ua.sendMsg(ack, c.hop())
+		return
+	}
+	d, err := dialog.NewUAC(c.inv, r)
+	if err != nil {
+		return
+	}
+	hop := c.dest
+	if c.line.proxy != nil {
+		hop = c.line.proxy
+	} else if a, err := transport.Resolve(d.NextHop().HostPort()); err == nil {
+		hop = a
+	}
+	ack := d.NewRequest("ACK")
+	ack.Prepend("Via", c.ua.viaValue())
+	if c.forks == nil {
+		c.forks = map[string]*sipmsg.Message{}
+	}
+	c.forks[tag] = ack
+	c.ua.sendMsg(ack, hop)
+	bye := d.NewRequest("BYE")
+	bye.Prepend("Via", c.ua.viaValue())
+	bye.Add("Reason", `SIP;cause=200;text="Call completed elsewhere"`)
+	c.ua.logf("sipua: call %d: a second fork answered (tag %s): ACK and BYE", c.id, tag)
+	if _, err := c.ua.tl.NewClient(bye, hop, transaction.ClientHandler{}); err != nil {
+		c.ua.logf("sipua: call %d fork BYE: %v", c.id, err)
+	}
 }
 
 func (c *call) sendCancel() {
@@ -333,7 +473,9 @@ func (c *call) sendCancel() {
 	})
 }
 
-func (c *call) sendBye() {
+// sendBye ends a confirmed call with a BYE, with a Reason header (RFC
+// 3326) when reason is not empty.
+func (c *call) sendBye(reason string) {
 	c.state = csTerminating
 	if c.stopOK != nil {
 		c.stopOK()
@@ -341,6 +483,9 @@ func (c *call) sendBye() {
 	}
 	bye := c.dlg.NewRequest("BYE")
 	bye.Prepend("Via", c.ua.viaValue())
+	if reason != "" {
+		bye.Add("Reason", reason)
+	}
 	if c.ua.cfg.UserAgent != "" {
 		bye.Add("User-Agent", c.ua.cfg.UserAgent)
 	}
@@ -386,7 +531,7 @@ func (c *call) hangup() {
 	case csConnecting:
 		c.byeWanted = true // section 15: the callee waits for the ACK (or its timeout)
 	case csConfirmed:
-		c.sendBye()
+		c.sendBye("")
 	}
 }
 
@@ -437,25 +582,6 @@ func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
 	c.peer = userOf(m.Get("From"))
 	srv.OnTimeout = func(*transaction.Server, error) { c.end(408) }
 	ua.emit(Event{Kind: CallIncoming, Line: l.n, Call: c.id, Peer: c.peer, Remote: mediaOf(offer)})
-}
-
-// handleReInvite answers a re-INVITE of a confirmed call with the same
-// session (no hold or codec change in the skeleton).
-func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
-	c := ua.byDialog(m)
-	if c == nil || c.state != csConfirmed || c.localSDP == nil && c.offer.Port == 0 {
-		ua.respond(srv, 481, "", nil)
-		return
-	}
-	body := c.localSDP
-	if body == nil {
-		body = c.offer.Marshal()
-	}
-	ua.respond(srv, 200, "", func(r *sipmsg.Message) {
-		r.Add("Contact", ua.contact(c.line.cfg.User))
-		r.Add("Content-Type", "application/sdp")
-		r.Body = body
-	})
 }
 
 func (c *call) respondInvite(code int, mod func(r *sipmsg.Message)) *sipmsg.Message {
@@ -548,6 +674,7 @@ func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 			return fmt.Errorf("sipua: answer: %w", err)
 		}
 		c.dlg = d
+		c.caps, c.local = ls, ans
 		c.localSDP = ans.Marshal()
 		c.ok = c.respondInvite(200, func(r *sipmsg.Message) {
 			r.Add("Allow", allowHeader)
@@ -558,9 +685,14 @@ func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 		c.retransmitOK(transaction.T1, 0)
 		remote = mediaOf(c.remoteOffer)
 		remote.Codecs = []string{strings.ToUpper(ans.Codecs[0].Name)}
+		remote.TelephoneEvent = 0
+		if te, ok := ans.TelephoneEvent(); ok {
+			remote.TelephoneEvent = te.PT
+		}
 		if ans.Ptime > 0 && c.remoteOffer.Ptime == 0 {
 			remote.Ptime = ans.Ptime
 		}
+		c.remote = remote
 		ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: remote})
 		return nil
 	})
@@ -577,7 +709,8 @@ func (c *call) retransmitOK(interval, elapsed time.Duration) {
 		elapsed += interval
 		if elapsed >= 64*transaction.T1 {
 			c.ua.logf("sipua: call %d: no ACK for 200", c.id)
-			c.sendBye()
+			c.state = csConfirmed
+			c.sendBye(`SIP;cause=408;text="No ACK"`)
 			return
 		}
 		_ = c.srv.Respond(c.ok)
@@ -624,7 +757,16 @@ func (ua *UA) byDialog(m *sipmsg.Message) *call {
 
 func (ua *UA) handleAck(m *sipmsg.Message) {
 	c := ua.byDialog(m)
-	if c == nil || c.state != csConnecting {
+	if c == nil {
+		return
+	}
+	if c.reSrv != nil && c.reSrv.Request().Get("CSeq") != "" {
+		if seq, _, _ := m.CSeq(); seq == c.dlg.RemoteSeq {
+			c.reAcked(m)
+			return
+		}
+	}
+	if c.state != csConnecting {
 		return
 	}
 	if c.stopOK != nil {
@@ -633,7 +775,7 @@ func (ua *UA) handleAck(m *sipmsg.Message) {
 	}
 	c.state = csConfirmed
 	if c.byeWanted {
-		c.sendBye()
+		c.sendBye("")
 	}
 }
 
@@ -644,6 +786,7 @@ func (ua *UA) handleBye(srv *transaction.Server, m *sipmsg.Message) {
 		return
 	}
 	ua.respond(srv, 200, "", nil)
+	c.reason = m.Get("Reason")
 	c.end(200)
 }
 
@@ -658,6 +801,7 @@ func (ua *UA) handleCancel(srv *transaction.Server, m *sipmsg.Message) {
 	ua.respond(srv, 200, "", nil)
 	for _, c := range ua.calls {
 		if c.srv == inv && (c.state == csIncoming || c.state == csRinging) {
+			c.reason = m.Get("Reason") // e.g. "Call completed elsewhere" (RFC 3326)
 			c.respondInvite(487, nil)
 			c.end(487)
 			return

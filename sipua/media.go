@@ -28,17 +28,25 @@ func (m Media) session(version uint64) (sdp.Session, error) {
 		}
 		s.Codecs = append(s.Codecs, c)
 	}
+	te := m.TelephoneEvent
+	if te == 0 {
+		te = 101
+	}
+	s.Codecs = append(s.Codecs, sdp.Codec{PT: te, Name: "telephone-event", Rate: 8000}) // RFC 4733
 	return s, nil
 }
 
 // mediaOf turns a remote SDP session into Media (codec names in its order).
 func mediaOf(s sdp.Session) *Media {
-	m := &Media{Host: s.Host, Port: s.Port, Ptime: s.Ptime}
+	m := &Media{Host: s.Host, Port: s.Port, Ptime: s.Ptime, Direction: s.Direction}
 	if m.Ptime == 0 {
 		m.Ptime = 20
 	}
+	if te, ok := s.TelephoneEvent(); ok {
+		m.TelephoneEvent = te.PT
+	}
 	for _, c := range s.Codecs {
-		if c.Name != "" {
+		if c.Name != "" && !sdp.IsTelephoneEvent(c) {
 			m.Codecs = append(m.Codecs, strings.ToUpper(c.Name))
 		}
 	}
@@ -46,13 +54,20 @@ func mediaOf(s sdp.Session) *Media {
 }
 
 // answered is the remote media of an answer to our offer: the first codec of
-// the answer that we offered comes first.
+// the answer that we offered comes first; telephone-event is kept only when
+// both sides have it.
 func answered(offer, answer sdp.Session) (*Media, error) {
 	for _, ac := range answer.Codecs {
+		if sdp.IsTelephoneEvent(ac) {
+			continue
+		}
 		for _, oc := range offer.Codecs {
 			if strings.EqualFold(ac.Name, oc.Name) && ac.Rate == oc.Rate {
 				m := mediaOf(answer)
 				m.Codecs = []string{strings.ToUpper(oc.Name)}
+				if _, ok := offer.TelephoneEvent(); !ok {
+					m.TelephoneEvent = 0
+				}
 				return m, nil
 			}
 		}

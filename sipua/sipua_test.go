@@ -125,7 +125,7 @@ func TestCallPeerToPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := expect(t, b, CallIncoming)
-	if in.Peer != "Alice" || in.Line != 1 || !reflect.DeepEqual(in.Remote, &Media{Host: "127.0.0.1", Port: 10000, Codecs: []string{"PCMA", "PCMU"}, Ptime: 20}) {
+	if in.Peer != "Alice" || in.Line != 1 || !reflect.DeepEqual(in.Remote, &Media{Host: "127.0.0.1", Port: 10000, Codecs: []string{"PCMA", "PCMU"}, Ptime: 20, TelephoneEvent: 101, Direction: "sendrecv"}) {
 		t.Fatalf("incoming %+v %+v", in, in.Remote)
 	}
 	if err := b.Ring(in.Call); err != nil {
@@ -138,14 +138,14 @@ func TestCallPeerToPeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rm.Port != 10000 || !reflect.DeepEqual(rm.Codecs, []string{"PCMU"}) {
+	if rm.Port != 10000 || !reflect.DeepEqual(rm.Codecs, []string{"PCMU"}) || rm.TelephoneEvent != 101 {
 		t.Fatalf("Answer returned %+v", rm)
 	}
 	if e := expect(t, b, CallAnswered); !reflect.DeepEqual(e.Remote, rm) {
 		t.Fatalf("callee answered %+v", e.Remote)
 	}
 	e := expect(t, a, CallAnswered)
-	if e.Call != id || e.Remote.Port != 20000 || !reflect.DeepEqual(e.Remote.Codecs, []string{"PCMU"}) || e.Remote.Ptime != 20 {
+	if e.Call != id || e.Remote.Port != 20000 || !reflect.DeepEqual(e.Remote.Codecs, []string{"PCMU"}) || e.Remote.Ptime != 20 || e.Remote.TelephoneEvent != 101 {
 		t.Fatalf("caller answered %+v", e.Remote)
 	}
 	btr.waitFor(t, "ACK")

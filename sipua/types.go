@@ -21,6 +21,10 @@ type LineConfig struct {
 	Registrar                                     string // host[:port]; "" = no registration
 	OutboundProxy                                 string // host[:port]; "" = the registrar
 	Expires                                       int    // requested registration lifetime, seconds (default 3600)
+	// Transport for the line's requests: "udp" (also ""), "tcp" or "tls".
+	// Via says it (SIP/2.0/TCP, SIP/2.0/TLS) and the Contact carries
+	// ;transport=tcp or ;transport=tls. TLS's default port is 5061.
+	Transport string
 }
 
 // Config configures a UA.
@@ -42,6 +46,17 @@ type Config struct {
 	// not: whether messages wait and the voice message counts. It must not
 	// block. nil: such NOTIFYs are answered 200 and otherwise ignored.
 	OnMessageSummary func(line int, waiting bool, newMsgs, oldMsgs int)
+
+	// TLS. The UA always listens on TCP at Listen's port too; it listens
+	// for TLS only with a certificate. Lines with transport tls verify the
+	// server against TLSCAFile (PEM; "" = the system roots), by the host
+	// name of their registrar/outbound proxy.
+	TLSCertFile, TLSKeyFile string // PEM certificate chain and key for the TLS listener
+	TLSListen               string // TLS address; "" = Listen's host, port+1 (port 0 stays 0)
+	TLSCAFile               string // CAs that sign the servers
+	// TLSInsecureSkipVerifyLabOnly accepts any server certificate: for
+	// labs with self-signed PBXs only; it gives up all protection.
+	TLSInsecureSkipVerifyLabOnly bool
 }
 
 // CallID names a call for the life of the UA.
@@ -53,6 +68,13 @@ type Media struct {
 	Port   int      // RTP port
 	Codecs []string // "PCMU", "PCMA" in preference order
 	Ptime  int      // ms, default 20
+	// TelephoneEvent is the RFC 4733 telephone-event payload type: in local
+	// Media, the one to offer (0 = 101, the default); in remote Media, the
+	// negotiated one (0 = none).
+	TelephoneEvent uint8
+	// Direction is the SDP direction of a remote Media ("sendrecv",
+	// "sendonly", "recvonly", "inactive"); ignored in local Media.
+	Direction string
 }
 
 // EventKind says what happened.
@@ -65,6 +87,9 @@ const (
 	CallProgress
 	CallAnswered
 	CallEnded
+	CallHeld     // the far end put the call on hold (its offer is sendonly or inactive)
+	CallResumed  // the far end took the call off hold
+	CallTransfer // the far end asks us to call Target (REFER, RFC 3515); the firmware dials it
 )
 
 func (k EventKind) String() string {
@@ -79,6 +104,12 @@ func (k EventKind) String() string {
 		return "call-answered"
 	case CallEnded:
 		return "call-ended"
+	case CallHeld:
+		return "call-held"
+	case CallResumed:
+		return "call-resumed"
+	case CallTransfer:
+		return "call-transfer"
 	}
 	return "unknown"
 }
@@ -91,5 +122,7 @@ type Event struct {
 	RegState string // RegChanged: "registered", "unregistered", "failed:CODE"
 	Code     int    // CallProgress: 180/183; CallEnded: final SIP status (200 when ended by BYE)
 	Peer     string // remote party for display (display name, user part or URI)
-	Remote   *Media // CallIncoming: the offer; CallProgress with SDP: early media; CallAnswered: negotiated (Codecs[0] chosen)
+	Remote   *Media // CallIncoming: the offer; CallProgress with SDP: early media; CallAnswered: negotiated (Codecs[0] chosen); CallHeld/CallResumed/CallAnswered after a re-INVITE: the new remote media
+	Target   string // CallTransfer: the Refer-To URI to dial
+	Reason   string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any
 }

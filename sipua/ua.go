@@ -19,7 +19,7 @@ import (
 const (
 	keepaliveEvery = 25 * time.Second
 	closeWait      = 2 * time.Second
-	allowHeader    = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY"
+	allowHeader    = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER"
 )
 
 // UA is the user agent. Its methods are safe for concurrent use.
@@ -35,6 +35,8 @@ type UA struct {
 	closeOnce sync.Once
 	started   atomic.Bool
 	conn      *transport.UDP
+	tcp, tls  *transport.Stream // TCP at conn's port; TLS (stream.go)
+	tlsPort   int
 	local     *net.UDPAddr
 	readerEnd chan struct{}
 
@@ -106,12 +108,10 @@ func (ua *UA) start(ctx context.Context) error {
 			return err
 		}
 	}
-	conn, err := transport.Listen(ua.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("sipua: %w", err)
+	if err := ua.listen(); err != nil {
+		return err
 	}
-	ua.conn = conn
-	ua.local = conn.LocalAddr()
+	conn := ua.conn
 	ua.contactHost = ua.pickContactHost()
 	ua.tl = transaction.NewLayer(transaction.Config{Transport: (*sender)(ua), Post: ua.post})
 	ua.started.Store(true)
@@ -234,7 +234,7 @@ func (ua *UA) after(d time.Duration, f func()) func() {
 type sender UA
 
 func (s *sender) Send(m *sipmsg.Message, to *net.UDPAddr) error {
-	return (*UA)(s).sendRaw(m.AppendTo(nil), to)
+	return (*UA)(s).sendMessage(m, to)
 }
 
 func (ua *UA) sendRaw(b []byte, to *net.UDPAddr) error {
@@ -246,7 +246,7 @@ func (ua *UA) sendRaw(b []byte, to *net.UDPAddr) error {
 
 // sendMsg sends outside any transaction (ACK to 2xx, stateless responses).
 func (ua *UA) sendMsg(m *sipmsg.Message, to *net.UDPAddr) {
-	if err := ua.sendRaw(m.AppendTo(nil), to); err != nil {
+	if err := ua.sendMessage(m, to); err != nil {
 		ua.logf("sipua: %v", err)
 	}
 }
@@ -268,7 +268,7 @@ func (ua *UA) Close() error {
 		t.Stop()
 		close(ua.stop)
 		<-ua.done
-		_ = ua.conn.Close()
+		ua.closeTransports()
 		<-ua.readerEnd
 		close(ua.events)
 	})
@@ -466,10 +466,35 @@ func addToTag(r *sipmsg.Message, tag string) {
 	r.Set("To", to.String())
 }
 
+// unsupported lists the Require options we do not support (RFC 3261
+// 8.2.2.3): all of them, the phone supports no extension that needs one.
+func unsupported(m *sipmsg.Message) []string {
+	var u []string
+	for _, v := range m.GetAll("Require") {
+		for _, opt := range sipmsg.SplitList(v) {
+			if opt = strings.TrimSpace(opt); opt != "" {
+				u = append(u, opt)
+			}
+		}
+	}
+	return u
+}
+
 func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
+	if m.Method != "CANCEL" {
+		if opts := unsupported(m); len(opts) > 0 {
+			ua.respond(srv, 420, "", func(r *sipmsg.Message) {
+				addToTag(r, sipmsg.NewTag())
+				r.Add("Unsupported", strings.Join(opts, ", "))
+			})
+			return
+		}
+	}
 	switch m.Method {
 	case "INVITE":
 		ua.handleInvite(srv, m)
+	case "REFER":
+		ua.handleRefer(srv, m)
 	case "CANCEL":
 		ua.handleCancel(srv, m)
 	case "BYE":

@@ -199,6 +199,9 @@ func (s Session) Marshal() []byte {
 		if c.Name != "" {
 			b = fmt.Appendf(b, "a=rtpmap:%d %s/%d\r\n", c.PT, c.Name, c.Rate)
 		}
+		if IsTelephoneEvent(c) {
+			b = fmt.Appendf(b, "a=fmtp:%d 0-16\r\n", c.PT) // RFC 4733 section 7.1.1: DTMF events
+		}
 	}
 	if s.Ptime > 0 {
 		b = fmt.Appendf(b, "a=ptime:%d\r\n", s.Ptime)
@@ -210,20 +213,45 @@ func (s Session) Marshal() []byte {
 	return fmt.Appendf(b, "a=%s\r\n", dir)
 }
 
+// IsTelephoneEvent reports whether c is RFC 4733 telephone-event.
+func IsTelephoneEvent(c Codec) bool { return strings.EqualFold(c.Name, "telephone-event") }
+
+// TelephoneEvent returns the session's telephone-event/8000 payload, if any.
+func (s Session) TelephoneEvent() (Codec, bool) {
+	for _, c := range s.Codecs {
+		if IsTelephoneEvent(c) && c.Rate == 8000 {
+			return c, true
+		}
+	}
+	return Codec{}, false
+}
+
 // Answer makes the RFC 3264 answer to offer from the local capabilities: the
 // first local codec (in local order) that the offer has, with the offer's
 // payload type; the answer's ptime is local's (else the offer's) and its
 // direction mirrors the offer's. It fails with ErrNoCommonCodec when there is
 // none or the offer's stream is rejected (port 0).
+//
+// When both sides have telephone-event/8000 (RFC 4733), the answer carries it
+// too, with the offer's payload type, after the audio codec; it is never
+// chosen as the audio codec.
 func Answer(offer Session, local Session) (Session, error) {
 	if offer.Port == 0 {
 		return Session{}, fmt.Errorf("%w: offered stream is rejected", ErrNoCommonCodec)
 	}
 	for _, lc := range local.Codecs {
+		if IsTelephoneEvent(lc) {
+			continue
+		}
 		for _, oc := range offer.Codecs {
 			if strings.EqualFold(lc.Name, oc.Name) && lc.Rate == oc.Rate {
 				a := local
 				a.Codecs = []Codec{oc}
+				if te, ok := local.TelephoneEvent(); ok {
+					if ote, ok := offer.TelephoneEvent(); ok && ote.Rate == te.Rate {
+						a.Codecs = append(a.Codecs, ote)
+					}
+				}
 				if a.Ptime == 0 {
 					a.Ptime = offer.Ptime
 				}

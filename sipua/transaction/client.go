@@ -53,6 +53,9 @@ func (l *Layer) NewClient(req *sipmsg.Message, to *net.UDPAddr, h ClientHandler)
 	if err != nil {
 		return nil, err
 	}
+	if l.full() {
+		return nil, ErrFull
+	}
 	if _, dup := l.clients[key]; dup {
 		return nil, fmt.Errorf("transaction: branch %q already in use", key)
 	}

@@ -55,6 +55,12 @@ func (l *Layer) HandleRequest(req *sipmsg.Message, from *net.UDPAddr) (*Server, 
 	if req.Method == "ACK" {
 		return nil, true
 	}
+	if l.full() {
+		r := sipmsg.NewResponse(req, 503, "")
+		r.Add("Retry-After", "5")
+		_ = l.cfg.Transport.Send(r, from)
+		return nil, false
+	}
 	s := &Server{l: l, key: key, req: req, remote: from, invite: req.Method == "INVITE"}
 	if s.invite {
 		s.state = Proceeding

@@ -14,7 +14,13 @@ import (
 var (
 	ErrTimeout   = errors.New("transaction: timeout")         // timer B or F (the TU reports 408)
 	ErrTransport = errors.New("transaction: transport error") // the send failed (the TU reports 503)
+	ErrFull      = errors.New("transaction: table full")      // Config.Max live transactions (the TU reports 503)
 )
+
+// DefaultMax bounds the live transactions of a Layer (client and server
+// together) when Config.Max is zero: a desk phone has a few calls and lines,
+// so a scan or a flood meets a hard cap instead of growing the table.
+const DefaultMax = 256
 
 // Default timer values for UDP (RFC 3261 section 17.1.1.1, table 4).
 const (
@@ -48,6 +54,11 @@ type Config struct {
 	Post       func(f func())
 	Clock      Clock         // nil = package time
 	T1, T2, T4 time.Duration // zero = the defaults
+	// Max is the most live transactions, client and server together (zero =
+	// DefaultMax). A new request beyond it gets a stateless 503 with
+	// Retry-After (RFC 3261 21.5.4) and no transaction; NewClient fails
+	// with ErrFull.
+	Max int
 }
 
 // Layer holds the live transactions.
@@ -71,8 +82,13 @@ func NewLayer(cfg Config) *Layer {
 	if cfg.T4 == 0 {
 		cfg.T4 = T4
 	}
+	if cfg.Max <= 0 {
+		cfg.Max = DefaultMax
+	}
 	return &Layer{cfg: cfg, clients: map[string]*Client{}, servers: map[string]*Server{}}
 }
+
+func (l *Layer) full() bool { return len(l.clients)+len(l.servers) >= l.cfg.Max }
 
 // Len returns the number of live client and server transactions.
 func (l *Layer) Len() (clients, servers int) { return len(l.clients), len(l.servers) }

@@ -1,0 +1,385 @@
+package sipua
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/deskphone/deskphone/sipua/sdp"
+	"github.com/deskphone/deskphone/sipua/sipmsg"
+	"github.com/deskphone/deskphone/sipua/transaction"
+)
+
+// Session changes inside a confirmed call: re-INVITE for hold and resume
+// (RFC 3264 section 8.4, RFC 3261 section 14), glare (14.1, 14.2), and
+// blind transfer with REFER (RFC 3515).
+
+// holdDir is the direction we put in a description given the one that
+// mirrors the peer's (sendrecv when we offer) and whether we hold the call
+// (RFC 3264 section 8.4: holding turns sendrecv into sendonly and recvonly
+// into inactive).
+func holdDir(dir string, held bool) string {
+	if !held {
+		if dir == "" {
+			return "sendrecv"
+		}
+		return dir
+	}
+	switch dir {
+	case "recvonly", "inactive":
+		return "inactive"
+	}
+	return "sendonly"
+}
+
+// remoteHolds reports whether a peer's offer puts us on hold: sendonly or
+// inactive, or the RFC 2543 style c=0.0.0.0.
+func remoteHolds(s sdp.Session) bool {
+	return s.Direction == "sendonly" || s.Direction == "inactive" || s.Host == "0.0.0.0"
+}
+
+// Hold puts a confirmed call on hold (hold true: a re-INVITE offering
+// a=sendonly) or resumes it (a=sendrecv), RFC 3264 section 8.4. It returns
+// once the re-INVITE is sent; a 491 (glare) is retried after RFC 3261
+// 14.1's random delay, and a call that changes its mind while a re-INVITE
+// is pending sends another when that one ends. A 408 or 481 ends the call
+// with a BYE (14.1); other failures leave the call as it was.
+func (ua *UA) Hold(id CallID, hold bool) error {
+	return ua.do(func() error {
+		c, err := ua.lookup(id)
+		if err != nil {
+			return err
+		}
+		if c.state != csConfirmed || c.dlg == nil {
+			return fmt.Errorf("%w: hold in %v", ErrCallState, c.state)
+		}
+		c.wantHeld = hold
+		if c.reinvTx == nil && c.stopGlare == nil {
+			c.sendReInvite()
+		}
+		return nil
+	})
+}
+
+// sendReInvite offers our session again with the direction c.wantHeld asks
+// for (14.1).
+func (c *call) sendReInvite() {
+	if c.state != csConfirmed {
+		return
+	}
+	c.local.Origin.Version++
+	c.local.Direction = holdDir("sendrecv", c.wantHeld)
+	held := c.wantHeld
+	body := c.local.Marshal()
+	inv := c.dlg.NewRequest("INVITE")
+	inv.Prepend("Via", c.ua.viaValue())
+	inv.Add("Contact", c.ua.contact(c.line.cfg.User))
+	inv.Add("Allow", allowHeader)
+	if c.ua.cfg.UserAgent != "" {
+		inv.Add("User-Agent", c.ua.cfg.UserAgent)
+	}
+	inv.Add("Content-Type", "application/sdp")
+	inv.Body = body
+	var ack *sipmsg.Message
+	tx, err := c.ua.tl.NewClient(inv, c.hop(), transaction.ClientHandler{
+		OnResponse: func(tx *transaction.Client, r *sipmsg.Message) {
+			code := r.StatusCode
+			switch {
+			case code < 200:
+				return
+			case code < 300:
+				if ack == nil {
+					ack = c.dlg.NewRequest("ACK")
+					seq, _, _ := inv.CSeq()
+					ack.Set("CSeq", fmt.Sprintf("%d ACK", seq)) // 13.2.2.4: the INVITE's number
+					ack.Prepend("Via", c.ua.viaValue())
+				}
+				c.ua.sendMsg(ack, c.hop()) // again for each retransmitted 2xx
+				if c.reinvTx != tx {
+					return
+				}
+				c.reinvTx = nil
+				c.held = held
+				if ans, err := sdp.Parse(r.Body); err == nil {
+					if m, err := answered(c.local, ans); err == nil {
+						c.remote = m
+					}
+				}
+				c.reinviteDone()
+			default:
+				if c.reinvTx != tx {
+					return
+				}
+				c.reinvTx = nil
+				c.local.Direction = holdDir("sendrecv", c.held)
+				switch code {
+				case 491: // glare: retry after the random delay of 14.1
+					c.retryReInvite()
+				case 408, 481: // 14.1: the dialog is gone
+					c.sendBye(reasonFor(code))
+				default:
+					c.ua.logf("sipua: call %d re-INVITE: %d", c.id, code)
+					c.wantHeld = c.held
+				}
+			}
+		},
+		OnError: func(tx *transaction.Client, err error) {
+			if c.reinvTx != tx {
+				return
+			}
+			c.reinvTx = nil
+			c.ua.logf("sipua: call %d re-INVITE: %v", c.id, err)
+			c.sendBye(reasonFor(408))
+		},
+	})
+	if err != nil {
+		c.ua.logf("sipua: call %d re-INVITE: %v", c.id, err)
+		c.wantHeld = c.held
+		return
+	}
+	c.reinvTx = tx
+}
+
+// glareDelay is RFC 3261 14.1's wait before retrying a re-INVITE that got
+// 491: 2.1 to 4 s in 10 ms steps for the owner of the Call-ID (the caller),
+// 0 to 2 s for the other side.
+func glareDelay(caller bool) time.Duration {
+	if caller {
+		return 2100*time.Millisecond + time.Duration(rand.IntN(191))*10*time.Millisecond
+	}
+	return time.Duration(rand.IntN(201)) * 10 * time.Millisecond
+}
+
+func (c *call) retryReInvite() {
+	c.stopGlare = c.ua.after(glareDelay(c.outgoing), func() {
+		c.stopGlare = nil
+		if c.held != c.wantHeld {
+			c.sendReInvite()
+		}
+	})
+}
+
+// reinviteDone sends the next re-INVITE if the wanted hold state changed
+// while one was pending.
+func (c *call) reinviteDone() {
+	if c.held != c.wantHeld && c.state == csConfirmed {
+		c.sendReInvite()
+	}
+}
+
+// handleReInvite answers a re-INVITE of a confirmed call (14.2): 491 while
+// our own re-INVITE is pending or the call is not confirmed yet, 500 for an
+// old CSeq (12.2.2), 488 for an offer we cannot serve; else 200 with our
+// answer (hold kept: sendonly/inactive while we hold), retransmitted until
+// the ACK comes. The far end putting us on hold or taking us off it gives
+// CallHeld or CallResumed; a new media address or codec gives CallAnswered;
+// both carry the new remote Media.
+func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
+	c := ua.byDialog(m)
+	if c == nil || c.dlg == nil {
+		ua.respond(srv, 481, "", nil)
+		return
+	}
+	if c.state == csConnecting || c.reinvTx != nil || c.reSrv != nil {
+		ua.respond(srv, 491, "", nil)
+		return
+	}
+	if c.state != csConfirmed {
+		ua.respond(srv, 481, "", nil)
+		return
+	}
+	seq, _, _ := m.CSeq()
+	if seq <= c.dlg.RemoteSeq {
+		ua.respond(srv, 500, "", func(r *sipmsg.Message) { r.Add("Retry-After", "1") })
+		return
+	}
+	c.dlg.RemoteSeq = seq
+	if na, err := sipmsg.ParseNameAddr(m.Get("Contact")); err == nil {
+		c.dlg.RemoteTarget = na.URI // 12.2.2: a target refresh
+	}
+	var body []byte
+	var remote *Media
+	var offer sdp.Session
+	if len(m.Body) == 0 {
+		// No offer: ours goes in the 200, the answer comes in the ACK (14.2).
+		c.local.Origin.Version++
+		c.local.Direction = holdDir("sendrecv", c.held)
+		body = c.local.Marshal()
+		c.reOfferless = true
+	} else {
+		var err error
+		offer, err = sdp.Parse(m.Body)
+		var ans sdp.Session
+		if err == nil {
+			ans, err = sdp.Answer(offer, c.caps)
+		}
+		if err != nil {
+			ua.logf("sipua: call %d re-INVITE: %v", c.id, err)
+			ua.respond(srv, 488, "", nil) // the old session stays (14.2)
+			return
+		}
+		ans.Origin = c.local.Origin
+		ans.Origin.Version++
+		ans.Direction = holdDir(ans.Direction, c.held)
+		c.local = ans
+		body = ans.Marshal()
+		remote = mediaOf(offer)
+		remote.Codecs = []string{strings.ToUpper(ans.Codecs[0].Name)}
+		remote.TelephoneEvent = 0
+		if te, ok := ans.TelephoneEvent(); ok {
+			remote.TelephoneEvent = te.PT
+		}
+	}
+	c.reSrv = srv
+	c.reOK = ua.respond(srv, 200, "", func(r *sipmsg.Message) {
+		r.Add("Contact", ua.contact(c.line.cfg.User))
+		r.Add("Allow", allowHeader)
+		r.Add("Content-Type", "application/sdp")
+		r.Body = body
+	})
+	c.retransmitReOK(transaction.T1, 0)
+	if remote != nil {
+		c.remoteChanged(offer, remote)
+	}
+}
+
+// remoteChanged reports a new remote session from the peer's offer.
+func (c *call) remoteChanged(offer sdp.Session, remote *Media) {
+	held := remoteHolds(offer)
+	old := c.remote
+	c.remote = remote
+	e := Event{Line: c.line.n, Call: c.id, Peer: c.peer, Remote: remote}
+	switch {
+	case held && !c.remoteHeld:
+		e.Kind = CallHeld
+	case !held && c.remoteHeld:
+		e.Kind = CallResumed
+	case old == nil || old.Host != remote.Host || old.Port != remote.Port ||
+		len(old.Codecs) == 0 || old.Codecs[0] != remote.Codecs[0] || old.TelephoneEvent != remote.TelephoneEvent:
+		e.Kind = CallAnswered
+	default:
+		return
+	}
+	c.remoteHeld = held
+	c.ua.emit(e)
+}
+
+// retransmitReOK re-sends a re-INVITE's 2xx until its ACK (13.3.1.4); with
+// no ACK after 64*T1 the call ends with a BYE.
+func (c *call) retransmitReOK(interval, elapsed time.Duration) {
+	c.stopReOK = c.ua.after(interval, func() {
+		if c.reSrv == nil || c.state != csConfirmed {
+			return
+		}
+		elapsed += interval
+		if elapsed >= 64*transaction.T1 {
+			c.reSrv, c.reOK = nil, nil
+			c.sendBye(`SIP;cause=408;text="No ACK"`)
+			return
+		}
+		_ = c.reSrv.Respond(c.reOK)
+		c.retransmitReOK(min(2*interval, transaction.T2), elapsed)
+	})
+}
+
+// reAcked takes the ACK of a re-INVITE's 2xx (with the answer when the
+// re-INVITE had no offer).
+func (c *call) reAcked(ack *sipmsg.Message) {
+	if c.stopReOK != nil {
+		c.stopReOK()
+		c.stopReOK = nil
+	}
+	c.reSrv, c.reOK = nil, nil
+	if c.reOfferless {
+		c.reOfferless = false
+		if ans, err := sdp.Parse(ack.Body); err == nil {
+			if m, err := answered(c.local, ans); err == nil {
+				c.remoteChanged(ans, m)
+			}
+		}
+	}
+	c.reinviteDone()
+}
+
+// Transfer blind-transfers a confirmed call to target (a number on the
+// line's domain or a SIP URI): REFER with Refer-To and Referred-By (RFC
+// 3515, RFC 3892). Once the peer accepts (2xx) the call ends with a BYE
+// (CallEnded 200); a refusal is logged and the call stays.
+func (ua *UA) Transfer(id CallID, target string) error {
+	return ua.do(func() error {
+		c, err := ua.lookup(id)
+		if err != nil {
+			return err
+		}
+		if c.state != csConfirmed || c.dlg == nil {
+			return fmt.Errorf("%w: transfer in %v", ErrCallState, c.state)
+		}
+		u, err := c.line.targetURI(target)
+		if err != nil {
+			return err
+		}
+		ref := c.dlg.NewRequest("REFER")
+		ref.Prepend("Via", ua.viaValue())
+		ref.Add("Contact", ua.contact(c.line.cfg.User))
+		ref.Add("Refer-To", "<"+u.String()+">")
+		ref.Add("Referred-By", "<"+c.line.aor().String()+">")
+		if ua.cfg.UserAgent != "" {
+			ref.Add("User-Agent", ua.cfg.UserAgent)
+		}
+		_, err = ua.tl.NewClient(ref, c.hop(), transaction.ClientHandler{
+			OnResponse: func(_ *transaction.Client, r *sipmsg.Message) {
+				switch {
+				case r.StatusCode < 200:
+				case r.StatusCode < 300:
+					if c.state == csConfirmed {
+						c.sendBye("")
+					}
+				default:
+					ua.logf("sipua: call %d REFER: %d", c.id, r.StatusCode)
+				}
+			},
+			OnError: func(_ *transaction.Client, err error) { ua.logf("sipua: call %d REFER: %v", c.id, err) },
+		})
+		return err
+	})
+}
+
+// handleRefer takes a REFER inside a call's dialog (RFC 3515 section 2.4):
+// 202, a CallTransfer event with the Refer-To URI for the firmware to dial,
+// and the NOTIFY the RFC requires, ending the implicit subscription at once
+// (Subscription-State: terminated) with a sipfrag of 100 Trying.
+func (ua *UA) handleRefer(srv *transaction.Server, m *sipmsg.Message) {
+	c := ua.byDialog(m)
+	if c == nil || c.dlg == nil || c.state != csConfirmed {
+		ua.respond(srv, 481, "", nil)
+		return
+	}
+	to, err := sipmsg.ParseNameAddr(m.Get("Refer-To"))
+	if err != nil || (to.URI.Scheme != "sip" && to.URI.Scheme != "sips") {
+		ua.respond(srv, 400, "Bad Refer-To", nil)
+		return
+	}
+	if seq, _, _ := m.CSeq(); seq > c.dlg.RemoteSeq {
+		c.dlg.RemoteSeq = seq
+	}
+	ua.respond(srv, 202, "", func(r *sipmsg.Message) { r.Add("Contact", ua.contact(c.line.cfg.User)) })
+	n := c.dlg.NewRequest("NOTIFY")
+	n.Prepend("Via", ua.viaValue())
+	n.Add("Contact", ua.contact(c.line.cfg.User))
+	n.Add("Event", "refer")
+	n.Add("Subscription-State", "terminated;reason=noresource")
+	n.Add("Content-Type", "message/sipfrag;version=2.0")
+	n.Body = []byte("SIP/2.0 100 Trying\r\n")
+	if _, err := ua.tl.NewClient(n, c.hop(), transaction.ClientHandler{}); err != nil {
+		ua.logf("sipua: call %d NOTIFY: %v", c.id, err)
+	}
+	u := to.URI
+	u.Headers = ""
+	ua.emit(Event{Kind: CallTransfer, Line: c.line.n, Call: c.id, Peer: c.peer, Target: u.String()})
+}
+
+// reasonFor is a Reason header value (RFC 3326) for a SIP status.
+func reasonFor(code int) string {
+	return fmt.Sprintf("SIP;cause=%d;text=%q", code, sipmsg.ReasonPhrase(code))
+}
