@@ -527,15 +527,17 @@ func (p *PBX) forward(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, dst *
 	}
 	callID := m.Get("Call-ID")
 	var orig *sipmsg.Message
-	if m.Method == "INVITE" {
-		p.send(sipmsg.NewResponse(m, 100, "Trying"), src)
-		orig = m.Clone()
-	}
 	salt, hops := callID, 0
-	if old := p.st.invites[invKey(top, callID)]; old != nil && m.Method == "INVITE" {
-		// A new branch after a redirection (redirect.go).
-		hops = old.hops + 1
-		salt = callID + "|" + itoa(hops)
+	if m.Method == "INVITE" {
+		if old := p.st.invites[invKey(top, callID)]; old != nil {
+			// A new branch after a redirection (redirect.go); upstream
+			// had its 100 Trying.
+			hops = old.hops + 1
+			salt = callID + "|" + itoa(hops)
+		} else {
+			p.send(sipmsg.NewResponse(m, 100, "Trying"), src)
+		}
+		orig = m.Clone()
 	}
 	via := "SIP/2.0/UDP " + local + ";branch=" + p.branchFor(top, salt) + ";rport"
 	m.Prepend("Via", via)

@@ -97,7 +97,15 @@ func (e *endpoint) run() result {
 	for {
 		select {
 		case <-e.stop:
-			return res
+			// Hung up: what already arrived is still the message's.
+			e.conn.SetReadDeadline(time.Now())
+			for {
+				n, _, err := e.conn.ReadFromUDP(buf)
+				if err != nil {
+					return res
+				}
+				e.take(&res, buf[:n], dec, maxSamples)
+			}
 		case <-e.done:
 			return res
 		default:
@@ -153,8 +161,7 @@ func (e *endpoint) run() result {
 			}
 			return res
 		}
-		var p rtp.Packet
-		if p.Unmarshal(buf[:n]) != nil || p.Version != 2 {
+		if !e.take(&res, buf[:n], dec, maxSamples) {
 			continue
 		}
 		if !latched || !sameAddr(src, e.remote) {
@@ -162,24 +169,34 @@ func (e *endpoint) run() result {
 			// which behind a NAT is not the address in its SDP.
 			e.remote, latched = src, true
 		}
-		res.packets++
-		if !e.record || len(res.samples) >= maxSamples {
-			continue
-		}
-		var k int
-		switch p.PayloadType {
-		case 0:
-			k = g711.DecodeUlaw(dec, p.Payload)
-		case 8:
-			k = g711.DecodeAlaw(dec, p.Payload)
-		default:
-			continue // telephone-event, comfort noise
-		}
-		if room := maxSamples - len(res.samples); k > room {
-			k = room
-		}
-		res.samples = append(res.samples, dec[:k]...)
 	}
+}
+
+// take decodes one RTP packet into the recording; it reports whether the
+// datagram was RTP.
+func (e *endpoint) take(res *result, b []byte, dec []int16, maxSamples int) bool {
+	var p rtp.Packet
+	if p.Unmarshal(b) != nil || p.Version != 2 {
+		return false
+	}
+	res.packets++
+	if !e.record || len(res.samples) >= maxSamples {
+		return true
+	}
+	var k int
+	switch p.PayloadType {
+	case 0:
+		k = g711.DecodeUlaw(dec, p.Payload)
+	case 8:
+		k = g711.DecodeAlaw(dec, p.Payload)
+	default:
+		return true // telephone-event, comfort noise
+	}
+	if room := maxSamples - len(res.samples); k > room {
+		k = room
+	}
+	res.samples = append(res.samples, dec[:k]...)
+	return true
 }
 
 func sameAddr(a, b *net.UDPAddr) bool {
