@@ -433,3 +433,6 @@ func (p *PBX) ownDialog(m *sipmsg.Message, src *net.UDPAddr) bool {
 	}
 	return false
 }
+
+// VoicemailNumber is the number that reaches the mailboxes.
+func (p *PBX) VoicemailNumber() string { return p.cfg.VoicemailNumber }

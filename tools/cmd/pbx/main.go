@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/deskphone/deskphone/tools/pbx"
 )
@@ -19,15 +20,28 @@ func main() {
 	usersFile := flag.String("users-file", "", "file of ext:password lines")
 	ladder := flag.Bool("ladder", false, "print each SIP message, one line per message, as it passes")
 	quiet := flag.Bool("q", false, "no log lines")
+	var vm voicemail
+	flag.StringVar(&vm.number, "voicemail-number", pbx.DefaultVoicemailNumber, `the mailboxes' number; "NUMBER*EXT" leaves a message for EXT`)
+	flag.StringVar(&vm.dir, "voicemail-dir", "", "folder of the mailboxes (EXT/new, EXT/old, WAV files); default: a temporary folder removed on exit")
+	flag.DurationVar(&vm.max, "voicemail-max", pbx.DefaultVoicemailMax, "longest message recorded")
+	flag.BoolVar(&vm.noFallback, "no-voicemail-fallback", false, "pass 486/480/408 and unregistered callees back to the caller instead of to the callee's mailbox")
 	flag.Parse()
-	if err := run(*listen, *realm, *users, *usersFile, *ladder, *quiet); err != nil {
+	if err := run(*listen, *realm, *users, *usersFile, *ladder, *quiet, vm); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, realm, users, usersFile string, ladder, quiet bool) error {
-	cfg := pbx.Config{Listen: listen, Realm: realm}
+// voicemail holds the mailbox flags.
+type voicemail struct {
+	number, dir string
+	max         time.Duration
+	noFallback  bool
+}
+
+func run(listen, realm, users, usersFile string, ladder, quiet bool, vm voicemail) error {
+	cfg := pbx.Config{Listen: listen, Realm: realm,
+		VoicemailNumber: vm.number, VoicemailDir: vm.dir, VoicemailMax: vm.max, NoVoicemailFallback: vm.noFallback}
 	switch {
 	case users != "" && usersFile != "":
 		return fmt.Errorf("pbx: give -users or -users-file, not both")
@@ -59,6 +73,9 @@ func run(listen, realm, users, usersFile string, ladder, quiet bool) error {
 	defer stop()
 	if err := p.Start(ctx); err != nil {
 		return err
+	}
+	if cfg.Logf != nil {
+		cfg.Logf("pbx: voicemail on %s, mailboxes in %s", p.VoicemailNumber(), p.VoicemailDir())
 	}
 	<-ctx.Done()
 	return p.Close()

@@ -17,7 +17,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"bad listen", "nonsense", "r", "", "", "listen address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := run(tc.listen, tc.realm, tc.users, tc.usersFile, false, true)
+			err := run(tc.listen, tc.realm, tc.users, tc.usersFile, false, true, voicemail{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "pbx: ") {
 				t.Errorf("run = %v, want an error about %q", err, tc.want)
 			}
