@@ -51,14 +51,16 @@ func regRefreshAfter(granted int) time.Duration {
 
 // line is one account and its registration state (RFC 3261 section 10).
 type line struct {
-	ua        *UA
-	n         int
-	cfg       LineConfig
-	domain    string
-	authUser  string
-	expires   int
-	registrar *net.UDPAddr // nil: no registration
-	proxy     *net.UDPAddr // where requests go; nil: peer-to-peer
+	ua         *UA
+	n          int
+	cfg        LineConfig
+	domain     string
+	authUser   string
+	expires    int
+	registrar  *net.UDPAddr // nil: no registration
+	proxy      *net.UDPAddr // where requests go; nil: peer-to-peer
+	tk         tkind        // transport of the line's requests
+	serverName string       // TLS: the name the registrar/proxy must prove
 
 	regState  string
 	regCallID string
@@ -88,6 +90,11 @@ func newLine(ua *UA, n int, lc LineConfig) (*line, error) {
 		return nil, fmt.Errorf("sipua: line %d: no user", n)
 	}
 	l := &line{ua: ua, n: n, cfg: lc, domain: lc.Domain, authUser: lc.AuthUser, expires: lc.Expires}
+	tk, err := parseTransport(lc.Transport)
+	if err != nil {
+		return nil, fmt.Errorf("sipua: line %d: %w", n, err)
+	}
+	l.tk = tk
 	if l.authUser == "" {
 		l.authUser = lc.User
 	}
@@ -115,7 +122,8 @@ func hostOnly(hp string) string {
 // resolve looks up the registrar and outbound proxy (at Start).
 func (l *line) resolve() error {
 	if l.cfg.Registrar != "" {
-		a, err := transport.Resolve(l.cfg.Registrar)
+		l.serverName = hostOnly(l.cfg.Registrar)
+		a, err := transport.Resolve(l.withPort(l.cfg.Registrar))
 		if err != nil {
 			return fmt.Errorf("sipua: line %d registrar: %w", l.n, err)
 		}
@@ -123,7 +131,8 @@ func (l *line) resolve() error {
 		l.proxy = a
 	}
 	if l.cfg.OutboundProxy != "" {
-		a, err := transport.Resolve(l.cfg.OutboundProxy)
+		l.serverName = hostOnly(l.cfg.OutboundProxy)
+		a, err := transport.Resolve(l.withPort(l.cfg.OutboundProxy))
 		if err != nil {
 			return fmt.Errorf("sipua: line %d outbound proxy: %w", l.n, err)
 		}
@@ -131,6 +140,17 @@ func (l *line) resolve() error {
 	}
 	return nil
 }
+
+// withPort adds TLS's default port 5061 to a host without one.
+func (l *line) withPort(hp string) string {
+	if _, _, err := net.SplitHostPort(hp); err != nil && l.tk == tTLS {
+		return net.JoinHostPort(hostOnly(hp), "5061")
+	}
+	return hp
+}
+
+// contact is the line's Contact, naming its transport.
+func (l *line) contact() string { return l.ua.contactFor(l.tk, l.cfg.User) }
 
 func (l *line) aor() sipmsg.URI {
 	d := l.domain
@@ -158,12 +178,14 @@ func (l *line) stopTimers() {
 }
 
 // keepalive sends CRLFCRLF to the outbound proxy every 25 s to keep NAT
-// bindings open (RFC 5626 section 3.5.1 style, over UDP).
+// bindings open (RFC 5626 section 3.5.1 style; over TCP and TLS it is the
+// ping on the line's connection, which keeps it open too, and the proxy
+// answers CRLF).
 func (l *line) keepalive() {
 	if l.ua.closing {
 		return
 	}
-	if err := l.ua.sendRaw([]byte("\r\n\r\n"), l.proxy); err != nil {
+	if err := l.ua.sendOn(l.tk, []byte("\r\n\r\n"), l.proxy, l.serverName); err != nil {
 		l.ua.logf("sipua: line %d keepalive: %v", l.n, err)
 	}
 	l.stopKeep = l.ua.after(keepaliveEvery, l.keepalive)
@@ -198,7 +220,7 @@ func (l *line) sendRegister(expires int) {
 		ruri.Host = hostOnly(l.cfg.Registrar)
 	}
 	m := sipmsg.NewRequest("REGISTER", ruri.String())
-	m.Add("Via", ua.viaValue())
+	m.Add("Via", ua.viaFor(l.tk))
 	m.Add("Max-Forwards", "70")
 	to := sipmsg.NameAddr{Display: l.cfg.DisplayName, URI: l.aor()}
 	from := to
@@ -207,7 +229,7 @@ func (l *line) sendRegister(expires int) {
 	m.Add("To", to.String())
 	m.Add("Call-ID", l.regCallID)
 	m.Add("CSeq", fmt.Sprintf("%d REGISTER", l.regSeq))
-	m.Add("Contact", ua.contact(l.cfg.User))
+	m.Add("Contact", l.contact())
 	m.Add("Expires", strconv.Itoa(expires))
 	for i, a := range l.auth {
 		if a != nil {
@@ -259,7 +281,7 @@ func (l *line) onRegResponse(c *transaction.Client, r *sipmsg.Message, expires i
 			l.ua.regDone()
 			return
 		}
-		granted := grantedExpires(r, l.ua.contact(l.cfg.User), expires)
+		granted := grantedExpires(r, l.contact(), expires)
 		if granted <= 0 {
 			l.setReg("unregistered")
 			return

@@ -1,0 +1,318 @@
+package sipua
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/deskphone/deskphone/sipua/sipmsg"
+	"github.com/deskphone/deskphone/sipua/transport"
+)
+
+// tkind is a SIP transport (RFC 3261 section 18).
+type tkind uint8
+
+const (
+	tUDP tkind = iota
+	tTCP
+	tTLS
+)
+
+func parseTransport(s string) (tkind, error) {
+	switch strings.ToLower(s) {
+	case "", "udp":
+		return tUDP, nil
+	case "tcp":
+		return tTCP, nil
+	case "tls":
+		return tTLS, nil
+	}
+	return tUDP, fmt.Errorf("sipua: transport %q is not udp, tcp or tls", s)
+}
+
+// via is the transport as Via names it.
+func (k tkind) via() string { return [...]string{"UDP", "TCP", "TLS"}[k] }
+
+// param is the transport as a URI's transport parameter names it.
+func (k tkind) param() string { return [...]string{"udp", "tcp", "tls"}[k] }
+
+// listen binds UDP at Config.Listen and TCP on the same port (retrying
+// with another port when the kernel picked one that is taken on TCP), and
+// TLS when there is a certificate. TLS lines dial even without one.
+func (ua *UA) listen() error {
+	var err error
+	for try := 0; try < 10; try++ {
+		var conn *transport.UDP
+		if conn, err = transport.Listen(ua.cfg.Listen); err != nil {
+			return fmt.Errorf("sipua: %w", err)
+		}
+		ua.tcp = transport.NewStream(transport.StreamConfig{Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf})
+		local := conn.LocalAddr()
+		if err = ua.tcp.Listen(local.String()); err == nil {
+			ua.conn, ua.local = conn, local
+			break
+		}
+		conn.Close()
+		ua.tcp.Close()
+		if _, port, _ := net.SplitHostPort(ua.cfg.Listen); port != "0" {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("sipua: tcp: %w", err)
+	}
+	client := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: ua.cfg.TLSInsecureSkipVerifyLabOnly}
+	if ua.cfg.TLSCAFile != "" {
+		pem, err := os.ReadFile(ua.cfg.TLSCAFile)
+		if err != nil {
+			return ua.listenFailed(fmt.Errorf("sipua: TLS CA file: %w", err))
+		}
+		client.RootCAs = x509.NewCertPool()
+		if !client.RootCAs.AppendCertsFromPEM(pem) {
+			return ua.listenFailed(fmt.Errorf("sipua: TLS CA file %s: no certificates", ua.cfg.TLSCAFile))
+		}
+	}
+	var server *tls.Config
+	if ua.cfg.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(ua.cfg.TLSCertFile, ua.cfg.TLSKeyFile)
+		if err != nil {
+			return ua.listenFailed(fmt.Errorf("sipua: TLS certificate: %w", err))
+		}
+		server = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	ua.tls = transport.NewStream(transport.StreamConfig{TLS: true, ServerTLS: server, ClientTLS: client,
+		Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf})
+	ua.tlsPort = ua.local.Port
+	if server != nil {
+		addr := ua.cfg.TLSListen
+		if addr == "" {
+			port := 0
+			if ua.local.Port != 0 && !strings.HasSuffix(ua.cfg.Listen, ":0") {
+				port = ua.local.Port + 1
+			}
+			addr = net.JoinHostPort(ua.local.IP.String(), strconv.Itoa(port))
+		}
+		if err := ua.tls.Listen(addr); err != nil {
+			return ua.listenFailed(fmt.Errorf("sipua: tls: %w", err))
+		}
+		ua.tlsPort = ua.tls.LocalAddr().Port
+	}
+	return nil
+}
+
+func (ua *UA) listenFailed(err error) error {
+	ua.closeTransports()
+	return err
+}
+
+func (ua *UA) closeTransports() {
+	if ua.conn != nil {
+		_ = ua.conn.Close()
+	}
+	if ua.tcp != nil {
+		_ = ua.tcp.Close()
+	}
+	if ua.tls != nil {
+		_ = ua.tls.Close()
+	}
+}
+
+// TLSAddr is the TLS listener's address (nil without a certificate or
+// before Start). TCP listens at LocalAddr's port.
+func (ua *UA) TLSAddr() *net.TCPAddr {
+	if ua.tls == nil {
+		return nil
+	}
+	return ua.tls.LocalAddr()
+}
+
+// streamRecv hands a message from a TCP or TLS connection to the loop, as
+// UDP datagrams are (the source is the connection's remote address).
+func (ua *UA) streamRecv(b []byte, from *net.UDPAddr) {
+	ua.post(func() { ua.receive(b, from) })
+}
+
+// oversize answers a request over the size bound with 413 (RFC 3261
+// section 21.4.11) when its head can address a response; the connection is
+// closed after it either way. It runs on the connection's reader.
+func (ua *UA) oversize(head []byte, from *net.UDPAddr) []byte {
+	m := new(sipmsg.Message)
+	_ = m.ParseFrom(head) // Content-Length disagrees with the (missing) body
+	if !m.IsRequest() || m.Method == "ACK" || len(m.GetAll("Via")) == 0 || m.Get("CSeq") == "" || !ua.trusted(from.IP) {
+		return nil
+	}
+	r := sipmsg.NewResponse(m, 413, "")
+	if ua.cfg.UserAgent != "" {
+		r.Add("Server", ua.cfg.UserAgent)
+	}
+	r.Add("Content-Length", "0")
+	ua.logf("sipua: 413 to an oversized %s from %v", m.Method, from)
+	return r.AppendTo(nil)
+}
+
+func (ua *UA) portFor(k tkind) int {
+	if k == tTLS {
+		return ua.tlsPort
+	}
+	return ua.local.Port
+}
+
+// viaFor is a new top Via for a request sent over k.
+func (ua *UA) viaFor(k tkind) string {
+	v := sipmsg.Via{Transport: k.via(), Host: ua.contactHost, Port: ua.portFor(k)}
+	v.SetParam("branch", sipmsg.NewBranch())
+	v.SetParam("rport", "")
+	return v.String()
+}
+
+// contactFor is our Contact for a line on k (;transport=tcp/tls on streams).
+func (ua *UA) contactFor(k tkind, user string) string {
+	u := sipmsg.URI{Scheme: "sip", User: user, Host: ua.contactHost, Port: ua.portFor(k)}
+	if k != tUDP {
+		u.Params = []sipmsg.Param{{Name: "transport", Value: k.param()}}
+	}
+	return "<" + u.String() + ">"
+}
+
+func sameAddr(a, b *net.UDPAddr) bool {
+	return a != nil && b != nil && a.Port == b.Port && a.IP.Equal(b.IP)
+}
+
+// route picks the transport of a message to to, and where it goes.
+//
+// A response goes on the connection its request came on when that is
+// still open; else by its top Via (RFC 3261 section 18.2.2): over UDP to
+// to (the source address, RFC 3581), over a stream to the received address
+// and the sent-by port.
+//
+// A request to a line's registrar or outbound proxy uses the line's
+// transport (the line whose user sent it first); any other (peer-to-peer)
+// uses the next hop's URI: sips or ;transport=tcp/tls, else UDP.
+func (ua *UA) route(m *sipmsg.Message, to *net.UDPAddr) (k tkind, dest *net.UDPAddr, serverName string) {
+	if !m.IsRequest() {
+		switch {
+		case ua.tcp.Has(to):
+			return tTCP, to, ""
+		case ua.tls.Has(to):
+			return tTLS, to, ""
+		}
+		v, err := sipmsg.ParseVia(m.Get("Via"))
+		if err != nil {
+			return tUDP, to, ""
+		}
+		switch v.Transport {
+		case "TCP":
+			k = tTCP
+		case "TLS":
+			k = tTLS
+		default:
+			return tUDP, to, ""
+		}
+		host := v.Host
+		if r, ok := v.Param("received"); ok && r != "" {
+			host = r
+		}
+		port := v.Port
+		if port == 0 {
+			port = 5060
+			if k == tTLS {
+				port = 5061
+			}
+		}
+		if ip := net.ParseIP(host); ip != nil {
+			return k, &net.UDPAddr{IP: ip, Port: port}, v.Host
+		}
+		return k, to, v.Host
+	}
+	var found *line
+	fromUser := ""
+	if na, err := sipmsg.ParseNameAddr(m.Get("From")); err == nil {
+		fromUser = na.URI.User
+	}
+	for _, l := range ua.lines {
+		if sameAddr(l.proxy, to) || sameAddr(l.registrar, to) {
+			if found == nil || (found.cfg.User != fromUser && l.cfg.User == fromUser) {
+				found = l
+			}
+		}
+	}
+	if found != nil {
+		return found.tk, to, found.serverName
+	}
+	hop := m.RequestURI
+	if r := m.GetAll("Route"); len(r) > 0 {
+		hop = strings.Trim(sipmsg.SplitList(r[0])[0], "<> ")
+		if i := strings.IndexByte(hop, '>'); i >= 0 {
+			hop = hop[:i]
+		}
+	}
+	u, err := sipmsg.ParseURI(hop)
+	if err != nil {
+		return tUDP, to, ""
+	}
+	k = tUDP
+	if p, ok := u.Param("transport"); ok {
+		k, _ = parseTransport(p)
+	}
+	if strings.EqualFold(u.Scheme, "sips") {
+		k = tTLS
+	}
+	return k, to, u.Host
+}
+
+// fitTransport makes our top Via (requests) and our Contact name the
+// transport the message goes over. Messages built for UDP (viaValue,
+// contact) leave here saying TCP or TLS.
+func (ua *UA) fitTransport(m *sipmsg.Message, k tkind) {
+	if m.IsRequest() {
+		if v, err := sipmsg.ParseVia(m.Get("Via")); err == nil && v.Transport != k.via() && v.Host == ua.contactHost {
+			v.Transport, v.Port = k.via(), ua.portFor(k)
+			m.RemoveFirst("Via")
+			m.Prepend("Via", v.String())
+		}
+	}
+	c := m.Get("Contact")
+	if c == "" || k == tUDP {
+		return
+	}
+	na, err := sipmsg.ParseNameAddr(c)
+	if err != nil || na.URI.Host != ua.contactHost || na.URI.Port != ua.local.Port {
+		return
+	}
+	if _, ok := na.URI.Param("transport"); ok {
+		return
+	}
+	na.URI.Port = ua.portFor(k)
+	na.URI.Params = append(na.URI.Params, sipmsg.Param{Name: "transport", Value: k.param()})
+	m.Set("Contact", na.String())
+}
+
+// sendMessage sends m to to over the transport route picks.
+func (ua *UA) sendMessage(m *sipmsg.Message, to *net.UDPAddr) error {
+	k, dest, name := ua.route(m, to)
+	if k != tUDP {
+		ua.fitTransport(m, k)
+	}
+	return ua.sendOn(k, m.AppendTo(nil), dest, name)
+}
+
+// sendOn sends bytes over k (b must not change afterwards: streams queue it).
+func (ua *UA) sendOn(k tkind, b []byte, to *net.UDPAddr, serverName string) error {
+	switch k {
+	case tTCP:
+		if ua.cfg.Trace != nil {
+			ua.cfg.Trace("send", to, b)
+		}
+		return ua.tcp.Send(b, to, serverName)
+	case tTLS:
+		if ua.cfg.Trace != nil {
+			ua.cfg.Trace("send", to, b)
+		}
+		return ua.tls.Send(b, to, serverName)
+	}
+	return ua.sendRaw(b, to)
+}
