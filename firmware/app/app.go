@@ -199,13 +199,11 @@ func uaLines(cfg config.Config, step func(string, ...any)) []sipua.LineConfig {
 			}
 			break
 		}
-		if l.Transport != "" && l.Transport != "udp" {
-			step("line %d: transport %s is not supported yet; the line uses udp", i+1, l.Transport)
-		}
 		lines = append(lines, sipua.LineConfig{
 			User: l.User, Domain: l.Domain, DisplayName: l.DisplayName,
 			AuthUser: l.AuthUser, Password: l.Password,
 			Registrar: l.Registrar, OutboundProxy: l.OutboundProxy, Expires: l.Expires,
+			Transport: l.Transport,
 		})
 	}
 	return lines
