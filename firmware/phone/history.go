@@ -1,6 +1,9 @@
 package phone
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // histEntry is one call of the call history.
 type histEntry struct {
@@ -50,4 +53,16 @@ func (p *Phone) browse(older bool) {
 		p.histPos = 0
 	}
 	p.d.Out.Display(1, fmt.Sprintf("%d/%d %s", p.histPos+1, len(p.hist), p.hist[p.histPos]))
+}
+
+// callBack calls the history entry shown. The user agent names an incoming
+// caller by display name when the INVITE has one; such an entry has no
+// number to call.
+func (p *Phone) callBack() {
+	peer := p.hist[p.histPos].peer
+	if strings.ContainsAny(peer, " \t\"") {
+		p.d.Out.Display(1, "No number to call back")
+		return
+	}
+	p.placeCall(peer)
 }

@@ -246,7 +246,7 @@ func (p *Phone) onKey(k string) {
 	case len(k) == 1 && strings.ContainsAny(k, "0123456789*#"):
 		p.onDigit(k[0])
 	case (k == "send" || k == "ok") && p.histPos >= 0 && p.call == nil:
-		p.placeCall(p.hist[p.histPos].peer)
+		p.callBack()
 	case k == "send" || k == "ok":
 		if p.state == Dialing {
 			p.placeCall(string(p.digits))

@@ -47,6 +47,9 @@ type Options struct {
 	// Trace receives each SIP message the PBX sees.
 	Trace func(pbx.Entry)
 	Logf  func(format string, args ...any)
+	// PhoneConfig adds configuration lines to a phone's own file, by
+	// extension (e.g. "call.forward_busy = 1003\n").
+	PhoneConfig map[string]string
 }
 
 // Phone is one phone of a lab.
@@ -336,7 +339,7 @@ func (l *Lab) ownConfig(ext string) string {
 line.1.user = %s
 line.1.display_name = Ext %s
 line.1.password = %s
-`, ext, ext, ext, l.opts.Users[ext])
+`, ext, ext, ext, l.opts.Users[ext]) + l.opts.PhoneConfig[ext]
 }
 
 // console returns where a phone's console goes: a file in Dir, and
