@@ -528,8 +528,10 @@ func (p *PBX) forward(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, dst *
 	callID := m.Get("Call-ID")
 	var orig *sipmsg.Message
 	salt, hops := callID, 0
+	var prev []*forwarded
 	if m.Method == "INVITE" {
 		if old := p.st.invites[invKey(top, callID)]; old != nil {
+			prev = append(old.prev[:len(old.prev):len(old.prev)], old)
 			// A new branch after a redirection (redirect.go); upstream
 			// had its 100 Trying.
 			hops = old.hops + 1
@@ -546,7 +548,7 @@ func (p *PBX) forward(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, dst *
 	if m.Method == "INVITE" {
 		p.st.invites[invKey(top, callID)] = &forwarded{
 			at: now, dst: dst, ruri: m.RequestURI, via: via, routes: m.GetAll("Route"), upstream: src,
-			req: orig, raw: raw, next: now.Add(t1), interval: t1, hops: hops,
+			req: orig, raw: raw, next: now.Add(t1), interval: t1, hops: hops, prev: prev,
 		}
 	}
 }
@@ -556,6 +558,7 @@ func (p *PBX) forward(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, dst *
 // section 17.1.1.2): the PBX answered 100 Trying, so upstream has stopped
 // retransmitting and relies on it.
 func (p *PBX) retransmit(now time.Time) {
+	p.noAnswer(now)
 	for _, f := range p.st.invites {
 		if f.answered || f.final || f.raw == nil {
 			continue
@@ -563,7 +566,9 @@ func (p *PBX) retransmit(now time.Time) {
 		if now.Sub(f.at) >= timerB {
 			f.final = true
 			p.cfg.Logf("pbx: INVITE to %s timed out", f.dst)
-			p.respond(f.req, f.upstream, 408, "Request Timeout", nil)
+			if !p.toMailbox(f, 408) {
+				p.respond(f.req, f.upstream, 408, "Request Timeout", nil)
+			}
 			continue
 		}
 		if !now.Before(f.next) {
@@ -654,6 +659,16 @@ func (p *PBX) response(m *sipmsg.Message, src *net.UDPAddr) {
 	_, method, _ := m.CSeq()
 	if method == "INVITE" {
 		f := p.st.invites[invKey(next, m.Get("Call-ID"))]
+		if f != nil && !strings.Contains(f.via, "branch="+top.Branch()+";") {
+			// A branch the PBX left after a redirection (a retransmitted
+			// 302): acknowledge it again, never pass it on.
+			for _, g := range f.prev {
+				if strings.Contains(g.via, "branch="+top.Branch()+";") && m.StatusCode >= 300 {
+					p.ackDownstream(g, m)
+				}
+			}
+			return
+		}
 		if f != nil {
 			f.answered = true
 		}
@@ -662,7 +677,10 @@ func (p *PBX) response(m *sipmsg.Message, src *net.UDPAddr) {
 		}
 		if f != nil {
 			if f.final && m.StatusCode >= 300 {
-				return // after a 408 of its own: nothing more upstream
+				if f.pbxACKs {
+					p.ackDownstream(f, m) // a retransmission, or the 487 after the PBX's CANCEL
+				}
+				return // after a 408 or voicemail of its own: nothing more upstream
 			}
 			if m.StatusCode >= 300 && p.downstreamFailure(f, m) {
 				return // forwarded elsewhere or answered by the mailbox

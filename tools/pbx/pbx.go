@@ -64,6 +64,10 @@ type Config struct {
 	// NoVoicemailFallback turns off sending a call to the callee's mailbox
 	// when the callee answers 486, 480 or 408 or is not registered.
 	NoVoicemailFallback bool
+	// NoAnswer, when set, is how long the PBX lets a callee ring before it
+	// cancels the call there and sends it to the callee's mailbox (0: the
+	// phone decides, with its own no-answer forwarding).
+	NoAnswer time.Duration
 }
 
 // PBX is a running (or ready to run) development PBX.

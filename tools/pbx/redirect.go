@@ -4,6 +4,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 )
@@ -45,18 +46,65 @@ func (p *PBX) downstreamFailure(f *forwarded, m *sipmsg.Message) bool {
 		p.cfg.Logf("pbx: %s redirected to %s (%s)", f.ext, target, strings.Join(divs, ", "))
 		p.reroute(f, nr, target)
 		return true
-	case (code == 486 || code == 480 || code == 408) && !p.cfg.NoVoicemailFallback && f.ext != "":
-		p.ackDownstream(f, m)
-		nr := f.req.Clone()
-		nr.Prepend("Diversion", "<sip:"+f.ext+"@"+p.cfg.Realm+">;reason="+diversionReason(code))
-		p.cfg.Logf("pbx: %s answered %d: to its mailbox", f.ext, code)
-		f.final = true
-		if r := p.answerVoicemail(nr, f.upstream, f.ext, false); r != nil {
-			f.last = r
+	case code == 486 || code == 480 || code == 408:
+		if p.cfg.NoVoicemailFallback || f.ext == "" {
+			return false
 		}
-		return true
+		p.ackDownstream(f, m)
+		p.cfg.Logf("pbx: %s answered %d: to its mailbox", f.ext, code)
+		return p.toMailbox(f, code)
 	}
 	return false
+}
+
+// toMailbox answers a forwarded INVITE from the callee's mailbox, with a
+// Diversion header naming the callee and why (code: what happened on the
+// branch); false when fallback is off or there is no callee box.
+func (p *PBX) toMailbox(f *forwarded, code int) bool {
+	if p.cfg.NoVoicemailFallback || f.ext == "" || f.req == nil || f.upstream == nil {
+		return false
+	}
+	nr := f.req.Clone()
+	nr.Prepend("Diversion", "<sip:"+f.ext+"@"+p.cfg.Realm+">;reason="+diversionReason(code))
+	f.final = true
+	if r := p.answerVoicemail(nr, f.upstream, f.ext, false); r != nil {
+		f.last = r
+	}
+	return true
+}
+
+// noAnswer cancels branches that have rung for Config.NoAnswer and sends
+// their calls to the callee's mailbox (RFC 3261 section 16.10 CANCEL; the
+// PBX acknowledges the 487 itself).
+func (p *PBX) noAnswer(now time.Time) {
+	if p.cfg.NoAnswer <= 0 || p.cfg.NoVoicemailFallback {
+		return
+	}
+	for _, f := range p.st.invites {
+		if f.final || f.ext == "" || f.req == nil || now.Sub(f.at) < p.cfg.NoAnswer {
+			continue
+		}
+		p.cfg.Logf("pbx: %s did not answer in %s: to its mailbox", f.ext, p.cfg.NoAnswer)
+		p.cancelBranch(f)
+		p.toMailbox(f, 408)
+	}
+}
+
+// cancelBranch sends CANCEL along a forwarded INVITE's branch.
+func (p *PBX) cancelBranch(f *forwarded) {
+	f.pbxACKs = true
+	seq, _, _ := f.req.CSeq()
+	c := sipmsg.NewRequest("CANCEL", f.ruri)
+	c.Add("Via", f.via)
+	c.Add("Max-Forwards", "70")
+	for _, r := range f.routes {
+		c.Add("Route", r)
+	}
+	c.Add("From", f.req.Get("From"))
+	c.Add("To", f.req.Get("To"))
+	c.Add("Call-ID", f.req.Get("Call-ID"))
+	c.Add("CSeq", strconv.FormatUint(uint64(seq), 10)+" CANCEL")
+	p.send(c, f.dst)
 }
 
 // redirectTarget is the user a 3xx's first Contact names, when it is one
@@ -115,6 +163,7 @@ func (p *PBX) reroute(f *forwarded, nr *sipmsg.Message, user string) {
 // hop by hop, as the proxy's client transaction does (RFC 3261 section
 // 17.1.1.3) when the response does not go upstream.
 func (p *PBX) ackDownstream(f *forwarded, m *sipmsg.Message) {
+	f.pbxACKs = true
 	seq, _, _ := m.CSeq()
 	a := sipmsg.NewRequest("ACK", f.ruri)
 	a.Add("Via", f.via)

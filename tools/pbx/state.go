@@ -50,8 +50,10 @@ type forwarded struct {
 	upstream *net.UDPAddr
 	last     *sipmsg.Message // last response forwarded upstream (not 100)
 	final    bool
-	ext      string // the extension located (for forwarding and voicemail)
-	hops     int    // redirections followed before this branch (redirect.go)
+	ext      string       // the extension located (for forwarding and voicemail)
+	hops     int          // redirections followed before this branch (redirect.go)
+	prev     []*forwarded // earlier branches of this call (after redirections)
+	pbxACKs  bool         // the PBX acknowledges this branch's non-2xx itself
 
 	// Timer A/B of the PBX's client transaction (RFC 3261 section 17.1.1.2).
 	req      *sipmsg.Message // the request as received, for a 408 upstream

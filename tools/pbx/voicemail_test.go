@@ -465,3 +465,75 @@ func peakLevel(s []int16, freq float64) float64 {
 	}
 	return best
 }
+
+// TestRedirectRetransmitted302: a 302 the callee repeats (it missed the
+// PBX's ACK) is acknowledged again, not followed twice.
+func TestRedirectRetransmitted302(t *testing.T) {
+	p, _ := startPBXWith(t, Config{})
+	a := newPhone(t, p, "1001", "pw1001", "", "")
+	b := newPhone(t, p, "1002", "pw1002", "", "")
+	c := newPhone(t, p, "1003", "pw1003", "", "")
+	b.register(3600)
+	c.register(3600)
+	a.invite("1002", newMedia(t))
+	a.expect(100, "INVITE")
+	got := b.expect(0, "INVITE")
+	r := b.answer(got, 302, "Moved Temporarily", "btag")
+	r.Add("Contact", "<sip:1003@"+b.pbxHost+">")
+	b.send(r)
+	ack1 := b.expect(0, "ACK")
+	fwd := c.expect(0, "INVITE")
+	if !strings.Contains(fwd.Get("Diversion"), "sip:1002@test") || !strings.Contains(fwd.Get("Diversion"), "reason=unconditional") {
+		t.Errorf("Diversion made up for a 302 without one: %q", fwd.Get("Diversion"))
+	}
+	b.send(r)
+	ack2 := b.expect(0, "ACK")
+	if ack2.String() != ack1.String() {
+		t.Errorf("second ACK differs:\n%s\nvs\n%s", ack2, ack1)
+	}
+	c.sync() // no second INVITE reached 1003
+	a.sync() // and nothing went upstream
+}
+
+func TestVoicemailNoAnswer(t *testing.T) {
+	p, clk := startPBXWith(t, Config{NoAnswer: 20 * time.Second})
+	a := newPhone(t, p, "1001", "pw1001", "", "")
+	b := newPhone(t, p, "1002", "pw1002", "", "")
+	b.register(3600)
+	inv := a.invite("1002", newMedia(t))
+	a.expect(100, "INVITE")
+	got := b.expect(0, "INVITE")
+	b.send(b.answer(got, 180, "Ringing", "btag"))
+	a.expect(180, "INVITE")
+	clk.Advance(20 * time.Second)
+	cancel := b.expect(0, "CANCEL")
+	if cancel.Get("Via") != got.Get("Via") {
+		t.Errorf("CANCEL Via %q, INVITE's %q", cancel.Get("Via"), got.Get("Via"))
+	}
+	ok, _ := a.okFromVoicemail()
+	b.send(b.answer(cancel, 200, "OK", "btag"))
+	b.send(b.answer(got, 487, "Request Terminated", "btag"))
+	b.expect(0, "ACK")
+	a.ackAndBye(inv, ok)
+	if c := p.Ladder(); len(c) == 0 {
+		t.Fatal("no ladder")
+	}
+	for _, e := range p.Ladder() {
+		if e.Dir == "out" && e.Status == 487 {
+			t.Error("487 went upstream")
+		}
+	}
+}
+
+func TestVoicemailTimerB(t *testing.T) {
+	p, clk := startPBXWith(t, Config{})
+	a := newPhone(t, p, "1001", "pw1001", "", "")
+	b := newPhone(t, p, "1002", "pw1002", "", "")
+	b.register(3600)
+	inv := a.invite("1002", newMedia(t))
+	a.expect(100, "INVITE")
+	b.expect(0, "INVITE") // and never answered
+	clk.Advance(timerB)
+	ok, _ := a.okFromVoicemail()
+	a.ackAndBye(inv, ok)
+}
