@@ -34,6 +34,40 @@
 // forwarded requests are not retransmitted by the PBX: the caller's
 // retransmissions pass through on the same branch.
 //
+// Voicemail (voicemail.go, media.go, mwi.go, redirect.go). Config.VoicemailNumber
+// ("8000") reaches the caller's own mailbox, "8000*1002" leaves a message
+// for 1002, and a call forwarded to 8000 reaches the box its newest Diversion
+// header names (RFC 5806). The PBX answers such calls itself as a small
+// media endpoint: its own RTP socket on the listening address, an SDP answer
+// with PCMU or PCMA, a prompt (1 s of 440 Hz, then an 880 Hz beep), and
+// symmetric RTP (it answers where the caller's packets come from, for NAT).
+// A caller's audio is recorded from the answer until BYE or
+// Config.VoicemailMax (then the PBX sends BYE) into
+// VoicemailDir/EXT/new/TIME.wav (8 kHz, 16-bit, mono). The owner calling
+// the box hears every message and then the PBX hangs up; messages heard to
+// the end move to EXT/old. The counts are the files in new and old.
+//
+// Message waiting (RFC 3842): when a message is left or heard, and when a
+// phone registers while its box holds messages, the PBX sends NOTIFY
+// (Event: message-summary, application/simple-message-summary,
+// "Voice-Message: NEW/OLD (0/0)") in the phone's message-summary
+// subscription when it made one (SUBSCRIBE to 8000 or to itself, answered
+// 200, NOTIFYs in that dialog, RFC 6665), unsolicited to each binding's
+// flow otherwise. These NOTIFYs and the PBX's own BYEs are non-INVITE
+// client transactions, retransmitted until answered (Timer E/F).
+//
+// Forwarding: a 301/302 from a callee whose Contact names an extension or
+// the voicemail number is followed by the PBX (RFC 3261 section 16.7 item
+// 4): it ACKs the 3xx, keeps the 3xx's Diversion headers on the new INVITE
+// (one naming the callee when it had none) and sends it on a new branch,
+// at most 5 times a call. Unless Config.NoVoicemailFallback, a callee
+// answering 486, 480 or 408, not registered, never answering (Timer B), or
+// ringing longer than Config.NoAnswer (when set) gets the call in its
+// mailbox, with Diversion reason user-busy, unavailable or no-answer.
+//
 // Known limits: one binding is used per call (the most recently registered;
-// no forking); UDP only; no DNS beyond what net.ResolveUDPAddr does.
+// no forking); UDP only; no DNS beyond what net.ResolveUDPAddr does. The
+// mailbox has no menu (no DTMF: it plays everything, then hangs up), no
+// greeting per box, no deletion, and records from the answer (the prompt
+// time included); a 3xx naming another domain goes upstream unfollowed.
 package pbx

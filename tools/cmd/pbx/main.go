@@ -24,6 +24,7 @@ func main() {
 	flag.StringVar(&vm.number, "voicemail-number", pbx.DefaultVoicemailNumber, `the mailboxes' number; "NUMBER*EXT" leaves a message for EXT`)
 	flag.StringVar(&vm.dir, "voicemail-dir", "", "folder of the mailboxes (EXT/new, EXT/old, WAV files); default: a temporary folder removed on exit")
 	flag.DurationVar(&vm.max, "voicemail-max", pbx.DefaultVoicemailMax, "longest message recorded")
+	flag.DurationVar(&vm.noAnswer, "no-answer", 0, "send a call that rings this long to the callee's mailbox (0: the phone decides)")
 	flag.BoolVar(&vm.noFallback, "no-voicemail-fallback", false, "pass 486/480/408 and unregistered callees back to the caller instead of to the callee's mailbox")
 	flag.Parse()
 	if err := run(*listen, *realm, *users, *usersFile, *ladder, *quiet, vm); err != nil {
@@ -36,12 +37,13 @@ func main() {
 type voicemail struct {
 	number, dir string
 	max         time.Duration
+	noAnswer    time.Duration
 	noFallback  bool
 }
 
 func run(listen, realm, users, usersFile string, ladder, quiet bool, vm voicemail) error {
 	cfg := pbx.Config{Listen: listen, Realm: realm,
-		VoicemailNumber: vm.number, VoicemailDir: vm.dir, VoicemailMax: vm.max, NoVoicemailFallback: vm.noFallback}
+		VoicemailNumber: vm.number, VoicemailDir: vm.dir, VoicemailMax: vm.max, NoVoicemailFallback: vm.noFallback, NoAnswer: vm.noAnswer}
 	switch {
 	case users != "" && usersFile != "":
 		return fmt.Errorf("pbx: give -users or -users-file, not both")
