@@ -66,6 +66,7 @@ type KamailioOptions struct {
 	Dir     string   // runtime folder (-Y)
 	Port    int      // UDP port on 127.0.0.1
 	Defines []string // -A NAME for each, e.g. WITH_SHA256
+	TCP     bool     // listen on TCP at Port too (-A WITH_TCP)
 	Ready   time.Duration
 }
 
@@ -83,6 +84,9 @@ func StartKamailio(ctx context.Context, o KamailioOptions) (*Kamailio, error) {
 	}
 	args := []string{"-f", o.Config, "-DD", "-E", "-l", fmt.Sprintf("udp:127.0.0.1:%d", o.Port),
 		"-L", mods, "-Y", o.Dir, "-m", "32", "-M", "4", "-w", o.Dir}
+	if o.TCP {
+		args = append(args, "-l", fmt.Sprintf("tcp:127.0.0.1:%d", o.Port), "-A", "WITH_TCP")
+	}
 	for _, d := range o.Defines {
 		args = append(args, "-A", d)
 	}

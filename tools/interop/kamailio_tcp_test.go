@@ -1,0 +1,152 @@
+package interop
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/deskphone/deskphone/sipua"
+	"github.com/deskphone/deskphone/sipua/sipmsg"
+	"github.com/deskphone/deskphone/tools/lab"
+)
+
+// tcpSeen records the top Via of every request a UA received.
+type tcpSeen struct {
+	mu   sync.Mutex
+	vias []string
+}
+
+func (s *tcpSeen) trace(dir string, _ *net.UDPAddr, b []byte) {
+	if dir != "recv" {
+		return
+	}
+	if m, err := sipmsg.Parse(b); err == nil && m.IsRequest() {
+		s.mu.Lock()
+		s.vias = append(s.vias, m.Method+" "+m.Get("Via"))
+		s.mu.Unlock()
+	}
+}
+
+func (s *tcpSeen) all() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.vias...)
+}
+
+func nextEvent(t *testing.T, ua *sipua.UA, want sipua.EventKind) sipua.Event {
+	t.Helper()
+	for {
+		select {
+		case e, ok := <-ua.Events():
+			if !ok {
+				t.Fatalf("events closed, want %v", want)
+			}
+			if e.Kind == want {
+				return e
+			}
+			if e.Kind == sipua.CallEnded || e.Kind == sipua.RegChanged && e.RegState != "registered" {
+				t.Fatalf("event %v %+v, want %v", e.Kind, e, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %v", want)
+		}
+	}
+}
+
+// TestKamailioTCP: two user agents register with Kamailio over TCP (digest)
+// and 1001 calls 1002 through it, every request and response over TCP.
+func TestKamailioTCP(t *testing.T) {
+	bin := need(t, "kamailio")
+	if KamailioModules() == "" {
+		missing(t, "kamailio's modules are not installed")
+	}
+	cfg, err := filepath.Abs("testdata/kamailio.cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := lab.FreeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	k, err := StartKamailio(ctx, KamailioOptions{Binary: bin, Config: cfg, Dir: t.TempDir(), Port: port, TCP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		k.Stop()
+		if t.Failed() {
+			t.Logf("kamailio log:\n%s", k.Log())
+		}
+	})
+	start := func(user string) (*sipua.UA, *tcpSeen) {
+		seen := &tcpSeen{}
+		ua, err := sipua.New(sipua.Config{Listen: "127.0.0.1:0", UserAgent: "deskphone-interop", Trace: seen.trace, Logf: t.Logf,
+			Lines: []sipua.LineConfig{{User: user, Password: "pw" + user, Registrar: k.Addr.String(), Transport: "tcp", Expires: 300}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ua.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ua.Close() })
+		if e := nextEvent(t, ua, sipua.RegChanged); e.RegState != "registered" {
+			t.Fatalf("%s: %+v", user, e)
+		}
+		return ua, seen
+	}
+	a, aSeen := start("1001")
+	b, bSeen := start("1002")
+	media := func(port int) sipua.Media {
+		return sipua.Media{Host: "127.0.0.1", Port: port, Codecs: []string{"PCMU"}}
+	}
+	id, err := a.Dial(1, "1002", media(40000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := nextEvent(t, b, sipua.CallIncoming)
+	if err := b.Ring(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, a, sipua.CallProgress)
+	if _, err := b.Answer(in.Call, media(40010)); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, a, sipua.CallAnswered)
+	nextEvent(t, b, sipua.CallAnswered)
+	if err := b.Hangup(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	if e := nextEvent(t, a, sipua.CallEnded); e.Call != id || e.Code != 200 {
+		t.Fatalf("caller ended %+v", e)
+	}
+	nextEvent(t, b, sipua.CallEnded)
+	for _, s := range []struct {
+		who  string
+		vias []string
+		want []string
+	}{{"1001", aSeen.all(), []string{"BYE"}}, {"1002", bSeen.all(), []string{"INVITE", "ACK"}}} {
+		for _, w := range s.want {
+			found := false
+			for _, v := range s.vias {
+				if strings.HasPrefix(v, w+" ") {
+					found = true
+					if !strings.HasPrefix(v, w+" SIP/2.0/TCP ") {
+						t.Errorf("%s received %s not over TCP", s.who, v)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s received no %s: %q", s.who, w, s.vias)
+			}
+		}
+	}
+	if a.LocalAddr() == nil || b.LocalAddr() == nil {
+		t.Fatal("no local address")
+	}
+}
