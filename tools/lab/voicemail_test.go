@@ -17,13 +17,22 @@ import (
 // is busy for a second call, which the PBX sends to 1002's mailbox; the
 // mailbox holds both as WAV files and 1002's message lamp lights; then 1002
 // calls 8000, hears the messages, and the lamp goes out.
-func TestVoicemailSim(t *testing.T) {
+func TestVoicemailSim(t *testing.T) { runVoicemail(t, Sim, 20*time.Second) }
+
+// TestVoicemailQEMU is the same with both phones in QEMU guests behind
+// QEMU's NAT: the mailbox's RTP reaches them through the forwarded ports.
+func TestVoicemailQEMU(t *testing.T) {
+	needQEMU(t)
+	runVoicemail(t, QEMU, 90*time.Second)
+}
+
+func runVoicemail(t *testing.T, board Board, boot time.Duration) {
 	if testing.Short() {
 		t.Skip("end-to-end voicemail: go test ./tools/lab")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), boot+70*time.Second)
 	defer cancel()
-	l, err := Start(ctx, Options{Board: Sim, Exts: []string{"1001", "1002"}, Dir: t.TempDir(), Logf: t.Logf})
+	l, err := Start(ctx, Options{Board: board, Exts: []string{"1001", "1002"}, Dir: t.TempDir(), Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +47,7 @@ func TestVoicemailSim(t *testing.T) {
 		}
 		l.Close()
 	}()
-	regCtx, cancelReg := context.WithTimeout(ctx, 20*time.Second)
+	regCtx, cancelReg := context.WithTimeout(ctx, boot)
 	_, err = l.WaitRegistered(regCtx)
 	cancelReg()
 	if err != nil {
