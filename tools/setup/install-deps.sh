@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing the phone needs on a Debian 12
-# machine: QEMU for arm64 (the phones), sipp (sip-tester), tftpd-hpa, kamailio
+# machine: QEMU for arm64 (the phones), sipp (sip-tester), sipvicious (the scan the phone must ignore), tftpd-hpa, kamailio
 # and baresip (real peers the tests talk to on 127.0.0.1), then the Go modules
 # (the kernel for QEMU among them). Safe to run again: it installs only what
 # is missing. Go itself (1.26 or newer) must be on PATH already.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-pkgs=(qemu-system-arm sip-tester tftpd-hpa kamailio baresip)
+pkgs=(qemu-system-arm sip-tester tftpd-hpa kamailio baresip sipvicious)
 
 missing=()
 for p in "${pkgs[@]}"; do
