@@ -44,6 +44,7 @@ type Config struct {
 	ForwardBusy     string         // call.forward_busy
 	ForwardAlways   string         // call.forward_always
 	DND             bool           // call.dnd
+	CallWaiting     bool           // call.waiting
 	VoicemailNumber string         // voicemail.number
 	// DigitMap (dialplan.digitmap) is the dial plan: patterns such as
 	// "[2-9]xxx|0x.|*xx" (digit_map.go); "" = none, calls go on send, # or

@@ -13,7 +13,7 @@ func TestDefault(t *testing.T) {
 		SIPPort: 5060, TrustedOnly: true, RTPPortMin: 10000, RTPPortMax: 10999,
 		Codecs: []string{"PCMU", "PCMA"}, Ptime: 20, NoAnswerSeconds: 20,
 		TonesLocale: "us", ResyncMinutes: 1440,
-		InterdigitSeconds: 5, PoundSends: true, HistorySize: 20,
+		InterdigitSeconds: 5, PoundSends: true, HistorySize: 20, CallWaiting: true,
 	}
 	for i := range want.Lines {
 		want.Lines[i] = Line{Transport: "udp", Expires: 3600}

@@ -155,6 +155,11 @@ func buildKeys() []key {
 		key{name: "call.dnd", def: "off", help: "do not disturb (on/off)",
 			set: func(c *Config, v string) error { return setBool(&c.DND, v) },
 			get: func(c Config) string { return onOff(c.DND) }},
+		// call.waiting: a second call while one is connected rings in with
+		// the waiting tone (on/off); off: it is busy.
+		key{name: "call.waiting", def: "on", help: "call waiting: a second call during a call plays the waiting tone; ok or hold answers it and holds the first (on/off); off: the second call is busy",
+			set: func(c *Config, v string) error { return setBool(&c.CallWaiting, v) },
+			get: func(c Config) string { return onOff(c.CallWaiting) }},
 		// voicemail.number: what the vm key dials; empty: the key does
 		// nothing.
 		key{name: "voicemail.number", help: "what the vm key dials; empty: none",

@@ -2,6 +2,7 @@ package phone
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/deskphone/deskphone/sipua"
 )
@@ -42,6 +43,18 @@ func (p *Phone) forward(ev sipua.Event, to, reason string) {
 
 // onNoAnswer: the incoming call rang call.noanswer_seconds unanswered.
 func (p *Phone) onNoAnswer() {
+	if o := p.other; o != nil && o.waiting {
+		to := p.target(p.d.Config.ForwardNoAnswer)
+		if to == "" || p.d.UA.Redirect(o.id, to, "no-answer") != nil {
+			return
+		}
+		p.callStateOf(o, "forwarded")
+		p.d.Out.Log("call from " + o.peer + " forwarded to " + to + " (no-answer)")
+		o.result = "forwarded:" + to
+		p.endCallOf(o)
+		p.showCall()
+		return
+	}
 	c := p.call
 	if c == nil || p.state != Ringing {
 		return
@@ -114,3 +127,5 @@ func (p *Phone) idleText() string {
 	}
 	return s
 }
+
+func secs(n int) time.Duration { return time.Duration(n) * time.Second }

@@ -27,6 +27,10 @@ type UA interface {
 	// Redirect answers an unanswered incoming call 302 with Diversion
 	// (RFC 5806): forwarding done by the phone.
 	Redirect(id sipua.CallID, target, reason string) error
+	// Hold puts a confirmed call on hold or resumes it (re-INVITE, RFC 3264 8.4).
+	Hold(id sipua.CallID, hold bool) error
+	// Transfer blind-transfers a confirmed call (REFER, RFC 3515).
+	Transfer(id sipua.CallID, target string) error
 }
 
 // Media is what the phone needs of the audio engine; *audio.Engine has it.
@@ -72,9 +76,12 @@ type call struct {
 	incoming bool
 	state    string // panel.md call state
 	conn     *net.UDPConn
-	media    bool   // a stream runs on conn
-	answered bool   // the call was connected
-	result   string // for the history; "" = from answered and incoming
+	media    bool         // a stream runs on conn
+	answered bool         // the call was connected
+	result   string       // for the history; "" = from answered and incoming
+	held     bool         // this phone put it on hold
+	waiting  bool         // an incoming call that rings in while another is up (call waiting)
+	remote   *sipua.Media // the far end's media, for resuming
 }
 
 // Phone is one desk phone. Build it with New and run it with Run.
@@ -88,7 +95,9 @@ type Phone struct {
 	speaker bool // off hook through the speaker key rather than the handset
 	digits  []byte
 	redial  string
-	call    *call
+	call    *call // the call the handset is on (or the only one)
+	other   *call // a second call: waiting (ringing in) or held
+	xfer    bool  // the transfer key was pressed: digits are the transfer target
 	reg     [len(config.Config{}.Lines)]string
 	nextRTP int
 
@@ -220,6 +229,8 @@ func (p *Phone) goOffHook() {
 		p.placeCall(string(p.digits))
 	case Ringing:
 		p.answer()
+	case Held:
+		p.resume()
 	}
 }
 
@@ -231,8 +242,13 @@ func (p *Phone) goOnHook() {
 	}
 	p.offHook, p.speaker = false, false
 	p.d.Out.LED("speaker", "off")
+	p.xfer = false
 	if p.call != nil && p.state != Ringing {
 		p.hangup()
+	}
+	if p.other != nil {
+		p.promoteOther()
+		return
 	}
 	if p.state == Ringing {
 		return // an incoming call rings on; replacing an unlifted handset changes nothing
@@ -243,8 +259,23 @@ func (p *Phone) goOnHook() {
 
 func (p *Phone) onKey(k string) {
 	switch {
+	case p.xfer && (k == "send" || k == "ok" || k == "transfer" || k == "#"):
+		p.completeTransfer()
 	case len(k) == 1 && strings.ContainsAny(k, "0123456789*#"):
 		p.onDigit(k[0])
+	case k == "hold":
+		p.holdKey()
+	case k == "transfer":
+		p.transferKey()
+	case (k == "send" || k == "ok") && p.other != nil && p.other.waiting:
+		p.answerWaiting()
+	case (k == "send" || k == "ok") && p.state == Ringing:
+		if !p.offHook {
+			p.speaker = true
+			p.goOffHook()
+		} else {
+			p.answer()
+		}
 	case (k == "send" || k == "ok") && p.histPos >= 0 && p.call == nil:
 		p.callBack()
 	case k == "send" || k == "ok":
@@ -283,6 +314,11 @@ func (p *Phone) onKey(k string) {
 		}
 	case k == "cancel":
 		switch {
+		case p.xfer:
+			p.xfer = false
+			p.d.Out.Display(1, "Talking to "+p.call.peer)
+		case p.other != nil && p.other.waiting:
+			p.rejectWaiting()
 		case p.histPos >= 0:
 			p.histPos = -1
 			p.d.Out.Display(1, "")
@@ -311,7 +347,11 @@ func (p *Phone) onDigit(d byte) {
 	switch p.state {
 	case Idle, DialTone, Dialing:
 		p.dialDigit(d)
-	case Connected:
+	case Connected, Held:
+		if p.xfer {
+			p.xferDigit(d)
+			return
+		}
 		p.sendDigit(d)
 	default:
 		p.d.Out.Log("digit " + string(d) + " ignored while " + p.state.String())
@@ -409,6 +449,10 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.onIncoming(ev)
 		return
 	}
+	if p.other != nil && p.other.id == ev.Call {
+		p.onOtherEvent(ev)
+		return
+	}
 	c := p.call
 	if c == nil || c.id != ev.Call {
 		if ev.Kind == sipua.CallEnded {
@@ -428,9 +472,24 @@ func (p *Phone) onSIP(ev sipua.Event) {
 			p.callState("ringing")
 		}
 		p.setState(Ringback)
+	case sipua.CallHeld:
+		p.callState("remote-held")
+		p.d.Out.Display(1, c.peer+" put you on hold")
+	case sipua.CallResumed:
+		if ev.Remote != nil && !c.held {
+			p.startMedia(ev.Remote)
+		}
+		if c.held {
+			p.callState("held")
+		} else {
+			p.callState("connected")
+			p.d.Out.Display(1, "Talking to "+c.peer)
+		}
+	case sipua.CallTransfer:
+		p.onTransferred(ev)
 	case sipua.CallAnswered:
-		if p.state == Connected {
-			return // the user agent's echo of our own Answer
+		if c.answered {
+			return // the user agent's echo of our own Answer, or a re-INVITE's answer
 		}
 		p.startMedia(ev.Remote)
 		p.setState(Connected)
@@ -445,6 +504,10 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		was := p.state
 		p.callState("ended:" + strconv.Itoa(ev.Code))
 		p.endCall()
+		if p.other != nil {
+			p.promoteOther()
+			return
+		}
 		switch {
 		case was == Ringing:
 			p.d.Out.Ring(false, "")
@@ -484,6 +547,10 @@ func (p *Phone) onIncoming(ev sipua.Event) {
 		return
 	}
 	busy := p.call != nil || p.state != Idle
+	if busy && !p.dnd && p.d.Config.CallWaiting && p.other == nil && p.call != nil && p.call.answered {
+		p.waitingCall(ev)
+		return
+	}
 	if busy || p.dnd {
 		if t := p.d.Config.ForwardBusy; t != "" {
 			reason := "user-busy"
@@ -609,17 +676,45 @@ func (p *Phone) startMedia(remote *sipua.Media) {
 		return
 	}
 	c.media = true
+	c.remote = remote
 	p.dtmfPoll.arm(dtmfPollEvery)
 	p.logf("phone: call %d: audio %s to %s from port %d", c.id, codec, addr, c.conn.LocalAddr().(*net.UDPAddr).Port)
 }
 
 // endCall releases the current call's audio and socket.
-func (p *Phone) endCall() {
-	c := p.call
+func (p *Phone) endCall() { p.endCallOf(p.call) }
+
+// endCallOf releases a call's audio and socket and records it in the
+// history; c is p.call or p.other.
+func (p *Phone) endCallOf(c *call) {
 	if c == nil {
 		return
 	}
-	p.noAnswer.stop()
+	if c == p.other {
+		p.other = nil
+		if c.waiting {
+			p.noAnswer.stop()
+			if p.tone == "waiting" {
+				p.setTone("none")
+			}
+		}
+	} else {
+		p.call = nil
+		p.xfer = false
+		if !c.answered {
+			p.noAnswer.stop()
+		}
+	}
+	if c.held {
+		p.d.Out.LED("hold", "off")
+	}
+	if !c.media {
+		p.recordEnd(c)
+		if c.conn != nil {
+			c.conn.Close()
+		}
+		return
+	}
 	p.dtmfPoll.stop()
 	if p.muted {
 		p.muted = false
@@ -627,6 +722,14 @@ func (p *Phone) endCall() {
 		p.d.Out.LED("mute", "off")
 	}
 	p.sentDTMF, p.rcvdDTMF = p.sentDTMF[:0], p.rcvdDTMF[:0]
+	p.recordEnd(c)
+	p.d.Media.StopStream()
+	if c.conn != nil {
+		c.conn.Close()
+	}
+}
+
+func (p *Phone) recordEnd(c *call) {
 	res := c.result
 	switch {
 	case res != "":
@@ -638,18 +741,13 @@ func (p *Phone) endCall() {
 		res = "cancelled"
 	}
 	p.addHist(histEntry{incoming: c.incoming, peer: c.peer, result: res})
-	if c.media {
-		p.d.Media.StopStream()
-	}
-	if c.conn != nil {
-		c.conn.Close()
-	}
-	p.call = nil
 }
 
-func (p *Phone) callState(s string) {
-	p.call.state = s
-	p.d.Out.Call(int(p.call.id), s, p.call.peer)
+func (p *Phone) callState(s string) { p.callStateOf(p.call, s) }
+
+func (p *Phone) callStateOf(c *call, s string) {
+	c.state = s
+	p.d.Out.Call(int(c.id), s, c.peer)
 }
 
 func (p *Phone) setState(s State) {
@@ -744,7 +842,10 @@ func (p *Phone) publish() {
 	}
 	calls := 0
 	if p.call != nil {
-		calls = 1
+		calls++
+	}
+	if p.other != nil {
+		calls++
 	}
 	fmt.Fprintf(&b, " phone=%s calls=%d", p.state, calls)
 	s := b.String()

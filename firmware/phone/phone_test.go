@@ -55,6 +55,18 @@ func (u *fakeUA) Hangup(id sipua.CallID) error {
 	u.calls = append(u.calls, fmt.Sprintf("hangup %d", id))
 	return nil
 }
+func (u *fakeUA) Hold(id sipua.CallID, hold bool) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.calls = append(u.calls, fmt.Sprintf("hold %d %t", id, hold))
+	return nil
+}
+func (u *fakeUA) Transfer(id sipua.CallID, target string) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.calls = append(u.calls, fmt.Sprintf("transfer %d %s", id, target))
+	return nil
+}
 func (u *fakeUA) Redirect(id sipua.CallID, target, reason string) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -319,8 +331,8 @@ func TestDigitsAndCancel(t *testing.T) {
 	r.hook(true)
 	has(t, r.out.take(), "phone calling", "call 1 calling 4")
 	// A key this phone does not have yet says so and changes nothing.
-	r.key("transfer")
-	has(t, r.out.take(), "log key transfer: not available on this phone yet")
+	r.key("volup")
+	has(t, r.out.take(), "log key volup: not available on this phone yet")
 	if r.p.state != Calling {
 		t.Fatalf("state %s", r.p.state)
 	}
@@ -333,7 +345,7 @@ func TestDigitsAndCancel(t *testing.T) {
 }
 
 func TestStateNames(t *testing.T) {
-	for s := Idle; s <= Busy; s++ {
+	for s := Idle; s <= Held; s++ {
 		if s.String() == "unknown" {
 			t.Fatalf("state %d has no name", s)
 		}

@@ -12,6 +12,7 @@ const (
 	Ringing                // an incoming call rings here (RFC 3261 13.3.1.1)
 	Connected              // a confirmed dialog with media both ways (RFC 3261 13.2.2.4)
 	Busy                   // a call attempt failed: busy or congestion tone until the handset is replaced
+	Held                   // the call is on hold here (re-INVITE a=sendonly, RFC 3264 8.4)
 )
 
 func (s State) String() string {
@@ -32,6 +33,8 @@ func (s State) String() string {
 		return "connected"
 	case Busy:
 		return "busy"
+	case Held:
+		return "held"
 	}
 	return "unknown"
 }

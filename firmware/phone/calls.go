@@ -1,0 +1,241 @@
+package phone
+
+import (
+	"strconv"
+
+	"github.com/deskphone/deskphone/sipua"
+)
+
+// Two calls at once (issue 6): call waiting (a second incoming call while
+// one is connected rings in with the waiting tone; ok or send, or hold,
+// puts the first on hold and answers it; cancel refuses it with 486), hold
+// and resume (the hold key: re-INVITE a=sendonly / a=sendrecv, RFC 3264
+// 8.4), swap (the hold key with one call held and one connected), blind
+// transfer (the transfer key, the number, then send, ok, # or transfer:
+// REFER, RFC 3515) and being transferred (the far end's REFER: the phone
+// calls its Refer-To). p.call is the call the handset is on; p.other the
+// second call, waiting or held.
+
+// waitingCall: a second incoming call while a call is connected.
+func (p *Phone) waitingCall(ev sipua.Event) {
+	c := &call{id: ev.Call, peer: ev.Peer, incoming: true, waiting: true}
+	p.other = c
+	if err := p.d.UA.Ring(ev.Call); err != nil {
+		p.logf("phone: ring call %d: %v", ev.Call, err)
+	}
+	p.callStateOf(c, "incoming")
+	p.setTone("waiting")
+	p.d.Out.Display(1, "Waiting: "+c.peer+"  (ok: answer)")
+	if p.d.Config.ForwardNoAnswer != "" {
+		p.noAnswer.arm(secs(p.d.Config.NoAnswerSeconds))
+	}
+}
+
+// answerWaiting holds the connected call and answers the waiting one.
+func (p *Phone) answerWaiting() {
+	w, a := p.other, p.call
+	if a != nil && !a.held && !p.holdCall(a) {
+		return
+	}
+	p.noAnswer.stop()
+	w.waiting = false
+	p.call, p.other = w, a
+	p.setTone("none")
+	p.answer()
+}
+
+// rejectWaiting refuses the waiting call (486 Busy Here).
+func (p *Phone) rejectWaiting() {
+	o := p.other
+	if err := p.d.UA.Reject(o.id, 486); err != nil {
+		p.logf("phone: reject call %d: %v", o.id, err)
+	}
+	p.callStateOf(o, "ended:486")
+	o.result = "rejected"
+	p.endCallOf(o)
+	p.showCall()
+}
+
+// onOtherEvent handles the user agent's events for the second call.
+func (p *Phone) onOtherEvent(ev sipua.Event) {
+	o := p.other
+	switch ev.Kind {
+	case sipua.CallEnded:
+		p.callStateOf(o, "ended:"+strconv.Itoa(ev.Code))
+		p.endCallOf(o)
+		p.showCall()
+	case sipua.CallHeld:
+		p.callStateOf(o, "remote-held")
+	case sipua.CallResumed:
+		if o.held {
+			p.callStateOf(o, "held")
+		}
+	case sipua.CallTransfer:
+		p.logf("phone: call %d (held) asks for a transfer to %s; ignored", o.id, ev.Target)
+	}
+}
+
+// promoteOther: the handset's call ended or was hung up while a second
+// call exists; that call becomes the phone's: a waiting one rings, a held
+// one stays held until hold or lifting the handset resumes it.
+func (p *Phone) promoteOther() {
+	o := p.other
+	p.other, p.call = nil, o
+	if o.waiting {
+		o.waiting = false
+		if p.tone == "waiting" {
+			p.setTone("none")
+		}
+		p.setState(Ringing)
+		p.d.Out.Ring(true, "normal")
+		p.d.Out.Display(1, "Call from "+o.peer)
+		return
+	}
+	p.setState(Held)
+	p.setTone("none")
+	p.d.Out.Display(1, "On hold: "+o.peer)
+}
+
+// holdKey: hold, resume, swap, or answer a waiting call.
+func (p *Phone) holdKey() {
+	switch {
+	case p.call == nil:
+		p.d.Out.Log("hold: no call")
+	case p.other != nil && p.other.waiting:
+		p.answerWaiting()
+	case p.state == Connected && p.other != nil && p.other.held:
+		a, b := p.call, p.other
+		if !p.holdCall(a) {
+			return
+		}
+		p.call, p.other = b, a
+		p.resumeCall(b)
+		p.showCall()
+	case p.state == Connected:
+		if p.holdCall(p.call) {
+			p.setState(Held)
+			p.d.Out.Display(1, "On hold: "+p.call.peer)
+		}
+	case p.state == Held:
+		p.resume()
+	default:
+		p.d.Out.Log("hold: not while " + p.state.String())
+	}
+}
+
+// resume takes the handset's held call off hold.
+func (p *Phone) resume() {
+	c := p.call
+	if c == nil || !c.held {
+		return
+	}
+	if !p.offHook {
+		p.offHook, p.speaker = true, true
+		p.d.Out.LED("speaker", "on")
+	}
+	if p.resumeCall(c) {
+		p.setState(Connected)
+		p.showCall()
+	}
+}
+
+func (p *Phone) holdCall(c *call) bool {
+	if err := p.d.UA.Hold(c.id, true); err != nil {
+		p.logf("phone: hold call %d: %v", c.id, err)
+		p.d.Out.Log("hold failed: " + err.Error())
+		return false
+	}
+	if c.media {
+		p.d.Media.StopStream()
+		c.media = false
+		p.dtmfPoll.stop()
+	}
+	c.held = true
+	p.callStateOf(c, "held")
+	p.d.Out.LED("hold", "on")
+	return true
+}
+
+// resumeCall resumes c, which must be p.call, and restarts its audio.
+func (p *Phone) resumeCall(c *call) bool {
+	if err := p.d.UA.Hold(c.id, false); err != nil {
+		p.logf("phone: resume call %d: %v", c.id, err)
+		p.d.Out.Log("resume failed: " + err.Error())
+		return false
+	}
+	c.held = false
+	p.startMedia(c.remote)
+	p.callStateOf(c, "connected")
+	if p.other == nil || !p.other.held {
+		p.d.Out.LED("hold", "off")
+	}
+	return true
+}
+
+// showCall puts the current call on the display.
+func (p *Phone) showCall() {
+	c := p.call
+	if c == nil {
+		return
+	}
+	text := "Talking to " + c.peer
+	if c.held {
+		text = "On hold: " + c.peer
+	}
+	if o := p.other; o != nil && o.held {
+		text += "  (held: " + o.peer + ")"
+	}
+	p.d.Out.Display(1, text)
+}
+
+// transferKey starts a blind transfer of the connected call: the digits
+// that follow are the target.
+func (p *Phone) transferKey() {
+	if p.call == nil || !p.call.answered {
+		p.d.Out.Log("transfer: no call")
+		return
+	}
+	p.xfer = true
+	p.digits = p.digits[:0]
+	p.d.Out.Display(1, "Transfer to: ")
+}
+
+func (p *Phone) xferDigit(d byte) {
+	if len(p.digits) < maxDigits {
+		p.digits = append(p.digits, d)
+	}
+	p.d.Out.Display(1, "Transfer to: "+string(p.digits))
+}
+
+// completeTransfer sends the REFER; the user agent ends the call once the
+// far end accepts it.
+func (p *Phone) completeTransfer() {
+	c := p.call
+	target := p.speedDial(string(p.digits))
+	p.xfer = false
+	p.digits = p.digits[:0]
+	if c == nil || target == "" {
+		p.d.Out.Log("transfer: no number")
+		p.showCall()
+		return
+	}
+	if err := p.d.UA.Transfer(c.id, target); err != nil {
+		p.logf("phone: transfer call %d to %s: %v", c.id, target, err)
+		p.d.Out.Display(1, "Transfer failed")
+		return
+	}
+	c.result = "transferred:" + target
+	p.d.Out.Log("call " + strconv.Itoa(int(c.id)) + " transferred to " + target)
+	p.d.Out.Display(1, "Transferring to "+target)
+}
+
+// onTransferred: the far end transferred us (REFER): this call ends and
+// the phone calls the target.
+func (p *Phone) onTransferred(ev sipua.Event) {
+	if ev.Target == "" {
+		return
+	}
+	p.d.Out.Log("transferred by " + p.call.peer + " to " + ev.Target)
+	p.hangup()
+	p.placeCall(ev.Target)
+}

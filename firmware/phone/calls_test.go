@@ -1,0 +1,121 @@
+package phone
+
+import (
+	"testing"
+
+	"github.com/deskphone/deskphone/sipua"
+)
+
+// connected returns a rig with call 1 from 1002 answered.
+func connected(t *testing.T) *rig {
+	r := newRig(t)
+	r.p.onSIP(incoming(1, "1002"))
+	r.hook(true)
+	r.out.take()
+	return r
+}
+
+func TestHoldResume(t *testing.T) {
+	r := connected(t)
+	r.key("hold")
+	has(t, r.out.take(), "call 1 held 1002", "led hold on", "phone held", "display 1 On hold: 1002")
+	has(t, r.ua.calls, "hold 1 true")
+	has(t, r.m.log, "stream 127.0.0.1:4000 PCMA", "stop")
+	// The re-INVITE's answer changes nothing.
+	r.p.onSIP(sipua.Event{Kind: sipua.CallAnswered, Call: 1, Remote: r.ua.remote})
+	r.key("hold")
+	has(t, r.out.take(), "call 1 connected 1002", "led hold off", "phone connected", "display 1 Talking to 1002")
+	has(t, r.ua.calls, "hold 1 true", "hold 1 false")
+	has(t, r.m.log, "stop", "stream 127.0.0.1:4000 PCMA")
+	// The far end holds and resumes.
+	r.p.onSIP(sipua.Event{Kind: sipua.CallHeld, Call: 1})
+	has(t, r.out.take(), "call 1 remote-held 1002")
+	r.p.onSIP(sipua.Event{Kind: sipua.CallResumed, Call: 1})
+	has(t, r.out.take(), "call 1 connected 1002")
+	// Held, then the handset is put down: the call ends.
+	r.key("hold")
+	r.hook(false)
+	has(t, r.out.take(), "call 1 ended:200 1002", "led hold off", "phone idle")
+}
+
+func TestCallWaitingAndSwap(t *testing.T) {
+	r := connected(t)
+	r.p.onSIP(incoming(2, "1003"))
+	has(t, r.out.take(), "call 2 incoming 1003", "tone waiting", "display 1 Waiting: 1003  (ok: answer)")
+	has(t, r.ua.calls, "ring 2")
+	r.key("ok")
+	has(t, r.out.take(), "call 1 held 1002", "led hold on", "tone none", "call 2 connected 1003")
+	has(t, r.ua.calls, "hold 1 true", "answer 2")
+	r.p.publish()
+	if got := r.p.Status(); got != "reg=1:unregistered phone=connected calls=2" {
+		t.Fatalf("status %s", got)
+	}
+	// A third call is busy.
+	r.p.onSIP(incoming(3, "1004"))
+	has(t, r.ua.calls, "reject 3 486")
+	// Swap.
+	r.key("hold")
+	has(t, r.out.take(), "call 2 held 1003", "call 1 connected 1002", "display 1 Talking to 1002  (held: 1003)")
+	has(t, r.ua.calls, "hold 2 true", "hold 1 false")
+	// The far end of the held call hangs up.
+	r.p.onSIP(sipua.Event{Kind: sipua.CallEnded, Call: 2, Code: 200})
+	has(t, r.out.take(), "call 2 ended:200 1003", "led hold off", "display 1 Talking to 1002")
+	r.hook(false)
+	has(t, r.out.take(), "call 1 ended:200 1002", "phone idle")
+}
+
+func TestCallWaitingRefusedAndHangupToHeld(t *testing.T) {
+	r := connected(t)
+	r.p.onSIP(incoming(2, "1003"))
+	r.key("cancel")
+	has(t, r.out.take(), "call 2 ended:486 1003", "tone none", "display 1 Talking to 1002")
+	has(t, r.ua.calls, "reject 2 486")
+	// Waiting, then the first call hangs up: the waiting call rings.
+	r.p.onSIP(incoming(3, "1004"))
+	r.p.onSIP(sipua.Event{Kind: sipua.CallEnded, Call: 1, Code: 200})
+	has(t, r.out.take(), "call 1 ended:200 1002", "tone none", "phone ringing", "ring on normal")
+	r.key("ok")
+	has(t, r.out.take(), "ring off", "phone connected", "call 3 connected 1004")
+	// Answered with a call on hold, then hung up: the held call remains.
+	r.p.onSIP(incoming(4, "1005"))
+	r.key("hold") // holds 3, answers 4
+	has(t, r.out.take(), "call 3 held 1004", "call 4 connected 1005")
+	r.hook(false)
+	has(t, r.out.take(), "call 4 ended:200 1005", "phone held", "display 1 On hold: 1004")
+	r.hook(true) // lifting resumes it
+	has(t, r.out.take(), "call 3 connected 1004", "led hold off", "phone connected")
+}
+
+func TestBlindTransfer(t *testing.T) {
+	r := connected(t)
+	r.key("transfer")
+	for _, k := range []string{"1", "0", "0", "3"} {
+		r.key(k)
+	}
+	has(t, r.out.take(), "display 1 Transfer to: ", "display 1 Transfer to: 1003")
+	if len(r.m.log) > 0 && r.m.log[len(r.m.log)-1] == "dtmf 3 100ms" {
+		t.Fatal("transfer digits went out as DTMF")
+	}
+	r.key("send")
+	has(t, r.ua.calls, "transfer 1 1003")
+	has(t, r.out.take(), "log call 1 transferred to 1003", "display 1 Transferring to 1003")
+	r.p.onSIP(sipua.Event{Kind: sipua.CallEnded, Call: 1, Code: 200})
+	has(t, r.out.take(), "call 1 ended:200 1002", "phone dialtone")
+	if r.p.hist[0].result != "transferred:1003" {
+		t.Fatalf("history %v", r.p.hist[0])
+	}
+	// Cancel leaves transfer mode; digits are DTMF again.
+	r = connected(t)
+	r.key("transfer")
+	r.key("cancel")
+	r.key("7")
+	has(t, r.m.log, "dtmf 7 100ms")
+}
+
+func TestTransferred(t *testing.T) {
+	r := connected(t)
+	r.ua.next = 1 // the incoming call took id 1
+	r.p.onSIP(sipua.Event{Kind: sipua.CallTransfer, Call: 1, Target: "sip:1003@127.0.0.1"})
+	has(t, r.out.take(), "log transferred by 1002 to sip:1003@127.0.0.1", "call 1 ended:200 1002", "call 2 calling sip:1003@127.0.0.1")
+	has(t, r.ua.calls, "hangup 1", "dial 1 sip:1003@127.0.0.1 192.0.2.10:true [PCMU PCMA]")
+}
