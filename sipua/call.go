@@ -548,6 +548,20 @@ func (ua *UA) Hangup(id CallID) error {
 	})
 }
 
+// servable reports whether an offer has an audio stream with a codec the
+// phone plays (PCMU or PCMA at 8000 Hz).
+func servable(offer sdp.Session) bool {
+	if offer.Port == 0 {
+		return false
+	}
+	for _, c := range offer.Codecs {
+		if (strings.EqualFold(c.Name, "PCMU") || strings.EqualFold(c.Name, "PCMA")) && c.Rate == 8000 {
+			return true
+		}
+	}
+	return false
+}
+
 // handleInvite takes a new INVITE (or a re-INVITE inside a dialog).
 func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
 	if to, err := sipmsg.ParseNameAddr(m.Get("To")); err == nil {
@@ -574,6 +588,17 @@ func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
 	if err != nil || !strings.HasPrefix(strings.ToLower(m.Get("Content-Type")), "application/sdp") {
 		ua.logf("sipua: INVITE without a usable SDP offer: %v", err)
 		ua.respond(srv, 488, "", func(r *sipmsg.Message) { addToTag(r, sipmsg.NewTag()) })
+		return
+	}
+	if !servable(offer) {
+		// RFC 3264 section 6 / RFC 3261 13.3.1.3: nothing in the offer the
+		// phone can play (no G.711, or the stream rejected): 488 at once,
+		// without ringing, with Warning 305 (20.43).
+		ua.logf("sipua: INVITE offers no G.711 audio: 488")
+		ua.respond(srv, 488, "", func(r *sipmsg.Message) {
+			addToTag(r, sipmsg.NewTag())
+			r.Add("Warning", `305 `+ua.contactHost+` "Incompatible media format"`)
+		})
 		return
 	}
 	c := ua.newCall(l, false)

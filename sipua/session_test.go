@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/deskphone/deskphone/sipua/sdp"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
@@ -385,4 +386,36 @@ func TestTelephoneEventSDP(t *testing.T) {
 		t.Fatalf("answer %+v %v", ans, err)
 	}
 	_ = net.IPv4len
+}
+
+// TestUnservableOffer: an INVITE offering only G.729 gets 488 with a
+// Warning, and the phone does not ring.
+func TestUnservableOffer(t *testing.T) {
+	ua, _ := startUA(t, LineConfig{User: "1002"})
+	p := newPeer(t)
+	inv := sipmsg.NewRequest("INVITE", target(ua, "1002"))
+	inv.Add("Via", "SIP/2.0/UDP "+p.addr()+";branch="+sipmsg.NewBranch())
+	inv.Add("From", "<sip:1001@127.0.0.1>;tag=p1")
+	inv.Add("To", "<sip:1002@127.0.0.1>")
+	inv.Add("Call-ID", sipmsg.NewCallID(""))
+	inv.Add("CSeq", "1 INVITE")
+	inv.Add("Contact", "<sip:1001@"+p.addr()+">")
+	inv.Add("Content-Type", "application/sdp")
+	inv.Body = []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n")
+	p.send(inv, ua.LocalAddr())
+	for {
+		r, _ := p.read()
+		if r.StatusCode < 200 {
+			continue
+		}
+		if r.StatusCode != 488 || !strings.HasPrefix(r.Get("Warning"), "305 ") {
+			t.Fatalf("got %d Warning %q", r.StatusCode, r.Get("Warning"))
+		}
+		break
+	}
+	select {
+	case e := <-ua.Events():
+		t.Fatalf("event %+v", e)
+	case <-time.After(100 * time.Millisecond):
+	}
 }
