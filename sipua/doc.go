@@ -1,12 +1,13 @@
 // Package sipua is the phone's SIP user agent: registration of each line
 // with digest authentication and refresh, and calls as caller and callee
 // (INVITE, provisional responses, 2xx with SDP, ACK, BYE, CANCEL, busy and
-// other rejections) over UDP, with G.711 offer/answer.
+// other rejections) over UDP, TCP or TLS (per line), with G.711
+// offer/answer.
 //
 // The work is split by RFC concern into sub-packages: sipmsg (messages),
-// digest (authentication), sdp (session descriptions), transport (UDP),
-// transaction (RFC 3261 section 17) and dialog (section 12). This package
-// is the facade the firmware uses.
+// digest (authentication), sdp (session descriptions), transport (UDP,
+// and TCP/TLS streams), transaction (RFC 3261 section 17) and dialog
+// (section 12). This package is the facade the firmware uses.
 //
 // One goroutine owns the UA's state (transactions, dialogs, calls, lines);
 // the socket reader, the timers and the API methods post work to it. Events
@@ -17,4 +18,14 @@
 // a line without either sends to the target URI or the remote Contact
 // (peer-to-peer). Via carries rport (RFC 3581); responses go to the source
 // address and port of the request.
+//
+// Transports (stream.go): a line's requests to its registrar or outbound
+// proxy go over LineConfig.Transport; others over what the next hop's URI
+// says (;transport=tcp/tls, sips), else UDP. Via and Contact name the
+// transport. The UA listens on UDP and TCP at the same port, and on TLS
+// with a certificate. Responses go on the connection the request came on,
+// else to the Via's received address and sent-by port (RFC 3261 18.2.2).
+// Over TCP and TLS the transaction layer's retransmissions are not sent
+// while the connection is open; keepalives are RFC 5626 CRLF pings on the
+// line's connection.
 package sipua

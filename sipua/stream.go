@@ -295,9 +295,57 @@ func (ua *UA) fitTransport(m *sipmsg.Message, k tkind) {
 func (ua *UA) sendMessage(m *sipmsg.Message, to *net.UDPAddr) error {
 	k, dest, name := ua.route(m, to)
 	if k != tUDP {
+		if ua.repeat(m, k, dest) {
+			return nil
+		}
 		ua.fitTransport(m, k)
 	}
 	return ua.sendOn(k, m.AppendTo(nil), dest, name)
+}
+
+// streamSent remembers the last messages sent over TCP or TLS, so that
+// the transaction layer's retransmissions (timers A, E and G, which RFC
+// 3261 sections 17.1.1.2, 17.1.2.2 and 17.2.1 run only over unreliable
+// transports) are not sent again on a connection that is still open. A
+// connection that has closed gets the retransmission on a new one. Owned
+// by the loop goroutine.
+type streamSent struct {
+	ring [16]struct {
+		m  *sipmsg.Message
+		k  tkind
+		to string
+	}
+	next int
+}
+
+// repeat reports whether m already went over k to to on a connection that
+// is still open, and remembers it otherwise. 2xx responses to INVITE are
+// always sent: the UAS core retransmits them end to end whatever the
+// transport (13.3.1.4).
+func (ua *UA) repeat(m *sipmsg.Message, k tkind, to *net.UDPAddr) bool {
+	if !m.IsRequest() && m.StatusCode >= 200 && m.StatusCode < 300 {
+		if _, method, _ := m.CSeq(); method == "INVITE" {
+			return false
+		}
+	}
+	s := &ua.sent
+	dest := to.String()
+	for _, e := range s.ring {
+		if e.m == m && e.k == k && e.to == dest {
+			st := ua.tcp
+			if k == tTLS {
+				st = ua.tls
+			}
+			if st.Has(to) {
+				return true
+			}
+			break
+		}
+	}
+	e := &s.ring[s.next]
+	e.m, e.k, e.to = m, k, dest
+	s.next = (s.next + 1) % len(s.ring)
+	return false
 }
 
 // sendOn sends bytes over k (b must not change afterwards: streams queue it).

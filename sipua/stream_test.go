@@ -256,3 +256,153 @@ func TestOversizeOverTCP(t *testing.T) {
 		t.Fatalf("got %q, want a 413 and close", b)
 	}
 }
+
+// rawConn reads SIP messages framed by Content-Length from a TCP connection.
+type rawConn struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func (rc *rawConn) read() *sipmsg.Message {
+	rc.t.Helper()
+	_ = rc.c.SetReadDeadline(time.Now().Add(deadline))
+	var head []byte
+	for {
+		line, err := rc.r.ReadString('\n')
+		if err != nil {
+			rc.t.Fatalf("read: %v", err)
+		}
+		if line == "\r\n" && len(head) == 0 {
+			continue
+		}
+		head = append(head, line...)
+		if line == "\r\n" {
+			break
+		}
+	}
+	m, err := sipmsg.Parse(head)
+	if err != nil {
+		rc.t.Fatal(err)
+	}
+	if n, _ := strconv.Atoi(m.Get("Content-Length")); n > 0 {
+		m.Body = make([]byte, n)
+		if _, err := io.ReadFull(rc.r, m.Body); err != nil {
+			rc.t.Fatal(err)
+		}
+	}
+	return m
+}
+
+// TestStreamNoRetransmit: a request the transaction layer sends again goes
+// once on an open connection (timers A/E are for UDP), and again on a new
+// connection once the old one has closed.
+func TestStreamNoRetransmit(t *testing.T) {
+	ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1001"}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ln.Addr().(*net.TCPAddr).Port}
+	req := func(branch string) *sipmsg.Message {
+		m := sipmsg.NewRequest("OPTIONS", fmt.Sprintf("sip:x@%v;transport=tcp", to))
+		m.Add("Via", ua.viaValue())
+		m.Add("From", "<sip:1001@127.0.0.1>;tag=a")
+		m.Add("To", "<sip:x@127.0.0.1>")
+		m.Add("CSeq", "1 OPTIONS")
+		m.Add("Call-ID", branch)
+		return m
+	}
+	m1, m2 := req("one"), req("two")
+	send := func(m *sipmsg.Message) {
+		if err := ua.do(func() error { return ua.sendMessage(m, to) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(m1)
+	send(m1)
+	send(m2)
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := &rawConn{t, c, bufio.NewReader(c)}
+	if a, b := rc.read(), rc.read(); a.Get("Call-ID") != "one" || b.Get("Call-ID") != "two" {
+		t.Fatalf("got %s then %s, want one then two", a.Get("Call-ID"), b.Get("Call-ID"))
+	}
+	if !strings.HasPrefix(m1.Get("Via"), "SIP/2.0/TCP ") {
+		t.Errorf("Via %q", m1.Get("Via"))
+	}
+	c.Close()
+	waitUntil(t, func() bool { return !ua.tcp.Has(to) }) // the UA sees the close
+	send(m1)
+	c2, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if m := (&rawConn{t, c2, bufio.NewReader(c2)}).read(); m.Get("Call-ID") != "one" {
+		t.Fatalf("retransmission on a new connection: %v", m.Get("Call-ID"))
+	}
+}
+
+// TestStreamResponseReconnects: the responses to a request go on its
+// connection; when that has closed, on a new connection to the received
+// address and the Via's sent-by port (RFC 3261 section 18.2.2).
+func TestStreamResponseReconnects(t *testing.T) {
+	ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1002"}}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	c, err := net.Dial("tcp", ua.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := sipmsg.NewRequest("INVITE", fmt.Sprintf("sip:1002@%v;transport=tcp", ua.LocalAddr()))
+	inv.Add("Via", fmt.Sprintf("SIP/2.0/TCP 127.0.0.1:%d;branch=z9hG4bKreconnect", port))
+	inv.Add("From", "<sip:1001@127.0.0.1>;tag=a")
+	inv.Add("To", "<sip:1002@127.0.0.1>")
+	inv.Add("Call-ID", "reconnect")
+	inv.Add("CSeq", "1 INVITE")
+	inv.Add("Contact", fmt.Sprintf("<sip:1001@127.0.0.1:%d;transport=tcp>", port))
+	inv.Add("Content-Type", "application/sdp")
+	inv.Body = []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n")
+	inv.Set("Content-Length", strconv.Itoa(len(inv.Body)))
+	if _, err := c.Write(inv.AppendTo(nil)); err != nil {
+		t.Fatal(err)
+	}
+	in := expect(t, ua, CallIncoming)
+	rc := &rawConn{t, c, bufio.NewReader(c)}
+	if r := rc.read(); r.StatusCode != 100 {
+		t.Fatalf("got %d on the request's connection, want 100", r.StatusCode)
+	}
+	c.Close()
+	waitUntil(t, func() bool { return ua.tcp.Len() == 0 })
+	if err := ua.Ring(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if r := (&rawConn{t, c2, bufio.NewReader(c2)}).read(); r.StatusCode != 180 {
+		t.Fatalf("got %d on the new connection, want 180", r.StatusCode)
+	}
+}
+
+// waitUntil polls cond (a connection closing has no event) until the deadline.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatal("condition not met by the deadline")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -37,6 +37,7 @@ type UA struct {
 	conn      *transport.UDP
 	tcp, tls  *transport.Stream // TCP at conn's port; TLS (stream.go)
 	tlsPort   int
+	sent      streamSent // owned by the loop
 	local     *net.UDPAddr
 	readerEnd chan struct{}
 
