@@ -406,3 +406,47 @@ func waitUntil(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestSippTCP: SIPp's built-in uac and uas scenarios over TCP (-t t1).
+func TestSippTCP(t *testing.T) {
+	t.Run("uac", func(t *testing.T) {
+		ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1002"}}})
+		wait := sipp(t, "-t", "t1", "-sn", "uac", "-s", "1002", "-p", fmt.Sprint(freeUDPPort(t)), ua.LocalAddr().String())
+		in := expect(t, ua, CallIncoming)
+		if err := ua.Ring(in.Call); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ua.Answer(in.Call, media(20000, "PCMU")); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, ua, CallAnswered)
+		if e := expect(t, ua, CallEnded); e.Code != 200 {
+			t.Fatalf("ended %+v", e)
+		}
+		if err := wait(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("uas", func(t *testing.T) {
+		port := freeUDPPort(t)
+		wait := sipp(t, "-t", "t1", "-sn", "uas", "-p", fmt.Sprint(port))
+		ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1001"}}})
+		// Until SIPp listens, the INVITE's retransmissions (timer A) each
+		// try a new connection.
+		id, err := ua.Dial(1, fmt.Sprintf("sip:service@127.0.0.1:%d;transport=tcp", port), media(10000, "PCMU"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect(t, ua, CallProgress)
+		expect(t, ua, CallAnswered)
+		if err := ua.Hangup(id); err != nil {
+			t.Fatal(err)
+		}
+		if e := expect(t, ua, CallEnded); e.Code != 200 {
+			t.Fatalf("ended %+v", e)
+		}
+		if err := wait(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -284,5 +285,47 @@ func TestTLS(t *testing.T) {
 	}
 	if err := NewStream(StreamConfig{TLS: true}).Listen("127.0.0.1:0"); err == nil {
 		t.Fatal("TLS listener without a certificate")
+	}
+}
+
+// BenchmarkFramer: one 900-byte INVITE framed out of a stream buffer.
+func BenchmarkFramer(b *testing.B) {
+	body := strings.Repeat("a=x\r\n", 100)
+	msg := "INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/TCP a;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\n" +
+		"Call-ID: 1\r\nCSeq: 1 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	f := newFramer(DefaultMaxMessage)
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		f.wrote(copy(f.space(), msg))
+		if k, _, err := f.next(); k != frameMessage || err != nil {
+			b.Fatal(k, err)
+		}
+	}
+}
+
+// BenchmarkStreamRoundTrip: a message over loopback TCP and back on the
+// same connection.
+func BenchmarkStreamRoundTrip(b *testing.B) {
+	ag, bg := make(chan *net.UDPAddr, 1), make(chan struct{}, 1)
+	srv := NewStream(StreamConfig{Handler: func(_ []byte, from *net.UDPAddr) { ag <- from }})
+	cli := NewStream(StreamConfig{Handler: func([]byte, *net.UDPAddr) { bg <- struct{}{} }})
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	defer cli.Close()
+	to := udpOf(srv.LocalAddr())
+	msg := []byte(inv)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := cli.Send(msg, to, ""); err != nil {
+			b.Fatal(err)
+		}
+		from := <-ag
+		if err := srv.Send(msg, from, ""); err != nil {
+			b.Fatal(err)
+		}
+		<-bg
 	}
 }
