@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskphone/deskphone/audio"
@@ -130,10 +131,24 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("app: %w", err)
 		}
 	}
-	ph := phone.New(phone.Deps{
+	// A second engine for the local three-way conference: the audio loop
+	// mixes both while the phone says so.
+	mix := &mixer{}
+	eng2, err := audio.NewEngine(eng.Config())
+	if err == nil {
+		mix.conf, err = audio.NewConference(eng, eng2)
+	}
+	if err != nil {
+		step("audio: no conference: %v", err)
+	}
+	deps := phone.Deps{
 		Config: cfg, UA: ua, Media: eng, Input: f.in, Out: &watcher{Observer: f.out, start: start, step: step},
 		MediaHost: mediaHost, BindIP: bindIP, Logf: logf, MWI: mwi,
-	})
+	}
+	if mix.conf != nil {
+		deps.Second, deps.Mix = eng2, mix.on.Store
+	}
+	ph := phone.New(deps)
 	if f.setStatus != nil {
 		f.setStatus(ph.Status)
 	}
@@ -150,7 +165,7 @@ func Run(ctx context.Context, o Options) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := audioLoop(ctx, f.codec, eng); err != nil && ctx.Err() == nil {
+		if err := audioLoop(ctx, f.codec, eng, mix); err != nil && ctx.Err() == nil {
 			logf("audio: %v; the phone goes on without audio", err)
 		}
 	}()
@@ -169,7 +184,7 @@ func Run(ctx context.Context, o Options) error {
 
 // audioLoop moves one frame each way per codec period: the codec is the
 // clock, the engine encodes the microphone and produces the earpiece.
-func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine) error {
+func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine, mix *mixer) error {
 	n := eng.FrameSamples()
 	if err := codec.Open(8000, n); err != nil {
 		return err
@@ -181,9 +196,23 @@ func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine) error {
 		if err := codec.Exchange(ear, mic); err != nil {
 			return err
 		}
+		if mix.on.Load() { // a conference: both far ends
+			if eng.Muted() {
+				clear(mic)
+			}
+			mix.conf.Process(mic, ear)
+			continue
+		}
 		eng.ProcessMuted(mic, ear) // the mute key sends silence
 	}
 	return nil
+}
+
+// mixer says whether the audio loop mixes the phone's two engines (a
+// local three-way conference).
+type mixer struct {
+	conf *audio.Conference // nil: no second engine
+	on   atomic.Bool
 }
 
 // uaLines turns the configured lines into the user agent's: line 1 up to

@@ -81,6 +81,15 @@ func (p *Phone) onOtherEvent(ev sipua.Event) {
 func (p *Phone) promoteOther() {
 	o := p.other
 	p.other, p.call = nil, o
+	if !o.waiting && !o.held { // the other far end of a conference
+		p.eng(o).StopStream()
+		o.media, o.second = false, false
+		p.unmix()
+		p.startMedia(o.remote)
+		p.setState(Connected)
+		p.showCall()
+		return
+	}
 	if o.waiting {
 		o.waiting = false
 		if p.tone == "waiting" {
@@ -146,9 +155,15 @@ func (p *Phone) holdCall(c *call) bool {
 		return false
 	}
 	if c.media {
-		p.d.Media.StopStream()
+		p.eng(c).StopStream()
 		c.media = false
-		p.dtmfPoll.stop()
+		if !c.second {
+			p.dtmfPoll.stop()
+		}
+	}
+	if c.second {
+		c.second = false // resumed, it runs on the first engine
+		p.unmix()
 	}
 	c.held = true
 	p.callStateOf(c, "held")
@@ -184,6 +199,9 @@ func (p *Phone) showCall() {
 	}
 	if o := p.other; o != nil && o.held {
 		text += "  (held: " + o.peer + ")"
+	}
+	if p.conf && p.other != nil {
+		text = "Conference: " + c.peer + " + " + p.other.peer
 	}
 	p.d.Out.Display(1, text)
 }

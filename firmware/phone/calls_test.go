@@ -119,3 +119,63 @@ func TestTransferred(t *testing.T) {
 	has(t, r.out.take(), "log transferred by 1002 to sip:1003@127.0.0.1", "call 1 ended:200 1002", "call 2 calling sip:1003@127.0.0.1")
 	has(t, r.ua.calls, "hangup 1", "dial 1 sip:1003@127.0.0.1 192.0.2.10:true [PCMU PCMA]")
 }
+
+// mixLog records the conference switch.
+type mixLog struct{ got []bool }
+
+func (m *mixLog) mix(on bool) { m.got = append(m.got, on) }
+
+func TestConference(t *testing.T) {
+	r := connected(t)
+	second, mix := &fakeMedia{}, &mixLog{}
+	r.p.d.Second, r.p.d.Mix = second, mix.mix
+	r.ua.next = 1 // the incoming call took id 1
+	r.key("conf")
+	has(t, r.out.take(), "log conf: needs a call connected and one on hold")
+	// Hold 1002, dial 1003 (a second call), then conf.
+	r.key("hold")
+	r.key("1")
+	r.key("0")
+	r.key("0")
+	r.key("3")
+	r.key("send")
+	has(t, r.out.take(), "call 1 held 1002", "phone held", "phone dialtone", "phone dialing", "phone calling", "call 2 calling 1003")
+	r.p.onSIP(sipua.Event{Kind: sipua.CallAnswered, Call: 2, Remote: &sipua.Media{Host: "127.0.0.1", Port: 4002, Codecs: []string{"PCMU"}}})
+	r.key("conf")
+	has(t, r.out.take(), "call 1 connected 1002", "led hold off", "display 1 Conference: 1003 + 1002")
+	has(t, r.ua.calls, "hold 1 true", "dial 1 1003 192.0.2.10:true [PCMU PCMA]", "hold 1 false")
+	has(t, second.log, "stream 127.0.0.1:4000 PCMA")
+	if len(mix.got) != 1 || !mix.got[0] || !r.p.conf {
+		t.Fatalf("mix %v", mix.got)
+	}
+	// conf again splits: 1002 goes back on hold, the mix ends.
+	r.key("conf")
+	has(t, r.out.take(), "call 1 held 1002", "led hold on")
+	has(t, second.log, "stop")
+	if len(mix.got) != 2 || mix.got[1] || r.p.conf {
+		t.Fatalf("mix %v", mix.got)
+	}
+	// Join again; then 1003 (the first engine's call) hangs up: 1002 moves
+	// to the first engine and stays connected.
+	r.key("conf")
+	r.out.take()
+	streams := len(r.m.log)
+	r.p.onSIP(sipua.Event{Kind: sipua.CallEnded, Call: 2, Code: 200})
+	has(t, r.out.take(), "call 2 ended:200 1003", "display 1 Talking to 1002")
+	has(t, r.m.log[streams:], "stop", "stream 127.0.0.1:4000 PCMA")
+	if r.p.conf || r.p.other != nil || r.p.call == nil || r.p.call.second {
+		t.Fatalf("after one left: conf %t other %v", r.p.conf, r.p.other)
+	}
+	// Handset down in a conference ends both.
+	r = connected(t)
+	r.p.d.Second, r.p.d.Mix = &fakeMedia{}, mix.mix
+	r.p.onSIP(incoming(2, "1003"))
+	r.key("ok")
+	r.key("conf")
+	r.out.take()
+	r.hook(false)
+	has(t, r.out.take(), "call 1 ended:200 1002", "call 2 ended:200 1003", "phone idle")
+	if r.p.call != nil || r.p.other != nil {
+		t.Fatal("calls left after hanging up the conference")
+	}
+}

@@ -63,6 +63,11 @@ type Deps struct {
 	// BindIP is the local address RTP sockets bind to; "" binds all.
 	BindIP string
 	Logf   func(format string, args ...any)
+	// Second is a second audio engine and Mix switches the audio loop
+	// between the first engine alone (false) and both mixed as a local
+	// three-way conference (true). nil: no conference.
+	Second Media
+	Mix    func(on bool)
 	// MWI brings the user agent's message-summary reports into Run (the
 	// user agent's callback must not block: the sender drops a report when
 	// the channel is full). nil: no lamp.
@@ -82,6 +87,7 @@ type call struct {
 	held     bool         // this phone put it on hold
 	waiting  bool         // an incoming call that rings in while another is up (call waiting)
 	remote   *sipua.Media // the far end's media, for resuming
+	second   bool         // its stream runs on Deps.Second (a conference)
 }
 
 // Phone is one desk phone. Build it with New and run it with Run.
@@ -98,6 +104,7 @@ type Phone struct {
 	call    *call // the call the handset is on (or the only one)
 	other   *call // a second call: waiting (ringing in) or held
 	xfer    bool  // the transfer key was pressed: digits are the transfer target
+	conf    bool  // call and other are mixed: a local three-way conference
 	reg     [len(config.Config{}.Lines)]string
 	nextRTP int
 
@@ -243,6 +250,14 @@ func (p *Phone) goOnHook() {
 	p.offHook, p.speaker = false, false
 	p.d.Out.LED("speaker", "off")
 	p.xfer = false
+	if p.conf && p.other != nil { // hanging up a conference ends both calls
+		o := p.other
+		if err := p.d.UA.Hangup(o.id); err != nil {
+			p.logf("phone: hang up call %d: %v", o.id, err)
+		}
+		p.callStateOf(o, "ended:200")
+		p.endCallOf(o)
+	}
 	if p.call != nil && p.state != Ringing {
 		p.hangup()
 	}
@@ -267,6 +282,8 @@ func (p *Phone) onKey(k string) {
 		p.holdKey()
 	case k == "transfer":
 		p.transferKey()
+	case k == "conf":
+		p.confKey()
 	case (k == "send" || k == "ok") && p.other != nil && p.other.waiting:
 		p.answerWaiting()
 	case (k == "send" || k == "ok") && p.state == Ringing:
@@ -347,7 +364,19 @@ func (p *Phone) onDigit(d byte) {
 	switch p.state {
 	case Idle, DialTone, Dialing:
 		p.dialDigit(d)
-	case Connected, Held:
+	case Held:
+		if p.xfer {
+			p.xferDigit(d)
+			return
+		}
+		if p.other == nil && p.call != nil && p.call.held {
+			// A second call while the first waits on hold: the held call
+			// becomes the other one and the digits dial the new one.
+			p.other, p.call = p.call, nil
+			p.setState(DialTone)
+			p.dialDigit(d)
+		}
+	case Connected:
 		if p.xfer {
 			p.xferDigit(d)
 			return
@@ -653,8 +682,11 @@ func (p *Phone) showIdle() {
 }
 
 // startMedia starts RTP to the negotiated remote media of the current call.
-func (p *Phone) startMedia(remote *sipua.Media) {
-	c := p.call
+func (p *Phone) startMedia(remote *sipua.Media) { p.startMediaOf(p.call, remote) }
+
+// startMediaOf starts c's RTP on its engine (the second one for the second
+// far end of a conference).
+func (p *Phone) startMediaOf(c *call, remote *sipua.Media) {
 	if c == nil || c.conn == nil || remote == nil || len(remote.Codecs) == 0 {
 		return
 	}
@@ -669,9 +701,9 @@ func (p *Phone) startMedia(remote *sipua.Media) {
 		return
 	}
 	if c.media {
-		p.d.Media.StopStream()
+		p.eng(c).StopStream()
 	}
-	if err := p.d.Media.StartStream(c.conn, addr, codec); err != nil {
+	if err := p.eng(c).StartStream(c.conn, addr, codec); err != nil {
 		p.logf("phone: call %d: start audio: %v", c.id, err)
 		return
 	}
@@ -715,15 +747,19 @@ func (p *Phone) endCallOf(c *call) {
 		}
 		return
 	}
-	p.dtmfPoll.stop()
-	if p.muted {
-		p.muted = false
-		p.d.Media.SetMute(false)
-		p.d.Out.LED("mute", "off")
+	if c.second { // the first engine's mute and digits belong to the other call
+		p.unmix()
+	} else {
+		p.dtmfPoll.stop()
+		if p.muted {
+			p.muted = false
+			p.d.Media.SetMute(false)
+			p.d.Out.LED("mute", "off")
+		}
+		p.sentDTMF, p.rcvdDTMF = p.sentDTMF[:0], p.rcvdDTMF[:0]
 	}
-	p.sentDTMF, p.rcvdDTMF = p.sentDTMF[:0], p.rcvdDTMF[:0]
 	p.recordEnd(c)
-	p.d.Media.StopStream()
+	p.eng(c).StopStream()
 	if c.conn != nil {
 		c.conn.Close()
 	}

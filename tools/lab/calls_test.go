@@ -100,3 +100,57 @@ func TestBlindTransferSim(t *testing.T) {
 	f.expect("1001", `^phone connected$`)
 	f.hangupAll()
 }
+
+// TestConferenceSim: 1001 talks to 1002, holds, calls 1003, and presses
+// conf: all three hear each other (1001's tone at both, 1002's at 1003);
+// 1001 hanging up ends both calls.
+func TestConferenceSim(t *testing.T) {
+	f := startFlow(t, []string{"1001", "1002", "1003"}, nil)
+	f.connect("1001", "1002")
+	f.do("1001", "key hold")
+	f.expect("1001", `^phone held$`)
+	f.do("1001", "dial 1003")
+	f.expect("1003", `^ring on`)
+	f.do("1003", "hook off")
+	f.expect("1001", `^call \d+ connected .*1003`)
+	f.do("1001", "key conf")
+	f.expect("1001", `^display 1 Conference: .*1003 \+ .*1002$`)
+	f.expect("1002", `^call \d+ connected `)
+	ctx, stop := context.WithCancel(f.ctx)
+	defer stop()
+	go f.ph("1001").Panel.PlayTone(ctx, ToneAtoB, toneAmp)
+	go f.ph("1002").Panel.PlayTone(ctx, ToneBtoA, toneAmp)
+	type got struct {
+		ext string
+		l   map[float64]float64
+	}
+	res := make(chan got, 3)
+	for _, ext := range []string{"1001", "1002", "1003"} {
+		go func() {
+			s, err := f.ph(ext).Panel.Record(2 * time.Second)
+			if err != nil {
+				res <- got{ext, nil}
+				return
+			}
+			res <- got{ext, levels(s[len(s)/3:])}
+		}()
+	}
+	heard := map[string]map[float64]float64{}
+	for range 3 {
+		g := <-res
+		heard[g.ext] = g.l
+	}
+	t.Logf("levels: %v", heard)
+	if heard["1002"][ToneAtoB] < MinLevel || heard["1003"][ToneAtoB] < MinLevel {
+		t.Fatalf("1001 is not heard by both: %v", heard)
+	}
+	if heard["1003"][ToneBtoA] < MinLevel || heard["1001"][ToneBtoA] < MinLevel {
+		t.Fatalf("1002 is not heard by 1001 and 1003: %v", heard)
+	}
+	stop()
+	f.do("1001", "hook on")
+	f.expect("1002", `^call \d+ ended:`)
+	f.expect("1003", `^call \d+ ended:`)
+	f.expect("1001", `^phone idle$`)
+	f.hangupAll()
+}
