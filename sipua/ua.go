@@ -47,6 +47,7 @@ type UA struct {
 	lines       []*line
 	calls       map[CallID]*call
 	nextCall    CallID
+	mwi         map[int]*mwiSub // message-summary subscriptions by line (mwi.go)
 	closing     bool
 	pendingRegs int
 	closeReady  chan struct{}
@@ -210,6 +211,9 @@ func (ua *UA) loop() {
 // emit sends an event; if the channel stays full for a second the event is
 // dropped (and logged) rather than stall the UA.
 func (ua *UA) emit(e Event) {
+	if e.Kind == RegChanged {
+		ua.mwiRegChanged(e.Line, e.RegState)
+	}
 	select {
 	case ua.events <- e:
 		return
