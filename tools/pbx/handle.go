@@ -466,7 +466,7 @@ func (p *PBX) locate(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, ext st
 	}
 	bs := p.st.live(ext, p.now())
 	if len(bs) == 0 {
-		if initial && m.Method == "INVITE" && !p.cfg.NoVoicemailFallback {
+		if initial && m.Method == "INVITE" && !p.cfg.NoVoicemailFallback && safeBox(ext) {
 			p.cfg.Logf("pbx: %s is not registered: to its mailbox", ext)
 			m.Prepend("Diversion", "<sip:"+ext+"@"+p.cfg.Realm+">;reason=unavailable")
 			p.answerVoicemail(m, src, ext, false)

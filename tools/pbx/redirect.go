@@ -61,7 +61,7 @@ func (p *PBX) downstreamFailure(f *forwarded, m *sipmsg.Message) bool {
 // Diversion header naming the callee and why (code: what happened on the
 // branch); false when fallback is off or there is no callee box.
 func (p *PBX) toMailbox(f *forwarded, code int) bool {
-	if p.cfg.NoVoicemailFallback || f.ext == "" || f.req == nil || f.upstream == nil {
+	if p.cfg.NoVoicemailFallback || !safeBox(f.ext) || f.req == nil || f.upstream == nil {
 		return false
 	}
 	nr := f.req.Clone()

@@ -136,6 +136,19 @@ type vmCall struct {
 // one named after "*" ("8000*1002"), else the diverting extension of the
 // newest Diversion header (RFC 5806), else the caller's own.
 func (p *PBX) vmTarget(m *sipmsg.Message, user string) (box string, owner, ok bool) {
+	box, owner, ok = p.vmTarget1(m, user)
+	if ok && !safeBox(box) {
+		return "", false, false
+	}
+	return box, owner, ok
+}
+
+// safeBox reports whether an extension can name a mailbox folder.
+func safeBox(ext string) bool {
+	return ext != "" && ext != "." && ext != ".." && !strings.ContainsAny(ext, `/\`+"\x00")
+}
+
+func (p *PBX) vmTarget1(m *sipmsg.Message, user string) (box string, owner, ok bool) {
 	vm := p.cfg.VoicemailNumber
 	caller := userOf(m.Get("From"))
 	switch {
