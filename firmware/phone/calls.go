@@ -213,6 +213,10 @@ func (p *Phone) transferKey() {
 		p.d.Out.Log("transfer: no call")
 		return
 	}
+	if o := p.other; o != nil && o.held && !p.conf {
+		p.consultTransfer()
+		return
+	}
 	p.xfer = true
 	p.digits = p.digits[:0]
 	p.d.Out.Display(1, "Transfer to: ")
@@ -256,4 +260,33 @@ func (p *Phone) onTransferred(ev sipua.Event) {
 	p.d.Out.Log("transferred by " + p.call.peer + " to " + ev.Target)
 	p.hangup()
 	p.placeCall(ev.Target)
+}
+
+// consultTransfer: with a call on hold and a consultation call to the
+// target connected, transfer puts the held party through to the target.
+// The user agent offers no INVITE with Replaces (RFC 3891) and does not
+// expose the consultation's dialog, so this is the semi-attended transfer
+// of RFC 5589 section 7 without Replaces: the consultation call ends and
+// the held party is referred (REFER) to the target's number, so the
+// target's phone rings again with the transferred party.
+func (p *Phone) consultTransfer() {
+	c, o := p.call, p.other
+	if c.incoming {
+		p.d.Out.Log("transfer: the consultation call came in; no number to refer to")
+		return
+	}
+	target := c.peer
+	c.result = "consulted"
+	p.hangup()
+	p.other, p.call = nil, o
+	if err := p.d.UA.Transfer(o.id, target); err != nil {
+		p.logf("phone: transfer call %d to %s: %v", o.id, target, err)
+		p.d.Out.Display(1, "Transfer failed")
+		p.setState(Held)
+		return
+	}
+	o.result = "transferred:" + target
+	p.setState(Held)
+	p.d.Out.Log("call " + strconv.Itoa(int(o.id)) + " transferred to " + target)
+	p.d.Out.Display(1, "Transferring to "+target)
 }

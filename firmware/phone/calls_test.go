@@ -179,3 +179,23 @@ func TestConference(t *testing.T) {
 		t.Fatal("calls left after hanging up the conference")
 	}
 }
+
+func TestConsultTransfer(t *testing.T) {
+	r := connected(t)
+	r.ua.next = 1
+	r.key("hold")
+	for _, k := range []string{"1", "0", "0", "3", "send"} {
+		r.key(k)
+	}
+	r.p.onSIP(sipua.Event{Kind: sipua.CallAnswered, Call: 2, Remote: &sipua.Media{Host: "127.0.0.1", Port: 4002, Codecs: []string{"PCMU"}}})
+	r.out.take()
+	r.key("transfer")
+	has(t, r.ua.calls, "hold 1 true", "dial 1 1003 192.0.2.10:true [PCMU PCMA]", "hangup 2", "transfer 1 1003")
+	has(t, r.out.take(), "call 2 ended:200 1003", "phone held", "log call 1 transferred to 1003")
+	// The user agent ends the referred call once it is accepted.
+	r.p.onSIP(sipua.Event{Kind: sipua.CallEnded, Call: 1, Code: 200})
+	has(t, r.out.take(), "call 1 ended:200 1002", "led hold off", "phone dialtone")
+	if r.p.hist[0].result != "transferred:1003" || r.p.hist[1].result != "consulted" {
+		t.Fatalf("history %v", r.p.hist)
+	}
+}

@@ -541,7 +541,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		case was == Ringing:
 			p.d.Out.Ring(false, "")
 			p.toIdleOrDialTone()
-		case was == Connected:
+		case was == Connected || was == Held:
 			// The far end hung up: back to dial tone while the handset is up.
 			p.afterCall()
 		default:

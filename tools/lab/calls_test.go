@@ -154,3 +154,28 @@ func TestConferenceSim(t *testing.T) {
 	f.expect("1001", `^phone idle$`)
 	f.hangupAll()
 }
+
+// TestConsultTransferSim: 1001 calls 1002; 1002 holds it, calls 1003,
+// talks, and presses transfer: the consultation ends and 1001 is referred
+// to 1003, whose phone rings again (semi-attended: no Replaces).
+func TestConsultTransferSim(t *testing.T) {
+	f := startFlow(t, []string{"1001", "1002", "1003"}, nil)
+	f.connect("1001", "1002")
+	f.do("1002", "key hold")
+	f.expect("1002", `^phone held$`)
+	f.expect("1001", `^call \d+ remote-held `)
+	f.do("1002", "dial 1003")
+	f.expect("1003", `^ring on`)
+	f.do("1003", "key ok") // on the speaker: the phone is idle again when the call ends
+	f.expect("1002", `^call \d+ connected 1003$`)
+	f.do("1002", "key transfer")
+	f.expect("1002", `^log call \d+ transferred to 1003$`)
+	f.expect("1003", `^call \d+ ended:`)
+	f.expect("1001", `^log transferred by .* to sip:1003@`)
+	f.expect("1003", `^ring on`)
+	f.expect("1002", `^phone (idle|dialtone)$`)
+	f.do("1003", "key ok")
+	f.expect("1003", `^phone connected$`)
+	f.expect("1001", `^phone connected$`)
+	f.hangupAll()
+}
