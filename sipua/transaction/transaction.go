@@ -20,7 +20,7 @@ var (
 // DefaultMax bounds the live transactions of a Layer (client and server
 // together) when Config.Max is zero: a desk phone has a few calls and lines,
 // so a scan or a flood meets a hard cap instead of growing the table.
-const DefaultMax = 256
+const DefaultMax = 1024
 
 // Default timer values for UDP (RFC 3261 section 17.1.1.1, table 4).
 const (

@@ -1,0 +1,48 @@
+package transaction
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"testing/synctest"
+)
+
+// TestTableBounded: with Max live transactions a new request gets a
+// stateless 503 (no transaction) and NewClient fails with ErrFull, until
+// the timers free a slot.
+func TestTableBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newEnv()
+		e.l.cfg.Max = 2
+		e.do(func() {
+			for _, b := range []string{"z9hG4bKs1", "z9hG4bKs2"} {
+				if s, up := e.l.HandleRequest(request("OPTIONS", b), peer); s == nil || !up {
+					t.Fatalf("request %s not taken", b)
+				}
+			}
+			if s, up := e.l.HandleRequest(request("OPTIONS", "z9hG4bKs3"), peer); s != nil || up {
+				t.Fatal("a request beyond Max got a transaction")
+			}
+			if _, err := e.l.NewClient(request("OPTIONS", "z9hG4bKc1"), peer, ClientHandler{}); !errors.Is(err, ErrFull) {
+				t.Fatalf("NewClient beyond Max: %v", err)
+			}
+		})
+		if got := e.rec.log(); !reflect.DeepEqual(got, []string{"0s 503"}) {
+			t.Fatalf("sent %q", got)
+		}
+	})
+}
+
+// TestRFC2543Key: without the magic cookie, requests match by Call-ID,
+// CSeq and From (17.2.3): a retransmission is absorbed.
+func TestRFC2543Key(t *testing.T) {
+	e := newEnv()
+	e.do(func() {
+		if s, up := e.l.HandleRequest(request("OPTIONS", "old1"), peer); s == nil || !up {
+			t.Fatal("first request not taken")
+		}
+		if s, up := e.l.HandleRequest(request("OPTIONS", "old1"), peer); s != nil || up {
+			t.Fatal("retransmission not absorbed")
+		}
+	})
+}
