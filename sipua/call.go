@@ -300,6 +300,7 @@ func (c *call) onInviteResponse(tx *transaction.Client, r *sipmsg.Message) {
 			c.end(code)
 		}
 	default:
+		c.reason = r.Get("Reason") // RFC 3326 in responses, e.g. Q.850 causes from gateways
 		c.end(code)
 	}
 }
