@@ -63,6 +63,7 @@ type line struct {
 	serverName string       // TLS: the name the registrar/proxy must prove
 
 	regState  string
+	regAt     time.Time // when regState last became "registered"
 	regCallID string
 	regTag    string
 	regSeq    uint32
@@ -286,6 +287,7 @@ func (l *line) onRegResponse(c *transaction.Client, r *sipmsg.Message, expires i
 			l.setReg("unregistered")
 			return
 		}
+		l.regAt = time.Now()
 		l.setReg("registered")
 		l.scheduleRegister(regRefreshAfter(granted), l.expires)
 	case code == 401 || code == 407:

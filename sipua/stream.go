@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 	"github.com/deskphone/deskphone/sipua/transport"
@@ -50,7 +51,8 @@ func (ua *UA) listen() error {
 		if conn, err = transport.Listen(ua.cfg.Listen); err != nil {
 			return fmt.Errorf("sipua: %w", err)
 		}
-		ua.tcp = transport.NewStream(transport.StreamConfig{Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf})
+		ua.tcp = transport.NewStream(transport.StreamConfig{Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf,
+			Closed: func(a *net.UDPAddr) { ua.post(func() { ua.streamClosed(tTCP, a) }) }})
 		local := conn.LocalAddr()
 		if err = ua.tcp.Listen(local.String()); err == nil {
 			ua.conn, ua.local = conn, local
@@ -85,7 +87,8 @@ func (ua *UA) listen() error {
 		server = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	ua.tls = transport.NewStream(transport.StreamConfig{TLS: true, ServerTLS: server, ClientTLS: client,
-		Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf})
+		Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf,
+		Closed: func(a *net.UDPAddr) { ua.post(func() { ua.streamClosed(tTLS, a) }) }})
 	ua.tlsPort = ua.local.Port
 	if server != nil {
 		addr := ua.cfg.TLSListen
@@ -128,6 +131,31 @@ func (ua *UA) TLSAddr() *net.TCPAddr {
 		return nil
 	}
 	return ua.tls.LocalAddr()
+}
+
+// reflowAfter is how long a line must have been registered before the
+// loss of its connection makes it register again at once (so that a
+// registrar that closes every connection does not cause a loop; the
+// refresh timer still runs).
+const reflowAfter = 30 * time.Second
+
+// streamClosed runs on the loop when a TCP or TLS connection has closed: a
+// registered line whose registrar or proxy it led to registers again over
+// a new connection (after a random 0-2 s), so that the registrar's way back
+// to the phone (the connection, behind NAT) is open again (RFC 5626 section
+// 4.4 in spirit; the phone has no outbound flow tokens).
+func (ua *UA) streamClosed(k tkind, a *net.UDPAddr) {
+	if ua.closing {
+		return
+	}
+	for _, l := range ua.lines {
+		if l.tk != k || l.registrar == nil || !sameAddr(l.proxy, a) || l.regState != "registered" || time.Since(l.regAt) < reflowAfter {
+			continue
+		}
+		ua.logf("sipua: line %d: connection to %v closed; registering again", l.n, a)
+		l.regAt = time.Now()
+		l.scheduleRegister(l.random(2*time.Second), l.expires)
+	}
 }
 
 // streamRecv hands a message from a TCP or TLS connection to the loop, as

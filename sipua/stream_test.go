@@ -178,51 +178,92 @@ func TestCallOverStream(t *testing.T) {
 	}
 }
 
-// tcpRegistrar answers REGISTERs on one TCP connection.
+// tcpRegistrar answers REGISTERs over TCP, on each connection it accepts.
 func tcpRegistrar(t *testing.T) (addr string, got chan *sipmsg.Message) {
+	addr, got, _ = tcpRegistrarConns(t)
+	return addr, got
+}
+
+// tcpRegistrarConns is tcpRegistrar that also hands over each connection
+// it accepts, so that a test may close it.
+func tcpRegistrarConns(t *testing.T) (addr string, got chan *sipmsg.Message, conns chan net.Conn) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	got = make(chan *sipmsg.Message, 8)
+	got, conns = make(chan *sipmsg.Message, 8), make(chan net.Conn, 8)
 	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		r := bufio.NewReader(c)
 		for {
-			var head []byte
-			for {
-				line, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if line == "\r\n" && len(head) == 0 {
-					continue
-				}
-				head = append(head, line...)
-				if line == "\r\n" {
-					break
-				}
-			}
-			m, err := sipmsg.Parse(head)
+			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			if n, _ := strconv.Atoi(m.Get("Content-Length")); n > 0 {
-				io.CopyN(io.Discard, r, int64(n))
-			}
-			got <- m
-			resp := sipmsg.NewResponse(m, 200, "")
-			resp.Add("Contact", m.Get("Contact")+";expires=60")
-			resp.Add("Content-Length", "0")
-			c.Write(resp.AppendTo(nil))
+			conns <- c
+			go registrarConn(c, got)
 		}
 	}()
-	return ln.Addr().String(), got
+	return ln.Addr().String(), got, conns
+}
+
+func registrarConn(c net.Conn, got chan *sipmsg.Message) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for {
+		var head []byte
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if line == "\r\n" && len(head) == 0 {
+				continue
+			}
+			head = append(head, line...)
+			if line == "\r\n" {
+				break
+			}
+		}
+		m, err := sipmsg.Parse(head)
+		if err != nil {
+			return
+		}
+		if n, _ := strconv.Atoi(m.Get("Content-Length")); n > 0 {
+			io.CopyN(io.Discard, r, int64(n))
+		}
+		got <- m
+		resp := sipmsg.NewResponse(m, 200, "")
+		resp.Add("Contact", m.Get("Contact")+";expires=60")
+		resp.Add("Content-Length", "0")
+		c.Write(resp.AppendTo(nil))
+	}
+}
+
+// TestReregisterOnClose: when the registrar's connection closes, a line
+// registered for a while registers again over a new connection.
+func TestReregisterOnClose(t *testing.T) {
+	addr, got, conns := tcpRegistrarConns(t)
+	ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1001", Registrar: addr, Transport: "tcp"}}})
+	expect(t, ua, RegChanged)
+	<-got
+	c := <-conns
+	if err := ua.do(func() error { ua.lines[0].regAt = time.Time{}; return nil }); err != nil { // registered long ago
+		t.Fatal(err)
+	}
+	c.Close()
+	select {
+	case m := <-got:
+		if m.Method != "REGISTER" {
+			t.Fatalf("got %s", m.Method)
+		}
+	case <-time.After(deadline):
+		t.Fatal("no REGISTER after the connection closed")
+	}
+	select {
+	case <-conns:
+	default:
+		t.Fatal("the REGISTER did not come on a new connection")
+	}
 }
 
 func TestRegisterOverTCP(t *testing.T) {

@@ -49,6 +49,9 @@ type StreamConfig struct {
 	// return a response (413) to write before the connection is closed.
 	// nil: the connection is just closed.
 	Oversize func(head []byte, from *net.UDPAddr) []byte
+	// Closed is called, from the connection's goroutine, when a
+	// connection has closed (or failed to open). nil: none.
+	Closed func(remote *net.UDPAddr)
 	// Logf reports connection events; nil = silent.
 	Logf func(format string, args ...any)
 }
@@ -155,7 +158,7 @@ func (s *Stream) accept(ln net.Listener) {
 			continue
 		}
 		ap := addrPort(c.RemoteAddr())
-		sc, err := s.add(ap)
+		sc, err := s.add(ap, false)
 		if err != nil {
 			s.logf("transport: %s from %v refused: %v", s.name(), ap, err)
 			c.Close()
@@ -181,8 +184,10 @@ func key(a *net.UDPAddr) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
-// add registers a new connection to ap (not yet started).
-func (s *Stream) add(ap netip.AddrPort) (*streamConn, error) {
+// add registers a new connection to ap (not yet started). With the table
+// full, a connection we open (evict) closes the least recently used one;
+// one a peer opens is refused.
+func (s *Stream) add(ap netip.AddrPort, evict bool) (*streamConn, error) {
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -190,7 +195,17 @@ func (s *Stream) add(ap netip.AddrPort) (*streamConn, error) {
 		return nil, ErrStreamClosed
 	}
 	if len(s.conns) >= s.cfg.MaxConns {
-		return nil, ErrTooManyConns
+		if !evict {
+			return nil, ErrTooManyConns
+		}
+		var lru *streamConn
+		for _, c := range s.conns {
+			if lru == nil || c.lastUse.Load() < lru.lastUse.Load() {
+				lru = c
+			}
+		}
+		delete(s.conns, lru.remote)
+		go lru.close()
 	}
 	if old := s.conns[ap]; old != nil {
 		// The peer reconnected from the same address: the new one wins.
@@ -235,7 +250,7 @@ func (s *Stream) Send(b []byte, to *net.UDPAddr, serverName string) error {
 	s.mu.Unlock()
 	if sc == nil {
 		var err error
-		if sc, err = s.add(ap); err != nil {
+		if sc, err = s.add(ap, true); err != nil {
 			return fmt.Errorf("transport: %s to %v: %w", s.name(), to, err)
 		}
 		sc.start(nil, &dialInfo{serverName: serverName})
@@ -308,6 +323,9 @@ func (sc *streamConn) close() {
 			delete(s.conns, sc.remote)
 		}
 		s.mu.Unlock()
+		if s.cfg.Closed != nil {
+			s.cfg.Closed(sc.addr)
+		}
 	})
 }
 

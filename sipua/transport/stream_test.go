@@ -329,3 +329,30 @@ func BenchmarkStreamRoundTrip(b *testing.B) {
 		<-bg
 	}
 }
+
+// TestStreamEvict: with the table full, a connection we open closes the
+// least recently used one; Closed reports it.
+func TestStreamEvict(t *testing.T) {
+	closed := make(chan string, 4)
+	a, b, ag, _ := pair(t, StreamConfig{}, StreamConfig{MaxConns: 1, Closed: func(r *net.UDPAddr) { closed <- r.String() }})
+	c, _, cg, _ := pair(t, StreamConfig{}, StreamConfig{})
+	if err := b.Send([]byte(inv), udpOf(a.LocalAddr()), ""); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, ag)
+	if err := b.Send([]byte(inv), udpOf(c.LocalAddr()), ""); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, cg)
+	select {
+	case r := <-closed:
+		if r != a.LocalAddr().String() {
+			t.Fatalf("closed %s, want %v", r, a.LocalAddr())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing evicted")
+	}
+	if b.Len() != 1 || !b.Has(udpOf(c.LocalAddr())) {
+		t.Fatalf("table: %d, has c: %v", b.Len(), b.Has(udpOf(c.LocalAddr())))
+	}
+}
