@@ -63,7 +63,7 @@ type line struct {
 	serverName string       // TLS: the name the registrar/proxy must prove
 
 	regState  string
-	regAt     time.Time // when regState last became "registered"
+	regAt     time.Time // the last 2xx to a REGISTER, or re-registration on a lost connection
 	regCallID string
 	regTag    string
 	regSeq    uint32

@@ -212,22 +212,16 @@ func sameAddr(a, b *net.UDPAddr) bool {
 
 // route picks the transport of a message to to, and where it goes.
 //
-// A response goes on the connection its request came on when that is
-// still open; else by its top Via (RFC 3261 section 18.2.2): over UDP to
-// to (the source address, RFC 3581), over a stream to the received address
-// and the sent-by port.
+// A response goes over the transport its top Via names (RFC 3261 section
+// 18.2.2): over UDP to to (the source address, RFC 3581); over TCP or TLS
+// on the connection the request came on (from to) while it is open, else
+// on one to the received address and the sent-by port.
 //
 // A request to a line's registrar or outbound proxy uses the line's
 // transport (the line whose user sent it first); any other (peer-to-peer)
 // uses the next hop's URI: sips or ;transport=tcp/tls, else UDP.
 func (ua *UA) route(m *sipmsg.Message, to *net.UDPAddr) (k tkind, dest *net.UDPAddr, serverName string) {
 	if !m.IsRequest() {
-		switch {
-		case ua.tcp.Has(to):
-			return tTCP, to, ""
-		case ua.tls.Has(to):
-			return tTLS, to, ""
-		}
 		v, err := sipmsg.ParseVia(m.Get("Via"))
 		if err != nil {
 			return tUDP, to, ""
@@ -235,8 +229,14 @@ func (ua *UA) route(m *sipmsg.Message, to *net.UDPAddr) (k tkind, dest *net.UDPA
 		switch v.Transport {
 		case "TCP":
 			k = tTCP
+			if ua.tcp.Has(to) {
+				return k, to, ""
+			}
 		case "TLS":
 			k = tTLS
+			if ua.tls.Has(to) {
+				return k, to, ""
+			}
 		default:
 			return tUDP, to, ""
 		}

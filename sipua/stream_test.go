@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/sipua/sipmsg"
+	"github.com/deskphone/deskphone/sipua/transport"
 )
 
 // wire records every message a UA sent and received, with its first lines.
@@ -490,4 +491,78 @@ func TestSippTCP(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestRoute: the transport each message takes.
+func TestRoute(t *testing.T) {
+	ua, err := New(Config{Listen: "127.0.0.1:0", Lines: []LineConfig{
+		{User: "1001", Registrar: "127.0.0.1:7001"},
+		{User: "1002", Registrar: "127.0.0.1:7002", Transport: "tcp"},
+		{User: "1003", Registrar: "pbx.test:7003", OutboundProxy: "127.0.0.1:7003", Transport: "tls"},
+		{User: "1004", Registrar: "127.0.0.1", Transport: "tls"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range ua.lines[:2] {
+		if err := l.resolve(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ua.lines[2].proxy, ua.lines[2].serverName = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 7003}, "pbx.test"
+	if err := ua.lines[3].resolve(); err != nil || ua.lines[3].proxy.Port != 5061 {
+		t.Fatalf("tls registrar without a port: %v, %v", ua.lines[3].proxy, err)
+	}
+	ua.tcp, ua.tls = transport.NewStream(transport.StreamConfig{}), transport.NewStream(transport.StreamConfig{TLS: true})
+	defer ua.tcp.Close()
+	defer ua.tls.Close()
+	addr := func(port int) *net.UDPAddr { return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port} }
+	// A connection from 127.0.0.1:7001 is open (as a UDP line's PBX might have).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	open := addr(ln.Addr().(*net.TCPAddr).Port)
+	if err := ua.tcp.Send([]byte("\r\n\r\n"), open, ""); err != nil {
+		t.Fatal(err)
+	}
+	req := func(from, ruri string, route ...string) *sipmsg.Message {
+		m := sipmsg.NewRequest("INVITE", ruri)
+		m.Add("From", "<sip:"+from+"@x>;tag=1")
+		for _, r := range route {
+			m.Add("Route", r)
+		}
+		return m
+	}
+	resp := func(via string) *sipmsg.Message {
+		m := &sipmsg.Message{StatusCode: 200, Reason: "OK"}
+		m.Add("Via", via)
+		return m
+	}
+	for _, tc := range []struct {
+		name     string
+		m        *sipmsg.Message
+		to       *net.UDPAddr
+		k        tkind
+		dest     *net.UDPAddr
+		hostname string
+	}{
+		{"udp line", req("1001", "sip:x@y"), addr(7001), tUDP, addr(7001), "127.0.0.1"},
+		{"tcp line", req("1002", "sip:x@y"), addr(7002), tTCP, addr(7002), "127.0.0.1"},
+		{"tls line by name", req("1003", "sip:x@y"), addr(7003), tTLS, addr(7003), "pbx.test"},
+		{"peer by uri", req("1001", "sip:x@127.0.0.1:9;transport=tcp"), addr(9), tTCP, addr(9), "127.0.0.1"},
+		{"peer by route", req("1001", "sip:x@127.0.0.1:9", "<sip:127.0.0.1:8;lr;transport=tls>"), addr(8), tTLS, addr(8), "127.0.0.1"},
+		{"peer sips", req("1001", "sips:x@127.0.0.1:9"), addr(9), tTLS, addr(9), "127.0.0.1"},
+		{"peer plain", req("1001", "sip:x@127.0.0.1:9"), addr(9), tUDP, addr(9), "127.0.0.1"},
+		{"udp response beside a tcp connection", resp("SIP/2.0/UDP 127.0.0.1:5060;rport=" + strconv.Itoa(open.Port)), open, tUDP, open, ""},
+		{"tcp response on its connection", resp("SIP/2.0/TCP 127.0.0.1:5090;branch=z9hG4bK1"), open, tTCP, open, ""},
+		{"tcp response, connection gone", resp("SIP/2.0/TCP h.test:5090;received=127.0.0.2"), addr(40000), tTCP, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 5090}, "h.test"},
+		{"tls response, default port", resp("SIP/2.0/TLS 127.0.0.3"), addr(40000), tTLS, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 3), Port: 5061}, "127.0.0.3"},
+	} {
+		k, dest, name := ua.route(tc.m, tc.to)
+		if k != tc.k || dest.String() != tc.dest.String() || name != tc.hostname {
+			t.Errorf("%s: %v %v %q, want %v %v %q", tc.name, k.via(), dest, name, tc.k.via(), tc.dest, tc.hostname)
+		}
+	}
 }
