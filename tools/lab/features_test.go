@@ -296,6 +296,12 @@ func TestDialPlanSim(t *testing.T) {
 	f.expect("1003", `^ring on`)
 	f.do("1001", "hook on")
 	f.expect("1003", `^phone idle$`)
+
+	f.do("1001", "key redial") // the last number, on the speaker
+	f.expect("1001", `^call \d+ calling 1003$`)
+	f.expect("1003", `^ring on`)
+	f.do("1001", "key speaker")
+	f.expect("1003", `^phone idle$`)
 }
 
 // TestMuteDTMFSim: in a call, the mute key silences 1001's microphone at
