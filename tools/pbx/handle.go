@@ -613,6 +613,7 @@ func (p *PBX) cancel(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, seq ui
 		return
 	}
 	p.respond(m, src, 200, "OK", nil)
+	f.cancelled = true
 	if f.final {
 		return
 	}

@@ -24,7 +24,7 @@ const maxRedirects = 5
 // before it goes upstream; it reports whether the PBX took the call on
 // (recursed or answered as voicemail), in which case nothing goes upstream.
 func (p *PBX) downstreamFailure(f *forwarded, m *sipmsg.Message) bool {
-	if f.req == nil || f.upstream == nil {
+	if f.req == nil || f.upstream == nil || f.cancelled {
 		return false
 	}
 	code := m.StatusCode
@@ -81,7 +81,7 @@ func (p *PBX) noAnswer(now time.Time) {
 		return
 	}
 	for _, f := range p.st.invites {
-		if f.final || f.ext == "" || f.req == nil || now.Sub(f.at) < p.cfg.NoAnswer {
+		if f.final || f.cancelled || f.ext == "" || f.req == nil || now.Sub(f.at) < p.cfg.NoAnswer {
 			continue
 		}
 		p.cfg.Logf("pbx: %s did not answer in %s: to its mailbox", f.ext, p.cfg.NoAnswer)

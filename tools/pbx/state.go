@@ -42,18 +42,19 @@ type cached struct {
 // forwarded is an INVITE the PBX proxied, kept for CANCEL, the ACK of a
 // non-2xx response, and retransmissions.
 type forwarded struct {
-	at       time.Time
-	dst      *net.UDPAddr
-	ruri     string   // Request-URI sent downstream
-	via      string   // the PBX's Via on the forwarded request
-	routes   []string // Route values sent downstream
-	upstream *net.UDPAddr
-	last     *sipmsg.Message // last response forwarded upstream (not 100)
-	final    bool
-	ext      string       // the extension located (for forwarding and voicemail)
-	hops     int          // redirections followed before this branch (redirect.go)
-	prev     []*forwarded // earlier branches of this call (after redirections)
-	pbxACKs  bool         // the PBX acknowledges this branch's non-2xx itself
+	at        time.Time
+	dst       *net.UDPAddr
+	ruri      string   // Request-URI sent downstream
+	via       string   // the PBX's Via on the forwarded request
+	routes    []string // Route values sent downstream
+	upstream  *net.UDPAddr
+	last      *sipmsg.Message // last response forwarded upstream (not 100)
+	final     bool
+	ext       string       // the extension located (for forwarding and voicemail)
+	hops      int          // redirections followed before this branch (redirect.go)
+	prev      []*forwarded // earlier branches of this call (after redirections)
+	pbxACKs   bool         // the PBX acknowledges this branch's non-2xx itself
+	cancelled bool         // the caller sent CANCEL: no recursion, no mailbox
 
 	// Timer A/B of the PBX's client transaction (RFC 3261 section 17.1.1.2).
 	req      *sipmsg.Message // the request as received, for a 408 upstream

@@ -539,3 +539,25 @@ func TestSafeBox(t *testing.T) {
 		}
 	}
 }
+
+// TestCancelledNotToMailbox: a callee answering a cancelled call with 480
+// (not 487) does not send the caller to the mailbox.
+func TestCancelledNotToMailbox(t *testing.T) {
+	p, _ := startPBXWith(t, Config{})
+	a := newPhone(t, p, "1001", "pw1001", "", "")
+	b := newPhone(t, p, "1002", "pw1002", "", "")
+	b.register(3600)
+	inv := a.invite("1002", newMedia(t))
+	a.expect(100, "INVITE")
+	got := b.expect(0, "INVITE")
+	c := a.inDialog("CANCEL", a.seq, inv.RequestURI, nil, inv.Get("From"), inv.Get("To"))
+	c.Set("Via", inv.Get("Via"))
+	a.send(c)
+	a.expect(200, "CANCEL")
+	b.expect(0, "CANCEL")
+	b.send(b.answer(got, 480, "Temporarily Unavailable", "btag"))
+	a.expect(480, "INVITE")
+	if n, _ := p.Messages("1002"); len(n) != 0 {
+		t.Errorf("box: %q", n)
+	}
+}
