@@ -52,7 +52,7 @@ func (ua *UA) listen() error {
 			return fmt.Errorf("sipua: %w", err)
 		}
 		ua.tcp = transport.NewStream(transport.StreamConfig{Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf,
-			Closed: func(a *net.UDPAddr) { ua.post(func() { ua.streamClosed(tTCP, a) }) }})
+			Closed: func(a *net.UDPAddr, err error) { ua.post(func() { ua.streamClosed(tTCP, a, err) }) }})
 		local := conn.LocalAddr()
 		if err = ua.tcp.Listen(local.String()); err == nil {
 			ua.conn, ua.local = conn, local
@@ -88,7 +88,7 @@ func (ua *UA) listen() error {
 	}
 	ua.tls = transport.NewStream(transport.StreamConfig{TLS: true, ServerTLS: server, ClientTLS: client,
 		Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf,
-		Closed: func(a *net.UDPAddr) { ua.post(func() { ua.streamClosed(tTLS, a) }) }})
+		Closed: func(a *net.UDPAddr, err error) { ua.post(func() { ua.streamClosed(tTLS, a, err) }) }})
 	ua.tlsPort = ua.local.Port
 	if server != nil {
 		addr := ua.cfg.TLSListen
@@ -139,17 +139,32 @@ func (ua *UA) TLSAddr() *net.TCPAddr {
 // refresh timer still runs).
 const reflowAfter = 30 * time.Second
 
-// streamClosed runs on the loop when a TCP or TLS connection has closed: a
-// registered line whose registrar or proxy it led to registers again over
-// a new connection (after a random 0-2 s), so that the registrar's way back
-// to the phone (the connection, behind NAT) is open again (RFC 5626 section
-// 4.4 in spirit; the phone has no outbound flow tokens).
-func (ua *UA) streamClosed(k tkind, a *net.UDPAddr) {
+// streamClosed runs on the loop when a TCP or TLS connection has closed.
+// A connection to a line's registrar that could not open (dialErr) fails
+// the pending REGISTER at once with 503 (RFC 3261 section 8.1.3.1) rather
+// than after timer F. A registered line whose registrar or proxy the
+// connection led to registers again over a new one (after a random 0-2 s),
+// so that the registrar's way back to the phone (the connection, behind
+// NAT) is open again (RFC 5626 section 4.4 in spirit; the phone has no
+// outbound flow tokens).
+func (ua *UA) streamClosed(k tkind, a *net.UDPAddr, dialErr error) {
 	if ua.closing {
 		return
 	}
 	for _, l := range ua.lines {
-		if l.tk != k || l.registrar == nil || !sameAddr(l.proxy, a) || l.regState != "registered" || time.Since(l.regAt) < reflowAfter {
+		if l.tk != k || l.registrar == nil || !sameAddr(l.proxy, a) {
+			continue
+		}
+		if dialErr != nil && l.regTx != nil {
+			tx := l.regTx
+			l.regTx = nil
+			tx.Terminate()
+			ua.logf("sipua: line %d REGISTER: %v", l.n, dialErr)
+			expires, _ := strconv.Atoi(tx.Request().Get("Expires"))
+			l.regFailed(503, expires, 0)
+			continue
+		}
+		if l.regState != "registered" || time.Since(l.regAt) < reflowAfter {
 			continue
 		}
 		ua.logf("sipua: line %d: connection to %v closed; registering again", l.n, a)

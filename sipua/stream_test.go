@@ -566,3 +566,18 @@ func TestRoute(t *testing.T) {
 		}
 	}
 }
+
+// TestRegisterTCPRefused: a registrar that refuses the connection fails
+// the registration at once with 503, not after timer F.
+func TestRegisterTCPRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1001", Registrar: addr, Transport: "tcp"}}})
+	if e := expect(t, ua, RegChanged); e.RegState != "failed:503" {
+		t.Fatalf("reg %+v", e)
+	}
+}

@@ -50,8 +50,9 @@ type StreamConfig struct {
 	// nil: the connection is just closed.
 	Oversize func(head []byte, from *net.UDPAddr) []byte
 	// Closed is called, from the connection's goroutine, when a
-	// connection has closed (or failed to open). nil: none.
-	Closed func(remote *net.UDPAddr)
+	// connection has closed; dialErr is why one we opened never came up
+	// (connect or TLS handshake), nil otherwise. nil: none.
+	Closed func(remote *net.UDPAddr, dialErr error)
 	// Logf reports connection events; nil = silent.
 	Logf func(format string, args ...any)
 }
@@ -314,7 +315,10 @@ func (sc *streamConn) start(c net.Conn, d *dialInfo) {
 	go sc.writer(up, d)
 }
 
-func (sc *streamConn) close() {
+func (sc *streamConn) close() { sc.closeWith(nil) }
+
+// closeWith closes the connection (once); dialErr says why it never opened.
+func (sc *streamConn) closeWith(dialErr error) {
 	sc.once.Do(func() {
 		close(sc.done)
 		s := sc.s
@@ -324,7 +328,7 @@ func (sc *streamConn) close() {
 		}
 		s.mu.Unlock()
 		if s.cfg.Closed != nil {
-			s.cfg.Closed(sc.addr)
+			s.cfg.Closed(sc.addr, dialErr)
 		}
 	})
 }
@@ -374,7 +378,7 @@ func (sc *streamConn) writer(up chan net.Conn, d *dialInfo) {
 		var err error
 		if c, err = sc.dial(d); err != nil {
 			s.logf("transport: %s to %v: %v", s.name(), sc.remote, err)
-			sc.close()
+			sc.closeWith(fmt.Errorf("transport: %s to %v: %w", s.name(), sc.remote, err))
 			return
 		}
 		s.logf("transport: %s connected to %v", s.name(), sc.remote)

@@ -334,7 +334,7 @@ func BenchmarkStreamRoundTrip(b *testing.B) {
 // least recently used one; Closed reports it.
 func TestStreamEvict(t *testing.T) {
 	closed := make(chan string, 4)
-	a, b, ag, _ := pair(t, StreamConfig{}, StreamConfig{MaxConns: 1, Closed: func(r *net.UDPAddr) { closed <- r.String() }})
+	a, b, ag, _ := pair(t, StreamConfig{}, StreamConfig{MaxConns: 1, Closed: func(r *net.UDPAddr, _ error) { closed <- r.String() }})
 	c, _, cg, _ := pair(t, StreamConfig{}, StreamConfig{})
 	if err := b.Send([]byte(inv), udpOf(a.LocalAddr()), ""); err != nil {
 		t.Fatal(err)
@@ -354,5 +354,32 @@ func TestStreamEvict(t *testing.T) {
 	}
 	if b.Len() != 1 || !b.Has(udpOf(c.LocalAddr())) {
 		t.Fatalf("table: %d, has c: %v", b.Len(), b.Has(udpOf(c.LocalAddr())))
+	}
+}
+
+// TestStreamDialFails: a connection that cannot open reports why.
+func TestStreamDialFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := udpOf(ln.Addr().(*net.TCPAddr))
+	ln.Close() // nothing listens there now
+	errs := make(chan error, 1)
+	s := NewStream(StreamConfig{Closed: func(_ *net.UDPAddr, err error) { errs <- err }})
+	defer s.Close()
+	if err := s.Send([]byte(inv), to, ""); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		if err == nil {
+			t.Fatal("no dial error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no Closed call")
+	}
+	if s.Has(to) {
+		t.Fatal("failed connection still in the table")
 	}
 }
