@@ -235,6 +235,11 @@ func (p *PBX) subscribe(m *sipmsg.Message, src *net.UDPAddr, s *subscription) {
 		}
 		to.SetParam("tag", s.localTag)
 		s.local = to.String()
+		for k, o := range p.st.subs {
+			if o.ext == s.ext && o.target == s.target && k != s.callID {
+				delete(p.st.subs, k) // the phone subscribed afresh (it restarted)
+			}
+		}
 		p.st.subs[s.callID] = s
 		p.cfg.Logf("pbx: %s subscribed to message-summary for %ds", owner, exp)
 	} else if c, err := sipmsg.ParseNameAddr(m.Get("Contact")); err == nil && c.URI.Host != "" {
