@@ -43,29 +43,29 @@ func (k tkind) param() string { return [...]string{"udp", "tcp", "tls"}[k] }
 
 // listen binds UDP at Config.Listen and TCP on the same port (retrying
 // with another port when the kernel picked one that is taken on TCP), and
-// TLS when there is a certificate. TLS lines dial even without one.
+// TLS when there is a certificate. TLS lines dial even without one. A
+// fixed port taken on TCP only costs the TCP listener (logged): UDP works
+// as before, and TCP still dials out.
 func (ua *UA) listen() error {
-	var err error
-	for try := 0; try < 10; try++ {
-		var conn *transport.UDP
-		if conn, err = transport.Listen(ua.cfg.Listen); err != nil {
+	_, port, _ := net.SplitHostPort(ua.cfg.Listen)
+	for try := 0; ; try++ {
+		conn, err := transport.Listen(ua.cfg.Listen)
+		if err != nil {
 			return fmt.Errorf("sipua: %w", err)
 		}
 		ua.tcp = transport.NewStream(transport.StreamConfig{Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf,
 			Closed: func(a *net.UDPAddr, err error) { ua.post(func() { ua.streamClosed(tTCP, a, err) }) }})
-		local := conn.LocalAddr()
-		if err = ua.tcp.Listen(local.String()); err == nil {
-			ua.conn, ua.local = conn, local
+		ua.conn, ua.local = conn, conn.LocalAddr()
+		err = ua.tcp.Listen(ua.local.String())
+		if err == nil {
+			break
+		}
+		if port != "0" || try == 9 {
+			ua.logf("sipua: no TCP listener: %v", err)
 			break
 		}
 		conn.Close()
 		ua.tcp.Close()
-		if _, port, _ := net.SplitHostPort(ua.cfg.Listen); port != "0" {
-			break
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("sipua: tcp: %w", err)
 	}
 	client := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: ua.cfg.TLSInsecureSkipVerifyLabOnly}
 	if ua.cfg.TLSCAFile != "" {

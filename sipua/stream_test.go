@@ -581,3 +581,23 @@ func TestRegisterTCPRefused(t *testing.T) {
 		t.Fatalf("reg %+v", e)
 	}
 }
+
+// TestTCPPortTaken: a fixed port taken on TCP leaves UDP working.
+func TestTCPPortTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ua, err := New(Config{Listen: ln.Addr().String(), Lines: []LineConfig{{User: "1001"}}, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ua.Start(context.Background()); err != nil {
+		t.Skipf("UDP port not free either: %v", err)
+	}
+	defer ua.Close()
+	if ua.LocalAddr().Port != ln.Addr().(*net.TCPAddr).Port || ua.tcp.LocalAddr() != nil {
+		t.Fatalf("UDP at %v, TCP listener %v", ua.LocalAddr(), ua.tcp.LocalAddr())
+	}
+}
