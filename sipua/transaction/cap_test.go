@@ -46,3 +46,30 @@ func TestRFC2543Key(t *testing.T) {
 		}
 	})
 }
+
+func TestBranchOf(t *testing.T) {
+	for _, tc := range []struct {
+		via, want string
+		ok        bool
+	}{
+		{"SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport", "z9hG4bK1", true},
+		{"SIP/2.0/UDP 10.0.0.1;rport=5;received=1.2.3.4;BRANCH = z9hG4bK2", "z9hG4bK2", true},
+		{"SIP/2.0/UDP h ; branch=z9hG4bK3 , SIP/2.0/UDP other;branch=x", "z9hG4bK3", true},
+		{"SIP/2.0/UDP h, SIP/2.0/UDP other;branch=x", "", false},
+		{"SIP/2.0/UDP h;x=\"a;branch=b\";branch=c", "", false},
+		{"SIP/2.0/UDP h;branchx=1", "", false},
+		{"SIP/2.0/UDP h;branch=", "", false},
+	} {
+		got, ok := branchOf(tc.via)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("branchOf(%q) = %q, %v; want %q, %v", tc.via, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestClientKeyAllocs(t *testing.T) {
+	r := reply(request("INVITE", "z9hG4bKa1"), 180)
+	if n := testing.AllocsPerRun(100, func() { _, _ = clientKey(r) }); n != 0 {
+		t.Fatalf("clientKey: %v allocations", n)
+	}
+}

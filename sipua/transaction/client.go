@@ -20,7 +20,7 @@ type ClientHandler struct {
 // Client is a client transaction (17.1).
 type Client struct {
 	l      *Layer
-	key    string
+	key    ckey
 	req    *sipmsg.Message
 	to     *net.UDPAddr
 	invite bool
@@ -57,7 +57,7 @@ func (l *Layer) NewClient(req *sipmsg.Message, to *net.UDPAddr, h ClientHandler)
 		return nil, ErrFull
 	}
 	if _, dup := l.clients[key]; dup {
-		return nil, fmt.Errorf("transaction: branch %q already in use", key)
+		return nil, fmt.Errorf("transaction: branch %q already in use", key.branch)
 	}
 	c := &Client{l: l, key: key, req: req, to: to, invite: req.Method == "INVITE", h: h}
 	l.clients[key] = c

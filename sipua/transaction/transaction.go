@@ -64,7 +64,7 @@ type Config struct {
 // Layer holds the live transactions.
 type Layer struct {
 	cfg     Config
-	clients map[string]*Client
+	clients map[ckey]*Client
 	servers map[string]*Server
 }
 
@@ -85,7 +85,7 @@ func NewLayer(cfg Config) *Layer {
 	if cfg.Max <= 0 {
 		cfg.Max = DefaultMax
 	}
-	return &Layer{cfg: cfg, clients: map[string]*Client{}, servers: map[string]*Server{}}
+	return &Layer{cfg: cfg, clients: map[ckey]*Client{}, servers: map[string]*Server{}}
 }
 
 func (l *Layer) full() bool { return len(l.clients)+len(l.servers) >= l.cfg.Max }
@@ -113,18 +113,56 @@ func topVia(m *sipmsg.Message) (sipmsg.Via, error) {
 	return v, nil
 }
 
-// clientKey matches a response to its client transaction (17.1.3): the top
-// Via branch and the CSeq method.
-func clientKey(m *sipmsg.Message) (string, error) {
-	v, err := topVia(m)
-	if err != nil {
-		return "", err
-	}
+// ckey matches a response to its client transaction (17.1.3): the top
+// Via branch and the CSeq method. Its strings are views into the message;
+// a lookup allocates nothing.
+type ckey struct{ branch, method string }
+
+func clientKey(m *sipmsg.Message) (ckey, error) {
 	_, method, err := m.CSeq()
 	if err != nil {
-		return "", fmt.Errorf("transaction: %w", err)
+		return ckey{}, fmt.Errorf("transaction: %w", err)
 	}
-	return v.Branch() + " " + method, nil
+	if b, ok := branchOf(m.Get("Via")); ok {
+		return ckey{b, method}, nil
+	}
+	v, err := topVia(m)
+	if err != nil {
+		return ckey{}, err
+	}
+	return ckey{v.Branch(), method}, nil
+}
+
+// branchOf finds the branch parameter of the first Via in a Via value by a
+// scan, without parsing the value (and so without allocating). It reports
+// false when it cannot tell (no branch, or a form it does not follow), and
+// the caller parses instead.
+func branchOf(via string) (string, bool) {
+	for i := 0; i < len(via); i++ {
+		switch via[i] {
+		case ',', '"', '(':
+			return "", false // the next Via, or quoting/comments: parse instead
+		case ';':
+			p := strings.TrimLeft(via[i+1:], " \t")
+			if len(p) < 6 || !strings.EqualFold(p[:6], "branch") {
+				continue
+			}
+			p = strings.TrimLeft(p[6:], " \t")
+			if len(p) == 0 || p[0] != '=' {
+				continue
+			}
+			p = strings.TrimLeft(p[1:], " \t")
+			end := strings.IndexAny(p, "; \t,")
+			if end < 0 {
+				end = len(p)
+			}
+			if end == 0 {
+				return "", false
+			}
+			return p[:end], true
+		}
+	}
+	return "", false
 }
 
 // serverKey matches a request to its server transaction (17.2.3): branch,
