@@ -73,3 +73,16 @@ func TestClientKeyAllocs(t *testing.T) {
 		t.Fatalf("clientKey: %v allocations", n)
 	}
 }
+
+func TestSentByOf(t *testing.T) {
+	for via, want := range map[string]string{
+		"SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1": "10.0.0.1:5060",
+		" SIP / 2.0 / UDP host.example ;branch=x":   "host.example",
+		"SIP/2.0/UDP [::1]:5070":                    "[::1]:5070",
+		"garbage":                                   "",
+	} {
+		if got := sentByOf(via); got != want {
+			t.Errorf("sentByOf(%q) = %q, want %q", via, got, want)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 // Server is a server transaction (17.2).
 type Server struct {
 	l      *Layer
-	key    string
+	key    skey
 	req    *sipmsg.Message
 	remote *net.UDPAddr
 	invite bool

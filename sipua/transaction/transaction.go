@@ -65,7 +65,7 @@ type Config struct {
 type Layer struct {
 	cfg     Config
 	clients map[ckey]*Client
-	servers map[string]*Server
+	servers map[skey]*Server
 }
 
 // NewLayer returns an empty transaction layer.
@@ -85,7 +85,7 @@ func NewLayer(cfg Config) *Layer {
 	if cfg.Max <= 0 {
 		cfg.Max = DefaultMax
 	}
-	return &Layer{cfg: cfg, clients: map[ckey]*Client{}, servers: map[string]*Server{}}
+	return &Layer{cfg: cfg, clients: map[ckey]*Client{}, servers: map[skey]*Server{}}
 }
 
 func (l *Layer) full() bool { return len(l.clients)+len(l.servers) >= l.cfg.Max }
@@ -165,24 +165,60 @@ func branchOf(via string) (string, bool) {
 	return "", false
 }
 
-// serverKey matches a request to its server transaction (17.2.3): branch,
-// sent-by and method, ACK matching the INVITE.
-func serverKey(m *sipmsg.Message) (string, error) {
-	v, err := topVia(m)
-	if err != nil {
-		return "", err
-	}
+// skey matches a request to its server transaction (17.2.3): branch,
+// sent-by and method, ACK matching the INVITE. For RFC 2543 peers (no
+// magic cookie) the branch is replaced by Call-ID, CSeq number and From.
+type skey struct{ branch, sentBy, method string }
+
+func serverKey(m *sipmsg.Message) (skey, error) {
 	method := m.Method
 	if method == "ACK" {
 		method = "INVITE"
 	}
-	b := v.Branch()
+	var b, sentBy string
+	via := m.Get("Via")
+	if br, ok := branchOf(via); ok {
+		if sentBy = sentByOf(via); sentBy != "" {
+			b = br
+		}
+	}
+	if b == "" {
+		v, err := topVia(m)
+		if err != nil {
+			return skey{}, err
+		}
+		b, sentBy = v.Branch(), sipmsg.URI{Host: v.Host, Port: v.Port}.HostPort()
+	}
 	if !strings.HasPrefix(b, sipmsg.MagicCookie) {
 		// RFC 2543 peers: fall back to Call-ID, CSeq number and From tag.
 		seq, _, _ := m.CSeq()
 		b = fmt.Sprintf("2543:%s:%d:%s", m.Get("Call-ID"), seq, m.Get("From"))
 	}
-	return fmt.Sprintf("%s %s:%d %s", b, strings.ToLower(v.Host), v.Port, method), nil
+	return skey{b, strings.ToLower(sentBy), method}, nil
+}
+
+// sentByOf is the sent-by (host[:port]) of the first Via in a Via value,
+// "" when it cannot tell.
+func sentByOf(via string) string {
+	_, rest, ok := strings.Cut(strings.TrimLeft(via, " \t"), "/") // SIP/2.0/UDP
+	if !ok {
+		return ""
+	}
+	_, rest, ok = strings.Cut(rest, "/")
+	if !ok {
+		return ""
+	}
+	rest = strings.TrimLeft(rest, " \t") // the transport, after optional LWS
+	i := strings.IndexAny(rest, " \t")
+	if i < 0 {
+		return ""
+	}
+	rest = strings.TrimLeft(rest[i:], " \t")
+	end := strings.IndexAny(rest, "; \t,")
+	if end < 0 {
+		end = len(rest)
+	}
+	return rest[:end]
 }
 
 // State is a transaction state (RFC 3261 figures 5-8, RFC 6026 figures 3-4).
