@@ -178,8 +178,12 @@ func Parse(b []byte) (Session, error) {
 	return s, nil
 }
 
-// Marshal writes the session description (CRLF line ends).
-func (s Session) Marshal() []byte {
+// Marshal writes the session description (CRLF line ends) into a new
+// buffer (one allocation).
+func (s Session) Marshal() []byte { return s.AppendTo(make([]byte, 0, 256)) }
+
+// AppendTo appends the session description (CRLF line ends) to b.
+func (s Session) AppendTo(b []byte) []byte {
 	ip := "IP4"
 	if strings.Contains(s.Host, ":") {
 		ip = "IP6"
@@ -188,29 +192,56 @@ func (s Session) Marshal() []byte {
 	if user == "" {
 		user = "-"
 	}
-	b := make([]byte, 0, 256)
-	b = fmt.Appendf(b, "v=0\r\no=%s %d %d IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP",
-		user, s.Origin.SessionID, s.Origin.Version, ip, s.Host, ip, s.Host, s.Port)
+	b = append(b, "v=0\r\no="...)
+	b = append(b, user...)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, s.Origin.SessionID, 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, s.Origin.Version, 10)
+	b = append(b, " IN "...)
+	b = append(b, ip...)
+	b = append(b, ' ')
+	b = append(b, s.Host...)
+	b = append(b, "\r\ns=-\r\nc=IN "...)
+	b = append(b, ip...)
+	b = append(b, ' ')
+	b = append(b, s.Host...)
+	b = append(b, "\r\nt=0 0\r\nm=audio "...)
+	b = strconv.AppendInt(b, int64(s.Port), 10)
+	b = append(b, " RTP/AVP"...)
 	for _, c := range s.Codecs {
-		b = fmt.Appendf(b, " %d", c.PT)
+		b = append(b, ' ')
+		b = strconv.AppendUint(b, uint64(c.PT), 10)
 	}
 	b = append(b, "\r\n"...)
 	for _, c := range s.Codecs {
 		if c.Name != "" {
-			b = fmt.Appendf(b, "a=rtpmap:%d %s/%d\r\n", c.PT, c.Name, c.Rate)
+			b = append(b, "a=rtpmap:"...)
+			b = strconv.AppendUint(b, uint64(c.PT), 10)
+			b = append(b, ' ')
+			b = append(b, c.Name...)
+			b = append(b, '/')
+			b = strconv.AppendInt(b, int64(c.Rate), 10)
+			b = append(b, "\r\n"...)
 		}
 		if IsTelephoneEvent(c) {
-			b = fmt.Appendf(b, "a=fmtp:%d 0-16\r\n", c.PT) // RFC 4733 section 7.1.1: DTMF events
+			b = append(b, "a=fmtp:"...) // RFC 4733 section 7.1.1: DTMF events
+			b = strconv.AppendUint(b, uint64(c.PT), 10)
+			b = append(b, " 0-16\r\n"...)
 		}
 	}
 	if s.Ptime > 0 {
-		b = fmt.Appendf(b, "a=ptime:%d\r\n", s.Ptime)
+		b = append(b, "a=ptime:"...)
+		b = strconv.AppendInt(b, int64(s.Ptime), 10)
+		b = append(b, "\r\n"...)
 	}
 	dir := s.Direction
 	if dir == "" {
 		dir = "sendrecv"
 	}
-	return fmt.Appendf(b, "a=%s\r\n", dir)
+	b = append(b, "a="...)
+	b = append(b, dir...)
+	return append(b, "\r\n"...)
 }
 
 // IsTelephoneEvent reports whether c is RFC 4733 telephone-event.

@@ -130,3 +130,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestMarshalAllocs(t *testing.T) {
+	s := Session{Origin: Origin{SessionID: 1, Version: 2}, Host: "192.0.2.1", Port: 4000, Ptime: 20,
+		Codecs: []Codec{{0, "PCMU", 8000}, {8, "PCMA", 8000}, {101, "telephone-event", 8000}}}
+	if n := testing.AllocsPerRun(100, func() { _ = s.Marshal() }); n > 1 {
+		t.Fatalf("Marshal: %v allocations, want at most 1", n)
+	}
+	buf := make([]byte, 0, 512)
+	if n := testing.AllocsPerRun(100, func() { _ = s.AppendTo(buf[:0]) }); n != 0 {
+		t.Fatalf("AppendTo: %v allocations", n)
+	}
+	want := "v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 8 101\r\n" +
+		"a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n"
+	if got := string(s.Marshal()); got != want {
+		t.Fatalf("Marshal:\n%q\nwant\n%q", got, want)
+	}
+}
