@@ -69,6 +69,9 @@ type Engine struct {
 	cfg   Config
 	frame int // samples per frame
 
+	// muted replaces the microphone with silence (SetMute).
+	muted atomic.Bool
+
 	// ctl serialises StartStream and StopStream.
 	ctl sync.Mutex
 	// stopping tells the reader goroutine to exit.
@@ -667,6 +670,15 @@ func (e *Engine) SendDTMF(digit byte, d time.Duration) error {
 // is padded with silence, and only len(ear) samples are written. Neither is
 // kept. Process does not allocate.
 func (e *Engine) Process(mic, ear []int16) {
+	if e.muted.Load() {
+		mic = nil // the frame is padded with silence
+	}
+	e.process(mic, ear)
+}
+
+// process is Process without the mute: a Conference applies the mute to the
+// phone's microphone itself, so the far ends still hear each other.
+func (e *Engine) process(mic, ear []int16) {
 	e.mu.Lock()
 	if len(ear) > e.frame {
 		clear(ear[e.frame:])

@@ -37,14 +37,17 @@ func NewConference(a, b *Engine) (*Conference, error) {
 // engines' tones).
 func (c *Conference) Process(mic, ear []int16) {
 	n := min(len(mic), c.frame)
+	if c.a.Muted() { // the phone's microphone is muted (A's engine holds the key)
+		n = 0
+	}
 	clear(c.micA)
 	clear(c.micB)
 	copy(c.micA, mic[:n])
 	copy(c.micB, mic[:n])
 	MixInto(c.micA, c.prevB)
 	MixInto(c.micB, c.prevA)
-	c.a.Process(c.micA, c.earA)
-	c.b.Process(c.micB, c.earB)
+	c.a.process(c.micA, c.earA)
+	c.b.process(c.micB, c.earB)
 	m := min(len(ear), c.frame)
 	copy(ear[:m], c.earA)
 	MixInto(ear[:m], c.earB)

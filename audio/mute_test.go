@@ -14,7 +14,7 @@ func TestMute(t *testing.T) {
 	var ph float64
 	step := func() {
 		Sine(mic, 1000, 0.5, 8000, &ph)
-		a.e.ProcessMuted(mic, earA)
+		a.e.Process(mic, earA)
 		w.wait(b.recv, "packet at B")
 		b.e.Process(earB[:0:0], earB)
 	}

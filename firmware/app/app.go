@@ -196,14 +196,11 @@ func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine, mix *mix
 		if err := codec.Exchange(ear, mic); err != nil {
 			return err
 		}
-		if mix.on.Load() { // a conference: both far ends
-			if eng.Muted() {
-				clear(mic)
-			}
+		if mix.on.Load() { // a conference: both far ends (the mute holds there too)
 			mix.conf.Process(mic, ear)
 			continue
 		}
-		eng.ProcessMuted(mic, ear) // the mute key sends silence
+		eng.Process(mic, ear) // silence to the far end while muted
 	}
 	return nil
 }
