@@ -763,22 +763,47 @@ func (ua *UA) Reject(id CallID, code int) error {
 	})
 }
 
-// byDialog finds the call whose dialog a request belongs to (To tag = ours).
+// byDialog finds the call whose dialog a request belongs to (12.2.2:
+// Call-ID, To tag = ours, From tag = theirs), without allocating.
 func (ua *UA) byDialog(m *sipmsg.Message) *call {
-	from, err1 := sipmsg.ParseNameAddr(m.Get("From"))
-	to, err2 := sipmsg.ParseNameAddr(m.Get("To"))
-	if err1 != nil || err2 != nil {
-		return nil
-	}
-	ft, _ := from.Param("tag")
-	tt, _ := to.Param("tag")
-	id := m.Get("Call-ID") + ";" + tt + ";" + ft
+	callID := m.Get("Call-ID")
+	ft, tt := tagOf(m.Get("From")), tagOf(m.Get("To"))
 	for _, c := range ua.calls {
-		if c.dlg != nil && c.dlg.ID() == id {
+		if d := c.dlg; d != nil && d.CallID == callID && d.LocalTag == tt && d.RemoteTag == ft {
 			return c
 		}
 	}
 	return nil
+}
+
+// tagOf returns the tag parameter of a From or To value ("" if none) by a
+// scan: the parameters after the URI (after '>' in name-addr form, else
+// after the first ';').
+func tagOf(v string) string {
+	if i := strings.LastIndexByte(v, '>'); i >= 0 {
+		v = v[i+1:]
+	} else if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[i:]
+	} else {
+		return ""
+	}
+	for {
+		i := strings.IndexByte(v, ';')
+		if i < 0 {
+			return ""
+		}
+		v = strings.TrimLeft(v[i+1:], " \t")
+		if len(v) >= 3 && strings.EqualFold(v[:3], "tag") {
+			p := strings.TrimLeft(v[3:], " \t")
+			if len(p) > 0 && p[0] == '=' {
+				p = strings.TrimLeft(p[1:], " \t")
+				if end := strings.IndexAny(p, "; \t"); end >= 0 {
+					p = p[:end]
+				}
+				return p
+			}
+		}
+	}
 }
 
 func (ua *UA) handleAck(m *sipmsg.Message) {

@@ -460,15 +460,21 @@ func (ua *UA) lineFor(m *sipmsg.Message) int {
 
 // addToTag puts tag on the response's To if it has none.
 func addToTag(r *sipmsg.Message, tag string) {
-	to, err := sipmsg.ParseNameAddr(r.Get("To"))
-	if err != nil {
+	to := r.Get("To")
+	if to == "" || tagOf(to) != "" {
 		return
 	}
-	if _, ok := to.Param("tag"); ok {
+	if strings.IndexByte(to, '<') < 0 && strings.IndexByte(to, ';') >= 0 {
+		// addr-spec with parameters: rebuild so the tag is a header parameter.
+		na, err := sipmsg.ParseNameAddr(to)
+		if err != nil {
+			return
+		}
+		na.SetParam("tag", tag)
+		r.Set("To", na.String())
 		return
 	}
-	to.SetParam("tag", tag)
-	r.Set("To", to.String())
+	r.Set("To", to+";tag="+tag)
 }
 
 // unsupported lists the Require options we do not support (RFC 3261
