@@ -237,7 +237,11 @@ func sameAddr(a, b *net.UDPAddr) bool {
 // uses the next hop's URI: sips or ;transport=tcp/tls, else UDP.
 func (ua *UA) route(m *sipmsg.Message, to *net.UDPAddr) (k tkind, dest *net.UDPAddr, serverName string) {
 	if !m.IsRequest() {
-		v, err := sipmsg.ParseVia(m.Get("Via"))
+		top := m.Get("Via")
+		if len(top) >= 11 && strings.EqualFold(top[:11], "SIP/2.0/UDP") {
+			return tUDP, to, "" // without parsing: the common case
+		}
+		v, err := sipmsg.ParseVia(top)
 		if err != nil {
 			return tUDP, to, ""
 		}
@@ -272,21 +276,32 @@ func (ua *UA) route(m *sipmsg.Message, to *net.UDPAddr) (k tkind, dest *net.UDPA
 		return k, to, v.Host
 	}
 	var found *line
-	fromUser := ""
-	if na, err := sipmsg.ParseNameAddr(m.Get("From")); err == nil {
-		fromUser = na.URI.User
-	}
+	fromUser, parsed := "", false
 	for _, l := range ua.lines {
-		if sameAddr(l.proxy, to) || sameAddr(l.registrar, to) {
-			if found == nil || (found.cfg.User != fromUser && l.cfg.User == fromUser) {
-				found = l
+		if !sameAddr(l.proxy, to) && !sameAddr(l.registrar, to) {
+			continue
+		}
+		if found != nil && found.tk != l.tk && !parsed { // lines differ: the From user decides
+			if na, err := sipmsg.ParseNameAddr(m.Get("From")); err == nil {
+				fromUser = na.URI.User
 			}
+			parsed = true
+		}
+		if found == nil || (found.cfg.User != fromUser && l.cfg.User == fromUser) {
+			found = l
 		}
 	}
 	if found != nil {
 		return found.tk, to, found.serverName
 	}
 	hop := m.RequestURI
+	if r := m.Get("Route"); r != "" {
+		hop = r
+	}
+	if !hasFold(hop, "transport=") && !hasFold(hop, "sips:") {
+		return tUDP, to, "" // without parsing: the common case
+	}
+	hop = m.RequestURI
 	if r := m.GetAll("Route"); len(r) > 0 {
 		hop = strings.Trim(sipmsg.SplitList(r[0])[0], "<> ")
 		if i := strings.IndexByte(hop, '>'); i >= 0 {
@@ -305,6 +320,16 @@ func (ua *UA) route(m *sipmsg.Message, to *net.UDPAddr) (k tkind, dest *net.UDPA
 		k = tTLS
 	}
 	return k, to, u.Host
+}
+
+// hasFold reports whether s contains sub, ASCII case-insensitively.
+func hasFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // fitTransport makes our top Via (requests) and our Contact name the

@@ -554,7 +554,7 @@ func TestRoute(t *testing.T) {
 		{"peer by uri", req("1001", "sip:x@127.0.0.1:9;transport=tcp"), addr(9), tTCP, addr(9), "127.0.0.1"},
 		{"peer by route", req("1001", "sip:x@127.0.0.1:9", "<sip:127.0.0.1:8;lr;transport=tls>"), addr(8), tTLS, addr(8), "127.0.0.1"},
 		{"peer sips", req("1001", "sips:x@127.0.0.1:9"), addr(9), tTLS, addr(9), "127.0.0.1"},
-		{"peer plain", req("1001", "sip:x@127.0.0.1:9"), addr(9), tUDP, addr(9), "127.0.0.1"},
+		{"peer plain", req("1001", "sip:x@127.0.0.1:9"), addr(9), tUDP, addr(9), ""},
 		{"udp response beside a tcp connection", resp("SIP/2.0/UDP 127.0.0.1:5060;rport=" + strconv.Itoa(open.Port)), open, tUDP, open, ""},
 		{"tcp response on its connection", resp("SIP/2.0/TCP 127.0.0.1:5090;branch=z9hG4bK1"), open, tTCP, open, ""},
 		{"tcp response, connection gone", resp("SIP/2.0/TCP h.test:5090;received=127.0.0.2"), addr(40000), tTCP, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 5090}, "h.test"},
