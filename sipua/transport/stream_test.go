@@ -383,3 +383,48 @@ func TestStreamDialFails(t *testing.T) {
 		t.Fatal("failed connection still in the table")
 	}
 }
+
+// FuzzFramer: any bytes, read in chunks of any size, frame without panic,
+// every message within the bound, and the same messages whatever the split.
+func FuzzFramer(f *testing.F) {
+	f.Add([]byte(inv+inv), uint8(7))
+	f.Add([]byte("\r\n\r\n\r\n"+inv), uint8(1))
+	f.Add([]byte("OPTIONS sip:x SIP/2.0\r\nl: 3\r\n\r\nabc"), uint8(200))
+	f.Add([]byte("INVITE sip:x SIP/2.0\r\nContent-Length: 99999\r\n\r\n"), uint8(3))
+	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
+		const max = 512
+		run := func(step int) (msgs []string, failed bool) {
+			fr := newFramer(max)
+			for off := 0; off < len(data); {
+				sp := fr.space()
+				n := copy(sp, data[off:min(off+step, len(data))])
+				if n == 0 {
+					t.Fatal("framer full without an error")
+				}
+				fr.wrote(n)
+				off += n
+				for {
+					k, m, err := fr.next()
+					if errors.Is(err, errNeedMore) {
+						break
+					}
+					if err != nil {
+						return msgs, true
+					}
+					if k == frameMessage {
+						if len(m) > max {
+							t.Fatalf("message of %d bytes over %d", len(m), max)
+						}
+						msgs = append(msgs, string(m))
+					}
+				}
+			}
+			return msgs, false
+		}
+		a, aerr := run(int(chunk) + 1)
+		b, berr := run(len(data) + 1)
+		if aerr == berr && strings.Join(a, "|") != strings.Join(b, "|") {
+			t.Fatalf("split by %d: %q; whole: %q", int(chunk)+1, a, b)
+		}
+	})
+}
