@@ -249,6 +249,13 @@ func (s *Stream) Send(b []byte, to *net.UDPAddr, serverName string) error {
 	s.mu.Lock()
 	sc := s.conns[ap]
 	s.mu.Unlock()
+	if sc != nil {
+		select {
+		case <-sc.done: // closing: a new one takes its place
+			sc = nil
+		default:
+		}
+	}
 	if sc == nil {
 		var err error
 		if sc, err = s.add(ap, true); err != nil {
