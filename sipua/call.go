@@ -82,6 +82,7 @@ type call struct {
 	redirects   int                        // 3xx followed so far
 	forks       map[string]*sipmsg.Message // 13.2.2.4: ACKs of further 2xx (other To tags), which were BYEd
 	reason      string                     // the peer's Reason header (RFC 3326) for CallEnded
+	hopAddr     *net.UDPAddr               // the dialog's next hop, resolved once (peer-to-peer)
 }
 
 // maxRedirects bounds the 3xx a call follows (RFC 3261 8.1.3.4).
@@ -123,8 +124,12 @@ func (c *call) hop() *net.UDPAddr {
 		return c.line.proxy
 	}
 	if c.dlg != nil {
+		if c.hopAddr != nil {
+			return c.hopAddr
+		}
 		u := c.dlg.NextHop()
 		if a, err := transport.Resolve(u.HostPort()); err == nil {
+			c.hopAddr = a
 			return a
 		}
 	}

@@ -196,7 +196,8 @@ func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
 	}
 	c.dlg.RemoteSeq = seq
 	if na, err := sipmsg.ParseNameAddr(m.Get("Contact")); err == nil {
-		c.dlg.RemoteTarget = na.URI // 12.2.2: a target refresh
+		c.dlg.SetRemoteTarget(na.URI) // 12.2.2: a target refresh
+		c.hopAddr = nil
 	}
 	var body []byte
 	var remote *Media

@@ -48,6 +48,7 @@ type UA struct {
 	calls       map[CallID]*call
 	nextCall    CallID
 	mwi         map[int]*mwiSub // message-summary subscriptions by line (mwi.go)
+	viaSentBy   string          // "SIP/2.0/UDP host:port" of viaValue, once started
 	closing     bool
 	pendingRegs int
 	closeReady  chan struct{}
@@ -316,10 +317,10 @@ func (ua *UA) line(n int) (*line, error) {
 }
 
 func (ua *UA) viaValue() string {
-	v := sipmsg.Via{Transport: "UDP", Host: ua.contactHost, Port: ua.local.Port}
-	v.SetParam("branch", sipmsg.NewBranch())
-	v.SetParam("rport", "")
-	return v.String()
+	if ua.viaSentBy == "" { // contactHost and the port are fixed once started
+		ua.viaSentBy = "SIP/2.0/UDP " + sipmsg.URI{Host: ua.contactHost, Port: ua.local.Port}.HostPort()
+	}
+	return ua.viaSentBy + ";branch=" + sipmsg.NewBranch() + ";rport"
 }
 
 func (ua *UA) contact(user string) string {

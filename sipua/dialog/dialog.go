@@ -2,6 +2,7 @@ package dialog
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 )
@@ -12,8 +13,19 @@ type Dialog struct {
 	LocalTag, RemoteTag string
 	Local, Remote       sipmsg.NameAddr // From and To of requests we send (with tags)
 	LocalSeq, RemoteSeq uint32
-	RemoteTarget        sipmsg.URI // the peer's Contact
+	RemoteTarget        sipmsg.URI // the peer's Contact; change it with SetRemoteTarget
 	RouteSet            []string   // Route values for requests, in order
+
+	// Written once by NewRequest (Local, Remote and the route set do not
+	// change in a dialog; the remote target does, by SetRemoteTarget).
+	localS, remoteS, targetS string
+}
+
+// SetRemoteTarget replaces the remote target (a target refresh, 12.2.1.2
+// and 12.2.2).
+func (d *Dialog) SetRemoteTarget(u sipmsg.URI) {
+	d.RemoteTarget = u
+	d.targetS = ""
 }
 
 // ID identifies the dialog: Call-ID, local tag, remote tag.
@@ -97,13 +109,19 @@ func (d *Dialog) NewRequest(method string) *sipmsg.Message {
 	if method != "ACK" && method != "CANCEL" {
 		d.LocalSeq++
 	}
-	ruri := d.RemoteTarget.String()
+	if d.targetS == "" {
+		d.targetS = d.RemoteTarget.String()
+	}
+	if d.localS == "" {
+		d.localS, d.remoteS = d.Local.String(), d.Remote.String()
+	}
+	ruri := d.targetS
 	routes := d.RouteSet
 	if len(routes) > 0 {
 		if first, err := sipmsg.ParseNameAddr(routes[0]); err == nil {
 			if _, lr := first.URI.Param("lr"); !lr { // strict routing
 				ruri = first.URI.String()
-				routes = append(append([]string(nil), routes[1:]...), "<"+d.RemoteTarget.String()+">")
+				routes = append(append([]string(nil), routes[1:]...), "<"+d.targetS+">")
 			}
 		}
 	}
@@ -112,10 +130,10 @@ func (d *Dialog) NewRequest(method string) *sipmsg.Message {
 		m.Add("Route", r)
 	}
 	m.Add("Max-Forwards", "70")
-	m.Add("From", d.Local.String())
-	m.Add("To", d.Remote.String())
+	m.Add("From", d.localS)
+	m.Add("To", d.remoteS)
 	m.Add("Call-ID", d.CallID)
-	m.Add("CSeq", fmt.Sprintf("%d %s", d.LocalSeq, method))
+	m.Add("CSeq", strconv.FormatUint(uint64(d.LocalSeq), 10)+" "+method)
 	return m
 }
 
