@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -480,8 +481,16 @@ func (c *call) sendCancel() {
 }
 
 // sendBye ends a confirmed call with a BYE, with a Reason header (RFC
-// 3326) when reason is not empty.
+// 3326) when reason is not empty. CallEnded carries the Reason's SIP cause
+// when there is one (the phone's reason to end it: 408 no ACK, 488 an
+// answer it cannot play), else 200.
 func (c *call) sendBye(reason string) {
+	code := 200
+	if v, ok := strings.CutPrefix(reason, "SIP;cause="); ok {
+		if n, err := strconv.Atoi(v[:min(3, len(v))]); err == nil {
+			code = n
+		}
+	}
 	c.state = csTerminating
 	if c.stopOK != nil {
 		c.stopOK()
@@ -498,16 +507,16 @@ func (c *call) sendBye(reason string) {
 	_, err := c.ua.tl.NewClient(bye, c.hop(), transaction.ClientHandler{
 		OnResponse: func(_ *transaction.Client, r *sipmsg.Message) {
 			if r.StatusCode >= 200 {
-				c.end(200)
+				c.end(code)
 			}
 		},
 		OnError: func(_ *transaction.Client, err error) {
 			c.ua.logf("sipua: call %d BYE: %v", c.id, err)
-			c.end(200)
+			c.end(code)
 		},
 	})
 	if err != nil {
-		c.end(200)
+		c.end(code)
 	}
 }
 

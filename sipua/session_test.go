@@ -434,3 +434,33 @@ func TestTagOf(t *testing.T) {
 		}
 	}
 }
+
+// TestBadAnswer: a 2xx whose answer the phone cannot play is ACKed and
+// BYEd with Reason 488 (RFC 3326); the call ends 488.
+func TestBadAnswer(t *testing.T) {
+	ua, _ := startUA(t, LineConfig{User: "1001"})
+	p := newPeer(t)
+	if _, err := ua.Dial(1, "sip:1002@"+p.addr(), media(10000, "PCMU")); err != nil {
+		t.Fatal(err)
+	}
+	inv, from := p.read()
+	r := sipmsg.NewResponse(inv, 200, "")
+	r.Set("To", inv.Get("To")+";tag=b1")
+	r.Add("Contact", "<sip:1002@"+p.addr()+">")
+	r.Add("Content-Type", "application/sdp")
+	r.Body = []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\n")
+	p.send(r, from)
+	for {
+		m, _ := p.read()
+		if m.Method == "BYE" {
+			if m.Get("Reason") != `SIP;cause=488;text="Not Acceptable Here"` {
+				t.Fatalf("BYE Reason %q", m.Get("Reason"))
+			}
+			p.send(sipmsg.NewResponse(m, 200, ""), from)
+			break
+		}
+	}
+	if e := expect(t, ua, CallEnded); e.Code != 488 {
+		t.Fatalf("ended %+v", e)
+	}
+}
