@@ -141,3 +141,23 @@ func TestSippUACLost200(t *testing.T) {
 		t.Fatalf("the 200 was sent %d times, want it retransmitted", n)
 	}
 }
+
+func TestSippUASCancel(t *testing.T) {
+	port := freeUDPPort(t)
+	wait := sipp(t, "-sf", scenario("uas_cancel"), "-p", fmt.Sprint(port))
+	ua, _ := startUA(t, LineConfig{User: "1001"})
+	id, err := ua.Dial(1, fmt.Sprintf("sip:service@127.0.0.1:%d", port), media(10000, "PCMU"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ua, CallProgress)
+	if err := ua.Hangup(id); err != nil {
+		t.Fatal(err)
+	}
+	if e := expect(t, ua, CallEnded); e.Code != 487 {
+		t.Fatalf("ended %+v", e)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
