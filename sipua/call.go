@@ -84,6 +84,7 @@ type call struct {
 	forks       map[string]*sipmsg.Message // 13.2.2.4: ACKs of further 2xx (other To tags), which were BYEd
 	reason      string                     // the peer's Reason header (RFC 3326) for CallEnded
 	hopAddr     *net.UDPAddr               // the dialog's next hop, resolved once (peer-to-peer)
+	early       map[string]*dialog.Dialog  // 12.1.2: early dialogs by To tag (forks)
 }
 
 // maxRedirects bounds the 3xx a call follows (RFC 3261 8.1.3.4).
@@ -273,6 +274,7 @@ func (c *call) onInviteResponse(tx *transaction.Client, r *sipmsg.Message) {
 			return
 		}
 		c.state = csEarly
+		c.earlyDialog(r)
 		e := Event{Kind: CallProgress, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer}
 		if len(r.Body) > 0 {
 			if s, err := sdp.Parse(r.Body); err == nil {
@@ -309,6 +311,28 @@ func (c *call) onInviteResponse(tx *transaction.Client, r *sipmsg.Message) {
 		c.reason = r.Get("Reason") // RFC 3326 in responses, e.g. Q.850 causes from gateways
 		c.end(code)
 	}
+}
+
+// maxEarly bounds the early dialogs a call keeps (one per fork).
+const maxEarly = 8
+
+// earlyDialog records the early dialog a provisional response with a To
+// tag creates (RFC 3261 12.1.2), one per To tag: each fork that rings has
+// its own. The first 2xx confirms its dialog (on2xx); the others end with
+// the INVITE transaction, or are BYEd if they answer too (fork2xx).
+func (c *call) earlyDialog(r *sipmsg.Message) {
+	tag := tagOf(r.Get("To"))
+	if tag == "" || c.early[tag] != nil || len(c.early) >= maxEarly {
+		return
+	}
+	d, err := dialog.NewUAC(c.inv, r)
+	if err != nil { // no Contact: not a dialog yet
+		return
+	}
+	if c.early == nil {
+		c.early = map[string]*dialog.Dialog{}
+	}
+	c.early[tag] = d
 }
 
 // redirect follows a 3xx (8.1.3.4): a new INVITE, same Call-ID, From and
@@ -363,6 +387,7 @@ func (c *call) redirect(r *sipmsg.Message) bool {
 	}
 	c.ua.logf("sipua: call %d redirected (%d) to %s", c.id, r.StatusCode, inv.RequestURI)
 	c.dest, c.authTried, c.provisional = dest, false, false
+	c.early = nil
 	c.state = csCalling
 	c.sendInvite(inv)
 	return true

@@ -464,3 +464,60 @@ func TestBadAnswer(t *testing.T) {
 		t.Fatalf("ended %+v", e)
 	}
 }
+
+// TestEarlyDialogs: two forks ring (180 and 183 with SDP, each with its
+// own To tag): two early dialogs, two CallProgress events; the second
+// fork's 200 confirms the call.
+func TestEarlyDialogs(t *testing.T) {
+	ua, _ := startUA(t, LineConfig{User: "1001"})
+	p := newPeer(t)
+	id, err := ua.Dial(1, "sip:1002@"+p.addr(), media(10000, "PCMU"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, from := p.read()
+	resp := func(code int, tag string, sdp bool) {
+		r := sipmsg.NewResponse(inv, code, "")
+		r.Set("To", inv.Get("To")+";tag="+tag)
+		r.Add("Contact", "<sip:"+tag+"@"+p.addr()+">")
+		if sdp {
+			r.Add("Content-Type", "application/sdp")
+			r.Body = fmt.Appendf(nil, peerSDP, 1, "sendrecv")
+		}
+		p.send(r, from)
+	}
+	resp(180, "f1", false)
+	if e := expect(t, ua, CallProgress); e.Code != 180 || e.Remote != nil {
+		t.Fatalf("progress %+v", e)
+	}
+	resp(183, "f2", true)
+	if e := expect(t, ua, CallProgress); e.Code != 183 || e.Remote == nil || e.Remote.Port != 4000 {
+		t.Fatalf("progress %+v", e)
+	}
+	var tags []string
+	_ = ua.do(func() error {
+		for tag, d := range ua.calls[id].early {
+			if d.RemoteTarget.User != tag {
+				t.Errorf("early dialog %s: target %v", tag, d.RemoteTarget)
+			}
+			tags = append(tags, tag)
+		}
+		return nil
+	})
+	if len(tags) != 2 {
+		t.Fatalf("early dialogs %v", tags)
+	}
+	resp(200, "f2", true)
+	if e := expect(t, ua, CallAnswered); e.Call != id {
+		t.Fatalf("answered %+v", e)
+	}
+	for {
+		m, _ := p.read()
+		if m.Method == "ACK" {
+			if m.RequestURI != "sip:f2@"+p.addr() {
+				t.Fatalf("ACK to %s", m.RequestURI)
+			}
+			break
+		}
+	}
+}
