@@ -47,8 +47,9 @@ type UA struct {
 	lines       []*line
 	calls       map[CallID]*call
 	nextCall    CallID
-	mwi         map[int]*mwiSub // message-summary subscriptions by line (mwi.go)
-	viaSentBy   string          // "SIP/2.0/UDP host:port" of viaValue, once started
+	mwi         map[int]*mwiSub   // message-summary subscriptions by line (mwi.go)
+	viaSentBy   string            // "SIP/2.0/UDP host:port" of viaValue, once started
+	contacts    map[string]string // contact's values by user, once started
 	closing     bool
 	pendingRegs int
 	closeReady  chan struct{}
@@ -324,8 +325,18 @@ func (ua *UA) viaValue() string {
 }
 
 func (ua *UA) contact(user string) string {
+	if c, ok := ua.contacts[user]; ok {
+		return c
+	}
 	u := sipmsg.URI{Scheme: "sip", User: user, Host: ua.contactHost, Port: ua.local.Port}
-	return "<" + u.String() + ">"
+	c := "<" + u.String() + ">"
+	if ua.contacts == nil {
+		ua.contacts = map[string]string{}
+	}
+	if len(ua.contacts) < 16 { // the lines' users; anything else is not kept
+		ua.contacts[user] = c
+	}
+	return c
 }
 
 // trusted reports whether requests from ip may be handled.
