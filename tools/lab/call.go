@@ -260,8 +260,10 @@ func checkSteps(ladder []pbx.Entry) []Step {
 			if s.In < 0 && e.Dir == "in" && addrString(e.Peer) == side[s.From] {
 				s.In = j
 				if s.Code == 100 {
-					// 100 Trying is hop by hop (RFC 3261 16.7): the PBX
-					// sends its own to A rather than passing B's on.
+					// 100 Trying is hop by hop (RFC 3261 16.7): the proxy
+					// sends its own to A rather than passing B's on, and
+					// B's may be logged after its 180, so the search for
+					// the next steps does not move past it.
 					for k := range ladder {
 						if ladder[k].Dir == "out" && matches(ladder[k], s) && addrString(ladder[k].Peer) == other[s.From] {
 							s.Out = k
@@ -269,7 +271,6 @@ func checkSteps(ladder []pbx.Entry) []Step {
 						}
 					}
 					if s.Out >= 0 {
-						pos = j + 1
 						break
 					}
 				}
