@@ -45,6 +45,7 @@ type call struct {
 	outgoing bool
 	state    callState
 	peer     string
+	number   string // Event.Number
 	dlg      *dialog.Dialog
 
 	// outgoing
@@ -205,6 +206,7 @@ func (ua *UA) Dial(line int, target string, local Media) (CallID, error) {
 		if c.peer == "" {
 			c.peer = u.String()
 		}
+		c.number = c.peer
 		inv := sipmsg.NewRequest("INVITE", u.String())
 		inv.Add("Via", ua.viaValue())
 		inv.Add("Max-Forwards", "70")
@@ -645,6 +647,7 @@ func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
 	c.srv, c.remoteOffer, c.state = srv, offer, csIncoming
 	c.localTag = sipmsg.NewTag()
 	c.peer = userOf(m.Get("From"))
+	c.number = numberOf(m.Get("From"))
 	srv.OnTimeout = func(*transaction.Server, error) { c.end(408) }
 	ua.emit(Event{Kind: CallIncoming, Line: l.n, Call: c.id, Peer: c.peer, Remote: mediaOf(offer)})
 }

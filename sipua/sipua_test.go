@@ -851,7 +851,7 @@ func TestRedirect(t *testing.T) {
 	p := newPeer(t)
 	inv := sipmsg.NewRequest("INVITE", target(b, "1002"))
 	inv.Add("Via", "SIP/2.0/UDP 127.0.0.1:5999;branch="+sipmsg.NewBranch()+";rport")
-	inv.Add("From", "<sip:1001@127.0.0.1>;tag=a1")
+	inv.Add("From", "\"Alice\" <sip:1001@127.0.0.1>;tag=a1")
 	inv.Add("To", "<sip:1002@pbx.test>")
 	inv.Add("Call-ID", sipmsg.NewCallID(""))
 	inv.Add("CSeq", "1 INVITE")
@@ -860,6 +860,9 @@ func TestRedirect(t *testing.T) {
 	inv.Body = []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
 	p.send(inv, b.LocalAddr())
 	in := expect(t, b, CallIncoming)
+	if in.Peer != "Alice" || in.Number != "1001" {
+		t.Fatalf("caller shown as %q, number %q", in.Peer, in.Number)
+	}
 	if err := b.Redirect(in.Call, "8000", "no-answer"); err != nil {
 		t.Fatal(err)
 	}

@@ -122,6 +122,7 @@ type Event struct {
 	RegState string // RegChanged: "registered", "unregistered", "failed:CODE"
 	Code     int    // CallProgress: 180/183; CallEnded: final SIP status (200 when ended by BYE)
 	Peer     string // remote party for display (display name, user part or URI)
+	Number   string // remote party to call back: the user part of its URI, or the URI
 	Remote   *Media // CallIncoming: the offer; CallProgress with SDP: early media; CallAnswered: negotiated (Codecs[0] chosen); CallHeld/CallResumed/CallAnswered after a re-INVITE: the new remote media
 	Target   string // CallTransfer: the Refer-To URI to dial
 	Reason   string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any

@@ -213,6 +213,11 @@ func (ua *UA) loop() {
 // emit sends an event; if the channel stays full for a second the event is
 // dropped (and logged) rather than stall the UA.
 func (ua *UA) emit(e Event) {
+	if e.Number == "" && e.Call != 0 {
+		if c := ua.calls[e.Call]; c != nil {
+			e.Number = c.number
+		}
+	}
 	if e.Kind == RegChanged {
 		ua.mwiRegChanged(e.Line, e.RegState)
 	}
@@ -571,6 +576,19 @@ func userOf(s string) string {
 	}
 	if na.Display != "" {
 		return na.Display
+	}
+	if na.URI.User != "" {
+		return na.URI.User
+	}
+	return na.URI.String()
+}
+
+// numberOf is what to call a party back on: the user part of its URI, or
+// the whole URI when it has none.
+func numberOf(s string) string {
+	na, err := sipmsg.ParseNameAddr(s)
+	if err != nil {
+		return ""
 	}
 	if na.URI.User != "" {
 		return na.URI.User

@@ -18,7 +18,7 @@ import (
 
 // waitingCall: a second incoming call while a call is connected.
 func (p *Phone) waitingCall(ev sipua.Event) {
-	c := &call{id: ev.Call, peer: ev.Peer, incoming: true, waiting: true}
+	c := &call{id: ev.Call, peer: ev.Peer, number: ev.Number, incoming: true, waiting: true}
 	p.other = c
 	if err := p.d.UA.Ring(ev.Call); err != nil {
 		p.logf("phone: ring call %d: %v", ev.Call, err)

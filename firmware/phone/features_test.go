@@ -57,7 +57,7 @@ func (l *live) sleep(d time.Duration) {
 }
 
 func incoming(id int, peer string) sipua.Event {
-	return sipua.Event{Kind: sipua.CallIncoming, Call: sipua.CallID(id), Peer: peer,
+	return sipua.Event{Kind: sipua.CallIncoming, Call: sipua.CallID(id), Peer: peer, Number: peer,
 		Remote: &sipua.Media{Host: "127.0.0.1", Port: 4000, Codecs: []string{"PCMU"}}}
 }
 
@@ -313,7 +313,7 @@ func TestLineKeys(t *testing.T) {
 func TestHistoryRing(t *testing.T) {
 	r := newRigWith(t, func(c *config.Config) { c.HistorySize = 3 })
 	for i := 0; i < 5; i++ {
-		r.p.addHist(histEntry{peer: fmt.Sprint(i), result: "answered"})
+		r.p.addHist(histEntry{peer: fmt.Sprint(i), number: fmt.Sprint(i), result: "answered"})
 	}
 	if len(r.p.hist) != 3 || r.p.hist[0].peer != "4" || r.p.hist[2].peer != "2" {
 		t.Fatalf("history %v", r.p.hist)

@@ -33,12 +33,12 @@ func (p *Phone) forward(ev sipua.Event, to, reason string) {
 			p.logf("phone: reject call %d: %v", ev.Call, err)
 		}
 		p.d.Out.Call(int(ev.Call), "ended:486", ev.Peer)
-		p.addHist(histEntry{incoming: true, peer: ev.Peer, result: "busy"})
+		p.addHist(histEntry{incoming: true, peer: ev.Peer, number: ev.Number, result: "busy"})
 		return
 	}
 	p.d.Out.Call(int(ev.Call), "forwarded", ev.Peer)
 	p.d.Out.Log("call from " + ev.Peer + " forwarded to " + to + " (" + reason + ")")
-	p.addHist(histEntry{incoming: true, peer: ev.Peer, result: "forwarded:" + to})
+	p.addHist(histEntry{incoming: true, peer: ev.Peer, number: ev.Number, result: "forwarded:" + to})
 }
 
 // onNoAnswer: the incoming call rang call.noanswer_seconds unanswered.

@@ -2,13 +2,13 @@ package phone
 
 import (
 	"fmt"
-	"strings"
 )
 
 // histEntry is one call of the call history.
 type histEntry struct {
 	incoming bool
-	peer     string
+	peer     string // as shown
+	number   string // to call back
 	result   string // answered, missed, busy, rejected, cancelled, forwarded:TARGET, failed:CODE
 }
 
@@ -55,14 +55,12 @@ func (p *Phone) browse(older bool) {
 	p.d.Out.Display(1, fmt.Sprintf("%d/%d %s", p.histPos+1, len(p.hist), p.hist[p.histPos]))
 }
 
-// callBack calls the history entry shown. The user agent names an incoming
-// caller by display name when the INVITE has one; such an entry has no
-// number to call.
+// callBack calls the history entry shown back.
 func (p *Phone) callBack() {
-	peer := p.hist[p.histPos].peer
-	if strings.ContainsAny(peer, " \t\"") {
+	number := p.hist[p.histPos].number
+	if number == "" {
 		p.d.Out.Display(1, "No number to call back")
 		return
 	}
-	p.placeCall(peer)
+	p.placeCall(number)
 }

@@ -77,7 +77,8 @@ type Deps struct {
 // call is the phone's view of one SIP call.
 type call struct {
 	id       sipua.CallID
-	peer     string
+	peer     string // as shown
+	number   string // to call back (history)
 	incoming bool
 	state    string // panel.md call state
 	conn     *net.UDPConn
@@ -414,7 +415,7 @@ func (p *Phone) placeCall(target string) {
 		p.failed(0)
 		return
 	}
-	p.call = &call{id: id, peer: target, conn: conn}
+	p.call = &call{id: id, peer: target, number: target, conn: conn}
 	p.setState(Calling)
 	p.setTone("none")
 	p.callState("calling")
@@ -589,7 +590,7 @@ func (p *Phone) onIncoming(ev sipua.Event) {
 			p.forward(ev, t, reason)
 			return
 		}
-		p.addHist(histEntry{incoming: true, peer: ev.Peer, result: "busy"})
+		p.addHist(histEntry{incoming: true, peer: ev.Peer, number: ev.Number, result: "busy"})
 		code := 486 // Busy Here (RFC 3261 21.4.24)
 		if err := p.d.UA.Reject(ev.Call, code); err != nil {
 			p.logf("phone: reject call %d: %v", ev.Call, err)
@@ -597,7 +598,7 @@ func (p *Phone) onIncoming(ev sipua.Event) {
 		p.d.Out.Call(int(ev.Call), "ended:"+strconv.Itoa(code), ev.Peer)
 		return
 	}
-	p.call = &call{id: ev.Call, peer: ev.Peer, incoming: true}
+	p.call = &call{id: ev.Call, peer: ev.Peer, number: ev.Number, incoming: true}
 	if err := p.d.UA.Ring(ev.Call); err != nil {
 		p.logf("phone: ring call %d: %v", ev.Call, err)
 	}
@@ -776,7 +777,7 @@ func (p *Phone) recordEnd(c *call) {
 	default:
 		res = "cancelled"
 	}
-	p.addHist(histEntry{incoming: c.incoming, peer: c.peer, result: res})
+	p.addHist(histEntry{incoming: c.incoming, peer: c.peer, number: c.number, result: res})
 }
 
 func (p *Phone) callState(s string) { p.callStateOf(p.call, s) }
