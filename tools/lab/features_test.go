@@ -288,10 +288,12 @@ func TestDialPlanSim(t *testing.T) {
 
 	f.do("1001", "key up")
 	f.expect("1001", `^display 1 1/3 in Ext 1003 missed$`)
-	f.do("1001", "key ok") // a display name: nothing to call back
-	f.expect("1001", `^display 1 No number to call back$`)
+	f.do("1001", "key ok") // shown by display name, called back by number
+	f.expect("1003", `^ring on`)
+	f.do("1001", "hook on")
+	f.expect("1003", `^phone idle$`)
 	f.do("1001", "key up")
-	f.expect("1001", `^display 1 2/3 out 1003 cancelled$`)
+	f.expect("1001", `^display 1 1/4 out 1003 cancelled$`)
 	f.do("1001", "key ok")
 	f.expect("1003", `^ring on`)
 	f.do("1001", "hook on")
