@@ -18,9 +18,11 @@ run: deps
 demo: deps
 	$(GO) run ./tools/cmd/demo
 
-# Unit tests, then the tests against real peers and QEMU (sipp, tftpd-hpa,
-# the boot probe, the virtio-serial panel), then the two-phone call in QEMU
-# and on the sim board, then every benchmark once.
+# Unit tests, then the tests against real peers and QEMU (sipp, Kamailio,
+# baresip, sipvicious, tftpd-hpa, the boot probe, the virtio-serial panel,
+# ALSA on Debian's kernel), then the phones end to end (tools/lab: the
+# two-phone call in QEMU and on the sim board, voicemail, forwarding and the
+# other call features), then every benchmark once.
 test: deps unit peers e2e bench
 
 unit:
@@ -31,7 +33,7 @@ peers:
 	$(GO) test -count=1 -timeout 8m ./sipua/... ./firmware/... $$($(GO) list ./tools/... | grep -v /tools/lab$$)
 
 e2e:
-	$(GO) test -count=1 -timeout 8m -run 'TestBasicCall' -v ./tools/lab
+	$(GO) test -count=1 -timeout 10m -v ./tools/lab
 
 bench:
 	$(GO) test -short -count=1 -run '^$$' -bench . -benchtime=1x ./...
