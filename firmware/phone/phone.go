@@ -36,7 +36,7 @@ type UA interface {
 // Media is what the phone needs of the audio engine; *audio.Engine has it.
 type Media interface {
 	SetTone(name string) error
-	StartStream(conn *net.UDPConn, remote *net.UDPAddr, codec audio.Codec) error
+	StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, codec audio.Codec, o audio.StreamOptions) error
 	StopStream()
 	SendDTMF(digit byte, d time.Duration) error // RFC 4733 events on the running stream
 	ReadDigit() (byte, bool)                    // the next digit received, if any
@@ -82,6 +82,7 @@ type call struct {
 	incoming bool
 	state    string // panel.md call state
 	conn     *net.UDPConn
+	rtcp     *net.UDPConn // RTCP, the port above conn's
 	media    bool         // a stream runs on conn
 	answered bool         // the call was connected
 	result   string       // for the history; "" = from answered and incoming
@@ -402,7 +403,7 @@ func (p *Phone) placeCall(target string) {
 	}
 	p.digits = p.digits[:0]
 	p.redial = target
-	conn, err := p.openRTP()
+	conn, rtcp, err := p.openRTP()
 	if err != nil {
 		p.logf("phone: call to %s: %v; the phone plays congestion", target, err)
 		p.failed(0)
@@ -411,11 +412,12 @@ func (p *Phone) placeCall(target string) {
 	id, err := p.d.UA.Dial(p.line(), target, p.localMedia(conn))
 	if err != nil {
 		conn.Close()
+		rtcp.Close()
 		p.logf("phone: call to %s: %v; the phone plays congestion", target, err)
 		p.failed(0)
 		return
 	}
-	p.call = &call{id: id, peer: target, number: target, conn: conn}
+	p.call = &call{id: id, peer: target, number: target, conn: conn, rtcp: rtcp}
 	p.setState(Calling)
 	p.setTone("none")
 	p.callState("calling")
@@ -424,13 +426,13 @@ func (p *Phone) placeCall(target string) {
 
 func (p *Phone) answer() {
 	c := p.call
-	conn, err := p.openRTP()
+	conn, rtcp, err := p.openRTP()
 	if err != nil {
 		p.logf("phone: answer: %v; the call is refused", err)
 		p.reject(503)
 		return
 	}
-	c.conn = conn
+	c.conn, c.rtcp = conn, rtcp
 	remote, err := p.d.UA.Answer(c.id, p.localMedia(conn))
 	p.d.Out.Ring(false, "")
 	if err != nil {
@@ -704,7 +706,14 @@ func (p *Phone) startMediaOf(c *call, remote *sipua.Media) {
 	if c.media {
 		p.eng(c).StopStream()
 	}
-	if err := p.eng(c).StartStream(c.conn, addr, codec); err != nil {
+	// RTCP on the port above RTP at both ends (RFC 3550 11, RFC 4566 5.14);
+	// RFC 4733 digits with the payload type the far end offered.
+	opts := audio.StreamOptions{
+		DTMFPayloadType: remote.TelephoneEvent,
+		RTCPConn:        c.rtcp,
+		RTCPRemote:      &net.UDPAddr{IP: addr.IP, Port: addr.Port + 1},
+	}
+	if err := p.eng(c).StartStreamOptions(c.conn, addr, codec, opts); err != nil {
 		p.logf("phone: call %d: start audio: %v", c.id, err)
 		return
 	}
@@ -743,9 +752,7 @@ func (p *Phone) endCallOf(c *call) {
 	}
 	if !c.media {
 		p.recordEnd(c)
-		if c.conn != nil {
-			c.conn.Close()
-		}
+		c.closeSockets()
 		return
 	}
 	if c.second { // the first engine's mute and digits belong to the other call
@@ -761,8 +768,16 @@ func (p *Phone) endCallOf(c *call) {
 	}
 	p.recordEnd(c)
 	p.eng(c).StopStream()
+	c.closeSockets()
+}
+
+// closeSockets closes a call's RTP and RTCP sockets.
+func (c *call) closeSockets() {
 	if c.conn != nil {
 		c.conn.Close()
+	}
+	if c.rtcp != nil {
+		c.rtcp.Close()
 	}
 }
 
@@ -839,28 +854,44 @@ func (p *Phone) localMedia(conn *net.UDPConn) sipua.Media {
 	}
 }
 
-// openRTP binds the next free even port of the configured RTP range.
-func (p *Phone) openRTP() (*net.UDPConn, error) {
+// openRTP binds the next free pair of ports of the configured RTP range:
+// RTP on the even one, RTCP on the odd one above it (RFC 3550 11). A range
+// of 0-0 binds any two ports (tests).
+func (p *Phone) openRTP() (rtp, rtcp *net.UDPConn, err error) {
 	lo, hi := p.d.Config.RTPPortMin, p.d.Config.RTPPortMax
 	if lo%2 == 1 {
 		lo++
 	}
-	n := (hi-lo)/2 + 1
+	n := (hi - lo + 1) / 2 // pairs that fit
+	if lo == 0 && hi == 0 {
+		n = 1
+	}
 	if n <= 0 {
-		return nil, fmt.Errorf("phone: empty RTP port range %d-%d", p.d.Config.RTPPortMin, hi)
+		return nil, nil, fmt.Errorf("phone: RTP port range %d-%d holds no pair", p.d.Config.RTPPortMin, hi)
 	}
 	ip := net.ParseIP(p.d.BindIP)
 	var lastErr error
 	for i := 0; i < n; i++ {
 		port := lo + 2*((p.nextRTP+i)%n)
-		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
-		if err == nil {
-			p.nextRTP = (p.nextRTP + i + 1) % n
-			return conn, nil
+		rtp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
+		if err != nil {
+			lastErr = err
+			continue
 		}
-		lastErr = err
+		rport := port + 1
+		if port == 0 {
+			rport = 0
+		}
+		rtcp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: rport})
+		if err != nil {
+			rtp.Close()
+			lastErr = err
+			continue
+		}
+		p.nextRTP = (p.nextRTP + i + 1) % n
+		return rtp, rtcp, nil
 	}
-	return nil, fmt.Errorf("phone: no free RTP port in %d-%d: %w", lo, hi, lastErr)
+	return nil, nil, fmt.Errorf("phone: no free RTP/RTCP port pair in %d-%d: %w", lo, hi, lastErr)
 }
 
 func (p *Phone) publish() {

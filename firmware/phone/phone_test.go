@@ -76,9 +76,10 @@ func (u *fakeUA) Redirect(id sipua.CallID, target, reason string) error {
 
 // fakeMedia records tones and streams; rx holds digits "received".
 type fakeMedia struct {
-	mu  sync.Mutex
-	log []string
-	rx  []byte
+	mu     sync.Mutex
+	log    []string
+	rx     []byte
+	wantPT uint8 // the telephone-event payload type streams should get
 }
 
 func (m *fakeMedia) SendDTMF(d byte, dur time.Duration) error {
@@ -100,10 +101,16 @@ func (m *fakeMedia) ReadDigit() (byte, bool) {
 func (m *fakeMedia) SetMute(on bool) { m.log = append(m.log, fmt.Sprintf("mute %t", on)) }
 
 func (m *fakeMedia) SetTone(name string) error { m.log = append(m.log, "tone "+name); return nil }
-func (m *fakeMedia) StartStream(conn *net.UDPConn, remote *net.UDPAddr, codec audio.Codec) error {
+func (m *fakeMedia) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, codec audio.Codec, o audio.StreamOptions) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.log = append(m.log, fmt.Sprintf("stream %s %s", remote, codec))
+	if o.RTCPConn == nil || o.RTCPRemote == nil || o.RTCPRemote.Port != remote.Port+1 {
+		m.log = append(m.log, fmt.Sprintf("no RTCP (%v)", o.RTCPRemote))
+	}
+	if o.DTMFPayloadType != m.wantPT {
+		m.log = append(m.log, fmt.Sprintf("telephone-event %d", o.DTMFPayloadType))
+	}
 	return nil
 }
 func (m *fakeMedia) StopStream() { m.log = append(m.log, "stop") }
@@ -231,7 +238,13 @@ func TestOutgoingCall(t *testing.T) {
 
 	r.p.onSIP(sipua.Event{Kind: sipua.CallProgress, Call: 1, Code: 180})
 	has(t, r.out.take(), "tone ringback", "call 1 ringing 1002", "phone ringback")
-	r.p.onSIP(sipua.Event{Kind: sipua.CallAnswered, Call: 1, Remote: &sipua.Media{Host: "127.0.0.1", Port: 4002, Codecs: []string{"PCMU"}}})
+	r.m.wantPT = 101 // the stream gets the far end's telephone-event type and RTCP on port+1
+	r.p.onSIP(sipua.Event{Kind: sipua.CallAnswered, Call: 1, Remote: &sipua.Media{Host: "127.0.0.1", Port: 4002, Codecs: []string{"PCMU"}, TelephoneEvent: 101}})
+	for _, l := range r.m.log {
+		if strings.HasPrefix(l, "no RTCP") || strings.HasPrefix(l, "telephone-event") {
+			t.Fatalf("stream options: %s", l)
+		}
+	}
 	has(t, r.out.take(), "phone connected", "tone none", "call 1 connected 1002")
 	has(t, r.m.log, "tone dial", "tone none", "tone ringback", "stream 127.0.0.1:4002 PCMU", "tone none")
 	r.p.publish()
