@@ -33,9 +33,10 @@ type Config struct {
 	// SDP address's IP with any port, which works behind NATs such as
 	// QEMU's user network.
 	Source SourceMatch
-	// InbandDTMF runs a Goertzel detector on the far end's audio and
-	// reports the digits it hears through ReadDigit, for far ends that
-	// send no RFC 4733 events.
+	// InbandDTMF runs a Goertzel detector on the far end's audio of every
+	// stream and reports the digits it hears through ReadDigit, for far
+	// ends that send no RFC 4733 events (StreamOptions.InbandDTMF does it
+	// for one stream).
 	InbandDTMF bool
 }
 
@@ -59,6 +60,10 @@ type StreamOptions struct {
 	RTCPInterval time.Duration
 	// CNAME is the RTCP canonical name; default "deskphone".
 	CNAME string
+	// InbandDTMF listens for DTMF tones in the far end's audio on this
+	// stream (as Config.InbandDTMF): the fallback for a far end that did
+	// not offer telephone-event.
+	InbandDTMF bool
 }
 
 const maxPacket = 1500
@@ -262,10 +267,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 		epoch:     time.Now(),
 		cnSeed:    0x9e3779b9,
 	}
-	if cfg.InbandDTMF {
-		e.det = dtmf.NewDetector()
-		e.inbandFn = e.pushDigit
-	}
+	e.det = dtmf.NewDetector() // used while Config or StreamOptions asks
+	e.inbandFn = e.pushDigit
 	e.txPkt.Version = 2
 	e.txPkt.Payload = e.txPayload
 	e.evPkt.Version = 2
@@ -391,9 +394,7 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 	e.jb.Reset()
 	e.jb.SetFill(codec.silence())
 	e.plc.Reset()
-	if e.det != nil {
-		e.det.Reset()
-	}
+	e.det.Reset()
 	e.foldLoss()
 	e.locked, e.candOn, e.heldOK, e.rxEventOn, e.cnOn = false, false, false, false, false
 	e.qLen, e.evOn, e.evGap = 0, false, 0
@@ -687,7 +688,7 @@ func (e *Engine) process(mic, ear []int16) {
 	if e.s.up {
 		e.send(mic)
 		e.playout(e.earBuf)
-		if e.det != nil {
+		if e.cfg.InbandDTMF || e.s.opts.InbandDTMF {
 			e.det.Feed(e.earBuf, e.inbandFn)
 		}
 		copy(ear, e.earBuf)

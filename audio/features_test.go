@@ -164,28 +164,40 @@ func TestReceiveDTMF(t *testing.T) {
 		t.Fatalf("digits %q", got)
 	}
 
-	// In band, across the network between two engines.
-	a, b := pair(t, Config{InbandDTMF: true}, PCMU)
-	w := newWaiter(t)
-	mic, ear := make([]int16, 160), make([]int16, 160)
-	silent := make([]int16, 160)
-	var ph1, ph2 float64
-	for k := range 40 {
-		clear(mic)
-		if k >= 5 && k < 10 {
-			tmp := make([]int16, 160)
-			Sine(mic, 852, 0.15, 8000, &ph1)
-			Sine(tmp, 1477, 0.15, 8000, &ph2)
-			for i := range mic {
-				mic[i] += tmp[i]
+	// In band, across the network between two engines: with the engine's
+	// Config, with the stream's option, and not at all without either.
+	for _, tc := range []struct {
+		cfg, stream bool
+		want        byte // 0: no digit
+	}{{true, false, '9'}, {false, true, '9'}, {false, false, 0}} {
+		a, b := pair(t, Config{InbandDTMF: tc.cfg}, PCMU)
+		if tc.stream {
+			if err := b.e.StartStreamOptions(b.conn, a.conn.LocalAddr().(*net.UDPAddr), PCMU, StreamOptions{InbandDTMF: true}); err != nil {
+				t.Fatal(err)
 			}
 		}
-		a.e.Process(mic, ear)
-		w.wait(b.recv, "packet at B")
-		b.e.Process(silent, ear)
-	}
-	if d, ok := b.e.ReadDigit(); !ok || d != '9' {
-		t.Fatalf("in-band digit %q %v", d, ok)
+		w := newWaiter(t)
+		mic, ear := make([]int16, 160), make([]int16, 160)
+		silent := make([]int16, 160)
+		tmp := make([]int16, 160)
+		var ph1, ph2 float64
+		for k := range 40 {
+			clear(mic)
+			if k >= 5 && k < 10 {
+				Sine(mic, 852, 0.15, 8000, &ph1)
+				Sine(tmp, 1477, 0.15, 8000, &ph2)
+				for i := range mic {
+					mic[i] += tmp[i]
+				}
+			}
+			a.e.Process(mic, ear)
+			w.wait(b.recv, "packet at B")
+			b.e.Process(silent, ear)
+		}
+		d, ok := b.e.ReadDigit()
+		if tc.want == 0 && ok || tc.want != 0 && (!ok || d != tc.want) {
+			t.Fatalf("config %v stream %v: in-band digit %q %v, want %q", tc.cfg, tc.stream, d, ok, tc.want)
+		}
 	}
 }
 

@@ -707,9 +707,11 @@ func (p *Phone) startMediaOf(c *call, remote *sipua.Media) {
 		p.eng(c).StopStream()
 	}
 	// RTCP on the port above RTP at both ends (RFC 3550 11, RFC 4566 5.14);
-	// RFC 4733 digits with the payload type the far end offered.
+	// RFC 4733 digits with the payload type the far end offered, or digits
+	// heard in its audio when it offered none.
 	opts := audio.StreamOptions{
 		DTMFPayloadType: remote.TelephoneEvent,
+		InbandDTMF:      remote.TelephoneEvent == 0,
 		RTCPConn:        c.rtcp,
 		RTCPRemote:      &net.UDPAddr{IP: addr.IP, Port: addr.Port + 1},
 	}

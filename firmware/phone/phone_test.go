@@ -108,8 +108,8 @@ func (m *fakeMedia) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, c
 	if o.RTCPConn == nil || o.RTCPRemote == nil || o.RTCPRemote.Port != remote.Port+1 {
 		m.log = append(m.log, fmt.Sprintf("no RTCP (%v)", o.RTCPRemote))
 	}
-	if o.DTMFPayloadType != m.wantPT {
-		m.log = append(m.log, fmt.Sprintf("telephone-event %d", o.DTMFPayloadType))
+	if o.DTMFPayloadType != m.wantPT || o.InbandDTMF != (m.wantPT == 0) {
+		m.log = append(m.log, fmt.Sprintf("telephone-event %d, in band %v", o.DTMFPayloadType, o.InbandDTMF))
 	}
 	return nil
 }
