@@ -86,6 +86,7 @@ type call struct {
 	reason      string                     // the peer's Reason header (RFC 3326) for CallEnded
 	hopAddr     *net.UDPAddr               // the dialog's next hop, resolved once (peer-to-peer)
 	early       map[string]*dialog.Dialog  // 12.1.2: early dialogs by To tag (forks)
+	replaces    CallID                     // incoming INVITE with Replaces (RFC 3891): the call to end once answered
 }
 
 // maxRedirects bounds the 3xx a call follows (RFC 3261 8.1.3.4).
@@ -176,6 +177,21 @@ func (l *line) targetURI(target string) (sipmsg.URI, error) {
 // Dial starts an outgoing call on line (1-based) to target ("1002" means
 // sip:1002@domain, or a SIP URI) offering local media.
 func (ua *UA) Dial(line int, target string, local Media) (CallID, error) {
+	return ua.dial(line, target, "", local)
+}
+
+// DialReplacing is Dial with a Replaces header (RFC 3891): the INVITE
+// takes the place of the dialog replaces names ("callid;to-tag=a;from-tag=b",
+// as in Event.Replaces of a CallTransfer) at the target, as the
+// transferee of an attended transfer does (RFC 5589 section 7).
+func (ua *UA) DialReplacing(line int, target, replaces string, local Media) (CallID, error) {
+	if _, _, _, err := parseReplaces(replaces); err != nil {
+		return 0, err
+	}
+	return ua.dial(line, target, replaces, local)
+}
+
+func (ua *UA) dial(line int, target, replaces string, local Media) (CallID, error) {
 	var id CallID
 	err := ua.do(func() error {
 		if ua.closing {
@@ -216,6 +232,9 @@ func (ua *UA) Dial(line int, target string, local Media) (CallID, error) {
 		inv.Add("CSeq", "1 INVITE")
 		inv.Add("Contact", ua.contact(l.cfg.User))
 		inv.Add("Allow", allowHeader)
+		if replaces != "" {
+			inv.Add("Replaces", replaces)
+		}
 		if ua.cfg.UserAgent != "" {
 			inv.Add("User-Agent", ua.cfg.UserAgent)
 		}
@@ -643,13 +662,80 @@ func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
 		})
 		return
 	}
+	var replaced *call
+	if rv := m.Get("Replaces"); rv != "" {
+		var code int
+		if replaced, code = ua.replacedCall(rv); replaced == nil {
+			ua.logf("sipua: INVITE with Replaces %q: %d", rv, code)
+			ua.respond(srv, code, "", func(r *sipmsg.Message) { addToTag(r, sipmsg.NewTag()) })
+			return
+		}
+		l = replaced.line
+	}
 	c := ua.newCall(l, false)
+	if replaced != nil {
+		c.replaces = replaced.id
+	}
 	c.srv, c.remoteOffer, c.state = srv, offer, csIncoming
 	c.localTag = sipmsg.NewTag()
 	c.peer = userOf(m.Get("From"))
 	c.number = numberOf(m.Get("From"))
 	srv.OnTimeout = func(*transaction.Server, error) { c.end(408) }
-	ua.emit(Event{Kind: CallIncoming, Line: l.n, Call: c.id, Peer: c.peer, Remote: mediaOf(offer)})
+	ua.emit(Event{Kind: CallIncoming, Line: l.n, Call: c.id, Peer: c.peer, Number: c.number, Remote: mediaOf(offer), ReplacesCall: c.replaces})
+}
+
+// replacedCall finds the call an INVITE's Replaces header (RFC 3891
+// section 3) names: the dialog with its Call-ID whose local tag is the
+// to-tag and remote tag the from-tag. It returns the call, or the status to
+// refuse the INVITE with: 400 for a malformed header, 481 when no dialog
+// matches (or only an early one: early dialogs are not replaced here), 486
+// for early-only with a confirmed dialog, 603 for a dialog already ending.
+func (ua *UA) replacedCall(v string) (*call, int) {
+	callID, toTag, fromTag, err := parseReplaces(v)
+	if err != nil {
+		return nil, 400
+	}
+	earlyOnly := false
+	for _, p := range strings.Split(v, ";")[1:] {
+		if strings.EqualFold(strings.TrimSpace(p), "early-only") {
+			earlyOnly = true
+		}
+	}
+	for _, c := range ua.calls {
+		d := c.dlg
+		if d == nil || d.CallID != callID || d.LocalTag != toTag || d.RemoteTag != fromTag {
+			continue
+		}
+		switch c.state {
+		case csConfirmed, csConnecting:
+			if earlyOnly {
+				return nil, 486
+			}
+			return c, 0
+		case csTerminating, csEnded:
+			return nil, 603
+		}
+	}
+	return nil, 481
+}
+
+// parseReplaces splits a Replaces value (RFC 3891 section 6.1).
+func parseReplaces(v string) (callID, toTag, fromTag string, err error) {
+	parts := strings.Split(v, ";")
+	callID = strings.TrimSpace(parts[0])
+	for _, p := range parts[1:] {
+		name, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "to-tag":
+			toTag = strings.TrimSpace(val)
+		case "from-tag":
+			fromTag = strings.TrimSpace(val)
+		}
+	}
+	if callID == "" || toTag == "" || fromTag == "" {
+		return "", "", "", fmt.Errorf("sipua: bad Replaces %q", v)
+	}
+	return callID, toTag, fromTag, nil
 }
 
 func (c *call) respondInvite(code int, mod func(r *sipmsg.Message)) *sipmsg.Message {
@@ -762,6 +848,15 @@ func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 		}
 		c.remote = remote
 		ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: remote})
+		if old, ok := ua.calls[c.replaces]; ok && c.replaces != 0 {
+			// RFC 3891 section 3: the replaced dialog ends with a BYE.
+			switch old.state {
+			case csConfirmed:
+				old.sendBye(replacedReason)
+			case csConnecting:
+				old.byeWanted = true
+			}
+		}
 		return nil
 	})
 	return remote, err

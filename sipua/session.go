@@ -3,6 +3,7 @@ package sipua
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"strings"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 
 // Session changes inside a confirmed call: re-INVITE for hold and resume
 // (RFC 3264 section 8.4, RFC 3261 section 14), glare (14.1, 14.2), and
-// blind transfer with REFER (RFC 3515).
+// blind transfer with REFER (RFC 3515), and attended transfer with Replaces
+// (RFC 3891, RFC 5589 section 7): TransferTo, DialReplacing, and INVITEs
+// with Replaces taken in place of a confirmed call.
 
 // holdDir is the direction we put in a description given the one that
 // mirrors the peer's (sendrecv when we offer) and whether we hold the call
@@ -320,30 +323,106 @@ func (ua *UA) Transfer(id CallID, target string) error {
 		if err != nil {
 			return err
 		}
-		ref := c.dlg.NewRequest("REFER")
-		ref.Prepend("Via", ua.viaValue())
-		ref.Add("Contact", ua.contact(c.line.cfg.User))
-		ref.Add("Refer-To", "<"+u.String()+">")
-		ref.Add("Referred-By", "<"+c.line.aor().String()+">")
-		if ua.cfg.UserAgent != "" {
-			ref.Add("User-Agent", ua.cfg.UserAgent)
-		}
-		_, err = ua.tl.NewClient(ref, c.hop(), transaction.ClientHandler{
-			OnResponse: func(_ *transaction.Client, r *sipmsg.Message) {
-				switch {
-				case r.StatusCode < 200:
-				case r.StatusCode < 300:
-					if c.state == csConfirmed {
-						c.sendBye("")
-					}
-				default:
-					ua.logf("sipua: call %d REFER: %d", c.id, r.StatusCode)
-				}
-			},
-			OnError: func(_ *transaction.Client, err error) { ua.logf("sipua: call %d REFER: %v", c.id, err) },
-		})
-		return err
+		return c.sendRefer(u)
 	})
+}
+
+// replacedReason is the Reason of the BYE that ends a dialog an INVITE
+// with Replaces took over (RFC 3891).
+const replacedReason = `SIP;cause=200;text="Call completed elsewhere"`
+
+// TransferTo completes an attended transfer (RFC 5589 section 7): call id
+// (the transferee, usually held) is referred to the far end of the
+// consultation call consult, with a Replaces header (RFC 3891) in the
+// Refer-To naming the consultation dialog as the target sees it, so the
+// target's phone takes the transferee's INVITE in place of the
+// consultation call without ringing. Once the transferee accepts (2xx)
+// call id ends with a BYE; the target ends the consultation call.
+func (ua *UA) TransferTo(id, consult CallID) error {
+	return ua.do(func() error {
+		c, err := ua.lookup(id)
+		if err != nil {
+			return err
+		}
+		k, err := ua.lookup(consult)
+		if err != nil {
+			return err
+		}
+		if c.state != csConfirmed || c.dlg == nil {
+			return fmt.Errorf("%w: transfer in %v", ErrCallState, c.state)
+		}
+		if id == consult || k.state != csConfirmed || k.dlg == nil {
+			return fmt.Errorf("%w: consultation call in %v", ErrCallState, k.state)
+		}
+		u := k.dlg.RemoteTarget
+		u.Headers = "Replaces=" + escapeHeader(replacesValue(k.dlg.CallID, k.dlg.RemoteTag, k.dlg.LocalTag))
+		return c.sendRefer(u)
+	})
+}
+
+// replacesValue is a Replaces header value (RFC 3891 section 6.1): the
+// to-tag is the local tag of the dialog at the UA it is sent to.
+func replacesValue(callID, toTag, fromTag string) string {
+	return callID + ";to-tag=" + toTag + ";from-tag=" + fromTag
+}
+
+// escapeHeader %-escapes a URI header value (RFC 3261 25.1 hvalue:
+// hnv-unreserved, unreserved and escaped characters only).
+func escapeHeader(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		ch := v[i]
+		switch {
+		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z', ch >= '0' && ch <= '9',
+			strings.IndexByte("-_.!~*'()[]/?:+$", ch) >= 0:
+			b.WriteByte(ch)
+		default:
+			fmt.Fprintf(&b, "%%%02X", ch)
+		}
+	}
+	return b.String()
+}
+
+// replacesOf returns the unescaped Replaces header of a URI's headers
+// part ("" if none).
+func replacesOf(headers string) string {
+	for _, h := range strings.Split(headers, "&") {
+		name, val, _ := strings.Cut(h, "=")
+		if strings.EqualFold(name, "Replaces") {
+			if v, err := url.PathUnescape(val); err == nil {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// sendRefer sends a REFER to Refer-To u; a 2xx ends the call with a BYE.
+func (c *call) sendRefer(u sipmsg.URI) error {
+	ua := c.ua
+	ref := c.dlg.NewRequest("REFER")
+	ref.Prepend("Via", ua.viaValue())
+	ref.Add("Contact", ua.contact(c.line.cfg.User))
+	ref.Add("Refer-To", "<"+u.String()+">")
+	ref.Add("Referred-By", "<"+c.line.aor().String()+">")
+	if ua.cfg.UserAgent != "" {
+		ref.Add("User-Agent", ua.cfg.UserAgent)
+	}
+	_, err := ua.tl.NewClient(ref, c.hop(), transaction.ClientHandler{
+		OnResponse: func(_ *transaction.Client, r *sipmsg.Message) {
+			switch {
+			case r.StatusCode < 200:
+			case r.StatusCode < 300:
+				if c.state == csConfirmed {
+					c.sendBye("")
+				}
+			default:
+				ua.logf("sipua: call %d REFER: %d", c.id, r.StatusCode)
+			}
+		},
+		OnError: func(_ *transaction.Client, err error) { ua.logf("sipua: call %d REFER: %v", c.id, err) },
+	})
+	return err
 }
 
 // handleRefer takes a REFER inside a call's dialog (RFC 3515 section 2.4):
@@ -376,8 +455,9 @@ func (ua *UA) handleRefer(srv *transaction.Server, m *sipmsg.Message) {
 		ua.logf("sipua: call %d NOTIFY: %v", c.id, err)
 	}
 	u := to.URI
+	rep := replacesOf(u.Headers)
 	u.Headers = ""
-	ua.emit(Event{Kind: CallTransfer, Line: c.line.n, Call: c.id, Peer: c.peer, Target: u.String()})
+	ua.emit(Event{Kind: CallTransfer, Line: c.line.n, Call: c.id, Peer: c.peer, Target: u.String(), Replaces: rep})
 }
 
 // reasonFor is a Reason header value (RFC 3326) for a SIP status.

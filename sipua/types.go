@@ -125,5 +125,12 @@ type Event struct {
 	Number   string // remote party to call back: the user part of its URI, or the URI
 	Remote   *Media // CallIncoming: the offer; CallProgress with SDP: early media; CallAnswered: negotiated (Codecs[0] chosen); CallHeld/CallResumed/CallAnswered after a re-INVITE: the new remote media
 	Target   string // CallTransfer: the Refer-To URI to dial
-	Reason   string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any
+	// CallTransfer: the Replaces header value (RFC 3891) the Refer-To
+	// carried, unescaped ("callid;to-tag=a;from-tag=b"), for
+	// DialReplacing; "" for a blind transfer.
+	Replaces string
+	// CallIncoming: the confirmed call this INVITE with Replaces (RFC
+	// 3891) takes over; 0 = none. Answering it ends that call with a BYE.
+	ReplacesCall CallID
+	Reason       string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any
 }

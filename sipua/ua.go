@@ -495,12 +495,12 @@ func addToTag(r *sipmsg.Message, tag string) {
 }
 
 // unsupported lists the Require options we do not support (RFC 3261
-// 8.2.2.3): all of them, the phone supports no extension that needs one.
+// 8.2.2.3): all but replaces (RFC 3891).
 func unsupported(m *sipmsg.Message) []string {
 	var u []string
 	for _, v := range m.GetAll("Require") {
 		for _, opt := range sipmsg.SplitList(v) {
-			if opt = strings.TrimSpace(opt); opt != "" {
+			if opt = strings.TrimSpace(opt); opt != "" && !strings.EqualFold(opt, "replaces") {
 				u = append(u, opt)
 			}
 		}
