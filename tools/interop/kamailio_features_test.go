@@ -1,0 +1,399 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deskphone/deskphone/audio"
+	"github.com/deskphone/deskphone/tools/lab"
+	"github.com/deskphone/deskphone/tools/pbx"
+)
+
+// The call features of issue 6 through Kamailio: sim-board phones register
+// with Kamailio (testdata/kamailio.cfg with WITH_FEATURES, which also logs
+// the 3xx's Diversion and the REFER's Refer-To), are driven through their
+// panels, and the test checks their panels, Kamailio's ladder and the audio.
+
+// kflow is one feature test's Kamailio and phones.
+type kflow struct {
+	t     *testing.T
+	ctx   context.Context
+	k     *Kamailio
+	l     *lab.Lab
+	marks map[*lab.Phone]int
+}
+
+func startKFlow(t *testing.T, exts []string, cfg map[string]string) *kflow {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	k := startKamailio(t, ctx, "WITH_FEATURES")
+	dir := t.TempDir()
+	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: exts, Dir: dir, Users: pbx.DefaultUsers(),
+		External: k.Addr.String(), PhoneConfig: cfg, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &kflow{t: t, ctx: ctx, k: k, l: l, marks: map[*lab.Phone]int{}}
+	t.Cleanup(func() {
+		l.Close()
+		if t.Failed() {
+			t.Logf("ladder at kamailio:\n%s", f.ladderText())
+			for _, ph := range l.Phones {
+				if b, err := os.ReadFile(filepath.Join(dir, "console-"+ph.Ext+".log")); err == nil {
+					t.Logf("console of %s:\n%s", ph.Ext, b)
+				}
+			}
+		}
+	})
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	if _, err := l.WaitRegistered(rctx); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *kflow) ph(ext string) *lab.Phone {
+	for _, p := range f.l.Phones {
+		if p.Ext == ext {
+			return p
+		}
+	}
+	f.t.Fatalf("no phone %s", ext)
+	return nil
+}
+
+// do sends a panel line to a phone; expect looks at what every phone shows
+// from then on.
+func (f *kflow) do(ext, line string) {
+	f.t.Helper()
+	for _, p := range f.l.Phones {
+		f.marks[p] = p.Panel.Mark()
+	}
+	f.t.Logf("%s panel <- %s", ext, line)
+	if err := f.ph(ext).Panel.Send(line); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// expect waits (10 s at most) for a line matching re on ext's panel since
+// the last do.
+func (f *kflow) expect(ext, re string) string {
+	f.t.Helper()
+	ctx, cancel := context.WithTimeout(f.ctx, 10*time.Second)
+	defer cancel()
+	p := f.ph(ext)
+	got, err := p.Panel.WaitAfter(ctx, f.marks[p], regexp.MustCompile(re))
+	if err != nil {
+		var b bytes.Buffer
+		for _, l := range p.Panel.Lines(f.marks[p]) {
+			b.WriteString("  " + l + "\n")
+		}
+		f.t.Fatalf("%s: no %q: %v; its panel said:\n%s", ext, re, err, b.String())
+	}
+	f.t.Logf("%s panel -> %s", ext, got)
+	return got
+}
+
+// absent checks that no line matching re came from ext since the last do.
+func (f *kflow) absent(ext, re string) {
+	f.t.Helper()
+	p := f.ph(ext)
+	rx := regexp.MustCompile(re)
+	for _, l := range p.Panel.Lines(f.marks[p]) {
+		if rx.MatchString(l) {
+			f.t.Fatalf("%s: unexpected %q", ext, l)
+		}
+	}
+}
+
+// hangupAll puts every handset down and waits (5 s at most each) for the
+// phones to be idle.
+func (f *kflow) hangupAll() {
+	f.t.Helper()
+	for _, p := range f.l.Phones {
+		f.do(p.Ext, "hook on")
+	}
+	for _, p := range f.l.Phones {
+		for i := 0; ; i++ {
+			st, err := p.Panel.Status(f.ctx)
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			if strings.Contains(st, " phone=idle ") {
+				break
+			}
+			if i == 50 {
+				f.t.Fatalf("%s is not idle: %s", p.Ext, st)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// talk checks that a and b, connected, hear each other: a plays
+// lab.ToneAtoB and b lab.ToneBtoA, and each earpiece must carry the other's
+// tone well above its own.
+func (f *kflow) talk(a, b string) {
+	f.t.Helper()
+	ctx, stop := context.WithCancel(f.ctx)
+	defer stop()
+	go f.ph(a).Panel.PlayTone(ctx, lab.ToneAtoB, 9830)
+	go f.ph(b).Panel.PlayTone(ctx, lab.ToneBtoA, 9830)
+	type heard struct {
+		s   []int16
+		err error
+	}
+	rec := func(ext string, ch chan<- heard) {
+		s, err := f.ph(ext).Panel.Record(2 * time.Second)
+		ch <- heard{s, err}
+	}
+	ach, bch := make(chan heard, 1), make(chan heard, 1)
+	go rec(a, ach)
+	go rec(b, bch)
+	ah, bh := <-ach, <-bch
+	for _, h := range []struct {
+		who        string
+		got        heard
+		want, echo float64
+	}{{a, ah, lab.ToneBtoA, lab.ToneAtoB}, {b, bh, lab.ToneAtoB, lab.ToneBtoA}} {
+		if h.got.err != nil {
+			f.t.Fatalf("record %s: %v", h.who, h.got.err)
+		}
+		s := h.got.s[len(h.got.s)/3:]
+		want, other := audio.ToneLevel(s, h.want, 8000), audio.ToneLevel(s, h.echo, 8000)
+		f.t.Logf("%s hears %.0f Hz at %.3f, %.0f Hz at %.3f", h.who, h.want, want, h.echo, other)
+		if want < lab.MinLevel || want < 10*other {
+			f.t.Errorf("%s does not hear the other end's %.0f Hz (level %.4f, own %.0f Hz %.4f)", h.who, h.want, want, h.echo, other)
+		}
+	}
+}
+
+// ladderText is Kamailio's ladder, one message a line, with the phones'
+// SIP ports named by extension.
+func (f *kflow) ladderText() string {
+	names := map[int]string{f.k.Addr.Port: "kamailio"}
+	for _, p := range f.l.Phones {
+		names[p.SIPPort] = p.Ext
+	}
+	var b strings.Builder
+	for _, e := range f.k.Ladder() {
+		if e.Method == "REGISTER" {
+			continue
+		}
+		peer := e.Peer.String()
+		if n, ok := names[e.Peer.Port]; ok {
+			peer = n
+		}
+		arrow := "<-"
+		if e.Dir == "out" {
+			arrow = "->"
+		}
+		fmt.Fprintf(&b, "  kamailio %s %-8s %-40s call-id %s\n", arrow, peer, e.Summary, e.CallID)
+	}
+	return b.String()
+}
+
+// seen finds the first ladder entry from index from on that matches, and
+// returns its index (-1 if none).
+func seen(ladder []pbx.Entry, from int, match func(pbx.Entry) bool) int {
+	for i := from; i < len(ladder); i++ {
+		if match(ladder[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// logLines returns the fields (split on |) of Kamailio's log lines that
+// start with tag|.
+func (f *kflow) logLines(tag string) [][]string {
+	var out [][]string
+	for _, line := range strings.Split(f.k.Log(), "\n") {
+		if strings.Contains(line, "LADDER|") {
+			continue // a REFER's or 3xx's ladder line, not the tag's own
+		}
+		if i := strings.Index(line, tag+"|"); i >= 0 {
+			out = append(out, strings.Split(strings.TrimSpace(line[i:]), "|"))
+		}
+	}
+	return out
+}
+
+// TestKamailioForwardAlways: 1002 forwards every call to 1003
+// (call.forward_always); 1001 dials 1002 through Kamailio, 1002's 302 with
+// Diversion comes back through Kamailio, 1001's phone follows it with a new
+// INVITE to 1003 through Kamailio, and 1003 answers: audio both ways.
+func TestKamailioForwardAlways(t *testing.T) {
+	f := startKFlow(t, []string{"1001", "1002", "1003"}, map[string]string{"1002": "call.forward_always = 1003\n"})
+	p1, p2, p3 := f.ph("1001").SIPPort, f.ph("1002").SIPPort, f.ph("1003").SIPPort
+	f.do("1001", "dial 1002")
+	f.expect("1002", `^call \d+ forwarded `)
+	f.expect("1003", `^ring on`)
+	f.absent("1002", `^ring on`)
+	f.do("1003", "hook off")
+	f.expect("1003", `^phone connected$`)
+	f.expect("1001", `^phone connected$`)
+	f.talk("1001", "1003")
+
+	// At Kamailio: 1001's INVITE to 1002 relayed to 1002, its 302 in from
+	// 1002 and out to 1001, then 1001's INVITE to sip:1003@ on the same
+	// Call-ID relayed to 1003, and 1003's 200 back to 1001.
+	ladder := f.k.Ladder()
+	inv := seen(ladder, 0, func(e pbx.Entry) bool {
+		return e.Dir == "out" && e.Request && e.Method == "INVITE" && e.Peer.Port == p2
+	})
+	if inv < 0 {
+		t.Fatalf("no INVITE relayed to 1002:\n%s", f.ladderText())
+	}
+	cid := ladder[inv].CallID
+	steps := []struct {
+		what  string
+		match func(pbx.Entry) bool
+	}{
+		{"302 in from 1002", func(e pbx.Entry) bool {
+			return e.Dir == "in" && e.Status == 302 && e.Method == "INVITE" && e.Peer.Port == p2 && e.CallID == cid
+		}},
+		{"302 out to 1001", func(e pbx.Entry) bool {
+			return e.Dir == "out" && e.Status == 302 && e.Method == "INVITE" && e.Peer.Port == p1 && e.CallID == cid
+		}},
+		{"INVITE sip:1003@ in from 1001", func(e pbx.Entry) bool {
+			return e.Dir == "in" && e.Request && e.Method == "INVITE" && e.Peer.Port == p1 && e.CallID == cid &&
+				strings.HasPrefix(e.Summary, "INVITE sip:1003@")
+		}},
+		{"INVITE out to 1003", func(e pbx.Entry) bool {
+			return e.Dir == "out" && e.Request && e.Method == "INVITE" && e.Peer.Port == p3 && e.CallID == cid
+		}},
+		{"200 out to 1001", func(e pbx.Entry) bool {
+			return e.Dir == "out" && e.Status == 200 && e.Method == "INVITE" && e.Peer.Port == p1 && e.CallID == cid
+		}},
+	}
+	at := inv
+	for _, s := range steps {
+		i := seen(ladder, at, s.match)
+		if i < 0 {
+			t.Fatalf("no %s after step %d of Kamailio's ladder:\n%s", s.what, at, f.ladderText())
+		}
+		at = i
+	}
+	// The 302 Kamailio relayed carried Diversion naming 1002, unconditional,
+	// and a Contact for 1003.
+	var redirects []string
+	ok := false
+	for _, r := range f.logLines("REDIRECT") {
+		redirects = append(redirects, strings.Join(r, "|"))
+		if len(r) == 5 && r[1] == "302" && r[2] == cid && strings.Contains(r[3], "sip:1002@") &&
+			strings.Contains(r[3], "reason=unconditional") && strings.Contains(r[4], "sip:1003@") {
+			ok = true
+		}
+	}
+	if !ok {
+		t.Fatalf("no 302 with Diversion <sip:1002@...>;reason=unconditional and Contact sip:1003@ at Kamailio: %q", redirects)
+	}
+	t.Logf("kamailio relayed: %s", strings.Join(redirects, "; "))
+	t.Logf("ladder at kamailio:\n%s", f.ladderText())
+	f.hangupAll()
+}
+
+// TestKamailioBlindTransfer: 1001 calls 1002 through Kamailio; 1002
+// presses transfer, 1003, send: its REFER goes in the dialog, loose-routed
+// through Kamailio, to 1001, whose phone calls 1003 through Kamailio; 1003
+// answers and 1001 and 1003 hear each other.
+func TestKamailioBlindTransfer(t *testing.T) {
+	f := startKFlow(t, []string{"1001", "1002", "1003"}, nil)
+	p1, p2, p3 := f.ph("1001").SIPPort, f.ph("1002").SIPPort, f.ph("1003").SIPPort
+	f.do("1001", "dial 1002")
+	f.expect("1002", `^ring on`)
+	f.do("1002", "hook off")
+	f.expect("1002", `^phone connected$`)
+	f.expect("1001", `^phone connected$`)
+	f.do("1002", "key transfer")
+	f.expect("1002", `^display 1 Transfer to: $`)
+	for _, k := range "1003" {
+		f.do("1002", "key "+string(k))
+	}
+	f.do("1002", "key send")
+	f.expect("1002", `^log call \d+ transferred to 1003$`)
+	f.expect("1002", `^call \d+ ended:`)
+	f.expect("1001", `^log transferred by .* to sip:1003@`)
+	f.expect("1003", `^ring on`)
+	f.do("1003", "hook off")
+	f.expect("1003", `^phone connected$`)
+	f.expect("1001", `^phone connected$`)
+	f.talk("1001", "1003")
+
+	// At Kamailio: the REFER in from 1002 and out to 1001 in the first
+	// call's dialog, then 1001's INVITE to sip:1003@ on a new Call-ID
+	// relayed to 1003 and answered.
+	ladder := f.k.Ladder()
+	inv := seen(ladder, 0, func(e pbx.Entry) bool {
+		return e.Dir == "out" && e.Request && e.Method == "INVITE" && e.Peer.Port == p2
+	})
+	if inv < 0 {
+		t.Fatalf("no INVITE relayed to 1002:\n%s", f.ladderText())
+	}
+	cid := ladder[inv].CallID
+	var cid2 string
+	steps := []struct {
+		what  string
+		match func(pbx.Entry) bool
+	}{
+		{"REFER in from 1002", func(e pbx.Entry) bool {
+			return e.Dir == "in" && e.Request && e.Method == "REFER" && e.Peer.Port == p2 && e.CallID == cid
+		}},
+		{"REFER out to 1001", func(e pbx.Entry) bool {
+			return e.Dir == "out" && e.Request && e.Method == "REFER" && e.Peer.Port == p1 && e.CallID == cid
+		}},
+		{"INVITE sip:1003@ in from 1001", func(e pbx.Entry) bool {
+			if e.Dir == "in" && e.Request && e.Method == "INVITE" && e.Peer.Port == p1 && e.CallID != cid &&
+				strings.HasPrefix(e.Summary, "INVITE sip:1003@") {
+				cid2 = e.CallID
+				return true
+			}
+			return false
+		}},
+		{"INVITE out to 1003", func(e pbx.Entry) bool {
+			return e.Dir == "out" && e.Request && e.Method == "INVITE" && e.Peer.Port == p3 && e.CallID == cid2
+		}},
+		{"200 out to 1001", func(e pbx.Entry) bool {
+			return e.Dir == "out" && e.Status == 200 && e.Method == "INVITE" && e.Peer.Port == p1 && e.CallID == cid2
+		}},
+	}
+	at := inv
+	for _, s := range steps {
+		i := seen(ladder, at, s.match)
+		if i < 0 {
+			t.Fatalf("no %s after step %d of Kamailio's ladder:\n%s", s.what, at, f.ladderText())
+		}
+		at = i
+	}
+	// The REFER named 1003 as the target and 1002 as the referrer.
+	var refers []string
+	ok := false
+	for _, r := range f.logLines("REFER") {
+		refers = append(refers, strings.Join(r, "|"))
+		if len(r) == 4 && r[1] == cid && strings.Contains(r[2], "sip:1003@") && strings.Contains(r[3], "1002") {
+			ok = true
+		}
+	}
+	if !ok {
+		t.Fatalf("no REFER with Refer-To sip:1003@ and Referred-By 1002 at Kamailio: %q", refers)
+	}
+	// 1002's REFER was accepted (202) back through Kamailio.
+	if seen(ladder, 0, func(e pbx.Entry) bool {
+		return e.Dir == "out" && e.Method == "REFER" && e.Status == 202 && e.Peer.Port == p2
+	}) < 0 {
+		t.Errorf("no 202 to the REFER relayed to 1002:\n%s", f.ladderText())
+	}
+	t.Logf("kamailio saw: %s", strings.Join(refers, "; "))
+	t.Logf("ladder at kamailio:\n%s", f.ladderText())
+	f.hangupAll()
+}
