@@ -257,36 +257,58 @@ func (p *Phone) onTransferred(ev sipua.Event) {
 	if ev.Target == "" {
 		return
 	}
+	if ev.Replaces != "" {
+		p.replacingTarget(ev)
+		return
+	}
 	p.d.Out.Log("transferred by " + p.call.peer + " to " + ev.Target)
 	p.hangup()
 	p.placeCall(ev.Target)
 }
 
 // consultTransfer: with a call on hold and a consultation call to the
-// target connected, transfer puts the held party through to the target.
-// The user agent offers no INVITE with Replaces (RFC 3891) and does not
-// expose the consultation's dialog, so this is the semi-attended transfer
-// of RFC 5589 section 7 without Replaces: the consultation call ends and
-// the held party is referred (REFER) to the target's number, so the
-// target's phone rings again with the transferred party.
+// target connected, transfer puts the held party through to the target:
+// the attended transfer of RFC 5589 section 7. The held call is referred
+// (REFER) to the consultation call's far end with Replaces (RFC 3891), so
+// the target's phone takes the transferred party in place of the
+// consultation call without ringing; the user agent ends the held call
+// once the transferee accepts, and the target ends the consultation.
+// Until then both calls stay; a refused REFER leaves them as they were.
 func (p *Phone) consultTransfer() {
 	c, o := p.call, p.other
-	if c.incoming {
-		p.d.Out.Log("transfer: the consultation call came in; no number to refer to")
-		return
-	}
-	target := c.peer
-	c.result = "consulted"
-	p.hangup()
-	p.other, p.call = nil, o
-	if err := p.d.UA.Transfer(o.id, target); err != nil {
-		p.logf("phone: transfer call %d to %s: %v", o.id, target, err)
+	if err := p.d.UA.TransferTo(o.id, c.id); err != nil {
+		p.logf("phone: transfer call %d to %s: %v", o.id, c.peer, err)
 		p.d.Out.Display(1, "Transfer failed")
-		p.setState(Held)
 		return
 	}
+	target := c.number
+	if target == "" {
+		target = c.peer
+	}
+	c.result = "consulted"
 	o.result = "transferred:" + target
-	p.setState(Held)
 	p.d.Out.Log("call " + strconv.Itoa(int(o.id)) + " transferred to " + target)
-	p.d.Out.Display(1, "Transferring to "+target)
+	p.d.Out.Display(1, "Transferring "+o.peer+" to "+c.peer)
+}
+
+// replacingTarget is onTransferred for an attended transfer: the
+// call to the target carries the Replaces the REFER named.
+func (p *Phone) replacingTarget(ev sipua.Event) {
+	p.d.Out.Log("transferred by " + p.call.peer + " to " + ev.Target + " (replaces)")
+	p.hangup()
+	p.placeCallReplacing(ev.Target, ev.Replaces)
+}
+
+// replaceCall: an incoming INVITE with Replaces (RFC 3891) names the
+// connected call: it is answered at once, without ringing, and takes that
+// call's place; the user agent ends the replaced call with a BYE.
+func (p *Phone) replaceCall(ev sipua.Event) {
+	old := p.call
+	old.result = "replaced"
+	p.d.Out.Log("call " + strconv.Itoa(int(ev.Call)) + " from " + ev.Peer + " replaces call " + strconv.Itoa(int(old.id)))
+	p.callState("ended:200")
+	p.endCall()
+	p.call = &call{id: ev.Call, peer: ev.Peer, number: ev.Number, incoming: true}
+	p.callState("incoming")
+	p.answer()
 }

@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/deskphone/deskphone/sipua"
@@ -190,12 +191,65 @@ func TestConsultTransfer(t *testing.T) {
 	r.p.onSIP(sipua.Event{Kind: sipua.CallAnswered, Call: 2, Remote: &sipua.Media{Host: "127.0.0.1", Port: 4002, Codecs: []string{"PCMU"}}})
 	r.out.take()
 	r.key("transfer")
-	has(t, r.ua.calls, "hold 1 true", "dial 1 1003 192.0.2.10:true [PCMU PCMA]", "hangup 2", "transfer 1 1003")
-	has(t, r.out.take(), "call 2 ended:200 1003", "phone held", "log call 1 transferred to 1003")
-	// The user agent ends the referred call once it is accepted.
+	has(t, r.ua.calls, "hold 1 true", "dial 1 1003 192.0.2.10:true [PCMU PCMA]", "transferto 1 2")
+	for _, c := range r.ua.snap() {
+		if c == "hangup 2" || strings.HasPrefix(c, "transfer ") {
+			t.Fatalf("UA asked %q; calls %v", c, r.ua.calls)
+		}
+	}
+	has(t, r.out.take(), "log call 1 transferred to 1003")
+	// The user agent ends the referred call once it is accepted; the
+	// target ends the consultation call it replaced.
 	r.p.onSIP(sipua.Event{Kind: sipua.CallEnded, Call: 1, Code: 200})
-	has(t, r.out.take(), "call 1 ended:200 1002", "led hold off", "phone dialtone")
-	if r.p.hist[0].result != "transferred:1003" || r.p.hist[1].result != "consulted" {
+	has(t, r.out.take(), "call 1 ended:200 1002", "led hold off")
+	r.p.onSIP(sipua.Event{Kind: sipua.CallEnded, Call: 2, Code: 200})
+	has(t, r.out.take(), "call 2 ended:200 1003", "phone dialtone")
+	if r.p.hist[0].result != "consulted" || r.p.hist[1].result != "transferred:1003" {
 		t.Fatalf("history %v", r.p.hist)
+	}
+}
+
+// TestTransferredReplacing: a REFER whose Refer-To has Replaces: the
+// phone calls the target with that Replaces.
+func TestTransferredReplacing(t *testing.T) {
+	r := connected(t)
+	r.ua.next = 1
+	r.p.onSIP(sipua.Event{Kind: sipua.CallTransfer, Call: 1, Target: "sip:1003@127.0.0.1", Replaces: "abc;to-tag=t;from-tag=f"})
+	has(t, r.out.take(), "log transferred by 1002 to sip:1003@127.0.0.1 (replaces)", "call 1 ended:200 1002", "call 2 calling sip:1003@127.0.0.1")
+	has(t, r.ua.calls, "hangup 1", "dial 1 sip:1003@127.0.0.1 replaces abc;to-tag=t;from-tag=f")
+}
+
+// TestIncomingReplaces: an INVITE with Replaces naming the connected call
+// is answered at once, without ringing, and takes its place; one naming
+// another call is an ordinary incoming call (here: call waiting).
+func TestIncomingReplaces(t *testing.T) {
+	w := connected(t)
+	w.p.onSIP(sipua.Event{Kind: sipua.CallIncoming, Call: 5, Peer: "1003", ReplacesCall: 9})
+	has(t, w.ua.calls, "ring 5")
+	has(t, w.out.take(), "tone waiting")
+
+	r := connected(t)
+	r.p.onSIP(sipua.Event{Kind: sipua.CallIncoming, Call: 2, Peer: "1003", Number: "1003", ReplacesCall: 1,
+		Remote: &sipua.Media{Host: "127.0.0.1", Port: 4004, Codecs: []string{"PCMU"}}})
+	got := r.out.take()
+	has(t, got, "log call 2 from 1003 replaces call 1", "call 1 ended:200 1002", "call 2 incoming 1003", "call 2 connected 1003", "display 1 Talking to 1003")
+	for _, g := range got {
+		if strings.HasPrefix(g, "ring on") {
+			t.Fatalf("the phone rang: %v", got)
+		}
+	}
+	has(t, r.ua.calls, "answer 2")
+	for _, c := range r.ua.snap() {
+		if c == "ring 2" || c == "hangup 1" {
+			t.Fatalf("UA asked %q", c)
+		}
+	}
+	if r.p.call == nil || r.p.call.id != 2 || !r.p.call.answered || r.p.hist[0].result != "replaced" {
+		t.Fatalf("call %+v history %v", r.p.call, r.p.hist)
+	}
+	// The replaced call's end is the user agent's; the phone stays connected.
+	r.p.onSIP(sipua.Event{Kind: sipua.CallEnded, Call: 1, Code: 200})
+	if r.p.state != Connected {
+		t.Fatalf("state %v", r.p.state)
 	}
 }

@@ -30,7 +30,9 @@
 //     second call.
 //   - transfer: then digits, then send (or ok, #, transfer): blind transfer
 //     (REFER); with one call held and a call to the target connected, the
-//     held party is referred to the target and the consultation ends.
+//     held party is referred to the target with Replaces (attended
+//     transfer, RFC 5589 section 7, RFC 3891): the target's phone takes it
+//     in place of the consultation call without ringing.
 //   - conf: with one call held and one connected, a local three-way
 //     conference; conf again splits it.
 //   - line1 to line4: the line the next calls go out on; `led lineN`

@@ -31,6 +31,12 @@ type UA interface {
 	Hold(id sipua.CallID, hold bool) error
 	// Transfer blind-transfers a confirmed call (REFER, RFC 3515).
 	Transfer(id sipua.CallID, target string) error
+	// TransferTo refers call id to the far end of call consult with
+	// Replaces (attended transfer, RFC 5589 section 7, RFC 3891).
+	TransferTo(id, consult sipua.CallID) error
+	// DialReplacing is Dial with a Replaces header (RFC 3891): the
+	// transferee's call of an attended transfer.
+	DialReplacing(line int, target, replaces string, local sipua.Media) (sipua.CallID, error)
 }
 
 // Media is what the phone needs of the audio engine; *audio.Engine has it.
@@ -390,7 +396,11 @@ func (p *Phone) onDigit(d byte) {
 }
 
 // placeCall sends an INVITE from the first registered line.
-func (p *Phone) placeCall(target string) {
+func (p *Phone) placeCall(target string) { p.placeCallReplacing(target, "") }
+
+// placeCallReplacing places a call; with replaces (a Replaces value, RFC
+// 3891) the INVITE takes the place of that dialog at the target.
+func (p *Phone) placeCallReplacing(target, replaces string) {
 	if target == "" || p.call != nil {
 		return
 	}
@@ -409,7 +419,12 @@ func (p *Phone) placeCall(target string) {
 		p.failed(0)
 		return
 	}
-	id, err := p.d.UA.Dial(p.line(), target, p.localMedia(conn))
+	var id sipua.CallID
+	if replaces != "" {
+		id, err = p.d.UA.DialReplacing(p.line(), target, replaces, p.localMedia(conn))
+	} else {
+		id, err = p.d.UA.Dial(p.line(), target, p.localMedia(conn))
+	}
 	if err != nil {
 		conn.Close()
 		rtcp.Close()
@@ -574,6 +589,10 @@ func (p *Phone) onReg(ev sipua.Event) {
 }
 
 func (p *Phone) onIncoming(ev sipua.Event) {
+	if c := p.call; ev.ReplacesCall != 0 && c != nil && c.id == ev.ReplacesCall && c.answered && !c.held && !p.conf {
+		p.replaceCall(ev)
+		return
+	}
 	if p.fwdAlways != "" {
 		p.forward(ev, p.fwdAlways, "unconditional")
 		return

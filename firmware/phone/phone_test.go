@@ -67,6 +67,19 @@ func (u *fakeUA) Transfer(id sipua.CallID, target string) error {
 	u.calls = append(u.calls, fmt.Sprintf("transfer %d %s", id, target))
 	return nil
 }
+func (u *fakeUA) TransferTo(id, consult sipua.CallID) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.calls = append(u.calls, fmt.Sprintf("transferto %d %d", id, consult))
+	return nil
+}
+func (u *fakeUA) DialReplacing(line int, target, replaces string, local sipua.Media) (sipua.CallID, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.next++
+	u.calls = append(u.calls, fmt.Sprintf("dial %d %s replaces %s", line, target, replaces))
+	return u.next, nil
+}
 func (u *fakeUA) Redirect(id sipua.CallID, target, reason string) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()

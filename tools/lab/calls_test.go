@@ -156,8 +156,10 @@ func TestConferenceSim(t *testing.T) {
 }
 
 // TestConsultTransferSim: 1001 calls 1002; 1002 holds it, calls 1003,
-// talks, and presses transfer: the consultation ends and 1001 is referred
-// to 1003, whose phone rings again (semi-attended: no Replaces).
+// talks, and presses transfer: 1001 is referred to 1003 with Replaces
+// (attended transfer, RFC 5589 section 7, RFC 3891), so 1003's phone takes
+// 1001's call in place of the consultation without ringing again, and
+// 1001 and 1003 talk (audio both ways).
 func TestConsultTransferSim(t *testing.T) {
 	f := startFlow(t, []string{"1001", "1002", "1003"}, nil)
 	f.connect("1001", "1002")
@@ -166,16 +168,27 @@ func TestConsultTransferSim(t *testing.T) {
 	f.expect("1001", `^call \d+ remote-held `)
 	f.do("1002", "dial 1003")
 	f.expect("1003", `^ring on`)
-	f.do("1003", "key ok") // on the speaker: the phone is idle again when the call ends
+	f.do("1003", "key ok") // on the speaker
 	f.expect("1002", `^call \d+ connected 1003$`)
 	f.do("1002", "key transfer")
 	f.expect("1002", `^log call \d+ transferred to 1003$`)
+	f.expect("1001", `^log transferred by .* to sip:1003@.*\(replaces\)$`)
+	f.expect("1003", `^log call \d+ from .*1001.* replaces call \d+$`)
 	f.expect("1003", `^call \d+ ended:`)
-	f.expect("1001", `^log transferred by .* to sip:1003@`)
-	f.expect("1003", `^ring on`)
-	f.expect("1002", `^phone (idle|dialtone)$`)
-	f.do("1003", "key ok")
-	f.expect("1003", `^phone connected$`)
+	f.expect("1003", `^call \d+ connected .*1001`)
 	f.expect("1001", `^phone connected$`)
+	f.expect("1002", `^phone (idle|dialtone)$`)
+	f.absent("1003", `^ring on`)
+	ctx, stop := context.WithCancel(f.ctx)
+	defer stop()
+	go f.ph("1001").Panel.PlayTone(ctx, ToneAtoB, toneAmp)
+	go f.ph("1003").Panel.PlayTone(ctx, ToneBtoA, toneAmp)
+	if l := f.hears("1003", ToneAtoB); l < MinLevel {
+		t.Fatalf("1003 does not hear 1001 after the transfer (level %.4f)", l)
+	}
+	if l := f.hears("1001", ToneBtoA); l < MinLevel {
+		t.Fatalf("1001 does not hear 1003 after the transfer (level %.4f)", l)
+	}
+	stop()
 	f.hangupAll()
 }
