@@ -154,3 +154,38 @@ func TestReplacesEscape(t *testing.T) {
 		t.Fatalf("%+v %v", u, err)
 	}
 }
+
+// TestReferToReplacesOnTheWire: TransferTo's REFER carries the target's
+// Contact with the consultation dialog in an escaped Replaces header (RFC
+// 3891 section 6.1): to-tag is the target's tag, from-tag ours.
+func TestReferToReplacesOnTheWire(t *testing.T) {
+	ua, _ := startUA(t, LineConfig{User: "1002"})
+	p1, p2 := newPeer(t), newPeer(t)
+	peerCall(t, p1, ua)
+	inv2, ok2 := peerCall(t, p2, ua)
+	for end := time.Now().Add(deadline); ; { // until both ACKs are in
+		err := ua.TransferTo(1, 2)
+		if err == nil {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for {
+		m, _ := p1.read()
+		if m.Method != "REFER" {
+			continue
+		}
+		want := "<sip:1001@" + p2.addr() + "?Replaces=" + strings.ReplaceAll(inv2.Get("Call-ID"), "@", "%40") +
+			"%3Bto-tag%3Dp1%3Bfrom-tag%3D" + tagOf(ok2.Get("To")) + ">"
+		if got := m.Get("Refer-To"); got != want {
+			t.Fatalf("Refer-To %s, want %s", got, want)
+		}
+		if m.Get("Referred-By") == "" {
+			t.Fatal("no Referred-By")
+		}
+		return
+	}
+}
