@@ -1,12 +1,10 @@
 package interop
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -23,11 +21,8 @@ import (
 
 // kflow is one feature test's Kamailio and phones.
 type kflow struct {
-	t     *testing.T
-	ctx   context.Context
-	k     *Kamailio
-	l     *lab.Lab
-	marks map[*lab.Phone]int
+	*lab.Flow
+	k *Kamailio
 }
 
 func startKFlow(t *testing.T, exts []string, cfg map[string]string) *kflow {
@@ -41,7 +36,7 @@ func startKFlow(t *testing.T, exts []string, cfg map[string]string) *kflow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &kflow{t: t, ctx: ctx, k: k, l: l, marks: map[*lab.Phone]int{}}
+	f := &kflow{Flow: lab.NewFlow(t, ctx, l), k: k}
 	t.Cleanup(func() {
 		l.Close()
 		if t.Failed() {
@@ -61,99 +56,21 @@ func startKFlow(t *testing.T, exts []string, cfg map[string]string) *kflow {
 	return f
 }
 
-func (f *kflow) ph(ext string) *lab.Phone {
-	for _, p := range f.l.Phones {
-		if p.Ext == ext {
-			return p
-		}
-	}
-	f.t.Fatalf("no phone %s", ext)
-	return nil
-}
-
-// do sends a panel line to a phone; expect looks at what every phone shows
-// from then on.
-func (f *kflow) do(ext, line string) {
-	f.t.Helper()
-	for _, p := range f.l.Phones {
-		f.marks[p] = p.Panel.Mark()
-	}
-	f.t.Logf("%s panel <- %s", ext, line)
-	if err := f.ph(ext).Panel.Send(line); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-// expect waits (10 s at most) for a line matching re on ext's panel since
-// the last do.
-func (f *kflow) expect(ext, re string) string {
-	f.t.Helper()
-	ctx, cancel := context.WithTimeout(f.ctx, 10*time.Second)
-	defer cancel()
-	p := f.ph(ext)
-	got, err := p.Panel.WaitAfter(ctx, f.marks[p], regexp.MustCompile(re))
-	if err != nil {
-		var b bytes.Buffer
-		for _, l := range p.Panel.Lines(f.marks[p]) {
-			b.WriteString("  " + l + "\n")
-		}
-		f.t.Fatalf("%s: no %q: %v; its panel said:\n%s", ext, re, err, b.String())
-	}
-	f.t.Logf("%s panel -> %s", ext, got)
-	return got
-}
-
-// absent checks that no line matching re came from ext since the last do.
-func (f *kflow) absent(ext, re string) {
-	f.t.Helper()
-	p := f.ph(ext)
-	rx := regexp.MustCompile(re)
-	for _, l := range p.Panel.Lines(f.marks[p]) {
-		if rx.MatchString(l) {
-			f.t.Fatalf("%s: unexpected %q", ext, l)
-		}
-	}
-}
-
-// hangupAll puts every handset down and waits (5 s at most each) for the
-// phones to be idle.
-func (f *kflow) hangupAll() {
-	f.t.Helper()
-	for _, p := range f.l.Phones {
-		f.do(p.Ext, "hook on")
-	}
-	for _, p := range f.l.Phones {
-		for i := 0; ; i++ {
-			st, err := p.Panel.Status(f.ctx)
-			if err != nil {
-				f.t.Fatal(err)
-			}
-			if strings.Contains(st, " phone=idle ") {
-				break
-			}
-			if i == 50 {
-				f.t.Fatalf("%s is not idle: %s", p.Ext, st)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-}
-
 // talk checks that a and b, connected, hear each other: a plays
 // lab.ToneAtoB and b lab.ToneBtoA, and each earpiece must carry the other's
 // tone well above its own.
 func (f *kflow) talk(a, b string) {
-	f.t.Helper()
-	ctx, stop := context.WithCancel(f.ctx)
+	f.T.Helper()
+	ctx, stop := context.WithCancel(f.Ctx)
 	defer stop()
-	go f.ph(a).Panel.PlayTone(ctx, lab.ToneAtoB, 9830)
-	go f.ph(b).Panel.PlayTone(ctx, lab.ToneBtoA, 9830)
+	go f.Phone(a).Panel.PlayTone(ctx, lab.ToneAtoB, 9830)
+	go f.Phone(b).Panel.PlayTone(ctx, lab.ToneBtoA, 9830)
 	type heard struct {
 		s   []int16
 		err error
 	}
 	rec := func(ext string, ch chan<- heard) {
-		s, err := f.ph(ext).Panel.Record(2 * time.Second)
+		s, err := f.Phone(ext).Panel.Record(2 * time.Second)
 		ch <- heard{s, err}
 	}
 	ach, bch := make(chan heard, 1), make(chan heard, 1)
@@ -166,13 +83,13 @@ func (f *kflow) talk(a, b string) {
 		want, echo float64
 	}{{a, ah, lab.ToneBtoA, lab.ToneAtoB}, {b, bh, lab.ToneAtoB, lab.ToneBtoA}} {
 		if h.got.err != nil {
-			f.t.Fatalf("record %s: %v", h.who, h.got.err)
+			f.T.Fatalf("record %s: %v", h.who, h.got.err)
 		}
 		s := h.got.s[len(h.got.s)/3:]
 		want, other := audio.ToneLevel(s, h.want, 8000), audio.ToneLevel(s, h.echo, 8000)
-		f.t.Logf("%s hears %.0f Hz at %.3f, %.0f Hz at %.3f", h.who, h.want, want, h.echo, other)
+		f.T.Logf("%s hears %.0f Hz at %.3f, %.0f Hz at %.3f", h.who, h.want, want, h.echo, other)
 		if want < lab.MinLevel || want < 10*other {
-			f.t.Errorf("%s does not hear the other end's %.0f Hz (level %.4f, own %.0f Hz %.4f)", h.who, h.want, want, h.echo, other)
+			f.T.Errorf("%s does not hear the other end's %.0f Hz (level %.4f, own %.0f Hz %.4f)", h.who, h.want, want, h.echo, other)
 		}
 	}
 }
@@ -181,7 +98,7 @@ func (f *kflow) talk(a, b string) {
 // SIP ports named by extension.
 func (f *kflow) ladderText() string {
 	names := map[int]string{f.k.Addr.Port: "kamailio"}
-	for _, p := range f.l.Phones {
+	for _, p := range f.Lab.Phones {
 		names[p.SIPPort] = p.Ext
 	}
 	var b strings.Builder
@@ -234,14 +151,14 @@ func (f *kflow) logLines(tag string) [][]string {
 // INVITE to 1003 through Kamailio, and 1003 answers: audio both ways.
 func TestKamailioForwardAlways(t *testing.T) {
 	f := startKFlow(t, []string{"1001", "1002", "1003"}, map[string]string{"1002": "call.forward_always = 1003\n"})
-	p1, p2, p3 := f.ph("1001").SIPPort, f.ph("1002").SIPPort, f.ph("1003").SIPPort
-	f.do("1001", "dial 1002")
-	f.expect("1002", `^call \d+ forwarded `)
-	f.expect("1003", `^ring on`)
-	f.absent("1002", `^ring on`)
-	f.do("1003", "hook off")
-	f.expect("1003", `^phone connected$`)
-	f.expect("1001", `^phone connected$`)
+	p1, p2, p3 := f.Phone("1001").SIPPort, f.Phone("1002").SIPPort, f.Phone("1003").SIPPort
+	f.Do("1001", "dial 1002")
+	f.Expect("1002", `^call \d+ forwarded `)
+	f.Expect("1003", `^ring on`)
+	f.Absent("1002", `^ring on`)
+	f.Do("1003", "hook off")
+	f.Expect("1003", `^phone connected$`)
+	f.Expect("1001", `^phone connected$`)
 	f.talk("1001", "1003")
 
 	// At Kamailio: 1001's INVITE to 1002 relayed to 1002, its 302 in from
@@ -300,7 +217,7 @@ func TestKamailioForwardAlways(t *testing.T) {
 	}
 	t.Logf("kamailio relayed: %s", strings.Join(redirects, "; "))
 	t.Logf("ladder at kamailio:\n%s", f.ladderText())
-	f.hangupAll()
+	f.HangupAll()
 }
 
 // TestKamailioBlindTransfer: 1001 calls 1002 through Kamailio; 1002
@@ -309,25 +226,25 @@ func TestKamailioForwardAlways(t *testing.T) {
 // answers and 1001 and 1003 hear each other.
 func TestKamailioBlindTransfer(t *testing.T) {
 	f := startKFlow(t, []string{"1001", "1002", "1003"}, nil)
-	p1, p2, p3 := f.ph("1001").SIPPort, f.ph("1002").SIPPort, f.ph("1003").SIPPort
-	f.do("1001", "dial 1002")
-	f.expect("1002", `^ring on`)
-	f.do("1002", "hook off")
-	f.expect("1002", `^phone connected$`)
-	f.expect("1001", `^phone connected$`)
-	f.do("1002", "key transfer")
-	f.expect("1002", `^display 1 Transfer to: $`)
+	p1, p2, p3 := f.Phone("1001").SIPPort, f.Phone("1002").SIPPort, f.Phone("1003").SIPPort
+	f.Do("1001", "dial 1002")
+	f.Expect("1002", `^ring on`)
+	f.Do("1002", "hook off")
+	f.Expect("1002", `^phone connected$`)
+	f.Expect("1001", `^phone connected$`)
+	f.Do("1002", "key transfer")
+	f.Expect("1002", `^display 1 Transfer to: $`)
 	for _, k := range "1003" {
-		f.do("1002", "key "+string(k))
+		f.Do("1002", "key "+string(k))
 	}
-	f.do("1002", "key send")
-	f.expect("1002", `^log call \d+ transferred to 1003$`)
-	f.expect("1002", `^call \d+ ended:`)
-	f.expect("1001", `^log transferred by .* to sip:1003@`)
-	f.expect("1003", `^ring on`)
-	f.do("1003", "hook off")
-	f.expect("1003", `^phone connected$`)
-	f.expect("1001", `^phone connected$`)
+	f.Do("1002", "key send")
+	f.Expect("1002", `^log call \d+ transferred to 1003$`)
+	f.Expect("1002", `^call \d+ ended:`)
+	f.Expect("1001", `^log transferred by .* to sip:1003@`)
+	f.Expect("1003", `^ring on`)
+	f.Do("1003", "hook off")
+	f.Expect("1003", `^phone connected$`)
+	f.Expect("1001", `^phone connected$`)
 	f.talk("1001", "1003")
 
 	// At Kamailio: the REFER in from 1002 and out to 1001 in the first
@@ -395,5 +312,5 @@ func TestKamailioBlindTransfer(t *testing.T) {
 	}
 	t.Logf("kamailio saw: %s", strings.Join(refers, "; "))
 	t.Logf("ladder at kamailio:\n%s", f.ladderText())
-	f.hangupAll()
+	f.HangupAll()
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -18,13 +17,8 @@ import (
 // as a person would, and checks what their panels show (and, where it says
 // more, the PBX's ladder and the audio).
 
-// flow is one feature test's lab.
-type flow struct {
-	t     *testing.T
-	ctx   context.Context
-	l     *Lab
-	marks map[*Phone]int
-}
+// flow is one feature test's lab (Flow, with the helpers of these tests).
+type flow = Flow
 
 func startFlow(t *testing.T, exts []string, cfg map[string]string) *flow {
 	return startFlowOn(t, "", exts, cfg)
@@ -57,92 +51,7 @@ func startFlowOn(t *testing.T, pbxAddr string, exts []string, cfg map[string]str
 	if _, err := l.WaitRegistered(rctx); err != nil {
 		t.Fatal(err)
 	}
-	return &flow{t: t, ctx: ctx, l: l, marks: map[*Phone]int{}}
-}
-
-func (f *flow) ph(ext string) *Phone {
-	for _, p := range f.l.Phones {
-		if p.Ext == ext {
-			return p
-		}
-	}
-	f.t.Fatalf("no phone %s", ext)
-	return nil
-}
-
-// do sends a panel line to a phone; what every phone shows from then on is
-// what expect looks at.
-func (f *flow) do(ext, line string) {
-	f.t.Helper()
-	for _, p := range f.l.Phones {
-		f.marks[p] = p.Panel.Mark()
-	}
-	f.t.Logf("%s panel <- %s", ext, line)
-	if err := f.ph(ext).Panel.Send(line); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-// expect waits for a line matching re on ext's panel since the last do.
-func (f *flow) expect(ext, re string) string {
-	f.t.Helper()
-	return f.expectWithin(ext, re, 10*time.Second)
-}
-
-func (f *flow) expectWithin(ext, re string, d time.Duration) string {
-	f.t.Helper()
-	ctx, cancel := context.WithTimeout(f.ctx, d)
-	defer cancel()
-	p := f.ph(ext)
-	got, err := p.Panel.WaitAfter(ctx, f.marks[p], regexp.MustCompile(re))
-	if err != nil {
-		f.t.Fatalf("%s: no %q: %v; its panel said:\n%s", ext, re, err, joinLines(p.Panel.Lines(f.marks[p])))
-	}
-	f.t.Logf("%s panel -> %s", ext, got)
-	return got
-}
-
-// absent checks that no line matching re came from ext since the last do.
-func (f *flow) absent(ext, re string) {
-	f.t.Helper()
-	p := f.ph(ext)
-	rx := regexp.MustCompile(re)
-	for _, l := range p.Panel.Lines(f.marks[p]) {
-		if rx.MatchString(l) {
-			f.t.Fatalf("%s: unexpected %q", ext, l)
-		}
-	}
-}
-
-func joinLines(ls []string) string {
-	var b bytes.Buffer
-	for _, l := range ls {
-		b.WriteString("  " + l + "\n")
-	}
-	return b.String()
-}
-
-// hangupAll puts every handset down and waits for the phones to be idle.
-func (f *flow) hangupAll() {
-	f.t.Helper()
-	for _, p := range f.l.Phones {
-		f.do(p.Ext, "hook on")
-	}
-	for _, p := range f.l.Phones {
-		for i := 0; ; i++ {
-			st, err := p.Panel.Status(f.ctx)
-			if err != nil {
-				f.t.Fatal(err)
-			}
-			if strings.Contains(st, " phone=idle ") {
-				break
-			}
-			if i == 50 {
-				f.t.Fatalf("%s is not idle: %s", p.Ext, st)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	return NewFlow(t, ctx, l)
 }
 
 // diverted finds the 302 a phone sent with the Diversion reason.
@@ -160,24 +69,24 @@ func diverted(ladder []pbx.Entry, reason string) bool {
 func TestForwardAlwaysSim(t *testing.T) {
 	f := startFlow(t, []string{"1001", "1002", "1003"}, nil)
 	for _, k := range []string{"1", "0", "0", "3", "fwd"} {
-		f.do("1002", "key "+k)
+		f.Do("1002", "key "+k)
 	}
-	f.expect("1002", `^display 1 Fwd to 1003$`)
-	f.do("1001", "hook off")
-	f.expect("1001", `^tone dial$`)
-	f.do("1001", "dial 1002")
-	f.expect("1002", `^call \d+ forwarded `)
-	f.expect("1003", `^ring on`)
-	f.absent("1002", `^ring on`)
-	f.do("1003", "hook off")
-	f.expect("1003", `^phone connected$`)
-	f.expect("1001", `^phone connected$`)
-	if !diverted(f.l.PBX.Ladder(), "unconditional") {
+	f.Expect("1002", `^display 1 Fwd to 1003$`)
+	f.Do("1001", "hook off")
+	f.Expect("1001", `^tone dial$`)
+	f.Do("1001", "dial 1002")
+	f.Expect("1002", `^call \d+ forwarded `)
+	f.Expect("1003", `^ring on`)
+	f.Absent("1002", `^ring on`)
+	f.Do("1003", "hook off")
+	f.Expect("1003", `^phone connected$`)
+	f.Expect("1001", `^phone connected$`)
+	if !diverted(f.Lab.PBX.Ladder(), "unconditional") {
 		t.Fatal("no 302 with Diversion reason=unconditional at the PBX")
 	}
-	f.hangupAll()
-	f.do("1002", "key fwd")
-	f.expect("1002", `^log forwarding off$`)
+	f.HangupAll()
+	f.Do("1002", "key fwd")
+	f.Expect("1002", `^log forwarding off$`)
 }
 
 // TestDNDAndBusySim: with call.forward_busy = 1003, 1002 in do not disturb
@@ -185,33 +94,33 @@ func TestForwardAlwaysSim(t *testing.T) {
 // with DND off and 1002 idle, 1002 rings.
 func TestDNDAndBusySim(t *testing.T) {
 	f := startFlow(t, []string{"1001", "1002", "1003"}, map[string]string{"1002": "call.forward_busy = 1003\n"})
-	f.do("1002", "key dnd")
-	f.expect("1002", `^led dnd on$`)
-	f.do("1001", "dial 1002")
-	f.expect("1002", `^call \d+ forwarded `)
-	f.expect("1003", `^ring on`)
-	f.do("1001", "hook on")
-	f.expect("1003", `^ring off`)
-	f.do("1002", "key dnd")
-	f.expect("1002", `^led dnd off$`)
+	f.Do("1002", "key dnd")
+	f.Expect("1002", `^led dnd on$`)
+	f.Do("1001", "dial 1002")
+	f.Expect("1002", `^call \d+ forwarded `)
+	f.Expect("1003", `^ring on`)
+	f.Do("1001", "hook on")
+	f.Expect("1003", `^ring off`)
+	f.Do("1002", "key dnd")
+	f.Expect("1002", `^led dnd off$`)
 
-	f.do("1002", "hook off") // busy: off hook at dial tone
-	f.expect("1002", `^tone dial$`)
-	f.do("1001", "dial 1002")
-	f.expect("1002", `^call \d+ forwarded `)
-	f.expect("1003", `^ring on`)
-	f.do("1001", "hook on")
-	f.expect("1003", `^ring off`)
-	f.do("1002", "hook on")
-	f.expect("1002", `^phone idle$`)
-	if !diverted(f.l.PBX.Ladder(), "do-not-disturb") || !diverted(f.l.PBX.Ladder(), "user-busy") {
+	f.Do("1002", "hook off") // busy: off hook at dial tone
+	f.Expect("1002", `^tone dial$`)
+	f.Do("1001", "dial 1002")
+	f.Expect("1002", `^call \d+ forwarded `)
+	f.Expect("1003", `^ring on`)
+	f.Do("1001", "hook on")
+	f.Expect("1003", `^ring off`)
+	f.Do("1002", "hook on")
+	f.Expect("1002", `^phone idle$`)
+	if !diverted(f.Lab.PBX.Ladder(), "do-not-disturb") || !diverted(f.Lab.PBX.Ladder(), "user-busy") {
 		t.Fatal("no 302 with Diversion do-not-disturb and user-busy at the PBX")
 	}
 
-	f.do("1001", "dial 1002") // idle, no DND: it rings
-	f.expect("1002", `^ring on`)
-	f.do("1001", "hook on")
-	f.expect("1002", `^phone idle$`)
+	f.Do("1001", "dial 1002") // idle, no DND: it rings
+	f.Expect("1002", `^ring on`)
+	f.Do("1001", "hook on")
+	f.Expect("1002", `^phone idle$`)
 }
 
 // TestNoAnswerVoicemailSim: 1002 forwards unanswered calls to its voicemail
@@ -219,30 +128,30 @@ func TestDNDAndBusySim(t *testing.T) {
 // message-summary NOTIFY, and its vm key calls the box.
 func TestNoAnswerVoicemailSim(t *testing.T) {
 	f := startFlow(t, []string{"1001", "1002"}, map[string]string{"1002": "call.forward_noanswer = vm\nvoicemail.number = 8000\ncall.noanswer_seconds = 2\n"})
-	f.do("1001", "hook off")
-	f.do("1001", "dial 1002")
-	f.expect("1002", `^ring on`)
-	f.expectWithin("1002", `^call \d+ forwarded `, 5*time.Second)
-	f.expect("1002", `^ring off$`)
-	f.expect("1001", `^phone connected$`)
-	if !diverted(f.l.PBX.Ladder(), "no-answer") {
+	f.Do("1001", "hook off")
+	f.Do("1001", "dial 1002")
+	f.Expect("1002", `^ring on`)
+	f.ExpectWithin("1002", `^call \d+ forwarded `, 5*time.Second)
+	f.Expect("1002", `^ring off$`)
+	f.Expect("1001", `^phone connected$`)
+	if !diverted(f.Lab.PBX.Ladder(), "no-answer") {
 		t.Fatal("no 302 with Diversion reason=no-answer at the PBX")
 	}
-	ctx, stop := context.WithCancel(f.ctx)
-	go f.ph("1001").Panel.PlayTone(ctx, ToneAtoB, toneAmp)
+	ctx, stop := context.WithCancel(f.Ctx)
+	go f.Phone("1001").Panel.PlayTone(ctx, ToneAtoB, toneAmp)
 	time.Sleep(1500 * time.Millisecond) // the message
 	stop()
-	f.do("1001", "hook on")
-	f.expect("1001", `^phone idle$`)
-	f.expectWithin("1002", `^mwi 1 1/0$`, 15*time.Second)
-	f.expect("1002", `^led mwi on$`)
-	f.expect("1002", `^display 1 1 new voicemail$`)
+	f.Do("1001", "hook on")
+	f.Expect("1001", `^phone idle$`)
+	f.ExpectWithin("1002", `^mwi 1 1/0$`, 15*time.Second)
+	f.Expect("1002", `^led mwi on$`)
+	f.Expect("1002", `^display 1 1 new voicemail$`)
 
-	f.do("1002", "key vm")
-	f.expect("1002", `^call \d+ calling 8000$`)
-	f.expect("1002", `^phone connected$`)
-	f.do("1002", "key cancel")
-	f.expect("1002", `^phone idle$`)
+	f.Do("1002", "key vm")
+	f.Expect("1002", `^call \d+ calling 8000$`)
+	f.Expect("1002", `^phone connected$`)
+	f.Do("1002", "key cancel")
+	f.Expect("1002", `^phone idle$`)
 }
 
 // TestDialPlanSim: a digit map sends a complete number without send, *2
@@ -253,57 +162,57 @@ func TestDialPlanSim(t *testing.T) {
 		"1001": "dialplan.digitmap = 1xxx|8000\nspeeddial.2 = 1003\n",
 		"1003": "dialplan.interdigit_seconds = 1\n",
 	})
-	f.do("1001", "hook off")
+	f.Do("1001", "hook off")
 	for _, k := range "1002" {
-		f.do("1001", "key "+string(k))
+		f.Do("1001", "key "+string(k))
 	}
-	f.expect("1002", `^ring on`)
-	f.expect("1001", `^call \d+ calling 1002$`)
-	f.do("1001", "hook on")
-	f.expect("1002", `^phone idle$`)
+	f.Expect("1002", `^ring on`)
+	f.Expect("1001", `^call \d+ calling 1002$`)
+	f.Do("1001", "hook on")
+	f.Expect("1002", `^phone idle$`)
 
-	f.do("1001", "hook off")
-	f.do("1001", "key *")
-	f.do("1001", "key 2")
-	f.expect("1003", `^ring on`)
-	f.do("1001", "hook on")
-	f.expect("1003", `^phone idle$`)
+	f.Do("1001", "hook off")
+	f.Do("1001", "key *")
+	f.Do("1001", "key 2")
+	f.Expect("1003", `^ring on`)
+	f.Do("1001", "hook on")
+	f.Expect("1003", `^phone idle$`)
 
-	f.do("1003", "hook off")
+	f.Do("1003", "hook off")
 	for _, k := range "1002#" {
-		f.do("1003", "key "+string(k))
+		f.Do("1003", "key "+string(k))
 	}
-	f.expect("1002", `^ring on`)
-	f.do("1003", "hook on")
-	f.expect("1002", `^phone idle$`)
+	f.Expect("1002", `^ring on`)
+	f.Do("1003", "hook on")
+	f.Expect("1002", `^phone idle$`)
 
-	f.do("1003", "hook off")
+	f.Do("1003", "hook off")
 	for _, k := range "1001" {
-		f.do("1003", "key "+string(k))
+		f.Do("1003", "key "+string(k))
 	}
-	f.absent("1001", `^ring on`)
-	f.expectWithin("1001", `^ring on`, 5*time.Second) // a second after the last digit
-	f.do("1003", "hook on")
-	f.expect("1001", `^phone idle$`)
+	f.Absent("1001", `^ring on`)
+	f.ExpectWithin("1001", `^ring on`, 5*time.Second) // a second after the last digit
+	f.Do("1003", "hook on")
+	f.Expect("1001", `^phone idle$`)
 
-	f.do("1001", "key up")
-	f.expect("1001", `^display 1 1/3 in Ext 1003 missed$`)
-	f.do("1001", "key ok") // shown by display name, called back by number
-	f.expect("1003", `^ring on`)
-	f.do("1001", "hook on")
-	f.expect("1003", `^phone idle$`)
-	f.do("1001", "key up")
-	f.expect("1001", `^display 1 1/4 out 1003 cancelled$`)
-	f.do("1001", "key ok")
-	f.expect("1003", `^ring on`)
-	f.do("1001", "hook on")
-	f.expect("1003", `^phone idle$`)
+	f.Do("1001", "key up")
+	f.Expect("1001", `^display 1 1/3 in Ext 1003 missed$`)
+	f.Do("1001", "key ok") // shown by display name, called back by number
+	f.Expect("1003", `^ring on`)
+	f.Do("1001", "hook on")
+	f.Expect("1003", `^phone idle$`)
+	f.Do("1001", "key up")
+	f.Expect("1001", `^display 1 1/4 out 1003 cancelled$`)
+	f.Do("1001", "key ok")
+	f.Expect("1003", `^ring on`)
+	f.Do("1001", "hook on")
+	f.Expect("1003", `^phone idle$`)
 
-	f.do("1001", "key redial") // the last number, on the speaker
-	f.expect("1001", `^call \d+ calling 1003$`)
-	f.expect("1003", `^ring on`)
-	f.do("1001", "key speaker")
-	f.expect("1003", `^phone idle$`)
+	f.Do("1001", "key redial") // the last number, on the speaker
+	f.Expect("1001", `^call \d+ calling 1003$`)
+	f.Expect("1003", `^ring on`)
+	f.Do("1001", "key speaker")
+	f.Expect("1003", `^phone idle$`)
 }
 
 // TestMuteDTMFSim: in a call, the mute key silences 1001's microphone at
@@ -311,15 +220,15 @@ func TestDialPlanSim(t *testing.T) {
 // far end as RFC 4733 events and show on its display.
 func TestMuteDTMFSim(t *testing.T) {
 	f := startFlow(t, []string{"1001", "1002"}, nil)
-	f.do("1001", "dial 1002")
-	f.expect("1002", `^ring on`)
-	f.do("1002", "hook off")
-	f.expect("1001", `^phone connected$`)
-	ctx, stop := context.WithCancel(f.ctx)
+	f.Do("1001", "dial 1002")
+	f.Expect("1002", `^ring on`)
+	f.Do("1002", "hook off")
+	f.Expect("1001", `^phone connected$`)
+	ctx, stop := context.WithCancel(f.Ctx)
 	defer stop()
-	go f.ph("1001").Panel.PlayTone(ctx, ToneAtoB, toneAmp)
+	go f.Phone("1001").Panel.PlayTone(ctx, ToneAtoB, toneAmp)
 	hear := func() float64 {
-		s, err := f.ph("1002").Panel.Record(1500 * time.Millisecond)
+		s, err := f.Phone("1002").Panel.Record(1500 * time.Millisecond)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -328,24 +237,24 @@ func TestMuteDTMFSim(t *testing.T) {
 	if l := hear(); l < MinLevel {
 		t.Fatalf("1002 does not hear 1001 before mute (level %.4f)", l)
 	}
-	f.do("1001", "key mute")
-	f.expect("1001", `^led mute on$`)
+	f.Do("1001", "key mute")
+	f.Expect("1001", `^led mute on$`)
 	if l := hear(); l > MinLevel/10 {
 		t.Fatalf("1002 hears 1001 while muted (level %.4f)", l)
 	}
-	f.do("1001", "key mute")
-	f.expect("1001", `^led mute off$`)
+	f.Do("1001", "key mute")
+	f.Expect("1001", `^led mute off$`)
 	if l := hear(); l < MinLevel {
 		t.Fatalf("1002 does not hear 1001 after unmute (level %.4f)", l)
 	}
-	f.do("1001", "key 5")
-	f.expect("1001", `^display 1 Talking to .*sent 5$`)
-	f.expect("1002", `^log dtmf received 5$`)
-	f.expect("1002", `^display 1 Talking to .*got 5$`)
-	f.do("1001", "hook on")
-	f.expect("1002", `^call \d+ ended:`)
-	f.do("1002", "hook on")
-	f.expect("1002", `^phone idle$`)
+	f.Do("1001", "key 5")
+	f.Expect("1001", `^display 1 Talking to .*sent 5$`)
+	f.Expect("1002", `^log dtmf received 5$`)
+	f.Expect("1002", `^display 1 Talking to .*got 5$`)
+	f.Do("1001", "hook on")
+	f.Expect("1002", `^call \d+ ended:`)
+	f.Do("1002", "hook on")
+	f.Expect("1002", `^phone idle$`)
 }
 
 // TestTwoLinesSim: a phone with two lines lights a lamp for each as it
@@ -358,9 +267,9 @@ func TestTwoLinesSim(t *testing.T) {
 	f := startFlowOn(t, fmt.Sprintf("127.0.0.1:%d", port), []string{"1001", "1002"}, map[string]string{
 		"1001": fmt.Sprintf("line.2.user = 1005\nline.2.password = pw1005\nline.2.registrar = 127.0.0.1:%d\n", port),
 	})
-	p := f.ph("1001")
+	p := f.Phone("1001")
 	for i := 0; ; i++ {
-		st, err := p.Panel.Status(f.ctx)
+		st, err := p.Panel.Status(f.Ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -372,15 +281,15 @@ func TestTwoLinesSim(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	f.do("1001", "key line2")
-	f.expect("1001", `^log calls go out on line 2$`)
-	f.do("1001", "dial 1002")
-	f.expect("1002", `^call \d+ incoming .*1005`)
-	f.do("1001", "hook on")
-	f.expect("1002", `^phone idle$`)
-	f.do("1001", "key line1")
-	f.do("1001", "dial 1002")
-	f.expect("1002", `^call \d+ incoming .*1001`)
-	f.do("1001", "hook on")
-	f.expect("1002", `^phone idle$`)
+	f.Do("1001", "key line2")
+	f.Expect("1001", `^log calls go out on line 2$`)
+	f.Do("1001", "dial 1002")
+	f.Expect("1002", `^call \d+ incoming .*1005`)
+	f.Do("1001", "hook on")
+	f.Expect("1002", `^phone idle$`)
+	f.Do("1001", "key line1")
+	f.Do("1001", "dial 1002")
+	f.Expect("1002", `^call \d+ incoming .*1001`)
+	f.Do("1001", "hook on")
+	f.Expect("1002", `^phone idle$`)
 }
