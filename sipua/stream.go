@@ -303,7 +303,7 @@ func (ua *UA) route(m *sipmsg.Message, to *net.UDPAddr) (k tkind, dest *net.UDPA
 	}
 	hop = m.RequestURI
 	if r := m.GetAll("Route"); len(r) > 0 {
-		hop = strings.Trim(sipmsg.SplitList(r[0])[0], "<> ")
+		hop = strings.Trim(r[0], "<> ") // GetAll has split the list
 		if i := strings.IndexByte(hop, '>'); i >= 0 {
 			hop = hop[:i]
 		}

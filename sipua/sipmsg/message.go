@@ -326,33 +326,17 @@ func NewResponse(req *Message, code int, reason string) *Message {
 }
 
 // SplitList splits a comma-separated header value into its elements, not
-// splitting inside quoted strings or <...>; elements are trimmed.
+// splitting inside quoted strings or <...>; elements are trimmed and empty
+// ones dropped. It is nextElem, the parser's allocation-free scanner, over
+// the whole value.
 func SplitList(v string) []string {
 	var out []string
-	depth, quoted, start := 0, false, 0
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case quoted && c == '\\':
-			i++
-		case c == '"':
-			quoted = !quoted
-		case quoted:
-		case c == '<':
-			depth++
-		case c == '>':
-			if depth > 0 {
-				depth--
-			}
-		case c == ',' && depth == 0:
-			if s := strings.TrimSpace(v[start:i]); s != "" {
-				out = append(out, s)
-			}
-			start = i + 1
+	for v != "" {
+		var e string
+		e, v = nextElem(v)
+		if e != "" {
+			out = append(out, e)
 		}
-	}
-	if s := strings.TrimSpace(v[start:]); s != "" {
-		out = append(out, s)
 	}
 	return out
 }
