@@ -242,11 +242,7 @@ func (l *Lab) startQEMU(ctx context.Context) error {
 		return err
 	}
 	for i, ext := range l.opts.Exts {
-		sipPort, err := FreeUDPPort()
-		if err != nil {
-			return err
-		}
-		rtpMin, err := l.freeRange(10)
+		sipPort, rtpMin, err := l.phonePorts()
 		if err != nil {
 			return err
 		}
@@ -266,7 +262,7 @@ rtp.port_min = %d
 rtp.port_max = %d
 nat.public_address = 10.0.2.2
 audio.codecs = PCMU,PCMA
-`, l.pbxPort(), sipPort, rtpMin, rtpMin+9)
+`, l.pbxPort(), sipPort, rtpMin, rtpMin+rtpPorts-1)
 		if err := os.WriteFile(filepath.Join(tftp, "phone.cfg"), []byte(common), 0o644); err != nil {
 			return err
 		}
@@ -277,7 +273,7 @@ audio.codecs = PCMU,PCMA
 		ph := &Phone{Ext: ext, PanelAddr: "unix:" + sock, SIPPort: sipPort, Started: time.Now()}
 		vm, err := qemu.Start(context.Background(), kernel, initrd, qemu.Phone{
 			Name: ext, MAC: mac, TFTPDir: tftp, BootFile: "phone.cfg",
-			SIPPort: sipPort, RTPMin: rtpMin, RTPMax: rtpMin + 9,
+			SIPPort: sipPort, RTPMin: rtpMin, RTPMax: rtpMin + rtpPorts - 1,
 			Panel: ph.PanelAddr, Console: l.console(ext),
 		})
 		if err != nil {
@@ -285,7 +281,7 @@ audio.codecs = PCMU,PCMA
 		}
 		ph.vm = vm
 		l.Phones = append(l.Phones, ph)
-		l.opts.Logf("lab: phone %s booting in QEMU (MAC %s, SIP host port %d, RTP %d-%d, panel %s)", ext, mac, sipPort, rtpMin, rtpMin+9, ph.PanelAddr)
+		l.opts.Logf("lab: phone %s booting in QEMU (MAC %s, SIP host port %d, RTP %d-%d, panel %s)", ext, mac, sipPort, rtpMin, rtpMin+rtpPorts-1, ph.PanelAddr)
 	}
 	return nil
 }
@@ -303,11 +299,7 @@ func (l *Lab) startSim(ctx context.Context) error {
 		return fmt.Errorf("build phoned: %v\n%s", err, out)
 	}
 	for _, ext := range l.opts.Exts {
-		sipPort, err := FreeUDPPort()
-		if err != nil {
-			return err
-		}
-		rtpMin, err := l.freeRange(10)
+		sipPort, rtpMin, err := l.phonePorts()
 		if err != nil {
 			return err
 		}
@@ -316,7 +308,7 @@ line.1.expires = 300
 sip.port = %d
 rtp.port_min = %d
 rtp.port_max = %d
-`, l.pbxPort(), sipPort, rtpMin, rtpMin+9) + l.ownConfig(ext)
+`, l.pbxPort(), sipPort, rtpMin, rtpMin+rtpPorts-1) + l.ownConfig(ext)
 		file := filepath.Join(l.opts.Dir, ext+".cfg")
 		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
 			return err
@@ -424,6 +416,19 @@ func FreeUDPPort() (int, error) {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).Port, nil
+}
+
+// rtpPorts is how many RTP and RTCP ports each phone of a lab gets.
+const rtpPorts = 10
+
+// phonePorts picks a phone's SIP port and the first of its rtpPorts
+// RTP/RTCP ports, all free a moment ago and not handed out before.
+func (l *Lab) phonePorts() (sip, rtpMin int, err error) {
+	if sip, err = FreeUDPPort(); err != nil {
+		return 0, 0, err
+	}
+	rtpMin, err = l.freeRange(rtpPorts)
+	return sip, rtpMin, err
 }
 
 // freeRange is FreeUDPRange avoiding the ranges this lab handed out already
