@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/deskphone/deskphone/firmware/provision/tftpdtest"
 	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,21 +15,7 @@ import (
 // TestAgainstTftpdHPA runs the client against tftpd-hpa's in.tftpd in the
 // foreground on a 127.0.0.1 port serving a temporary directory.
 func TestAgainstTftpdHPA(t *testing.T) {
-	bin, err := exec.LookPath("in.tftpd")
-	if err != nil {
-		for _, p := range []string{"/usr/sbin/in.tftpd", "/sbin/in.tftpd"} {
-			if _, err := os.Stat(p); err == nil {
-				bin = p
-			}
-		}
-	}
-	if bin == "" {
-		t.Skip("in.tftpd (tftpd-hpa) is not installed; apt-get install tftpd-hpa to run this test")
-	}
 	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	files := map[string][]byte{
 		"phone.cfg":        []byte("line.1.registrar = 10.0.2.2:5060\n"),
 		"525400123456.cfg": []byte("line.1.user = 1001\n"),
@@ -43,44 +28,9 @@ func TestAgainstTftpdHPA(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A free port: bind, note, release.
-	probe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := probe.LocalAddr().String()
-	probe.Close()
-	u, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr := tftpdtest.Start(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--foreground", "--address", addr, "--user", u.Username, "--secure", dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("in.tftpd stderr: %s", stderr.String())
-		}
-	})
-	// Wait for it to answer, with a deadline.
-	c := Client{Timeout: 200 * time.Millisecond, Retries: 2}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err := c.Get(ctx, addr, "phone.cfg", 1<<20)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("in.tftpd at %s never answered: %v", addr, err)
-		}
-	}
 	for name, want := range files {
 		for _, bs := range []int{0, 512, 8, 65464} {
 			got, err := (&Client{BlockSize: bs}).Get(ctx, addr, name, 1<<20)

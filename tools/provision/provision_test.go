@@ -6,10 +6,8 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
-	"net"
+	"github.com/deskphone/deskphone/firmware/provision/tftpdtest"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -191,19 +189,7 @@ func TestWriteAndKeys(t *testing.T) {
 // the firmware's TFTP client, then loads each phone's pair; and boots each
 // phone's Provisioner over TFTP with the signing key trusted.
 func TestServedByTftpdHPA(t *testing.T) {
-	bin, err := exec.LookPath("in.tftpd")
-	if err != nil {
-		for _, p := range []string{"/usr/sbin/in.tftpd", "/sbin/in.tftpd"} {
-			if _, err := os.Stat(p); err == nil {
-				bin = p
-			}
-		}
-	}
-	if bin == "" {
-		t.Skip("in.tftpd (tftpd-hpa) is not installed; apt-get install tftpd-hpa to run this test")
-	}
 	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
 	_, priv, _ := ed25519.GenerateKey(nil)
 	pub := priv.Public().(ed25519.PublicKey)
 	f, err := Build(strings.NewReader(fleetCSV), Options{Common: []byte(template), PublicKey: pub})
@@ -215,39 +201,9 @@ func TestServedByTftpdHPA(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	probe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := probe.LocalAddr().String()
-	probe.Close()
-	u, err := user.Current()
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr := tftpdtest.Start(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--foreground", "--address", addr, "--user", u.Username, "--secure", dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("in.tftpd stderr: %s", stderr.String())
-		}
-	})
-	c := fwprov.Client{Timeout: 200 * time.Millisecond, Retries: 2}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if _, err := c.Get(ctx, addr, "phone.cfg", fwprov.MaxConfigSize); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("in.tftpd at %s never answered: %v", addr, err)
-		}
-	}
 	got := map[string][]byte{}
 	for _, name := range names {
 		b, err := fwprov.Get(ctx, addr, name, fwprov.MaxConfigSize)
