@@ -66,7 +66,8 @@ type call struct {
 	ok          *sipmsg.Message
 	stopOK      func()
 	localSDP    []byte
-	byeWanted   bool // hung up while the 200 waits for its ACK (15: BYE after the ACK)
+	byeWanted   bool        // hung up while the 200 waits for its ACK (15: BYE after the ACK)
+	referWanted *sipmsg.URI // transferred while the 200 waits for its ACK: REFER after it
 
 	// session (both directions; session.go)
 	caps        sdp.Session // all we can do (Answer's local side for a re-INVITE's offer)
@@ -964,6 +965,13 @@ func (ua *UA) handleAck(m *sipmsg.Message) {
 	c.state = csConfirmed
 	if c.byeWanted {
 		c.sendBye("")
+		return
+	}
+	if u := c.referWanted; u != nil {
+		c.referWanted = nil
+		if err := c.sendRefer(*u); err != nil {
+			c.ua.logf("sipua: call %d: transfer after the ACK: %v", c.id, err)
+		}
 	}
 }
 

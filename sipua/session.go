@@ -316,14 +316,14 @@ func (ua *UA) Transfer(id CallID, target string) error {
 		if err != nil {
 			return err
 		}
-		if c.state != csConfirmed || c.dlg == nil {
+		if (c.state != csConfirmed && c.state != csConnecting) || c.dlg == nil {
 			return fmt.Errorf("%w: transfer in %v", ErrCallState, c.state)
 		}
 		u, err := c.line.targetURI(target)
 		if err != nil {
 			return err
 		}
-		return c.sendRefer(u)
+		return c.refer(u)
 	})
 }
 
@@ -348,7 +348,7 @@ func (ua *UA) TransferTo(id, consult CallID) error {
 		if err != nil {
 			return err
 		}
-		if c.state != csConfirmed || c.dlg == nil {
+		if (c.state != csConfirmed && c.state != csConnecting) || c.dlg == nil {
 			return fmt.Errorf("%w: transfer in %v", ErrCallState, c.state)
 		}
 		if id == consult || k.state != csConfirmed || k.dlg == nil {
@@ -356,7 +356,7 @@ func (ua *UA) TransferTo(id, consult CallID) error {
 		}
 		u := k.dlg.RemoteTarget
 		u.Headers = "Replaces=" + escapeHeader(replacesValue(k.dlg.CallID, k.dlg.RemoteTag, k.dlg.LocalTag))
-		return c.sendRefer(u)
+		return c.refer(u)
 	})
 }
 
@@ -398,6 +398,18 @@ func replacesOf(headers string) string {
 }
 
 // sendRefer sends a REFER to Refer-To u; a 2xx ends the call with a BYE.
+// refer sends the REFER now on a confirmed call, or, on a call this phone
+// answered whose ACK has not come yet, once it comes (the callee sends no
+// request in the dialog before the ACK, as RFC 3261 14.2 and 15 ask for
+// re-INVITE and BYE).
+func (c *call) refer(u sipmsg.URI) error {
+	if c.state == csConnecting {
+		c.referWanted = &u
+		return nil
+	}
+	return c.sendRefer(u)
+}
+
 func (c *call) sendRefer(u sipmsg.URI) error {
 	ua := c.ua
 	ref := c.dlg.NewRequest("REFER")

@@ -901,3 +901,62 @@ func TestMessageSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestTransferBeforeACK: a callee that transfers before the caller's ACK
+// has come holds the REFER until the ACK (RFC 3261 15, 14.2), then sends it.
+func TestTransferBeforeACK(t *testing.T) {
+	b, _ := startUA(t, LineConfig{User: "1002", Domain: "pbx.test"})
+	p := newPeer(t)
+	inv := sipmsg.NewRequest("INVITE", target(b, "1002"))
+	inv.Add("Via", "SIP/2.0/UDP "+p.conn.LocalAddr().String()+";branch="+sipmsg.NewBranch()+";rport")
+	inv.Add("From", "<sip:1001@127.0.0.1>;tag=a1")
+	inv.Add("To", "<sip:1002@127.0.0.1>")
+	inv.Add("Call-ID", sipmsg.NewCallID(""))
+	inv.Add("CSeq", "1 INVITE")
+	inv.Add("Contact", "<sip:1001@"+p.conn.LocalAddr().String()+">")
+	inv.Add("Content-Type", "application/sdp")
+	inv.Body = []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+	p.send(inv, b.LocalAddr())
+	in := expect(t, b, CallIncoming)
+	if _, err := b.Answer(in.Call, media(10000, "PCMU")); err != nil {
+		t.Fatal(err)
+	}
+	var ok *sipmsg.Message
+	for ok == nil {
+		if r, _ := p.read(); r.StatusCode == 200 {
+			ok = r
+		}
+	}
+	if err := b.Transfer(in.Call, "1003"); err != nil {
+		t.Fatalf("transfer before the ACK: %v", err)
+	}
+	// Nothing but 200 retransmissions until the ACK.
+	p.conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	buf := make([]byte, 65535)
+	for {
+		n, _, err := p.conn.ReadFromUDP(buf)
+		if err != nil {
+			break
+		}
+		if m, err := sipmsg.Parse(buf[:n]); err == nil && m.IsRequest() {
+			t.Fatalf("%s before the ACK", m.Method)
+		}
+	}
+	p.conn.SetReadDeadline(time.Time{})
+	ack := sipmsg.NewRequest("ACK", target(b, "1002"))
+	ack.Add("Via", "SIP/2.0/UDP "+p.conn.LocalAddr().String()+";branch="+sipmsg.NewBranch()+";rport")
+	ack.Add("From", inv.Get("From"))
+	ack.Add("To", ok.Get("To"))
+	ack.Add("Call-ID", inv.Get("Call-ID"))
+	ack.Add("CSeq", "1 ACK")
+	p.send(ack, b.LocalAddr())
+	for {
+		m, _ := p.read()
+		if m.IsRequest() {
+			if m.Method != "REFER" || !strings.Contains(m.Get("Refer-To"), "sip:1003@") {
+				t.Fatalf("after the ACK: %s Refer-To %q", m.Method, m.Get("Refer-To"))
+			}
+			break
+		}
+	}
+}
