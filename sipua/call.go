@@ -973,6 +973,9 @@ func (ua *UA) handleAck(m *sipmsg.Message) {
 			c.ua.logf("sipua: call %d: transfer after the ACK: %v", c.id, err)
 		}
 	}
+	if c.wantHeld { // put on hold before the ACK
+		c.sendReInvite()
+	}
 }
 
 func (ua *UA) handleBye(srv *transaction.Server, m *sipmsg.Message) {

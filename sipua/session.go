@@ -42,11 +42,12 @@ func remoteHolds(s sdp.Session) bool {
 	return s.Direction == "sendonly" || s.Direction == "inactive" || s.Host == "0.0.0.0"
 }
 
-// Hold puts a confirmed call on hold (hold true: a re-INVITE offering
+// Hold puts a call on hold (hold true: a re-INVITE offering
 // a=sendonly) or resumes it (a=sendrecv), RFC 3264 section 8.4. It returns
 // once the re-INVITE is sent; a 491 (glare) is retried after RFC 3261
 // 14.1's random delay, and a call that changes its mind while a re-INVITE
-// is pending sends another when that one ends. A 408 or 481 ends the call
+// is pending sends another when that one ends; on a call this phone
+// answered, the re-INVITE waits for the ACK of its 200. A 408 or 481 ends the call
 // with a BYE (14.1); other failures leave the call as it was.
 func (ua *UA) Hold(id CallID, hold bool) error {
 	return ua.do(func() error {
@@ -54,10 +55,13 @@ func (ua *UA) Hold(id CallID, hold bool) error {
 		if err != nil {
 			return err
 		}
-		if c.state != csConfirmed || c.dlg == nil {
+		if (c.state != csConfirmed && c.state != csConnecting) || c.dlg == nil {
 			return fmt.Errorf("%w: hold in %v", ErrCallState, c.state)
 		}
 		c.wantHeld = hold
+		if c.state == csConnecting {
+			return nil // the re-INVITE waits for the ACK (14.2)
+		}
 		if c.reinvTx == nil && c.stopGlare == nil {
 			c.sendReInvite()
 		}

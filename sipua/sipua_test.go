@@ -902,9 +902,26 @@ func TestMessageSummary(t *testing.T) {
 	}
 }
 
-// TestTransferBeforeACK: a callee that transfers before the caller's ACK
-// has come holds the REFER until the ACK (RFC 3261 15, 14.2), then sends it.
-func TestTransferBeforeACK(t *testing.T) {
+// TestRequestsBeforeACK: a callee that transfers, or puts the call on
+// hold, before the caller's ACK has come holds the REFER or re-INVITE until
+// the ACK (RFC 3261 15, 14.2), then sends it.
+func TestRequestsBeforeACK(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		act    func(b *UA, id CallID) error
+		method string
+		check  func(m *sipmsg.Message) bool
+	}{
+		{"transfer", func(b *UA, id CallID) error { return b.Transfer(id, "1003") }, "REFER",
+			func(m *sipmsg.Message) bool { return strings.Contains(m.Get("Refer-To"), "sip:1003@") }},
+		{"hold", func(b *UA, id CallID) error { return b.Hold(id, true) }, "INVITE",
+			func(m *sipmsg.Message) bool { return strings.Contains(string(m.Body), "a=sendonly") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { requestBeforeACK(t, tc.act, tc.method, tc.check) })
+	}
+}
+
+func requestBeforeACK(t *testing.T, act func(b *UA, id CallID) error, method string, check func(*sipmsg.Message) bool) {
 	b, _ := startUA(t, LineConfig{User: "1002", Domain: "pbx.test"})
 	p := newPeer(t)
 	inv := sipmsg.NewRequest("INVITE", target(b, "1002"))
@@ -927,8 +944,8 @@ func TestTransferBeforeACK(t *testing.T) {
 			ok = r
 		}
 	}
-	if err := b.Transfer(in.Call, "1003"); err != nil {
-		t.Fatalf("transfer before the ACK: %v", err)
+	if err := act(b, in.Call); err != nil {
+		t.Fatalf("%s before the ACK: %v", method, err)
 	}
 	// Nothing but 200 retransmissions until the ACK.
 	p.conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
@@ -953,8 +970,8 @@ func TestTransferBeforeACK(t *testing.T) {
 	for {
 		m, _ := p.read()
 		if m.IsRequest() {
-			if m.Method != "REFER" || !strings.Contains(m.Get("Refer-To"), "sip:1003@") {
-				t.Fatalf("after the ACK: %s Refer-To %q", m.Method, m.Get("Refer-To"))
+			if m.Method != method || !check(m) {
+				t.Fatalf("after the ACK: %s", m)
 			}
 			break
 		}
