@@ -1,6 +1,7 @@
 package boards
 
 import (
+	_ "embed"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,7 +41,10 @@ type Audio struct {
 	Codec      string // driver name: "wm8960"
 	I2CBus     int    // /dev/i2c-N the codec is set up on
 	CodecAddr  uint16 // 7-bit I2C address
-	ALSADevice string // PCM device the samples move through
+	// ALSAPlayback and ALSACapture are the PCM devices the samples move
+	// through (the phone's own sound card, SoundCardDTS, has one of each).
+	ALSAPlayback string
+	ALSACapture  string
 	MCLK       int    // the codec's master clock in Hz (its PLL makes the sample clocks)
 	Channels   int    // PCM channels the ALSA device takes (2: the I2S codec is stereo)
 	PeriodMs   int    // ALSA period, 5-10 ms
@@ -52,10 +56,22 @@ type Board struct {
 	Model string // device-tree model prefix (/proc/device-tree/model); "" never matches
 	Panel bool   // the hal is the virtual panel (hal/panel), not GPIO and ALSA
 	Arch  string // GOARCH of the image; "" means the host's
-	// Kernel is the Go module the kernel comes from; "" for sim.
+	// Kernel is where the kernel comes from: a Go module path, or
+	// DebianKernel; "" for sim.
 	Kernel string
-	// Config is the boot configuration (config.txt lines on a Raspberry Pi).
+	// DeviceTrees are the device trees of the board's models, as paths in
+	// the kernel package's dtbs folder; the image adds the phone's sound
+	// card (SoundCardDTS) to each.
+	DeviceTrees []string
+	// Modules are the kernel modules the image's initramfs carries and
+	// the firmware loads at boot, each after its dependencies.
+	Modules []string
+	// Config is the board's section of the boot configuration: config.txt
+	// lines on a Raspberry Pi, conditional filters ([pi4]) included.
 	Config []string
+	// StateDevice is the block device the last good configuration is kept
+	// on ("" on sim, which keeps it in a file beside the configuration).
+	StateDevice string
 	Wiring *Wiring // nil on virtual-panel boards
 	Audio  *Audio  // nil on virtual-panel boards
 }
@@ -88,22 +104,67 @@ func rpiWiring() *Wiring {
 }
 
 func wm8960() *Audio {
-	return &Audio{Codec: "wm8960", I2CBus: 1, CodecAddr: 0x1a, ALSADevice: "hw:CARD=wm8960soundcard,DEV=0",
+	return &Audio{Codec: "wm8960", I2CBus: 1, CodecAddr: 0x1a,
+		ALSAPlayback: "hw:CARD=" + SoundCard + ",DEV=0", ALSACapture: "hw:CARD=" + SoundCard + ",DEV=1",
 		MCLK: 24_000_000, Channels: 2, PeriodMs: 10}
 }
 
-func rpiConfig() []string {
-	return []string{"arm_64bit=1", "dtparam=i2c_arm=on", "dtparam=i2s=on", "dtoverlay=wm8960-soundcard"}
+// DebianKernel names Debian's arm64 kernel package (linux-image-arm64), which
+// tools/setup/debian-kernel.sh fetches: it has the Raspberry Pi's I2S
+// controller, the simple sound card and the network drivers as modules.
+const DebianKernel = "debian:linux-image-arm64"
+
+// SoundCard is the ALSA id of the phone's sound card on a Raspberry Pi.
+const SoundCard = "phone"
+
+// SoundCardDTS is device-tree source the image appends to each Raspberry Pi
+// device tree (decompiled from the kernel package's): it turns the I2S
+// controller on, on GPIO 18-21, and adds a sound card named SoundCard with
+// one playback and one capture PCM. The card's codecs are the kernel's
+// codec-less S/PDIF stubs (linux,spdif-dit and linux,spdif-dir): they take
+// any rate from 8 kHz and 16-24 bit samples and touch no hardware, so the
+// kernel never writes a WM8960 register. The firmware sets the codec up
+// over I2C itself (hal/wm8960), and the codec is the I2S clock master,
+// which the card says with bitclock-master and frame-master. Nodes are
+// named by path, since Debian's device trees carry no labels.
+//
+//go:embed sound.dtsi
+var SoundCardDTS string
+
+func rpiModules() []string {
+	return []string{
+		// Sound: the I2S controller, the card and its stub codecs.
+		"snd-soc-bcm2835-i2s", "snd-soc-simple-card", "snd-soc-spdif-tx", "snd-soc-spdif-rx",
+		// The codec's control bus, the buzzer's PWM, the SD card (the
+		// configuration kept on partition 2), the watchdog that restarts.
+		"i2c-bcm2835", "i2c-dev", "pwm-bcm2835", "sdhci-iproc", "bcm2835", "bcm2835_wdt",
+		// Wired network: GENET on a Pi 4; SMSC95xx or LAN78xx on DWC2 USB
+		// on a Pi 3; a USB CDC or RNDIS adapter on a Zero 2 W (and QEMU's
+		// usb-net).
+		"genet", "broadcom", "mdio-bcm-unimac", "phy-generic", "dwc2",
+		"smsc95xx", "lan78xx", "cdc_ether", "rndis_host",
+	}
 }
 
 // all returns fresh copies of the table, so callers cannot change it.
 func all() []Board {
 	return []Board{
-		{Name: "qemu", Model: "linux,dummy-virt", Panel: true, Arch: "arm64", Kernel: "github.com/gokrazy/kernel.arm64"},
+		{Name: "qemu", Model: "linux,dummy-virt", Panel: true, Arch: "arm64", Kernel: "github.com/gokrazy/kernel.arm64", StateDevice: "/dev/vda"},
 		{Name: "sim", Panel: true},
-		{Name: "rpi3b", Model: "Raspberry Pi 3 Model B", Arch: "arm64", Kernel: "github.com/gokrazy/kernel.rpi", Config: rpiConfig(), Wiring: rpiWiring(), Audio: wm8960()},
-		{Name: "rpi4b", Model: "Raspberry Pi 4 Model B", Arch: "arm64", Kernel: "github.com/gokrazy/kernel.rpi", Config: rpiConfig(), Wiring: rpiWiring(), Audio: wm8960()},
-		{Name: "rpizero2w", Model: "Raspberry Pi Zero 2 W", Arch: "arm64", Kernel: "github.com/gokrazy/kernel.rpi", Config: rpiConfig(), Wiring: rpiWiring(), Audio: wm8960()},
+		// The 3B entry also runs a 3B+ ("Raspberry Pi 3 Model B Plus"); the
+		// firmware's [pi3+] filter picks its device tree.
+		{Name: "rpi3b", Model: "Raspberry Pi 3 Model B", Arch: "arm64", Kernel: DebianKernel,
+			DeviceTrees: []string{"broadcom/bcm2837-rpi-3-b.dtb", "broadcom/bcm2837-rpi-3-b-plus.dtb"},
+			Config:      []string{"[pi3]", "device_tree=bcm2837-rpi-3-b.dtb", "[pi3+]", "device_tree=bcm2837-rpi-3-b-plus.dtb"},
+			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring(), Audio: wm8960()},
+		{Name: "rpi4b", Model: "Raspberry Pi 4 Model B", Arch: "arm64", Kernel: DebianKernel,
+			DeviceTrees: []string{"broadcom/bcm2711-rpi-4-b.dtb"},
+			Config:      []string{"[pi4]", "device_tree=bcm2711-rpi-4-b.dtb"},
+			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring(), Audio: wm8960()},
+		{Name: "rpizero2w", Model: "Raspberry Pi Zero 2 W", Arch: "arm64", Kernel: DebianKernel,
+			DeviceTrees: []string{"broadcom/bcm2837-rpi-zero-2-w.dtb"},
+			Config:      []string{"[pi02]", "device_tree=bcm2837-rpi-zero-2-w.dtb"},
+			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring(), Audio: wm8960()},
 	}
 }
 

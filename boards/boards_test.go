@@ -32,12 +32,18 @@ func TestInvariants(t *testing.T) {
 		if w := b.Wiring; w != nil {
 			checkWiring(t, b.Name, w)
 		}
+		if b.Kernel == DebianKernel {
+			checkPiBoot(t, b)
+		}
+		if b.Name != "sim" && !strings.HasPrefix(b.StateDevice, "/dev/") {
+			t.Errorf("%s: state device %q", b.Name, b.StateDevice)
+		}
 		if a := b.Audio; a != nil {
 			// 7-bit, outside the reserved 0x00-0x07 and 0x78-0x7f.
 			if a.CodecAddr < 0x08 || a.CodecAddr > 0x77 {
 				t.Errorf("%s: codec address %#x is not a valid 7-bit address", b.Name, a.CodecAddr)
 			}
-			if a.I2CBus < 0 || a.Codec == "" || a.ALSADevice == "" {
+			if a.I2CBus < 0 || a.Codec == "" || a.ALSAPlayback == "" || a.ALSACapture == "" {
 				t.Errorf("%s: audio %+v incomplete", b.Name, *a)
 			}
 			if a.Codec != "wm8960" {
@@ -153,5 +159,57 @@ func TestAllSorted(t *testing.T) {
 	}
 	if !slices.IsSorted(names) || len(names) != 5 {
 		t.Errorf("All() = %v", names)
+	}
+}
+
+// checkPiBoot checks what a Raspberry Pi image is built from: device trees,
+// a config.txt section that picks each of them, modules, and the sound card.
+func checkPiBoot(t *testing.T, b Board) {
+	t.Helper()
+	if len(b.DeviceTrees) == 0 || len(b.Modules) == 0 || len(b.Config) == 0 {
+		t.Errorf("%s: device trees %v, modules %v, config %v: a Pi image needs all three", b.Name, b.DeviceTrees, b.Modules, b.Config)
+	}
+	if !strings.HasPrefix(b.Config[0], "[") {
+		t.Errorf("%s: config section %q does not start with a filter such as [pi4]", b.Name, b.Config)
+	}
+	for _, dt := range b.DeviceTrees {
+		if !strings.HasPrefix(dt, "broadcom/") || !strings.HasSuffix(dt, ".dtb") {
+			t.Errorf("%s: device tree %q is not a broadcom/*.dtb of the kernel package", b.Name, dt)
+		}
+		if !slices.Contains(b.Config, "device_tree="+strings.TrimPrefix(dt, "broadcom/")) {
+			t.Errorf("%s: config %v never picks %s", b.Name, b.Config, dt)
+		}
+	}
+	for _, need := range []string{"snd-soc-bcm2835-i2s", "snd-soc-simple-card", "snd-soc-spdif-tx", "snd-soc-spdif-rx", "i2c-bcm2835", "i2c-dev"} {
+		if !slices.Contains(b.Modules, need) {
+			t.Errorf("%s: module %s missing: the sound card or the codec's bus would not come up", b.Name, need)
+		}
+	}
+	for _, dev := range []string{b.Audio.ALSAPlayback, b.Audio.ALSACapture} {
+		if !strings.HasPrefix(dev, "hw:CARD="+SoundCard+",") {
+			t.Errorf("%s: PCM %q is not on the phone's card %q", b.Name, dev, SoundCard)
+		}
+	}
+}
+
+// The sound card's device-tree source names the card, both stub codecs,
+// the codec as clock master and the I2S pins the boards keep free.
+func TestSoundCardDTS(t *testing.T) {
+	for _, want := range []string{
+		`simple-audio-card,name = "` + SoundCard + `";`,
+		`compatible = "linux,spdif-dit";`, `compatible = "linux,spdif-dir";`,
+		`bitclock-master = <&deskphone_playback>;`, `frame-master = <&deskphone_capture>;`,
+		`pinctrl-0 = <&{/soc/gpio@7e200000/pcm_gpio18}>;`, `status = "okay";`,
+	} {
+		if !strings.Contains(SoundCardDTS, want) {
+			t.Errorf("sound card source lacks %s", want)
+		}
+	}
+	// pcm_gpio18 is GPIO 18-21, the pins I2SPins reserves.
+	if !slices.Equal(I2SPins, []GPIO{18, 19, 20, 21}) {
+		t.Errorf("I2S pins %v, but the card takes pcm_gpio18 (GPIO 18-21)", I2SPins)
+	}
+	if strings.Count(SoundCardDTS, "{") != strings.Count(SoundCardDTS, "}") {
+		t.Error("sound card source has unbalanced braces")
 	}
 }

@@ -38,9 +38,18 @@
 // active buzzer high; a passive buzzer wants a hardware-PWM pin (GPIO 12 or
 // 13, RingerPWM). The codec board's 24 MHz crystal is the WM8960's MCLK; its
 // PLL makes the 8 and 16 kHz clocks and the codec is the I2S clock master,
-// so the codec paces the phone's audio loop. The ALSA card is the
-// wm8960-soundcard overlay's; the firmware sets the codec registers itself
-// (hal/wm8960) and moves samples through the card's PCM device (hal/alsa).
+// so the codec paces the phone's audio loop. The ALSA card is the phone's
+// own (SoundCardDTS: the I2S controller with codec-less stubs, so no kernel
+// driver owns the WM8960); the firmware sets the codec registers itself
+// (hal/wm8960) and moves samples through the card's two PCM devices
+// (hal/alsa).
+//
+// # Kernel and boot
+//
+// A Raspberry Pi boots Debian's arm64 kernel (DebianKernel) with the Pi's
+// own boot firmware; tools/piimage writes the SD card: config.txt (each
+// board's section picks its device tree), the kernel, the device trees with
+// the sound card added, and an initramfs of phoned and the board's Modules.
 //
 // Every entry is checked by the tests: no pin twice, none on I2C, I2S,
 // EEPROM or UART pins, PWM only where the SoC has it, every dial key

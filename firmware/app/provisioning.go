@@ -16,12 +16,13 @@ import (
 	"github.com/deskphone/deskphone/firmware/storage"
 )
 
-// upNetwork brings eth0 up with DHCP, retrying until it works: a desk phone
-// without a network has nothing else to do.
+// upNetwork brings the wired interface (netboot.Wired: eth0 on QEMU and a
+// Pi 4, a USB adapter on a Zero 2 W) up with DHCP, retrying until it works:
+// a desk phone without a network has nothing else to do.
 func upNetwork(ctx context.Context, step func(string, ...any)) (netboot.Lease, error) {
 	backoff := time.Second
 	for {
-		lease, err := netboot.Up(ctx, "eth0", step)
+		lease, err := netboot.Up(ctx, "", step)
 		if err == nil {
 			step("network: %s on %s, router %s, TFTP server %q, boot file %q",
 				lease.Addr.String(), lease.Interface, lease.Router, lease.TFTPServer, lease.BootFile)
@@ -39,8 +40,9 @@ func upNetwork(ctx context.Context, step func(string, ...any)) (netboot.Lease, e
 
 // provisionConfig gets the configuration the phone boots with. On the qemu
 // board (lease set) it comes from the TFTP server the lease names (options
-// 66, 150, 160, 43, siaddr), and the last good one is kept on /dev/vda when
-// the board has a disk; it retries until it has one. On the sim board it is
+// 66, 150, 160, 43, siaddr), and the last good one is kept on the board's
+// state device (/dev/vda in QEMU, SD card partition 2 on a Pi) when it has
+// one; it retries until it has one. On the sim board it is
 // read from o.ConfigFile and the last good one is kept in
 // <ConfigFile>.state. A file that cannot be fetched or is refused leaves the
 // phone on the stored last good configuration.
@@ -53,10 +55,10 @@ func provisionConfig(ctx context.Context, o Options, lease *netboot.Lease, step 
 		}
 		p.Source = provision.TFTPSource{Server: lease.TFTPServer, Dir: lease.ConfigDir}
 		p.CommonFile, p.OwnFile = lease.BootFile, provision.OwnFile(lease.MAC)
-		state = "/dev/vda"
-		if _, err := os.Stat(state); err != nil {
-			state = "" // no disk: nothing is kept
-			step("provisioning: no disk (/dev/vda); the last good configuration is not kept")
+		state = o.Board.StateDevice
+		if _, err := os.Stat(state); state == "" || err != nil {
+			step("provisioning: no state device (%q); the last good configuration is not kept", state)
+			state = ""
 		}
 	} else {
 		p.Source = provision.DirSource{Dir: filepath.Dir(o.ConfigFile)}

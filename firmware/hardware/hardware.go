@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/hal"
@@ -25,6 +27,9 @@ type Parts interface {
 	Init() (string, error) // a report of what the host drivers did
 	Pin(chip string, n boards.GPIO, pwm bool) (gpio.PinIO, error)
 	I2C(bus int) (i2c.Bus, error)
+	// SoundCard checks that the PCM devices exist and says which
+	// device nodes they are.
+	SoundCard(playback, capture string) (string, error)
 }
 
 // Host is Parts on a real board, through hal/gpiohost.
@@ -40,6 +45,58 @@ func (Host) Pin(chip string, n boards.GPIO, pwm bool) (gpio.PinIO, error) {
 }
 
 func (Host) I2C(bus int) (i2c.Bus, error) { return gpiohost.I2C(bus) }
+
+// SoundCard looks the devices up in /proc/asound/cards and /dev/snd. The
+// kernel registers the card once the I2S controller and both stub codecs
+// have probed, which can trail the module loading by a moment: it waits up
+// to cardWait for it.
+func (Host) SoundCard(playback, capture string) (string, error) {
+	deadline := time.Now().Add(cardWait)
+	for {
+		cards, err := os.ReadFile("/proc/asound/cards")
+		if err != nil {
+			err = fmt.Errorf("hardware: no sound cards: %w", err)
+		} else {
+			var desc string
+			if desc, err = soundCard(playback, capture, cards, statErr); err == nil {
+				return desc, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const cardWait = 5 * time.Second
+
+func statErr(p string) error { _, err := os.Stat(p); return err }
+
+// soundCard resolves both PCM names against /proc/asound/cards and checks
+// their device nodes with stat.
+func soundCard(playback, capture string, procCards []byte, stat func(string) error) (string, error) {
+	var nodes [2]string
+	for i, name := range []string{playback, capture} {
+		d, err := alsa.ParseDevice(name)
+		if err != nil {
+			return "", err
+		}
+		n, err := alsa.CardIndex(d.Card, procCards)
+		if err != nil {
+			have := strings.TrimSpace(string(procCards))
+			if have == "" || have == "--- no soundcards ---" {
+				have = "none"
+			}
+			return "", fmt.Errorf("%w (the kernel's cards: %s)", err, strings.Join(strings.Fields(have), " "))
+		}
+		nodes[i] = d.Path(n, i == 1)
+		if err := stat(nodes[i]); err != nil {
+			return "", fmt.Errorf("hardware: %s: %w", name, err)
+		}
+	}
+	return fmt.Sprintf("playback %s (%s), capture %s (%s)", playback, nodes[0], capture, nodes[1]), nil
+}
 
 // Options tune New.
 type Options struct {
@@ -117,7 +174,7 @@ func (h *HAL) Start(ctx context.Context) error {
 	part("hookswitch on "+w.Hook.String(), h.startHook(ctx))
 	part("ringer on "+w.Ringer.String(), h.startRinger(ctx))
 	part("message lamp on "+w.MWILamp.String(), h.startLamp())
-	part(fmt.Sprintf("%s codec at %#x on I2C bus %d, PCM %s", a.Codec, a.CodecAddr, a.I2CBus, a.ALSADevice), h.startCodec())
+	part(fmt.Sprintf("%s codec at %#x on I2C bus %d, PCM %s and %s", a.Codec, a.CodecAddr, a.I2CBus, a.ALSAPlayback, a.ALSACapture), h.startCodec())
 	if len(failed) == 5 {
 		h.Close()
 		return fmt.Errorf("hardware: board %s: nothing works: %w", h.board.Name, errors.Join(failed...))
@@ -245,6 +302,18 @@ func (h *HAL) startLamp() error {
 
 func (h *HAL) startCodec() error {
 	a := h.board.Audio
+	cfg := alsa.Config{Playback: a.ALSAPlayback, Capture: a.ALSACapture, Channels: a.Channels, PeriodMs: a.PeriodMs}
+	if h.opts.PCM != nil {
+		cfg = *h.opts.PCM
+	}
+	// The sound card first: without it the codec has nowhere to send
+	// samples, and its absence (a missing module or device tree) is the
+	// likelier fault.
+	card, err := h.opts.Parts.SoundCard(cfg.Playback, cfg.Capture)
+	if err != nil {
+		return err
+	}
+	h.logf("hardware: sound card: %s", card)
 	bus, err := h.opts.Parts.I2C(a.I2CBus)
 	if err != nil {
 		return err
@@ -254,10 +323,6 @@ func (h *HAL) startCodec() error {
 	wm := wm8960.New(bus, a.CodecAddr, o)
 	if err := wm.Init(); err != nil {
 		return err
-	}
-	cfg := alsa.Config{Playback: a.ALSADevice, Channels: a.Channels, PeriodMs: a.PeriodMs}
-	if h.opts.PCM != nil {
-		cfg = *h.opts.PCM
 	}
 	h.codec = NewCodec(wm, alsa.New(cfg))
 	return nil

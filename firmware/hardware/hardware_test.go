@@ -2,7 +2,9 @@ package hardware
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +32,7 @@ type fakeParts struct {
 	pressed map[[2]int]bool
 	i2c     *i2ctest.Record
 	noI2C   bool
+	noCard  bool
 }
 
 type colPin struct {
@@ -80,6 +83,13 @@ func (f *fakeParts) I2C(bus int) (i2c.Bus, error) {
 		return nil, fmt.Errorf("no I2C bus %d", bus)
 	}
 	return f.i2c, nil
+}
+
+func (f *fakeParts) SoundCard(playback, capture string) (string, error) {
+	if f.noCard {
+		return "", errors.New("alsa: no sound card \"phone\" (the kernel's cards: none)")
+	}
+	return "fake card", nil
 }
 
 func (f *fakeParts) press(r, c int, down bool) {
@@ -191,10 +201,59 @@ func TestPartFailsOthersWork(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer h.Close()
-		if !strings.Contains(lg.String(), "codec at 0x1a on I2C bus 1, PCM hw:CARD=wm8960soundcard,DEV=0 failed: no I2C bus 1") || h.Codec() != nil {
+		if !strings.Contains(lg.String(), "codec at 0x1a on I2C bus 1, PCM hw:CARD=phone,DEV=0 and hw:CARD=phone,DEV=1 failed: no I2C bus 1") || h.Codec() != nil {
 			t.Errorf("log:\n%s", lg)
 		}
 	})
+}
+
+// Without the sound card the codec is not touched: no I2C traffic.
+func TestNoSoundCardNoCodec(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b, _ := boards.ByName("rpi4b")
+		f := newFake(b)
+		f.noCard = true
+		lg := &logs{}
+		h, err := New(b, Options{Logf: lg.logf, Parts: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		if !strings.Contains(lg.String(), `failed: alsa: no sound card "phone"`) || h.Codec() != nil {
+			t.Errorf("log:\n%s", lg)
+		}
+		if len(f.i2c.Ops) != 0 {
+			t.Errorf("%d I2C transactions without a sound card", len(f.i2c.Ops))
+		}
+	})
+}
+
+func TestSoundCardLookup(t *testing.T) {
+	cards := []byte(" 0 [phone          ]: simple-card - phone\n                      phone\n 1 [Loopback       ]: Loopback - Loopback\n")
+	have := map[string]bool{"/dev/snd/pcmC0D0p": true, "/dev/snd/pcmC0D1c": true}
+	stat := func(p string) error {
+		if !have[p] {
+			return os.ErrNotExist
+		}
+		return nil
+	}
+	got, err := soundCard("hw:CARD=phone,DEV=0", "hw:CARD=phone,DEV=1", cards, stat)
+	if err != nil || got != "playback hw:CARD=phone,DEV=0 (/dev/snd/pcmC0D0p), capture hw:CARD=phone,DEV=1 (/dev/snd/pcmC0D1c)" {
+		t.Errorf("soundCard = %q, %v", got, err)
+	}
+	if _, err := soundCard("hw:CARD=phone,DEV=0", "hw:CARD=phone,DEV=0", cards, stat); err == nil {
+		t.Error("capture on the playback-only device accepted")
+	}
+	_, err = soundCard("hw:CARD=wm8960soundcard,DEV=0", "hw:CARD=phone,DEV=1", cards, stat)
+	if err == nil || !strings.Contains(err.Error(), "phone") || !strings.Contains(err.Error(), "Loopback") {
+		t.Errorf("missing card: %v; want the kernel's cards named", err)
+	}
+	if _, err := soundCard("hw:CARD=phone,DEV=0", "hw:CARD=phone,DEV=1", []byte("--- no soundcards ---\n"), stat); err == nil || !strings.Contains(err.Error(), "cards: none") {
+		t.Errorf("no cards: %v", err)
+	}
 }
 
 func TestNewRefusesPanelBoards(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// Up brings loopback and iface up, gets a lease by DHCP (Attempts tries
+// Up brings loopback and iface (Wired's choice when "") up, gets a lease by DHCP (Attempts tries
 // with backoff, each bounded; ctx bounds the whole), sets the address and
 // default route, and writes /etc/resolv.conf. Renewal is not done.
 func Up(ctx context.Context, iface string, logf func(string, ...any)) (Lease, error) {
@@ -26,6 +26,11 @@ func Up(ctx context.Context, iface string, logf func(string, ...any)) (Lease, er
 	}
 	if err := netlink.LinkSetUp(lo); err != nil {
 		return Lease{}, fmt.Errorf("netboot: loopback up: %w", err)
+	}
+	if iface == "" {
+		if iface, err = Wired(SysClassNet); err != nil {
+			return Lease{}, err
+		}
 	}
 	link, err := netlink.LinkByName(iface)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 
 // Config says which devices a PCM uses and how.
 type Config struct {
-	Playback string // e.g. "hw:CARD=wm8960soundcard,DEV=0"
+	Playback string // e.g. "hw:CARD=phone,DEV=0"
 	Capture  string // "" means the same as Playback
 	Channels int    // 1 or 2 (a stereo codec gets the mono sample on both; the left is captured); 0 means 1
 	// PeriodMs is the ALSA period, 5-10 ms; 0 means 10.

@@ -10,21 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/tools/kmod"
 	"github.com/deskphone/deskphone/tools/qemu"
 )
-
-// kernelDir is where tools/setup/debian-kernel.sh leaves the kernel.
-func kernelDir() string {
-	if c := os.Getenv("DESKPHONE_CACHE"); c != "" {
-		return filepath.Join(c, "debian-kernel")
-	}
-	c := os.Getenv("XDG_CACHE_HOME")
-	if c == "" {
-		h, _ := os.UserHomeDir()
-		c = filepath.Join(h, ".cache")
-	}
-	return filepath.Join(c, "deskphone", "debian-kernel")
-}
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -47,15 +35,17 @@ func TestALSALoopbackInQEMU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots QEMU")
 	}
-	dir := kernelDir()
-	kernel := filepath.Join(dir, "vmlinuz")
-	load, err := os.ReadFile(filepath.Join(dir, "modules.load"))
+	k, err := kmod.Open(kmod.Dir())
 	if err != nil {
-		msg := "Debian's arm64 kernel is not in " + dir + ": run tools/setup/debian-kernel.sh (make deps does)"
 		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
+			t.Fatal(err)
 		}
-		t.Skip(msg)
+		t.Skip(err)
+	}
+	kernel := filepath.Join(k.Dir, "vmlinuz")
+	extra, err := k.Files([]string{"snd-aloop"})
+	if err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -63,14 +53,6 @@ func TestALSALoopbackInQEMU(t *testing.T) {
 	initBin := filepath.Join(tmp, "init")
 	if err := qemu.BuildArm64(ctx, "../..", "./tools/alsatest/alsainit", initBin); err != nil {
 		t.Fatal(err)
-	}
-	extra := map[string][]byte{"modules/modules.load": load}
-	for _, m := range strings.Fields(string(load)) {
-		b, err := os.ReadFile(filepath.Join(dir, "modules", m))
-		if err != nil {
-			t.Fatal(err)
-		}
-		extra["modules/"+m] = b
 	}
 	initrd := filepath.Join(tmp, "initrd.gz")
 	f, err := os.Create(initrd)

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Fetches Debian's arm64 kernel package (linux-image-arm64 and the
 # linux-image-*-arm64 it depends on) with apt-get download, and unpacks
-# vmlinuz and the modules the ALSA test needs (snd-aloop and its
-# dependencies, resolved through modules.dep) into a cache folder outside the
+# vmlinuz, the Raspberry Pi device trees and the modules the ALSA test and
+# the Raspberry Pi image need (the list below and their dependencies,
+# resolved from each module's .modinfo) into a cache folder outside the
 # repository:
 #
 #   $DESKPHONE_CACHE/debian-kernel/   (default ~/.cache/deskphone)
-#     vmlinuz, version, modules.dep, modules.load, modules/<name>.ko[.xz|.zst]
+#     vmlinuz, version, wanted, modules.dep, modules.load,
+#     modules/<name>.ko[.xz|.zst], dtbs/broadcom/bcm2*-rpi-*.dtb
 #
-# modules.load lists the module files in load order (dependencies first).
+# modules.load lists every module file in load order (dependencies first);
+# modules.dep (depmod's format) lets a user load only a part of them in
+# order (tools/kmod does).
 # apt runs with its own state and cache folders under the cache (an arm64
 # package list of the machine's sources), so the machine's apt state, its
 # architectures and its locks are left alone; no root needed. Safe to run
@@ -17,9 +21,19 @@ set -euo pipefail
 
 cache=${DESKPHONE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/deskphone}
 out=$cache/debian-kernel
-want=(snd-aloop)
+# snd-aloop: the ALSA loopback test (tools/alsatest). The rest: a Raspberry
+# Pi phone (boards.Board.Modules): the I2S controller, the codec-less sound
+# card, I2C for the codec's registers, PWM for a buzzer, SD card, and the
+# wired network of each board (Pi 4 GENET, Pi 3 SMSC/LAN78xx over DWC2 USB,
+# a USB CDC or RNDIS adapter on a Zero 2 W and QEMU's usb-net) and the
+# watchdog the Pi restarts by.
+want=(snd-aloop
+	snd-soc-bcm2835-i2s snd-soc-simple-card snd-soc-spdif-tx snd-soc-spdif-rx
+	i2c-bcm2835 i2c-dev pwm-bcm2835 sdhci-iproc bcm2835
+	genet broadcom mdio-bcm-unimac phy-generic dwc2 smsc95xx lan78xx cdc_ether rndis_host bcm2835_wdt)
 
-if [ -z "${FORCE:-}" ] && [ -s "$out/vmlinuz" ] && [ -s "$out/modules.load" ]; then
+if [ -z "${FORCE:-}" ] && [ -s "$out/vmlinuz" ] && [ -s "$out/modules.load" ] &&
+	[ "$(cat "$out/wanted" 2>/dev/null)" = "${want[*]}" ] && [ -d "$out/dtbs/broadcom" ]; then
 	echo "debian-kernel: $(cat "$out/version") already in $out"
 	exit 0
 fi
@@ -46,8 +60,9 @@ trap 'rm -rf "$work"' EXIT
 deb=$(ls "$work"/*.deb)
 echo "debian-kernel: unpacking $(basename "$deb")"
 mkdir "$work/root"
-dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work/root" --wildcards './boot/vmlinuz-*' './lib/modules/*' 2>/dev/null ||
-	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work/root" --wildcards 'boot/vmlinuz-*' 'lib/modules/*'
+# Member names start with ./ in Debian's packages; --wildcards matches both.
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work/root" --wildcards --no-anchored \
+	'boot/vmlinuz-*' 'lib/modules/*' 'usr/lib/linux-image-*/broadcom/bcm2*-rpi-*.dtb'
 ver=$(ls "$work/root/lib/modules")
 mods=$work/root/lib/modules/$ver
 
@@ -97,6 +112,8 @@ done
 rm -rf "$out.new"
 mkdir -p "$out.new/modules"
 cp "$work"/root/boot/vmlinuz-* "$out.new/vmlinuz"
+mkdir -p "$out.new/dtbs/broadcom"
+cp "$work"/root/usr/lib/linux-image-*/broadcom/bcm2*-rpi-*.dtb "$out.new/dtbs/broadcom/"
 : >"$out.new/modules.dep"
 for m in "${order[@]}"; do
 	cp "$mods/$m" "$out.new/modules/"
@@ -104,6 +121,7 @@ for m in "${order[@]}"; do
 	echo "$m:${dep[$m]}" >>"$out.new/modules.dep"
 done
 echo "$pkg $ver" >"$out.new/version"
+echo "${want[*]}" >"$out.new/wanted"
 rm -rf "$out"
 mv "$out.new" "$out"
-echo "debian-kernel: $pkg ($ver): vmlinuz and ${#order[@]} modules ($(tr '\n' ' ' <"$out/modules.load")) in $out"
+echo "debian-kernel: $pkg ($ver): vmlinuz, $(ls "$out/dtbs/broadcom" | wc -l) Raspberry Pi device trees and ${#order[@]} modules in $out"

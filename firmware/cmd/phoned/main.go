@@ -1,7 +1,7 @@
 // Command phoned is the desk phone's firmware: one static binary that runs as
 // PID 1 on a phone (or in QEMU), or as a process on a PC with the sim board.
 //
-//	phoned                                  # as /init: board from the device tree, else qemu
+//	phoned                                  # as /init: board from the device tree's model
 //	phoned -board sim -config phone.cfg -panel unix:/tmp/p.sock
 package main
 
@@ -40,6 +40,13 @@ func main() {
 			log.Printf("mounting file systems failed: %v; the phone goes on without them", err)
 		}
 		go boot.ReapChildren()
+		// An image for real hardware carries its drivers as modules (the
+		// Pi's sound card, I2C, network); the QEMU image has none.
+		if _, err := os.Stat(boot.ModulesDir + "/modules.load"); err == nil {
+			if _, err := boot.LoadModules(boot.ModulesDir, log.Printf); err != nil {
+				log.Printf("some kernel modules failed (above); the phone goes on with the rest")
+			}
+		}
 	}
 	board, err := pickBoard(*boardName)
 	if err != nil {
@@ -65,10 +72,20 @@ func pickBoard(name string) (boards.Board, error) {
 		}
 		return b, nil
 	}
-	if model, err := os.ReadFile("/proc/device-tree/model"); err == nil {
-		if b, ok := boards.ByModel(strings.TrimRight(string(model), "\x00\n")); ok {
+	if raw, err := os.ReadFile("/proc/device-tree/model"); err == nil {
+		model := strings.TrimRight(string(raw), "\x00\n")
+		if b, ok := boards.ByModel(model); ok {
+			log.Printf("board %s picked by the device tree's model %q", b.Name, model)
 			return b, nil
 		}
+		// Guessing would drive the wrong pins: refuse, and say what is known.
+		var known []string
+		for _, b := range boards.All() {
+			if b.Model != "" {
+				known = append(known, fmt.Sprintf("%q (%s)", b.Model, b.Name))
+			}
+		}
+		return boards.Board{}, fmt.Errorf("the device tree's model %q is no board this firmware knows: %s; give -board", model, strings.Join(known, ", "))
 	}
 	if boot.IsPID1() {
 		b, _ := boards.ByName("qemu")

@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"strings"
 	"time"
 
+	"github.com/deskphone/deskphone/firmware/boot"
 	"github.com/deskphone/deskphone/firmware/hardware"
 	"github.com/deskphone/deskphone/hal"
 	"github.com/deskphone/deskphone/hal/alsa"
@@ -80,14 +80,8 @@ func setup() error {
 			return fmt.Errorf("mount %s: %w", m.dst, err)
 		}
 	}
-	list, err := os.ReadFile("/modules/modules.load")
-	if err != nil {
+	if _, err := boot.LoadModules(boot.ModulesDir, func(f string, a ...any) { fmt.Printf("alsainit: "+f+"\n", a...) }); err != nil {
 		return err
-	}
-	for _, name := range strings.Fields(string(list)) {
-		if err := loadModule("/modules/" + name); err != nil {
-			return err
-		}
 	}
 	// The loopback card's nodes appear once devtmpfs has them.
 	deadline := time.Now().Add(5 * time.Second)
@@ -101,29 +95,6 @@ func setup() error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return nil
-}
-
-// loadModule loads a kernel module with finit_module. Debian 12's arm64
-// kernel ships its modules uncompressed (CONFIG_MODULE_COMPRESS_NONE) and
-// has no in-kernel decompression; a compressed module (.ko.xz, .ko.zst,
-// .ko.gz) is handed to the kernel as it is with MODULE_INIT_COMPRESSED_FILE,
-// which works on kernels built with CONFIG_MODULE_DECOMPRESS and fails
-// clearly on others.
-func loadModule(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	flags := 0
-	if !strings.HasSuffix(path, ".ko") {
-		flags |= unix.MODULE_INIT_COMPRESSED_FILE
-	}
-	if err := unix.FinitModule(int(f.Fd()), "", flags); err != nil && err != unix.EEXIST {
-		return fmt.Errorf("finit_module %s: %w", path, err)
-	}
-	fmt.Printf("alsainit: loaded %s\n", path)
 	return nil
 }
 
