@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: deps run demo test unit e2e bench fuzz build
+.PHONY: deps run demo test unit e2e bench fuzz build image
 
 deps:
 	@bash tools/setup/install-deps.sh
@@ -20,7 +20,8 @@ demo: deps
 
 # Unit tests, then the tests against real peers and QEMU (sipp, Kamailio,
 # baresip, sipvicious, tftpd-hpa, the boot probe, the virtio-serial panel,
-# ALSA on Debian's kernel), then the phones end to end (tools/lab: the
+# ALSA on Debian's kernel, the Raspberry Pi image booted on QEMU's raspi3b),
+# then the phones end to end (tools/lab: the
 # two-phone call in QEMU and on the sim board, voicemail, forwarding and the
 # other call features), then every benchmark once.
 test: deps unit peers e2e bench
@@ -45,6 +46,13 @@ BENCHTIME ?= 1x
 .PHONY: sipbench
 sipbench:
 	cd tools/sipbench && $(GO) test -count=1 -run . -bench . -benchmem -benchtime=$(BENCHTIME) .
+
+# The SD card image of a Raspberry Pi phone (3B, 4B and Zero 2 W in one
+# image; BOARDS=rpi4b for one): write it to a card with dd.
+IMAGE ?= deskphone-rpi.img
+BOARDS ?=
+image: deps
+	$(GO) run ./tools/cmd/piimage -o $(IMAGE) -boards "$(BOARDS)"
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/phoned ./firmware/cmd/phoned

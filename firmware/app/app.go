@@ -185,6 +185,11 @@ func Run(ctx context.Context, o Options) error {
 // audioLoop moves one frame each way per codec period: the codec is the
 // clock, the engine encodes the microphone and produces the earpiece.
 func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine, mix *mixer) error {
+	if codec == nil {
+		// A hardware board whose codec failed at start (logged there):
+		// calls still ring, connect and hang up, without sound.
+		return errors.New("the board has no working codec")
+	}
 	n := eng.FrameSamples()
 	if err := codec.Open(8000, n); err != nil {
 		return err

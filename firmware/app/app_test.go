@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/firmware/config"
 )
@@ -58,5 +59,18 @@ func writeFile(t *testing.T, name, s string) {
 	t.Helper()
 	if err := os.WriteFile(name, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A hardware board whose codec failed has no codec: the audio loop says
+// so instead of taking the phone (PID 1) down.
+func TestAudioLoopWithoutCodec(t *testing.T) {
+	eng, err := audio.NewEngine(audio.Config{Rate: 8000, Ptime: 20, Locale: "us"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = audioLoop(context.Background(), nil, eng, &mixer{})
+	if err == nil || !strings.Contains(err.Error(), "no working codec") {
+		t.Errorf("audioLoop without a codec: %v", err)
 	}
 }

@@ -70,6 +70,7 @@ func provisionConfig(ctx context.Context, o Options, lease *netboot.Lease, step 
 			step("provisioning: %v; the last good configuration is not kept", err)
 		} else {
 			p.Store = st
+			step("provisioning: the last good configuration is kept on %s", state)
 		}
 	}
 	backoff := time.Second

@@ -390,8 +390,10 @@ func (h *HAL) Ring(on bool, cadence string) {
 	var err error
 	if on {
 		err = h.ringer.Ring(cadence)
+		h.logf("hardware: ringer on %s, cadence %s", h.board.Wiring.Ringer, cadence)
 	} else {
 		err = h.ringer.Silence()
+		h.logf("hardware: ringer off")
 	}
 	if err != nil {
 		h.logf("hardware: %v; ringing with the board's cadence", err)

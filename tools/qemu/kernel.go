@@ -20,20 +20,32 @@ const kernelModule = "github.com/gokrazy/kernel.arm64"
 // when it is not in the module cache. It runs the go command in the
 // current directory, which must be inside the repository.
 func KernelPath(ctx context.Context) (string, error) {
-	dir, err := goOut(ctx, "list", "-m", "-f", "{{.Dir}}", kernelModule)
-	if err != nil || dir == "" {
-		if _, err := goOut(ctx, "mod", "download", kernelModule); err != nil {
-			return "", fmt.Errorf("qemu: downloading %s: %w", kernelModule, err)
-		}
-		if dir, err = goOut(ctx, "list", "-m", "-f", "{{.Dir}}", kernelModule); err != nil {
-			return "", fmt.Errorf("qemu: locating %s: %w", kernelModule, err)
-		}
+	dir, err := ModuleDir(ctx, kernelModule)
+	if err != nil {
+		return "", err
 	}
 	p := filepath.Join(dir, "vmlinuz")
 	if _, err := os.Stat(p); err != nil {
 		return "", fmt.Errorf("qemu: kernel: %w", err)
 	}
 	return p, nil
+}
+
+// ModuleDir returns the folder of a module go.mod requires (a kernel, the
+// Raspberry Pi boot firmware), downloading it first when it is not in the
+// module cache. It runs the go command in the current directory, which
+// must be inside the repository.
+func ModuleDir(ctx context.Context, module string) (string, error) {
+	dir, err := goOut(ctx, "list", "-m", "-f", "{{.Dir}}", module)
+	if err != nil || dir == "" {
+		if _, err := goOut(ctx, "mod", "download", module); err != nil {
+			return "", fmt.Errorf("qemu: downloading %s: %w", module, err)
+		}
+		if dir, err = goOut(ctx, "list", "-m", "-f", "{{.Dir}}", module); err != nil {
+			return "", fmt.Errorf("qemu: locating %s: %w", module, err)
+		}
+	}
+	return dir, nil
 }
 
 func goOut(ctx context.Context, args ...string) (string, error) {
@@ -65,11 +77,21 @@ func BuildPhoned(ctx context.Context, repoRoot, out string) error {
 // BuildArm64 builds pkg (a path relative to repoRoot, such as
 // "./firmware/cmd/phoned") as a static linux/arm64 binary at out.
 func BuildArm64(ctx context.Context, repoRoot, pkg, out string) error {
+	return BuildArm64WithVersion(ctx, repoRoot, pkg, out, "")
+}
+
+// BuildArm64WithVersion is BuildArm64 with main.version set to version
+// (phoned reports it); "" leaves the program's default.
+func BuildArm64WithVersion(ctx context.Context, repoRoot, pkg, out, version string) error {
 	abs, err := filepath.Abs(out)
 	if err != nil {
 		return fmt.Errorf("qemu: build: %w", err)
 	}
-	cmd := exec.CommandContext(ctx, goBin(), "build", "-trimpath", "-o", abs, pkg)
+	args := []string{"build", "-trimpath", "-o", abs}
+	if version != "" {
+		args = append(args, "-ldflags", "-X main.version="+version)
+	}
+	cmd := exec.CommandContext(ctx, goBin(), append(args, pkg)...)
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
 	if b, err := cmd.CombinedOutput(); err != nil {

@@ -41,6 +41,17 @@ type Phone struct {
 	// /dev/vda), where the phone keeps its last good configuration; Start
 	// creates it (DiskSize bytes, zeroed) when absent. Empty: no disk.
 	Disk string
+
+	// Machine is "" (or "virt") for the QEMU board, or "raspi3b": QEMU's
+	// Raspberry Pi 3B (BCM2837 with its GPIO, I2S and SD controllers, 1 GiB)
+	// booting a Pi image's kernel, DTB and initramfs. The Pi has no virtio:
+	// its network is QEMU's usb-net on the Pi's USB (the guest's usb0), its
+	// console the mini UART (ttyS1), it has no panel ports and no Disk.
+	Machine string
+	DTB     string // the device tree (raspi3b)
+	// SD is a raw SD card image (raspi3b); QEMU wants its size a power of
+	// two. Empty: no card.
+	SD string
 }
 
 // DiskSize is the size of a disk image Start creates.
@@ -102,6 +113,12 @@ func (p Phone) Args(kernel, initrd string) ([]string, error) {
 			netdev += fwd(port)
 		}
 	}
+	if p.Machine == "raspi3b" {
+		return p.raspiArgs(kernel, initrd, netdev, mac)
+	}
+	if p.Machine != "" && p.Machine != "virt" {
+		return nil, fmt.Errorf("qemu: %s: machine %q: want virt or raspi3b", p.Name, p.Machine)
+	}
 	cmdline := "console=ttyAMA0 quiet panic=-1"
 	if p.Append != "" {
 		cmdline += " " + p.Append
@@ -128,6 +145,44 @@ func (p Phone) Args(kernel, initrd string) ([]string, error) {
 		args = append(args,
 			"-chardev", ctl, "-device", "virtserialport,chardev=panel,name=panel",
 			"-chardev", audio, "-device", "virtserialport,chardev=panelaudio,name=panel.audio")
+	}
+	return args, nil
+}
+
+// raspiArgs is Args for the raspi3b machine.
+func (p Phone) raspiArgs(kernel, initrd, netdev string, mac net.HardwareAddr) ([]string, error) {
+	if p.DTB == "" {
+		return nil, fmt.Errorf("qemu: %s: a raspi3b needs its device tree (DTB)", p.Name)
+	}
+	if p.Panel != "" || p.Disk != "" {
+		return nil, fmt.Errorf("qemu: %s: a raspi3b has no virtio panel or disk; its state is on the SD card", p.Name)
+	}
+	if p.MemoryMB != 0 && p.MemoryMB != 1024 {
+		return nil, fmt.Errorf("qemu: %s: a raspi3b has 1024 MB, not %d", p.Name, p.MemoryMB)
+	}
+	cmdline := "console=ttyS1,115200 quiet panic=-1"
+	if p.Append != "" {
+		cmdline += " " + p.Append
+	}
+	args := []string{
+		"-M", "raspi3b", "-display", "none", "-monitor", "none", "-no-reboot",
+		// serial0 is the PL011 (the Bluetooth UART in the device tree),
+		// serial1 the mini UART the console is on.
+		"-serial", "null", "-serial", "stdio",
+		"-kernel", kernel, "-dtb", p.DTB, "-initrd", initrd,
+		"-append", cmdline,
+		"-netdev", netdev,
+		"-device", "usb-net,netdev=net0,mac=" + mac.String(),
+	}
+	if p.SD != "" {
+		st, err := os.Stat(p.SD)
+		if err != nil {
+			return nil, fmt.Errorf("qemu: %s: SD card: %w", p.Name, err)
+		}
+		if n := st.Size(); n == 0 || n&(n-1) != 0 {
+			return nil, fmt.Errorf("qemu: %s: SD card image is %d bytes; QEMU wants a power of two", p.Name, n)
+		}
+		args = append(args, "-drive", "file="+escape(p.SD)+",format=raw,if=sd")
 	}
 	return args, nil
 }
@@ -202,7 +257,10 @@ func Start(ctx context.Context, kernel, initrd string, p Phone) (*Instance, erro
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range []string{kernel, initrd} {
+	for _, f := range []string{kernel, initrd, p.DTB} {
+		if f == "" {
+			continue
+		}
 		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("qemu: %s: %w", p.Name, err)
 		}

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing the phone needs on a Debian 12
 # machine: QEMU for arm64 (the phones), sipp (sip-tester), sipvicious (the scan the phone must ignore), tftpd-hpa, kamailio
-# and baresip (real peers the tests talk to on 127.0.0.1), then the Go modules
-# (the kernel for QEMU among them). Safe to run again: it installs only what
+# and baresip (real peers the tests talk to on 127.0.0.1), dtc
+# (device-tree-compiler: the Raspberry Pi image's device trees) and sfdisk,
+# fsck.fat and mtools (fdisk, dosfstools, mtools: the image checked as other
+# tools read it), then the Go modules (the kernel for QEMU and the Pi's boot
+# firmware among them) and Debian's arm64 kernel for the Pi image. Safe to run again: it installs only what
 # is missing. Go itself (1.26 or newer) must be on PATH already.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-pkgs=(qemu-system-arm sip-tester tftpd-hpa kamailio baresip sipvicious)
+pkgs=(qemu-system-arm sip-tester tftpd-hpa kamailio baresip sipvicious device-tree-compiler fdisk dosfstools mtools)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -40,5 +43,5 @@ if [ "$major" -lt 1 ] || { [ "$major" -eq 1 ] && [ "$minor" -lt 26 ]; }; then
 fi
 go mod download
 (cd tools/sipbench && go mod download) # emiago/sipgo, for the side-by-side parser benchmark only
-bash tools/setup/debian-kernel.sh # Debian's arm64 kernel and snd-aloop for the ALSA test (tools/alsatest)
+bash tools/setup/debian-kernel.sh # Debian's arm64 kernel: the Pi image's, and snd-aloop for the ALSA test (tools/alsatest)
 echo "install-deps: ok ($(qemu-system-aarch64 --version | head -1); go $ver)"

@@ -1,0 +1,250 @@
+package piimage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/deskphone/deskphone/firmware/storage"
+	"github.com/deskphone/deskphone/tools/lab"
+	"github.com/deskphone/deskphone/tools/pbx"
+	"github.com/deskphone/deskphone/tools/piimage/disk"
+	"github.com/deskphone/deskphone/tools/qemu"
+)
+
+type console struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (c *console) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.Write(p)
+}
+
+func (c *console) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.String()
+}
+
+// waitFor waits until the console has a line matching re, or the phone's
+// QEMU exits, or ctx ends.
+func waitFor(ctx context.Context, con *console, vm *qemu.Instance, re *regexp.Regexp) (string, error) {
+	for {
+		if m := re.FindString(con.String()); m != "" {
+			return m, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no console line matching %s: %w", re, ctx.Err())
+		case <-vm.Done():
+			return "", fmt.Errorf("no console line matching %s: QEMU exited", re)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// The Pi image boots on QEMU's Raspberry Pi 3B: the kernel, device tree
+// and initramfs are taken out of the image's boot partition and the image
+// is the SD card. phoned picks board rpi3b from the device tree, loads the
+// image's modules, finds the phone's sound card and GPIO lines, gets a
+// lease on the USB network, provisions over TFTP, keeps the configuration
+// on the SD card's state partition and registers with the development PBX.
+func TestImageBootsOnRaspi3b(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots QEMU")
+	}
+	img := image(t)
+	_, files, err := disk.Read(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, files[name], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	kernel, dtb, initrd := out(KernelFile), out("bcm2837-rpi-3-b.dtb"), out(InitramfsFile)
+	// QEMU wants an SD card whose size is a power of two.
+	raw, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := filepath.Join(dir, "sd.img")
+	if err := os.WriteFile(sd, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(sd, 512<<20); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	users := pbx.DefaultUsers()
+	p, err := pbx.New(pbx.Config{Listen: "127.0.0.1:0", Realm: "deskphone", Users: users, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	sipPort, err := lab.FreeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtpMin, err := lab.FreeUDPRange(4, sipPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := "52:54:00:12:34:b1"
+	tftp := filepath.Join(dir, "tftp")
+	os.Mkdir(tftp, 0o755)
+	common := fmt.Sprintf("line.1.registrar = 10.0.2.2:%d\nline.1.expires = 300\nsip.port = %d\nrtp.port_min = %d\nrtp.port_max = %d\nnat.public_address = 10.0.2.2\n",
+		p.Addr().Port, sipPort, rtpMin, rtpMin+3)
+	own := fmt.Sprintf("line.1.user = 1001\nline.1.display_name = Pi 1001\nline.1.password = %s\n", users["1001"])
+	os.WriteFile(filepath.Join(tftp, "phone.cfg"), []byte(common), 0o644)
+	os.WriteFile(filepath.Join(tftp, lab.MACFile(mac)), []byte(own), 0o644)
+
+	con := &console{}
+	start := time.Now()
+	vm, err := qemu.Start(ctx, kernel, initrd, qemu.Phone{
+		Name: "rpi3b", Machine: "raspi3b", DTB: dtb, SD: sd, MAC: mac,
+		TFTPDir: tftp, BootFile: "phone.cfg", SIPPort: sipPort, RTPMin: rtpMin, RTPMax: rtpMin + 3,
+		Console: con,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		vm.Stop()
+		if t.Failed() || testing.Verbose() {
+			t.Logf("console:\n%s", con)
+		}
+	}()
+	rctx, rcancel := context.WithTimeout(ctx, 90*time.Second)
+	defer rcancel()
+	if err := p.WaitRegistered(rctx, "1001"); err != nil {
+		t.Fatalf("1001 on the Pi image did not register: %v", err)
+	}
+	t.Logf("QEMU start to registered: %v", time.Since(start).Round(time.Millisecond))
+
+	for _, re := range []string{
+		`board rpi3b picked by the device tree's model "Raspberry Pi 3 Model B"`,
+		`boot: \d+ kernel modules loaded in \S+, 0 failed`,
+		`hardware: sound card: playback hw:CARD=phone,DEV=0 \(/dev/snd/pcmC0D0p\), capture hw:CARD=phone,DEV=1 \(/dev/snd/pcmC0D1c\)`,
+		`hardware: keypad 3x4 loaded`,
+		`hardware: hookswitch on GPIO22 loaded`,
+		`hardware: ringer on GPIO23 loaded`,
+		`hardware: message lamp on GPIO24 loaded`,
+		// QEMU 7.2's raspi3b has no model of the BCM2835 I2C controller
+		// (nor a WM8960 behind it): the codec part reports, and the phone
+		// goes on without audio.
+		`hardware: wm8960 codec at 0x1a on I2C bus 1, PCM [^\n]* (loaded|failed: [^\n]*)`,
+		`network: 10\.0\.2\.15/24 on usb0`,
+		`provisioning: the last good configuration is kept on /dev/mmcblk0p2`,
+		`provision: configuration stored \(generation \d+\)`,
+	} {
+		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+		line, err := waitFor(wctx, con, vm, regexp.MustCompile(re))
+		wcancel()
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		t.Log(line)
+	}
+
+	// SIPp calls the Pi phone (through the forwarded SIP port): it rings,
+	// driving the ringer pin, and the CANCEL silences it (487).
+	mark := len(con.String())
+	if err := sippCall(ctx, t, sipPort, "../../sipua/testdata/sipp/uac_cancel.xml"); err != nil {
+		t.Error(err)
+	}
+	after := con.String()[mark:]
+	for _, want := range []string{"hardware: phone ringing", "hardware: ringer on GPIO23, cadence normal", "hardware: ringer off"} {
+		if !strings.Contains(after, want) {
+			t.Errorf("console lacks %q while SIPp called", want)
+		}
+	}
+
+	// The configuration is on the SD card's partition 2, as the firmware's
+	// storage reads it back.
+	vm.Stop()
+	parts, _, err := disk.Read(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err = os.ReadFile(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part := raw[parts[1].StartBytes : parts[1].StartBytes+parts[1].SizeBytes]
+	st, err := storage.New(&memDevice{b: part}, int64(min(len(part), storage.DefaultSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.Load()
+	if err != nil {
+		t.Fatalf("state partition: %v", err)
+	}
+	if !strings.Contains(string(c.Data), "line.1.user = 1001") || !strings.Contains(string(c.Data), fmt.Sprintf("sip.port = %d", sipPort)) {
+		t.Errorf("stored configuration lacks the common or the phone's own file:\n%s", c.Data)
+	}
+}
+
+// sippCall runs one call of a SIPp scenario against the phone's SIP port.
+func sippCall(ctx context.Context, t *testing.T, port int, scenario string) error {
+	t.Helper()
+	path, err := exec.LookPath("sipp")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("sipp not installed (make deps installs sip-tester)")
+		}
+		t.Skip("sipp not installed")
+	}
+	sp, err := lab.FreeUDPPort()
+	if err != nil {
+		return err
+	}
+	mp, err := lab.FreeUDPPort()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "-sf", scenario, "-s", "1001", "-i", "127.0.0.1", "-p", fmt.Sprint(sp), "-mp", fmt.Sprint(mp),
+		"-m", "1", "-nostdin", "-timeout", "45s", "-timeout_error", fmt.Sprintf("127.0.0.1:%d", port))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("sipp %s: %w\n%s", filepath.Base(scenario), err, out)
+	}
+	return nil
+}
+
+// memDevice is a storage.Device over bytes.
+type memDevice struct{ b []byte }
+
+func (m *memDevice) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(m.b)) {
+		return 0, fmt.Errorf("read at %d past %d", off, len(m.b))
+	}
+	return copy(p, m.b[off:]), nil
+}
+
+func (m *memDevice) WriteAt(p []byte, off int64) (int, error) {
+	return 0, fmt.Errorf("read-only")
+}
