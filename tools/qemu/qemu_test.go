@@ -21,6 +21,15 @@ import (
 
 func TestArgs(t *testing.T) {
 	dir := t.TempDir()
+	sd512, sdOdd := filepath.Join(dir, "sd,512.img"), filepath.Join(dir, "odd.img")
+	for f, n := range map[string]int64{sd512: 512 << 20, sdOdd: 276 << 20} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(f, n); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		name    string
 		p       Phone
@@ -44,6 +53,15 @@ func TestArgs(t *testing.T) {
 			has: []string{"socket,id=panel,host=127.0.0.1,port=7000,server=on,wait=off", "socket,id=panelaudio,host=127.0.0.1,port=7001,server=on,wait=off"}},
 		{name: "disk", p: Phone{MAC: "52:54:00:00:00:01", Disk: "/tmp/a,b.img"},
 			has: []string{"-drive file=/tmp/a,,b.img,format=raw,if=none,id=disk0", "-device virtio-blk-device,drive=disk0"}},
+		{name: "raspi3b", p: Phone{Name: "pi", MAC: "52:54:00:00:00:02", Machine: "raspi3b", DTB: "/d/bcm2837-rpi-3-b.dtb", SD: sd512, SIPPort: 15060},
+			has: []string{"-M raspi3b", "-serial null -serial stdio", "-dtb /d/bcm2837-rpi-3-b.dtb", "console=ttyS1,115200",
+				"-device usb-net,netdev=net0,mac=52:54:00:00:00:02", "-drive file=" + strings.ReplaceAll(sd512, ",", ",,") + ",format=raw,if=sd", "hostfwd=udp:127.0.0.1:15060-:15060"},
+			hasNot: []string{"virtio", "-M virt", "-nographic"}},
+		{name: "raspi3b without dtb", p: Phone{MAC: "52:54:00:00:00:02", Machine: "raspi3b"}, wantErr: "device tree"},
+		{name: "raspi3b with panel", p: Phone{MAC: "52:54:00:00:00:02", Machine: "raspi3b", DTB: "/d", Panel: "unix:/tmp/p"}, wantErr: "no virtio panel"},
+		{name: "raspi3b sd not a power of two", p: Phone{MAC: "52:54:00:00:00:02", Machine: "raspi3b", DTB: "/d", SD: sdOdd}, wantErr: "power of two"},
+		{name: "raspi3b memory", p: Phone{MAC: "52:54:00:00:00:02", Machine: "raspi3b", DTB: "/d", MemoryMB: 512}, wantErr: "1024 MB"},
+		{name: "unknown machine", p: Phone{MAC: "52:54:00:00:00:02", Machine: "raspi5"}, wantErr: "want virt or raspi3b"},
 		{name: "bad mac", p: Phone{MAC: "nope"}, wantErr: "bad MAC"},
 		{name: "multicast mac", p: Phone{MAC: "53:54:00:00:00:01"}, wantErr: "multicast"},
 		{name: "missing tftp dir", p: Phone{MAC: "52:54:00:00:00:01", TFTPDir: filepath.Join(dir, "nope")}, wantErr: "TFTP dir"},
