@@ -170,6 +170,9 @@ func ConfigTxt(bs []boards.Board, version string) string {
 	b.WriteString(`# Read by the Raspberry Pi boot firmware. The sound card and the I2C bus
 # of the codec are in the device trees (boards/sound.dtsi), not overlays.
 arm_64bit=1
+# A mainline kernel, as Raspberry Pi documents the setting for one: the
+# firmware prefers mainline device-tree names (the files below are those).
+upstream_kernel=1
 kernel=` + KernelFile + `
 initramfs ` + InitramfsFile + ` followkernel
 # The console on GPIO 14/15 (the mini UART needs a fixed core clock).

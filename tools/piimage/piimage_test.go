@@ -109,7 +109,7 @@ func TestImageLayoutAndBootFiles(t *testing.T) {
 		t.Error("kernel8.img is not an uncompressed arm64 Image")
 	}
 	cfg := string(files["config.txt"])
-	for _, want := range []string{"arm_64bit=1\n", "kernel=" + KernelFile + "\n", "initramfs " + InitramfsFile + " followkernel\n", "enable_uart=1\n"} {
+	for _, want := range []string{"arm_64bit=1\n", "upstream_kernel=1\n", "kernel=" + KernelFile + "\n", "initramfs " + InitramfsFile + " followkernel\n", "enable_uart=1\n"} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("config.txt lacks %q:\n%s", want, cfg)
 		}
