@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 )
 
 // Device is where the slots live.
@@ -153,23 +154,49 @@ func (s *Store) Save(data []byte) (uint64, error) {
 
 // Open opens (creating when absent) a file or block device as a Store. A
 // regular file uses DefaultSize (it grows as slots are written); a device
-// uses its size, capped at DefaultSize. Close the file when done.
+// uses its size, capped at DefaultSize. Opening and every later read,
+// write and sync are bounded by IOTimeout (WithDeadline). Close the file
+// when done.
 func Open(path string) (*Store, *os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, nil, fmt.Errorf("storage: %w", err)
+	type opened struct {
+		f    *os.File
+		size int64
+		err  error
 	}
-	size := int64(DefaultSize)
-	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
-		// A block device's Stat size is 0; seeking to its end tells.
-		if n, err := f.Seek(0, io.SeekEnd); err == nil && n > 0 {
-			size = n
+	done := make(chan opened, 1)
+	go func() {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			done <- opened{err: err}
+			return
 		}
+		size := int64(DefaultSize)
+		if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+			// A block device's Stat size is 0; seeking to its end tells.
+			if n, err := f.Seek(0, io.SeekEnd); err == nil && n > 0 {
+				size = n
+			}
+		}
+		done <- opened{f: f, size: size}
+	}()
+	var o opened
+	select {
+	case o = <-done:
+	case <-time.After(IOTimeout):
+		go func() { // close the file should the open ever finish
+			if o := <-done; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return nil, nil, fmt.Errorf("storage: %s: %w: opening took more than %s", path, ErrTimeout, IOTimeout)
 	}
-	s, err := New(f, min(size, DefaultSize))
+	if o.err != nil {
+		return nil, nil, fmt.Errorf("storage: %w", o.err)
+	}
+	s, err := New(WithDeadline(o.f, IOTimeout), min(o.size, DefaultSize))
 	if err != nil {
-		f.Close()
+		o.f.Close()
 		return nil, nil, fmt.Errorf("storage: %s: %w", path, err)
 	}
-	return s, f, nil
+	return s, o.f, nil
 }
