@@ -42,7 +42,7 @@ type Audio struct {
 	I2CBus     int    // /dev/i2c-N the codec is set up on
 	CodecAddr  uint16 // 7-bit I2C address
 	// ALSAPlayback and ALSACapture are the PCM devices the samples move
-	// through (the phone's own sound card, SoundCardDTS, has one of each).
+	// through (the phone's own sound card, PhoneDTS, has one of each).
 	ALSAPlayback string
 	ALSACapture  string
 	MCLK       int    // the codec's master clock in Hz (its PLL makes the sample clocks)
@@ -61,7 +61,7 @@ type Board struct {
 	Kernel string
 	// DeviceTrees are the device trees of the board's models, as paths in
 	// the kernel package's dtbs folder; the image adds the phone's sound
-	// card (SoundCardDTS) to each.
+	// card (PhoneDTS) to each.
 	DeviceTrees []string
 	// Modules are the kernel modules the image's initramfs carries and
 	// the firmware loads at boot, each after its dependencies.
@@ -117,9 +117,11 @@ const DebianKernel = "debian:linux-image-arm64"
 // SoundCard is the ALSA id of the phone's sound card on a Raspberry Pi.
 const SoundCard = "phone"
 
-// SoundCardDTS is device-tree source the image appends to each Raspberry Pi
-// device tree (decompiled from the kernel package's): it turns the I2S
-// controller on, on GPIO 18-21, and adds a sound card named SoundCard with
+// PhoneDTS is device-tree source the image appends to each Raspberry Pi
+// device tree (decompiled from the kernel package's). It makes the header's
+// I2C bus (I2C1, GPIO 2/3) /dev/i2c-1 with an alias, whatever order the
+// buses probe in. It turns the I2S controller on, on GPIO 18-21, and adds
+// a sound card named SoundCard with
 // one playback and one capture PCM. The card's codecs are the kernel's
 // codec-less S/PDIF stubs (linux,spdif-dit and linux,spdif-dir): they take
 // any rate from 8 kHz and 16-24 bit samples and touch no hardware, so the
@@ -128,8 +130,8 @@ const SoundCard = "phone"
 // which the card says with bitclock-master and frame-master. Nodes are
 // named by path, since Debian's device trees carry no labels.
 //
-//go:embed sound.dtsi
-var SoundCardDTS string
+//go:embed phone.dtsi
+var PhoneDTS string
 
 func rpiModules() []string {
 	return []string{

@@ -185,6 +185,9 @@ func checkPiBoot(t *testing.T, b Board) {
 			t.Errorf("%s: module %s missing: the sound card or the codec's bus would not come up", b.Name, need)
 		}
 	}
+	if b.Audio.I2CBus != 1 {
+		t.Errorf("%s: codec on I2C bus %d, but PhoneDTS makes the header's bus number 1", b.Name, b.Audio.I2CBus)
+	}
 	for _, dev := range []string{b.Audio.ALSAPlayback, b.Audio.ALSACapture} {
 		if !strings.HasPrefix(dev, "hw:CARD="+SoundCard+",") {
 			t.Errorf("%s: PCM %q is not on the phone's card %q", b.Name, dev, SoundCard)
@@ -192,16 +195,17 @@ func checkPiBoot(t *testing.T, b Board) {
 	}
 }
 
-// The sound card's device-tree source names the card, both stub codecs,
-// the codec as clock master and the I2S pins the boards keep free.
-func TestSoundCardDTS(t *testing.T) {
+// The device-tree source names the card, both stub codecs, the codec as
+// clock master, the I2S pins the boards keep free, and the codec's bus.
+func TestPhoneDTS(t *testing.T) {
 	for _, want := range []string{
 		`simple-audio-card,name = "` + SoundCard + `";`,
 		`compatible = "linux,spdif-dit";`, `compatible = "linux,spdif-dir";`,
 		`bitclock-master = <&deskphone_playback>;`, `frame-master = <&deskphone_capture>;`,
 		`pinctrl-0 = <&{/soc/gpio@7e200000/pcm_gpio18}>;`, `status = "okay";`,
+		`i2c1 = &{/soc/i2c@7e804000};`,
 	} {
-		if !strings.Contains(SoundCardDTS, want) {
+		if !strings.Contains(PhoneDTS, want) {
 			t.Errorf("sound card source lacks %s", want)
 		}
 	}
@@ -209,7 +213,7 @@ func TestSoundCardDTS(t *testing.T) {
 	if !slices.Equal(I2SPins, []GPIO{18, 19, 20, 21}) {
 		t.Errorf("I2S pins %v, but the card takes pcm_gpio18 (GPIO 18-21)", I2SPins)
 	}
-	if strings.Count(SoundCardDTS, "{") != strings.Count(SoundCardDTS, "}") {
+	if strings.Count(PhoneDTS, "{") != strings.Count(PhoneDTS, "}") {
 		t.Error("sound card source has unbalanced braces")
 	}
 }

@@ -39,7 +39,7 @@
 // 13, RingerPWM). The codec board's 24 MHz crystal is the WM8960's MCLK; its
 // PLL makes the 8 and 16 kHz clocks and the codec is the I2S clock master,
 // so the codec paces the phone's audio loop. The ALSA card is the phone's
-// own (SoundCardDTS: the I2S controller with codec-less stubs, so no kernel
+// own (PhoneDTS: the I2S controller with codec-less stubs, so no kernel
 // driver owns the WM8960); the firmware sets the codec registers itself
 // (hal/wm8960) and moves samples through the card's two PCM devices
 // (hal/alsa).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +73,22 @@ func (Host) SoundCard(playback, capture string) (string, error) {
 const cardWait = 5 * time.Second
 
 func statErr(p string) error { _, err := os.Stat(p); return err }
+
+// i2cNode is the device-tree node of I2C bus n ("/soc/i2c@7e804000"), read
+// from its of_node link under sysDevices; "" when there is none (no such
+// bus, or no device tree). It shows a person which controller the codec
+// is set up through.
+func i2cNode(sysDevices string, n int) string {
+	target, err := os.Readlink(filepath.Join(sysDevices, fmt.Sprintf("i2c-%d", n), "of_node"))
+	if err != nil {
+		return ""
+	}
+	_, node, ok := strings.Cut(filepath.ToSlash(target), "/devicetree/base")
+	if !ok || node == "" {
+		return ""
+	}
+	return node
+}
 
 // soundCard resolves both PCM names against /proc/asound/cards and checks
 // their device nodes with stat.
@@ -314,6 +331,9 @@ func (h *HAL) startCodec() error {
 		return err
 	}
 	h.logf("hardware: sound card: %s", card)
+	if node := i2cNode("/sys/bus/i2c/devices", a.I2CBus); node != "" {
+		h.logf("hardware: I2C bus %d is %s", a.I2CBus, node)
+	}
 	bus, err := h.opts.Parts.I2C(a.I2CBus)
 	if err != nil {
 		return err

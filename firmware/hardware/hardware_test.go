@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -296,5 +297,22 @@ func next(t *testing.T, h *HAL) hal.Event {
 	case <-time.After(time.Minute):
 		t.Fatal("no event")
 		return hal.Event{}
+	}
+}
+
+func TestI2CNode(t *testing.T) {
+	dir := t.TempDir()
+	bus := filepath.Join(dir, "i2c-1")
+	if err := os.Mkdir(bus, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../../firmware/devicetree/base/soc/i2c@7e804000", filepath.Join(bus, "of_node")); err != nil {
+		t.Fatal(err)
+	}
+	if got := i2cNode(dir, 1); got != "/soc/i2c@7e804000" {
+		t.Errorf("i2cNode = %q", got)
+	}
+	if got := i2cNode(dir, 2); got != "" {
+		t.Errorf("a missing bus gave %q", got)
 	}
 }

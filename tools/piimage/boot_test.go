@@ -178,6 +178,8 @@ func bootOnRaspi3b(t *testing.T, dtbName, board, model string, withSD bool) {
 		// QEMU 7.2's raspi3b has no model of the BCM2835 I2C controller
 		// (nor a WM8960 behind it): the codec part reports, and the phone
 		// goes on without audio.
+		// The alias in boards/phone.dtsi: bus 1 is the header's I2C1.
+		`hardware: I2C bus 1 is /soc/i2c@7e804000`,
 		`hardware: wm8960 codec at 0x1a on I2C bus 1, PCM [^\n]* (loaded|failed: [^\n]*)`,
 		`network: 10\.0\.2\.15/24 on usb0`,
 	}, stateLines...) {

@@ -168,7 +168,7 @@ func ConfigTxt(bs []boards.Board, version string) string {
 	}
 	fmt.Fprintf(&b, "# deskphone %s for %s, written by tools/piimage.\n", version, strings.Join(names, ", "))
 	b.WriteString(`# Read by the Raspberry Pi boot firmware. The sound card and the I2C bus
-# of the codec are in the device trees (boards/sound.dtsi), not overlays.
+# of the codec are in the device trees (boards/phone.dtsi), not overlays.
 arm_64bit=1
 # A mainline kernel, as Raspberry Pi documents the setting for one: the
 # firmware prefers mainline device-tree names (the files below are those).
@@ -189,7 +189,7 @@ disable_splash=1
 	return b.String()
 }
 
-// DeviceTree adds boards.SoundCardDTS to a compiled device tree: it
+// DeviceTree adds boards.PhoneDTS to a compiled device tree: it
 // decompiles the tree with dtc, appends the source and compiles it again
 // (Debian's device trees carry no labels, so an overlay could not refer to
 // their nodes; the source names them by path).
@@ -201,7 +201,7 @@ func DeviceTree(ctx context.Context, base []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decompiling: %w", err)
 	}
-	src = append(src, "\n"+boards.SoundCardDTS...)
+	src = append(src, "\n"+boards.PhoneDTS...)
 	out, err := dtc(ctx, src, "-I", "dts", "-O", "dtb")
 	if err != nil {
 		return nil, fmt.Errorf("adding the sound card: %w", err)

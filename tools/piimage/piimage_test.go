@@ -132,7 +132,8 @@ func TestImageLayoutAndBootFiles(t *testing.T) {
 	}
 }
 
-// Every board's device trees carry the sound card, still name their model
+// Every board's device trees carry the sound card and the alias that makes
+// the header's I2C bus /dev/i2c-1, still name their model
 // (so phoned picks the board that built them) and compile back to source.
 func TestDeviceTreesHaveTheSoundCard(t *testing.T) {
 	img := image(t)
@@ -148,7 +149,7 @@ func TestDeviceTreesHaveTheSoundCard(t *testing.T) {
 				t.Fatalf("%s: %v", dt, err)
 			}
 			s := string(src)
-			for _, want := range []string{`simple-audio-card,name = "phone";`, `compatible = "linux,spdif-dit";`, `compatible = "linux,spdif-dir";`} {
+			for _, want := range []string{`simple-audio-card,name = "phone";`, `compatible = "linux,spdif-dit";`, `compatible = "linux,spdif-dir";`, `i2c1 = "/soc/i2c@7e804000";`} {
 				if !strings.Contains(s, want) {
 					t.Errorf("%s lacks %s", dt, want)
 				}
