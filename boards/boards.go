@@ -14,7 +14,10 @@ func (g GPIO) String() string { return "GPIO" + strconv.Itoa(int(g)) }
 
 // Wiring is how a board's keypad, hookswitch, ringer and lamp are wired.
 type Wiring struct {
-	GPIOChip    string     // GPIO character device, e.g. "gpiochip0"
+	// GPIOChip is the SoC's GPIO character device by its label (stable,
+	// unlike gpiochipN, which follows probe order: the firmware's GPIO
+	// expander is a chip too).
+	GPIOChip    string
 	KeypadRows  []GPIO     // outputs, driven low one at a time to scan
 	KeypadCols  []GPIO     // inputs with pull-ups
 	Keys        [][]string // Keys[row][col]: the panel.md key name at each crossing
@@ -38,16 +41,16 @@ func (w *Wiring) Pins() []GPIO {
 
 // Audio is a board's handset codec.
 type Audio struct {
-	Codec      string // driver name: "wm8960"
-	I2CBus     int    // /dev/i2c-N the codec is set up on
-	CodecAddr  uint16 // 7-bit I2C address
+	Codec     string // driver name: "wm8960"
+	I2CBus    int    // /dev/i2c-N the codec is set up on
+	CodecAddr uint16 // 7-bit I2C address
 	// ALSAPlayback and ALSACapture are the PCM devices the samples move
 	// through (the phone's own sound card, PhoneDTS, has one of each).
 	ALSAPlayback string
 	ALSACapture  string
-	MCLK       int    // the codec's master clock in Hz (its PLL makes the sample clocks)
-	Channels   int    // PCM channels the ALSA device takes (2: the I2S codec is stereo)
-	PeriodMs   int    // ALSA period, 5-10 ms
+	MCLK         int // the codec's master clock in Hz (its PLL makes the sample clocks)
+	Channels     int // PCM channels the ALSA device takes (2: the I2S codec is stereo)
+	PeriodMs     int // ALSA period, 5-10 ms
 }
 
 // Board is one board the firmware runs on.
@@ -72,8 +75,8 @@ type Board struct {
 	// StateDevice is the block device the last good configuration is kept
 	// on ("" on sim, which keeps it in a file beside the configuration).
 	StateDevice string
-	Wiring *Wiring // nil on virtual-panel boards
-	Audio  *Audio  // nil on virtual-panel boards
+	Wiring      *Wiring // nil on virtual-panel boards
+	Audio       *Audio  // nil on virtual-panel boards
 }
 
 // BCM GPIO numbers no phone part may take.
@@ -89,9 +92,11 @@ func keypad3x4() [][]string {
 	return [][]string{{"1", "2", "3"}, {"4", "5", "6"}, {"7", "8", "9"}, {"*", "0", "#"}}
 }
 
-func rpiWiring() *Wiring {
+// rpiWiring is the reference wiring on a Pi whose SoC GPIO chip has this
+// label: "pinctrl-bcm2835" (BCM2837: 3B, Zero 2 W), "pinctrl-bcm2711" (4B).
+func rpiWiring(chip string) *Wiring {
 	return &Wiring{
-		GPIOChip:    "gpiochip0",
+		GPIOChip:    chip,
 		KeypadRows:  []GPIO{5, 6, 13, 26},
 		KeypadCols:  []GPIO{16, 17, 27},
 		Keys:        keypad3x4(),
@@ -158,15 +163,15 @@ func all() []Board {
 		{Name: "rpi3b", Model: "Raspberry Pi 3 Model B", Arch: "arm64", Kernel: DebianKernel,
 			DeviceTrees: []string{"broadcom/bcm2837-rpi-3-b.dtb", "broadcom/bcm2837-rpi-3-b-plus.dtb"},
 			Config:      []string{"[pi3]", "device_tree=bcm2837-rpi-3-b.dtb", "[pi3+]", "device_tree=bcm2837-rpi-3-b-plus.dtb"},
-			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring(), Audio: wm8960()},
+			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring("pinctrl-bcm2835"), Audio: wm8960()},
 		{Name: "rpi4b", Model: "Raspberry Pi 4 Model B", Arch: "arm64", Kernel: DebianKernel,
 			DeviceTrees: []string{"broadcom/bcm2711-rpi-4-b.dtb"},
 			Config:      []string{"[pi4]", "device_tree=bcm2711-rpi-4-b.dtb"},
-			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring(), Audio: wm8960()},
+			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring("pinctrl-bcm2711"), Audio: wm8960()},
 		{Name: "rpizero2w", Model: "Raspberry Pi Zero 2 W", Arch: "arm64", Kernel: DebianKernel,
 			DeviceTrees: []string{"broadcom/bcm2837-rpi-zero-2-w.dtb"},
 			Config:      []string{"[pi02]", "device_tree=bcm2837-rpi-zero-2-w.dtb"},
-			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring(), Audio: wm8960()},
+			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring("pinctrl-bcm2835"), Audio: wm8960()},
 	}
 }
 

@@ -108,7 +108,7 @@ var (
 
 // A 4x4 keypad (the fourth column's keys named) passes the same checks.
 func TestWiring4x4(t *testing.T) {
-	w := rpiWiring()
+	w := rpiWiring("pinctrl-bcm2711")
 	w.KeypadCols = append(w.KeypadCols, 25)
 	w.Keys = [][]string{{"1", "2", "3", "send"}, {"4", "5", "6", "hold"}, {"7", "8", "9", "transfer"}, {"*", "0", "#", "cancel"}}
 	w.Ringer, w.RingerPWM = 12, true
@@ -184,6 +184,9 @@ func checkPiBoot(t *testing.T, b Board) {
 		if !slices.Contains(b.Modules, need) {
 			t.Errorf("%s: module %s missing: the sound card or the codec's bus would not come up", b.Name, need)
 		}
+	}
+	if want := map[string]string{"rpi4b": "pinctrl-bcm2711"}[b.Name]; b.Wiring.GPIOChip != want && (want != "" || b.Wiring.GPIOChip != "pinctrl-bcm2835") {
+		t.Errorf("%s: GPIO chip %q: the SoC's chip is pinctrl-bcm2711 on a Pi 4, pinctrl-bcm2835 on the BCM2837 boards", b.Name, b.Wiring.GPIOChip)
 	}
 	if b.Audio.I2CBus != 1 {
 		t.Errorf("%s: codec on I2C bus %d, but PhoneDTS makes the header's bus number 1", b.Name, b.Audio.I2CBus)

@@ -3,6 +3,7 @@ package gpiohost
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 
 	"periph.io/x/conn/v3/driver/driverreg"
@@ -58,13 +59,15 @@ func fromState(st *driverreg.State) Report {
 }
 
 // Pin returns BCM GPIO n. With mapped false it takes line n of the GPIO
-// character device chip (e.g. "gpiochip0", the kernel's interface); with
-// mapped true, or when the chip is missing, periph's registry name
-// "GPIOn" (the memory-mapped bcm283x driver, which also does PWM).
+// character device chip, named by its label ("pinctrl-bcm2711", what
+// gpiodetect shows in brackets: the same on every boot) or its device name
+// ("gpiochip0", which depends on probe order); with mapped true, or when the
+// chip is missing, periph's registry name "GPIOn" (the memory-mapped bcm283x
+// driver, which also does PWM).
 func Pin(chip string, n int, mapped bool) (gpio.PinIO, error) {
 	if !mapped {
 		for _, c := range gpioioctl.Chips {
-			if c.Name() == chip {
+			if c.Label() == chip || c.Name() == chip {
 				if l := c.ByNumber(n); l != nil {
 					return l, nil
 				}
@@ -75,7 +78,11 @@ func Pin(chip string, n int, mapped bool) (gpio.PinIO, error) {
 	if p := gpioreg.ByName("GPIO" + strconv.Itoa(n)); p != nil {
 		return p, nil
 	}
-	return nil, fmt.Errorf("gpiohost: no GPIO%d (chip %q)", n, chip)
+	var have []string
+	for _, c := range gpioioctl.Chips {
+		have = append(have, fmt.Sprintf("%s [%s]", c.Name(), c.Label()))
+	}
+	return nil, fmt.Errorf("gpiohost: no GPIO%d: no chip %q (chips: %s) and no memory-mapped GPIO", n, chip, strings.Join(have, ", "))
 }
 
 // I2C opens /dev/i2c-bus.
