@@ -2,6 +2,9 @@ package boards
 
 import (
 	_ "embed"
+	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,8 +78,12 @@ type Board struct {
 	// StateDevice is the block device the last good configuration is kept
 	// on ("" on sim, which keeps it in a file beside the configuration).
 	StateDevice string
-	Wiring      *Wiring // nil on virtual-panel boards
-	Audio       *Audio  // nil on virtual-panel boards
+	// PWMPinctrl names, per GPIO, the device tree's pin group that puts the
+	// GPIO on the PWM controller (/soc/pwm@7e20c000): DeviceTreeSource uses
+	// it for a ringer on PWM.
+	PWMPinctrl map[GPIO]string
+	Wiring     *Wiring // nil on virtual-panel boards
+	Audio      *Audio  // nil on virtual-panel boards
 }
 
 // BCM GPIO numbers no phone part may take.
@@ -138,6 +145,33 @@ const SoundCard = "phone"
 //go:embed phone.dtsi
 var PhoneDTS string
 
+// DeviceTreeSource is what the image appends to each of the board's
+// device trees: PhoneDTS, and for a ringer on PWM (a passive buzzer) the
+// PWM controller turned on with the ringer's pin muxed to it.
+func (b Board) DeviceTreeSource() (string, error) {
+	src := PhoneDTS
+	if b.Wiring == nil || !b.Wiring.RingerPWM {
+		return src, nil
+	}
+	group, ok := b.PWMPinctrl[b.Wiring.Ringer]
+	if !ok {
+		return "", fmt.Errorf("boards: %s: the ringer on %s wants PWM, which the board has on %v only", b.Name, b.Wiring.Ringer, slices.Sorted(maps.Keys(b.PWMPinctrl)))
+	}
+	return src + fmt.Sprintf(`
+// The ringer's pin (%s) on the PWM controller, for a passive buzzer.
+&{/soc/pwm@7e20c000} {
+	pinctrl-names = "default";
+	pinctrl-0 = <&{/soc/gpio@7e200000/%s}>;
+	status = "okay";
+};
+`, b.Wiring.Ringer, group), nil
+}
+
+// bcm2837PWM and bcm2711PWM are the pin groups of GPIO 12 and 13 (PWM0
+// channels 0 and 1) in the mainline device trees.
+func bcm2837PWM() map[GPIO]string { return map[GPIO]string{12: "pwm0_gpio12", 13: "pwm1_gpio13"} }
+func bcm2711PWM() map[GPIO]string { return map[GPIO]string{12: "pwm0_0_gpio12", 13: "pwm0_1_gpio13"} }
+
 func rpiModules() []string {
 	return []string{
 		// Sound: the I2S controller, the card and its stub codecs.
@@ -163,15 +197,15 @@ func all() []Board {
 		{Name: "rpi3b", Model: "Raspberry Pi 3 Model B", Arch: "arm64", Kernel: DebianKernel,
 			DeviceTrees: []string{"broadcom/bcm2837-rpi-3-b.dtb", "broadcom/bcm2837-rpi-3-b-plus.dtb"},
 			Config:      []string{"[pi3]", "device_tree=bcm2837-rpi-3-b.dtb", "[pi3+]", "device_tree=bcm2837-rpi-3-b-plus.dtb"},
-			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring("pinctrl-bcm2835"), Audio: wm8960()},
+			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring("pinctrl-bcm2835"), Audio: wm8960(), PWMPinctrl: bcm2837PWM()},
 		{Name: "rpi4b", Model: "Raspberry Pi 4 Model B", Arch: "arm64", Kernel: DebianKernel,
 			DeviceTrees: []string{"broadcom/bcm2711-rpi-4-b.dtb"},
 			Config:      []string{"[pi4]", "device_tree=bcm2711-rpi-4-b.dtb"},
-			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring("pinctrl-bcm2711"), Audio: wm8960()},
+			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring("pinctrl-bcm2711"), Audio: wm8960(), PWMPinctrl: bcm2711PWM()},
 		{Name: "rpizero2w", Model: "Raspberry Pi Zero 2 W", Arch: "arm64", Kernel: DebianKernel,
 			DeviceTrees: []string{"broadcom/bcm2837-rpi-zero-2-w.dtb"},
 			Config:      []string{"[pi02]", "device_tree=bcm2837-rpi-zero-2-w.dtb"},
-			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring("pinctrl-bcm2835"), Audio: wm8960()},
+			Modules:     rpiModules(), StateDevice: "/dev/mmcblk0p2", Wiring: rpiWiring("pinctrl-bcm2835"), Audio: wm8960(), PWMPinctrl: bcm2837PWM()},
 	}
 }
 

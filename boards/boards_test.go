@@ -188,6 +188,14 @@ func checkPiBoot(t *testing.T, b Board) {
 	if want := map[string]string{"rpi4b": "pinctrl-bcm2711"}[b.Name]; b.Wiring.GPIOChip != want && (want != "" || b.Wiring.GPIOChip != "pinctrl-bcm2835") {
 		t.Errorf("%s: GPIO chip %q: the SoC's chip is pinctrl-bcm2711 on a Pi 4, pinctrl-bcm2835 on the BCM2837 boards", b.Name, b.Wiring.GPIOChip)
 	}
+	for g := range b.PWMPinctrl {
+		if !slices.Contains(PWMPins, g) || slices.Contains(I2SPins, g) {
+			t.Errorf("%s: PWM pin group for %v, which is no free PWM pin", b.Name, g)
+		}
+	}
+	if src, err := b.DeviceTreeSource(); err != nil || src != PhoneDTS {
+		t.Errorf("%s: the reference wiring's ringer is no PWM buzzer, yet its device tree source differs (%v)", b.Name, err)
+	}
 	if b.Audio.I2CBus != 1 {
 		t.Errorf("%s: codec on I2C bus %d, but PhoneDTS makes the header's bus number 1", b.Name, b.Audio.I2CBus)
 	}
@@ -218,5 +226,26 @@ func TestPhoneDTS(t *testing.T) {
 	}
 	if strings.Count(PhoneDTS, "{") != strings.Count(PhoneDTS, "}") {
 		t.Error("sound card source has unbalanced braces")
+	}
+}
+
+// A passive buzzer on GPIO 12 gets the PWM controller, with the board's own
+// pin group; one on a pin without PWM is refused.
+func TestDeviceTreeSourceRingerPWM(t *testing.T) {
+	for name, group := range map[string]string{"rpi3b": "pwm0_gpio12", "rpi4b": "pwm0_0_gpio12", "rpizero2w": "pwm0_gpio12"} {
+		b, _ := ByName(name)
+		b.Wiring.Ringer, b.Wiring.RingerPWM = 12, true
+		src, err := b.DeviceTreeSource()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(src, PhoneDTS) || !strings.Contains(src, "&{/soc/pwm@7e20c000} {") ||
+			!strings.Contains(src, "pinctrl-0 = <&{/soc/gpio@7e200000/"+group+"}>;") {
+			t.Errorf("%s: source for a PWM ringer:\n%s", name, src[len(PhoneDTS):])
+		}
+		b.Wiring.Ringer = 23
+		if _, err := b.DeviceTreeSource(); err == nil || !strings.Contains(err.Error(), "GPIO23") {
+			t.Errorf("%s: PWM ringer on GPIO23: %v", name, err)
+		}
 	}
 }

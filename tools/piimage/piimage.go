@@ -90,12 +90,16 @@ func BootFiles(ctx context.Context, o Options) (map[string][]byte, error) {
 		if b.Kernel != boards.DebianKernel {
 			return nil, fmt.Errorf("piimage: board %s does not boot Debian's kernel (%q); it is no Raspberry Pi board", b.Name, b.Kernel)
 		}
+		src, err := b.DeviceTreeSource()
+		if err != nil {
+			return nil, fmt.Errorf("piimage: %w", err)
+		}
 		for _, dt := range b.DeviceTrees {
 			base, err := os.ReadFile(filepath.Join(o.Kernel.Dir, "dtbs", filepath.FromSlash(dt)))
 			if err != nil {
 				return nil, fmt.Errorf("piimage: board %s: %w", b.Name, err)
 			}
-			tree, err := DeviceTree(ctx, base)
+			tree, err := DeviceTree(ctx, base, src)
 			if err != nil {
 				return nil, fmt.Errorf("piimage: board %s: %s: %w", b.Name, dt, err)
 			}
@@ -189,22 +193,22 @@ disable_splash=1
 	return b.String()
 }
 
-// DeviceTree adds boards.PhoneDTS to a compiled device tree: it
-// decompiles the tree with dtc, appends the source and compiles it again
-// (Debian's device trees carry no labels, so an overlay could not refer to
-// their nodes; the source names them by path).
-func DeviceTree(ctx context.Context, base []byte) ([]byte, error) {
+// DeviceTree adds src (a board's DeviceTreeSource) to a compiled device
+// tree: it decompiles the tree with dtc, appends the source and compiles it
+// again (Debian's device trees carry no labels, so an overlay could not
+// refer to their nodes; the source names them by path).
+func DeviceTree(ctx context.Context, base []byte, src string) ([]byte, error) {
 	if _, err := exec.LookPath("dtc"); err != nil {
 		return nil, errors.New("dtc not found: install device-tree-compiler (tools/setup/install-deps.sh does)")
 	}
-	src, err := dtc(ctx, base, "-I", "dtb", "-O", "dts")
+	dts, err := dtc(ctx, base, "-I", "dtb", "-O", "dts")
 	if err != nil {
 		return nil, fmt.Errorf("decompiling: %w", err)
 	}
-	src = append(src, "\n"+boards.PhoneDTS...)
-	out, err := dtc(ctx, src, "-I", "dts", "-O", "dtb")
+	dts = append(dts, "\n"+src...)
+	out, err := dtc(ctx, dts, "-I", "dts", "-O", "dtb")
 	if err != nil {
-		return nil, fmt.Errorf("adding the sound card: %w", err)
+		return nil, fmt.Errorf("adding the phone's nodes: %w", err)
 	}
 	return out, nil
 }

@@ -248,3 +248,44 @@ func TestImageRefusesOtherKernels(t *testing.T) {
 		t.Error("a file without the arm64 magic passed as a kernel")
 	}
 }
+
+// A board variant with a passive buzzer on GPIO 12: its trees, compiled by
+// dtc from the kernel's, turn the PWM controller on with GPIO 12 muxed to it.
+func TestDeviceTreeRingerPWM(t *testing.T) {
+	k := needKernel(t)
+	for _, name := range []string{"rpi3b", "rpi4b"} {
+		b, _ := boards.ByName(name)
+		b.Wiring.Ringer, b.Wiring.RingerPWM = 12, true
+		src, err := b.DeviceTreeSource()
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, err := os.ReadFile(filepath.Join(k.Dir, "dtbs", b.DeviceTrees[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, err := DeviceTree(context.Background(), base, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := dtc(context.Background(), tree, "-I", "dtb", "-O", "dts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(out)
+		pwm := s[strings.Index(s, "pwm@7e20c000 {"):]
+		pwm = pwm[:strings.Index(pwm, "};")]
+		if !strings.Contains(pwm, `status = "okay";`) || !strings.Contains(pwm, `pinctrl-names = "default";`) {
+			t.Errorf("%s: PWM controller not on:\n%s", name, pwm)
+		}
+		// pinctrl-0 now names the GPIO 12 group's phandle.
+		group := b.PWMPinctrl[12]
+		grp := s[strings.Index(s, group+" {"):]
+		grp = grp[:strings.Index(grp, "};")]
+		ph := grp[strings.Index(grp, "phandle = <")+len("phandle = <"):]
+		ph = ph[:strings.Index(ph, ">")]
+		if !strings.Contains(pwm, "pinctrl-0 = <"+ph+">;") {
+			t.Errorf("%s: PWM pinctrl-0 is not %s (phandle %s):\n%s", name, group, ph, pwm)
+		}
+	}
+}
