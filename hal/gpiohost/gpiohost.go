@@ -13,6 +13,8 @@ import (
 	"periph.io/x/conn/v3/i2c/i2creg"
 	"periph.io/x/host/v3"
 	"periph.io/x/host/v3/gpioioctl"
+
+	"github.com/deskphone/deskphone/hal/pwmsys"
 )
 
 // Report says what periph's host drivers did.
@@ -58,14 +60,32 @@ func fromState(st *driverreg.State) Report {
 	return r
 }
 
-// Pin returns BCM GPIO n. With mapped false it takes line n of the GPIO
-// character device chip, named by its label ("pinctrl-bcm2711", what
-// gpiodetect shows in brackets: the same on every boot) or its device name
-// ("gpiochip0", which depends on probe order); with mapped true, or when the
-// chip is missing, periph's registry name "GPIOn" (the memory-mapped bcm283x
-// driver, which also does PWM).
-func Pin(chip string, n int, mapped bool) (gpio.PinIO, error) {
-	if !mapped {
+// pwmChannel is the channel of PWM0 (the controller at bus address
+// 0x7e20c000) each PWM-capable header pin is on.
+var pwmChannel = map[int]int{12: 0, 13: 1, 18: 0, 19: 1}
+
+// Pin returns BCM GPIO n. Without pwm it is line n of the GPIO character
+// device chip, named by its label ("pinctrl-bcm2711", what gpiodetect shows
+// in brackets: the same on every boot) or its device name ("gpiochip0",
+// which depends on probe order). With pwm it is the pin's channel of the
+// kernel's PWM controller through sysfs (hal/pwmsys), which the board's
+// device tree turns on (boards.Board.DeviceTreeSource). When neither is
+// there, it is periph's registry name "GPIOn" (the memory-mapped bcm283x
+// driver, which does PWM too, on kernels that let it map the SoC).
+func Pin(chip string, n int, pwm bool) (gpio.PinIO, error) {
+	var why []string
+	if pwm {
+		ch, ok := pwmChannel[n]
+		if !ok {
+			return nil, fmt.Errorf("gpiohost: GPIO%d has no PWM (GPIO 12, 13, 18 and 19 have)", n)
+		}
+		dir, err := pwmsys.FindChip(pwmsys.Root, "20c000.pwm")
+		if err == nil {
+			return pwmsys.Open(dir, ch, "GPIO"+strconv.Itoa(n), n)
+		}
+		why = append(why, err.Error())
+	} else {
+		var have []string
 		for _, c := range gpioioctl.Chips {
 			if c.Label() == chip || c.Name() == chip {
 				if l := c.ByNumber(n); l != nil {
@@ -73,16 +93,14 @@ func Pin(chip string, n int, mapped bool) (gpio.PinIO, error) {
 				}
 				return nil, fmt.Errorf("gpiohost: %s has no line %d", chip, n)
 			}
+			have = append(have, fmt.Sprintf("%s [%s]", c.Name(), c.Label()))
 		}
+		why = append(why, fmt.Sprintf("no GPIO chip %q (chips: %s)", chip, strings.Join(have, ", ")))
 	}
 	if p := gpioreg.ByName("GPIO" + strconv.Itoa(n)); p != nil {
 		return p, nil
 	}
-	var have []string
-	for _, c := range gpioioctl.Chips {
-		have = append(have, fmt.Sprintf("%s [%s]", c.Name(), c.Label()))
-	}
-	return nil, fmt.Errorf("gpiohost: no GPIO%d: no chip %q (chips: %s) and no memory-mapped GPIO", n, chip, strings.Join(have, ", "))
+	return nil, fmt.Errorf("gpiohost: no GPIO%d: %s; and no memory-mapped GPIO", n, strings.Join(why, "; "))
 }
 
 // I2C opens /dev/i2c-bus.

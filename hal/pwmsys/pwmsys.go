@@ -146,7 +146,7 @@ func (p *Pin) Close() error {
 	p.level, p.pwm = gpio.Low, false
 	// Unexport even if disabling failed, so the channel is handed back
 	// either way.
-	off := p.write(filepath.Join(p.dir, "enable"), 0)
+	off := p.off()
 	unexport := p.write(filepath.Join(p.chipDir, "unexport"), int64(p.channel))
 	return errors.Join(off, unexport)
 }
@@ -215,7 +215,7 @@ func (p *Pin) Out(l gpio.Level) error {
 		return err
 	}
 	if l == gpio.Low {
-		if err := p.write(filepath.Join(p.dir, "enable"), 0); err != nil {
+		if err := p.off(); err != nil {
 			return err
 		}
 		p.level, p.pwm = gpio.Low, false
@@ -319,6 +319,18 @@ func (p *Pin) apply(period, duty time.Duration) error {
 		return err
 	}
 	return p.write(filepath.Join(p.dir, "enable"), 1)
+}
+
+// off turns the channel off. A channel that is off already is left alone:
+// Linux 6.1 refuses any write to enable, 0 included, while the period is 0,
+// which is how a channel comes out of export (found on the kernel in QEMU's
+// raspi3b: the ringer's first Out(Low) failed with EINVAL).
+func (p *Pin) off() error {
+	enable := filepath.Join(p.dir, "enable")
+	if cur, err := readInt(enable); err == nil && cur == 0 {
+		return nil
+	}
+	return p.write(enable, 0)
 }
 
 func (p *Pin) usable() error {

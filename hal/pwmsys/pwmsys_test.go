@@ -25,7 +25,8 @@ type write struct{ path, value string }
 // (a plain file cannot create it on export); channel 1's never appears.
 // Writes go through it (writeFile) and get the kernel's checks: a file must
 // exist, duty_cycle <= period, period > 0, enable is 0 or 1 and needs a
-// period, and exporting an exported channel is EBUSY.
+// period (either value: Linux 6.1 refuses enable 0 too while the period is
+// 0), and exporting an exported channel is EBUSY.
 type fakeKernel struct {
 	t        *testing.T
 	root     string
@@ -118,7 +119,7 @@ func (k *fakeKernel) writeFile(path string, data []byte, perm os.FileMode) error
 			return fail(syscall.EINVAL)
 		}
 	case "enable":
-		if v > 1 || v == 1 && k.read(filepath.Join(dir, "period")) == 0 {
+		if v > 1 || k.read(filepath.Join(dir, "period")) == 0 {
 			return fail(syscall.EINVAL)
 		}
 	}
@@ -461,6 +462,10 @@ func TestKernelRejects(t *testing.T) {
 		t.Error("Read is High after a failed PWM")
 	}
 
+	delete(k.reject, "pwm0/period")
+	if err := p.PWM(gpio.DutyHalf, 2*physic.KiloHertz); err != nil {
+		t.Fatal(err)
+	}
 	k.reject["pwm0/enable"] = syscall.EIO
 	if err := p.Out(gpio.Low); !errors.Is(err, syscall.EIO) || !strings.Contains(err.Error(), filepath.Join(k.chip, "pwm0", "enable")) {
 		t.Errorf("Out(Low) with enable refused = %v; want EIO naming the enable file", err)
@@ -520,5 +525,23 @@ func TestDutyOf(t *testing.T) {
 		if got := dutyOf(c.period, c.duty); got != c.want {
 			t.Errorf("dutyOf(%d, %d) = %d; want %d", c.period, c.duty, got, c.want)
 		}
+	}
+}
+
+// A channel fresh from export has period 0, and Linux 6.1 refuses even
+// enable 0 then: Out(Low) on it (the ringer's Init) and Close write nothing
+// to enable.
+func TestOffFreshChannel(t *testing.T) {
+	k := newFake(t)
+	p := k.open(t)
+	k.take()
+	if err := p.Out(gpio.Low); err != nil {
+		t.Fatalf("Out(Low) on a fresh channel: %v", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("Close of a fresh channel: %v", err)
+	}
+	if got, want := k.take(), []write{{"unexport", "0"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("wrote %v; want %v", got, want)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/firmware/storage"
 	"github.com/deskphone/deskphone/tools/lab"
 	"github.com/deskphone/deskphone/tools/pbx"
@@ -275,4 +276,71 @@ func (m *memDevice) ReadAt(p []byte, off int64) (int, error) {
 
 func (m *memDevice) WriteAt(p []byte, off int64) (int, error) {
 	return 0, fmt.Errorf("read-only")
+}
+
+// A passive buzzer on GPIO 12 (a board variant with RingerPWM): on QEMU's
+// Raspberry Pi 3B, with that board's device tree, the ringer drives the
+// kernel's pwm-bcm2835 through sysfs with the cadence (pwmcheck).
+func TestKernelPWMOnRaspi3b(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots QEMU")
+	}
+	k := needKernel(t)
+	b, _ := boards.ByName("rpi3b")
+	b.Wiring.Ringer, b.Wiring.RingerPWM = 12, true
+	src, err := b.DeviceTreeSource()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	base, err := os.ReadFile(filepath.Join(k.Dir, "dtbs", b.DeviceTrees[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := DeviceTree(ctx, base, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dtb := filepath.Join(dir, "pwm.dtb")
+	os.WriteFile(dtb, tree, 0o644)
+	init := filepath.Join(dir, "pwmcheck")
+	if err := qemu.BuildArm64(ctx, "../..", "./tools/piimage/internal/pwmcheck", init); err != nil {
+		t.Fatal(err)
+	}
+	mods, err := k.Files(b.Modules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initrd := filepath.Join(dir, "initrd.gz")
+	f, err := os.Create(initrd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := qemu.WriteInitramfs(f, init, mods); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	kernel := filepath.Join(dir, KernelFile)
+	img, err := Image(filepath.Join(k.Dir, "vmlinuz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(kernel, img, 0o644)
+	con := &console{}
+	vm, err := qemu.Start(ctx, kernel, initrd, qemu.Phone{Name: "pwm", Machine: "raspi3b", DTB: dtb, MAC: "52:54:00:12:34:b2", Console: con})
+	if err != nil {
+		t.Fatal(err)
+	}
+	werr := vm.Wait()
+	out := con.String()
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "PWMCHECK") {
+			t.Log(strings.TrimSpace(l))
+		}
+	}
+	if werr != nil || !strings.Contains(out, "PWMCHECK DONE failures=0") {
+		t.Fatalf("QEMU: %v; the PWM check did not pass:\n%s", werr, out)
+	}
 }
