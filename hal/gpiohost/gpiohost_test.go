@@ -1,6 +1,9 @@
 package gpiohost
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestInitOnAnyMachine(t *testing.T) {
 	r, err := Init()
@@ -14,6 +17,9 @@ func TestInitOnAnyMachine(t *testing.T) {
 	t.Log(r)
 	if _, err := Pin("no-such-chip", 999, false); err == nil {
 		t.Error("GPIO999 found")
+	}
+	if _, err := Pin("pinctrl-bcm2835", 23, true); err == nil || !strings.Contains(err.Error(), "GPIO23 has no PWM") {
+		t.Errorf("PWM on GPIO23: %v", err)
 	}
 	if _, err := I2C(99); err == nil {
 		t.Error("I2C bus 99 opened")
