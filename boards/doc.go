@@ -38,10 +38,10 @@
 // active buzzer high; a passive buzzer wants a hardware-PWM pin (GPIO 12 or
 // 13, RingerPWM), which the image's device tree then muxes to the PWM
 // controller (DeviceTreeSource) and the firmware drives through the
-// kernel's PWM driver. The codec board's 24 MHz crystal is the WM8960's MCLK; its
-// PLL makes the 8 and 16 kHz clocks and the codec is the I2S clock master,
-// so the codec paces the phone's audio loop. The ALSA card is the phone's
-// own (PhoneDTS: the I2S controller with codec-less stubs, so no kernel
+// kernel's PWM driver. The codec board's 24 MHz crystal is the WM8960's
+// MCLK; its PLL makes the 8 and 16 kHz clocks and the codec is the I2S clock
+// master, so the codec paces the phone's audio loop. The ALSA card is the
+// phone's own (PhoneDTS: the I2S controller with codec-less stubs, so no kernel
 // driver owns the WM8960); the firmware sets the codec registers itself
 // (hal/wm8960) and moves samples through the card's two PCM devices
 // (hal/alsa).

@@ -188,20 +188,28 @@ func TestBoardToHAL(t *testing.T) {
 	})
 }
 
+// startBroken starts the board's hal on fakes that breaks spoils; the hal must
+// start all the same (the other parts work).
+func startBroken(t *testing.T, board string, breaks func(*fakeParts)) (*HAL, *fakeParts, *logs) {
+	t.Helper()
+	b, _ := boards.ByName(board)
+	f := newFake(b)
+	breaks(f)
+	lg := &logs{}
+	h, err := New(b, Options{Logf: lg.logf, Parts: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h, f, lg
+}
+
 func TestPartFailsOthersWork(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, _ := boards.ByName("rpizero2w")
-		f := newFake(b)
-		f.noI2C = true
-		lg := &logs{}
-		h, err := New(b, Options{Logf: lg.logf, Parts: f})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		defer h.Close()
+		h, _, lg := startBroken(t, "rpizero2w", func(f *fakeParts) { f.noI2C = true })
 		if !strings.Contains(lg.String(), "codec at 0x1a on I2C bus 1, PCM hw:CARD=phone,DEV=0 and hw:CARD=phone,DEV=1 failed: no I2C bus 1") || h.Codec() != nil {
 			t.Errorf("log:\n%s", lg)
 		}
@@ -211,18 +219,7 @@ func TestPartFailsOthersWork(t *testing.T) {
 // Without the sound card the codec is not touched: no I2C traffic.
 func TestNoSoundCardNoCodec(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, _ := boards.ByName("rpi4b")
-		f := newFake(b)
-		f.noCard = true
-		lg := &logs{}
-		h, err := New(b, Options{Logf: lg.logf, Parts: f})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := h.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		defer h.Close()
+		h, f, lg := startBroken(t, "rpi4b", func(f *fakeParts) { f.noCard = true })
 		if !strings.Contains(lg.String(), `failed: alsa: no sound card "phone"`) || h.Codec() != nil {
 			t.Errorf("log:\n%s", lg)
 		}

@@ -1,35 +1,16 @@
 package alsatest
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/deskphone/deskphone/tools/kmod"
 	"github.com/deskphone/deskphone/tools/qemu"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestALSALoopbackInQEMU(t *testing.T) {
 	if testing.Short() {
@@ -63,7 +44,7 @@ func TestALSALoopbackInQEMU(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	console := &syncBuffer{}
+	console := &qemu.Console{}
 	inst, err := qemu.Start(ctx, kernel, initrd, qemu.Phone{
 		Name: "alsatest", MAC: "52:54:00:12:34:a1", Console: console, MemoryMB: 512,
 	})

@@ -1,7 +1,6 @@
 package piimage
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,40 +18,6 @@ import (
 	"github.com/deskphone/deskphone/tools/piimage/disk"
 	"github.com/deskphone/deskphone/tools/qemu"
 )
-
-type console struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (c *console) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.b.Write(p)
-}
-
-func (c *console) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.b.String()
-}
-
-// waitFor waits until the console has a line matching re, or the phone's
-// QEMU exits, or ctx ends.
-func waitFor(ctx context.Context, con *console, vm *qemu.Instance, re *regexp.Regexp) (string, error) {
-	for {
-		if m := re.FindString(con.String()); m != "" {
-			return m, nil
-		}
-		select {
-		case <-ctx.Done():
-			return "", fmt.Errorf("no console line matching %s: %w", re, ctx.Err())
-		case <-vm.Done():
-			return "", fmt.Errorf("no console line matching %s: QEMU exited", re)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
 
 // The Pi image boots on QEMU's Raspberry Pi 3B: the kernel, device tree
 // and initramfs are taken out of the image's boot partition and the image
@@ -145,7 +109,7 @@ func bootOnRaspi3b(t *testing.T, dtbName, board, model string, withSD bool) {
 	os.WriteFile(filepath.Join(tftp, "phone.cfg"), []byte(common), 0o644)
 	os.WriteFile(filepath.Join(tftp, lab.MACFile(mac)), []byte(own), 0o644)
 
-	con := &console{}
+	con := &qemu.Console{}
 	start := time.Now()
 	vm, err := qemu.Start(ctx, kernel, initrd, qemu.Phone{
 		Name: board, Machine: "raspi3b", DTB: dtb, SD: sd, MAC: mac,
@@ -185,7 +149,7 @@ func bootOnRaspi3b(t *testing.T, dtbName, board, model string, withSD bool) {
 		`network: 10\.0\.2\.15/24 on usb0`,
 	}, stateLines...) {
 		wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-		line, err := waitFor(wctx, con, vm, regexp.MustCompile(re))
+		line, err := con.WaitFor(wctx, regexp.MustCompile(re), vm.Done())
 		wcancel()
 		if err != nil {
 			t.Error(err)
@@ -328,7 +292,7 @@ func TestKernelPWMOnRaspi3b(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(kernel, img, 0o644)
-	con := &console{}
+	con := &qemu.Console{}
 	vm, err := qemu.Start(ctx, kernel, initrd, qemu.Phone{Name: "pwm", Machine: "raspi3b", DTB: dtb, MAC: "52:54:00:12:34:b2", Console: con})
 	if err != nil {
 		t.Fatal(err)

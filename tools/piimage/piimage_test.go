@@ -2,10 +2,8 @@ package piimage
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cavaliergopher/cpio"
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/tools/kmod"
 	"github.com/deskphone/deskphone/tools/piimage/disk"
@@ -176,23 +173,14 @@ func TestInitramfs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(files[InitramfsFile]))
+	entries, err := qemu.ReadInitramfs(bytes.NewReader(files[InitramfsFile]))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string][]byte{}
-	r := cpio.NewReader(zr)
-	for {
-		h, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(r)
-		got[strings.TrimPrefix(h.Name, "./")] = b
-		if h.Name == "init" && h.Mode&0o111 == 0 {
+	for _, e := range entries {
+		got[e.Name] = e.Body
+		if e.Name == "init" && e.Mode&0o111 == 0 {
 			t.Error("/init is not executable")
 		}
 	}

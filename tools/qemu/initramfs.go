@@ -94,3 +94,38 @@ func WriteInitramfs(w io.Writer, initBinary string, extra map[string][]byte) err
 	}
 	return nil
 }
+
+// Entry is one member of an initramfs, as ReadInitramfs returns it.
+type Entry struct {
+	Name string        // path inside the archive, without a leading "./"
+	Mode cpio.FileMode // type and permission bits
+	Body []byte
+}
+
+// IsDir reports whether the entry is a directory.
+func (e Entry) IsDir() bool { return e.Mode&0o170000 == cpio.TypeDir }
+
+// ReadInitramfs reads a gzip-compressed newc cpio archive (what
+// WriteInitramfs writes), member by member in archive order.
+func ReadInitramfs(r io.Reader) ([]Entry, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("qemu: initramfs: %w", err)
+	}
+	cr := cpio.NewReader(zr)
+	var es []Entry
+	for {
+		h, err := cr.Next()
+		if err == io.EOF {
+			return es, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("qemu: initramfs: %w", err)
+		}
+		body, err := io.ReadAll(cr)
+		if err != nil {
+			return nil, fmt.Errorf("qemu: initramfs: %s: %w", h.Name, err)
+		}
+		es = append(es, Entry{Name: strings.TrimPrefix(h.Name, "./"), Mode: h.Mode, Body: body})
+	}
+}

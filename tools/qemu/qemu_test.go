@@ -2,7 +2,6 @@ package qemu
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -15,8 +14,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/cavaliergopher/cpio"
 )
 
 func TestArgs(t *testing.T) {
@@ -113,28 +110,19 @@ func TestWriteInitramfs(t *testing.T) {
 	if err := WriteInitramfs(&buf, initPath, extra); err != nil {
 		t.Fatal(err)
 	}
-	zr, err := gzip.NewReader(&buf)
+	entries, err := ReadInitramfs(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := cpio.NewReader(zr)
 	got := map[string]string{}
 	var order []string
-	for {
-		h, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(r)
+	for _, e := range entries {
 		kind := "file"
-		if h.Mode&0o170000 == cpio.TypeDir {
+		if e.IsDir() {
 			kind = "dir"
 		}
-		got[h.Name] = fmt.Sprintf("%s:%04o:%s", kind, h.Mode&0o7777, body)
-		order = append(order, h.Name)
+		got[e.Name] = fmt.Sprintf("%s:%04o:%s", kind, e.Mode&0o7777, e.Body)
+		order = append(order, e.Name)
 	}
 	want := map[string]string{
 		"dev": "dir:0755:", "proc": "dir:0755:", "sys": "dir:0755:", "run": "dir:0755:",
