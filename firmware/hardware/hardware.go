@@ -28,9 +28,9 @@ type Parts interface {
 	Init() (string, error) // a report of what the host drivers did
 	Pin(chip string, n boards.GPIO, pwm bool) (gpio.PinIO, error)
 	I2C(bus int) (i2c.Bus, error)
-	// SoundCard checks that the PCM devices exist and says which
-	// device nodes they are.
-	SoundCard(playback, capture string) (string, error)
+	// SoundCard checks that the PCM devices exist and take the phone's
+	// samples (cfg at 8 kHz), and says which device nodes they are.
+	SoundCard(cfg alsa.Config) (string, error)
 }
 
 // Host is Parts on a real board, through hal/gpiohost.
@@ -47,27 +47,38 @@ func (Host) Pin(chip string, n boards.GPIO, pwm bool) (gpio.PinIO, error) {
 
 func (Host) I2C(bus int) (i2c.Bus, error) { return gpiohost.I2C(bus) }
 
-// SoundCard looks the devices up in /proc/asound/cards and /dev/snd. The
-// kernel registers the card once the I2S controller and both stub codecs
-// have probed, which can trail the module loading by a moment: it waits up
-// to cardWait for it.
-func (Host) SoundCard(playback, capture string) (string, error) {
+// SoundCard looks the devices up in /proc/asound/cards and /dev/snd, then
+// opens both with the phone's parameters (8 kHz, cfg's channels and period,
+// 16-bit) and closes them again: the kernel's hw_params says whether the
+// card takes them, before a call needs it to. Nothing is started, so the
+// codec need not be clocking yet. The kernel registers the card once the
+// I2S controller and both stub codecs have probed, which can trail the
+// module loading by a moment: it waits up to cardWait for it.
+func (Host) SoundCard(cfg alsa.Config) (string, error) {
 	deadline := time.Now().Add(cardWait)
+	var desc string
 	for {
 		cards, err := os.ReadFile("/proc/asound/cards")
 		if err != nil {
 			err = fmt.Errorf("hardware: no sound cards: %w", err)
-		} else {
-			var desc string
-			if desc, err = soundCard(playback, capture, cards, statErr); err == nil {
-				return desc, nil
-			}
+		} else if desc, err = soundCard(cfg.Playback, cfg.Capture, cards, statErr); err == nil {
+			break
 		}
 		if time.Now().After(deadline) {
 			return "", err
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	const rate = 8000
+	pcm := alsa.New(cfg)
+	if err := pcm.Open(rate, rate*20/1000); err != nil {
+		return "", fmt.Errorf("hardware: %s: the card does not take the phone's samples: %w", desc, err)
+	}
+	st := pcm.Stats()
+	if err := pcm.Close(); err != nil {
+		return "", fmt.Errorf("hardware: %s: %w", desc, err)
+	}
+	return fmt.Sprintf("%s; takes %d Hz, %d channel(s), period %d frames, buffer %d", desc, rate, max(cfg.Channels, 1), st.PeriodSize, st.BufferSize), nil
 }
 
 const cardWait = 5 * time.Second
@@ -326,7 +337,7 @@ func (h *HAL) startCodec() error {
 	// The sound card first: without it the codec has nowhere to send
 	// samples, and its absence (a missing module or device tree) is the
 	// likelier fault.
-	card, err := h.opts.Parts.SoundCard(cfg.Playback, cfg.Capture)
+	card, err := h.opts.Parts.SoundCard(cfg)
 	if err != nil {
 		return err
 	}

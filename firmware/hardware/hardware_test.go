@@ -14,6 +14,7 @@ import (
 
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/hal"
+	"github.com/deskphone/deskphone/hal/alsa"
 	"github.com/deskphone/deskphone/hal/panel"
 	"github.com/deskphone/deskphone/hal/ringer"
 	"periph.io/x/conn/v3/gpio"
@@ -86,7 +87,7 @@ func (f *fakeParts) I2C(bus int) (i2c.Bus, error) {
 	return f.i2c, nil
 }
 
-func (f *fakeParts) SoundCard(playback, capture string) (string, error) {
+func (f *fakeParts) SoundCard(cfg alsa.Config) (string, error) {
 	if f.noCard {
 		return "", errors.New("alsa: no sound card \"phone\" (the kernel's cards: none)")
 	}
