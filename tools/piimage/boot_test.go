@@ -171,6 +171,12 @@ func bootOnRaspi3b(t *testing.T, dtbName, board, model string, withSD bool) {
 		}
 	}
 
+	// The GPIO parts kept running on the kernel's character device: no
+	// scanner stopped, no ringer error.
+	if m := regexp.MustCompile(`hardware: [^\n]*(stopped: |ringing with the board's cadence)[^\n]*`).FindString(con.String()); m != "" {
+		t.Errorf("a hardware part failed while running: %s", m)
+	}
+
 	// The configuration is on the SD card's partition 2, as the firmware's
 	// storage reads it back.
 	vm.Stop()
