@@ -30,20 +30,10 @@ func TestALSALoopbackInQEMU(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	tmp := t.TempDir()
-	initBin := filepath.Join(tmp, "init")
-	if err := qemu.BuildArm64(ctx, "../..", "./tools/alsatest/alsainit", initBin); err != nil {
-		t.Fatal(err)
-	}
-	initrd := filepath.Join(tmp, "initrd.gz")
-	f, err := os.Create(initrd)
+	initrd, err := qemu.BuildInitramfs(ctx, "../..", "./tools/alsatest/alsainit", t.TempDir(), extra)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := qemu.WriteInitramfs(f, initBin, extra); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	console := &qemu.Console{}
 	inst, err := qemu.Start(ctx, kernel, initrd, qemu.Phone{
 		Name: "alsatest", MAC: "52:54:00:12:34:a1", Console: console, MemoryMB: 512,

@@ -392,20 +392,7 @@ func ModuleRoot() (string, error) {
 // BuildInitramfs builds phoned for arm64 and packs it as /init into
 // DIR/initrd.gz.
 func BuildInitramfs(ctx context.Context, root, dir string) (string, error) {
-	bin := filepath.Join(dir, "phoned-arm64")
-	if err := qemu.BuildPhoned(ctx, root, bin); err != nil {
-		return "", err
-	}
-	initrd := filepath.Join(dir, "initrd.gz")
-	f, err := os.Create(initrd)
-	if err != nil {
-		return "", err
-	}
-	if err := qemu.WriteInitramfs(f, bin, nil); err != nil {
-		f.Close()
-		return "", err
-	}
-	return initrd, f.Close()
+	return qemu.BuildInitramfs(ctx, root, "./firmware/cmd/phoned", dir, nil)
 }
 
 // FreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.

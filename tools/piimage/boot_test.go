@@ -275,23 +275,14 @@ func TestKernelPWMOnRaspi3b(t *testing.T) {
 	}
 	dtb := filepath.Join(dir, "pwm.dtb")
 	os.WriteFile(dtb, tree, 0o644)
-	init := filepath.Join(dir, "pwmcheck")
-	if err := qemu.BuildArm64(ctx, "../..", "./tools/piimage/internal/pwmcheck", init); err != nil {
-		t.Fatal(err)
-	}
 	mods, err := k.Files(b.Modules)
 	if err != nil {
 		t.Fatal(err)
 	}
-	initrd := filepath.Join(dir, "initrd.gz")
-	f, err := os.Create(initrd)
+	initrd, err := qemu.BuildInitramfs(ctx, "../..", "./tools/piimage/internal/pwmcheck", dir, mods)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := qemu.WriteInitramfs(f, init, mods); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	kernel := filepath.Join(dir, KernelFile)
 	img, err := Image(filepath.Join(k.Dir, "vmlinuz"))
 	if err != nil {

@@ -27,19 +27,10 @@ func TestDiskKeepsLastGoodConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "phoned")
-	if err := BuildPhoned(ctx, "../..", bin); err != nil {
-		t.Fatal(err)
-	}
-	initrd := filepath.Join(dir, "initrd.gz")
-	f, err := os.Create(initrd)
+	initrd, err := BuildInitramfs(ctx, "../..", "./firmware/cmd/phoned", dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteInitramfs(f, bin, nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	tftp := filepath.Join(dir, "tftp")
 	os.Mkdir(tftp, 0o755)
 	own := filepath.Join(tftp, "525400123457.cfg")
@@ -88,19 +79,10 @@ func TestResyncAppliesNewConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "phoned")
-	if err := BuildPhoned(ctx, "../..", bin); err != nil {
-		t.Fatal(err)
-	}
-	initrd := filepath.Join(dir, "initrd.gz")
-	f, err := os.Create(initrd)
+	initrd, err := BuildInitramfs(ctx, "../..", "./firmware/cmd/phoned", dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteInitramfs(f, bin, nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	tftp := filepath.Join(dir, "tftp")
 	os.Mkdir(tftp, 0o755)
 	own := filepath.Join(tftp, "525400123458.cfg")

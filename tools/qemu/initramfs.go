@@ -2,10 +2,12 @@ package qemu
 
 import (
 	"compress/gzip"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -128,4 +130,31 @@ func ReadInitramfs(r io.Reader) ([]Entry, error) {
 		}
 		es = append(es, Entry{Name: strings.TrimPrefix(h.Name, "./"), Mode: h.Mode, Body: body})
 	}
+}
+
+// BuildInitramfs builds pkg (relative to repoRoot, e.g.
+// "./firmware/cmd/phoned") as a static linux/arm64 binary into dir and
+// packs it as /init, with extra, into dir/initrd.gz, whose path it returns.
+func BuildInitramfs(ctx context.Context, repoRoot, pkg, dir string, extra map[string][]byte) (string, error) {
+	bin := filepath.Join(dir, path.Base(pkg)+"-arm64")
+	if err := BuildArm64(ctx, repoRoot, pkg, bin); err != nil {
+		return "", err
+	}
+	return WriteInitramfsFile(filepath.Join(dir, "initrd.gz"), bin, extra)
+}
+
+// WriteInitramfsFile is WriteInitramfs into the file at out; it returns out.
+func WriteInitramfsFile(out, initBinary string, extra map[string][]byte) (string, error) {
+	f, err := os.Create(out)
+	if err != nil {
+		return "", fmt.Errorf("qemu: initramfs: %w", err)
+	}
+	if err := WriteInitramfs(f, initBinary, extra); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", fmt.Errorf("qemu: initramfs: %w", err)
+	}
+	return out, nil
 }

@@ -68,12 +68,6 @@ func goBin() string {
 	return "go"
 }
 
-// BuildPhoned builds the phone binary for the QEMU guest:
-// CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -o out ./firmware/cmd/phoned.
-func BuildPhoned(ctx context.Context, repoRoot, out string) error {
-	return BuildArm64(ctx, repoRoot, "./firmware/cmd/phoned", out)
-}
-
 // BuildArm64 builds pkg (a path relative to repoRoot, such as
 // "./firmware/cmd/phoned") as a static linux/arm64 binary at out.
 func BuildArm64(ctx context.Context, repoRoot, pkg, out string) error {

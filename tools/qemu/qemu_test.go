@@ -205,19 +205,10 @@ func TestBootProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	initBin := filepath.Join(dir, "init")
-	if err := BuildArm64(ctx, "../..", "./tools/qemu/internal/bootprobe", initBin); err != nil {
-		t.Fatal(err)
-	}
-	initrd := filepath.Join(dir, "initrd.gz")
-	f, err := os.Create(initrd)
+	initrd, err := BuildInitramfs(ctx, "../..", "./tools/qemu/internal/bootprobe", dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteInitramfs(f, initBin, nil); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	tftp := filepath.Join(dir, "tftp")
 	common := "# common\nline.1.registrar = 10.0.2.2:5060\n"
 	own := "line.1.user = 1001\nnat.public_address = 10.0.2.2\n"
@@ -299,15 +290,13 @@ func TestStopKills(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	initrd := filepath.Join(dir, "initrd.gz")
 	// Stop right after Start: QEMU is killed and waited for, whatever the
 	// guest is doing (here the kernel would panic: /init is no program).
 	os.WriteFile(filepath.Join(dir, "init"), []byte("not a program"), 0o755)
-	f, _ := os.Create(initrd)
-	if err := WriteInitramfs(f, filepath.Join(dir, "init"), nil); err != nil {
+	initrd, err := WriteInitramfsFile(filepath.Join(dir, "initrd.gz"), filepath.Join(dir, "init"), nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
 	inst, err := Start(ctx, kernel, initrd, Phone{Name: "stop", MAC: "52:54:00:00:00:09"})
 	if err != nil {
 		t.Fatal(err)
