@@ -192,7 +192,7 @@ func all() []Board {
 	return []Board{
 		{Name: "qemu", Model: "linux,dummy-virt", Panel: true, Arch: "arm64", Kernel: "github.com/gokrazy/kernel.arm64", StateDevice: "/dev/vda"},
 		{Name: "sim", Panel: true},
-		// The 3B entry also runs a 3B+ ("Raspberry Pi 3 Model B Plus"); the
+		// The 3B entry also runs a 3B+ ("Raspberry Pi 3 Model B+"); the
 		// firmware's [pi3+] filter picks its device tree.
 		{Name: "rpi3b", Model: "Raspberry Pi 3 Model B", Arch: "arm64", Kernel: DebianKernel,
 			DeviceTrees: []string{"broadcom/bcm2837-rpi-3-b.dtb", "broadcom/bcm2837-rpi-3-b-plus.dtb"},

@@ -27,7 +27,8 @@ import (
 // on the SD card's state partition, registers with the development PBX and
 // rings for SIPp. The Zero 2 W has the 3B's SoC (BCM2837), so its device
 // tree boots on the same machine, with the USB network standing in for
-// the adapter a Zero 2 W needs; without the SD card, though: its tree
+// the adapter a Zero 2 W needs, and so does the 3B+'s (the rpi3b board;
+// the USB network stands in for its LAN chip); without the SD card, though: its tree
 // puts the card on the SDHCI controller, which QEMU 7.2 does not route the
 // card to (commands time out), so that run checks the rest.
 func TestImageBootsOnRaspi3b(t *testing.T) {
@@ -39,9 +40,10 @@ func TestImageBootsOnRaspi3b(t *testing.T) {
 		sd                bool
 	}{
 		{"bcm2837-rpi-3-b.dtb", "rpi3b", "Raspberry Pi 3 Model B", true},
+		{"bcm2837-rpi-3-b-plus.dtb", "rpi3b", "Raspberry Pi 3 Model B+", true},
 		{"bcm2837-rpi-zero-2-w.dtb", "rpizero2w", "Raspberry Pi Zero 2 W", false},
 	} {
-		t.Run(c.board, func(t *testing.T) { bootOnRaspi3b(t, c.dtb, c.board, c.model, c.sd) })
+		t.Run(strings.TrimSuffix(c.dtb, ".dtb"), func(t *testing.T) { bootOnRaspi3b(t, c.dtb, c.board, c.model, c.sd) })
 	}
 }
 
