@@ -138,6 +138,8 @@ func TestByModel(t *testing.T) {
 		{"Raspberry Pi 4 Model B Rev 1.4", "rpi4b"},
 		{"Raspberry Pi 4 Model B Rev 1.5\x00", "rpi4b"},
 		{"Raspberry Pi 3 Model B Rev 1.2", "rpi3b"},
+		{"Raspberry Pi 3 Model B+", "rpi3b"}, // the mainline tree's model
+		{"Raspberry Pi 3 Model A Plus Rev 1.0", ""},
 		{"Raspberry Pi Zero 2 W Rev 1.0", "rpizero2w"},
 		{"linux,dummy-virt", "qemu"},
 		{"Raspberry Pi 5 Model B Rev 1.0", ""},
