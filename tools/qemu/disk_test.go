@@ -1,9 +1,7 @@
 package qemu
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,23 +12,7 @@ import (
 // first boot stores the configuration it fetched on /dev/vda; the second,
 // whose TFTP server now serves a broken file, boots from the stored one.
 func TestDiskKeepsLastGoodConfig(t *testing.T) {
-	if _, err := exec.LookPath(Binary); err != nil {
-		t.Skipf("%s is not installed (apt-get install qemu-system-arm); skipping", Binary)
-	}
-	if testing.Short() {
-		t.Skip("boots QEMU; skipped in -short mode")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	kernel, err := KernelPath(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	initrd, err := BuildInitramfs(ctx, "../..", "./firmware/cmd/phoned", dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, kernel, initrd, dir := bootFiles(t, "./firmware/cmd/phoned", 4*time.Minute)
 	tftp := filepath.Join(dir, "tftp")
 	os.Mkdir(tftp, 0o755)
 	own := filepath.Join(tftp, "525400123457.cfg")
@@ -66,23 +48,7 @@ func TestDiskKeepsLastGoodConfig(t *testing.T) {
 // provision.resync_minutes, stores the changed file and, the phone being
 // idle, restarts itself (as PID 1) to apply it.
 func TestResyncAppliesNewConfig(t *testing.T) {
-	if _, err := exec.LookPath(Binary); err != nil {
-		t.Skipf("%s is not installed (apt-get install qemu-system-arm); skipping", Binary)
-	}
-	if testing.Short() {
-		t.Skip("boots QEMU for over a minute; skipped in -short mode")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	kernel, err := KernelPath(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	initrd, err := BuildInitramfs(ctx, "../..", "./firmware/cmd/phoned", dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, kernel, initrd, dir := bootFiles(t, "./firmware/cmd/phoned", 4*time.Minute)
 	tftp := filepath.Join(dir, "tftp")
 	os.Mkdir(tftp, 0o755)
 	own := filepath.Join(tftp, "525400123458.cfg")

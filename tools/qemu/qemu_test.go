@@ -191,24 +191,32 @@ func (c *console) waitFor(s string, deadline <-chan time.Time, done <-chan struc
 	}
 }
 
-func TestBootProbe(t *testing.T) {
+// bootFiles skips the test without QEMU or in -short mode (it boots a
+// guest), then builds pkg as /init of an initramfs in a fresh folder, beside
+// the pinned kernel. ctx ends after timeout.
+func bootFiles(t *testing.T, pkg string, timeout time.Duration) (ctx context.Context, kernel, initrd, dir string) {
+	t.Helper()
 	if _, err := exec.LookPath(Binary); err != nil {
-		t.Skipf("%s is not installed (apt-get install qemu-system-arm); skipping the boot test", Binary)
+		t.Skipf("%s is not installed (apt-get install qemu-system-arm); skipping", Binary)
 	}
 	if testing.Short() {
 		t.Skip("boots QEMU; skipped in -short mode")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
 	kernel, err := KernelPath(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	initrd, err := BuildInitramfs(ctx, "../..", "./tools/qemu/internal/bootprobe", dir, nil)
-	if err != nil {
+	dir = t.TempDir()
+	if initrd, err = BuildInitramfs(ctx, "../..", pkg, dir, nil); err != nil {
 		t.Fatal(err)
 	}
+	return ctx, kernel, initrd, dir
+}
+
+func TestBootProbe(t *testing.T) {
+	ctx, kernel, initrd, dir := bootFiles(t, "./tools/qemu/internal/bootprobe", 3*time.Minute)
 	tftp := filepath.Join(dir, "tftp")
 	common := "# common\nline.1.registrar = 10.0.2.2:5060\n"
 	own := "line.1.user = 1001\nnat.public_address = 10.0.2.2\n"
