@@ -2,7 +2,6 @@ package interop
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"testing"
 	"time"
@@ -15,48 +14,24 @@ import (
 // challenges its INVITE) calls a sim-board phone; the phone rings, is
 // answered from its panel, hears baresip's 500 Hz sine, and hangs up.
 func TestBaresipCalls(t *testing.T) {
-	bin := need(t, "baresip")
-	if BaresipModules() == "" {
-		missing(t, "baresip's modules are not installed")
-	}
 	const sine = 500.0
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{"1001"}, Dir: dir, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if _, err := l.WaitRegistered(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ph := l.Phones[0]
-	mark := ph.Panel.Mark()
-	sipPort, err := lab.FreeUDPPort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rtp, err := mediaRange(dir, "1001")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pbxAddr := l.PBX.Addr().String()
-	b, err := StartBaresip(ctx, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: sipPort, RTPMin: rtp, RTPMax: rtp + 9,
-		Account:  fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003;regint=0", pbxAddr),
-		SineHz:   int(sine),
-		Lifetime: 50 * time.Second,
-		// -e types keys: "d" opens the dial prompt, the rest is the URI.
-		Commands: []string{"dsip:1001@" + pbxAddr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		b.Stop()
-		if t.Failed() {
-			t.Logf("baresip log:\n%s", b.Log())
+	// baresip dials at once, so the phone registers first (before); the
+	// panel's mark is taken then. regint=0: baresip does not register; -e
+	// types keys: "d" opens the dial prompt, the rest is the URI.
+	var (
+		ph   *lab.Phone
+		mark int
+	)
+	before := func(l *lab.Lab) {
+		if _, err := l.WaitRegistered(ctx); err != nil {
+			t.Fatal(err)
 		}
-	}()
+		ph = l.Phones[0]
+		mark = ph.Panel.Mark()
+	}
+	l, b := baresipLab(ctx, t, ";regint=0", int(sine), before, func(pbx string) string { return "dsip:1001@" + pbx })
 	wait := func(re string) string {
 		t.Helper()
 		line, err := ph.Panel.WaitAfter(ctx, mark, regexp.MustCompile(re))

@@ -16,44 +16,15 @@ import (
 // a sim-board phone (1001) calls it, baresip answers by itself and plays a
 // 700 Hz sine, which the phone's earpiece hears.
 func TestBaresipAnswers(t *testing.T) {
-	bin := need(t, "baresip")
-	if BaresipModules() == "" {
-		missing(t, "baresip's modules are not installed")
-	}
 	const sine = 700.0
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{"1001"}, Dir: dir, Logf: t.Logf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	sipPort, err := lab.FreeUDPPort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rtp, err := mediaRange(dir, "1001")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := StartBaresip(ctx, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: sipPort, RTPMin: rtp, RTPMax: rtp + 9,
-		Account: fmt.Sprintf("<sip:1003@127.0.0.1:%d>;auth_pass=pw1003;answermode=auto;regint=300", l.PBX.Addr().Port),
-		SineHz:  int(sine), Lifetime: 50 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		b.Stop()
-		if t.Failed() {
-			t.Logf("baresip log:\n%s", b.Log())
-		}
-	}()
+	l, b := baresipLab(ctx, t, ";answermode=auto;regint=300", int(sine), nil, nil)
 	if _, err := l.WaitRegistered(ctx); err != nil {
 		t.Fatal(err)
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	err = b.WaitLog(wctx, regexp.MustCompile(`(?i)1003@127\.0\.0\.1.*200 OK`))
+	err := b.WaitLog(wctx, regexp.MustCompile(`(?i)1003@127\.0\.0\.1.*200 OK`))
 	wcancel()
 	if err != nil {
 		t.Fatal(err)
@@ -137,4 +108,53 @@ func TestBaresipAnswers(t *testing.T) {
 	if got < lab.MinLevel || got < 10*wrong {
 		t.Fatalf("baresip did not receive the phone's 1000 Hz (level %.3f)", got)
 	}
+}
+
+// baresipLab starts the development PBX with a sim-board phone, 1001, and
+// baresip as 1003 (params: the account's parameters after auth_pass, such
+// as ";regint=0"), playing a sineHz sine and typing the command dial makes
+// of the PBX's address (nil: none). before, when set, runs between the two
+// starts. Both stop with the test, baresip's log shown on failure.
+func baresipLab(ctx context.Context, t *testing.T, params string, sineHz int, before func(*lab.Lab), dial func(pbx string) string) (*lab.Lab, *Baresip) {
+	t.Helper()
+	bin := need(t, "baresip")
+	if BaresipModules() == "" {
+		missing(t, "baresip's modules are not installed")
+	}
+	dir := t.TempDir()
+	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{"1001"}, Dir: dir, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if before != nil {
+		before(l)
+	}
+	var commands []string
+	if dial != nil {
+		commands = []string{dial(l.PBX.Addr().String())}
+	}
+	sipPort, err := lab.FreeUDPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtp, err := mediaRange(dir, "1001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := StartBaresip(ctx, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: sipPort, RTPMin: rtp, RTPMax: rtp + 9,
+		Account:  fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003%s", l.PBX.Addr(), params),
+		SineHz:   sineHz,
+		Lifetime: 50 * time.Second,
+		Commands: commands})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b.Stop()
+		if t.Failed() {
+			t.Logf("baresip log:\n%s", b.Log())
+		}
+	})
+	return l, b
 }
