@@ -130,6 +130,26 @@ func seen(ladder []pbx.Entry, from int, match func(pbx.Entry) bool) int {
 	return -1
 }
 
+// step is one message a ladder must show: what it is, and how to know it.
+type step struct {
+	what  string
+	match func(pbx.Entry) bool
+}
+
+// inOrder fails the test unless the ladder, from index from on, shows the
+// steps in order.
+func (f *kflow) inOrder(ladder []pbx.Entry, from int, steps []step) {
+	f.T.Helper()
+	at := from
+	for _, s := range steps {
+		i := seen(ladder, at, s.match)
+		if i < 0 {
+			f.T.Fatalf("no %s after step %d of Kamailio's ladder:\n%s", s.what, at, f.ladderText())
+		}
+		at = i
+	}
+}
+
 // logLines returns the fields (split on |) of Kamailio's log lines that
 // start with tag|.
 func (f *kflow) logLines(tag string) [][]string {
@@ -172,10 +192,7 @@ func TestKamailioForwardAlways(t *testing.T) {
 		t.Fatalf("no INVITE relayed to 1002:\n%s", f.ladderText())
 	}
 	cid := ladder[inv].CallID
-	steps := []struct {
-		what  string
-		match func(pbx.Entry) bool
-	}{
+	steps := []step{
 		{"302 in from 1002", func(e pbx.Entry) bool {
 			return e.Dir == "in" && e.Status == 302 && e.Method == "INVITE" && e.Peer.Port == p2 && e.CallID == cid
 		}},
@@ -193,14 +210,7 @@ func TestKamailioForwardAlways(t *testing.T) {
 			return e.Dir == "out" && e.Status == 200 && e.Method == "INVITE" && e.Peer.Port == p1 && e.CallID == cid
 		}},
 	}
-	at := inv
-	for _, s := range steps {
-		i := seen(ladder, at, s.match)
-		if i < 0 {
-			t.Fatalf("no %s after step %d of Kamailio's ladder:\n%s", s.what, at, f.ladderText())
-		}
-		at = i
-	}
+	f.inOrder(ladder, inv, steps)
 	// The 302 Kamailio relayed carried Diversion naming 1002, unconditional,
 	// and a Contact for 1003.
 	var redirects []string
@@ -259,10 +269,7 @@ func TestKamailioBlindTransfer(t *testing.T) {
 	}
 	cid := ladder[inv].CallID
 	var cid2 string
-	steps := []struct {
-		what  string
-		match func(pbx.Entry) bool
-	}{
+	steps := []step{
 		{"REFER in from 1002", func(e pbx.Entry) bool {
 			return e.Dir == "in" && e.Request && e.Method == "REFER" && e.Peer.Port == p2 && e.CallID == cid
 		}},
@@ -284,14 +291,7 @@ func TestKamailioBlindTransfer(t *testing.T) {
 			return e.Dir == "out" && e.Status == 200 && e.Method == "INVITE" && e.Peer.Port == p1 && e.CallID == cid2
 		}},
 	}
-	at := inv
-	for _, s := range steps {
-		i := seen(ladder, at, s.match)
-		if i < 0 {
-			t.Fatalf("no %s after step %d of Kamailio's ladder:\n%s", s.what, at, f.ladderText())
-		}
-		at = i
-	}
+	f.inOrder(ladder, inv, steps)
 	// The REFER named 1003 as the target and 1002 as the referrer.
 	var refers []string
 	ok := false
