@@ -3,6 +3,7 @@ package panel
 import (
 	"bufio"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -310,26 +311,47 @@ func TestAudioBothWays(t *testing.T) {
 	}
 }
 
-// waitMic waits until the mic ring holds n samples (the reader goroutine is
-// on the other side of a socket).
-func waitMic(t *testing.T, s *Server, n int) {
+// waitMicFor waits until the mic ring, read under its lock, satisfies
+// done (the reader goroutine is on the other side of a socket); done says
+// what it saw, for the failure.
+func waitMicFor(t *testing.T, s *Server, done func(c *codec) (bool, string)) {
 	t.Helper()
 	end := time.Now().Add(deadline)
 	for {
 		s.codec.mu.Lock()
-		f := s.codec.fill
+		ok, saw := done(&s.codec)
 		s.codec.mu.Unlock()
-		if f >= n {
+		if ok {
 			return
 		}
 		if time.Now().After(end) {
-			t.Fatalf("mic ring holds %d samples, want %d", f, n)
+			t.Fatal(saw)
 		}
 		select {
 		case <-s.codec.micHook:
 		case <-time.After(time.Until(end)):
 		}
 	}
+}
+
+// waitMic waits until the mic ring holds n samples.
+func waitMic(t *testing.T, s *Server, n int) {
+	t.Helper()
+	waitMicFor(t, s, func(c *codec) (bool, string) {
+		return c.fill >= n, fmt.Sprintf("mic ring holds %d samples, want %d", c.fill, n)
+	})
+}
+
+// waitMicLast waits until the newest sample in the ring is v.
+func waitMicLast(t *testing.T, s *Server, v int16) {
+	t.Helper()
+	waitMicFor(t, s, func(c *codec) (bool, string) {
+		last := int16(-1)
+		if c.fill > 0 {
+			last = c.ring[(c.head+c.fill-1)%len(c.ring)]
+		}
+		return last == v, fmt.Sprintf("newest mic sample %d, want %d", last, v)
+	})
 }
 
 func TestMicKeepsAtMost200ms(t *testing.T) {
@@ -355,31 +377,6 @@ func TestMicKeepsAtMost200ms(t *testing.T) {
 	s.Exchange(ear, mic)
 	if mic[0] != 8000-1600 || mic[159] != 8000-1600+159 {
 		t.Fatalf("mic starts at %d ends %d, want %d..%d", mic[0], mic[159], 8000-1600, 8000-1600+159)
-	}
-}
-
-// waitMicLast waits until the newest sample in the ring is v.
-func waitMicLast(t *testing.T, s *Server, v int16) {
-	t.Helper()
-	end := time.Now().Add(deadline)
-	for {
-		c := &s.codec
-		c.mu.Lock()
-		last := int16(-1)
-		if c.fill > 0 {
-			last = c.ring[(c.head+c.fill-1)%len(c.ring)]
-		}
-		c.mu.Unlock()
-		if last == v {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("newest mic sample %d, want %d", last, v)
-		}
-		select {
-		case <-s.codec.micHook:
-		case <-time.After(time.Until(end)):
-		}
 	}
 }
 
