@@ -461,22 +461,31 @@ func TestStartStreamErrors(t *testing.T) {
 	}
 }
 
-// TestNoAllocsStream: Process with a stream up in both directions, the
-// readers' work included (AllocsPerRun counts every goroutine's
-// allocations), allocates nothing.
-func TestNoAllocsStream(t *testing.T) {
-	a, b := pair(t, Config{}, PCMU)
+// twoWay returns step, one 20 ms frame each way between a and b (a 1 kHz
+// sine from A, 600 Hz from B, each packet waited for at the other end), and
+// B's earpiece buffer, which step fills.
+func twoWay(t *testing.T, a, b side) (step func(), earB []int16) {
 	w := newWaiter(t)
-	micA, micB, earA, earB := make([]int16, 160), make([]int16, 160), make([]int16, 160), make([]int16, 160)
+	micA, micB := make([]int16, 160), make([]int16, 160)
+	earA := make([]int16, 160)
+	earB = make([]int16, 160)
 	var pa, pb float64
-	step := func() {
+	return func() {
 		Sine(micA, 1000, 0.5, 8000, &pa)
 		Sine(micB, 600, 0.5, 8000, &pb)
 		a.e.Process(micA, earA)
 		w.wait(b.recv, "packet at B")
 		b.e.Process(micB, earB)
 		w.wait(a.recv, "packet at A")
-	}
+	}, earB
+}
+
+// TestNoAllocsStream: Process with a stream up in both directions, the
+// readers' work included (AllocsPerRun counts every goroutine's
+// allocations), allocates nothing.
+func TestNoAllocsStream(t *testing.T) {
+	a, b := pair(t, Config{}, PCMU)
+	step, earB := twoWay(t, a, b)
 	for range 20 {
 		step()
 	}
@@ -528,17 +537,7 @@ func TestNoAllocsReceivePath(t *testing.T) {
 // above, an average per frame, is 0.)
 func TestCallNoGC(t *testing.T) {
 	a, b := pair(t, Config{}, PCMA)
-	w := newWaiter(t)
-	micA, micB, earA, earB := make([]int16, 160), make([]int16, 160), make([]int16, 160), make([]int16, 160)
-	var pa, pb float64
-	step := func() {
-		Sine(micA, 1000, 0.5, 8000, &pa)
-		Sine(micB, 600, 0.5, 8000, &pb)
-		a.e.Process(micA, earA)
-		w.wait(b.recv, "packet at B")
-		b.e.Process(micB, earB)
-		w.wait(a.recv, "packet at A")
-	}
+	step, _ := twoWay(t, a, b)
 	for range 20 {
 		step()
 	}
