@@ -111,17 +111,9 @@ func TestReplacesNoMatch(t *testing.T) {
 		{inv0.Get("Call-ID") + ";to-tag=" + tagOf(ok0.Get("To")) + ";from-tag=p1;early-only", 486},
 		{"junk", 400},
 	} {
-		inv := sipmsg.NewRequest("INVITE", target(ua, "1002"))
-		inv.Add("Via", "SIP/2.0/UDP "+p.addr()+";branch="+sipmsg.NewBranch()+";rport")
-		inv.Add("From", "<sip:1003@127.0.0.1>;tag=q1")
-		inv.Add("To", "<sip:1002@127.0.0.1>")
-		inv.Add("Call-ID", sipmsg.NewCallID(""))
-		inv.Add("CSeq", "1 INVITE")
-		inv.Add("Contact", "<sip:1003@"+p.addr()+">")
+		inv := peerInvite(p, ua, "", "1003", "q1", []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"))
 		inv.Add("Replaces", tc.replaces)
 		inv.Add("Require", "replaces")
-		inv.Add("Content-Type", "application/sdp")
-		inv.Body = []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
 		p.send(inv, ua.LocalAddr())
 		for {
 			r, _ := p.read()

@@ -84,19 +84,32 @@ func TestTransfer(t *testing.T) {
 
 const peerSDP = "v=0\r\no=- 1 %d IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=%s\r\n"
 
+// peerInvite is an INVITE from p to 1002 at ua, from user with tag: branch
+// "" is a fresh RFC 3261 branch with rport; a body is sent as SDP. Callers
+// add what their test needs and send it.
+func peerInvite(p *peer, ua *UA, branch, user, tag string, body []byte) *sipmsg.Message {
+	if branch == "" {
+		branch = sipmsg.NewBranch() + ";rport"
+	}
+	inv := sipmsg.NewRequest("INVITE", target(ua, "1002"))
+	inv.Add("Via", "SIP/2.0/UDP "+p.addr()+";branch="+branch)
+	inv.Add("From", "<sip:"+user+"@127.0.0.1>;tag="+tag)
+	inv.Add("To", "<sip:1002@127.0.0.1>")
+	inv.Add("Call-ID", sipmsg.NewCallID(""))
+	inv.Add("CSeq", "1 INVITE")
+	inv.Add("Contact", "<sip:"+user+"@"+p.addr()+">")
+	if body != nil {
+		inv.Add("Content-Type", "application/sdp")
+		inv.Body = body
+	}
+	return inv
+}
+
 // peerCall has a raw peer call ua and answers; it returns the INVITE and
 // the UA's 200 (for the dialog's tags).
 func peerCall(t *testing.T, p *peer, ua *UA) (inv, ok *sipmsg.Message) {
 	t.Helper()
-	inv = sipmsg.NewRequest("INVITE", target(ua, "1002"))
-	inv.Add("Via", "SIP/2.0/UDP "+p.addr()+";branch="+sipmsg.NewBranch()+";rport")
-	inv.Add("From", "<sip:1001@127.0.0.1>;tag=p1")
-	inv.Add("To", "<sip:1002@127.0.0.1>")
-	inv.Add("Call-ID", sipmsg.NewCallID(""))
-	inv.Add("CSeq", "1 INVITE")
-	inv.Add("Contact", "<sip:1001@"+p.addr()+">")
-	inv.Add("Content-Type", "application/sdp")
-	inv.Body = fmt.Appendf(nil, peerSDP, 1, "sendrecv")
+	inv = peerInvite(p, ua, "", "1001", "p1", fmt.Appendf(nil, peerSDP, 1, "sendrecv"))
 	p.send(inv, ua.LocalAddr())
 	in := expect(t, ua, CallIncoming)
 	if _, err := ua.Answer(in.Call, media(20000, "PCMU")); err != nil {
@@ -243,12 +256,7 @@ func TestReInviteFromPeer(t *testing.T) {
 func TestRequireUnsupported(t *testing.T) {
 	ua, _ := startUA(t, LineConfig{User: "1002"})
 	p := newPeer(t)
-	inv := sipmsg.NewRequest("INVITE", target(ua, "1002"))
-	inv.Add("Via", "SIP/2.0/UDP "+p.addr()+";branch="+sipmsg.NewBranch())
-	inv.Add("From", "<sip:1001@127.0.0.1>;tag=p1")
-	inv.Add("To", "<sip:1002@127.0.0.1>")
-	inv.Add("Call-ID", sipmsg.NewCallID(""))
-	inv.Add("CSeq", "1 INVITE")
+	inv := peerInvite(p, ua, "", "1001", "p1", nil)
 	inv.Add("Require", "100rel, foo")
 	p.send(inv, ua.LocalAddr())
 	r, _ := p.read()
@@ -263,15 +271,7 @@ func TestRequireUnsupported(t *testing.T) {
 func TestRfc2543Branch(t *testing.T) {
 	ua, _ := startUA(t, LineConfig{User: "1002"})
 	p := newPeer(t)
-	inv := sipmsg.NewRequest("INVITE", target(ua, "1002"))
-	inv.Add("Via", "SIP/2.0/UDP "+p.addr()+";branch=old1")
-	inv.Add("From", "<sip:1001@127.0.0.1>;tag=p1")
-	inv.Add("To", "<sip:1002@127.0.0.1>")
-	inv.Add("Call-ID", sipmsg.NewCallID(""))
-	inv.Add("CSeq", "1 INVITE")
-	inv.Add("Contact", "<sip:1001@"+p.addr()+">")
-	inv.Add("Content-Type", "application/sdp")
-	inv.Body = fmt.Appendf(nil, peerSDP, 1, "sendrecv")
+	inv := peerInvite(p, ua, "old1", "1001", "p1", fmt.Appendf(nil, peerSDP, 1, "sendrecv"))
 	p.send(inv, ua.LocalAddr())
 	in := expect(t, ua, CallIncoming)
 	p.send(inv, ua.LocalAddr())
@@ -393,15 +393,7 @@ func TestTelephoneEventSDP(t *testing.T) {
 func TestUnservableOffer(t *testing.T) {
 	ua, _ := startUA(t, LineConfig{User: "1002"})
 	p := newPeer(t)
-	inv := sipmsg.NewRequest("INVITE", target(ua, "1002"))
-	inv.Add("Via", "SIP/2.0/UDP "+p.addr()+";branch="+sipmsg.NewBranch())
-	inv.Add("From", "<sip:1001@127.0.0.1>;tag=p1")
-	inv.Add("To", "<sip:1002@127.0.0.1>")
-	inv.Add("Call-ID", sipmsg.NewCallID(""))
-	inv.Add("CSeq", "1 INVITE")
-	inv.Add("Contact", "<sip:1001@"+p.addr()+">")
-	inv.Add("Content-Type", "application/sdp")
-	inv.Body = []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n")
+	inv := peerInvite(p, ua, "", "1001", "p1", []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n"))
 	p.send(inv, ua.LocalAddr())
 	for {
 		r, _ := p.read()
