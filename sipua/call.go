@@ -44,6 +44,7 @@ type call struct {
 	line     *line
 	outgoing bool
 	state    callState
+	tk       tkind // the transport of the call's requests and responses (its Via and Contact)
 	peer     string
 	number   string // Event.Number
 	dlg      *dialog.Dialog
@@ -210,14 +211,15 @@ func (ua *UA) dial(line int, target, replaces string, local Media) (CallID, erro
 		if err != nil {
 			return err
 		}
-		dest := l.proxy
+		dest, tk := l.proxy, l.tk
 		if dest == nil {
 			if dest, err = transport.Resolve(u.HostPort()); err != nil {
 				return fmt.Errorf("sipua: dial: %w", err)
 			}
+			tk = uriTransport(u)
 		}
 		c := ua.newCall(l, true)
-		c.dest, c.offer, c.state = dest, offer, csCalling
+		c.dest, c.tk, c.offer, c.state = dest, tk, offer, csCalling
 		c.caps, c.local = offer, offer
 		c.peer = u.User
 		if c.peer == "" {
@@ -225,13 +227,13 @@ func (ua *UA) dial(line int, target, replaces string, local Media) (CallID, erro
 		}
 		c.number = c.peer
 		inv := sipmsg.NewRequest("INVITE", u.String())
-		inv.Add("Via", ua.viaValue())
+		inv.Add("Via", ua.viaFor(c.tk))
 		inv.Add("Max-Forwards", "70")
 		inv.Add("From", l.fromValue())
 		inv.Add("To", (&sipmsg.NameAddr{URI: u}).String())
 		inv.Add("Call-ID", sipmsg.NewCallID(ua.contactHost))
 		inv.Add("CSeq", "1 INVITE")
-		inv.Add("Contact", ua.contact(l.cfg.User))
+		inv.Add("Contact", ua.contactFor(c.tk, l.cfg.User))
 		inv.Add("Allow", allowHeader)
 		if replaces != "" {
 			inv.Add("Replaces", replaces)
@@ -322,7 +324,7 @@ func (c *call) onInviteResponse(tx *transaction.Client, r *sipmsg.Message) {
 		seq, _, _ := inv.CSeq()
 		inv.Set("CSeq", fmt.Sprintf("%d INVITE", seq+1))
 		inv.RemoveFirst("Via")
-		inv.Prepend("Via", c.ua.viaValue())
+		inv.Prepend("Via", c.ua.viaFor(c.tk))
 		inv.Set(ahdr, ch.Authorize("INVITE", inv.RequestURI, c.line.authUser, c.line.cfg.Password))
 		c.sendInvite(inv)
 	case code < 400 && c.redirects < maxRedirects && c.state != csTerminating && !c.cancelWanted:
@@ -395,7 +397,7 @@ func (c *call) redirect(r *sipmsg.Message) bool {
 	seq, _, _ := inv.CSeq()
 	inv.Set("CSeq", fmt.Sprintf("%d INVITE", seq+1))
 	inv.RemoveFirst("Via")
-	inv.Prepend("Via", c.ua.viaValue())
+	inv.Prepend("Via", c.ua.viaFor(c.tk))
 	inv.Del("Authorization")
 	inv.Del("Proxy-Authorization")
 	have := map[string]bool{}
@@ -433,7 +435,7 @@ func (c *call) on2xx(r *sipmsg.Message) {
 	}
 	c.dlg = d
 	ack := d.NewRequest("ACK")
-	ack.Prepend("Via", c.ua.viaValue())
+	ack.Prepend("Via", c.ua.viaFor(c.tk))
 	c.ack = ack
 	c.ua.sendMsg(ack, c.hop())
 	if c.stopCancel != nil {
@@ -495,14 +497,14 @@ func (c *call) fork2xx(r *sipmsg.Message) {
 		hop = a
 	}
 	ack := d.NewRequest("ACK")
-	ack.Prepend("Via", c.ua.viaValue())
+	ack.Prepend("Via", c.ua.viaFor(c.tk))
 	if c.forks == nil {
 		c.forks = map[string]*sipmsg.Message{}
 	}
 	c.forks[tag] = ack
 	c.ua.sendMsg(ack, hop)
 	bye := d.NewRequest("BYE")
-	bye.Prepend("Via", c.ua.viaValue())
+	bye.Prepend("Via", c.ua.viaFor(c.tk))
 	bye.Add("Reason", `SIP;cause=200;text="Call completed elsewhere"`)
 	c.ua.logf("sipua: call %d: a second fork answered (tag %s): ACK and BYE", c.id, tag)
 	if _, err := c.ua.tl.NewClient(bye, hop, transaction.ClientHandler{}); err != nil {
@@ -544,7 +546,7 @@ func (c *call) sendBye(reason string) {
 		c.stopOK = nil
 	}
 	bye := c.dlg.NewRequest("BYE")
-	bye.Prepend("Via", c.ua.viaValue())
+	bye.Prepend("Via", c.ua.viaFor(c.tk))
 	if reason != "" {
 		bye.Add("Reason", reason)
 	}
@@ -678,6 +680,7 @@ func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
 		c.replaces = replaced.id
 	}
 	c.srv, c.remoteOffer, c.state = srv, offer, csIncoming
+	c.tk = viaTransport(m) // answered over the transport it came on
 	c.localTag = sipmsg.NewTag()
 	c.peer = userOf(m.Get("From"))
 	c.number = numberOf(m.Get("From"))
@@ -743,7 +746,7 @@ func (c *call) respondInvite(code int, mod func(r *sipmsg.Message)) *sipmsg.Mess
 	return c.ua.respond(c.srv, code, "", func(r *sipmsg.Message) {
 		addToTag(r, c.localTag)
 		if code < 300 {
-			r.Add("Contact", c.ua.contact(c.line.cfg.User))
+			r.Add("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
 		}
 		if mod != nil {
 			mod(r)

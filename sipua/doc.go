@@ -21,11 +21,14 @@
 //
 // Transports (stream.go): a line's requests to its registrar or outbound
 // proxy go over LineConfig.Transport; others over what the next hop's URI
-// says (;transport=tcp/tls, sips), else UDP. Via and Contact name the
-// transport. The UA listens on UDP and TCP at the same port, and on TLS
-// with a certificate. Responses go on the connection the request came on,
-// else to the Via's received address and sent-by port (RFC 3261 18.2.2).
-// Over TCP and TLS the transaction layer's retransmissions are not sent
-// while the connection is open; keepalives are RFC 5626 CRLF pings on the
-// line's connection.
+// says (;transport=tcp/tls, sips), else UDP. Every message is built for
+// the transport it goes over: one Via builder (viaFor) and one Contact
+// builder (contactFor) take the transport, and the sender reads it back
+// off the top Via. The transaction layer reads it too, and over TCP and
+// TLS runs no retransmission timers (RFC 3261 17.1.1.2, 17.1.2.2, 17.2.1,
+// 17.2.2); a connection that cannot be made fails its requests at once.
+// The UA listens on UDP and TCP at the same port, and on TLS with a
+// certificate. Responses go on the connection the request came on, else
+// to the Via's received address and sent-by port (RFC 3261 18.2.2).
+// Keepalives are RFC 5626 CRLF pings on the line's connection.
 package sipua

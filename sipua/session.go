@@ -80,8 +80,8 @@ func (c *call) sendReInvite() {
 	held := c.wantHeld
 	body := c.local.Marshal()
 	inv := c.dlg.NewRequest("INVITE")
-	inv.Prepend("Via", c.ua.viaValue())
-	inv.Add("Contact", c.ua.contact(c.line.cfg.User))
+	inv.Prepend("Via", c.ua.viaFor(c.tk))
+	inv.Add("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
 	inv.Add("Allow", allowHeader)
 	if c.ua.cfg.UserAgent != "" {
 		inv.Add("User-Agent", c.ua.cfg.UserAgent)
@@ -100,7 +100,7 @@ func (c *call) sendReInvite() {
 					ack = c.dlg.NewRequest("ACK")
 					seq, _, _ := inv.CSeq()
 					ack.Set("CSeq", fmt.Sprintf("%d ACK", seq)) // 13.2.2.4: the INVITE's number
-					ack.Prepend("Via", c.ua.viaValue())
+					ack.Prepend("Via", c.ua.viaFor(c.tk))
 				}
 				c.ua.sendMsg(ack, c.hop()) // again for each retransmitted 2xx
 				if c.reinvTx != tx {
@@ -241,7 +241,7 @@ func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
 	}
 	c.reSrv = srv
 	c.reOK = ua.respond(srv, 200, "", func(r *sipmsg.Message) {
-		r.Add("Contact", ua.contact(c.line.cfg.User))
+		r.Add("Contact", ua.contactFor(c.tk, c.line.cfg.User))
 		r.Add("Allow", allowHeader)
 		r.Add("Content-Type", "application/sdp")
 		r.Body = body
@@ -417,8 +417,8 @@ func (c *call) refer(u sipmsg.URI) error {
 func (c *call) sendRefer(u sipmsg.URI) error {
 	ua := c.ua
 	ref := c.dlg.NewRequest("REFER")
-	ref.Prepend("Via", ua.viaValue())
-	ref.Add("Contact", ua.contact(c.line.cfg.User))
+	ref.Prepend("Via", ua.viaFor(c.tk))
+	ref.Add("Contact", ua.contactFor(c.tk, c.line.cfg.User))
 	ref.Add("Refer-To", "<"+u.String()+">")
 	ref.Add("Referred-By", "<"+c.line.aor().String()+">")
 	if ua.cfg.UserAgent != "" {
@@ -459,10 +459,10 @@ func (ua *UA) handleRefer(srv *transaction.Server, m *sipmsg.Message) {
 	if seq, _, _ := m.CSeq(); seq > c.dlg.RemoteSeq {
 		c.dlg.RemoteSeq = seq
 	}
-	ua.respond(srv, 202, "", func(r *sipmsg.Message) { r.Add("Contact", ua.contact(c.line.cfg.User)) })
+	ua.respond(srv, 202, "", func(r *sipmsg.Message) { r.Add("Contact", ua.contactFor(c.tk, c.line.cfg.User)) })
 	n := c.dlg.NewRequest("NOTIFY")
-	n.Prepend("Via", ua.viaValue())
-	n.Add("Contact", ua.contact(c.line.cfg.User))
+	n.Prepend("Via", ua.viaFor(c.tk))
+	n.Add("Contact", ua.contactFor(c.tk, c.line.cfg.User))
 	n.Add("Event", "refer")
 	n.Add("Subscription-State", "terminated;reason=noresource")
 	n.Add("Content-Type", "message/sipfrag;version=2.0")

@@ -140,28 +140,25 @@ func (ua *UA) TLSAddr() *net.TCPAddr {
 const reflowAfter = 30 * time.Second
 
 // streamClosed runs on the loop when a TCP or TLS connection has closed.
-// A connection to a line's registrar that could not open (dialErr) fails
-// the pending REGISTER at once with 503 (RFC 3261 section 8.1.3.1) rather
-// than after timer F. A registered line whose registrar or proxy the
+// A connection that could not open (dialErr) fails the requests pending
+// to that address at once (transaction.Layer.Unreachable), so a REGISTER
+// fails with 503 (RFC 3261 section 8.1.3.1) and an INVITE ends rather
+// than after timer B or F. A registered line whose registrar or proxy the
 // connection led to registers again over a new one (after a random 0-2 s),
 // so that the registrar's way back to the phone (the connection, behind
 // NAT) is open again (RFC 5626 section 4.4 in spirit; the phone has no
 // outbound flow tokens).
 func (ua *UA) streamClosed(k tkind, a *net.UDPAddr, dialErr error) {
+	if dialErr != nil {
+		if n := ua.tl.Unreachable(a); n > 0 {
+			ua.logf("sipua: %v: %d requests failed", dialErr, n)
+		}
+	}
 	if ua.closing {
 		return
 	}
 	for _, l := range ua.lines {
-		if l.tk != k || l.registrar == nil || !sameAddr(l.proxy, a) {
-			continue
-		}
-		if dialErr != nil && l.regTx != nil {
-			tx := l.regTx
-			l.regTx = nil
-			tx.Terminate()
-			ua.logf("sipua: line %d REGISTER: %v", l.n, dialErr)
-			expires, _ := strconv.Atoi(tx.Request().Get("Expires"))
-			l.regFailed(503, expires, 0)
+		if dialErr != nil || l.tk != k || l.registrar == nil || !sameAddr(l.proxy, a) {
 			continue
 		}
 		if l.regState != "registered" || time.Since(l.regAt) < reflowAfter {
@@ -204,216 +201,146 @@ func (ua *UA) portFor(k tkind) int {
 	return ua.local.Port
 }
 
-// viaFor is a new top Via for a request sent over k.
+// viaFor is a new top Via for a request sent over k: the one Via
+// builder. It names the transport and our address and port on it (RFC
+// 3261 18.1.1), a fresh branch and rport (RFC 3581). Every request is
+// built for the transport it goes over; nothing is rewritten on the way out.
 func (ua *UA) viaFor(k tkind) string {
-	v := sipmsg.Via{Transport: k.via(), Host: ua.contactHost, Port: ua.portFor(k)}
-	v.SetParam("branch", sipmsg.NewBranch())
-	v.SetParam("rport", "")
-	return v.String()
+	if ua.viaSentBy[k] == "" { // contactHost and the ports are fixed once started
+		ua.viaSentBy[k] = "SIP/2.0/" + k.via() + " " + sipmsg.URI{Host: ua.contactHost, Port: ua.portFor(k)}.HostPort()
+	}
+	return ua.viaSentBy[k] + ";branch=" + sipmsg.NewBranch() + ";rport"
 }
 
-// contactFor is our Contact for a line on k (;transport=tcp/tls on streams).
+// contactFor is our Contact for user on k (;transport=tcp/tls on
+// streams): the one Contact builder, for requests and responses alike.
 func (ua *UA) contactFor(k tkind, user string) string {
+	if c, ok := ua.contacts[k][user]; ok {
+		return c
+	}
 	u := sipmsg.URI{Scheme: "sip", User: user, Host: ua.contactHost, Port: ua.portFor(k)}
 	if k != tUDP {
 		u.Params = []sipmsg.Param{{Name: "transport", Value: k.param()}}
 	}
-	return "<" + u.String() + ">"
+	c := "<" + u.String() + ">"
+	if ua.contacts[k] == nil {
+		ua.contacts[k] = map[string]string{}
+	}
+	if len(ua.contacts[k]) < 16 { // the lines' users; anything else is not kept
+		ua.contacts[k][user] = c
+	}
+	return c
+}
+
+// viaTransport is the transport the top Via of m names (UDP when it names
+// none we speak), without parsing the whole value.
+func viaTransport(m *sipmsg.Message) tkind {
+	top := m.Get("Via")
+	if len(top) >= 11 && strings.EqualFold(top[:11], "SIP/2.0/UDP") {
+		return tUDP
+	}
+	v, err := sipmsg.ParseVia(top)
+	if err != nil {
+		return tUDP
+	}
+	switch strings.ToUpper(v.Transport) {
+	case "TCP":
+		return tTCP
+	case "TLS":
+		return tTLS
+	}
+	return tUDP
+}
+
+// uriTransport is the transport a request to u goes over when no line's
+// registrar or proxy is the next hop: sips means TLS, else ;transport=,
+// else UDP (RFC 3263 section 4.1 without DNS).
+func uriTransport(u sipmsg.URI) tkind {
+	if strings.EqualFold(u.Scheme, "sips") {
+		return tTLS
+	}
+	if p, ok := u.Param("transport"); ok {
+		if k, err := parseTransport(p); err == nil {
+			return k
+		}
+	}
+	return tUDP
 }
 
 func sameAddr(a, b *net.UDPAddr) bool {
 	return a != nil && b != nil && a.Port == b.Port && a.IP.Equal(b.IP)
 }
 
-// route picks the transport of a message to to, and where it goes.
+// route is where a message to to goes and over what: the transport its
+// top Via names, since every message is built for its transport (viaFor;
+// a response's top Via is the request's, RFC 3261 18.2.2).
 //
-// A response goes over the transport its top Via names (RFC 3261 section
-// 18.2.2): over UDP to to (the source address, RFC 3581); over TCP or TLS
-// on the connection the request came on (from to) while it is open, else
-// on one to the received address and the sent-by port.
-//
-// A request to a line's registrar or outbound proxy uses the line's
-// transport (the line whose user sent it first); any other (peer-to-peer)
-// uses the next hop's URI: sips or ;transport=tcp/tls, else UDP.
+// A response over UDP goes to to (the source address, RFC 3581); over TCP
+// or TLS on the connection the request came on (from to) while it is
+// open, else on one to the received address and the sent-by port. A
+// request goes to to; over TLS the server must prove the name of the
+// line's registrar or proxy at to, else the host of the Route or
+// Request-URI it is sent to.
 func (ua *UA) route(m *sipmsg.Message, to *net.UDPAddr) (k tkind, dest *net.UDPAddr, serverName string) {
-	if !m.IsRequest() {
-		top := m.Get("Via")
-		if len(top) >= 11 && strings.EqualFold(top[:11], "SIP/2.0/UDP") {
-			return tUDP, to, "" // without parsing: the common case
-		}
-		v, err := sipmsg.ParseVia(top)
-		if err != nil {
-			return tUDP, to, ""
-		}
-		switch v.Transport {
-		case "TCP":
-			k = tTCP
-			if ua.tcp.Has(to) {
-				return k, to, ""
-			}
-		case "TLS":
-			k = tTLS
-			if ua.tls.Has(to) {
-				return k, to, ""
-			}
-		default:
-			return tUDP, to, ""
-		}
-		host := v.Host
-		if r, ok := v.Param("received"); ok && r != "" {
-			host = r
-		}
-		port := v.Port
-		if port == 0 {
-			port = 5060
-			if k == tTLS {
-				port = 5061
-			}
-		}
-		if ip := net.ParseIP(host); ip != nil {
-			return k, &net.UDPAddr{IP: ip, Port: port}, v.Host
-		}
-		return k, to, v.Host
-	}
-	var found *line
-	fromUser, parsed := "", false
-	for _, l := range ua.lines {
-		if !sameAddr(l.proxy, to) && !sameAddr(l.registrar, to) {
-			continue
-		}
-		if found != nil && found.tk != l.tk && !parsed { // lines differ: the From user decides
-			if na, err := sipmsg.ParseNameAddr(m.Get("From")); err == nil {
-				fromUser = na.URI.User
-			}
-			parsed = true
-		}
-		if found == nil || (found.cfg.User != fromUser && l.cfg.User == fromUser) {
-			found = l
-		}
-	}
-	if found != nil {
-		return found.tk, to, found.serverName
-	}
-	hop := m.RequestURI
-	if r := m.Get("Route"); r != "" {
-		hop = r
-	}
-	if !hasFold(hop, "transport=") && !hasFold(hop, "sips:") {
-		return tUDP, to, "" // without parsing: the common case
-	}
-	hop = m.RequestURI
-	if r := m.GetAll("Route"); len(r) > 0 {
-		hop = strings.Trim(r[0], "<> ") // GetAll has split the list
-		if i := strings.IndexByte(hop, '>'); i >= 0 {
-			hop = hop[:i]
-		}
-	}
-	u, err := sipmsg.ParseURI(hop)
-	if err != nil {
+	k = viaTransport(m)
+	if k == tUDP {
 		return tUDP, to, ""
 	}
-	k = tUDP
-	if p, ok := u.Param("transport"); ok {
-		k, _ = parseTransport(p)
-	}
-	if strings.EqualFold(u.Scheme, "sips") {
-		k = tTLS
-	}
-	return k, to, u.Host
-}
-
-// hasFold reports whether s contains sub, ASCII case-insensitively.
-func hasFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
-			return true
-		}
-	}
-	return false
-}
-
-// fitTransport makes our top Via (requests) and our Contact name the
-// transport the message goes over. Messages built for UDP (viaValue,
-// contact) leave here saying TCP or TLS.
-func (ua *UA) fitTransport(m *sipmsg.Message, k tkind) {
 	if m.IsRequest() {
-		if v, err := sipmsg.ParseVia(m.Get("Via")); err == nil && v.Transport != k.via() && v.Host == ua.contactHost {
-			v.Transport, v.Port = k.via(), ua.portFor(k)
-			m.RemoveFirst("Via")
-			m.Prepend("Via", v.String())
+		if k != tTLS {
+			return k, to, ""
+		}
+		for _, l := range ua.lines {
+			if l.tk == tTLS && (sameAddr(l.proxy, to) || sameAddr(l.registrar, to)) {
+				return k, to, l.serverName
+			}
+		}
+		hop := m.RequestURI
+		if r := m.GetAll("Route"); len(r) > 0 {
+			hop = strings.Trim(r[0], "<> ") // GetAll has split the list
+			if i := strings.IndexByte(hop, '>'); i >= 0 {
+				hop = hop[:i]
+			}
+		}
+		if u, err := sipmsg.ParseURI(hop); err == nil {
+			return k, to, u.Host
+		}
+		return k, to, ""
+	}
+	st := ua.tcp
+	if k == tTLS {
+		st = ua.tls
+	}
+	if st.Has(to) {
+		return k, to, ""
+	}
+	v, err := sipmsg.ParseVia(m.Get("Via"))
+	if err != nil {
+		return k, to, ""
+	}
+	host := v.Host
+	if r, ok := v.Param("received"); ok && r != "" {
+		host = r
+	}
+	port := v.Port
+	if port == 0 {
+		port = 5060
+		if k == tTLS {
+			port = 5061
 		}
 	}
-	c := m.Get("Contact")
-	if c == "" || k == tUDP {
-		return
+	if ip := net.ParseIP(host); ip != nil {
+		return k, &net.UDPAddr{IP: ip, Port: port}, v.Host
 	}
-	na, err := sipmsg.ParseNameAddr(c)
-	if err != nil || na.URI.Host != ua.contactHost || na.URI.Port != ua.local.Port {
-		return
-	}
-	if _, ok := na.URI.Param("transport"); ok {
-		return
-	}
-	na.URI.Port = ua.portFor(k)
-	na.URI.Params = append(na.URI.Params, sipmsg.Param{Name: "transport", Value: k.param()})
-	m.Set("Contact", na.String())
+	return k, to, v.Host
 }
 
-// sendMessage sends m to to over the transport route picks.
+// sendMessage sends m to to over the transport route picks. The
+// transaction layer has already left out the retransmissions a reliable
+// transport does not need.
 func (ua *UA) sendMessage(m *sipmsg.Message, to *net.UDPAddr) error {
 	k, dest, name := ua.route(m, to)
-	if k != tUDP {
-		if ua.repeat(m, k, dest) {
-			return nil
-		}
-		ua.fitTransport(m, k)
-	}
 	return ua.sendOn(k, m.AppendTo(nil), dest, name)
-}
-
-// streamSent remembers the last messages sent over TCP or TLS, so that
-// the transaction layer's retransmissions (timers A, E and G, which RFC
-// 3261 sections 17.1.1.2, 17.1.2.2 and 17.2.1 run only over unreliable
-// transports) are not sent again on a connection that is still open. A
-// connection that has closed gets the retransmission on a new one. Owned
-// by the loop goroutine.
-type streamSent struct {
-	ring [16]struct {
-		m  *sipmsg.Message
-		k  tkind
-		to string
-	}
-	next int
-}
-
-// repeat reports whether m already went over k to to on a connection that
-// is still open, and remembers it otherwise. 2xx responses to INVITE are
-// always sent: the UAS core retransmits them end to end whatever the
-// transport (13.3.1.4).
-func (ua *UA) repeat(m *sipmsg.Message, k tkind, to *net.UDPAddr) bool {
-	if !m.IsRequest() && m.StatusCode >= 200 && m.StatusCode < 300 {
-		if _, method, _ := m.CSeq(); method == "INVITE" {
-			return false
-		}
-	}
-	s := &ua.sent
-	dest := to.String()
-	for _, e := range s.ring {
-		if e.m == m && e.k == k && e.to == dest {
-			st := ua.tcp
-			if k == tTLS {
-				st = ua.tls
-			}
-			if st.Has(to) {
-				return true
-			}
-			break
-		}
-	}
-	e := &s.ring[s.next]
-	e.m, e.k, e.to = m, k, dest
-	s.next = (s.next + 1) % len(s.ring)
-	return false
 }
 
 // sendOn sends bytes over k (b must not change afterwards: streams queue it).

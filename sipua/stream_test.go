@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/sipua/sipmsg"
+	"github.com/deskphone/deskphone/sipua/transaction"
 	"github.com/deskphone/deskphone/sipua/transport"
 )
 
@@ -336,10 +337,11 @@ func (rc *rawConn) read() *sipmsg.Message {
 	return m
 }
 
-// TestStreamNoRetransmit: a request the transaction layer sends again goes
-// once on an open connection (timers A/E are for UDP), and again on a new
-// connection once the old one has closed.
-func TestStreamNoRetransmit(t *testing.T) {
+// TestStreamSendsOnce: a request the UA builds for TCP (its Via says TCP)
+// goes once on the connection: its transaction knows the transport is
+// reliable and runs no timer A (RFC 3261 17.1.1.2), so nothing more comes
+// in the time timer A would have fired twice.
+func TestStreamSendsOnce(t *testing.T) {
 	ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1001"}}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -347,45 +349,31 @@ func TestStreamNoRetransmit(t *testing.T) {
 	}
 	defer ln.Close()
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: ln.Addr().(*net.TCPAddr).Port}
-	req := func(branch string) *sipmsg.Message {
-		m := sipmsg.NewRequest("OPTIONS", fmt.Sprintf("sip:x@%v;transport=tcp", to))
-		m.Add("Via", ua.viaValue())
+	err = ua.do(func() error {
+		m := sipmsg.NewRequest("INVITE", fmt.Sprintf("sip:x@%v;transport=tcp", to))
+		m.Add("Via", ua.viaFor(tTCP))
 		m.Add("From", "<sip:1001@127.0.0.1>;tag=a")
 		m.Add("To", "<sip:x@127.0.0.1>")
-		m.Add("CSeq", "1 OPTIONS")
-		m.Add("Call-ID", branch)
-		return m
+		m.Add("CSeq", "1 INVITE")
+		m.Add("Call-ID", "once")
+		_, err := ua.tl.NewClient(m, to, transaction.ClientHandler{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	m1, m2 := req("one"), req("two")
-	send := func(m *sipmsg.Message) {
-		if err := ua.do(func() error { return ua.sendMessage(m, to) }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	send(m1)
-	send(m1)
-	send(m2)
 	c, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer c.Close()
 	rc := &rawConn{t, c, bufio.NewReader(c)}
-	if a, b := rc.read(), rc.read(); a.Get("Call-ID") != "one" || b.Get("Call-ID") != "two" {
-		t.Fatalf("got %s then %s, want one then two", a.Get("Call-ID"), b.Get("Call-ID"))
+	if m := rc.read(); m.Get("Call-ID") != "once" || !strings.HasPrefix(m.Get("Via"), "SIP/2.0/TCP ") {
+		t.Fatalf("got %s", m)
 	}
-	if !strings.HasPrefix(m1.Get("Via"), "SIP/2.0/TCP ") {
-		t.Errorf("Via %q", m1.Get("Via"))
-	}
-	c.Close()
-	waitUntil(t, func() bool { return !ua.tcp.Has(to) }) // the UA sees the close
-	send(m1)
-	c2, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
-	if m := (&rawConn{t, c2, bufio.NewReader(c2)}).read(); m.Get("Call-ID") != "one" {
-		t.Fatalf("retransmission on a new connection: %v", m.Get("Call-ID"))
+	_ = c.SetReadDeadline(time.Now().Add(3 * transaction.T1 / 2 * 2)) // past timer A's 0.5 s and 1.5 s
+	if b, err := rc.r.ReadByte(); err == nil {
+		t.Fatalf("more came after the INVITE (a retransmission over TCP?): %q", b)
 	}
 }
 
@@ -473,8 +461,14 @@ func TestSippTCP(t *testing.T) {
 		port := freeUDPPort(t)
 		wait := sipp(t, "-t", "t1", "-sn", "uas", "-p", fmt.Sprint(port))
 		ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1001"}}})
-		// Until SIPp listens, the INVITE's retransmissions (timer A) each
-		// try a new connection.
+		// Over TCP nothing is retransmitted: wait until SIPp listens.
+		waitUntil(t, func() bool {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
 		id, err := ua.Dial(1, fmt.Sprintf("sip:service@127.0.0.1:%d;transport=tcp", port), media(10000, "PCMU"))
 		if err != nil {
 			t.Fatal(err)
@@ -527,8 +521,9 @@ func TestRoute(t *testing.T) {
 	if err := ua.tcp.Send([]byte("\r\n\r\n"), open, ""); err != nil {
 		t.Fatal(err)
 	}
-	req := func(from, ruri string, route ...string) *sipmsg.Message {
+	req := func(k tkind, from, ruri string, route ...string) *sipmsg.Message {
 		m := sipmsg.NewRequest("INVITE", ruri)
+		m.Add("Via", "SIP/2.0/"+k.via()+" 127.0.0.1:5060;branch=z9hG4bK1;rport")
 		m.Add("From", "<sip:"+from+"@x>;tag=1")
 		for _, r := range route {
 			m.Add("Route", r)
@@ -548,13 +543,15 @@ func TestRoute(t *testing.T) {
 		dest     *net.UDPAddr
 		hostname string
 	}{
-		{"udp line", req("1001", "sip:x@y"), addr(7001), tUDP, addr(7001), "127.0.0.1"},
-		{"tcp line", req("1002", "sip:x@y"), addr(7002), tTCP, addr(7002), "127.0.0.1"},
-		{"tls line by name", req("1003", "sip:x@y"), addr(7003), tTLS, addr(7003), "pbx.test"},
-		{"peer by uri", req("1001", "sip:x@127.0.0.1:9;transport=tcp"), addr(9), tTCP, addr(9), "127.0.0.1"},
-		{"peer by route", req("1001", "sip:x@127.0.0.1:9", "<sip:127.0.0.1:8;lr;transport=tls>"), addr(8), tTLS, addr(8), "127.0.0.1"},
-		{"peer sips", req("1001", "sips:x@127.0.0.1:9"), addr(9), tTLS, addr(9), "127.0.0.1"},
-		{"peer plain", req("1001", "sip:x@127.0.0.1:9"), addr(9), tUDP, addr(9), ""},
+		// Requests go over the transport their Via was built for; TLS
+		// names the line's server, else the next hop's host.
+		{"udp line", req(tUDP, "1001", "sip:x@y"), addr(7001), tUDP, addr(7001), ""},
+		{"tcp line", req(tTCP, "1002", "sip:x@y"), addr(7002), tTCP, addr(7002), ""},
+		{"tls line by name", req(tTLS, "1003", "sip:x@y"), addr(7003), tTLS, addr(7003), "pbx.test"},
+		{"peer by uri", req(tTCP, "1001", "sip:x@127.0.0.1:9;transport=tcp"), addr(9), tTCP, addr(9), ""},
+		{"peer by route", req(tTLS, "1001", "sip:x@127.0.0.1:9", "<sip:127.0.0.1:8;lr;transport=tls>"), addr(8), tTLS, addr(8), "127.0.0.1"},
+		{"peer sips", req(tTLS, "1001", "sips:x@127.0.0.1:9"), addr(9), tTLS, addr(9), "127.0.0.1"},
+		{"peer plain", req(tUDP, "1001", "sip:x@127.0.0.1:9"), addr(9), tUDP, addr(9), ""},
 		{"udp response beside a tcp connection", resp("SIP/2.0/UDP 127.0.0.1:5060;rport=" + strconv.Itoa(open.Port)), open, tUDP, open, ""},
 		{"tcp response on its connection", resp("SIP/2.0/TCP 127.0.0.1:5090;branch=z9hG4bK1"), open, tTCP, open, ""},
 		{"tcp response, connection gone", resp("SIP/2.0/TCP h.test:5090;received=127.0.0.2"), addr(40000), tTCP, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2), Port: 5090}, "h.test"},

@@ -37,7 +37,6 @@ type UA struct {
 	conn      *transport.UDP
 	tcp, tls  *transport.Stream // TCP at conn's port; TLS (stream.go)
 	tlsPort   int
-	sent      streamSent // owned by the loop
 	local     *net.UDPAddr
 	readerEnd chan struct{}
 
@@ -47,9 +46,9 @@ type UA struct {
 	lines       []*line
 	calls       map[CallID]*call
 	nextCall    CallID
-	mwi         map[int]*mwiSub   // message-summary subscriptions by line (mwi.go)
-	viaSentBy   string            // "SIP/2.0/UDP host:port" of viaValue, once started
-	contacts    map[string]string // contact's values by user, once started
+	mwi         map[int]*mwiSub      // message-summary subscriptions by line (mwi.go)
+	viaSentBy   [3]string            // "SIP/2.0/UDP host:port" per transport, once started (viaFor)
+	contacts    [3]map[string]string // Contact values per transport and user, once started (contactFor)
 	closing     bool
 	pendingRegs int
 	closeReady  chan struct{}
@@ -320,28 +319,6 @@ func (ua *UA) line(n int) (*line, error) {
 		return nil, fmt.Errorf("%w: %d", ErrUnknownLine, n)
 	}
 	return ua.lines[n-1], nil
-}
-
-func (ua *UA) viaValue() string {
-	if ua.viaSentBy == "" { // contactHost and the port are fixed once started
-		ua.viaSentBy = "SIP/2.0/UDP " + sipmsg.URI{Host: ua.contactHost, Port: ua.local.Port}.HostPort()
-	}
-	return ua.viaSentBy + ";branch=" + sipmsg.NewBranch() + ";rport"
-}
-
-func (ua *UA) contact(user string) string {
-	if c, ok := ua.contacts[user]; ok {
-		return c
-	}
-	u := sipmsg.URI{Scheme: "sip", User: user, Host: ua.contactHost, Port: ua.local.Port}
-	c := "<" + u.String() + ">"
-	if ua.contacts == nil {
-		ua.contacts = map[string]string{}
-	}
-	if len(ua.contacts) < 16 { // the lines' users; anything else is not kept
-		ua.contacts[user] = c
-	}
-	return c
 }
 
 // trusted reports whether requests from ip may be handled.

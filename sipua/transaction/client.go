@@ -24,9 +24,13 @@ type Client struct {
 	req    *sipmsg.Message
 	to     *net.UDPAddr
 	invite bool
-	state  State
-	h      ClientHandler
-	ack    *sipmsg.Message
+	// reliable: the request goes over TCP or TLS, so the transaction
+	// sends it once (no timer A or E) and its Completed state lasts no
+	// time (timers D and K are zero): 17.1.1.2, 17.1.2.2.
+	reliable bool
+	state    State
+	h        ClientHandler
+	ack      *sipmsg.Message
 
 	retrans Timer // A or E
 	timeout Timer // B or F
@@ -59,7 +63,7 @@ func (l *Layer) NewClient(req *sipmsg.Message, to *net.UDPAddr, h ClientHandler)
 	if _, dup := l.clients[key]; dup {
 		return nil, fmt.Errorf("transaction: branch %q already in use", key.branch)
 	}
-	c := &Client{l: l, key: key, req: req, to: to, invite: req.Method == "INVITE", h: h}
+	c := &Client{l: l, key: key, req: req, to: to, invite: req.Method == "INVITE", reliable: Reliable(req), h: h}
 	l.clients[key] = c
 	if c.invite {
 		c.state = Calling
@@ -70,7 +74,9 @@ func (l *Layer) NewClient(req *sipmsg.Message, to *net.UDPAddr, h ClientHandler)
 		c.fail(fmt.Errorf("%w: %w", ErrTransport, err))
 		return c, nil
 	}
-	c.armRetransmit(l.cfg.T1)
+	if !c.reliable {
+		c.armRetransmit(l.cfg.T1)
+	}
 	c.timeout = l.timer(64*l.cfg.T1, c.timerTimeout) // B (17.1.1.2) or F (17.1.2.2)
 	return c, nil
 }
@@ -125,6 +131,25 @@ func (c *Client) terminate() {
 // Terminate ends the transaction at once without telling the TU.
 func (c *Client) Terminate() { c.terminate() }
 
+// Unreachable tells the layer that a connection to to could not be made
+// (a reliable transport's connect failed): every client transaction over a
+// reliable transport to that address that has no final response yet ends
+// with ErrTransport at once, as RFC 3261 8.1.3.1 and 17.1.4 ask, instead
+// of waiting for timer B or F. It returns how many ended.
+func (l *Layer) Unreachable(to *net.UDPAddr) int {
+	var failed []*Client
+	for _, c := range l.clients {
+		if c.reliable && c.to != nil && c.to.Port == to.Port && c.to.IP.Equal(to.IP) &&
+			(c.state == Calling || c.state == Trying || c.state == Proceeding) {
+			failed = append(failed, c)
+		}
+	}
+	for _, c := range failed {
+		c.fail(fmt.Errorf("%w: cannot connect to %v", ErrTransport, to))
+	}
+	return len(failed)
+}
+
 // HandleResponse gives a received response to its client transaction and
 // reports whether one matched. An unmatched 2xx to INVITE (the transaction
 // gone) must go to the TU directly (a stray retransmission).
@@ -169,7 +194,11 @@ func (c *Client) receive(resp *sipmsg.Message) {
 				stop(&c.timeout)
 				c.ack = AckFor(c.req, resp)
 				c.sendAck()
-				c.wait = c.l.timer(max(32*time.Second, 64*c.l.cfg.T1), c.terminate)
+				if c.reliable { // timer D is zero
+					c.terminate()
+				} else {
+					c.wait = c.l.timer(max(32*time.Second, 64*c.l.cfg.T1), c.terminate)
+				}
 				c.up(resp)
 			}
 		case Accepted: // 2xx retransmissions go up, the TU ACKs again
@@ -193,7 +222,11 @@ func (c *Client) receive(resp *sipmsg.Message) {
 		c.state = Completed
 		stop(&c.retrans)
 		stop(&c.timeout)
-		c.wait = c.l.timer(c.l.cfg.T4, c.terminate) // timer K
+		if c.reliable { // timer K is zero
+			c.terminate()
+		} else {
+			c.wait = c.l.timer(c.l.cfg.T4, c.terminate) // timer K
+		}
 		c.up(resp)
 	}
 }

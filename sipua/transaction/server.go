@@ -15,8 +15,12 @@ type Server struct {
 	req    *sipmsg.Message
 	remote *net.UDPAddr
 	invite bool
-	state  State
-	last   *sipmsg.Message // the last response sent
+	// reliable: the request came over TCP or TLS, so a final response is
+	// sent once (no timer G) and the states that absorb retransmissions
+	// last no time (timers I and J are zero): 17.2.1, 17.2.2.
+	reliable bool
+	state    State
+	last     *sipmsg.Message // the last response sent
 
 	// OnTimeout is called when an INVITE's non-2xx final was never ACKed
 	// (timer H) or a response could not be sent. Optional.
@@ -61,7 +65,7 @@ func (l *Layer) HandleRequest(req *sipmsg.Message, from *net.UDPAddr) (*Server, 
 		_ = l.cfg.Transport.Send(r, from)
 		return nil, false
 	}
-	s := &Server{l: l, key: key, req: req, remote: from, invite: req.Method == "INVITE"}
+	s := &Server{l: l, key: key, req: req, remote: from, invite: req.Method == "INVITE", reliable: Reliable(req)}
 	if s.invite {
 		s.state = Proceeding
 	} else {
@@ -114,6 +118,10 @@ func (s *Server) receive(req *sipmsg.Message) {
 			s.state = Confirmed
 			stop(&s.retrans)
 			stop(&s.timeout)
+			if s.reliable { // timer I is zero
+				s.terminate()
+				return
+			}
 			s.wait = s.l.timer(s.l.cfg.T4, s.terminate)
 		}
 		return
@@ -159,7 +167,9 @@ func (s *Server) Respond(resp *sipmsg.Message) error {
 		s.wait = s.l.timer(64*s.l.cfg.T1, s.terminate)
 	case s.invite: // 17.2.1: Completed, timers G and H
 		s.state = Completed
-		s.armG(s.l.cfg.T1)
+		if !s.reliable {
+			s.armG(s.l.cfg.T1)
+		}
 		s.timeout = s.l.timer(64*s.l.cfg.T1, func() {
 			if s.state != Completed {
 				return
@@ -169,8 +179,12 @@ func (s *Server) Respond(resp *sipmsg.Message) error {
 				s.OnTimeout(s, fmt.Errorf("%w: no ACK for %d", ErrTimeout, code))
 			}
 		})
-	default: // 17.2.2: Completed, timer J
+	default: // 17.2.2: Completed, timer J (zero over a reliable transport)
 		s.state = Completed
+		if s.reliable {
+			s.terminate()
+			return nil
+		}
 		s.wait = s.l.timer(64*s.l.cfg.T1, s.terminate)
 	}
 	return nil

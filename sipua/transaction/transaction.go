@@ -105,6 +105,28 @@ func stop(t *Timer) {
 	}
 }
 
+// Reliable reports whether the top Via of m names a reliable transport
+// (TCP, TLS, SCTP, WS, WSS: anything but UDP), without allocating. A
+// client transaction reads it off the request it sends (the UA builds
+// the Via for the transport the request goes over); a server transaction
+// off the request it received (the transport the peer sent it on, 18.2.1).
+func Reliable(m *sipmsg.Message) bool {
+	v := strings.TrimLeft(m.Get("Via"), " \t")
+	_, rest, ok := strings.Cut(v, "/") // SIP/2.0/TRANSPORT
+	if !ok {
+		return false
+	}
+	_, rest, ok = strings.Cut(rest, "/")
+	if !ok {
+		return false
+	}
+	rest = strings.TrimLeft(rest, " \t")
+	if end := strings.IndexAny(rest, " \t"); end >= 0 {
+		rest = rest[:end]
+	}
+	return rest != "" && !strings.EqualFold(rest, "UDP")
+}
+
 func topVia(m *sipmsg.Message) (sipmsg.Via, error) {
 	v, err := sipmsg.ParseVia(m.Get("Via"))
 	if err != nil {
