@@ -210,3 +210,33 @@ func TestChoose(t *testing.T) {
 		t.Errorf("unsupported: %v", err)
 	}
 }
+
+// One header field should hold one challenge (RFC 3261 section 25.1), but
+// HTTP's grammar (RFC 7235 section 4.1) allows a comma list of them.
+func TestSplitChallenges(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{`Digest realm="a", nonce="1"`, []string{`Digest realm="a", nonce="1"`}},
+		{`Digest realm="a",nonce="1", Digest realm="a", nonce="2", algorithm=SHA-256`,
+			[]string{`Digest realm="a",nonce="1"`, `Digest realm="a", nonce="2", algorithm=SHA-256`}},
+		{`Basic realm="x", Digest realm="y", nonce=n`, []string{`Basic realm="x"`, `Digest realm="y", nonce=n`}},
+		{`Digest realm = "a" , nonce="1"`, []string{`Digest realm = "a" , nonce="1"`}},                           // BWS around "="
+		{`Digest realm="a, Digest realm=b", nonce="1"`, []string{`Digest realm="a, Digest realm=b", nonce="1"`}}, // quoted
+		{`Digest realm="a\", Digest x", nonce="1"`, []string{`Digest realm="a\", Digest x", nonce="1"`}},         // escaped quote
+		{`Negotiate, Digest realm="a", nonce="1"`, []string{`Negotiate`, `Digest realm="a", nonce="1"`}},
+		{`  `, nil},
+	} {
+		if got := SplitChallenges(tc.in); strings.Join(got, "|") != strings.Join(tc.want, "|") || len(got) != len(tc.want) {
+			t.Errorf("SplitChallenges(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	// Unsplit, the second challenge's parameters must not pass for the first's.
+	if c, err := ParseChallenge(`Digest realm="a", nonce="1", Digest realm="b", nonce="2"`); err == nil {
+		t.Errorf("two challenges parsed as one: %+v", c)
+	}
+	if c, err := Choose([]string{`Digest realm="a", nonce="1", Digest realm="a", nonce="2", qop="auth", algorithm=SHA-256`}); err != nil || c.Nonce != "2" {
+		t.Errorf("Choose over one header of two: %+v %v", c, err)
+	}
+}
