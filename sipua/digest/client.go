@@ -174,8 +174,9 @@ func NewClient(user, authUser, password string) *Client {
 // is m's Request-URI and the method m's (RFC 3261 section 22.4); with
 // qop=auth each header uses the next nonce count of its nonce and a fresh
 // cnonce. The UA calls it after it has set m's Request-URI and just before
-// sending m, for every request that may be challenged (not ACK or CANCEL,
-// which cannot be, RFC 3261 section 22.1). It allocates one string per
+// sending m, for every request that may be challenged: not CANCEL (never
+// challenged, RFC 3261 section 9.2) and not ACK (the ACK to a 2xx copies
+// the INVITE's credentials, section 13.2.2.4). It allocates one string per
 // header it adds.
 func (c *Client) Authorize(m *sipmsg.Message, a *Attempt) {
 	m.Del("Authorization")
