@@ -302,9 +302,8 @@ func (c *Client) Challenged(resp *sipmsg.Message, a *Attempt) (retry bool, err e
 			continue
 		}
 		switch st := a.find(p.kind, p.realm); {
-		case st == nil:
+		case st == nil: // not answered yet in this attempt
 			fresh++
-		case !st.answered:
 		case p.ch.Stale && !st.staleRetried:
 			p.stale = true
 		default:
