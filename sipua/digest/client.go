@@ -227,8 +227,9 @@ type pick struct {
 // challenges it cannot answer (another scheme, algorithm or qop, no nonce)
 // are skipped when the realm has a usable one.
 //
-// It asks for a re-send when every realm offered can be answered: a realm
-// not answered yet in this attempt (also when the request carried cached
+// It asks for a re-send when some realm can be answered and none refuses
+// (a realm with no usable challenge is skipped): a realm answered for
+// the first time in this attempt (also when the request carried cached
 // credentials for it: those were from an earlier challenge), or one whose
 // new challenge says stale=true, once (RFC 7616 section 3.3). It refuses,
 // with a *Refused, when a realm it answered in this attempt challenges again
