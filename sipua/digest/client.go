@@ -174,8 +174,9 @@ func NewClient(user, authUser, password string) *Client {
 // is m's Request-URI and the method m's (RFC 3261 section 22.4); with
 // qop=auth each header uses the next nonce count of its nonce and a fresh
 // cnonce. The UA calls it after it has set m's Request-URI and just before
-// sending m, for every request that may be challenged (not ACK or CANCEL,
-// which cannot be, RFC 3261 section 22.1). It allocates one string per
+// sending m, for every request that may be challenged: not CANCEL (never
+// challenged, RFC 3261 section 9.2) and not ACK (the ACK to a 2xx copies
+// the INVITE's credentials, section 13.2.2.4). It allocates one string per
 // header it adds.
 func (c *Client) Authorize(m *sipmsg.Message, a *Attempt) {
 	m.Del("Authorization")
@@ -226,8 +227,9 @@ type pick struct {
 // challenges it cannot answer (another scheme, algorithm or qop, no nonce)
 // are skipped when the realm has a usable one.
 //
-// It asks for a re-send when every realm offered can be answered: a realm
-// not answered yet in this attempt (also when the request carried cached
+// It asks for a re-send when some realm can be answered and none refuses
+// (a realm with no usable challenge is skipped): a realm answered for
+// the first time in this attempt (also when the request carried cached
 // credentials for it: those were from an earlier challenge), or one whose
 // new challenge says stale=true, once (RFC 7616 section 3.3). It refuses,
 // with a *Refused, when a realm it answered in this attempt challenges again
@@ -301,9 +303,8 @@ func (c *Client) Challenged(resp *sipmsg.Message, a *Attempt) (retry bool, err e
 			continue
 		}
 		switch st := a.find(p.kind, p.realm); {
-		case st == nil:
+		case st == nil: // not answered yet in this attempt
 			fresh++
-		case !st.answered:
 		case p.ch.Stale && !st.staleRetried:
 			p.stale = true
 		default:
