@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/sipua/dialog"
-	"github.com/deskphone/deskphone/sipua/digest"
 	"github.com/deskphone/deskphone/sipua/sdp"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 	"github.com/deskphone/deskphone/sipua/transaction"
@@ -50,12 +49,11 @@ type call struct {
 	dlg      *dialog.Dialog
 
 	// outgoing
-	inv          *sipmsg.Message
-	invTx        *transaction.Client
+	inv          *sipmsg.Message // the INVITE as last sent (after a re-send with credentials)
+	invReq       *outReq
 	dest         *net.UDPAddr
 	offer        sdp.Session
 	ack          *sipmsg.Message
-	authTried    bool
 	provisional  bool
 	cancelWanted bool // hung up before a provisional came (9.1)
 	stopCancel   func()
@@ -77,7 +75,7 @@ type call struct {
 	held        bool        // we hold the call (our last accepted offer was sendonly)
 	wantHeld    bool        // what Hold last asked for
 	remoteHeld  bool        // the peer holds the call
-	reinvTx     *transaction.Client
+	reinvTx     *outReq
 	stopGlare   func()
 	reSrv       *transaction.Server // a peer's re-INVITE whose 2xx waits for its ACK
 	reOK        *sipmsg.Message
@@ -250,12 +248,14 @@ func (ua *UA) dial(line int, target, replaces string, local Media) (CallID, erro
 	return id, err
 }
 
+// sendInvite sends an initial INVITE (the first, or after a redirect);
+// a digest challenge is answered by the request sender (request.go).
 func (c *call) sendInvite(inv *sipmsg.Message) {
 	c.inv = inv
-	tx, err := c.ua.tl.NewClient(inv, c.dest, transaction.ClientHandler{
-		OnResponse: c.onInviteResponse,
-		OnError: func(tx *transaction.Client, err error) {
-			if tx != c.invTx {
+	o := &outReq{
+		onResponse: c.onInviteResponse,
+		onError: func(o *outReq, err error) {
+			if o != c.invReq {
 				return
 			}
 			c.ua.logf("sipua: call %d INVITE: %v", c.id, err)
@@ -268,22 +268,23 @@ func (c *call) sendInvite(inv *sipmsg.Message) {
 				c.end(503)
 			}
 		},
-	})
-	if err != nil {
+		mayResend: func() bool { return c.state != csTerminating && !c.cancelWanted && c.state != csEnded },
+		onResend:  func(m *sipmsg.Message) { c.inv = m },
+	}
+	c.invReq = o
+	if _, err := c.ua.request(c.line, nil, inv, c.dest, o); err != nil {
 		c.ua.logf("sipua: call %d: %v", c.id, err)
 		c.end(503)
-		return
 	}
-	c.invTx = tx
 }
 
-func (c *call) onInviteResponse(tx *transaction.Client, r *sipmsg.Message) {
+func (c *call) onInviteResponse(o *outReq, r *sipmsg.Message) {
 	code := r.StatusCode
 	if code >= 200 && code < 300 {
 		c.on2xx(r)
 		return
 	}
-	if tx != c.invTx || c.state == csEnded {
+	if o != c.invReq || c.state == csEnded {
 		return
 	}
 	switch {
@@ -308,25 +309,6 @@ func (c *call) onInviteResponse(tx *transaction.Client, r *sipmsg.Message) {
 			}
 		}
 		c.ua.emit(e)
-	case (code == 401 || code == 407) && !c.authTried && c.state != csTerminating && !c.cancelWanted:
-		hdr, ahdr := "WWW-Authenticate", "Authorization"
-		if code == 407 {
-			hdr, ahdr = "Proxy-Authenticate", "Proxy-Authorization"
-		}
-		ch, err := digest.Choose(r.GetAll(hdr)) // the strongest offered (RFC 8760)
-		if err != nil {
-			c.ua.logf("sipua: call %d: %v", c.id, err)
-			c.end(code)
-			return
-		}
-		c.authTried = true
-		inv := c.inv.Clone()
-		seq, _, _ := inv.CSeq()
-		inv.Set("CSeq", fmt.Sprintf("%d INVITE", seq+1))
-		inv.RemoveFirst("Via")
-		inv.Prepend("Via", c.ua.viaFor(c.tk))
-		inv.Set(ahdr, ch.Authorize("INVITE", inv.RequestURI, c.line.authUser, c.line.cfg.Password))
-		c.sendInvite(inv)
 	case code < 400 && c.redirects < maxRedirects && c.state != csTerminating && !c.cancelWanted:
 		if !c.redirect(r) {
 			c.end(code)
@@ -410,7 +392,7 @@ func (c *call) redirect(r *sipmsg.Message) bool {
 		}
 	}
 	c.ua.logf("sipua: call %d redirected (%d) to %s", c.id, r.StatusCode, inv.RequestURI)
-	c.dest, c.authTried, c.provisional = dest, false, false
+	c.dest, c.provisional = dest, false
 	c.early = nil
 	c.state = csCalling
 	c.sendInvite(inv)
@@ -507,7 +489,7 @@ func (c *call) fork2xx(r *sipmsg.Message) {
 	bye.Prepend("Via", c.ua.viaFor(c.tk))
 	bye.Add("Reason", `SIP;cause=200;text="Call completed elsewhere"`)
 	c.ua.logf("sipua: call %d: a second fork answered (tag %s): ACK and BYE", c.id, tag)
-	if _, err := c.ua.tl.NewClient(bye, hop, transaction.ClientHandler{}); err != nil {
+	if _, err := c.ua.request(c.line, d, bye, hop, &outReq{}); err != nil {
 		c.ua.logf("sipua: call %d fork BYE: %v", c.id, err)
 	}
 }
@@ -521,9 +503,7 @@ func (c *call) sendCancel() {
 	// 9.1: without a final response within 64*T1 the INVITE counts as cancelled.
 	c.stopCancel = c.ua.after(cancelGrace, func() {
 		if c.state == csTerminating && c.dlg == nil {
-			if c.invTx != nil {
-				c.invTx.Terminate()
-			}
+			c.invReq.Terminate()
 			c.end(487)
 		}
 	})
@@ -553,13 +533,13 @@ func (c *call) sendBye(reason string) {
 	if c.ua.cfg.UserAgent != "" {
 		bye.Add("User-Agent", c.ua.cfg.UserAgent)
 	}
-	_, err := c.ua.tl.NewClient(bye, c.hop(), transaction.ClientHandler{
-		OnResponse: func(_ *transaction.Client, r *sipmsg.Message) {
+	_, err := c.ua.request(c.line, c.dlg, bye, c.hop(), &outReq{
+		onResponse: func(_ *outReq, r *sipmsg.Message) {
 			if r.StatusCode >= 200 {
 				c.end(code)
 			}
 		},
-		OnError: func(_ *transaction.Client, err error) {
+		onError: func(_ *outReq, err error) {
 			c.ua.logf("sipua: call %d BYE: %v", c.id, err)
 			c.end(code)
 		},
@@ -580,9 +560,7 @@ func (c *call) hangup() {
 			c.state = csTerminating
 			c.stopCancel = c.ua.after(cancelGrace, func() {
 				if c.state == csTerminating && c.dlg == nil {
-					if c.invTx != nil {
-						c.invTx.Terminate()
-					}
+					c.invReq.Terminate()
 					c.end(487)
 				}
 			})

@@ -67,20 +67,17 @@ type line struct {
 	regCallID string
 	regTag    string
 	regSeq    uint32
-	regTx     *transaction.Client
+	regTx     *outReq
 	stopRefr  func()
 	stopKeep  func()
 
-	// Digest state, per kind of challenge (regAuthKinds: the registrar's
-	// 401 and a proxy's 407). auth is the last challenge answered (nil:
-	// none yet); later REGISTERs carry credentials for it at once, each
-	// with the next nonce count (RFC 7616 section 3.4), until asked anew.
-	auth [2]*digest.Challenge
-	// Per attempt (one register call): whether it has answered a challenge
-	// of each kind, retried on stale=true, and followed a 423. Each happens
-	// at most once, so an attempt sends at most five REGISTERs.
-	answered                     [2]bool
-	staleRetried, minExpFollowed bool
+	// digest answers the challenges of every request of the line (the
+	// request sender, request.go) and keeps them, so later requests to
+	// the same server carry credentials at once, each with the next nonce
+	// count (RFC 7616 section 3.4).
+	digest *digest.Client
+	// minExpFollowed: this attempt (one register call) has followed a 423.
+	minExpFollowed bool
 
 	failures int                                 // consecutive failed attempts (backoff)
 	jitter   func(d time.Duration) time.Duration // random in [0, d); nil: math/rand
@@ -108,6 +105,7 @@ func newLine(ua *UA, n int, lc LineConfig) (*line, error) {
 	if l.domain == "" && lc.OutboundProxy != "" {
 		l.domain = hostOnly(lc.OutboundProxy)
 	}
+	l.digest = digest.NewClient(lc.User, l.authUser, lc.Password)
 	l.regCallID = sipmsg.NewCallID("")
 	l.regTag = sipmsg.NewTag()
 	return l, nil
@@ -204,7 +202,7 @@ func (l *line) setReg(state string) {
 // register starts an attempt: a REGISTER for expires seconds (0 = remove
 // the binding), with credentials for the last challenge if there is one.
 func (l *line) register(expires int) {
-	l.answered, l.staleRetried, l.minExpFollowed = [2]bool{}, false, false
+	l.minExpFollowed = false
 	l.sendRegister(expires)
 }
 
@@ -232,19 +230,15 @@ func (l *line) sendRegister(expires int) {
 	m.Add("CSeq", fmt.Sprintf("%d REGISTER", l.regSeq))
 	m.Add("Contact", l.contact())
 	m.Add("Expires", strconv.Itoa(expires))
-	for i, a := range l.auth {
-		if a != nil {
-			// The digest-uri is the Request-URI (RFC 3261 section 22.4).
-			m.Add(regAuthKinds[i].creds, a.Authorize("REGISTER", ruri.String(), l.authUser, l.cfg.Password))
-		}
-	}
 	m.Add("Allow", allowHeader)
 	if ua.cfg.UserAgent != "" {
 		m.Add("User-Agent", ua.cfg.UserAgent)
 	}
-	tx, err := ua.tl.NewClient(m, l.registrar, transaction.ClientHandler{
-		OnResponse: func(c *transaction.Client, r *sipmsg.Message) { l.onRegResponse(c, r, expires) },
-		OnError: func(c *transaction.Client, err error) {
+	// Credentials for the registrar's (and a proxy's) challenges: the
+	// request sender answers them (request.go).
+	o := &outReq{
+		onResponse: func(c *outReq, r *sipmsg.Message) { l.onRegResponse(c, r, expires) },
+		onError: func(c *outReq, err error) {
 			if l.regTx != c {
 				return
 			}
@@ -256,24 +250,25 @@ func (l *line) sendRegister(expires int) {
 			l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
 			l.regFailed(code, expires, 0)
 		},
-	})
-	if err != nil {
+	}
+	l.regTx = o // before the send: a send that fails at once reports to it
+	if _, err := ua.request(l, nil, m, l.registrar, o); err != nil {
+		l.regTx = nil
 		l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
 		l.regFailed(503, expires, 0)
-		return
-	}
-	if tx.State() != transaction.Terminated {
-		l.regTx = tx
 	}
 }
 
 func isTimeout(err error) bool { return errors.Is(err, transaction.ErrTimeout) }
 
-func (l *line) onRegResponse(c *transaction.Client, r *sipmsg.Message, expires int) {
+func (l *line) onRegResponse(c *outReq, r *sipmsg.Message, expires int) {
 	if l.regTx != c || r.StatusCode < 200 {
 		return
 	}
 	l.regTx = nil
+	if seq, _, err := c.req.CSeq(); err == nil && seq > l.regSeq {
+		l.regSeq = seq // re-sends with credentials took numbers too
+	}
 	switch code := r.StatusCode; {
 	case code >= 200 && code < 300:
 		l.failures = 0
@@ -290,8 +285,9 @@ func (l *line) onRegResponse(c *transaction.Client, r *sipmsg.Message, expires i
 		l.regAt = time.Now()
 		l.setReg("registered")
 		l.scheduleRegister(regRefreshAfter(granted), l.expires)
-	case code == 401 || code == 407:
-		l.onRegChallenge(r, expires)
+	case code == 401 || code == 407: // the request sender did not answer it: refused
+		l.ua.logf("sipua: line %d: credentials refused (%d)", l.n, code)
+		l.regFailed(code, expires, 0)
 	case code == 423 && expires != 0 && !l.minExpFollowed:
 		// Interval Too Brief: ask again at once for the registrar's
 		// minimum (RFC 3261 section 10.2.8), which later refreshes keep.
@@ -308,43 +304,6 @@ func (l *line) onRegResponse(c *transaction.Client, r *sipmsg.Message, expires i
 	default:
 		l.regFailed(code, expires, retryAfter(r))
 	}
-}
-
-// regAuthKinds are the two kinds of challenge: the registrar's (401, RFC
-// 3261 section 22.2) and a proxy's on the way (407, section 22.3).
-var regAuthKinds = [2]struct{ challenge, creds string }{
-	{"WWW-Authenticate", "Authorization"},
-	{"Proxy-Authenticate", "Proxy-Authorization"},
-}
-
-// onRegChallenge answers a 401/407: a challenge of a kind this attempt has
-// not answered yet is answered, as is one that says our nonce went stale
-// (once per attempt, RFC 7616 section 3.3); anything else means the
-// credentials are wrong, and the attempt fails rather than loop.
-func (l *line) onRegChallenge(r *sipmsg.Message, expires int) {
-	k := 0
-	if r.StatusCode == 407 {
-		k = 1
-	}
-	ch, err := digest.Choose(r.GetAll(regAuthKinds[k].challenge))
-	if err != nil {
-		l.ua.logf("sipua: line %d: %v", l.n, err)
-		l.regFailed(r.StatusCode, expires, 0)
-		return
-	}
-	switch {
-	case !l.answered[k]:
-		l.answered[k] = true
-	case ch.Stale && !l.staleRetried:
-		l.staleRetried = true
-		l.ua.logf("sipua: line %d: nonce stale, retrying with the new one", l.n)
-	default:
-		l.ua.logf("sipua: line %d: credentials refused (%d)", l.n, r.StatusCode)
-		l.regFailed(r.StatusCode, expires, 0)
-		return
-	}
-	l.auth[k] = &ch
-	l.sendRegister(expires)
 }
 
 // retryAfter is a response's Retry-After in seconds (0: none).
@@ -369,7 +328,7 @@ func (l *line) regFailed(code, expires int, after time.Duration) {
 		return
 	}
 	l.setReg("failed:" + strconv.Itoa(code))
-	l.auth = [2]*digest.Challenge{} // the next attempt starts with fresh challenges
+	l.digest.Reset() // the next attempt starts with fresh challenges
 	l.failures++
 	bound := regBackoff(l.failures)
 	wait := bound/2 + l.random(bound/2+1)

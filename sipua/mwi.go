@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/sipua/dialog"
-	"github.com/deskphone/deskphone/sipua/digest"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
-	"github.com/deskphone/deskphone/sipua/transaction"
 )
 
 // Message-waiting subscriptions (RFC 3842 over RFC 6665): when
@@ -42,17 +40,14 @@ func (s mwiState) String() string {
 }
 
 type mwiSub struct {
-	l       *line
-	state   mwiState
-	callID  string
-	tag     string
-	seq     uint32
-	dlg     *dialog.Dialog
-	auth    *digest.Challenge
-	authHdr string
-	tried   bool // credentials sent for the last challenge
-	tx      *transaction.Client
-	stop    func()
+	l      *line
+	state  mwiState
+	callID string
+	tag    string
+	seq    uint32
+	dlg    *dialog.Dialog
+	tx     *outReq
+	stop   func()
 }
 
 // mwiRegChanged starts or stops line n's subscription as its registration
@@ -135,17 +130,17 @@ func (s *mwiSub) send() {
 	if ua.cfg.UserAgent != "" {
 		m.Add("User-Agent", ua.cfg.UserAgent)
 	}
-	if s.auth != nil {
-		m.Add(s.authHdr, s.auth.Authorize("SUBSCRIBE", m.RequestURI, l.authUser, l.cfg.Password))
-	}
-	tx, err := ua.tl.NewClient(m, l.proxy, transaction.ClientHandler{
-		OnResponse: func(tx *transaction.Client, r *sipmsg.Message) {
+	o := &outReq{
+		onResponse: func(tx *outReq, r *sipmsg.Message) {
+			if seq, _, err := tx.req.CSeq(); err == nil && seq > s.seq && s.dlg == nil {
+				s.seq = seq // a re-send with credentials took a number
+			}
 			if tx == s.tx && r.StatusCode >= 200 {
 				s.tx = nil
-				s.response(m, r)
+				s.response(tx.req, r)
 			}
 		},
-		OnError: func(tx *transaction.Client, err error) {
+		onError: func(tx *outReq, err error) {
 			if tx == s.tx {
 				s.tx = nil
 				s.state = mwiIdle
@@ -153,16 +148,13 @@ func (s *mwiSub) send() {
 				s.later(mwiRetry)
 			}
 		},
-	})
-	if err != nil {
+	}
+	s.tx, s.state = o, mwiPending // before the send: a send that fails at once reports to it
+	if _, err := ua.request(l, s.dlg, m, l.proxy, o); err != nil {
+		s.tx, s.state = nil, mwiIdle
 		ua.logf("sipua: line %d SUBSCRIBE: %v", l.n, err)
 		s.later(mwiRetry)
-		return
 	}
-	if s.dlg != nil {
-		s.seq = s.dlg.LocalSeq
-	}
-	s.tx, s.state = tx, mwiPending
 }
 
 func (s *mwiSub) response(req, r *sipmsg.Message) {
@@ -170,7 +162,6 @@ func (s *mwiSub) response(req, r *sipmsg.Message) {
 	code := r.StatusCode
 	switch {
 	case code < 300:
-		s.tried = false
 		if s.dlg == nil {
 			if d, err := dialog.NewUAC(req, r); err == nil {
 				s.dlg = d
@@ -183,24 +174,15 @@ func (s *mwiSub) response(req, r *sipmsg.Message) {
 		s.state = mwiActive
 		ua.logf("sipua: line %d subscribed to message-summary for %ds", l.n, granted)
 		s.later(max(regRefreshAfter(granted), mwiMinRefresh))
-	case (code == 401 || code == 407) && !s.tried:
-		hdr, ahdr := "WWW-Authenticate", "Authorization"
-		if code == 407 {
-			hdr, ahdr = "Proxy-Authenticate", "Proxy-Authorization"
-		}
-		ch, err := digest.Choose(r.GetAll(hdr))
-		if err != nil {
-			s.state = mwiIdle
-			s.later(mwiRetryLong)
-			return
-		}
-		s.auth, s.authHdr, s.tried = &ch, ahdr, true
-		s.send()
+	case code == 401 || code == 407: // the request sender did not answer it: refused
+		s.state = mwiIdle
+		ua.logf("sipua: line %d message-summary SUBSCRIBE: credentials refused (%d)", l.n, code)
+		s.later(mwiRetryLong)
 	case code == 481 && s.dlg != nil: // the notifier forgot it: a new one
 		s.dlg, s.callID, s.tag = nil, sipmsg.NewCallID(ua.contactHost), sipmsg.NewTag()
 		s.send()
 	default:
-		s.state, s.tried = mwiIdle, false
+		s.state = mwiIdle
 		ua.logf("sipua: line %d message-summary SUBSCRIBE: %d", l.n, code)
 		if code == 489 || code == 405 || code == 501 || code == 403 || code == 404 {
 			s.later(mwiRetryLong)

@@ -89,8 +89,8 @@ func (c *call) sendReInvite() {
 	inv.Add("Content-Type", "application/sdp")
 	inv.Body = body
 	var ack *sipmsg.Message
-	tx, err := c.ua.tl.NewClient(inv, c.hop(), transaction.ClientHandler{
-		OnResponse: func(tx *transaction.Client, r *sipmsg.Message) {
+	tx, err := c.ua.request(c.line, c.dlg, inv, c.hop(), &outReq{
+		onResponse: func(tx *outReq, r *sipmsg.Message) {
 			code := r.StatusCode
 			switch {
 			case code < 200:
@@ -98,7 +98,7 @@ func (c *call) sendReInvite() {
 			case code < 300:
 				if ack == nil {
 					ack = c.dlg.NewRequest("ACK")
-					seq, _, _ := inv.CSeq()
+					seq, _, _ := tx.req.CSeq()                  // the re-INVITE as last sent (re-sent with credentials)
 					ack.Set("CSeq", fmt.Sprintf("%d ACK", seq)) // 13.2.2.4: the INVITE's number
 					ack.Prepend("Via", c.ua.viaFor(c.tk))
 				}
@@ -131,7 +131,7 @@ func (c *call) sendReInvite() {
 				}
 			}
 		},
-		OnError: func(tx *transaction.Client, err error) {
+		onError: func(tx *outReq, err error) {
 			if c.reinvTx != tx {
 				return
 			}
@@ -424,8 +424,8 @@ func (c *call) sendRefer(u sipmsg.URI) error {
 	if ua.cfg.UserAgent != "" {
 		ref.Add("User-Agent", ua.cfg.UserAgent)
 	}
-	_, err := ua.tl.NewClient(ref, c.hop(), transaction.ClientHandler{
-		OnResponse: func(_ *transaction.Client, r *sipmsg.Message) {
+	_, err := ua.request(c.line, c.dlg, ref, c.hop(), &outReq{
+		onResponse: func(_ *outReq, r *sipmsg.Message) {
 			switch {
 			case r.StatusCode < 200:
 			case r.StatusCode < 300:
@@ -436,7 +436,7 @@ func (c *call) sendRefer(u sipmsg.URI) error {
 				ua.logf("sipua: call %d REFER: %d", c.id, r.StatusCode)
 			}
 		},
-		OnError: func(_ *transaction.Client, err error) { ua.logf("sipua: call %d REFER: %v", c.id, err) },
+		onError: func(_ *outReq, err error) { ua.logf("sipua: call %d REFER: %v", c.id, err) },
 	})
 	return err
 }
@@ -467,7 +467,7 @@ func (ua *UA) handleRefer(srv *transaction.Server, m *sipmsg.Message) {
 	n.Add("Subscription-State", "terminated;reason=noresource")
 	n.Add("Content-Type", "message/sipfrag;version=2.0")
 	n.Body = []byte("SIP/2.0 100 Trying\r\n")
-	if _, err := ua.tl.NewClient(n, c.hop(), transaction.ClientHandler{}); err != nil {
+	if _, err := ua.request(c.line, c.dlg, n, c.hop(), &outReq{}); err != nil {
 		ua.logf("sipua: call %d NOTIFY: %v", c.id, err)
 	}
 	u := to.URI

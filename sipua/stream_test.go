@@ -461,14 +461,7 @@ func TestSippTCP(t *testing.T) {
 		port := freeUDPPort(t)
 		wait := sipp(t, "-t", "t1", "-sn", "uas", "-p", fmt.Sprint(port))
 		ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1001"}}})
-		// Over TCP nothing is retransmitted: wait until SIPp listens.
-		waitUntil(t, func() bool {
-			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-			if err == nil {
-				c.Close()
-			}
-			return err == nil
-		})
+		waitListening(t, port) // over TCP nothing is retransmitted
 		id, err := ua.Dial(1, fmt.Sprintf("sip:service@127.0.0.1:%d;transport=tcp", port), media(10000, "PCMU"))
 		if err != nil {
 			t.Fatal(err)
@@ -484,6 +477,19 @@ func TestSippTCP(t *testing.T) {
 		if err := wait(); err != nil {
 			t.Fatal(err)
 		}
+	})
+}
+
+// waitListening waits until a peer (SIPp) accepts TCP connections on
+// 127.0.0.1:port: over TCP a request is sent once, so it must be there.
+func waitListening(t *testing.T, port int) {
+	t.Helper()
+	waitUntil(t, func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
 	})
 }
 
