@@ -62,7 +62,8 @@ type line struct {
 	tk         tkind        // transport of the line's requests
 	serverName string       // TLS: the name the registrar/proxy must prove
 
-	regState  string
+	regState  RegState
+	regCode   int // the failure's status while regState is RegFailed
 	regAt     time.Time // the last 2xx to a REGISTER, or re-registration on a lost connection
 	regCallID string
 	regTag    string
@@ -190,13 +191,19 @@ func (l *line) keepalive() {
 	l.stopKeep = l.ua.after(keepaliveEvery, l.keepalive)
 }
 
-func (l *line) setReg(state string) {
-	if state == l.regState {
+// setReg moves the line to state (code: the failure's status for
+// RegFailed) and reports a change.
+func (l *line) setReg(state RegState, code int) {
+	if state != RegFailed {
+		code = 0
+	}
+	if state == l.regState && code == l.regCode {
 		return
 	}
-	l.regState = state
-	l.ua.logf("sipua: line %d %s", l.n, state)
-	l.ua.emit(Event{Kind: RegChanged, Line: l.n, RegState: state})
+	l.regState, l.regCode = state, code
+	e := Event{Kind: RegChanged, Line: l.n, RegState: state, Code: code}
+	l.ua.logf("sipua: line %d %s", l.n, e.RegText())
+	l.ua.emit(e)
 }
 
 // register starts an attempt: a REGISTER for expires seconds (0 = remove
@@ -273,17 +280,17 @@ func (l *line) onRegResponse(c *outReq, r *sipmsg.Message, expires int) {
 	case code >= 200 && code < 300:
 		l.failures = 0
 		if expires == 0 {
-			l.setReg("unregistered")
+			l.setReg(Unregistered, 0)
 			l.ua.regDone()
 			return
 		}
 		granted := grantedExpires(r, l.contact(), expires)
 		if granted <= 0 {
-			l.setReg("unregistered")
+			l.setReg(Unregistered, 0)
 			return
 		}
 		l.regAt = time.Now()
-		l.setReg("registered")
+		l.setReg(Registered, 0)
 		l.scheduleRegister(regRefreshAfter(granted), l.expires)
 	case code == 401 || code == 407: // the request sender did not answer it: refused
 		l.ua.logf("sipua: line %d: credentials refused (%d)", l.n, code)
@@ -323,11 +330,11 @@ func retryAfter(r *sipmsg.Message) time.Duration {
 // after the RFC 5626 backoff, or Retry-After if that is longer.
 func (l *line) regFailed(code, expires int, after time.Duration) {
 	if expires == 0 {
-		l.setReg("unregistered")
+		l.setReg(Unregistered, 0)
 		l.ua.regDone()
 		return
 	}
-	l.setReg("failed:" + strconv.Itoa(code))
+	l.setReg(RegFailed, code)
 	l.digest.Reset() // the next attempt starts with fresh challenges
 	l.failures++
 	bound := regBackoff(l.failures)

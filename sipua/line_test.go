@@ -226,7 +226,7 @@ func TestRegisterSHA256Refresh(t *testing.T) {
 			t.Fatalf("answered %+v", c)
 		}
 		b.ok(r2, 0)
-		if e := b.event(); e.Kind != RegChanged || e.RegState != "registered" || e.Line != 1 {
+		if e := b.event(); e.Kind != RegChanged || e.RegText() != "registered" || e.Line != 1 {
 			t.Fatalf("event %+v", e)
 		}
 		r3 := b.next()
@@ -290,10 +290,10 @@ func TestRegisterRechallenged(t *testing.T) {
 		if r.m.Get("Authorization") != "" {
 			t.Fatalf("after a 403 the credentials are still sent: %s", r.m.Get("Authorization"))
 		}
-		if e := b.event(); e.RegState != "registered" {
+		if e := b.event(); e.RegText() != "registered" {
 			t.Fatalf("event %+v", e)
 		}
-		if e := b.event(); e.RegState != "failed:403" {
+		if e := b.event(); e.RegText() != "failed:403" {
 			t.Fatalf("event %+v", e)
 		}
 	})
@@ -335,7 +335,7 @@ func TestRegisterProxyAndRegistrar(t *testing.T) {
 		r = b.next()
 		b.answer(r, 407, func(m *sipmsg.Message) { m.Add("Proxy-Authenticate", proxy.String()) })
 		b.event() // registered
-		if e := b.event(); e.RegState != "failed:407" {
+		if e := b.event(); e.RegText() != "failed:407" {
 			t.Fatalf("event %+v", e)
 		}
 	})
@@ -369,7 +369,7 @@ func TestRegisterNoChallengeLoop(t *testing.T) {
 						b.challenge(r, ch)
 					}
 					if attempt == 1 {
-						if e := b.event(); e.RegState != "failed:401" {
+						if e := b.event(); e.RegText() != "failed:401" {
 							t.Fatalf("event %+v", e)
 						}
 					}
@@ -399,7 +399,7 @@ func TestRegisterIntervalTooBrief(t *testing.T) {
 			t.Fatalf("after 423: Expires %s, %v later", r2.m.Get("Expires"), r2.at.Sub(r1.at))
 		}
 		b.ok(r2, 0)
-		if e := b.event(); e.RegState != "registered" {
+		if e := b.event(); e.RegText() != "registered" {
 			t.Fatalf("event %+v", e)
 		}
 		r3 := b.next()
@@ -412,7 +412,7 @@ func TestRegisterIntervalTooBrief(t *testing.T) {
 			t.Fatalf("Expires %s", r4.m.Get("Expires"))
 		}
 		b.answer(r4, 423, func(r *sipmsg.Message) { r.Add("Min-Expires", "900") })
-		if e := b.event(); e.RegState != "failed:423" {
+		if e := b.event(); e.RegText() != "failed:423" {
 			t.Fatalf("event %+v", e)
 		}
 		if !b.quiet(regBackoff(1) / 2) {
@@ -483,7 +483,7 @@ func TestRegisterTimeoutBackoff(t *testing.T) {
 		if d := last.at.Sub(first.at); d < 32*time.Second+regBackoff(1)/2 || d > 32*time.Second+regBackoff(1) {
 			t.Fatalf("second attempt %v after the first", d)
 		}
-		if e := b.event(); e.RegState != "failed:408" {
+		if e := b.event(); e.RegText() != "failed:408" {
 			t.Fatalf("event %+v", e)
 		}
 	})
@@ -532,7 +532,7 @@ func TestRegisterLines(t *testing.T) {
 		for {
 			select {
 			case e := <-b.ua.events:
-				states[e.Line] = append(states[e.Line], e.RegState)
+				states[e.Line] = append(states[e.Line], e.RegText())
 				continue
 			default:
 			}

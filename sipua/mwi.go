@@ -52,7 +52,7 @@ type mwiSub struct {
 
 // mwiRegChanged starts or stops line n's subscription as its registration
 // comes and goes (on the loop goroutine).
-func (ua *UA) mwiRegChanged(n int, state string) {
+func (ua *UA) mwiRegChanged(n int, state RegState) {
 	if ua.cfg.OnMessageSummary == nil || ua.closing {
 		return
 	}
@@ -64,7 +64,7 @@ func (ua *UA) mwiRegChanged(n int, state string) {
 		ua.mwi = map[int]*mwiSub{}
 	}
 	s := ua.mwi[n]
-	if state != "registered" {
+	if state != Registered {
 		if s != nil {
 			s.cancel()
 			delete(ua.mwi, n)

@@ -513,7 +513,7 @@ func TestRegisterRefreshUnregister(t *testing.T) {
 	if err := ua.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if e := expect(t, ua, RegChanged); e.RegState != "registered" || e.Line != 1 {
+	if e := expect(t, ua, RegChanged); e.RegText() != "registered" || e.Line != 1 {
 		t.Fatalf("reg %+v", e)
 	}
 	for i, want := range []string{"60", "60"} { // the first registration and the refresh at half of 2 s
@@ -537,7 +537,7 @@ func TestRegisterRefreshUnregister(t *testing.T) {
 	}
 	var states []string
 	for e := range ua.Events() {
-		states = append(states, e.RegState)
+		states = append(states, e.RegText())
 	}
 	if !reflect.DeepEqual(states, []string{"unregistered"}) {
 		t.Fatalf("events after the refresh: %q", states)
@@ -548,7 +548,7 @@ func TestRegisterWrongPassword(t *testing.T) {
 	reg := &registrar{p: newPeer(t), password: "right", expires: 60, ok: make(chan string, 10)}
 	go reg.serve(t)
 	ua, _ := startUA(t, LineConfig{User: "1001", Password: "wrong", Registrar: reg.p.addr()})
-	if e := expect(t, ua, RegChanged); e.RegState != "failed:403" {
+	if e := expect(t, ua, RegChanged); e.RegText() != "failed:403" {
 		t.Fatalf("reg %+v", e)
 	}
 	reg.mu.Lock()
@@ -567,7 +567,7 @@ func TestRegisterTimeout(t *testing.T) {
 	ua, _ := startUA(t, LineConfig{User: "1001", Registrar: p.addr()})
 	select {
 	case e := <-ua.Events():
-		if e.RegState != "failed:408" {
+		if e.RegText() != "failed:408" {
 			t.Fatalf("reg %+v", e)
 		}
 	case <-time.After(40 * time.Second):

@@ -161,7 +161,7 @@ func (ua *UA) streamClosed(k tkind, a *net.UDPAddr, dialErr error) {
 		if dialErr != nil || l.tk != k || l.registrar == nil || !sameAddr(l.proxy, a) {
 			continue
 		}
-		if l.regState != "registered" || time.Since(l.regAt) < reflowAfter {
+		if l.regState != Registered || time.Since(l.regAt) < reflowAfter {
 			continue
 		}
 		ua.logf("sipua: line %d: connection to %v closed; registering again", l.n, a)

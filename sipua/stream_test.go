@@ -271,7 +271,7 @@ func TestReregisterOnClose(t *testing.T) {
 func TestRegisterOverTCP(t *testing.T) {
 	addr, got := tcpRegistrar(t)
 	ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1001", Registrar: addr, Transport: "TCP"}}})
-	if e := expect(t, ua, RegChanged); e.RegState != "registered" {
+	if e := expect(t, ua, RegChanged); e.RegText() != "registered" {
 		t.Fatalf("reg %+v", e)
 	}
 	m := <-got
@@ -580,7 +580,7 @@ func TestRegisterTCPRefused(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1001", Registrar: addr, Transport: "tcp"}}})
-	if e := expect(t, ua, RegChanged); e.RegState != "failed:503" {
+	if e := expect(t, ua, RegChanged); e.RegText() != "failed:503" {
 		t.Fatalf("reg %+v", e)
 	}
 }

@@ -3,6 +3,7 @@ package sipua
 import (
 	"errors"
 	"net"
+	"strconv"
 )
 
 // Errors the API returns.
@@ -77,6 +78,38 @@ type Media struct {
 	Direction string
 }
 
+// RegState is where a line's registration is (RFC 3261 section 10).
+type RegState uint8
+
+// Registration states.
+const (
+	RegNone      RegState = iota // not started
+	Unregistered                 // no binding: removed, or never made
+	Registered                   // the registrar holds our binding
+	RegFailed                    // the last attempt failed; Event.Code says how, and the line tries again later
+)
+
+func (s RegState) String() string {
+	switch s {
+	case Unregistered:
+		return "unregistered"
+	case Registered:
+		return "registered"
+	case RegFailed:
+		return "failed"
+	}
+	return "none"
+}
+
+// RegText is a RegChanged event's state as the panel and the display show
+// it: "registered", "unregistered", or "failed:CODE".
+func (e Event) RegText() string {
+	if e.RegState == RegFailed {
+		return "failed:" + strconv.Itoa(e.Code)
+	}
+	return e.RegState.String()
+}
+
 // EventKind says what happened.
 type EventKind int
 
@@ -119,8 +152,8 @@ type Event struct {
 	Kind     EventKind
 	Line     int // 1-based
 	Call     CallID
-	RegState string // RegChanged: "registered", "unregistered", "failed:CODE"
-	Code     int    // CallProgress: 180/183; CallEnded: final SIP status (200 when ended by BYE)
+	RegState RegState // RegChanged: the line's new state
+	Code     int      // CallProgress: 180/183; CallEnded: final SIP status (200 when ended by BYE); RegChanged with RegFailed: the status the attempt failed with (408: no answer, 503: unreachable)
 	Peer     string // remote party for display (display name, user part or URI)
 	Number   string // remote party to call back: the user part of its URI, or the URI
 	Remote   *Media // CallIncoming: the offer; CallProgress with SDP: early media; CallAnswered: negotiated (Codecs[0] chosen); CallHeld/CallResumed/CallAnswered after a re-INVITE: the new remote media

@@ -295,7 +295,7 @@ func (ua *UA) beginClose() {
 	}
 	for _, l := range ua.lines {
 		l.stopTimers()
-		if l.registrar != nil && l.regState == "registered" {
+		if l.registrar != nil && l.regState == Registered {
 			ua.pendingRegs++
 			l.register(0)
 		}

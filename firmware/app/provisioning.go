@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -98,7 +97,7 @@ func provisionConfig(ctx context.Context, o Options, lease *netboot.Lease, step 
 // which boots with it.
 func resync(ctx context.Context, p *provision.Provisioner, ph *phone.Phone, cancel func()) *atomic.Bool {
 	var newConfig atomic.Bool
-	p.Idle = func() bool { return strings.Contains(ph.Status(), " phone=idle ") }
+	p.Idle = ph.Idle
 	p.Apply = func(config.Config) {
 		newConfig.Store(true)
 		cancel()

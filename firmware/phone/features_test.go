@@ -293,8 +293,8 @@ func TestLineKeys(t *testing.T) {
 	r := newRigWith(t, func(c *config.Config) {
 		c.Lines[1] = config.Line{User: "2001", DisplayName: "Sales", Registrar: "127.0.0.1:5060"}
 	})
-	r.p.onSIP(sipua.Event{Kind: sipua.RegChanged, Line: 1, RegState: "registered"})
-	r.p.onSIP(sipua.Event{Kind: sipua.RegChanged, Line: 2, RegState: "failed:403"})
+	r.p.onSIP(sipua.Event{Kind: sipua.RegChanged, Line: 1, RegState: sipua.Registered})
+	r.p.onSIP(sipua.Event{Kind: sipua.RegChanged, Line: 2, RegState: sipua.RegFailed, Code: 403})
 	has(t, r.out.take(), "led line1 on", "led line2 blink")
 	r.key("line3")
 	has(t, r.out.take(), "log line 3 is not configured")

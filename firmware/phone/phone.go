@@ -113,7 +113,8 @@ type Phone struct {
 	other   *call // a second call: waiting (ringing in) or held
 	xfer    bool  // the transfer key was pressed: digits are the transfer target
 	conf    bool  // call and other are mixed: a local three-way conference
-	reg     [len(config.Config{}.Lines)]string
+	reg     [len(config.Config{}.Lines)]string // each line's registration as shown ("registered", "failed:403"); "" = no line
+	regUp   [len(config.Config{}.Lines)]bool   // each line is registered (sipua.Registered)
 	nextRTP int
 
 	// Timers: each is armed and stopped here and read by Run (the
@@ -135,6 +136,7 @@ type Phone struct {
 	selLine   int         // the line the line keys chose; 0: the first registered
 
 	status atomic.Pointer[string]
+	idle   atomic.Bool // p.state == Idle, for Idle
 }
 
 // maxDigits bounds a dialled number; further digits are ignored.
@@ -144,6 +146,7 @@ const maxDigits = 64
 func New(d Deps) *Phone {
 	p := &Phone{d: d, logf: d.Logf, digits: make([]byte, 0, maxDigits), tone: "none", histPos: -1,
 		dnd: d.Config.DND, fwdAlways: d.Config.ForwardAlways}
+	p.idle.Store(true) // the zero State is Idle
 	if p.logf == nil {
 		p.logf = func(string, ...any) {}
 	}
@@ -164,6 +167,11 @@ func New(d Deps) *Phone {
 // Status is panel.md's status answer without the leading word:
 // "reg=1:registered phone=idle calls=1". Safe from any goroutine.
 func (p *Phone) Status() string { return *p.status.Load() }
+
+// Idle reports whether the phone is idle (on hook, no call): what
+// provisioning waits for before it applies a new configuration. Safe
+// from any goroutine.
+func (p *Phone) Idle() bool { return p.idle.Load() }
 
 // Run owns the phone until ctx ends: it shows the idle screen, then handles
 // the person's input and the user agent's events in order.
@@ -573,13 +581,14 @@ func (p *Phone) onReg(ev sipua.Event) {
 	if i < 0 || i >= len(p.reg) {
 		return
 	}
-	p.reg[i] = ev.RegState
-	p.d.Out.Reg(ev.Line, ev.RegState)
+	p.reg[i] = ev.RegText()
+	p.regUp[i] = ev.RegState == sipua.Registered
+	p.d.Out.Reg(ev.Line, p.reg[i])
 	led := "off"
-	switch {
-	case ev.RegState == "registered":
+	switch ev.RegState {
+	case sipua.Registered:
 		led = "on"
-	case strings.HasPrefix(ev.RegState, "failed"):
+	case sipua.RegFailed:
 		led = "blink"
 	}
 	p.d.Out.LED("line"+strconv.Itoa(ev.Line), led)
@@ -828,6 +837,7 @@ func (p *Phone) setState(s State) {
 		return
 	}
 	p.state = s
+	p.idle.Store(s == Idle)
 	p.d.Out.Phone(s.String())
 }
 
@@ -853,7 +863,7 @@ func (p *Phone) line() int {
 		if l.User == "" {
 			continue
 		}
-		if p.reg[i] == "registered" {
+		if p.regUp[i] {
 			return i + 1
 		}
 		if first == 0 {

@@ -226,7 +226,7 @@ func has(t *testing.T, got []string, want ...string) {
 
 func TestOutgoingCall(t *testing.T) {
 	r := newRig(t)
-	r.p.onSIP(sipua.Event{Kind: sipua.RegChanged, Line: 1, RegState: "registered"})
+	r.p.onSIP(sipua.Event{Kind: sipua.RegChanged, Line: 1, RegState: sipua.Registered})
 	has(t, r.out.take(), "reg 1 registered", "led line1 on")
 	if got := r.p.Status(); got != "reg=1:unregistered phone=idle calls=0" {
 		// publish runs in Run's loop; the status before it is the initial one

@@ -48,7 +48,7 @@ func nextEvent(t *testing.T, ua *sipua.UA, want sipua.EventKind) sipua.Event {
 			if e.Kind == want {
 				return e
 			}
-			if e.Kind == sipua.CallEnded || e.Kind == sipua.RegChanged && e.RegState != "registered" {
+			if e.Kind == sipua.CallEnded || e.Kind == sipua.RegChanged && e.RegText() != "registered" {
 				t.Fatalf("event %v %+v, want %v", e.Kind, e, want)
 			}
 		case <-time.After(10 * time.Second):
@@ -95,7 +95,7 @@ func TestKamailioTCP(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ua.Close() })
-		if e := nextEvent(t, ua, sipua.RegChanged); e.RegState != "registered" {
+		if e := nextEvent(t, ua, sipua.RegChanged); e.RegText() != "registered" {
 			t.Fatalf("%s: %+v", user, e)
 		}
 		return ua, seen
