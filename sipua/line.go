@@ -63,7 +63,7 @@ type line struct {
 	serverName string       // TLS: the name the registrar/proxy must prove
 
 	regState  RegState
-	regCode   int // the failure's status while regState is RegFailed
+	regCode   int       // the failure's status while regState is RegFailed
 	regAt     time.Time // the last 2xx to a REGISTER, or re-registration on a lost connection
 	regCallID string
 	regTag    string

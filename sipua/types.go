@@ -154,10 +154,10 @@ type Event struct {
 	Call     CallID
 	RegState RegState // RegChanged: the line's new state
 	Code     int      // CallProgress: 180/183; CallEnded: final SIP status (200 when ended by BYE); RegChanged with RegFailed: the status the attempt failed with (408: no answer, 503: unreachable)
-	Peer     string // remote party for display (display name, user part or URI)
-	Number   string // remote party to call back: the user part of its URI, or the URI
-	Remote   *Media // CallIncoming: the offer; CallProgress with SDP: early media; CallAnswered: negotiated (Codecs[0] chosen); CallHeld/CallResumed/CallAnswered after a re-INVITE: the new remote media
-	Target   string // CallTransfer: the Refer-To URI to dial
+	Peer     string   // remote party for display (display name, user part or URI)
+	Number   string   // remote party to call back: the user part of its URI, or the URI
+	Remote   *Media   // CallIncoming: the offer; CallProgress with SDP: early media; CallAnswered: negotiated (Codecs[0] chosen); CallHeld/CallResumed/CallAnswered after a re-INVITE: the new remote media
+	Target   string   // CallTransfer: the Refer-To URI to dial
 	// CallTransfer: the Replaces header value (RFC 3891) the Refer-To
 	// carried, unescaped ("callid;to-tag=a;from-tag=b"), for
 	// DialReplacing; "" for a blind transfer.

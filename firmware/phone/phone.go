@@ -109,10 +109,10 @@ type Phone struct {
 	speaker bool // off hook through the speaker key rather than the handset
 	digits  []byte
 	redial  string
-	call    *call // the call the handset is on (or the only one)
-	other   *call // a second call: waiting (ringing in) or held
-	xfer    bool  // the transfer key was pressed: digits are the transfer target
-	conf    bool  // call and other are mixed: a local three-way conference
+	call    *call                              // the call the handset is on (or the only one)
+	other   *call                              // a second call: waiting (ringing in) or held
+	xfer    bool                               // the transfer key was pressed: digits are the transfer target
+	conf    bool                               // call and other are mixed: a local three-way conference
 	reg     [len(config.Config{}.Lines)]string // each line's registration as shown ("registered", "failed:403"); "" = no line
 	regUp   [len(config.Config{}.Lines)]bool   // each line is registered (sipua.Registered)
 	nextRTP int
