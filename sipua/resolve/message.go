@@ -163,23 +163,35 @@ func parseAnswer(msg []byte, id uint16, q dnsmessage.Question) (answer, error) {
 			}
 			continue
 		case rh.Type == dnsmessage.TypeA:
+			// dnsmessage reads 4 bytes whatever RDLENGTH says: check it
+			if rh.Length != 4 {
+				return answer{}, fmt.Errorf("%w: A of %d bytes", ErrMalformed, rh.Length)
+			}
 			r, err := p.AResource()
 			if err != nil {
 				return answer{}, fmt.Errorf("%w: A: %w", ErrMalformed, err)
 			}
 			a.addrs = append(a.addrs, netip.AddrFrom4(r.A))
 		case rh.Type == dnsmessage.TypeAAAA:
+			if rh.Length != 16 {
+				return answer{}, fmt.Errorf("%w: AAAA of %d bytes", ErrMalformed, rh.Length)
+			}
 			r, err := p.AAAAResource()
 			if err != nil {
 				return answer{}, fmt.Errorf("%w: AAAA: %w", ErrMalformed, err)
 			}
 			a.addrs = append(a.addrs, netip.AddrFrom16(r.AAAA))
 		case rh.Type == dnsmessage.TypeSRV:
-			r, err := p.SRVResource()
+			// from the raw RDATA: dnsmessage would read a target running past RDLENGTH
+			r, err := p.UnknownResource()
 			if err != nil {
 				return answer{}, fmt.Errorf("%w: SRV: %w", ErrMalformed, err)
 			}
-			a.srvs = append(a.srvs, srvRR{r.Priority, r.Weight, r.Port, normName(r.Target.String())})
+			srv, err := parseSRV(r.Data, msg)
+			if err != nil {
+				return answer{}, err
+			}
+			a.srvs = append(a.srvs, srv)
 		case rh.Type == typeNAPTR:
 			r, err := p.UnknownResource()
 			if err != nil {
@@ -279,6 +291,29 @@ func rcodeName(c dnsmessage.RCode) string {
 		return "REFUSED"
 	}
 	return fmt.Sprintf("rcode %d", c)
+}
+
+// parseSRV parses an SRV record's RDATA (RFC 2782): PRIORITY, WEIGHT,
+// PORT (16 bits each), TARGET (a domain name; a compression pointer, which
+// RFC 2782 forbids but servers send, is followed into msg).
+func parseSRV(rdata, msg []byte) (srvRR, error) {
+	if len(rdata) < 7 {
+		return srvRR{}, fmt.Errorf("%w: SRV: %d bytes", ErrMalformed, len(rdata))
+	}
+	s := srvRR{
+		priority: uint16(rdata[0])<<8 | uint16(rdata[1]),
+		weight:   uint16(rdata[2])<<8 | uint16(rdata[3]),
+		port:     uint16(rdata[4])<<8 | uint16(rdata[5]),
+	}
+	name, end, err := readName(rdata, 6, msg)
+	if err != nil {
+		return srvRR{}, err
+	}
+	if end != len(rdata) {
+		return srvRR{}, fmt.Errorf("%w: SRV: %d bytes after the target", ErrMalformed, len(rdata)-end)
+	}
+	s.target = name
+	return s, nil
 }
 
 // parseNAPTR parses a NAPTR record's RDATA (RFC 3403 section 4.1):

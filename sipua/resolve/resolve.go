@@ -465,41 +465,42 @@ func (r *Resolver) walk(w *walker, dst []Target, u sipmsg.URI) ([]Target, string
 				return dst, host, err
 			}
 		}
-		dst, _ = w.addresses(dst, host, port, t, host)
+		dst = w.addresses(dst, host, port, t, host)
 	case tp != 0:
 		// A transport given: its SRV records, else A/AAAA at the default port.
-		var found bool
-		dst, found = w.srv(dst, srvService(tp), host, tp)
-		if !found && !w.miss {
-			dst, _ = w.addresses(dst, host, tp.DefaultPort(), tp, host)
+		var st step
+		if dst, st = w.srv(dst, srvService(tp), host, tp); st == negative {
+			dst = w.addresses(dst, host, tp.DefaultPort(), tp, host)
 		}
 	default:
 		// Neither: NAPTR, else SRV for each supported transport, else
-		// A/AAAA with the default transport and port.
-		dst = w.naptr(dst, host, secure)
-		if len(dst) > start || w.miss {
+		// A/AAAA with the default transport and port. A step falls back
+		// to the next only when every answer it got was negative: a
+		// query that failed leaves the result to what the others gave.
+		var st step
+		if dst, st = w.naptr(dst, host, secure); st != negative {
 			break
 		}
-		found := false
+		st = negative
 		for _, t := range r.transports {
 			if secure && t != TLS {
 				continue
 			}
-			var f bool
-			dst, f = w.srv(dst, srvService(t), host, t)
-			found = found || f
+			var s step
+			dst, s = w.srv(dst, srvService(t), host, t)
+			st = max(st, s)
 			if w.miss {
 				break
 			}
 		}
-		if found || w.miss {
+		if st != negative {
 			break
 		}
 		t, err := r.defaultTransport(secure)
 		if err != nil {
 			return dst, host, err
 		}
-		dst, _ = w.addresses(dst, host, t.DefaultPort(), t, host)
+		dst = w.addresses(dst, host, t.DefaultPort(), t, host)
 	}
 	if w.miss {
 		return dst[:start], host, errMiss
@@ -532,14 +533,28 @@ func parseIP(host string) (netip.Addr, bool) {
 	return ip, err == nil
 }
 
+// step is what a NAPTR or SRV step found, worst last: the walk falls
+// back to the next step only on negative.
+type step uint8
+
+const (
+	negative step = iota // no record (or none usable)
+	found                // records: the next step is not taken
+	failed               // a query failed, or the cache lacked it: the next step is not taken
+)
+
 // naptr appends the targets of the usable NAPTR records of host, in
 // order and preference (RFC 3263 section 4.1, RFC 3403 section 4.1).
 // Every usable record is expanded, not only the first order's, so that
-// a failing server has somewhere to fail over to.
-func (w *walker) naptr(dst []Target, host string, secure bool) []Target {
+// a failing server has somewhere to fail over to. found means targets
+// were appended; negative that none came from records all negative.
+func (w *walker) naptr(dst []Target, host string, secure bool) ([]Target, step) {
 	e, ok := w.get(key{svcNone, host, typeNAPTR})
-	if !ok || e.neg {
-		return dst
+	if !ok {
+		return dst, failed
+	}
+	if e.neg {
+		return dst, negative
 	}
 	var buf [8]naptrRR
 	rs := buf[:0]
@@ -553,13 +568,22 @@ func (w *walker) naptr(dst []Target, host string, secure bool) []Target {
 			rs[j], rs[j-1] = rs[j-1], rs[j]
 		}
 	}
+	n := len(dst)
+	st := negative
 	for i := range rs {
-		dst, _ = w.srv(dst, svcNone, rs[i].replacement, naptrTransport(&rs[i], secure))
+		var s step
+		dst, s = w.srv(dst, svcNone, rs[i].replacement, naptrTransport(&rs[i], secure))
+		if s == failed {
+			st = failed
+		}
 		if w.miss {
-			break
+			return dst, failed
 		}
 	}
-	return dst
+	if len(dst) > n {
+		return dst, found
+	}
+	return dst, st
 }
 
 func naptrLess(a, b *naptrRR) bool {
@@ -594,10 +618,13 @@ func naptrTransport(n *naptrRR, secure bool) Transport {
 // by priority and weight (RFC 2782). found says there were SRV records,
 // even if none of them gave an address (a lone "." target says the
 // service is not offered: nothing falls back to A then).
-func (w *walker) srv(dst []Target, svc service, name string, t Transport) ([]Target, bool) {
+func (w *walker) srv(dst []Target, svc service, name string, t Transport) ([]Target, step) {
 	e, ok := w.get(key{svc, name, dnsmessage.TypeSRV})
-	if !ok || e.neg {
-		return dst, false
+	if !ok {
+		return dst, failed
+	}
+	if e.neg {
+		return dst, negative
 	}
 	var buf [16]srvRR
 	rs := append(buf[:0], e.srvs...)
@@ -606,34 +633,33 @@ func (w *walker) srv(dst []Target, svc service, name string, t Transport) ([]Tar
 		if rs[i].target == "" {
 			continue
 		}
-		dst, _ = w.addresses(dst, rs[i].target, rs[i].port, t, rs[i].target)
+		dst = w.addresses(dst, rs[i].target, rs[i].port, t, rs[i].target)
 		if w.miss {
 			break
 		}
 	}
-	return dst, true
+	return dst, found
 }
 
-// addresses appends a target for each A (then AAAA) record of name.
-func (w *walker) addresses(dst []Target, name string, port uint16, t Transport, server string) ([]Target, bool) {
-	found := false
+// addresses appends a target for each A (then AAAA) record of name. A
+// query that fails costs this name's targets only (w.err keeps why).
+func (w *walker) addresses(dst []Target, name string, port uint16, t Transport, server string) []Target {
 	for _, qt := range [2]dnsmessage.Type{dnsmessage.TypeA, dnsmessage.TypeAAAA} {
 		if qt == dnsmessage.TypeAAAA && !w.r.ipv6 {
 			continue
 		}
 		e, ok := w.get(key{svcNone, name, qt})
 		if w.miss {
-			return dst, found
+			return dst
 		}
 		if !ok || e.neg {
 			continue
 		}
-		found = true
 		for _, a := range e.addrs {
 			dst = append(dst, Target{t, netip.AddrPortFrom(a, port), server})
 		}
 	}
-	return dst, found
+	return dst
 }
 
 // orderSRV sorts SRV records by priority, lowest first, and within each

@@ -659,3 +659,62 @@ func TestTransportNames(t *testing.T) {
 		t.Errorf("ParseTransport(sctp): %v", err)
 	}
 }
+
+// TestFallbackOnlyOnNegative: RFC 3263 falls back (NAPTR -> SRV -> A)
+// when no records are found; a query that failed is not "no records".
+func TestFallbackOnlyOnNegative(t *testing.T) {
+	servfail := func(names ...string) func(q dnsmessage.Question, id uint16) []byte {
+		return func(q dnsmessage.Question, id uint16) []byte {
+			if slices.Contains(names, normName(q.Name.String())+" "+typeName(q.Type)) {
+				return build(id, q, dnsmessage.RCodeServerFailure, nil)
+			}
+			return nil
+		}
+	}
+	tests := []struct {
+		name    string
+		uri     string
+		fail    []string
+		want    []string
+		err     error
+		noQuery []string
+	}{
+		{name: "NAPTR failed: no SRV fallback", uri: "sip:srvonly.test", fail: []string{"srvonly.test NAPTR"}, err: ErrServer,
+			noQuery: []string{"_sip._udp.srvonly.test SRV"}},
+		{name: "one SRV failed, another found", uri: "sip:srvonly.test", fail: []string{"_sip._udp.srvonly.test SRV"},
+			want: []string{"tcp 192.0.2.2:5071 (sip2.example.test)"}},
+		{name: "SRV failed, the other negative: no A fallback", uri: "sip:aonly.test", fail: []string{"_sip._udp.aonly.test SRV"}, err: ErrServer,
+			noQuery: []string{"aonly.test A"}},
+		{name: "transport given, SRV failed: no A fallback", uri: "sip:aonly.test;transport=udp", fail: []string{"_sip._udp.aonly.test SRV"}, err: ErrServer,
+			noQuery: []string{"aonly.test A"}},
+		{name: "NAPTR's SRV failed: no SRV fallback", uri: "sip:example.test", fail: []string{"_sip._tcp.example.test SRV", "_sip._udp.example.test SRV"}, err: ErrServer},
+		{name: "NAPTR's SRV failed, another found", uri: "sip:example.test", fail: []string{"_sip._tcp.example.test SRV"}, want: []string{
+			"udp 192.0.2.1:5060 (sip1.example.test)", "udp 192.0.2.2:5062 (sip2.example.test)"}},
+		{name: "one SRV target's A failed", uri: "sip:example.test;transport=udp", fail: []string{"sip1.example.test A"}, want: []string{
+			"udp 192.0.2.2:5062 (sip2.example.test)"}},
+		{name: "every target's A failed", uri: "sip:example.test;transport=udp", fail: []string{"sip1.example.test A", "sip2.example.test A"}, err: ErrServer},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Config{Timeout: time.Second}, zone()...)
+			e.dns.set(func(f *fakeDNS) { f.reply = servfail(tc.fail...) })
+			got, err := lookup(t, e, tc.uri)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) || len(got) != 0 {
+					t.Fatalf("Lookup = %q, %v; want %v", got, err, tc.err)
+				}
+			} else if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("Lookup = %q, %v; want %q", got, err, tc.want)
+			}
+			for _, q := range tc.noQuery {
+				name, typ, _ := strings.Cut(q, " ")
+				e.dns.mu.Lock()
+				n := e.dns.queries[name+" "+typ]
+				e.dns.mu.Unlock()
+				if n != 0 {
+					t.Errorf("asked %s", q)
+				}
+			}
+		})
+	}
+}
