@@ -174,3 +174,16 @@ func TestParseSRV(t *testing.T) {
 		t.Errorf("pointer loop: %v", err)
 	}
 }
+
+func TestLowerASCII(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                 "",
+		"sip.example.test": "sip.example.test",
+		"SIP.Example.TEST": "sip.example.test",
+		"\xff\xc3\x89A":    "\xff\xc3\x89a", // other bytes stay as they are (É is not folded)
+	} {
+		if got := lowerASCII(in); got != want {
+			t.Errorf("lowerASCII(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -43,8 +43,27 @@ const noSOA = ^uint32(0)
 
 // normName returns a DNS name lowercase and without its trailing dot ("" for the root).
 func normName(s string) string {
-	s = strings.TrimSuffix(s, ".")
-	return strings.ToLower(s)
+	return lowerASCII(strings.TrimSuffix(s, "."))
+}
+
+// lowerASCII lowercases A-Z only: DNS compares names ASCII-case-insensitively
+// (RFC 4343) and labels may hold any byte, which strings.ToLower would
+// change when they are not UTF-8. It allocates only when s has upper case.
+func lowerASCII(s string) string {
+	i := 0
+	for i < len(s) && (s[i] < 'A' || s[i] > 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // buildQuery returns a query for name (no trailing dot needed) and type,
@@ -368,7 +387,7 @@ func readName(b []byte, off int, msg []byte) (string, int, error) {
 			if end < 0 {
 				end = off + 1
 			}
-			return strings.ToLower(sb.String()), end, nil
+			return lowerASCII(sb.String()), end, nil
 		case l&0xC0 == 0xC0:
 			if off+1 >= len(b) {
 				return "", 0, fmt.Errorf("%w: short compression pointer", ErrMalformed)
