@@ -94,7 +94,7 @@ func naptrRDATA(order, pref uint16, flags, service, regexp, repl string) []byte 
 	return append(b, 0)
 }
 
-func newFakeDNS(t *testing.T, rrs ...fakeRR) *fakeDNS {
+func newFakeDNS(t testing.TB, rrs ...fakeRR) *fakeDNS {
 	t.Helper()
 	f := &fakeDNS{rrs: rrs, nx: map[string]bool{}, queries: map[string]int{}}
 	var uc *net.UDPConn

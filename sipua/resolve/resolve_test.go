@@ -60,7 +60,7 @@ type env struct {
 // newEnv starts a fake server with rrs and a resolver asking it, on a fake
 // clock, with a Rand that always returns 0 (records of one priority keep
 // the order the server gave, zero weights first) unless cfg sets one.
-func newEnv(t *testing.T, cfg Config, rrs ...fakeRR) env {
+func newEnv(t testing.TB, cfg Config, rrs ...fakeRR) env {
 	t.Helper()
 	f := newFakeDNS(t, rrs...)
 	clk := newClock()
