@@ -36,7 +36,7 @@ type Config struct {
 	Timeout  time.Duration // one query to one server; default 2 s
 	Attempts int           // rounds over Servers per query; default 2
 
-	MaxEntries  int           // cached record sets; default 64, the oldest-expiring evicted
+	MaxEntries  int           // cached record sets; default 64, the first to expire evicted when full
 	NegativeTTL time.Duration // the most a negative answer is cached (less when its SOA says); default 30 s
 	MaxTTL      time.Duration // the most a positive answer is cached; default 1 h
 	FailFor     time.Duration // how long Failed puts a target last; default 30 s
