@@ -405,6 +405,9 @@ func (r *Resolver) walk(w *walker, dst []Target, u sipmsg.URI) ([]Target, string
 	default:
 		return dst, "", fmt.Errorf("resolve: not a SIP URI: %.40q", u.Scheme)
 	}
+	if secure && !r.supports(TLS) {
+		return dst, "", fmt.Errorf("%w: a sips URI needs TLS", ErrTransport)
+	}
 	// RFC 3263 section 4: TARGET is the maddr parameter, else the host.
 	host := u.Host
 	if m, ok := u.Param("maddr"); ok && m != "" {

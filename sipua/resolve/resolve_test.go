@@ -128,7 +128,8 @@ func TestLookupSteps(t *testing.T) {
 		{name: "NAPTR, IPv6", uri: "sip:example.test", transports: []Transport{UDP}, ipv6: true, want: []string{
 			"udp 192.0.2.1:5060 (sip1.example.test)", "udp 192.0.2.2:5062 (sip2.example.test)", "udp [2001:db8::2]:5062 (sip2.example.test)"}},
 		{name: "sips: TLS only", uri: "sips:example.test", transports: all, want: []string{"tls 192.0.2.1:5061 (sip1.example.test)"}},
-		{name: "sips: no TLS", uri: "sips:example.test", err: ErrTransport},
+		{name: "sips: no TLS", uri: "sips:example.test", err: ErrTransport, noQuery: []string{"example.test NAPTR"}},
+		{name: "sips, numeric: no TLS", uri: "sips:192.0.2.50", err: ErrTransport},
 		{name: "transport param: that SRV only", uri: "sip:example.test;transport=udp", want: []string{
 			"udp 192.0.2.1:5060 (sip1.example.test)", "udp 192.0.2.2:5062 (sip2.example.test)"},
 			noQuery: []string{"example.test NAPTR", "_sip._tcp.example.test SRV"}},
@@ -716,5 +717,15 @@ func TestFallbackOnlyOnNegative(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestNotSIP(t *testing.T) {
+	e := newEnv(t, Config{}, zone()...)
+	if ts, err := e.r.Lookup(context.Background(), uri(t, "tel:+15551234")); err == nil || ts != nil || !strings.HasPrefix(err.Error(), "resolve: ") {
+		t.Fatalf("Lookup(tel:) = %v, %v", ts, err)
+	}
+	if _, ok := e.r.Cached(uri(t, "tel:+15551234")); ok {
+		t.Fatal("Cached(tel:) ok")
 	}
 }
