@@ -465,7 +465,7 @@ func TestTruncatedRetriesOverTCP(t *testing.T) {
 
 func TestRetry(t *testing.T) {
 	t.Run("a lost datagram", func(t *testing.T) {
-		e := newEnv(t, Config{Timeout: 50 * time.Millisecond}, zone()...)
+		e := newEnv(t, Config{Timeout: 300 * time.Millisecond}, zone()...)
 		e.dns.set(func(f *fakeDNS) { f.drop = 1 })
 		if got, err := lookup(t, e, "sip:aonly.test:5060"); err != nil || len(got) != 1 {
 			t.Fatalf("Lookup = %q, %v", got, err)
@@ -481,7 +481,7 @@ func TestRetry(t *testing.T) {
 		}
 		defer silent.Close()
 		f := newFakeDNS(t, zone()...)
-		r, err := New(Config{Servers: []string{silent.LocalAddr().String(), f.addr}, Timeout: 50 * time.Millisecond, Attempts: 1})
+		r, err := New(Config{Servers: []string{silent.LocalAddr().String(), f.addr}, Timeout: 300 * time.Millisecond, Attempts: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -697,7 +697,7 @@ func TestFallbackOnlyOnNegative(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, Config{Timeout: time.Second}, zone()...)
+			e := newEnv(t, Config{}, zone()...)
 			e.dns.set(func(f *fakeDNS) { f.reply = servfail(tc.fail...) })
 			got, err := lookup(t, e, tc.uri)
 			if tc.err != nil {
