@@ -729,3 +729,42 @@ func TestNotSIP(t *testing.T) {
 		t.Fatal("Cached(tel:) ok")
 	}
 }
+
+// TestConcurrent: lookups off the owner's goroutine, Cached and Failed on
+// it, and Flush, all at once (run with -race).
+func TestConcurrent(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	e := newEnv(t, Config{Rand: rnd.IntN, MaxEntries: 6}, zone()...) // Rand is not goroutine-safe: the resolver locks it
+	uris := []string{"sip:example.test", "sip:srvonly.test", "sip:aonly.test", "sip:sip2.example.test:5070", "sip:example.test;transport=tcp"}
+	done := make(chan error)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var err error
+			for i := 0; i < 30 && err == nil; i++ {
+				_, err = e.r.Lookup(context.Background(), uri(t, uris[(g+i)%len(uris)]))
+			}
+			done <- err
+		}()
+	}
+	buf := make([]Target, 0, 8)
+	for finished := 0; finished < 4; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Error(err)
+			}
+			finished++
+		default:
+			for _, s := range uris {
+				if ts, ok := e.r.AppendCached(buf[:0], uri(t, s)); ok {
+					e.r.Failed(ts[0])
+				}
+			}
+			e.clk.Advance(time.Second)
+			if n := e.r.Len(); n > 6 {
+				t.Errorf("%d entries, bound 6", n)
+			}
+		}
+	}
+	e.r.Flush()
+}
