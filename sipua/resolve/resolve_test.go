@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -612,28 +614,24 @@ func TestConfig(t *testing.T) {
 }
 
 func TestResolvConf(t *testing.T) {
-	f := newFakeDNS(t, zone()...)
-	dir := t.TempDir()
-	write := func(s string) string {
-		p := dir + "/resolv.conf"
-		if err := writeFile(p, s); err != nil {
+	p := filepath.Join(t.TempDir(), "resolv.conf")
+	read := func(s string) ([]string, error) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		return p
+		return readResolvConf(p)
 	}
-	host, port, _ := net.SplitHostPort(f.addr)
-	_ = port
-	got, err := readResolvConf(write("# comment\nsearch example.test\nnameserver 192.0.2.53\nnameserver 2001:db8::53\noptions ndots:2\n"))
+	got, err := read("# comment\nsearch example.test\nnameserver 192.0.2.53\nnameserver 2001:db8::53\noptions ndots:2\n")
 	if err != nil || !slices.Equal(got, []string{"192.0.2.53:53", "[2001:db8::53]:53"}) {
 		t.Fatalf("readResolvConf = %q, %v", got, err)
 	}
-	if got, _ := readResolvConf(write("search x\n")); !slices.Equal(got, []string{"127.0.0.1:53", "[::1]:53"}) {
+	if got, _ := read("search x\n"); !slices.Equal(got, []string{"127.0.0.1:53", "[::1]:53"}) {
 		t.Fatalf("no nameserver: %q", got)
 	}
-	if _, err := readResolvConf(dir + "/none"); err == nil {
+	if _, err := readResolvConf(p + ".none"); err == nil {
 		t.Fatal("missing file: no error")
 	}
-	_ = host
 }
 
 func TestTransportNames(t *testing.T) {
