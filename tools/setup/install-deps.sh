@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing the phone needs on a Debian 12
 # machine: QEMU for arm64 (the phones), sipp (sip-tester), sipvicious (the scan the phone must ignore), tftpd-hpa, kamailio
-# and baresip (real peers the tests talk to on 127.0.0.1), dtc
+# and baresip (real peers the tests talk to on 127.0.0.1), dnsmasq-base
+# (the binary alone, no system service: the DNS server sipua/resolve's test
+# starts on 127.0.0.1 to serve NAPTR, SRV and A records), dtc
 # (device-tree-compiler: the Raspberry Pi image's device trees) and sfdisk,
 # fsck.fat and mtools (fdisk, dosfstools, mtools: the image checked as other
 # tools read it), then the Go modules (the kernel for QEMU and the Pi's boot
@@ -10,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-pkgs=(qemu-system-arm sip-tester tftpd-hpa kamailio baresip sipvicious device-tree-compiler fdisk dosfstools mtools)
+pkgs=(qemu-system-arm sip-tester tftpd-hpa kamailio baresip sipvicious dnsmasq-base device-tree-compiler fdisk dosfstools mtools)
 
 missing=()
 for p in "${pkgs[@]}"; do
