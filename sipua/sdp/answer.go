@@ -170,11 +170,11 @@ func (s Session) LocalAudio() int {
 // order, port, ptime; session-level origin, name and c=).
 //
 // The answer has one m-line per offered m-line, in the same order. The
-// phone accepts exactly one: the first audio stream Select takes, with
-// the offered proto, the first local codec (in local order) the offer has,
-// with the offer's payload type, and telephone-event/8000 (RFC 4733) with
-// the offer's payload type when both sides have it; its ptime is local's,
-// else the offer's. Every other m-line (video, image/T.38, application, a
+// phone accepts exactly one: the first audio stream Select takes, with the
+// offered proto, the first local codec (in local order) the offer has,
+// with the offer's payload type (and local's spelling of the name), and
+// telephone-event/8000 (RFC 4733) with the offer's payload type when both
+// sides have it; its ptime is local's, else the offer's. Every other m-line (video, image/T.38, application, a
 // second audio stream, RTP/SAVP audio: no SRTP yet) is refused with port
 // 0, keeping its media type, proto and first format.
 //
@@ -234,7 +234,7 @@ func Answer(offer Session, local Session) (Session, error) {
 		}
 		oc, lc, _ := common(om.Codecs, lm.Codecs)
 		start := len(codecs)
-		codecs = append(codecs, Codec{PT: oc.PT, Name: oc.Name, Rate: oc.Rate, Channels: oc.Channels, Fmtp: lc.Fmtp})
+		codecs = append(codecs, Codec{PT: oc.PT, Name: lc.Name, Rate: oc.Rate, Channels: oc.Channels, Fmtp: lc.Fmtp})
 		if lte, ok := lm.TelephoneEvent(); ok {
 			if ote, ok := om.TelephoneEvent(); ok {
 				ote.Fmtp = lte.Fmtp

@@ -166,15 +166,16 @@ func parseErr(n int, line, why string) error {
 	return &ParseError{Line: n, Text: line, Why: why}
 }
 
-// field cuts the first space-separated field off s.
+// field cuts the first field off s; fields are separated by spaces (and,
+// leniently, by tabs, stray CRs or other control bytes).
 func field(s string) (f, rest string) {
 	i := 0
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+	for i < len(s) && s[i] <= ' ' {
 		i++
 	}
 	s = s[i:]
 	i = 0
-	for i < len(s) && s[i] != ' ' && s[i] != '\t' {
+	for i < len(s) && s[i] > ' ' {
 		i++
 	}
 	return s[:i], s[i:]
@@ -438,8 +439,11 @@ func Parse(b []byte) (Session, error) {
 			mi = len(s.Media) - 1
 		case 'a':
 			key, arg, _ := strings.Cut(val, ":")
-			if key == "" {
+			if key == "" && arg == "" {
 				continue // "a=" says nothing
+			}
+			if f, r := field(key); f != key || r != "" {
+				return Session{}, parseErr(lineNo, ln, "bad attribute name")
 			}
 			if isDirection(key) && arg == "" {
 				if m == nil {
@@ -477,7 +481,11 @@ func Parse(b []byte) (Session, error) {
 						return Session{}, parseErr(lineNo, ln, "bad rtpmap channels")
 					}
 				}
-				c.Name, c.Rate, c.Channels = name, rate, ch
+				for i := range m.Codecs { // a payload type listed twice gets it twice
+					if c := &m.Codecs[i]; c.PT == pt {
+						c.Name, c.Rate, c.Channels = name, rate, ch
+					}
+				}
 			case "fmtp":
 				ptS, params, _ := strings.Cut(arg, " ")
 				pt, ok := parsePT(ptS)
@@ -490,7 +498,11 @@ func Parse(b []byte) (Session, error) {
 					attrs = append(attrs, Attr{key, arg})
 					continue
 				}
-				c.Fmtp = params
+				for i := range m.Codecs {
+					if c := &m.Codecs[i]; c.PT == pt {
+						c.Fmtp = params
+					}
+				}
 			case "ptime":
 				if n, ok := atoi(strings.TrimSpace(arg)); ok && n > 0 {
 					m.Ptime = n

@@ -95,6 +95,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad-rtpmap", "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 1 RTP/AVP 96\r\na=rtpmap:96 opus\r\n", "bad rtpmap"},
 		{"rtpmap-pt", "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 1 RTP/AVP 96\r\na=rtpmap:x opus/1\r\n", "bad rtpmap"},
 		{"rtpmap-ch", "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 1 RTP/AVP 96\r\na=rtpmap:96 opus/48000/0\r\n", "bad rtpmap channels"},
+		{"attr-name", "v=0\r\na=\r:x\r\n", "bad attribute name"},
 		{"o-in-media", "v=0\r\nc=IN IP4 1.2.3.4\r\nm=audio 1 RTP/AVP 0\r\no=- 1 1 IN IP4 h\r\n", "o= inside an m-line"},
 	} {
 		_, err := Parse([]byte(tc.in))
@@ -185,10 +186,14 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("marshalled session does not parse: %v\n%q", err, s.Marshal())
 		}
 		// The only changes Marshal makes: the session direction moves onto
-		// the m-lines, an unnamed s= becomes "-", o= gets an address.
+		// the m-lines, an empty s= or o= user becomes "-", o= gets
+		// an address.
 		s.Direction, s2.Direction = "", ""
 		if s.Name == "" {
 			s.Name = "-"
+		}
+		if s.Origin.User == "" {
+			s.Origin.User = "-"
 		}
 		s.Origin.Addr = s2.Origin.Addr
 		for i := range s.Media {
