@@ -98,7 +98,7 @@ func streamMedia(a sdp.Media) *Media {
 func answered(offer, answer sdp.Session) (*Media, error) {
 	i, err := sdp.CheckAnswer(offer, answer)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoCodec, err)
+		return nil, err // an *sdp.Error, errors.Is sdp.ErrBadAnswer
 	}
 	om, am := offer.Media[i], answer.Media[i]
 	for _, ac := range am.Codecs {
