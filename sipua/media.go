@@ -53,7 +53,7 @@ func audio(s sdp.Session) sdp.Media {
 	if i, err := sdp.Select(s, g711); err == nil {
 		return s.Media[i]
 	}
-	if i := s.LocalAudio(); i >= 0 {
+	if i := s.FirstAudio(); i >= 0 {
 		return s.Media[i]
 	}
 	return sdp.Media{}

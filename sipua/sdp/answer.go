@@ -155,8 +155,8 @@ func codecNames(cs []Codec) string {
 	return string(b)
 }
 
-// LocalAudio returns the index of local's first audio m-line, -1 if none.
-func (s Session) LocalAudio() int {
+// FirstAudio returns the index of the first audio m-line, -1 if none.
+func (s Session) FirstAudio() int {
 	for i := range s.Media {
 		if strings.EqualFold(s.Media[i].Type, "audio") {
 			return i
@@ -182,7 +182,7 @@ func (s Session) LocalAudio() int {
 // and is set on the answer's Session.Direction (Marshal writes it on the
 // m-line). With no stream to accept it returns an *Error (ErrNotAcceptable).
 func Answer(offer Session, local Session) (Session, error) {
-	li := local.LocalAudio()
+	li := local.FirstAudio()
 	if li < 0 {
 		return Session{}, &Error{Reason: NoAudio, Stream: -1, Detail: "no local audio"}
 	}
