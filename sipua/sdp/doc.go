@@ -27,13 +27,13 @@
 //
 // github.com/pion/sdp/v3 was measured against this package side by side
 // in one run (BenchmarkParseAnswer, BenchmarkParse: a PBX's audio+video
-// offer parsed, answered by the same rules and written; 2-core VM, load
-// average 11-14 from other work, so the times are noisy, the allocations
-// are not):
+// offer parsed, answered by the same rules and written; 2-core VM, five
+// runs at load averages 6 to 14 from other work, so the times are noisy,
+// the allocations are not):
 //
 //	                    own                        pion/sdp/v3
-//	parse+answer+write  11-24 us, 6 allocs, 1.7 kB  43-52 us, 50 allocs, 3.7 kB
-//	parse only          6-8 us,   4 allocs, 1.2 kB  10-12 us, 24 allocs, 2.3 kB
+//	parse+answer+write  11-24 us, 6 allocs, 1.7 kB  17-52 us, 50 allocs, 3.7 kB
+//	parse only          6-8 us,   4 allocs, 1.2 kB  10-14 us, 24 allocs, 2.3 kB
 //
 // The own parser is kept: a fixed handful of allocations per description
 // (the text, then one pool each for m-lines, codecs, opaque attributes,
