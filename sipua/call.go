@@ -440,12 +440,7 @@ func (c *call) on2xx(r *sipmsg.Message) {
 		return
 	}
 	// Re-offers carry the chosen codec (and telephone-event) only.
-	c.local.Codecs = nil
-	for _, oc := range c.offer.Codecs {
-		if strings.EqualFold(oc.Name, m.Codecs[0]) || (m.TelephoneEvent != 0 && sdp.IsTelephoneEvent(oc)) {
-			c.local.Codecs = append(c.local.Codecs, oc)
-		}
-	}
+	c.local = chosen(c.offer, m)
 	c.remote = m
 	c.state = csConfirmed
 	c.ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: m})
@@ -588,20 +583,6 @@ func (ua *UA) Hangup(id CallID) error {
 		c.hangup()
 		return nil
 	})
-}
-
-// servable reports whether an offer has an audio stream with a codec the
-// phone plays (PCMU or PCMA at 8000 Hz).
-func servable(offer sdp.Session) bool {
-	if offer.Port == 0 {
-		return false
-	}
-	for _, c := range offer.Codecs {
-		if (strings.EqualFold(c.Name, "PCMU") || strings.EqualFold(c.Name, "PCMA")) && c.Rate == 8000 {
-			return true
-		}
-	}
-	return false
 }
 
 // handleInvite takes a new INVITE (or a re-INVITE inside a dialog).
@@ -819,15 +800,7 @@ func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 		})
 		c.state = csConnecting
 		c.retransmitOK(transaction.T1, 0)
-		remote = mediaOf(c.remoteOffer)
-		remote.Codecs = []string{strings.ToUpper(ans.Codecs[0].Name)}
-		remote.TelephoneEvent = 0
-		if te, ok := ans.TelephoneEvent(); ok {
-			remote.TelephoneEvent = te.PT
-		}
-		if ans.Ptime > 0 && c.remoteOffer.Ptime == 0 {
-			remote.Ptime = ans.Ptime
-		}
+		remote = negotiated(c.remoteOffer, ans)
 		c.remote = remote
 		ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: remote})
 		if old, ok := ua.calls[c.replaces]; ok && c.replaces != 0 {

@@ -8,12 +8,15 @@ import (
 	"github.com/deskphone/deskphone/sipua/sdp"
 )
 
-// session turns local Media into an SDP session (G.711 only: PCMU, PCMA).
+// session turns local Media into an SDP session (G.711 only: PCMU, PCMA):
+// one audio m-line, RTP/AVP, with the direction at session level (Marshal
+// writes it on the m-line; Hold changes it there).
 func (m Media) session(version uint64) (sdp.Session, error) {
 	s := sdp.Session{Origin: sdp.Origin{User: "-", SessionID: uint64(time.Now().Unix()), Version: version},
-		Host: m.Host, Port: m.Port, Ptime: m.Ptime, Direction: "sendrecv"}
-	if s.Ptime == 0 {
-		s.Ptime = 20
+		Host: m.Host, Direction: "sendrecv"}
+	a := sdp.Media{Type: "audio", Port: m.Port, Proto: "RTP/AVP", Ptime: m.Ptime}
+	if a.Ptime == 0 {
+		a.Ptime = 20
 	}
 	if m.Host == "" || m.Port <= 0 || m.Port > 65535 {
 		return sdp.Session{}, fmt.Errorf("sipua: media needs a host and a port, got %q:%d", m.Host, m.Port)
@@ -26,26 +29,60 @@ func (m Media) session(version uint64) (sdp.Session, error) {
 		if !ok || (c.Name != "PCMU" && c.Name != "PCMA") {
 			return sdp.Session{}, fmt.Errorf("sipua: unsupported codec %q", name)
 		}
-		s.Codecs = append(s.Codecs, c)
+		a.Codecs = append(a.Codecs, c)
 	}
 	te := m.TelephoneEvent
 	if te == 0 {
 		te = 101
 	}
-	s.Codecs = append(s.Codecs, sdp.Codec{PT: te, Name: "telephone-event", Rate: 8000}) // RFC 4733
+	a.Codecs = append(a.Codecs, sdp.Codec{PT: te, Name: "telephone-event", Rate: 8000, Fmtp: "0-16"}) // RFC 4733 7.1.1
+	s.Media = []sdp.Media{a}
 	return s, nil
 }
 
-// mediaOf turns a remote SDP session into Media (codec names in its order).
-func mediaOf(s sdp.Session) *Media {
-	m := &Media{Host: s.Host, Port: s.Port, Ptime: s.Ptime, Direction: s.Direction}
+// g711 is what the phone plays: the local side with which audio picks a
+// remote description's audio stream.
+var g711 = sdp.Media{Type: "audio", Proto: "RTP/AVP", Codecs: []sdp.Codec{
+	{PT: 0, Name: "PCMU", Rate: 8000}, {PT: 8, Name: "PCMA", Rate: 8000}}}
+
+// audio returns "the audio stream" of a remote description, the one the UA
+// talks about: the m-line sdp.Answer takes (the first audio stream with a
+// port, RTP/AVP or RTP/AVPF, and G.711), else the first audio m-line, else
+// a zero Media.
+func audio(s sdp.Session) sdp.Media {
+	if i, err := sdp.Select(s, g711); err == nil {
+		return s.Media[i]
+	}
+	if i := s.FirstAudio(); i >= 0 {
+		return s.Media[i]
+	}
+	return sdp.Media{}
+}
+
+// servable reports whether an offer has an audio stream the phone can
+// take: audio with a port, RTP/AVP or RTP/AVPF, and G.711 (sdp.Select); an
+// offer of RTP/SAVP only, video only or T.38 only is not.
+func servable(offer sdp.Session) bool {
+	_, err := sdp.Select(offer, g711)
+	return err == nil
+}
+
+// mediaOf turns a remote SDP session's audio stream into Media (codec names
+// in its order).
+func mediaOf(s sdp.Session) *Media { return streamMedia(audio(s)) }
+
+func streamMedia(a sdp.Media) *Media {
+	m := &Media{Host: a.Host, Port: a.Port, Ptime: a.Ptime, Direction: a.Direction}
 	if m.Ptime == 0 {
 		m.Ptime = 20
 	}
-	if te, ok := s.TelephoneEvent(); ok {
+	if m.Direction == "" {
+		m.Direction = "sendrecv"
+	}
+	if te, ok := a.TelephoneEvent(); ok {
 		m.TelephoneEvent = te.PT
 	}
-	for _, c := range s.Codecs {
+	for _, c := range a.Codecs {
 		if c.Name != "" && !sdp.IsTelephoneEvent(c) {
 			m.Codecs = append(m.Codecs, strings.ToUpper(c.Name))
 		}
@@ -53,24 +90,77 @@ func mediaOf(s sdp.Session) *Media {
 	return m
 }
 
-// answered is the remote media of an answer to our offer: the first codec of
-// the answer that we offered comes first; telephone-event is kept only when
-// both sides have it.
+// answered is the remote media of an answer to our offer, checked by
+// sdp.CheckAnswer (its *sdp.Error says why an answer is refused: the UA
+// then ends the attempt): the first codec of the answer's audio stream
+// that we offered comes first; telephone-event is kept only when both
+// sides have it.
 func answered(offer, answer sdp.Session) (*Media, error) {
-	for _, ac := range answer.Codecs {
+	i, err := sdp.CheckAnswer(offer, answer)
+	if err != nil {
+		return nil, err // an *sdp.Error, errors.Is sdp.ErrBadAnswer
+	}
+	om, am := offer.Media[i], answer.Media[i]
+	for _, ac := range am.Codecs {
 		if sdp.IsTelephoneEvent(ac) {
 			continue
 		}
-		for _, oc := range offer.Codecs {
+		for _, oc := range om.Codecs {
 			if strings.EqualFold(ac.Name, oc.Name) && ac.Rate == oc.Rate {
-				m := mediaOf(answer)
+				m := streamMedia(am)
 				m.Codecs = []string{strings.ToUpper(oc.Name)}
-				if _, ok := offer.TelephoneEvent(); !ok {
+				if _, ok := om.TelephoneEvent(); !ok {
 					m.TelephoneEvent = 0
 				}
 				return m, nil
 			}
 		}
 	}
-	return nil, ErrNoCodec
+	return nil, ErrNoCodec // CheckAnswer found one
+}
+
+// chosen is our offer narrowed to what the answer m chose, for re-offers:
+// the audio stream keeps the chosen codec (and telephone-event) only; the
+// other m-lines stay as they are.
+func chosen(offer sdp.Session, m *Media) sdp.Session {
+	s := offer
+	s.Media = append([]sdp.Media(nil), offer.Media...)
+	for i := range s.Media {
+		a := &s.Media[i]
+		if a.Port == 0 || !strings.EqualFold(a.Type, "audio") {
+			continue
+		}
+		var cs []sdp.Codec
+		for _, oc := range a.Codecs {
+			if strings.EqualFold(oc.Name, m.Codecs[0]) || (m.TelephoneEvent != 0 && sdp.IsTelephoneEvent(oc)) {
+				cs = append(cs, oc)
+			}
+		}
+		a.Codecs = cs
+		break
+	}
+	return s
+}
+
+// negotiated is the remote media of a call whose offer we answered with
+// ans (sdp.Answer): the offer's accepted audio stream, with the codec and
+// telephone-event of our answer; our ptime when the offer had none.
+func negotiated(offer, ans sdp.Session) *Media {
+	for i, a := range ans.Media {
+		if a.Port == 0 || i >= len(offer.Media) {
+			continue
+		}
+		o := offer.Media[i]
+		remote := streamMedia(o)
+		remote.Codecs = []string{strings.ToUpper(a.Codecs[0].Name)}
+		remote.TelephoneEvent = 0
+		if te, ok := a.TelephoneEvent(); ok {
+			remote.TelephoneEvent = te.PT
+		}
+		if a.Ptime > 0 && o.Ptime == 0 {
+			remote.Ptime = a.Ptime
+		}
+		return remote
+	}
+	return mediaOf(offer) // not an answer of sdp.Answer's
 }

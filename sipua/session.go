@@ -39,7 +39,8 @@ func holdDir(dir string, held bool) string {
 // remoteHolds reports whether a peer's offer puts us on hold: sendonly or
 // inactive, or the RFC 2543 style c=0.0.0.0.
 func remoteHolds(s sdp.Session) bool {
-	return s.Direction == "sendonly" || s.Direction == "inactive" || s.Host == "0.0.0.0"
+	a := audio(s)
+	return a.Direction == "sendonly" || a.Direction == "inactive" || a.Host == "0.0.0.0"
 }
 
 // Hold puts a call on hold (hold true: a re-INVITE offering
@@ -232,12 +233,7 @@ func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
 		ans.Direction = holdDir(ans.Direction, c.held)
 		c.local = ans
 		body = ans.Marshal()
-		remote = mediaOf(offer)
-		remote.Codecs = []string{strings.ToUpper(ans.Codecs[0].Name)}
-		remote.TelephoneEvent = 0
-		if te, ok := ans.TelephoneEvent(); ok {
-			remote.TelephoneEvent = te.PT
-		}
+		remote = negotiated(offer, ans)
 	}
 	c.reSrv = srv
 	c.reOK = ua.respond(srv, 200, "", func(r *sipmsg.Message) {

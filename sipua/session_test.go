@@ -382,7 +382,7 @@ func TestTelephoneEventSDP(t *testing.T) {
 	}
 	s2, _ := (Media{Host: "127.0.0.1", Port: 4000, Codecs: []string{"PCMU"}}).session(1)
 	ans, err = sdp.Answer(offer, s2)
-	if err != nil || len(ans.Codecs) != 2 || ans.Codecs[1].PT != 101 {
+	if err != nil || len(ans.Media) != 1 || len(ans.Media[0].Codecs) != 2 || ans.Media[0].Codecs[1].PT != 101 {
 		t.Fatalf("answer %+v %v", ans, err)
 	}
 	_ = net.IPv4len

@@ -196,8 +196,9 @@ func (p *PBX) answerVoicemail(req *sipmsg.Message, src *net.UDPAddr, box string,
 	}
 	local := sdp.Session{
 		Origin: sdp.Origin{User: "deskphone-pbx", SessionID: uint64(p.now().UnixNano()), Version: 1},
-		Host:   host, Port: conn.LocalAddr().(*net.UDPAddr).Port,
-		Codecs: []sdp.Codec{pcmu, pcma}, Ptime: 20,
+		Host:   host,
+		Media: []sdp.Media{{Type: "audio", Port: conn.LocalAddr().(*net.UDPAddr).Port, Proto: "RTP/AVP",
+			Codecs: []sdp.Codec{pcmu, pcma}, Ptime: 20}},
 	}
 	ans, err := sdp.Answer(offer, local)
 	if err != nil {
@@ -206,14 +207,20 @@ func (p *PBX) answerVoicemail(req *sipmsg.Message, src *net.UDPAddr, box string,
 		return nil
 	}
 	var remote *net.UDPAddr
-	if offer.Host == qemuHost {
-		offer.Host = "127.0.0.1" // a QEMU guest's forwarded port, seen from the host
+	var om, am sdp.Media // the audio stream Answer took
+	for i := range ans.Media {
+		if ans.Media[i].Port != 0 {
+			om, am = offer.Media[i], ans.Media[i]
+		}
 	}
-	if ip := net.ParseIP(offer.Host); ip != nil && !ip.IsUnspecified() {
-		remote = &net.UDPAddr{IP: ip, Port: offer.Port}
+	if om.Host == qemuHost {
+		om.Host = "127.0.0.1" // a QEMU guest's forwarded port, seen from the host
+	}
+	if ip := net.ParseIP(om.Host); ip != nil && !ip.IsUnspecified() {
+		remote = &net.UDPAddr{IP: ip, Port: om.Port}
 	}
 	pt := uint8(0)
-	for _, c := range ans.Codecs {
+	for _, c := range am.Codecs {
 		if c.Name == "PCMA" {
 			pt = 8
 			break

@@ -108,13 +108,13 @@ func (ph *phone) okFromVoicemail() (*sipmsg.Message, *net.UDPAddr) {
 		if err != nil {
 			ph.t.Fatalf("answer SDP: %v\n%s", err, m.Body)
 		}
-		if len(ans.Codecs) == 0 || ans.Codecs[0].Name != "PCMU" {
-			ph.t.Errorf("answer codecs %v, want PCMU first", ans.Codecs)
+		if len(ans.Media) != 1 || len(ans.Media[0].Codecs) == 0 || ans.Media[0].Codecs[0].Name != "PCMU" {
+			ph.t.Errorf("answer m-lines %+v, want one with PCMU first", ans.Media)
 		}
 		if m.Get("Record-Route") != "" {
 			ph.t.Errorf("mailbox 200 has Record-Route %q", m.GetAll("Record-Route"))
 		}
-		return m, &net.UDPAddr{IP: net.ParseIP(ans.Host), Port: ans.Port}
+		return m, &net.UDPAddr{IP: net.ParseIP(ans.Media[0].Host), Port: ans.Media[0].Port}
 	}
 }
 
