@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/sipua/dialog"
+	"github.com/deskphone/deskphone/sipua/resolve"
 	"github.com/deskphone/deskphone/sipua/sdp"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 	"github.com/deskphone/deskphone/sipua/transaction"
-	"github.com/deskphone/deskphone/sipua/transport"
 )
 
 // callState is where a call is.
@@ -82,6 +82,7 @@ type call struct {
 	stopReOK    func()
 	reOfferless bool                       // that re-INVITE had no offer: the answer comes in the ACK
 	redirects   int                        // 3xx followed so far
+	hopTries    int                        // servers the INVITE failed over from (hop.go)
 	forks       map[string]*sipmsg.Message // 13.2.2.4: ACKs of further 2xx (other To tags), which were BYEd
 	reason      string                     // the peer's Reason header (RFC 3326) for CallEnded
 	hopAddr     *net.UDPAddr               // the dialog's next hop, resolved once (peer-to-peer)
@@ -131,10 +132,9 @@ func (c *call) hop() *net.UDPAddr {
 		if c.hopAddr != nil {
 			return c.hopAddr
 		}
-		u := c.dlg.NextHop()
-		if a, err := transport.Resolve(u.HostPort()); err == nil {
-			c.hopAddr = a
-			return a
+		if t, err := c.ua.resolveHop(c.dlg.NextHop()); err == nil {
+			c.hopAddr = t.UDPAddr()
+			return c.hopAddr
 		}
 	}
 	return c.dest
@@ -192,18 +192,29 @@ func (ua *UA) DialReplacing(line int, target, replaces string, local Media) (Cal
 }
 
 func (ua *UA) dial(line int, target, replaces string, local Media) (CallID, error) {
+	l, err := ua.line(line) // lines and their configuration do not change after New
+	if err != nil {
+		return 0, err
+	}
+	u, err := l.targetURI(target)
+	if err != nil {
+		return 0, err
+	}
+	var peer resolve.Target
+	if l.cfg.Registrar == "" && l.cfg.OutboundProxy == "" {
+		// Peer-to-peer: the target's next hop, looked up here on the
+		// caller's goroutine (RFC 3263), never on the UA's.
+		if !ua.started.Load() {
+			return 0, ErrNotStarted
+		}
+		if peer, err = ua.resolveDial(u); err != nil {
+			return 0, err
+		}
+	}
 	var id CallID
-	err := ua.do(func() error {
+	err = ua.do(func() error {
 		if ua.closing {
 			return ErrClosed
-		}
-		l, err := ua.line(line)
-		if err != nil {
-			return err
-		}
-		u, err := l.targetURI(target)
-		if err != nil {
-			return err
 		}
 		offer, err := local.session(1)
 		if err != nil {
@@ -211,10 +222,7 @@ func (ua *UA) dial(line int, target, replaces string, local Media) (CallID, erro
 		}
 		dest, tk := l.proxy, l.tk
 		if dest == nil {
-			if dest, err = transport.Resolve(u.HostPort()); err != nil {
-				return fmt.Errorf("sipua: dial: %w", err)
-			}
-			tk = uriTransport(u)
+			dest, tk = peer.UDPAddr(), tkindOf(peer.Transport)
 		}
 		c := ua.newCall(l, true)
 		c.dest, c.tk, c.offer, c.state = dest, tk, offer, csCalling
@@ -262,6 +270,7 @@ func (c *call) sendInvite(inv *sipmsg.Message) {
 			switch {
 			case c.cancelWanted || c.state == csTerminating:
 				c.end(487)
+			case c.failover(err.Error()):
 			case errors.Is(err, transaction.ErrTimeout):
 				c.end(408)
 			default:
@@ -313,10 +322,31 @@ func (c *call) onInviteResponse(o *outReq, r *sipmsg.Message) {
 		if !c.redirect(r) {
 			c.end(code)
 		}
+	case code == 503 && c.failover("503 from"):
 	default:
 		c.reason = r.Get("Reason") // RFC 3326 in responses, e.g. Q.850 causes from gateways
 		c.end(code)
 	}
+}
+
+// failover sends a new call's INVITE to the line's next server when the
+// current one timed out, answered 503 or could not be reached, before
+// anything else came back (RFC 3263 section 4.3): a new transaction, with
+// a new branch, to the next target. It reports whether it did.
+func (c *call) failover(why string) bool {
+	if c.provisional || c.dlg != nil || c.line.proxy == nil || c.state != csCalling || c.ua.closing {
+		return false
+	}
+	if !c.line.failover(why, &c.hopTries) {
+		return false
+	}
+	inv := c.inv.Clone()
+	c.dest, c.tk = c.line.proxy, c.line.tk
+	inv.RemoveFirst("Via")
+	inv.Prepend("Via", c.ua.viaFor(c.tk))
+	inv.Set("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
+	c.sendInvite(inv)
+	return true
 }
 
 // maxEarly bounds the early dialogs a call keeps (one per fork).
@@ -365,12 +395,12 @@ func (c *call) redirect(r *sipmsg.Message) bool {
 	}
 	dest := c.line.proxy
 	if dest == nil {
-		a, err := transport.Resolve(to.HostPort())
+		t, err := c.ua.resolveHop(to)
 		if err != nil {
 			c.ua.logf("sipua: call %d redirect: %v", c.id, err)
 			return false
 		}
-		dest = a
+		dest, c.tk = t.UDPAddr(), tkindOf(t.Transport)
 	}
 	c.redirects++
 	to.Headers = ""
@@ -470,8 +500,8 @@ func (c *call) fork2xx(r *sipmsg.Message) {
 	hop := c.dest
 	if c.line.proxy != nil {
 		hop = c.line.proxy
-	} else if a, err := transport.Resolve(d.NextHop().HostPort()); err == nil {
-		hop = a
+	} else if t, err := c.ua.resolveHop(d.NextHop()); err == nil {
+		hop = t.UDPAddr()
 	}
 	ack := d.NewRequest("ACK")
 	ack.Prepend("Via", c.ua.viaFor(c.tk))

@@ -12,7 +12,6 @@ import (
 	"github.com/deskphone/deskphone/sipua/digest"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 	"github.com/deskphone/deskphone/sipua/transaction"
-	"github.com/deskphone/deskphone/sipua/transport"
 )
 
 // Registration timing.
@@ -57,10 +56,11 @@ type line struct {
 	domain     string
 	authUser   string
 	expires    int
-	registrar  *net.UDPAddr // nil: no registration
-	proxy      *net.UDPAddr // where requests go; nil: peer-to-peer
-	tk         tkind        // transport of the line's requests
+	registrar  *net.UDPAddr // the registrar's current target; nil: no registration
+	proxy      *net.UDPAddr // where requests go (the outbound proxy, else the registrar); nil: peer-to-peer
+	tk         tkind        // transport of the line's requests (the current target's)
 	serverName string       // TLS: the name the registrar/proxy must prove
+	reg, out   server       // the registrar and the outbound proxy as resolved (hop.go)
 
 	regState  RegState
 	regCode   int       // the failure's status while regState is RegFailed
@@ -77,8 +77,10 @@ type line struct {
 	// the same server carry credentials at once, each with the next nonce
 	// count (RFC 7616 section 3.4).
 	digest *digest.Client
-	// minExpFollowed: this attempt (one register call) has followed a 423.
+	// minExpFollowed: this attempt (one register call) has followed a 423;
+	// regTried: the registrar targets it has failed over from.
 	minExpFollowed bool
+	regTried       int
 
 	failures int                                 // consecutive failed attempts (backoff)
 	jitter   func(d time.Duration) time.Duration // random in [0, d); nil: math/rand
@@ -117,36 +119,6 @@ func hostOnly(hp string) string {
 		return h
 	}
 	return strings.Trim(hp, "[]")
-}
-
-// resolve looks up the registrar and outbound proxy (at Start).
-func (l *line) resolve() error {
-	if l.cfg.Registrar != "" {
-		l.serverName = hostOnly(l.cfg.Registrar)
-		a, err := transport.Resolve(l.withPort(l.cfg.Registrar))
-		if err != nil {
-			return fmt.Errorf("sipua: line %d registrar: %w", l.n, err)
-		}
-		l.registrar = a
-		l.proxy = a
-	}
-	if l.cfg.OutboundProxy != "" {
-		l.serverName = hostOnly(l.cfg.OutboundProxy)
-		a, err := transport.Resolve(l.withPort(l.cfg.OutboundProxy))
-		if err != nil {
-			return fmt.Errorf("sipua: line %d outbound proxy: %w", l.n, err)
-		}
-		l.proxy = a
-	}
-	return nil
-}
-
-// withPort adds TLS's default port 5061 to a host without one.
-func (l *line) withPort(hp string) string {
-	if _, _, err := net.SplitHostPort(hp); err != nil && l.tk == tTLS {
-		return net.JoinHostPort(hostOnly(hp), "5061")
-	}
-	return hp
 }
 
 // contact is the line's Contact, naming its transport.
@@ -209,7 +181,10 @@ func (l *line) setReg(state RegState, code int) {
 // register starts an attempt: a REGISTER for expires seconds (0 = remove
 // the binding), with credentials for the last challenge if there is one.
 func (l *line) register(expires int) {
-	l.minExpFollowed = false
+	l.minExpFollowed, l.regTried = false, 0
+	if l.refresh(func() { l.sendRegister(expires) }) {
+		return // the registrar's records expired: sent once they are looked up again
+	}
 	l.sendRegister(expires)
 }
 
@@ -255,11 +230,16 @@ func (l *line) sendRegister(expires int) {
 				code = 503
 			}
 			l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
+			if expires != 0 && l.failover(err.Error(), &l.regTried) {
+				l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
+				return
+			}
 			l.regFailed(code, expires, 0)
 		},
 	}
 	l.regTx = o // before the send: a send that fails at once reports to it
-	if _, err := ua.request(l, nil, m, l.registrar, o); err != nil {
+	// Through the outbound proxy when there is one (8.1.2), else to the registrar.
+	if _, err := ua.request(l, nil, m, l.proxy, o); err != nil {
 		l.regTx = nil
 		l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
 		l.regFailed(503, expires, 0)
@@ -308,6 +288,8 @@ func (l *line) onRegResponse(c *outReq, r *sipmsg.Message, expires int) {
 		l.minExpFollowed = true
 		l.expires = n
 		l.sendRegister(n)
+	case code == 503 && expires != 0 && l.failover("503 from", &l.regTried):
+		l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
 	default:
 		l.regFailed(code, expires, retryAfter(r))
 	}

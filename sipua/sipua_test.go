@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"reflect"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/sipua/digest"
+	"github.com/deskphone/deskphone/sipua/resolve"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 )
 
@@ -418,18 +420,18 @@ func TestTrustedOnlyDrops(t *testing.T) {
 	expect(t, ua, RegChanged)
 	// Only the trust check is pointed elsewhere (TrustedOnly compares IPs);
 	// the address is put back before Close, so nothing is sent off loopback.
-	setTrusted := func(a *net.UDPAddr) (old *net.UDPAddr) {
+	setTrusted := func(ts []resolve.Target) (old []resolve.Target) {
 		done := make(chan struct{})
 		ua.post(func() {
-			old = ua.lines[0].registrar
-			ua.lines[0].registrar, ua.lines[0].proxy = a, a
+			old = ua.lines[0].reg.targets
+			ua.lines[0].reg.targets = ts
 			close(done)
 		})
 		<-done
 		return old
 	}
-	regAddr := setTrusted(&net.UDPAddr{IP: net.IPv4(10, 0, 2, 2), Port: 5060})
-	defer setTrusted(regAddr)
+	regTargets := setTrusted([]resolve.Target{{Transport: resolve.UDP, Addr: netip.MustParseAddrPort("10.0.2.2:5060")}})
+	defer setTrusted(regTargets)
 	req := sipmsg.NewRequest("OPTIONS", target(ua, "1001"))
 	req.Add("Via", "SIP/2.0/UDP 127.0.0.1;branch="+sipmsg.NewBranch())
 	req.Add("From", "<sip:x@127.0.0.1>;tag=1")

@@ -252,21 +252,6 @@ func viaTransport(m *sipmsg.Message) tkind {
 	return tUDP
 }
 
-// uriTransport is the transport a request to u goes over when no line's
-// registrar or proxy is the next hop: sips means TLS, else ;transport=,
-// else UDP (RFC 3263 section 4.1 without DNS).
-func uriTransport(u sipmsg.URI) tkind {
-	if strings.EqualFold(u.Scheme, "sips") {
-		return tTLS
-	}
-	if p, ok := u.Param("transport"); ok {
-		if k, err := parseTransport(p); err == nil {
-			return k
-		}
-	}
-	return tUDP
-}
-
 func sameAddr(a, b *net.UDPAddr) bool {
 	return a != nil && b != nil && a.Port == b.Port && a.IP.Equal(b.IP)
 }

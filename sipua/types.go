@@ -31,6 +31,7 @@ type LineConfig struct {
 // Config configures a UA.
 type Config struct {
 	Listen      string                                            // local UDP address to bind, e.g. "0.0.0.0:5060"
+	DNSServers  []string                                          // host[:port] of the DNS servers for RFC 3263 next hops; empty: /etc/resolv.conf
 	ContactHost string                                            // address for Contact and Via; "" = the local address of the route to the first outbound proxy/registrar
 	UserAgent   string                                            // User-Agent header; "" = none
 	Lines       []LineConfig                                      // Lines[0] is line 1

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/deskphone/deskphone/sipua/resolve"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 	"github.com/deskphone/deskphone/sipua/transaction"
 	"github.com/deskphone/deskphone/sipua/transport"
@@ -40,6 +41,8 @@ type UA struct {
 	local     *net.UDPAddr
 	readerEnd chan struct{}
 
+	res *resolve.Resolver // every next hop (hop.go); safe for concurrent use
+
 	// Owned by the loop goroutine.
 	tl          *transaction.Layer
 	contactHost string
@@ -62,8 +65,13 @@ func New(cfg Config) (*UA, error) {
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		return nil, fmt.Errorf("sipua: Config.Listen: %w", err)
 	}
+	res, err := newResolver(cfg)
+	if err != nil {
+		return nil, err
+	}
 	ua := &UA{
 		cfg:        cfg,
+		res:        res,
 		events:     make(chan Event, 64),
 		work:       make(chan func(), 256),
 		stop:       make(chan struct{}),
@@ -327,10 +335,8 @@ func (ua *UA) trusted(ip net.IP) bool {
 		return true
 	}
 	for _, l := range ua.lines {
-		for _, a := range []*net.UDPAddr{l.registrar, l.proxy} {
-			if a != nil && a.IP.Equal(ip) {
-				return true
-			}
+		if l.serves(ip) {
+			return true
 		}
 	}
 	return false

@@ -1,0 +1,255 @@
+package sipua
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/deskphone/deskphone/sipua/resolve"
+	"github.com/deskphone/deskphone/sipua/sipmsg"
+)
+
+// Next hops (RFC 3263): every request's next hop comes from the one
+// resolver, ua.res (sipua/resolve: NAPTR, SRV by priority and weight,
+// A/AAAA, cached by TTL). A line's registrar and outbound proxy are
+// resolved at Start and again, off the UA goroutine, when their records
+// expire; the line uses the first target and fails over to the next when
+// a REGISTER or a new INVITE times out, gets 503, or meets a transport
+// error (section 4.3). Peers named in dialogs (Contact, Record-Route) and
+// dialled URIs use the same resolver.
+
+// lookupTimeout bounds one resolution.
+const lookupTimeout = 5 * time.Second
+
+// server is one of a line's servers (its registrar or its outbound proxy)
+// as RFC 3263 resolves it: the ordered targets and the one in use.
+type server struct {
+	uri     sipmsg.URI // sip:host[:port][;transport=x], from the configuration
+	targets []resolve.Target
+	cur     int
+	// looking: a Lookup runs on another goroutine.
+	looking bool
+}
+
+func (s *server) target() (resolve.Target, bool) {
+	if len(s.targets) == 0 {
+		return resolve.Target{}, false
+	}
+	return s.targets[s.cur%len(s.targets)], true
+}
+
+// serverURI is the URI a configured host[:port] is resolved as: the
+// line's transport, when set, as the transport parameter (RFC 3263 4.1).
+func serverURI(hostport, transport string) (sipmsg.URI, error) {
+	host, port := hostport, 0
+	if h, p, err := net.SplitHostPort(hostport); err == nil {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 || n > 65535 {
+			return sipmsg.URI{}, fmt.Errorf("sipua: bad port in %q", hostport)
+		}
+		host, port = h, n
+	}
+	u := sipmsg.URI{Scheme: "sip", Host: trimBrackets(host), Port: port}
+	if transport != "" {
+		u.Params = []sipmsg.Param{{Name: "transport", Value: transport}}
+	}
+	return u, nil
+}
+
+func trimBrackets(h string) string {
+	if len(h) > 1 && h[0] == '[' && h[len(h)-1] == ']' {
+		return h[1 : len(h)-1]
+	}
+	return h
+}
+
+// newResolver is the UA's resolver: the configured DNS servers, else the
+// system's (/etc/resolv.conf, which the firmware writes from DHCP).
+func newResolver(cfg Config) (*resolve.Resolver, error) {
+	r, err := resolve.New(resolve.Config{
+		Servers:    cfg.DNSServers,
+		Transports: []resolve.Transport{resolve.UDP, resolve.TCP, resolve.TLS},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sipua: %w", err)
+	}
+	return r, nil
+}
+
+// tkindOf maps the resolver's transport onto the UA's.
+func tkindOf(t resolve.Transport) tkind {
+	switch t {
+	case resolve.TCP:
+		return tTCP
+	case resolve.TLS:
+		return tTLS
+	}
+	return tUDP
+}
+
+// lookupNow resolves u, from the cache when it can, else with a bounded
+// Lookup on the calling goroutine: for Start and for callers that are not
+// the UA goroutine (Dial's caller).
+func (ua *UA) lookupNow(u sipmsg.URI) ([]resolve.Target, error) {
+	if ts, ok := ua.res.Cached(u); ok {
+		return ts, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+	defer cancel()
+	ts, err := ua.res.Lookup(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("sipua: resolve %s: %w", u.HostPort(), err)
+	}
+	return ts, nil
+}
+
+// resolveHop is the first target for a request to u from the UA goroutine:
+// from the cache, else (a name not looked up yet: rare, as dialogs carry
+// addresses) a bounded lookup.
+func (ua *UA) resolveHop(u sipmsg.URI) (resolve.Target, error) {
+	ts, err := ua.lookupNow(u)
+	if err != nil {
+		return resolve.Target{}, err
+	}
+	return ts[0], nil
+}
+
+// resolve looks up the line's registrar and outbound proxy (at Start,
+// before the loop runs, so it may wait).
+func (l *line) resolve() error {
+	for _, s := range []struct {
+		what string
+		hp   string
+		srv  *server
+	}{{"registrar", l.cfg.Registrar, &l.reg}, {"outbound proxy", l.cfg.OutboundProxy, &l.out}} {
+		if s.hp == "" {
+			continue
+		}
+		u, err := serverURI(s.hp, l.cfg.Transport)
+		if err != nil {
+			return fmt.Errorf("sipua: line %d %s: %w", l.n, s.what, err)
+		}
+		ts, err := l.ua.lookupNow(u)
+		if err != nil {
+			return fmt.Errorf("sipua: line %d %s: %w", l.n, s.what, err)
+		}
+		s.srv.uri, s.srv.targets, s.srv.cur = u, ts, 0
+	}
+	l.apply()
+	return nil
+}
+
+// apply points the line at its servers' current targets: where its
+// REGISTERs and other requests go, over what, and the name a TLS server
+// must prove.
+func (l *line) apply() {
+	if t, ok := l.reg.target(); ok {
+		l.registrar = t.UDPAddr()
+		l.proxy = l.registrar
+		l.tk, l.serverName = tkindOf(t.Transport), t.ServerName
+	}
+	if t, ok := l.out.target(); ok {
+		l.proxy = t.UDPAddr()
+		l.tk, l.serverName = tkindOf(t.Transport), t.ServerName
+	}
+}
+
+// next is the server whose targets the line's requests fail over on: the
+// outbound proxy, else the registrar.
+func (l *line) next() *server {
+	if len(l.out.targets) > 0 {
+		return &l.out
+	}
+	return &l.reg
+}
+
+// failover marks the current target of the line's next hop failed and
+// moves to the next one (RFC 3263 section 4.3). tried counts the targets
+// the attempt (a registration attempt, a new call) has moved past; it
+// reports false once each target has had its turn.
+func (l *line) failover(why string, tried *int) bool {
+	s := l.next()
+	t, ok := s.target()
+	if !ok {
+		return false
+	}
+	l.ua.res.Failed(t)
+	*tried++
+	if *tried >= len(s.targets) {
+		return false
+	}
+	s.cur = (s.cur + 1) % len(s.targets)
+	l.apply()
+	n, _ := s.target()
+	l.ua.logf("sipua: line %d: %s %v; trying %v", l.n, why, t, n)
+	return true
+}
+
+// refresh brings the line's servers up to date with the resolver before a
+// new attempt: from the cache at once when the records are fresh (failed
+// targets come last there), else by a Lookup on another goroutine, after
+// which then runs on the loop. It reports whether then must wait for that.
+func (l *line) refresh(then func()) (waiting bool) {
+	for _, s := range [2]*server{&l.reg, &l.out} {
+		if len(s.targets) == 0 || s.looking {
+			continue
+		}
+		if ts, ok := l.ua.res.Cached(s.uri); ok {
+			s.targets, s.cur = ts, 0
+			continue
+		}
+		s.looking, waiting = true, true
+		go func(s *server, u sipmsg.URI) {
+			ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+			defer cancel()
+			ts, err := l.ua.res.Lookup(ctx, u)
+			l.ua.post(func() {
+				s.looking = false
+				if err != nil {
+					l.ua.logf("sipua: line %d: resolve %s: %v (keeping %d known targets)", l.n, u.HostPort(), err, len(s.targets))
+				} else {
+					s.targets, s.cur = ts, 0
+				}
+				l.apply()
+				if !l.reg.looking && !l.out.looking {
+					then()
+				}
+			})
+		}(s, s.uri)
+	}
+	if !waiting {
+		l.apply()
+	}
+	return waiting
+}
+
+// serves reports whether ip is one of the line's servers' addresses
+// (any of their targets: after a failover the others stay trusted).
+func (l *line) serves(ip net.IP) bool {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	a = a.Unmap()
+	for _, s := range [2]*server{&l.reg, &l.out} {
+		for _, t := range s.targets {
+			if t.Addr.Addr().Unmap() == a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// resolveDial is the next hop of a peer-to-peer call to u, looked up on
+// the caller's goroutine.
+func (ua *UA) resolveDial(u sipmsg.URI) (resolve.Target, error) {
+	ts, err := ua.lookupNow(u)
+	if err != nil {
+		return resolve.Target{}, fmt.Errorf("sipua: dial: %w", err)
+	}
+	return ts[0], nil
+}
