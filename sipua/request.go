@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 
 	"github.com/deskphone/deskphone/sipua/dialog"
@@ -49,7 +50,7 @@ type outReq struct {
 // could start (the table is full): nothing was sent.
 func (ua *UA) request(l *line, dlg *dialog.Dialog, req *sipmsg.Message, to *net.UDPAddr, o *outReq) (*outReq, error) {
 	o.ua, o.l, o.dlg, o.to = ua, l, dlg, to
-	o.auth = digest.Attempt{Dest: destKey(viaTransport(req), to)}
+	o.auth = digest.Attempt{Dest: ua.destKey(viaTransport(req), to)}
 	if err := o.send(req); err != nil {
 		return nil, err
 	}
@@ -58,11 +59,29 @@ func (ua *UA) request(l *line, dlg *dialog.Dialog, req *sipmsg.Message, to *net.
 
 // destKey names a next hop for the digest client's cache: challenges are
 // offered again only to requests to the same hop over the same transport.
-func destKey(k tkind, to *net.UDPAddr) string {
+// The names of the few hops a phone talks to are kept, so naming one
+// allocates nothing after the first time.
+func (ua *UA) destKey(k tkind, to *net.UDPAddr) string {
 	if to == nil {
 		return k.param()
 	}
-	return k.param() + ":" + to.String()
+	hk := hopKey{k, to.AddrPort()}
+	if s, ok := ua.destKeys[hk]; ok {
+		return s
+	}
+	s := k.param() + ":" + to.String()
+	if ua.destKeys == nil {
+		ua.destKeys = map[hopKey]string{}
+	}
+	if len(ua.destKeys) < 32 {
+		ua.destKeys[hk] = s
+	}
+	return s
+}
+
+type hopKey struct {
+	k  tkind
+	ap netip.AddrPort
 }
 
 func (o *outReq) send(m *sipmsg.Message) error {

@@ -322,9 +322,15 @@ func (ua *UA) route(m *sipmsg.Message, to *net.UDPAddr) (k tkind, dest *net.UDPA
 
 // sendMessage sends m to to over the transport route picks. The
 // transaction layer has already left out the retransmissions a reliable
-// transport does not need.
+// transport does not need. Over UDP m is written into the UA's one send
+// buffer (the socket copies it), so a send allocates nothing; a stream
+// queues its bytes and gets a copy of its own.
 func (ua *UA) sendMessage(m *sipmsg.Message, to *net.UDPAddr) error {
 	k, dest, name := ua.route(m, to)
+	if k == tUDP {
+		ua.txBuf = m.AppendTo(ua.txBuf[:0])
+		return ua.sendRaw(ua.txBuf, dest)
+	}
 	return ua.sendOn(k, m.AppendTo(nil), dest, name)
 }
 

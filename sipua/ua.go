@@ -43,6 +43,12 @@ type UA struct {
 
 	res *resolve.Resolver // every next hop (hop.go); safe for concurrent use
 
+	txBuf    []byte            // the UDP send buffer (sendMessage), owned by the loop
+	destKeys map[hopKey]string // next hops' names for the digest cache (request.go), owned by the loop
+	rxMsg    sipmsg.Message    // every received message is parsed into it (receive), owned by the loop
+	rx       chan *rxSlot      // datagrams from the UDP reader to the loop (rx.go)
+	rxFree   chan *rxSlot      // slots back to the reader
+
 	// Owned by the loop goroutine.
 	tl          *transaction.Layer
 	contactHost string
@@ -72,6 +78,8 @@ func New(cfg Config) (*UA, error) {
 	ua := &UA{
 		cfg:        cfg,
 		res:        res,
+		rx:         make(chan *rxSlot, rxSlots),
+		rxFree:     make(chan *rxSlot, rxSlots),
 		events:     make(chan Event, 64),
 		work:       make(chan func(), 256),
 		stop:       make(chan struct{}),
@@ -129,9 +137,7 @@ func (ua *UA) start(ctx context.Context) error {
 	go ua.loop()
 	go func() {
 		defer close(ua.readerEnd)
-		_ = conn.Serve(func(b []byte, from *net.UDPAddr) {
-			ua.post(func() { ua.receive(b, from) })
-		})
+		ua.readUDP(conn)
 	}()
 	go func() {
 		select {
@@ -191,19 +197,24 @@ func (ua *UA) do(f func() error) error {
 	if !ua.started.Load() {
 		return ErrNotStarted
 	}
-	errc := make(chan error, 1)
+	errc := errChans.Get().(chan error)
 	select {
 	case ua.work <- func() { errc <- f() }:
 	case <-ua.stop:
+		errChans.Put(errc)
 		return ErrClosed
 	}
 	select {
 	case err := <-errc:
+		errChans.Put(errc) // empty again: reusable
 		return err
 	case <-ua.done:
-		return ErrClosed
+		return ErrClosed // errc may still get its value: not reused
 	}
 }
+
+// errChans are do's result channels, reused across calls.
+var errChans = sync.Pool{New: func() any { return make(chan error, 1) }}
 
 func (ua *UA) loop() {
 	defer close(ua.done)
@@ -211,6 +222,9 @@ func (ua *UA) loop() {
 		select {
 		case f := <-ua.work:
 			f()
+		case s := <-ua.rx:
+			ua.receive(s.b[:s.n], &s.from)
+			ua.rxFree <- s
 		case <-ua.stop:
 			return
 		}
@@ -350,9 +364,12 @@ func (ua *UA) receive(b []byte, from *net.UDPAddr) {
 	if len(bytes.Trim(b, "\r\n")) == 0 {
 		return // keepalive (RFC 5626 section 4.4.1 style CRLF)
 	}
-	// The transport hands over a fresh buffer per datagram, so the message
-	// may keep views into it (sipmsg.ParseFrom) for as long as it lives.
-	m := new(sipmsg.Message)
+	// Every message is parsed into the one reused message, whose strings
+	// are views into b, which is reused too (the receive ring): what is
+	// kept is copied where it is kept. The transaction layer keeps its own
+	// copy of a new request (srv.Request(), which the handlers get) and
+	// passes up copies of responses; an ACK to a 2xx is copied here.
+	m := &ua.rxMsg
 	if err := m.ParseFrom(b); err != nil {
 		ua.malformed(m, err, from)
 		return
@@ -372,10 +389,10 @@ func (ua *UA) receive(b []byte, from *net.UDPAddr) {
 		return
 	}
 	if srv == nil { // ACK to a 2xx
-		ua.handleAck(m)
+		ua.handleAck(m.Clone())
 		return
 	}
-	ua.handleRequest(srv, m)
+	ua.handleRequest(srv, srv.Request())
 }
 
 // malformed answers a request that failed to parse with the response RFC

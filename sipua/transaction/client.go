@@ -151,8 +151,10 @@ func (l *Layer) Unreachable(to *net.UDPAddr) int {
 }
 
 // HandleResponse gives a received response to its client transaction and
-// reports whether one matched. An unmatched 2xx to INVITE (the transaction
-// gone) must go to the TU directly (a stray retransmission).
+// reports whether one matched. resp is the caller's and valid only during
+// the call: a response passed up to the TU, or kept, is a copy. An
+// unmatched 2xx to INVITE (the transaction gone) must go to the TU
+// directly (a stray retransmission).
 func (l *Layer) HandleResponse(resp *sipmsg.Message) bool {
 	key, err := clientKey(resp)
 	if err != nil {
@@ -177,6 +179,7 @@ func (c *Client) receive(resp *sipmsg.Message) {
 	if c.invite {
 		switch c.state {
 		case Calling, Proceeding: // 17.1.1.2
+			resp = resp.Clone() // passed up, and (a final) kept in the ACK
 			switch {
 			case code < 200:
 				c.state = Proceeding
@@ -203,7 +206,7 @@ func (c *Client) receive(resp *sipmsg.Message) {
 			}
 		case Accepted: // 2xx retransmissions go up, the TU ACKs again
 			if code >= 200 && code < 300 {
-				c.up(resp)
+				c.up(resp.Clone())
 			}
 		case Completed: // retransmitted final: ACK again, not passed up
 			if code >= 300 {
@@ -214,6 +217,7 @@ func (c *Client) receive(resp *sipmsg.Message) {
 	}
 	switch c.state { // 17.1.2.2
 	case Trying, Proceeding:
+		resp = resp.Clone() // passed up
 		if code < 200 {
 			c.state = Proceeding
 			c.up(resp)

@@ -40,15 +40,18 @@ func (s *Server) Remote() *net.UDPAddr { return s.remote }
 // State is the current state.
 func (s *Server) State() State { return s.state }
 
-// HandleRequest gives a received request to the layer. The top Via gets
-// received= and rport= from the source address (18.2.1, RFC 3581 section 4).
-// A retransmission is absorbed (the last response re-sent) and an ACK to a
-// non-2xx final is absorbed: both return (nil, false). A new request returns
-// its new server transaction and true; an ACK to a 2xx (no transaction)
-// returns (nil, true): the TU handles it.
+// HandleRequest gives a received request to the layer. req and from are
+// the caller's and valid only during the call (the UA parses every
+// datagram into one reused message): the layer keeps copies of what it
+// keeps. A retransmission is absorbed (the last response re-sent) and an
+// ACK to a non-2xx final is absorbed: both return (nil, false), having
+// allocated nothing. A new request returns its new server transaction and
+// true; the transaction's Request is its own copy of req, whose top Via
+// has received= and rport= from the source address (18.2.1, RFC 3581
+// section 4). An ACK to a 2xx (no transaction) returns (nil, true): the TU
+// handles req, and copies it if it keeps it.
 func (l *Layer) HandleRequest(req *sipmsg.Message, from *net.UDPAddr) (*Server, bool) {
-	stampVia(req, from)
-	key, err := serverKey(req)
+	key, err := serverKey(req) // views into req: for the lookup only
 	if err != nil {
 		return nil, false
 	}
@@ -61,11 +64,18 @@ func (l *Layer) HandleRequest(req *sipmsg.Message, from *net.UDPAddr) (*Server, 
 	}
 	if l.full() {
 		r := sipmsg.NewResponse(req, 503, "")
+		stampVia(r, from)
 		r.Add("Retry-After", "5")
 		_ = l.cfg.Transport.Send(r, from)
 		return nil, false
 	}
-	s := &Server{l: l, key: key, req: req, remote: from, invite: req.Method == "INVITE", reliable: Reliable(req)}
+	req = req.Clone()
+	stampVia(req, from)
+	if key, err = serverKey(req); err != nil { // the map keeps views into the copy
+		return nil, false
+	}
+	remote := &net.UDPAddr{IP: append(net.IP(nil), from.IP...), Port: from.Port, Zone: from.Zone}
+	s := &Server{l: l, key: key, req: req, remote: remote, invite: req.Method == "INVITE", reliable: Reliable(req)}
 	if s.invite {
 		s.state = Proceeding
 	} else {

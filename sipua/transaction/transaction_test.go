@@ -364,12 +364,19 @@ func TestStampViaAndCancel(t *testing.T) {
 	from := &net.UDPAddr{IP: net.IPv4(10, 0, 2, 2), Port: 40000}
 	var srv *Server
 	e.do(func() { srv, _ = e.l.HandleRequest(inv, from) })
-	if got := inv.Get("Via"); got != "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK9;rport=40000;received=10.0.2.2" {
+	// The transaction keeps its own copy of the request, stamped, and of
+	// the source: the caller's message and address are reused.
+	if got := srv.Request().Get("Via"); got != "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK9;rport=40000;received=10.0.2.2" {
 		t.Fatalf("Via %q", got)
 	}
-	if srv.Remote() != from {
-		t.Fatal("Remote")
+	if srv.Request() == inv || srv.Remote() == from || srv.Remote().String() != from.String() {
+		t.Fatal("the transaction keeps the caller's message or address")
 	}
+	from.Port = 1 // the caller reuses it
+	if srv.Remote().Port != 40000 {
+		t.Fatal("Remote changed with the caller's address")
+	}
+	from.Port = 40000
 	cancel := CancelFor(request("INVITE", "z9hG4bK9"))
 	if cancel.Get("CSeq") != "7 CANCEL" || cancel.Get("Route") != "<sip:proxy;lr>" || cancel.Method != "CANCEL" {
 		t.Fatalf("CANCEL %s", cancel)

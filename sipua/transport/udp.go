@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 )
 
 // MaxDatagram is the largest datagram read; SIP over UDP stays well below.
@@ -35,7 +36,13 @@ func (u *UDP) Send(b []byte, to *net.UDPAddr) error {
 	if to == nil {
 		return errors.New("transport: no destination")
 	}
-	if _, err := u.conn.WriteToUDP(b, to); err != nil {
+	// AddrPort and WriteToUDPAddrPort allocate nothing (WriteToUDP builds
+	// a syscall.Sockaddr per send).
+	ap := to.AddrPort()
+	if a := ap.Addr(); a.Is4In6() {
+		ap = netip.AddrPortFrom(a.Unmap(), ap.Port())
+	}
+	if _, err := u.conn.WriteToUDPAddrPort(b, ap); err != nil {
 		return fmt.Errorf("transport: send to %v: %w", to, err)
 	}
 	return nil
@@ -62,6 +69,14 @@ func (u *UDP) Serve(fn func(b []byte, from *net.UDPAddr)) error {
 		copy(b, buf[:n])
 		fn(b, from)
 	}
+}
+
+// ReadFrom reads one datagram into b (at most len(b) bytes) without
+// allocating: the source is a netip.AddrPort. It is for a reader that
+// manages its own buffers (the UA's receive ring); Serve is the
+// allocating convenience.
+func (u *UDP) ReadFrom(b []byte) (int, netip.AddrPort, error) {
+	return u.conn.ReadFromUDPAddrPort(b)
 }
 
 // Close closes the socket; Serve returns.

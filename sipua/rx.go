@@ -1,0 +1,73 @@
+package sipua
+
+import (
+	"errors"
+	"net"
+
+	"github.com/deskphone/deskphone/sipua/transport"
+)
+
+// The receive ring: the UDP reader reads each datagram into a slot of a
+// fixed ring and hands the slot to the loop, which parses it into its one
+// reused message (ua.rxMsg) and gives the slot back. Receiving allocates
+// nothing: a retransmission, a keepalive or a stray response costs no
+// heap at all, and what the UA keeps of a message it copies where it
+// keeps it (receive). When the loop is behind and every slot is taken,
+// the reader waits, and the kernel's socket buffer absorbs or drops the
+// rest: a flood costs a bounded amount of memory.
+const (
+	rxSlots    = 32
+	rxSlotSize = 8 << 10 // SIP over UDP stays below 1300 bytes (RFC 3261 18.1.1); larger datagrams get a buffer of their own
+)
+
+// rxSlot is one datagram: its bytes and its source.
+type rxSlot struct {
+	b    []byte
+	n    int
+	from net.UDPAddr
+	ip   [16]byte // from.IP's storage
+}
+
+// readUDP is the UDP reader: it runs until the socket is closed.
+func (ua *UA) readUDP(conn *transport.UDP) {
+	for range rxSlots {
+		s := &rxSlot{b: make([]byte, rxSlotSize)}
+		s.from.IP = s.ip[:]
+		ua.rxFree <- s
+	}
+	scratch := make([]byte, transport.MaxDatagram)
+	for {
+		n, from, err := conn.ReadFrom(scratch)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // ICMP port unreachable surfaces here on Linux; keep reading
+		}
+		var s *rxSlot
+		select {
+		case s = <-ua.rxFree:
+		case <-ua.stop:
+			return
+		}
+		if n > len(s.b) {
+			s.b = make([]byte, n) // an oversized datagram: this slot keeps the larger buffer
+		}
+		s.n = copy(s.b, scratch[:n])
+		if a := from.Addr(); a.Is4() || a.Is4In6() {
+			v4 := a.Unmap().As4()
+			s.from.IP = s.ip[:4]
+			copy(s.from.IP, v4[:])
+		} else {
+			v6 := a.As16()
+			s.from.IP = s.ip[:16]
+			copy(s.from.IP, v6[:])
+		}
+		s.from.Port, s.from.Zone = int(from.Port()), ""
+		select {
+		case ua.rx <- s:
+		case <-ua.stop:
+			return
+		}
+	}
+}
