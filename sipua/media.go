@@ -74,3 +74,19 @@ func answered(offer, answer sdp.Session) (*Media, error) {
 	}
 	return nil, ErrNoCodec
 }
+
+// offered is the remote media of a peer's offer we answered with answer:
+// the codec and telephone-event the answer chose, the ptime the answer
+// asks for when the offer gave none.
+func offered(offer, answer sdp.Session) *Media {
+	m := mediaOf(offer)
+	m.Codecs = []string{strings.ToUpper(answer.Codecs[0].Name)}
+	m.TelephoneEvent = 0
+	if te, ok := answer.TelephoneEvent(); ok {
+		m.TelephoneEvent = te.PT
+	}
+	if answer.Ptime > 0 && offer.Ptime == 0 {
+		m.Ptime = answer.Ptime
+	}
+	return m
+}
