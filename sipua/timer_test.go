@@ -103,9 +103,10 @@ func TestUACTimer(t *testing.T) {
 
 // startTimerUA starts a UA with session timers of interval seconds and
 // our Min-SE at minSE (below RFC 4028's 90 s, for tests only).
-func startTimerUA(t *testing.T, interval, minSE int, lines ...LineConfig) *UA {
+// trace, if not nil, sees every message (Config.Trace).
+func startTimerUA(t *testing.T, interval, minSE int, trace func(string, *net.UDPAddr, []byte), lines ...LineConfig) *UA {
 	t.Helper()
-	ua, err := New(Config{Listen: "127.0.0.1:0", UserAgent: "deskphone-test", Lines: lines, Logf: t.Logf, SessionExpires: 1800})
+	ua, err := New(Config{Listen: "127.0.0.1:0", UserAgent: "deskphone-test", Lines: lines, Logf: t.Logf, Trace: trace, SessionExpires: 1800})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +194,7 @@ func calleeReq(inv, resp *sipmsg.Message, p *peer, method string, seq int) *sipm
 // at half the interval, again after each 2xx, and a 481 to a refresh
 // ends the call with a BYE (RFC 4028 section 10).
 func TestSessionRefreshByUpdate(t *testing.T) {
-	ua := startTimerUA(t, 2, 1, LineConfig{User: "1001"})
+	ua := startTimerUA(t, 2, 1, nil, LineConfig{User: "1001"})
 	p := newPeer(t)
 	inv, _, from := dialPeer(t, ua, p, "Session-Expires", "2;refresher=uac", "Require", "timer", "Allow", "INVITE, ACK, BYE, UPDATE")
 	if !hasOption(inv, "Supported", "timer") || inv.Get("Session-Expires") != "2" || inv.Get("Min-SE") != "1" || !hasOption(inv, "Allow", "UPDATE") {
@@ -222,7 +223,7 @@ func TestSessionRefreshByUpdate(t *testing.T) {
 // refresh is a re-INVITE with our current description, its o= version
 // unchanged (RFC 3264 section 8: nothing changed).
 func TestSessionRefreshByReInvite(t *testing.T) {
-	ua := startTimerUA(t, 2, 1, LineConfig{User: "1001"})
+	ua := startTimerUA(t, 2, 1, nil, LineConfig{User: "1001"})
 	p := newPeer(t)
 	inv, _, from := dialPeer(t, ua, p, "Session-Expires", "2;refresher=uac", "Require", "timer", "Allow", "INVITE, ACK, BYE")
 	origin := func(m *sipmsg.Message) string {
@@ -250,7 +251,7 @@ func TestSessionRefreshByReInvite(t *testing.T) {
 // its UPDATE restarts our timer; with no refresh after it we end the
 // call with a BYE at the interval minus a third (RFC 4028 section 10).
 func TestSessionExpires(t *testing.T) {
-	ua := startTimerUA(t, 3, 1, LineConfig{User: "1002"})
+	ua := startTimerUA(t, 3, 1, nil, LineConfig{User: "1002"})
 	p := newPeer(t)
 	inv := peerInvite(p, ua, "", "1001", "p1", fmt.Appendf(nil, peerSDP, 1, "sendrecv"))
 	inv.Add("Supported", "timer")
@@ -289,7 +290,7 @@ func TestSessionExpires(t *testing.T) {
 // the next CSeq (RFC 4028 section 7.4); a 2xx without Session-Expires
 // leaves the call without a session timer (7.2).
 func TestSession422(t *testing.T) {
-	ua := startTimerUA(t, 2, 1, LineConfig{User: "1001"})
+	ua := startTimerUA(t, 2, 1, nil, LineConfig{User: "1001"})
 	p := newPeer(t)
 	id, err := ua.Dial(1, "sip:1002@"+p.addr(), media(10000, "PCMU"))
 	if err != nil {
@@ -317,7 +318,7 @@ func TestSession422(t *testing.T) {
 // TestSession422AsUAS: an INVITE asking for less than our Min-SE gets
 // 422 with it (RFC 4028 section 9).
 func TestSession422AsUAS(t *testing.T) {
-	ua := startTimerUA(t, 5, 4, LineConfig{User: "1002"})
+	ua := startTimerUA(t, 5, 4, nil, LineConfig{User: "1002"})
 	p := newPeer(t)
 	inv := peerInvite(p, ua, "", "1001", "p1", fmt.Appendf(nil, peerSDP, 1, "sendrecv"))
 	inv.Add("Supported", "timer")
