@@ -88,6 +88,9 @@ type call struct {
 	hopAddr     *net.UDPAddr               // the dialog's next hop, resolved once (peer-to-peer)
 	early       map[string]*dialog.Dialog  // 12.1.2: early dialogs by To tag (forks)
 	replaces    CallID                     // incoming INVITE with Replaces (RFC 3891): the call to end once answered
+	st          sessTimer                  // RFC 4028 session timer (timer.go)
+	upd         updState                   // RFC 3311 UPDATE (update.go)
+	lateOffer   bool                       // incoming INVITE without an offer: ours in the 200, the answer in the ACK (lateoffer.go)
 }
 
 // maxRedirects bounds the 3xx a call follows (RFC 3261 8.1.3.4).
@@ -118,6 +121,7 @@ func (c *call) end(code int) {
 	if c.stopReOK != nil {
 		c.stopReOK()
 	}
+	c.st.stop()
 	delete(c.ua.calls, c.id)
 	c.ua.emit(Event{Kind: CallEnded, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer, Reason: c.reason})
 }
@@ -241,6 +245,7 @@ func (ua *UA) dial(line int, target, replaces string, local Media) (CallID, erro
 		inv.Add("CSeq", "1 INVITE")
 		inv.Add("Contact", ua.contactFor(c.tk, l.cfg.User))
 		inv.Add("Allow", allowHeader)
+		c.sessionHeaders(inv)
 		if replaces != "" {
 			inv.Add("Replaces", replaces)
 		}
@@ -323,6 +328,7 @@ func (c *call) onInviteResponse(o *outReq, r *sipmsg.Message) {
 			c.end(code)
 		}
 	case code == 503 && c.failover("503 from"):
+	case code == 422 && c.retry422(o, r): // RFC 4028 section 7.4: again with the larger Min-SE
 	default:
 		c.reason = r.Get("Reason") // RFC 3326 in responses, e.g. Q.850 causes from gateways
 		c.end(code)
@@ -473,6 +479,7 @@ func (c *call) on2xx(r *sipmsg.Message) {
 	c.local = chosen(c.offer, m)
 	c.remote = m
 	c.state = csConfirmed
+	c.sessionAnswered(r)
 	c.ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: m})
 }
 
@@ -637,13 +644,14 @@ func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
 			}
 		}
 	}
+	late := len(m.Body) == 0 // a late offer (lateoffer.go), not an error
 	offer, err := sdp.Parse(m.Body)
-	if err != nil || !strings.HasPrefix(strings.ToLower(m.Get("Content-Type")), "application/sdp") {
+	if !late && (err != nil || !strings.HasPrefix(strings.ToLower(m.Get("Content-Type")), "application/sdp")) {
 		ua.logf("sipua: INVITE without a usable SDP offer: %v", err)
 		ua.respond(srv, 488, "", func(r *sipmsg.Message) { addToTag(r, sipmsg.NewTag()) })
 		return
 	}
-	if !servable(offer) {
+	if !late && !servable(offer) {
 		// RFC 3264 section 6 / RFC 3261 13.3.1.3: nothing in the offer the
 		// phone can play (no G.711, or the stream rejected): 488 at once,
 		// without ringing, with Warning 305 (20.43).
@@ -652,6 +660,9 @@ func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
 			addToTag(r, sipmsg.NewTag())
 			r.Add("Warning", `305 `+ua.contactHost+` "Incompatible media format"`)
 		})
+		return
+	}
+	if ua.sessionTooSmall(srv, m) { // RFC 4028 section 9
 		return
 	}
 	var replaced *call
@@ -668,13 +679,13 @@ func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
 	if replaced != nil {
 		c.replaces = replaced.id
 	}
-	c.srv, c.remoteOffer, c.state = srv, offer, csIncoming
+	c.srv, c.remoteOffer, c.state, c.lateOffer = srv, offer, csIncoming, late
 	c.tk = viaTransport(m) // answered over the transport it came on
 	c.localTag = sipmsg.NewTag()
 	c.peer = userOf(m.Get("From"))
 	c.number = numberOf(m.Get("From"))
 	srv.OnTimeout = func(*transaction.Server, error) { c.end(408) }
-	ua.emit(Event{Kind: CallIncoming, Line: l.n, Call: c.id, Peer: c.peer, Number: c.number, Remote: mediaOf(offer), ReplacesCall: c.replaces})
+	ua.emit(Event{Kind: CallIncoming, Line: l.n, Call: c.id, Peer: c.peer, Number: c.number, Remote: c.offerMedia(), ReplacesCall: c.replaces})
 }
 
 // replacedCall finds the call an INVITE's Replaces header (RFC 3891
@@ -794,6 +805,9 @@ func (ua *UA) Ring(id CallID) error {
 // answer, retransmitted until the ACK comes (13.3.1.4). It returns the
 // negotiated remote media (Codecs[0] is the chosen codec); with no common
 // codec it answers 488 and the call ends. A CallAnswered event follows.
+// For an INVITE without an offer (a late offer, lateoffer.go) the 200
+// carries our offer, Answer returns nil media, and the CallAnswered that
+// follows the ACK carries the peer's answer.
 func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 	var remote *Media
 	err := ua.do(func() error {
@@ -808,7 +822,7 @@ func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 		if err != nil {
 			return err
 		}
-		ans, err := sdp.Answer(c.remoteOffer, ls)
+		ans, err := c.answerFor(ls)
 		if err != nil {
 			c.respondInvite(488, nil)
 			c.end(488)
@@ -825,14 +839,17 @@ func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 		c.localSDP = ans.Marshal()
 		c.ok = c.respondInvite(200, func(r *sipmsg.Message) {
 			r.Add("Allow", allowHeader)
+			c.sessionAnswer(c.srv.Request(), r)
 			r.Add("Content-Type", "application/sdp")
 			r.Body = c.localSDP
 		})
 		c.state = csConnecting
 		c.retransmitOK(transaction.T1, 0)
-		remote = negotiated(c.remoteOffer, ans)
-		c.remote = remote
-		ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: remote})
+		if !c.lateOffer { // a late offer's media come with the answer in the ACK (lateAnswer)
+			remote = negotiated(c.remoteOffer, ans)
+			c.remote = remote
+			ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: remote})
+		}
 		if old, ok := ua.calls[c.replaces]; ok && c.replaces != 0 {
 			// RFC 3891 section 3: the replaced dialog ends with a BYE.
 			switch old.state {
@@ -947,6 +964,9 @@ func (ua *UA) handleAck(m *sipmsg.Message) {
 		c.stopOK = nil
 	}
 	c.state = csConfirmed
+	if c.lateOffer && !c.lateAnswer(m) {
+		return
+	}
 	if c.byeWanted {
 		c.sendBye("")
 		return

@@ -13,6 +13,12 @@
 // the socket reader, the timers and the API methods post work to it. Events
 // come out on a buffered channel.
 //
+// Inside a call (session.go, update.go, timer.go, lateoffer.go):
+// re-INVITE and UPDATE (RFC 3311) either way, with one answer path for
+// the peer's offers and glare answered 491; session timers (RFC 4028,
+// Config.SessionExpires) refreshed by UPDATE or re-INVITE; and the late
+// offer, an INVITE without SDP answered with our offer in the 200.
+//
 // Routing: every request a line sends goes to the line's outbound proxy
 // (default: its registrar), with the dialog's route set in Route headers;
 // a line without either sends to the target URI or the remote Contact

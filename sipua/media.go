@@ -164,3 +164,4 @@ func negotiated(offer, ans sdp.Session) *Media {
 	}
 	return mediaOf(offer) // not an answer of sdp.Answer's
 }
+

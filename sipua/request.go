@@ -137,8 +137,17 @@ func (o *outReq) response(tx *transaction.Client, r *sipmsg.Message) {
 // resend sends the request again with credentials for the challenges
 // recorded: a new branch, the next CSeq (the dialog's, in a dialog;
 // otherwise one more, with the same Call-ID, 8.1.3.5 and 22.2).
-func (o *outReq) resend() error {
+func (o *outReq) resend() error { return o.resendWith(nil) }
+
+// resendWith is resend with the request changed by mod first (nil: as
+// it was): the re-send after a 422 with a larger Min-SE (RFC 4028 section
+// 7.4, timer.go) goes this way, so that it too keeps the Call-ID, takes
+// the next CSeq and answers the challenges the first round recorded.
+func (o *outReq) resendWith(mod func(m *sipmsg.Message)) error {
 	m := o.req.Clone()
+	if mod != nil {
+		mod(m)
+	}
 	seq, method, err := m.CSeq()
 	if err != nil {
 		return err

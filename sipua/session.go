@@ -76,14 +76,18 @@ func (c *call) sendReInvite() {
 	if c.state != csConfirmed {
 		return
 	}
-	c.local.Origin.Version++
+	prev := c.local.Direction
 	c.local.Direction = holdDir("sendrecv", c.wantHeld)
+	if !c.st.wantRefresh || c.local.Direction != prev {
+		c.local.Origin.Version++ // RFC 3264 section 8: a session refresh that changes nothing keeps it (timer.go)
+	}
 	held := c.wantHeld
 	body := c.local.Marshal()
 	inv := c.dlg.NewRequest("INVITE")
 	inv.Prepend("Via", c.ua.viaFor(c.tk))
 	inv.Add("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
 	inv.Add("Allow", allowHeader)
+	c.sessionHeaders(inv)
 	if c.ua.cfg.UserAgent != "" {
 		inv.Add("User-Agent", c.ua.cfg.UserAgent)
 	}
@@ -109,6 +113,7 @@ func (c *call) sendReInvite() {
 				}
 				c.reinvTx = nil
 				c.held = held
+				c.sessionAnswered(r)
 				if ans, err := sdp.Parse(r.Body); err == nil {
 					if m, err := answered(c.local, ans); err == nil {
 						c.remote = m
@@ -116,7 +121,7 @@ func (c *call) sendReInvite() {
 				}
 				c.reinviteDone()
 			default:
-				if c.reinvTx != tx {
+				if c.reinvTx != tx || (code == 422 && c.retry422(tx, r)) {
 					return
 				}
 				c.reinvTx = nil
@@ -162,7 +167,7 @@ func glareDelay(caller bool) time.Duration {
 func (c *call) retryReInvite() {
 	c.stopGlare = c.ua.after(glareDelay(c.outgoing), func() {
 		c.stopGlare = nil
-		if c.held != c.wantHeld {
+		if c.held != c.wantHeld || c.st.wantRefresh {
 			c.sendReInvite()
 		}
 	})
@@ -202,6 +207,9 @@ func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
 		ua.respond(srv, 500, "", func(r *sipmsg.Message) { r.Add("Retry-After", "1") })
 		return
 	}
+	if ua.sessionTooSmall(srv, m) { // RFC 4028 section 9
+		return
+	}
 	c.dlg.RemoteSeq = seq
 	if na, err := sipmsg.ParseNameAddr(m.Get("Contact")); err == nil {
 		c.dlg.SetRemoteTarget(na.URI) // 12.2.2: a target refresh
@@ -218,27 +226,17 @@ func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
 		c.reOfferless = true
 	} else {
 		var err error
-		offer, err = sdp.Parse(m.Body)
-		var ans sdp.Session
-		if err == nil {
-			ans, err = sdp.Answer(offer, c.caps)
-		}
-		if err != nil {
+		if body, offer, remote, err = c.answerOffer(m.Body); err != nil {
 			ua.logf("sipua: call %d re-INVITE: %v", c.id, err)
 			ua.respond(srv, 488, "", nil) // the old session stays (14.2)
 			return
 		}
-		ans.Origin = c.local.Origin
-		ans.Origin.Version++
-		ans.Direction = holdDir(ans.Direction, c.held)
-		c.local = ans
-		body = ans.Marshal()
-		remote = negotiated(offer, ans)
 	}
 	c.reSrv = srv
 	c.reOK = ua.respond(srv, 200, "", func(r *sipmsg.Message) {
 		r.Add("Contact", ua.contactFor(c.tk, c.line.cfg.User))
 		r.Add("Allow", allowHeader)
+		c.sessionAnswer(m, r)
 		r.Add("Content-Type", "application/sdp")
 		r.Body = body
 	})
@@ -246,6 +244,28 @@ func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
 	if remote != nil {
 		c.remoteChanged(offer, remote)
 	}
+}
+
+// answerOffer answers a peer's offer in a re-INVITE or an UPDATE (RFC
+// 3264 section 8, RFC 3311 section 5.2) from all we can do, with our hold
+// state kept (sendonly or inactive while we hold): the answer becomes our
+// description, its o= version one up. With an offer we cannot serve
+// nothing changes: the caller answers 488 and the old session stays (RFC
+// 3261 14.2). remote is the peer's new media.
+func (c *call) answerOffer(b []byte) (body []byte, offer sdp.Session, remote *Media, err error) {
+	offer, err = sdp.Parse(b)
+	var ans sdp.Session
+	if err == nil {
+		ans, err = sdp.Answer(offer, c.caps)
+	}
+	if err != nil {
+		return nil, offer, nil, err
+	}
+	ans.Origin = c.local.Origin
+	ans.Origin.Version++
+	ans.Direction = holdDir(ans.Direction, c.held)
+	c.local = ans
+	return ans.Marshal(), offer, negotiated(offer, ans), nil
 }
 
 // remoteChanged reports a new remote session from the peer's offer.

@@ -49,6 +49,16 @@ type Config struct {
 	// block. nil: such NOTIFYs are answered 200 and otherwise ignored.
 	OnMessageSummary func(line int, waiting bool, newMsgs, oldMsgs int)
 
+	// SessionExpires is the session interval in seconds (RFC 4028 session
+	// timers) the phone asks for in its INVITEs (Session-Expires) and
+	// grants to callers that ask for none: the side that refreshes sends
+	// an UPDATE (or, when the peer does not allow UPDATE, a re-INVITE)
+	// at half of it; the other ends the call with a BYE when no refresh
+	// comes. 0: off ("timer" is not in Supported and Session-Expires is
+	// ignored); else at least 90 (Min-SE, section 5). The RFC's
+	// recommendation, and the firmware's default, is 1800.
+	SessionExpires int
+
 	// TLS. The UA always listens on TCP at Listen's port too; it listens
 	// for TLS only with a certificate. Lines with transport tls verify the
 	// server against TLSCAFile (PEM; "" = the system roots), by the host

@@ -20,7 +20,12 @@ import (
 const (
 	keepaliveEvery = 25 * time.Second
 	closeWait      = 2 * time.Second
-	allowHeader    = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER"
+	allowHeader    = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER, UPDATE"
+	// supportedHeader is the one home of the option tags the UA supports
+	// (RFC 3261 20.37): Supported in INVITE, 2xx and OPTIONS, and what a
+	// Require may name (8.2.2.3). "timer" (RFC 4028) is left out while
+	// session timers are off (Config.SessionExpires 0; UA.supported).
+	supportedHeader = "replaces, timer"
 )
 
 // UA is the user agent. Its methods are safe for concurrent use.
@@ -61,6 +66,12 @@ type UA struct {
 	closing     bool
 	pendingRegs int
 	closeReady  chan struct{}
+
+	// Session timers (timer.go): the Supported value without "timer" when
+	// they are off, and our Min-SE in seconds (RFC 4028 section 5: 90;
+	// tests lower it to run sessions of a few seconds).
+	supportedOff string
+	minSE        int
 }
 
 // New validates cfg and returns a UA; it does no I/O.
@@ -87,7 +98,18 @@ func New(cfg Config) (*UA, error) {
 		readerEnd:  make(chan struct{}),
 		calls:      map[CallID]*call{},
 		closeReady: make(chan struct{}),
+		minSE:      defaultMinSE,
 	}
+	if cfg.SessionExpires != 0 && cfg.SessionExpires < defaultMinSE {
+		return nil, fmt.Errorf("sipua: Config.SessionExpires %d: 0 (off) or at least %d (RFC 4028 section 5)", cfg.SessionExpires, defaultMinSE)
+	}
+	var tags []string
+	for _, t := range sipmsg.SplitList(supportedHeader) {
+		if t = strings.TrimSpace(t); !strings.EqualFold(t, "timer") {
+			tags = append(tags, t)
+		}
+	}
+	ua.supportedOff = strings.Join(tags, ", ")
 	for i, lc := range cfg.Lines {
 		l, err := newLine(ua, i+1, lc)
 		if err != nil {
@@ -494,13 +516,22 @@ func addToTag(r *sipmsg.Message, tag string) {
 	r.Set("To", to+";tag="+tag)
 }
 
+// supported is the Supported value the UA sends (supportedHeader, without
+// "timer" while session timers are off).
+func (ua *UA) supported() string {
+	if ua.cfg.SessionExpires != 0 {
+		return supportedHeader
+	}
+	return ua.supportedOff
+}
+
 // unsupported lists the Require options we do not support (RFC 3261
-// 8.2.2.3): all but replaces (RFC 3891).
-func unsupported(m *sipmsg.Message) []string {
+// 8.2.2.3): all but those in supported.
+func unsupported(m *sipmsg.Message, supported string) []string {
 	var u []string
 	for _, v := range m.GetAll("Require") {
 		for _, opt := range sipmsg.SplitList(v) {
-			if opt = strings.TrimSpace(opt); opt != "" && !strings.EqualFold(opt, "replaces") {
+			if opt = strings.TrimSpace(opt); opt != "" && !hasTag(supported, opt) {
 				u = append(u, opt)
 			}
 		}
@@ -508,9 +539,20 @@ func unsupported(m *sipmsg.Message) []string {
 	return u
 }
 
+// hasTag reports whether a comma-separated list (Allow, Supported,
+// Require) has tag, case-insensitively.
+func hasTag(list, tag string) bool {
+	for _, t := range sipmsg.SplitList(list) {
+		if strings.EqualFold(strings.TrimSpace(t), tag) {
+			return true
+		}
+	}
+	return false
+}
+
 func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
 	if m.Method != "CANCEL" {
-		if opts := unsupported(m); len(opts) > 0 {
+		if opts := unsupported(m, ua.supported()); len(opts) > 0 {
 			ua.respond(srv, 420, "", func(r *sipmsg.Message) {
 				addToTag(r, sipmsg.NewTag())
 				r.Add("Unsupported", strings.Join(opts, ", "))
@@ -527,10 +569,13 @@ func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
 		ua.handleCancel(srv, m)
 	case "BYE":
 		ua.handleBye(srv, m)
+	case "UPDATE":
+		ua.handleUpdate(srv, m)
 	case "OPTIONS":
 		ua.respond(srv, 200, "", func(r *sipmsg.Message) {
 			addToTag(r, sipmsg.NewTag())
 			r.Add("Allow", allowHeader)
+			r.Add("Supported", ua.supported())
 			r.Add("Accept", "application/sdp")
 		})
 	case "NOTIFY":

@@ -105,7 +105,9 @@ func Run(ctx context.Context, o Options) error {
 		UserAgent:   "deskphone/" + o.Version,
 		Lines:       lines,
 		TrustedOnly: cfg.TrustedOnly,
-		Logf:        logf,
+		// RFC 4028 session timers (sip.session_expires; 0 = off).
+		SessionExpires: cfg.SessionExpires,
+		Logf:           logf,
 		// A PBX's NOTIFY check-sync: re-fetch now (Resync never blocks).
 		OnCheckSync: func(int) { prov.Resync() },
 		OnMessageSummary: func(line int, waiting bool, n, o int) {

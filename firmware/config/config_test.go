@@ -10,7 +10,7 @@ import (
 func TestDefault(t *testing.T) {
 	c := Default()
 	want := Config{
-		SIPPort: 5060, TrustedOnly: true, RTPPortMin: 10000, RTPPortMax: 10999,
+		SIPPort: 5060, TrustedOnly: true, SessionExpires: 1800, RTPPortMin: 10000, RTPPortMax: 10999,
 		Codecs: []string{"PCMU", "PCMA"}, Ptime: 20, NoAnswerSeconds: 20,
 		TonesLocale: "us", ResyncMinutes: 1440,
 		InterdigitSeconds: 5, PoundSends: true, HistorySize: 20, CallWaiting: true,
@@ -49,6 +49,8 @@ func TestParse(t *testing.T) {
 			}, 0},
 		{"crlf", "sip.port = 5070\r\nsip.trusted_only = off\r\n", func(c Config) bool { return c.SIPPort == 5070 && !c.TrustedOnly }, 0},
 		{"no final newline", "call.dnd=on", func(c Config) bool { return c.DND }, 0},
+		{"session timers off", "sip.session_expires=0", func(c Config) bool { return c.SessionExpires == 0 }, 0},
+		{"session timers", "sip.session_expires=90", func(c Config) bool { return c.SessionExpires == 90 && Default().SessionExpires == 1800 }, 0},
 		{"global keys", "rtp.port_min=20000\nrtp.port_max=20009\naudio.codecs= pcma , PCMU\naudio.ptime=30\n" +
 			"call.noanswer_seconds=5\ncall.forward_noanswer=8000\ncall.forward_busy=sip:vm@pbx\ncall.forward_always=1002\n" +
 			"voicemail.number=8000\ntones.locale=DE\nprovision.resync_minutes=0\nnat.public_address=10.0.2.2\n",
@@ -94,6 +96,7 @@ func TestParseErrors(t *testing.T) {
 		{"\nsip.port = 99999", "sip.port", 2, "out of range"},
 		{"sip.port = 50x", "sip.port", 1, "not a whole number"},
 		{"sip.trusted_only = maybe", "sip.trusted_only", 1, "not on or off"},
+		{"sip.session_expires = 60", "sip.session_expires", 1, "out of range"},
 		{"line.1.transport = sctp", "line.1.transport", 1, "not one of"},
 		{"line.2.expires = 10", "line.2.expires", 1, "out of range"},
 		{"line.1.user = a b", "line.1.user", 1, "blanks"},

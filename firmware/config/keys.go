@@ -107,6 +107,17 @@ func buildKeys() []key {
 		key{name: "sip.trusted_only", def: "on", help: "accept requests only from the registrar / outbound proxy (on/off)",
 			set: func(c *Config, v string) error { return setBool(&c.TrustedOnly, v) },
 			get: func(c Config) string { return onOff(c.TrustedOnly) }},
+		// sip.session_expires: the session interval of RFC 4028 session
+		// timers, seconds: 0 (off) or 90-86400 (90 is the RFC's Min-SE).
+		key{name: "sip.session_expires", def: "1800", help: "session timer interval (RFC 4028), seconds: 0 off, else 90-86400; the refresher re-INVITEs or UPDATEs at half of it, a call not refreshed in time is hung up",
+			set: func(c *Config, v string) error {
+				if v == "0" {
+					c.SessionExpires = 0
+					return nil
+				}
+				return setInt(&c.SessionExpires, v, 90, 86400)
+			},
+			get: func(c Config) string { return strconv.Itoa(c.SessionExpires) }},
 		// rtp.port_min: lowest local RTP port (even ports carry RTP, the next
 		// odd one RTCP).
 		key{name: "rtp.port_min", def: "10000", help: "lowest local RTP port (1024-65534)",

@@ -544,6 +544,9 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.onTransferred(ev)
 	case sipua.CallAnswered:
 		if c.answered {
+			if !c.media && ev.Remote != nil {
+				p.startMedia(ev.Remote) // a late offer we answered: the media came with the ACK
+			}
 			return // the user agent's echo of our own Answer, or a re-INVITE's answer
 		}
 		p.startMedia(ev.Remote)
