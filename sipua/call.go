@@ -952,8 +952,11 @@ func (ua *UA) handleAck(m *sipmsg.Message) {
 	if c == nil {
 		return
 	}
-	if c.reSrv != nil && c.reSrv.Request().Get("CSeq") != "" {
-		if seq, _, _ := m.CSeq(); seq == c.dlg.RemoteSeq {
+	if c.reSrv != nil {
+		// The re-INVITE's ACK has its CSeq number (13.2.2.4), whatever
+		// came in the dialog since (a MESSAGE, a REFER).
+		want, _, err := c.reSrv.Request().CSeq()
+		if seq, _, _ := m.CSeq(); err == nil && seq == want {
 			c.reAcked(m)
 			return
 		}

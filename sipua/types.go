@@ -90,6 +90,10 @@ const (
 	CallHeld     // the far end put the call on hold (its offer is sendonly or inactive)
 	CallResumed  // the far end took the call off hold
 	CallTransfer // the far end asks us to call Target (REFER, RFC 3515); the firmware dials it
+	// MessageReceived: an instant message (MESSAGE, RFC 3428) from Peer
+	// (Number to answer) for Line, its Text cleaned for a display and at
+	// most MaxMessageText bytes; Call is set when it came in a call's dialog.
+	MessageReceived
 )
 
 func (k EventKind) String() string {
@@ -110,6 +114,8 @@ func (k EventKind) String() string {
 		return "call-resumed"
 	case CallTransfer:
 		return "call-transfer"
+	case MessageReceived:
+		return "message-received"
 	}
 	return "unknown"
 }
@@ -133,4 +139,5 @@ type Event struct {
 	// 3891) takes over; 0 = none. Answering it ends that call with a BYE.
 	ReplacesCall CallID
 	Reason       string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any
+	Text         string // MessageReceived: the message, one line, valid UTF-8, at most MaxMessageText bytes
 }

@@ -19,7 +19,19 @@ import (
 const (
 	keepaliveEvery = 25 * time.Second
 	closeWait      = 2 * time.Second
-	allowHeader    = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER"
+)
+
+// What the UA takes, in one place each: the methods (Allow, RFC 3261
+// 20.5), the body types (Accept, 20.1: SDP for INVITE, RFC 3428 text for
+// MESSAGE, RFC 3842 message summaries in NOTIFY), the body encodings
+// (Accept-Encoding, 20.2: none but identity) and the extensions (Supported,
+// 20.37; Require is checked against it, 8.2.2.3). OPTIONS answers carry
+// them all (11.2); a 415 the one it is about (8.2.3).
+const (
+	allowHeader          = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER, MESSAGE"
+	acceptHeader         = "application/sdp, text/plain, application/simple-message-summary"
+	acceptEncodingHeader = "identity"
+	supportedHeader      = "replaces"
 )
 
 // UA is the user agent. Its methods are safe for concurrent use.
@@ -472,12 +484,12 @@ func addToTag(r *sipmsg.Message, tag string) {
 }
 
 // unsupported lists the Require options we do not support (RFC 3261
-// 8.2.2.3): all but replaces (RFC 3891).
+// 8.2.2.3): all but those of supportedHeader (replaces, RFC 3891).
 func unsupported(m *sipmsg.Message) []string {
 	var u []string
 	for _, v := range m.GetAll("Require") {
 		for _, opt := range sipmsg.SplitList(v) {
-			if opt = strings.TrimSpace(opt); opt != "" && !strings.EqualFold(opt, "replaces") {
+			if opt = strings.TrimSpace(opt); opt != "" && !inList(supportedHeader, opt) {
 				u = append(u, opt)
 			}
 		}
@@ -485,13 +497,29 @@ func unsupported(m *sipmsg.Message) []string {
 	return u
 }
 
+// inList reports whether a comma-separated list holds v (case-insensitive).
+func inList(list, v string) bool {
+	for _, e := range strings.Split(list, ",") {
+		if strings.EqualFold(strings.TrimSpace(e), v) {
+			return true
+		}
+	}
+	return false
+}
+
 func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
-	if m.Method != "CANCEL" {
+	if m.Method != "CANCEL" { // a CANCEL follows its INVITE (9.2)
+		if ua.badScheme(srv, m) { // 416 (screen.go): RFC 3261 8.2.2.1
+			return
+		}
 		if opts := unsupported(m); len(opts) > 0 {
 			ua.respond(srv, 420, "", func(r *sipmsg.Message) {
 				addToTag(r, sipmsg.NewTag())
 				r.Add("Unsupported", strings.Join(opts, ", "))
 			})
+			return
+		}
+		if ua.badBody(srv, m) { // 415, 400 (screen.go): RFC 3261 8.2.3
 			return
 		}
 	}
@@ -504,11 +532,16 @@ func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
 		ua.handleCancel(srv, m)
 	case "BYE":
 		ua.handleBye(srv, m)
+	case "MESSAGE":
+		ua.handleMessage(srv, m)
 	case "OPTIONS":
+		// RFC 3261 11.2: what we take, and our capabilities.
 		ua.respond(srv, 200, "", func(r *sipmsg.Message) {
 			addToTag(r, sipmsg.NewTag())
 			r.Add("Allow", allowHeader)
-			r.Add("Accept", "application/sdp")
+			r.Add("Accept", acceptHeader)
+			r.Add("Accept-Encoding", acceptEncodingHeader)
+			r.Add("Supported", supportedHeader)
 		})
 	case "NOTIFY":
 		// Unsolicited NOTIFY (RFC 3265 style, as PBXs send them): a
