@@ -89,6 +89,8 @@ type call struct {
 	hopAddr     *net.UDPAddr               // the dialog's next hop, resolved once (peer-to-peer)
 	early       map[string]*dialog.Dialog  // 12.1.2: early dialogs by To tag (forks)
 	replaces    CallID                     // incoming INVITE with Replaces (RFC 3891): the call to end once answered
+	stopRing    func()                     // incoming: the ring timeout (ring.go)
+	stopRefresh func()                     // incoming, ringing: the next 180 (ring.go)
 }
 
 // maxRedirects bounds the 3xx a call follows (RFC 3261 8.1.3.4).
@@ -107,6 +109,7 @@ func (c *call) end(code int) {
 	}
 	c.ua.logf("sipua: call %d ended %d (was %v)", c.id, code, c.state)
 	c.state = csEnded
+	c.stopRinging()
 	if c.stopOK != nil {
 		c.stopOK()
 	}
@@ -685,6 +688,7 @@ func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
 	c.peer = userOf(m.Get("From"))
 	c.number = numberOf(m.Get("From"))
 	srv.OnTimeout = func(*transaction.Server, error) { c.end(408) }
+	c.armRingTimeout()
 	ua.emit(Event{Kind: CallIncoming, Line: l.n, Call: c.id, Peer: c.peer, Number: c.number, Remote: mediaOf(offer), ReplacesCall: c.replaces})
 }
 
@@ -797,6 +801,7 @@ func (ua *UA) Ring(id CallID) error {
 		}
 		c.respondInvite(180, nil)
 		c.state = csRinging
+		c.rang()
 		return nil
 	})
 }
@@ -840,6 +845,7 @@ func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 			r.Body = c.localSDP
 		})
 		c.state = csConnecting
+		c.stopRinging()
 		c.retransmitOK(transaction.T1, 0)
 		remote = mediaOf(c.remoteOffer)
 		remote.Codecs = []string{strings.ToUpper(ans.Codecs[0].Name)}

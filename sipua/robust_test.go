@@ -77,6 +77,7 @@ func robustUA(t *testing.T, cfg Config, refresh time.Duration) (*UA, *onWire) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ua.ringRefresh = refresh
 	if err := ua.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -384,4 +385,193 @@ func TestMessageInDialog(t *testing.T) {
 		t.Fatalf("MESSAGE in no dialog: %d", r.StatusCode)
 	}
 	noEvent(t, ua)
+}
+
+// TestRingTimeout: an INVITE whose caller vanishes (no CANCEL) rings with
+// its 180 sent again every refresh (RFC 3261 13.3.1.1) until the ring
+// timeout, then gets 480 Temporarily Unavailable (CallEnded 480); the next
+// INVITE rings normally and can be answered, and an answered call's
+// timers are stopped.
+func TestRingTimeout(t *testing.T) {
+	ua, _ := robustUA(t, Config{RingTimeout: 500 * time.Millisecond}, 150*time.Millisecond)
+	p := newPeer(t)
+	inv := peerInvite(p, ua, "", "1001", "p1", fmt.Appendf(nil, peerSDP, 1, "sendrecv"))
+	p.send(inv, ua.LocalAddr())
+	in := expect(t, ua, CallIncoming)
+	if err := ua.Ring(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	rang := 0
+	var r *sipmsg.Message
+	for r == nil || r.StatusCode < 200 {
+		r, _ = p.read()
+		if r.StatusCode == 180 {
+			rang++
+		}
+	}
+	if r.StatusCode != 480 || rang < 2 {
+		t.Fatalf("final %d after %d 180s; want 480 after the 180 and its refreshes", r.StatusCode, rang)
+	}
+	if e := expect(t, ua, CallEnded); e.Code != 480 || e.Call != in.Call {
+		t.Fatalf("ended %+v", e)
+	}
+	p.send(transactionAck(inv, r), ua.LocalAddr())
+
+	// The next call rings and is answered; its ring timers stop.
+	inv2 := peerInvite(p, ua, "", "1001", "p2", fmt.Appendf(nil, peerSDP, 1, "sendrecv"))
+	p.send(inv2, ua.LocalAddr())
+	in2 := expect(t, ua, CallIncoming)
+	if err := ua.Ring(in2.Call); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ua.Answer(in2.Call, media(20000, "PCMU")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ua, CallAnswered)
+	ok := finalTo(p)
+	if ok.StatusCode != 200 {
+		t.Fatalf("second call: %d", ok.StatusCode)
+	}
+	p.send(inDialog(inv2, ok, "ACK", 1), ua.LocalAddr())
+	if err := ua.do(func() error {
+		c := ua.calls[in2.Call]
+		if c == nil || c.stopRing != nil || c.stopRefresh != nil {
+			return fmt.Errorf("answered call %+v keeps its ring timers", c)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRingTimeoutDefault: Config.RingTimeout 0 is DefaultRingTimeout, a
+// negative one never fires.
+func TestRingTimeoutDefault(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  time.Duration
+		want bool // a ring timer is armed
+	}{{0, true}, {-1, false}, {time.Second, true}} {
+		ua, _ := robustUA(t, Config{RingTimeout: tc.cfg}, 0)
+		p := newPeer(t)
+		p.send(peerInvite(p, ua, "", "1001", "p1", fmt.Appendf(nil, peerSDP, 1, "sendrecv")), ua.LocalAddr())
+		in := expect(t, ua, CallIncoming)
+		var armed bool
+		_ = ua.do(func() error { armed = ua.calls[in.Call].stopRing != nil; return nil })
+		if armed != tc.want {
+			t.Errorf("RingTimeout %v: armed %v, want %v", tc.cfg, armed, tc.want)
+		}
+	}
+}
+
+// TestCancelWhenTableFull: with the transaction table full (a flood of
+// OPTIONS against MaxTransactions), new requests get 503, but the CANCEL
+// of the ringing call gets through: 200 for it, 487 for the INVITE,
+// CallEnded 487.
+func TestCancelWhenTableFull(t *testing.T) {
+	ua, _ := robustUA(t, Config{MaxTransactions: 8}, 0)
+	p := newPeer(t)
+	inv := peerInvite(p, ua, "", "1001", "p1", fmt.Appendf(nil, peerSDP, 1, "sendrecv"))
+	p.send(inv, ua.LocalAddr())
+	in := expect(t, ua, CallIncoming)
+	if err := ua.Ring(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		opt := sipmsg.NewRequest("OPTIONS", target(ua, "1002"))
+		opt.Add("Via", "SIP/2.0/UDP "+p.addr()+";branch="+sipmsg.NewBranch())
+		opt.Add("From", "<sip:flood@127.0.0.1>;tag=f")
+		opt.Add("To", "<sip:1002@127.0.0.1>")
+		opt.Add("Call-ID", fmt.Sprintf("flood-%d", i))
+		opt.Add("CSeq", "1 OPTIONS")
+		p.send(opt, ua.LocalAddr())
+	}
+	for {
+		r, _ := p.read()
+		if r.Get("Call-ID") == "flood-9" {
+			if r.StatusCode != 503 || r.Get("Retry-After") == "" {
+				t.Fatalf("the request beyond the cap: %d", r.StatusCode)
+			}
+			break
+		}
+	}
+	cancel := transaction.CancelFor(inv)
+	p.send(cancel, ua.LocalAddr())
+	got := map[string]int{}
+	for len(got) < 2 {
+		r, _ := p.read()
+		if _, method, _ := r.CSeq(); method == "CANCEL" || (method == "INVITE" && r.StatusCode >= 200) {
+			got[method] = r.StatusCode
+			if method == "INVITE" {
+				p.send(transactionAck(inv, r), ua.LocalAddr())
+			}
+		}
+	}
+	if got["CANCEL"] != 200 || got["INVITE"] != 487 {
+		t.Fatalf("CANCEL under a flood: %v", got)
+	}
+	if e := expect(t, ua, CallEnded); e.Code != 487 {
+		t.Fatalf("ended %+v", e)
+	}
+}
+
+// TestAckWithInviteBranch: ACKs that reuse the branch of the INVITE they
+// acknowledge (the initial INVITE's, an offerless re-INVITE's) reach the
+// call: the 200 retransmissions stop, and the answer in the re-INVITE's
+// ACK is taken.
+func TestAckWithInviteBranch(t *testing.T) {
+	ua, _ := robustUA(t, Config{}, 0)
+	p := newPeer(t)
+	inv := peerInvite(p, ua, "", "1001", "p1", fmt.Appendf(nil, peerSDP, 1, "sendrecv"))
+	p.send(inv, ua.LocalAddr())
+	in := expect(t, ua, CallIncoming)
+	if _, err := ua.Answer(in.Call, media(20000, "PCMU")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ua, CallAnswered)
+	ok := finalTo(p)
+	sameBranch := func(req *sipmsg.Message, seq int) *sipmsg.Message {
+		ack := inDialog(inv, ok, "ACK", seq)
+		ack.Set("Via", req.Get("Via"))
+		return ack
+	}
+	settled := func(what string, cond func(c *call) bool) {
+		t.Helper()
+		// The loop handles datagrams in order: the answer to an OPTIONS
+		// sent after the ACK means the ACK has been handled.
+		opt := inDialog(inv, ok, "OPTIONS", 100)
+		p.send(opt, ua.LocalAddr())
+		for {
+			if r, _ := p.read(); r.Get("CSeq") == opt.Get("CSeq") {
+				break
+			}
+		}
+		if err := ua.do(func() error {
+			c := ua.calls[in.Call]
+			if c == nil {
+				return fmt.Errorf("%s: the call is gone", what)
+			}
+			if !cond(c) {
+				return fmt.Errorf("%s: call %v, 200 retransmitting %v, re-INVITE waiting %v", what, c.state, c.stopOK != nil || c.stopReOK != nil, c.reSrv != nil)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.send(sameBranch(inv, 1), ua.LocalAddr())
+	settled("after the INVITE's ACK", func(c *call) bool { return c.state == csConfirmed && c.stopOK == nil })
+
+	re := inDialog(inv, ok, "INVITE", 2) // no offer: ours comes in the 200
+	p.send(re, ua.LocalAddr())
+	if r := finalTo(p); r.StatusCode != 200 || !strings.Contains(string(r.Body), "m=audio 20000") {
+		t.Fatalf("re-INVITE: %d %s", r.StatusCode, r.Body)
+	}
+	ack := sameBranch(re, 2)
+	ack.Add("Content-Type", "application/sdp")
+	ack.Body = []byte(strings.Replace(fmt.Sprintf(peerSDP, 2, "sendrecv"), "m=audio 4000", "m=audio 4200", 1))
+	p.send(ack, ua.LocalAddr())
+	if e := expect(t, ua, CallAnswered); e.Remote.Port != 4200 {
+		t.Fatalf("the answer in the ACK: %+v", e.Remote)
+	}
+	settled("after the re-INVITE's ACK", func(c *call) bool { return c.reSrv == nil && c.stopReOK == nil })
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/internal/testtool"
+	"github.com/deskphone/deskphone/sipua/sipmsg"
 )
 
 // SIPp scenarios for the robustness cases (RFC 4475 3.3.2, 3.3.3, 3.3.6,
@@ -125,6 +126,77 @@ func TestSippMessage(t *testing.T) {
 				t.Fatal(err)
 			}
 			noEvent(t, ua)
+		})
+	}
+}
+
+// TestSippAckWithInviteBranch: uac_ack_branch.xml ACKs the 200 of its
+// INVITE and of an offerless re-INVITE with the INVITE's own Via and
+// branch. Each ACK is taken: each 200 goes out once (no retransmission in
+// the 1.7 s pauses), the call stays up until SIPp's BYE, and the answer
+// in the second ACK (port 6006) is taken.
+func TestSippAckWithInviteBranch(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			ua, w := robustUA(t, Config{}, 0)
+			wait := sippOver(t, tr.flag, "uac_ack_branch", ua)
+			in := expect(t, ua, CallIncoming)
+			if _, err := ua.Answer(in.Call, media(20000, "PCMU")); err != nil {
+				t.Fatal(err)
+			}
+			expect(t, ua, CallAnswered)
+			if e := expect(t, ua, CallAnswered); e.Remote.Port != 6006 {
+				t.Fatalf("the answer in the ACK: %+v", e.Remote)
+			}
+			if e := expect(t, ua, CallEnded); e.Code != 200 {
+				t.Fatalf("ended %+v", e)
+			}
+			if err := wait(); err != nil {
+				t.Fatal(err)
+			}
+			invs, acks := w.all("recv", "INVITE"), w.all("recv", "ACK")
+			if len(invs) != 2 || len(acks) != 2 {
+				t.Fatalf("%d INVITEs, %d ACKs", len(invs), len(acks))
+			}
+			for i := range invs {
+				if bi, ba := branch(invs[i]), branch(acks[i]); bi != ba {
+					t.Fatalf("ACK %d branch %q, INVITE's %q: the scenario does not reuse it", i, ba, bi)
+				}
+			}
+			if n := len(w.all("send", "200 INVITE")); n != 2 {
+				t.Fatalf("200 to INVITE sent %d times, want 2 (one each, no retransmission)", n)
+			}
+		})
+	}
+}
+
+func branch(m *sipmsg.Message) string {
+	v, _ := sipmsg.ParseVia(m.Get("Via"))
+	return v.Branch()
+}
+
+// TestSippRingTimeout: uac_ring_timeout.xml rings the phone and vanishes
+// without a CANCEL; on the wire it sees the 180 twice (the refresh of RFC
+// 3261 13.3.1.1) and a 480 after the ring timeout, and ACKs it. The call
+// ends CallEnded 480.
+func TestSippRingTimeout(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			ua, w := robustUA(t, Config{RingTimeout: 900 * time.Millisecond}, 500*time.Millisecond)
+			wait := sippOver(t, tr.flag, "uac_ring_timeout", ua)
+			in := expect(t, ua, CallIncoming)
+			if err := ua.Ring(in.Call); err != nil {
+				t.Fatal(err)
+			}
+			if e := expect(t, ua, CallEnded); e.Code != 480 || e.Call != in.Call {
+				t.Fatalf("ended %+v", e)
+			}
+			if err := wait(); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(w.all("send", "180 INVITE")); n != 2 {
+				t.Fatalf("sent 180 %d times, want 2", n)
+			}
 		})
 	}
 }

@@ -3,6 +3,7 @@ package sipua
 import (
 	"errors"
 	"net"
+	"time"
 )
 
 // Errors the API returns.
@@ -46,6 +47,18 @@ type Config struct {
 	// not: whether messages wait and the voice message counts. It must not
 	// block. nil: such NOTIFYs are answered 200 and otherwise ignored.
 	OnMessageSummary func(line int, waiting bool, newMsgs, oldMsgs int)
+
+	// RingTimeout ends an incoming call nobody answers, rejects or
+	// redirects after that long with 480 Temporarily Unavailable
+	// (CallEnded 480): a caller that vanished without a CANCEL would
+	// otherwise ring the phone for ever. 0 = DefaultRingTimeout; negative
+	// = never. While it rings the 180 is sent again every minute (RFC 3261
+	// 13.3.1.1), so that proxies keep the INVITE transaction.
+	RingTimeout time.Duration
+	// MaxTransactions bounds the live SIP transactions (0 =
+	// transaction.DefaultMax); beyond it new requests get 503, but a
+	// CANCEL of a ringing call still gets through (transaction.Config.Max).
+	MaxTransactions int
 
 	// TLS. The UA always listens on TCP at Listen's port too; it listens
 	// for TLS only with a certificate. Lines with transport tls verify the

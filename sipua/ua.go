@@ -64,6 +64,7 @@ type UA struct {
 	closing     bool
 	pendingRegs int
 	closeReady  chan struct{}
+	ringRefresh time.Duration // 0 = provisionalEvery (ring.go); tests shorten it
 }
 
 // New validates cfg and returns a UA; it does no I/O.
@@ -128,7 +129,7 @@ func (ua *UA) start(ctx context.Context) error {
 	}
 	conn := ua.conn
 	ua.contactHost = ua.pickContactHost()
-	ua.tl = transaction.NewLayer(transaction.Config{Transport: (*sender)(ua), Post: ua.post})
+	ua.tl = transaction.NewLayer(transaction.Config{Transport: (*sender)(ua), Post: ua.post, Max: ua.cfg.MaxTransactions})
 	ua.started.Store(true)
 	go ua.loop()
 	go func() {
