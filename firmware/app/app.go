@@ -105,6 +105,7 @@ func Run(ctx context.Context, o Options) error {
 		UserAgent:   "deskphone/" + o.Version,
 		Lines:       lines,
 		TrustedOnly: cfg.TrustedOnly,
+		RingTimeout: time.Duration(cfg.RingSeconds) * time.Second,
 		Logf:        logf,
 		// A PBX's NOTIFY check-sync: re-fetch now (Resync never blocks).
 		OnCheckSync: func(int) { prov.Resync() },
