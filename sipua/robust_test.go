@@ -575,3 +575,22 @@ func TestAckWithInviteBranch(t *testing.T) {
 	}
 	settled("after the re-INVITE's ACK", func(c *call) bool { return c.reSrv == nil && c.stopReOK == nil })
 }
+
+func TestMessageKindString(t *testing.T) {
+	if got := MessageReceived.String(); got != "message-received" {
+		t.Fatalf("MessageReceived.String() = %q", got)
+	}
+}
+
+func TestContentTypeParts(t *testing.T) {
+	for _, tc := range []struct{ v, media, charset string }{
+		{"text/plain", "text/plain", ""},
+		{"Text/Plain ; charset=\"UTF-8\"", "Text/Plain", "UTF-8"},
+		{"application/sdp;x=1; CHARSET = latin1", "application/sdp", "latin1"},
+		{" application / sdp ", "application/sdp", ""},
+	} {
+		if m, c := mediaType(tc.v), param(tc.v, "charset"); m != tc.media || c != tc.charset {
+			t.Errorf("%q: media %q charset %q, want %q %q", tc.v, m, c, tc.media, tc.charset)
+		}
+	}
+}
