@@ -91,6 +91,8 @@ type call struct {
 	st          sessTimer                  // RFC 4028 session timer (timer.go)
 	upd         updState                   // RFC 3311 UPDATE (update.go)
 	lateOffer   bool                       // incoming INVITE without an offer: ours in the 200, the answer in the ACK (lateoffer.go)
+	stopRing    func()                     // incoming: the ring timeout (ring.go)
+	stopRefresh func()                     // incoming, ringing: the next 180 (ring.go)
 }
 
 // maxRedirects bounds the 3xx a call follows (RFC 3261 8.1.3.4).
@@ -109,6 +111,7 @@ func (c *call) end(code int) {
 	}
 	c.ua.logf("sipua: call %d ended %d (was %v)", c.id, code, c.state)
 	c.state = csEnded
+	c.stopRinging()
 	if c.stopOK != nil {
 		c.stopOK()
 	}
@@ -685,6 +688,7 @@ func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
 	c.peer = userOf(m.Get("From"))
 	c.number = numberOf(m.Get("From"))
 	srv.OnTimeout = func(*transaction.Server, error) { c.end(408) }
+	c.armRingTimeout()
 	ua.emit(Event{Kind: CallIncoming, Line: l.n, Call: c.id, Peer: c.peer, Number: c.number, Remote: c.offerMedia(), ReplacesCall: c.replaces})
 }
 
@@ -797,6 +801,7 @@ func (ua *UA) Ring(id CallID) error {
 		}
 		c.respondInvite(180, nil)
 		c.state = csRinging
+		c.rang()
 		return nil
 	})
 }
@@ -844,6 +849,7 @@ func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 			r.Body = c.localSDP
 		})
 		c.state = csConnecting
+		c.stopRinging()
 		c.retransmitOK(transaction.T1, 0)
 		if !c.lateOffer { // a late offer's media come with the answer in the ACK (lateAnswer)
 			remote = negotiated(c.remoteOffer, ans)
@@ -950,8 +956,11 @@ func (ua *UA) handleAck(m *sipmsg.Message) {
 	if c == nil {
 		return
 	}
-	if c.reSrv != nil && c.reSrv.Request().Get("CSeq") != "" {
-		if seq, _, _ := m.CSeq(); seq == c.dlg.RemoteSeq {
+	if c.reSrv != nil {
+		// The re-INVITE's ACK has its CSeq number (13.2.2.4), whatever
+		// came in the dialog since (a MESSAGE, a REFER).
+		want, _, err := c.reSrv.Request().CSeq()
+		if seq, _, _ := m.CSeq(); err == nil && seq == want {
 			c.reAcked(m)
 			return
 		}

@@ -37,4 +37,13 @@
 // certificate. Responses go on the connection the request came on, else
 // to the Via's received address and sent-by port (RFC 3261 18.2.2).
 // Keepalives are RFC 5626 CRLF pings on the line's connection.
+//
+// Requests are screened before dispatch (screen.go, RFC 3261 8.2): 416 for
+// a Request-URI that is not sip/sips, 420 for a Require we lack, 415 for a
+// body of a type or encoding we cannot read; OPTIONS answers with Allow,
+// Accept, Accept-Encoding and Supported. MESSAGE (RFC 3428) becomes a
+// MessageReceived event. An incoming call nobody answers ends after
+// Config.RingTimeout with 480, its 180 refreshed every minute meanwhile
+// (RFC 3261 13.3.1.1, ring.go); a full transaction table still lets the
+// CANCEL of a ringing call through.
 package sipua

@@ -164,4 +164,3 @@ func negotiated(offer, ans sdp.Session) *Media {
 	}
 	return mediaOf(offer) // not an answer of sdp.Answer's
 }
-

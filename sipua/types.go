@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"time"
 )
 
 // Errors the API returns.
@@ -58,6 +59,17 @@ type Config struct {
 	// ignored); else at least 90 (Min-SE, section 5). The RFC's
 	// recommendation, and the firmware's default, is 1800.
 	SessionExpires int
+	// RingTimeout ends an incoming call nobody answers, rejects or
+	// redirects after that long with 480 Temporarily Unavailable
+	// (CallEnded 480): a caller that vanished without a CANCEL would
+	// otherwise ring the phone for ever. 0 = DefaultRingTimeout; negative
+	// = never. While it rings the 180 is sent again every minute (RFC 3261
+	// 13.3.1.1), so that proxies keep the INVITE transaction.
+	RingTimeout time.Duration
+	// MaxTransactions bounds the live SIP transactions (0 =
+	// transaction.DefaultMax); beyond it new requests get 503, but a
+	// CANCEL of a ringing call still gets through (transaction.Config.Max).
+	MaxTransactions int
 
 	// TLS. The UA always listens on TCP at Listen's port too; it listens
 	// for TLS only with a certificate. Lines with transport tls verify the
@@ -134,6 +146,10 @@ const (
 	CallHeld     // the far end put the call on hold (its offer is sendonly or inactive)
 	CallResumed  // the far end took the call off hold
 	CallTransfer // the far end asks us to call Target (REFER, RFC 3515); the firmware dials it
+	// MessageReceived: an instant message (MESSAGE, RFC 3428) from Peer
+	// (Number to answer) for Line, its Text cleaned for a display and at
+	// most MaxMessageText bytes; Call is set when it came in a call's dialog.
+	MessageReceived
 )
 
 func (k EventKind) String() string {
@@ -154,6 +170,8 @@ func (k EventKind) String() string {
 		return "call-resumed"
 	case CallTransfer:
 		return "call-transfer"
+	case MessageReceived:
+		return "message-received"
 	}
 	return "unknown"
 }
@@ -177,4 +195,5 @@ type Event struct {
 	// 3891) takes over; 0 = none. Answering it ends that call with a BYE.
 	ReplacesCall CallID
 	Reason       string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any
+	Text         string // MessageReceived: the message, one line, valid UTF-8, at most MaxMessageText bytes
 }

@@ -20,11 +20,20 @@ import (
 const (
 	keepaliveEvery = 25 * time.Second
 	closeWait      = 2 * time.Second
-	allowHeader    = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER, UPDATE"
-	// supportedHeader is the one home of the option tags the UA supports
-	// (RFC 3261 20.37): Supported in INVITE, 2xx and OPTIONS, and what a
-	// Require may name (8.2.2.3). "timer" (RFC 4028) is left out while
-	// session timers are off (Config.SessionExpires 0; UA.supported).
+)
+
+// What the UA takes, in one place each: the methods (Allow, RFC 3261
+// 20.5), the body types (Accept, 20.1: SDP for INVITE, RFC 3428 text for
+// MESSAGE, RFC 3842 message summaries in NOTIFY), the body encodings
+// (Accept-Encoding, 20.2: none but identity) and the extensions (Supported,
+// 20.37; Require is checked against it, 8.2.2.3). OPTIONS answers carry
+// them all (11.2); a 415 the one it is about (8.2.3).
+const (
+	allowHeader          = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER, UPDATE, MESSAGE"
+	acceptHeader         = "application/sdp, text/plain, application/simple-message-summary"
+	acceptEncodingHeader = "identity"
+	// supportedHeader: "timer" (RFC 4028) is left out while session
+	// timers are off (Config.SessionExpires 0; UA.supported).
 	supportedHeader = "replaces, timer"
 )
 
@@ -72,6 +81,7 @@ type UA struct {
 	// tests lower it to run sessions of a few seconds).
 	supportedOff string
 	minSE        int
+	ringRefresh  time.Duration // 0 = provisionalEvery (ring.go); tests shorten it
 }
 
 // New validates cfg and returns a UA; it does no I/O.
@@ -154,7 +164,7 @@ func (ua *UA) start(ctx context.Context) error {
 	}
 	conn := ua.conn
 	ua.contactHost = ua.pickContactHost()
-	ua.tl = transaction.NewLayer(transaction.Config{Transport: (*sender)(ua), Post: ua.post})
+	ua.tl = transaction.NewLayer(transaction.Config{Transport: (*sender)(ua), Post: ua.post, Max: ua.cfg.MaxTransactions})
 	ua.started.Store(true)
 	go ua.loop()
 	go func() {
@@ -551,12 +561,18 @@ func hasTag(list, tag string) bool {
 }
 
 func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
-	if m.Method != "CANCEL" {
+	if m.Method != "CANCEL" { // a CANCEL follows its INVITE (9.2)
+		if ua.badScheme(srv, m) { // 416 (screen.go): RFC 3261 8.2.2.1
+			return
+		}
 		if opts := unsupported(m, ua.supported()); len(opts) > 0 {
 			ua.respond(srv, 420, "", func(r *sipmsg.Message) {
 				addToTag(r, sipmsg.NewTag())
 				r.Add("Unsupported", strings.Join(opts, ", "))
 			})
+			return
+		}
+		if ua.badBody(srv, m) { // 415, 400 (screen.go): RFC 3261 8.2.3
 			return
 		}
 	}
@@ -571,12 +587,16 @@ func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
 		ua.handleBye(srv, m)
 	case "UPDATE":
 		ua.handleUpdate(srv, m)
+	case "MESSAGE":
+		ua.handleMessage(srv, m)
 	case "OPTIONS":
+		// RFC 3261 11.2: what we take, and our capabilities.
 		ua.respond(srv, 200, "", func(r *sipmsg.Message) {
 			addToTag(r, sipmsg.NewTag())
 			r.Add("Allow", allowHeader)
+			r.Add("Accept", acceptHeader)
+			r.Add("Accept-Encoding", acceptEncodingHeader)
 			r.Add("Supported", ua.supported())
-			r.Add("Accept", "application/sdp")
 		})
 	case "NOTIFY":
 		// Unsolicited NOTIFY (RFC 3265 style, as PBXs send them): a

@@ -107,6 +107,7 @@ func Run(ctx context.Context, o Options) error {
 		TrustedOnly: cfg.TrustedOnly,
 		// RFC 4028 session timers (sip.session_expires; 0 = off).
 		SessionExpires: cfg.SessionExpires,
+		RingTimeout:    time.Duration(cfg.RingSeconds) * time.Second,
 		Logf:           logf,
 		// A PBX's NOTIFY check-sync: re-fetch now (Resync never blocks).
 		OnCheckSync: func(int) { prov.Resync() },

@@ -41,6 +41,7 @@ type Config struct {
 	Codecs          []string       // audio.codecs, upper case, in order of preference
 	Ptime           int            // audio.ptime, ms
 	NoAnswerSeconds int            // call.noanswer_seconds
+	RingSeconds     int            // call.ring_seconds
 	ForwardNoAnswer string         // call.forward_noanswer
 	ForwardBusy     string         // call.forward_busy
 	ForwardAlways   string         // call.forward_always

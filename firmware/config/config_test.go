@@ -11,7 +11,7 @@ func TestDefault(t *testing.T) {
 	c := Default()
 	want := Config{
 		SIPPort: 5060, TrustedOnly: true, SessionExpires: 1800, RTPPortMin: 10000, RTPPortMax: 10999,
-		Codecs: []string{"PCMU", "PCMA"}, Ptime: 20, NoAnswerSeconds: 20,
+		Codecs: []string{"PCMU", "PCMA"}, Ptime: 20, NoAnswerSeconds: 20, RingSeconds: 180,
 		TonesLocale: "us", ResyncMinutes: 1440,
 		InterdigitSeconds: 5, PoundSends: true, HistorySize: 20, CallWaiting: true,
 	}
@@ -52,11 +52,11 @@ func TestParse(t *testing.T) {
 		{"session timers off", "sip.session_expires=0", func(c Config) bool { return c.SessionExpires == 0 }, 0},
 		{"session timers", "sip.session_expires=90", func(c Config) bool { return c.SessionExpires == 90 && Default().SessionExpires == 1800 }, 0},
 		{"global keys", "rtp.port_min=20000\nrtp.port_max=20009\naudio.codecs= pcma , PCMU\naudio.ptime=30\n" +
-			"call.noanswer_seconds=5\ncall.forward_noanswer=8000\ncall.forward_busy=sip:vm@pbx\ncall.forward_always=1002\n" +
+			"call.noanswer_seconds=5\ncall.ring_seconds=90\ncall.forward_noanswer=8000\ncall.forward_busy=sip:vm@pbx\ncall.forward_always=1002\n" +
 			"voicemail.number=8000\ntones.locale=DE\nprovision.resync_minutes=0\nnat.public_address=10.0.2.2\n",
 			func(c Config) bool {
 				return c.RTPPortMin == 20000 && c.RTPPortMax == 20009 && reflect.DeepEqual(c.Codecs, []string{"PCMA", "PCMU"}) &&
-					c.Ptime == 30 && c.NoAnswerSeconds == 5 && c.ForwardNoAnswer == "8000" && c.ForwardBusy == "sip:vm@pbx" &&
+					c.Ptime == 30 && c.NoAnswerSeconds == 5 && c.RingSeconds == 90 && c.ForwardNoAnswer == "8000" && c.ForwardBusy == "sip:vm@pbx" &&
 					c.ForwardAlways == "1002" && c.VoicemailNumber == "8000" && c.TonesLocale == "de" && c.ResyncMinutes == 0 &&
 					c.PublicAddress == "10.0.2.2"
 			}, 0},
@@ -113,6 +113,8 @@ func TestParseErrors(t *testing.T) {
 		{"audio.codecs =", "audio.codecs", 1, "at least one"},
 		{"audio.ptime = 25", "audio.ptime", 1, "multiple of 10"},
 		{"audio.ptime = 50", "audio.ptime", 1, "out of range"},
+		{"call.ring_seconds = 4", "call.ring_seconds", 1, "out of range"},
+		{"call.ring_seconds = 3601", "call.ring_seconds", 1, "out of range"},
 		{"tones.locale = usa", "tones.locale", 1, "two-letter"},
 		{"nat.public_address = example.com", "nat.public_address", 1, "not an IP"},
 		{"provision.resync_minutes = -1", "provision.resync_minutes", 1, "out of range"},
@@ -245,7 +247,7 @@ func TestKeys(t *testing.T) {
 	}
 	// the contract of docs/config.md
 	for _, name := range []string{"line.1.user", "line.4.expires", "line.3.outbound_proxy", "sip.port", "sip.trusted_only",
-		"rtp.port_min", "rtp.port_max", "audio.codecs", "audio.ptime", "call.noanswer_seconds", "call.forward_noanswer",
+		"rtp.port_min", "rtp.port_max", "audio.codecs", "audio.ptime", "call.noanswer_seconds", "call.ring_seconds", "call.forward_noanswer",
 		"call.forward_busy", "call.forward_always", "call.dnd", "voicemail.number", "tones.locale",
 		"provision.resync_minutes", "nat.public_address"} {
 		if !seen[name] {

@@ -149,6 +149,11 @@ func buildKeys() []key {
 		key{name: "call.noanswer_seconds", def: "20", help: "ringing time before no-answer forwarding, seconds (1-600)",
 			set: func(c *Config, v string) error { return setInt(&c.NoAnswerSeconds, v, 1, 600) },
 			get: func(c Config) string { return strconv.Itoa(c.NoAnswerSeconds) }},
+		// call.ring_seconds: an incoming call nobody answers ends after
+		// this long with 480 (a caller that vanished without a CANCEL).
+		key{name: "call.ring_seconds", def: "180", help: "how long an unanswered incoming call rings before the phone ends it with 480 Temporarily Unavailable (a missed call; it also ends a caller that vanished without CANCEL), seconds (5-3600); no-answer forwarding after call.noanswer_seconds comes first when that is shorter",
+			set: func(c *Config, v string) error { return setInt(&c.RingSeconds, v, 5, 3600) },
+			get: func(c Config) string { return strconv.Itoa(c.RingSeconds) }},
 		// call.forward_noanswer: forward target (number or SIP URI) on no
 		// answer; empty: none.
 		key{name: "call.forward_noanswer", help: "forward target on no answer after call.noanswer_seconds: a number, a SIP URI, or vm for voicemail.number; empty: none",

@@ -37,4 +37,10 @@
 //     conference; conf again splits it.
 //   - line1 to line4: the line the next calls go out on; `led lineN`
 //     follows registration (on, off, blink when it failed).
+//
+// Text messages (SIP MESSAGE) show on display row 2, "Msg from 1002:
+// hello", until the next key or for 30 s (message.go), and are logged.
+// An incoming call nobody answers is ended by the user agent after
+// call.ring_seconds with 480 and counts as missed; no-answer forwarding
+// (call.noanswer_seconds) comes first when it is shorter.
 package phone

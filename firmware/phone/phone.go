@@ -123,6 +123,7 @@ type Phone struct {
 	noAnswer   timer // an incoming call rings: forward it on expiry
 	interdigit timer // off hook, digits dialled: send them on expiry
 	dtmfPoll   timer // a call has media: read received digits
+	msgShown   timer // a text message is on the display: clear it on expiry (message.go)
 
 	dnd       bool   // do not disturb (call.dnd, the dnd key)
 	fwdAlways string // forward every call (call.forward_always, the fwd key)
@@ -189,6 +190,7 @@ func (p *Phone) Run(ctx context.Context) error {
 		p.noAnswer.stop()
 		p.interdigit.stop()
 		p.dtmfPoll.stop()
+		p.msgShown.stop()
 	}()
 	for {
 		select {
@@ -208,6 +210,8 @@ func (p *Phone) Run(ctx context.Context) error {
 		case <-p.dtmfPoll.C():
 			p.dtmfPoll.fired()
 			p.pollDigits()
+		case <-p.msgShown.C():
+			p.clearMessage() // disarms the timer too
 		case ev, ok := <-in:
 			if !ok {
 				in = nil
@@ -232,6 +236,7 @@ func (p *Phone) onInput(ev hal.Event) {
 	case hal.HookOn:
 		p.goOnHook()
 	case hal.KeyPress:
+		p.clearMessage() // the next key takes a text message off the display
 		p.onKey(ev.Key)
 	}
 }
@@ -502,6 +507,9 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		return
 	case sipua.CallIncoming:
 		p.onIncoming(ev)
+		return
+	case sipua.MessageReceived:
+		p.onMessage(ev)
 		return
 	}
 	if p.other != nil && p.other.id == ev.Call {

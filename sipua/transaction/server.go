@@ -50,19 +50,32 @@ func (s *Server) State() State { return s.state }
 // has received= and rport= from the source address (18.2.1, RFC 3581
 // section 4). An ACK to a 2xx (no transaction) returns (nil, true): the TU
 // handles req, and copies it if it keeps it.
+//
+// A retransmitted ACK, or an ACK that reuses the INVITE's branch (a peer
+// that does, or an RFC 2543 peer), matches the INVITE's transaction: in
+// the Accepted state it is passed up, never absorbed (RFC 6026 sections
+// 7.1, 8.7).
+//
+// With the table full (Config.Max) a new request gets a stateless 503,
+// except a CANCEL of a live INVITE server transaction: it is taken, so
+// that a call can still be cancelled under a flood (RFC 3261 9.2). There
+// is at most one such CANCEL per INVITE, so the table stays bounded.
 func (l *Layer) HandleRequest(req *sipmsg.Message, from *net.UDPAddr) (*Server, bool) {
 	key, err := serverKey(req) // views into req: for the lookup only
 	if err != nil {
 		return nil, false
 	}
 	if s, ok := l.servers[key]; ok {
+		if req.Method == "ACK" && s.invite && s.state == Accepted {
+			return nil, true // RFC 6026 section 7.1: the ACK of the 2xx, for the TU
+		}
 		s.receive(req)
 		return nil, false
 	}
 	if req.Method == "ACK" {
 		return nil, true
 	}
-	if l.full() {
+	if l.full() && !(req.Method == "CANCEL" && l.servers[inviteKey(key)] != nil) {
 		r := sipmsg.NewResponse(req, 503, "")
 		stampVia(r, from)
 		r.Add("Retry-After", "5")
@@ -113,13 +126,23 @@ func stampVia(req *sipmsg.Message, from *net.UDPAddr) {
 // MatchCancel returns the INVITE server transaction a CANCEL cancels (9.2),
 // nil if none.
 func (l *Layer) MatchCancel(cancel *sipmsg.Message) *Server {
-	c := cancel.Clone()
-	c.Method = "INVITE"
-	key, err := serverKey(c)
+	key, err := serverKey(cancel)
 	if err != nil {
 		return nil
 	}
-	return l.servers[key]
+	s := l.servers[inviteKey(key)]
+	if s == nil || !s.invite {
+		return nil
+	}
+	return s
+}
+
+// inviteKey is the key of the INVITE a CANCEL with key k cancels: the same
+// branch and sent-by (9.2; for RFC 2543 peers the same Call-ID, CSeq number
+// and From), method INVITE.
+func inviteKey(k skey) skey {
+	k.method = "INVITE"
+	return k
 }
 
 func (s *Server) receive(req *sipmsg.Message) {

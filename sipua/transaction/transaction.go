@@ -56,8 +56,8 @@ type Config struct {
 	T1, T2, T4 time.Duration // zero = the defaults
 	// Max is the most live transactions, client and server together (zero =
 	// DefaultMax). A new request beyond it gets a stateless 503 with
-	// Retry-After (RFC 3261 21.5.4) and no transaction; NewClient fails
-	// with ErrFull.
+	// Retry-After (RFC 3261 21.5.4) and no transaction, but for a CANCEL of
+	// a live INVITE (HandleRequest); NewClient fails with ErrFull.
 	Max int
 }
 
