@@ -55,8 +55,19 @@ func mediaOf(s sdp.Session) *Media {
 
 // answered is the remote media of an answer to our offer: the first codec of
 // the answer that we offered comes first; telephone-event is kept only when
-// both sides have it.
+// both sides have it. An answer the phone cannot play fails with ErrNoCodec
+// (RFC 3264 section 6): one that rejects the stream (port 0), one over
+// another transport than the RTP/AVP offered (RTP/SAVP, UDP/TLS/RTP/SAVPF:
+// no SRTP here), or one without a codec of the offer. Every answer comes
+// through here, whether in a 2xx, a re-INVITE's 2xx or ACK, or an 18x (early
+// media, RFC 3960): an unplayable one never starts a stream.
 func answered(offer, answer sdp.Session) (*Media, error) {
+	if answer.Port == 0 {
+		return nil, fmt.Errorf("%w: the answer rejects the audio stream", ErrNoCodec)
+	}
+	if answer.Proto != "" && !strings.EqualFold(answer.Proto, "RTP/AVP") {
+		return nil, fmt.Errorf("%w: the answer's transport is %s, not RTP/AVP", ErrNoCodec, answer.Proto)
+	}
 	for _, ac := range answer.Codecs {
 		if sdp.IsTelephoneEvent(ac) {
 			continue

@@ -29,6 +29,7 @@ type Session struct {
 	Origin    Origin
 	Host      string  // c= connection address (media level wins over session level)
 	Port      int     // m=audio port; 0 = stream rejected
+	Proto     string  // m=audio transport protocol as written ("RTP/AVP", "RTP/SAVP", ...); "" when built by hand: RTP/AVP
 	Codecs    []Codec // in the order of the m= line
 	Ptime     int     // a=ptime, ms; 0 = not given
 	Direction string  // "sendrecv" (default), "sendonly", "recvonly", "inactive"
@@ -112,6 +113,7 @@ func Parse(b []byte) (Session, error) {
 				return Session{}, fmt.Errorf("sdp: bad port in %.60q", val)
 			}
 			s.Port = p
+			s.Proto = f[2]
 			for _, ptS := range f[3:] {
 				pt, err := strconv.ParseUint(ptS, 10, 7)
 				if err != nil {
@@ -208,7 +210,12 @@ func (s Session) AppendTo(b []byte) []byte {
 	b = append(b, s.Host...)
 	b = append(b, "\r\nt=0 0\r\nm=audio "...)
 	b = strconv.AppendInt(b, int64(s.Port), 10)
-	b = append(b, " RTP/AVP"...)
+	b = append(b, ' ')
+	if s.Proto == "" {
+		b = append(b, "RTP/AVP"...)
+	} else {
+		b = append(b, s.Proto...)
+	}
 	for _, c := range s.Codecs {
 		b = append(b, ' ')
 		b = strconv.AppendUint(b, uint64(c.PT), 10)

@@ -26,15 +26,17 @@ func TestParse(t *testing.T) {
 		want     Session
 	}{
 		{"offer", offer, Session{
-			Origin: Origin{"alice", 2890844526, 2890844527}, Host: "192.0.2.10", Port: 49170,
+			Origin: Origin{"alice", 2890844526, 2890844527}, Host: "192.0.2.10", Port: 49170, Proto: "RTP/AVP",
 			Codecs:    []Codec{{8, "PCMA", 8000}, {0, "PCMU", 8000}, {101, "telephone-event", 8000}},
 			Ptime:     30,
 			Direction: "sendrecv",
 		}},
 		{"media-c-lf-only", "v=0\no=- 1 2 IN IP6 ::1\ns=x\nc=IN IP4 10.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\nc=IN IP6 ::1\na=recvonly\n",
-			Session{Origin: Origin{"-", 1, 2}, Host: "::1", Port: 4000, Codecs: []Codec{{0, "PCMU", 8000}}, Direction: "recvonly"}},
+			Session{Origin: Origin{"-", 1, 2}, Host: "::1", Port: 4000, Proto: "RTP/AVP", Codecs: []Codec{{0, "PCMU", 8000}}, Direction: "recvonly"}},
 		{"rejected", "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n",
-			Session{Origin: Origin{"-", 1, 1}, Host: "10.0.0.2", Codecs: []Codec{{0, "PCMU", 8000}}, Direction: "sendrecv"}},
+			Session{Origin: Origin{"-", 1, 1}, Host: "10.0.0.2", Proto: "RTP/AVP", Codecs: []Codec{{0, "PCMU", 8000}}, Direction: "sendrecv"}},
+		{"srtp", "v=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\n",
+			Session{Origin: Origin{"-", 1, 1}, Host: "10.0.0.2", Port: 4000, Proto: "RTP/SAVP", Codecs: []Codec{{0, "PCMU", 8000}}, Direction: "sendrecv"}},
 	} {
 		s, err := Parse([]byte(tc.in))
 		if err != nil {
@@ -65,7 +67,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestMarshalRoundTrip(t *testing.T) {
-	s := Session{Origin: Origin{"phone", 7, 8}, Host: "10.0.2.15", Port: 10000,
+	s := Session{Origin: Origin{"phone", 7, 8}, Host: "10.0.2.15", Port: 10000, Proto: "RTP/AVP",
 		Codecs: []Codec{{0, "PCMU", 8000}, {8, "PCMA", 8000}}, Ptime: 20, Direction: "sendrecv"}
 	want := "v=0\r\no=phone 7 8 IN IP4 10.0.2.15\r\ns=-\r\nc=IN IP4 10.0.2.15\r\nt=0 0\r\n" +
 		"m=audio 10000 RTP/AVP 0 8\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=ptime:20\r\na=sendrecv\r\n"
