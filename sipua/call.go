@@ -87,6 +87,7 @@ type call struct {
 	hopAddr     *net.UDPAddr               // the dialog's next hop, resolved once (peer-to-peer)
 	early       map[string]*dialog.Dialog  // 12.1.2: early dialogs by To tag (forks)
 	replaces    CallID                     // incoming INVITE with Replaces (RFC 3891): the call to end once answered
+	rel         prack                      // reliable provisional responses, both directions (RFC 3262, prack.go)
 }
 
 // maxRedirects bounds the 3xx a call follows (RFC 3261 8.1.3.4).
@@ -233,6 +234,7 @@ func (ua *UA) dial(line int, target, replaces string, local Media) (CallID, erro
 		inv.Add("CSeq", "1 INVITE")
 		inv.Add("Contact", ua.contactFor(c.tk, l.cfg.User))
 		inv.Add("Allow", allowHeader)
+		inv.Add("Supported", supportedHeader)
 		if replaces != "" {
 			inv.Add("Replaces", replaces)
 		}
@@ -300,6 +302,9 @@ func (c *call) onInviteResponse(o *outReq, r *sipmsg.Message) {
 		}
 		c.state = csEarly
 		c.earlyDialog(r)
+		if !c.reliable18x(r) { // prack.go: a retransmitted or out-of-order reliable 18x is not reported
+			return
+		}
 		e := Event{Kind: CallProgress, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer}
 		if len(r.Body) > 0 {
 			if s, err := sdp.Parse(r.Body); err == nil {
@@ -419,6 +424,7 @@ func (c *call) on2xx(r *sipmsg.Message) {
 	ack := d.NewRequest("ACK")
 	ack.Prepend("Via", c.ua.viaFor(c.tk))
 	c.ack = ack
+	c.confirmEarly(d) // after the ACK, which has the INVITE's CSeq (prack.go)
 	c.ua.sendMsg(ack, c.hop())
 	if c.stopCancel != nil {
 		c.stopCancel()
@@ -428,7 +434,7 @@ func (c *call) on2xx(r *sipmsg.Message) {
 		c.sendBye("")
 		return
 	}
-	ans, err := sdp.Parse(r.Body)
+	ans, err := sdp.Parse(c.answerBody(r)) // the 2xx's, or a reliable 18x's (prack.go)
 	var m *Media
 	if err == nil {
 		m, err = answered(c.offer, ans)
@@ -571,6 +577,9 @@ func (c *call) hangup() {
 		c.respondInvite(480, nil)
 		c.end(480)
 	case csConnecting:
+		if c.dropHeldOK() { // prack.go: the 200 still waits for a PRACK
+			return
+		}
 		c.byeWanted = true // section 15: the callee waits for the ACK (or its timeout)
 	case csConfirmed:
 		c.sendBye("")
@@ -721,7 +730,7 @@ func parseReplaces(v string) (callID, toTag, fromTag string, err error) {
 }
 
 func (c *call) respondInvite(code int, mod func(r *sipmsg.Message)) *sipmsg.Message {
-	return c.ua.respond(c.srv, code, "", func(r *sipmsg.Message) {
+	build := func(r *sipmsg.Message) {
 		addToTag(r, c.localTag)
 		if code < 300 {
 			r.Add("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
@@ -729,7 +738,11 @@ func (c *call) respondInvite(code int, mod func(r *sipmsg.Message)) *sipmsg.Mess
 		if mod != nil {
 			mod(r)
 		}
-	})
+	}
+	if r := c.respondReliably(code, build); r != nil { // prack.go: a reliable 18x, or a 200 held for a PRACK
+		return r
+	}
+	return c.ua.respond(c.srv, code, "", build)
 }
 
 // Redirect answers an incoming call that has not been answered with 302
@@ -847,6 +860,9 @@ func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 // retransmitOK re-sends the 2xx at T1, 2*T1, ... up to T2 until the ACK
 // comes; after 64*T1 without one the call is ended with a BYE (13.3.1.4).
 func (c *call) retransmitOK(interval, elapsed time.Duration) {
+	if c.rel.heldOK != nil {
+		return // not sent yet: prack.go sends it and starts this once the provisional is PRACKed
+	}
 	c.stopOK = c.ua.after(interval, func() {
 		if c.state != csConnecting {
 			return

@@ -19,7 +19,13 @@ import (
 const (
 	keepaliveEvery = 25 * time.Second
 	closeWait      = 2 * time.Second
-	allowHeader    = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER"
+	allowHeader    = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER, PRACK"
+	// supportedHeader is the one list of the extensions (option tags, RFC
+	// 3261 19.2) the UA supports: INVITEs and OPTIONS answers say it in
+	// Supported, and a Require of any of them is accepted (8.2.2.3).
+	// 100rel: reliable provisional responses (RFC 3262, prack.go);
+	// replaces: RFC 3891.
+	supportedHeader = "100rel, replaces"
 )
 
 // UA is the user agent. Its methods are safe for concurrent use.
@@ -392,15 +398,21 @@ func (ua *UA) malformed(m *sipmsg.Message, err error, from *net.UDPAddr) {
 }
 
 func (ua *UA) respond(srv *transaction.Server, code int, reason string, mod func(r *sipmsg.Message)) *sipmsg.Message {
+	r := ua.response(srv, code, reason, mod)
+	if err := srv.Respond(r); err != nil {
+		ua.logf("sipua: respond %d: %v", code, err)
+	}
+	return r
+}
+
+// response builds the response respond sends, without sending it.
+func (ua *UA) response(srv *transaction.Server, code int, reason string, mod func(r *sipmsg.Message)) *sipmsg.Message {
 	r := sipmsg.NewResponse(srv.Request(), code, reason)
 	if ua.cfg.UserAgent != "" {
 		r.Add("Server", ua.cfg.UserAgent)
 	}
 	if mod != nil {
 		mod(r)
-	}
-	if err := srv.Respond(r); err != nil {
-		ua.logf("sipua: respond %d: %v", code, err)
 	}
 	return r
 }
@@ -472,17 +484,42 @@ func addToTag(r *sipmsg.Message, tag string) {
 }
 
 // unsupported lists the Require options we do not support (RFC 3261
-// 8.2.2.3): all but replaces (RFC 3891).
+// 8.2.2.3): all but those of supportedHeader.
 func unsupported(m *sipmsg.Message) []string {
 	var u []string
 	for _, v := range m.GetAll("Require") {
 		for _, opt := range sipmsg.SplitList(v) {
-			if opt = strings.TrimSpace(opt); opt != "" && !strings.EqualFold(opt, "replaces") {
+			if opt = strings.TrimSpace(opt); opt != "" && !hasOption(supportedHeader, opt) {
 				u = append(u, opt)
 			}
 		}
 	}
 	return u
+}
+
+// hasOption reports whether a list of option tags (a Supported or Require
+// value, or supportedHeader) has opt; option tags compare case-insensitively
+// (RFC 3261 19.2).
+func hasOption(list, opt string) bool {
+	for len(list) > 0 {
+		var o string
+		o, list, _ = strings.Cut(list, ",")
+		if strings.EqualFold(strings.TrimSpace(o), opt) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasHeaderOption reports whether any of m's name headers (Require,
+// Supported) lists opt.
+func hasHeaderOption(m *sipmsg.Message, name, opt string) bool {
+	for _, v := range m.GetAll(name) {
+		if hasOption(v, opt) {
+			return true
+		}
+	}
+	return false
 }
 
 func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
@@ -504,10 +541,13 @@ func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
 		ua.handleCancel(srv, m)
 	case "BYE":
 		ua.handleBye(srv, m)
+	case "PRACK":
+		ua.handlePrack(srv, m)
 	case "OPTIONS":
 		ua.respond(srv, 200, "", func(r *sipmsg.Message) {
 			addToTag(r, sipmsg.NewTag())
 			r.Add("Allow", allowHeader)
+			r.Add("Supported", supportedHeader)
 			r.Add("Accept", "application/sdp")
 		})
 	case "NOTIFY":
