@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 // Interoperability with SIPp's built-in uas and uac scenarios on 127.0.0.1.
@@ -23,10 +25,7 @@ func freeUDPPort(t *testing.T) int {
 
 func sipp(t *testing.T, args ...string) (wait func() error) {
 	t.Helper()
-	path, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Skip("sipp not installed")
-	}
+	path := testtool.Need(t, "sipp")
 	if testing.Short() {
 		t.Skip("sipp interop skipped in -short")
 	}
