@@ -105,7 +105,9 @@ func Run(ctx context.Context, o Options) error {
 		UserAgent:   "deskphone/" + o.Version,
 		Lines:       lines,
 		TrustedOnly: cfg.TrustedOnly,
-		Logf:        logf,
+		// sip.100rel: reliable 180s for callers that support 100rel.
+		Reliable100rel: cfg.Reliable100rel,
+		Logf:           logf,
 		// A PBX's NOTIFY check-sync: re-fetch now (Resync never blocks).
 		OnCheckSync: func(int) { prov.Resync() },
 		OnMessageSummary: func(line int, waiting bool, n, o int) {

@@ -35,6 +35,7 @@ type Config struct {
 	Lines           [MaxLines]Line // line N is Lines[N-1]; in use when User != ""
 	SIPPort         int            // sip.port
 	TrustedOnly     bool           // sip.trusted_only
+	Reliable100rel  bool           // sip.100rel
 	RTPPortMin      int            // rtp.port_min
 	RTPPortMax      int            // rtp.port_max
 	Codecs          []string       // audio.codecs, upper case, in order of preference
