@@ -996,7 +996,7 @@ func (ua *UA) handleCancel(srv *transaction.Server, m *sipmsg.Message) {
 	}
 	ua.respond(srv, 200, "", nil)
 	for _, c := range ua.calls {
-		if c.srv == inv && (c.state == csIncoming || c.state == csRinging) {
+		if c.srv == inv && (c.state == csIncoming || c.state == csRinging || c.rel.heldOK != nil) { // heldOK: answered, but the 200 waits for a PRACK (prack.go)
 			c.reason = m.Get("Reason") // e.g. "Call completed elsewhere" (RFC 3326)
 			c.respondInvite(487, nil)
 			c.end(487)

@@ -31,4 +31,12 @@
 // certificate. Responses go on the connection the request came on, else
 // to the Via's received address and sent-by port (RFC 3261 18.2.2).
 // Keepalives are RFC 5626 CRLF pings on the line's connection.
+//
+// Reliable provisional responses (RFC 3262, prack.go): INVITEs say
+// Supported: 100rel and every reliable 18x received is PRACKed in its
+// fork's early dialog; as callee the 180 goes reliably when the INVITE
+// requires 100rel, or supports it and Config.Reliable100rel is set, and
+// the 200 follows its PRACK. An 18x with SDP the phone can play is early
+// media (CallProgress with Remote, RFC 3960); a reliable one's SDP is the
+// answer.
 package sipua

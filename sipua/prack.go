@@ -231,10 +231,10 @@ func (c *call) respondReliably(code int, build func(*sipmsg.Message)) *sipmsg.Me
 		c.rel.heldOK, c.rel.queue = r, nil
 		c.ua.logf("sipua: call %d: %d held until the provisional's PRACK", c.id, code)
 		return r
-	case code >= 200:
+	case code >= 200: // a 2xx with nothing unacknowledged, or a non-2xx final (CANCEL, Reject, 500 for no PRACK)
 		if c.rel.state == relIdle || c.rel.state == relUnacked {
 			c.stopReliable()
-			c.rel.state = relFinal
+			c.rel.state, c.rel.heldOK = relFinal, nil
 		}
 	}
 	return nil

@@ -16,10 +16,11 @@ import (
 
 // Reliable provisional responses (RFC 3262) at the UA level: the phone as
 // caller PRACKs (TestPrackCaller), as callee sends reliably and holds its
-// 200 for the PRACK (TestPrackCallee), answers stray PRACKs 481
-// (TestPrackUnknown) and retransmits until PRACKed or 64*T1 (synctest:
-// TestPrackRetransmit). The SIPp scenarios check the same on the wire
-// against another implementation (prack_sipp_test.go).
+// 200 for the PRACK (TestPrackCallee, and with a CANCEL or a hang-up
+// meanwhile), answers stray PRACKs 481 (TestPrackUnknown) and retransmits
+// until PRACKed or 64*T1 (synctest: TestPrackRetransmit); two phones
+// together (TestPrackUAToUA). The SIPp scenarios check the same on the
+// wire against another implementation (prack_sipp_test.go).
 
 // readUntil returns the next message p reads that skip does not skip.
 func readUntil(p *peer, skip func(m *sipmsg.Message) bool) (*sipmsg.Message, *net.UDPAddr) {
@@ -504,5 +505,63 @@ func TestPrackUAToUA(t *testing.T) {
 	expect(t, b, CallEnded)
 	if bye := aw.find("send", "BYE "); bye == nil || bye.Get("CSeq") != "3 BYE" {
 		t.Fatalf("BYE %v, want CSeq 3 after the PRACK's 2", bye)
+	}
+}
+
+// TestPrackCancelHeldOK: a CANCEL that comes while the callee's 200 waits
+// for the PRACK finds the INVITE without a final response: 487 (RFC 3261
+// 9.2), and the held 200 never goes.
+func TestPrackCancelHeldOK(t *testing.T) {
+	ua, _ := startUA(t, LineConfig{User: "1002"})
+	p := newPeer(t)
+	inv := peerInvite(p, ua, "", "1001", "p1", fmt.Appendf(nil, peerSDP, 1, "sendrecv"))
+	inv.Add("Require", "100rel")
+	p.send(inv, ua.LocalAddr())
+	in := expect(t, ua, CallIncoming)
+	if err := ua.Ring(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	skip := func(m *sipmsg.Message) bool { return m.StatusCode == 100 || m.StatusCode == 180 }
+	if _, err := ua.Answer(in.Call, media(20000, "PCMU")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ua, CallAnswered)
+	cancel := transaction.CancelFor(inv)
+	p.send(cancel, ua.LocalAddr())
+	if r, _ := readUntil(p, skip); !isResp(r, 200, "CANCEL") {
+		t.Fatalf("want 200 to the CANCEL, got:\n%s", r.AppendTo(nil))
+	}
+	if r, _ := readUntil(p, skip); r.StatusCode != 487 {
+		t.Fatalf("want 487, got:\n%s", r.AppendTo(nil))
+	}
+	if e := expect(t, ua, CallEnded); e.Code != 487 {
+		t.Fatalf("ended %+v", e)
+	}
+}
+
+// TestPrackHangupHeldOK: the callee hangs up while its 200 waits for the
+// PRACK: there is no dialog to BYE, so the INVITE gets 480 instead.
+func TestPrackHangupHeldOK(t *testing.T) {
+	ua, _ := startUA(t, LineConfig{User: "1002"})
+	p := newPeer(t)
+	inv := peerInvite(p, ua, "", "1001", "p1", fmt.Appendf(nil, peerSDP, 1, "sendrecv"))
+	inv.Add("Require", "100rel")
+	p.send(inv, ua.LocalAddr())
+	in := expect(t, ua, CallIncoming)
+	if err := ua.Ring(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ua.Answer(in.Call, media(20000, "PCMU")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ua, CallAnswered)
+	if err := ua.Hangup(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := readUntil(p, func(m *sipmsg.Message) bool { return m.StatusCode < 200 }); r.StatusCode != 480 {
+		t.Fatalf("want 480, got:\n%s", r.AppendTo(nil))
+	}
+	if e := expect(t, ua, CallEnded); e.Code != 480 {
+		t.Fatalf("ended %+v", e)
 	}
 }
