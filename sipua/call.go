@@ -93,6 +93,7 @@ type call struct {
 	lateOffer   bool                       // incoming INVITE without an offer: ours in the 200, the answer in the ACK (lateoffer.go)
 	stopRing    func()                     // incoming: the ring timeout (ring.go)
 	stopRefresh func()                     // incoming, ringing: the next 180 (ring.go)
+	rel         prack                      // reliable provisional responses, both directions (RFC 3262, prack.go)
 }
 
 // maxRedirects bounds the 3xx a call follows (RFC 3261 8.1.3.4).
@@ -317,6 +318,9 @@ func (c *call) onInviteResponse(o *outReq, r *sipmsg.Message) {
 		}
 		c.state = csEarly
 		c.earlyDialog(r)
+		if !c.reliable18x(r) { // prack.go: a retransmitted or out-of-order reliable 18x is not reported
+			return
+		}
 		e := Event{Kind: CallProgress, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer}
 		if len(r.Body) > 0 {
 			if s, err := sdp.Parse(r.Body); err == nil {
@@ -458,6 +462,7 @@ func (c *call) on2xx(r *sipmsg.Message) {
 	ack := d.NewRequest("ACK")
 	ack.Prepend("Via", c.ua.viaFor(c.tk))
 	c.ack = ack
+	c.confirmEarly(d) // after the ACK, which has the INVITE's CSeq (prack.go)
 	c.ua.sendMsg(ack, c.hop())
 	if c.stopCancel != nil {
 		c.stopCancel()
@@ -467,7 +472,7 @@ func (c *call) on2xx(r *sipmsg.Message) {
 		c.sendBye("")
 		return
 	}
-	ans, err := sdp.Parse(r.Body)
+	ans, err := sdp.Parse(c.answerBody(r)) // the 2xx's, or a reliable 18x's (prack.go)
 	var m *Media
 	if err == nil {
 		m, err = answered(c.offer, ans)
@@ -606,6 +611,9 @@ func (c *call) hangup() {
 		c.respondInvite(480, nil)
 		c.end(480)
 	case csConnecting:
+		if c.dropHeldOK() { // prack.go: the 200 still waits for a PRACK
+			return
+		}
 		c.byeWanted = true // section 15: the callee waits for the ACK (or its timeout)
 	case csConfirmed:
 		c.sendBye("")
@@ -747,7 +755,7 @@ func parseReplaces(v string) (callID, toTag, fromTag string, err error) {
 }
 
 func (c *call) respondInvite(code int, mod func(r *sipmsg.Message)) *sipmsg.Message {
-	return c.ua.respond(c.srv, code, "", func(r *sipmsg.Message) {
+	build := func(r *sipmsg.Message) {
 		addToTag(r, c.localTag)
 		if code < 300 {
 			r.Add("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
@@ -755,7 +763,11 @@ func (c *call) respondInvite(code int, mod func(r *sipmsg.Message)) *sipmsg.Mess
 		if mod != nil {
 			mod(r)
 		}
-	})
+	}
+	if r := c.respondReliably(code, build); r != nil { // prack.go: a reliable 18x, or a 200 held for a PRACK
+		return r
+	}
+	return c.ua.respond(c.srv, code, "", build)
 }
 
 // Redirect answers an incoming call that has not been answered with 302
@@ -873,6 +885,9 @@ func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 // retransmitOK re-sends the 2xx at T1, 2*T1, ... up to T2 until the ACK
 // comes; after 64*T1 without one the call is ended with a BYE (13.3.1.4).
 func (c *call) retransmitOK(interval, elapsed time.Duration) {
+	if c.rel.heldOK != nil {
+		return // not sent yet: prack.go sends it and starts this once the provisional is PRACKed
+	}
 	c.stopOK = c.ua.after(interval, func() {
 		if c.state != csConnecting {
 			return
@@ -1012,7 +1027,7 @@ func (ua *UA) handleCancel(srv *transaction.Server, m *sipmsg.Message) {
 	}
 	ua.respond(srv, 200, "", nil)
 	for _, c := range ua.calls {
-		if c.srv == inv && (c.state == csIncoming || c.state == csRinging) {
+		if c.srv == inv && (c.state == csIncoming || c.state == csRinging || c.rel.heldOK != nil) { // heldOK: answered, but the 200 waits for a PRACK (prack.go)
 			c.reason = m.Get("Reason") // e.g. "Call completed elsewhere" (RFC 3326)
 			c.respondInvite(487, nil)
 			c.end(487)

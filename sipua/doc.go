@@ -46,4 +46,11 @@
 // Config.RingTimeout with 480, its 180 refreshed every minute meanwhile
 // (RFC 3261 13.3.1.1, ring.go); a full transaction table still lets the
 // CANCEL of a ringing call through.
+// Reliable provisional responses (RFC 3262, prack.go): INVITEs say
+// Supported: 100rel and every reliable 18x received is PRACKed in its
+// fork's early dialog; as callee the 180 goes reliably when the INVITE
+// requires 100rel, or supports it and Config.Reliable100rel is set, and
+// the 200 follows its PRACK. An 18x with SDP the phone can play is early
+// media (CallProgress with Remote, RFC 3960); a reliable one's SDP is the
+// answer.
 package sipua

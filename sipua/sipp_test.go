@@ -109,3 +109,7 @@ func TestSippUAC(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// sippTransports are the transports every scenario of ours runs over:
+// SIPp's -t and the URI parameter the phone dials with.
+var sippTransports = []struct{ sipp, uri string }{{"u1", ""}, {"t1", ";transport=tcp"}}

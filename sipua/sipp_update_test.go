@@ -14,8 +14,6 @@ import (
 // late offer, each over UDP and TCP: SIPp checks the phone's messages on
 // the wire (the eregs of each scenario), the test the phone's events.
 
-var sippTransports = []struct{ sipp, uri string }{{"u1", ""}, {"t1", ";transport=tcp"}}
-
 // okCounter counts the 2xx responses the phone receives to its requests
 // of method.
 func okCounter(method string, n *atomic.Int32) func(string, *net.UDPAddr, []byte) {

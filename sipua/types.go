@@ -70,6 +70,14 @@ type Config struct {
 	// transaction.DefaultMax); beyond it new requests get 503, but a
 	// CANCEL of a ringing call still gets through (transaction.Config.Max).
 	MaxTransactions int
+	// Reliable100rel, as callee, sends 180s reliably (RFC 3262: Require:
+	// 100rel and RSeq, retransmitted until PRACKed, the 200 after the
+	// PRACK) when the caller's INVITE says Supported: 100rel. Whatever it
+	// says, an INVITE with Require: 100rel gets reliable provisionals, the
+	// phone's INVITEs say Supported: 100rel, and every reliable 18x it
+	// receives is PRACKed (prack.go). false: a caller that merely supports
+	// 100rel gets plain 180s, as most desk phones do by default.
+	Reliable100rel bool
 
 	// TLS. The UA always listens on TCP at Listen's port too; it listens
 	// for TLS only with a certificate. Lines with transport tls verify the

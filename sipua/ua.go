@@ -29,12 +29,13 @@ const (
 // 20.37; Require is checked against it, 8.2.2.3). OPTIONS answers carry
 // them all (11.2); a 415 the one it is about (8.2.3).
 const (
-	allowHeader          = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER, UPDATE, MESSAGE"
+	allowHeader          = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY, REFER, UPDATE, PRACK, MESSAGE"
 	acceptHeader         = "application/sdp, text/plain, application/simple-message-summary"
 	acceptEncodingHeader = "identity"
-	// supportedHeader: "timer" (RFC 4028) is left out while session
-	// timers are off (Config.SessionExpires 0; UA.supported).
-	supportedHeader = "replaces, timer"
+	// supportedHeader: 100rel (RFC 3262, prack.go), replaces (RFC 3891),
+	// timer (RFC 4028, timer.go: left out while session timers are off,
+	// Config.SessionExpires 0; UA.supported).
+	supportedHeader = "100rel, replaces, timer"
 )
 
 // UA is the user agent. Its methods are safe for concurrent use.
@@ -447,15 +448,21 @@ func (ua *UA) malformed(m *sipmsg.Message, err error, from *net.UDPAddr) {
 }
 
 func (ua *UA) respond(srv *transaction.Server, code int, reason string, mod func(r *sipmsg.Message)) *sipmsg.Message {
+	r := ua.response(srv, code, reason, mod)
+	if err := srv.Respond(r); err != nil {
+		ua.logf("sipua: respond %d: %v", code, err)
+	}
+	return r
+}
+
+// response builds the response respond sends, without sending it.
+func (ua *UA) response(srv *transaction.Server, code int, reason string, mod func(r *sipmsg.Message)) *sipmsg.Message {
 	r := sipmsg.NewResponse(srv.Request(), code, reason)
 	if ua.cfg.UserAgent != "" {
 		r.Add("Server", ua.cfg.UserAgent)
 	}
 	if mod != nil {
 		mod(r)
-	}
-	if err := srv.Respond(r); err != nil {
-		ua.logf("sipua: respond %d: %v", code, err)
 	}
 	return r
 }
@@ -589,6 +596,8 @@ func (ua *UA) handleRequest(srv *transaction.Server, m *sipmsg.Message) {
 		ua.handleUpdate(srv, m)
 	case "MESSAGE":
 		ua.handleMessage(srv, m)
+	case "PRACK":
+		ua.handlePrack(srv, m)
 	case "OPTIONS":
 		// RFC 3261 11.2: what we take, and our capabilities.
 		ua.respond(srv, 200, "", func(r *sipmsg.Message) {

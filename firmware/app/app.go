@@ -108,6 +108,8 @@ func Run(ctx context.Context, o Options) error {
 		// RFC 4028 session timers (sip.session_expires; 0 = off).
 		SessionExpires: cfg.SessionExpires,
 		RingTimeout:    time.Duration(cfg.RingSeconds) * time.Second,
+		// sip.100rel: reliable 180s for callers that support 100rel.
+		Reliable100rel: cfg.Reliable100rel,
 		Logf:           logf,
 		// A PBX's NOTIFY check-sync: re-fetch now (Resync never blocks).
 		OnCheckSync: func(int) { prov.Resync() },

@@ -36,6 +36,7 @@ type Config struct {
 	SIPPort         int            // sip.port
 	TrustedOnly     bool           // sip.trusted_only
 	SessionExpires  int            // sip.session_expires, seconds; 0 = no session timers
+	Reliable100rel  bool           // sip.100rel
 	RTPPortMin      int            // rtp.port_min
 	RTPPortMax      int            // rtp.port_max
 	Codecs          []string       // audio.codecs, upper case, in order of preference

@@ -51,6 +51,8 @@ func TestParse(t *testing.T) {
 		{"no final newline", "call.dnd=on", func(c Config) bool { return c.DND }, 0},
 		{"session timers off", "sip.session_expires=0", func(c Config) bool { return c.SessionExpires == 0 }, 0},
 		{"session timers", "sip.session_expires=90", func(c Config) bool { return c.SessionExpires == 90 && Default().SessionExpires == 1800 }, 0},
+		{"100rel", "sip.100rel = on\n", func(c Config) bool { return c.Reliable100rel }, 0},
+		{"100rel off by default", "sip.port = 5070\n", func(c Config) bool { return !c.Reliable100rel }, 0},
 		{"global keys", "rtp.port_min=20000\nrtp.port_max=20009\naudio.codecs= pcma , PCMU\naudio.ptime=30\n" +
 			"call.noanswer_seconds=5\ncall.ring_seconds=90\ncall.forward_noanswer=8000\ncall.forward_busy=sip:vm@pbx\ncall.forward_always=1002\n" +
 			"voicemail.number=8000\ntones.locale=DE\nprovision.resync_minutes=0\nnat.public_address=10.0.2.2\n",
@@ -97,6 +99,7 @@ func TestParseErrors(t *testing.T) {
 		{"sip.port = 50x", "sip.port", 1, "not a whole number"},
 		{"sip.trusted_only = maybe", "sip.trusted_only", 1, "not on or off"},
 		{"sip.session_expires = 60", "sip.session_expires", 1, "out of range"},
+		{"sip.100rel = yes please", "sip.100rel", 1, "not on or off"},
 		{"line.1.transport = sctp", "line.1.transport", 1, "not one of"},
 		{"line.2.expires = 10", "line.2.expires", 1, "out of range"},
 		{"line.1.user = a b", "line.1.user", 1, "blanks"},
@@ -246,7 +249,7 @@ func TestKeys(t *testing.T) {
 		}
 	}
 	// the contract of docs/config.md
-	for _, name := range []string{"line.1.user", "line.4.expires", "line.3.outbound_proxy", "sip.port", "sip.trusted_only",
+	for _, name := range []string{"line.1.user", "line.4.expires", "line.3.outbound_proxy", "sip.port", "sip.trusted_only", "sip.100rel",
 		"rtp.port_min", "rtp.port_max", "audio.codecs", "audio.ptime", "call.noanswer_seconds", "call.ring_seconds", "call.forward_noanswer",
 		"call.forward_busy", "call.forward_always", "call.dnd", "voicemail.number", "tones.locale",
 		"provision.resync_minutes", "nat.public_address"} {

@@ -118,6 +118,18 @@ func buildKeys() []key {
 				return setInt(&c.SessionExpires, v, 90, 86400)
 			},
 			get: func(c Config) string { return strconv.Itoa(c.SessionExpires) }},
+		// sip.100rel: as callee, send 180 reliably (RFC 3262: PRACKed, the
+		// 200 after the PRACK) when the caller's INVITE supports 100rel.
+		// Off by default, as on most desk phones: the phone's 180 carries
+		// no SDP, so reliability buys nothing the caller hears, and costs
+		// a round trip before the 200 and, behind a proxy or B2BUA that
+		// passes Supported: 100rel on but loses the PRACK, a call refused
+		// after 32 s. Either way an INVITE that requires 100rel gets
+		// reliable 180s, INVITEs say Supported: 100rel, and every reliable
+		// 18x received is PRACKed.
+		key{name: "sip.100rel", def: "off", help: "as callee, send 180 reliably (RFC 3262, PRACK) when the caller supports 100rel (on/off); a caller that requires it always gets it, and reliable 18x received are always PRACKed",
+			set: func(c *Config, v string) error { return setBool(&c.Reliable100rel, v) },
+			get: func(c Config) string { return onOff(c.Reliable100rel) }},
 		// rtp.port_min: lowest local RTP port (even ports carry RTP, the next
 		// odd one RTCP).
 		key{name: "rtp.port_min", def: "10000", help: "lowest local RTP port (1024-65534)",

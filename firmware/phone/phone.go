@@ -526,15 +526,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 	}
 	switch ev.Kind {
 	case sipua.CallProgress:
-		if ev.Remote != nil { // early media (183 with SDP, RFC 3261 13.2.1)
-			p.startMedia(ev.Remote)
-			p.setTone("none")
-			p.callState("early")
-		} else if !c.media {
-			p.setTone("ringback")
-			p.callState("ringing")
-		}
-		p.setState(Ringback)
+		p.onProgress(c, ev) // early media or local ringback (RFC 3960, early.go)
 	case sipua.CallHeld:
 		p.callState("remote-held")
 		p.d.Out.Display(1, c.peer+" put you on hold")
