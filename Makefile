@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: deps run demo test unit e2e bench fuzz build image
+.PHONY: deps run demo test unit race peers e2e bench fuzz build image
 
 deps:
 	@bash tools/setup/install-deps.sh
@@ -18,20 +18,29 @@ run: deps
 demo: deps
 	$(GO) run ./tools/cmd/demo
 
-# Unit tests, then the tests against real peers and QEMU (sipp, Kamailio,
-# baresip, sipvicious, tftpd-hpa, the boot probe, the virtio-serial panel,
-# ALSA on Debian's kernel, the Raspberry Pi image booted on QEMU's raspi3b),
-# then the phones end to end (tools/lab: the
-# two-phone call in QEMU and on the sim board, voicemail, forwarding and the
-# other call features), then every benchmark once.
-test: deps unit peers e2e bench
+# Unit tests (-short), then the core packages without -short under the race
+# detector, then the tests against real peers and QEMU (Kamailio, baresip,
+# the boot probe, the virtio-serial panel, ALSA on Debian's kernel, the
+# Raspberry Pi image booted on QEMU's raspi3b), then the phones end to end
+# (tools/lab: the two-phone call in QEMU and on the sim board, voicemail,
+# forwarding and the other call features), then every benchmark once.
+# Every test that skips with -short runs in race, peers or e2e.
+test: deps unit race peers e2e bench
 
 unit:
 	$(GO) vet ./...
 	$(GO) test -short -count=1 -timeout 8m ./...
 
+# The SIP user agent, the media engine and the firmware with -race and
+# without -short: their tests against real peers (sipp, sipvicious,
+# tftpd-hpa) and their long ones (timer F, an hour of jitter-buffer frames)
+# run here, under the race detector, and not again in peers.
+race:
+	$(GO) test -race -count=1 -timeout 10m ./sipua/... ./audio/... ./firmware/...
+
+# hal and the tools without -short (tools/lab is e2e).
 peers:
-	$(GO) test -count=1 -timeout 8m ./sipua/... ./firmware/... $$($(GO) list ./tools/... | grep -v /tools/lab$$)
+	$(GO) test -count=1 -timeout 8m ./hal/... $$($(GO) list ./tools/... | grep -v /tools/lab$$)
 
 e2e:
 	$(GO) test -count=1 -timeout 10m -v ./tools/lab

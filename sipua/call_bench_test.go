@@ -3,10 +3,11 @@ package sipua
 import (
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 // Allocations for a whole call, INVITE to BYE. Each side is measured with
@@ -18,13 +19,10 @@ import (
 // sippBench starts SIPp for n calls, one at a time; it skips without sipp.
 func sippBench(b *testing.B, n int, args ...string) (wait func()) {
 	b.Helper()
-	path, err := exec.LookPath("sipp")
-	if err != nil {
-		b.Skip("sipp not installed (apt-get install sip-tester)")
-	}
+	path := testtool.Need(b, "sipp")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second+time.Duration(n)*time.Second)
 	base := []string{"-i", "127.0.0.1", "-m", fmt.Sprint(n), "-l", "1", "-r", "1000", "-nostdin", "-timeout", "50s", "-timeout_error",
-		"-mp", fmt.Sprint(freePort(b))}
+		"-mp", fmt.Sprint(testtool.Ports(b, 4))}
 	cmd := exec.CommandContext(ctx, path, append(base, args...)...)
 	out := &limitedBuffer{max: 8 << 10}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -38,15 +36,6 @@ func sippBench(b *testing.B, n int, args ...string) (wait func()) {
 			b.Fatalf("sipp: %v\n%s", err, out.b)
 		}
 	}
-}
-
-func freePort(b *testing.B) int {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
 func benchUA(b *testing.B, user string) *UA {
@@ -83,7 +72,7 @@ func next(b *testing.B, ua *UA, want EventKind) Event {
 // BenchmarkCallCaller: the phone calls SIPp's uas scenario (INVITE, 100,
 // 180, 200, ACK) and hangs up (BYE, 200).
 func BenchmarkCallCaller(b *testing.B) {
-	port := freePort(b)
+	port := testtool.Port(b)
 	wait := sippBench(b, b.N+1, "-sn", "uas", "-p", fmt.Sprint(port))
 	ua := benchUA(b, "1001")
 	to := fmt.Sprintf("sip:service@127.0.0.1:%d", port)
@@ -113,7 +102,7 @@ func BenchmarkCallCaller(b *testing.B) {
 // and answers; SIPp hangs up.
 func BenchmarkCallCallee(b *testing.B) {
 	ua := benchUA(b, "1002")
-	wait := sippBench(b, b.N+1, "-sn", "uac", "-s", "1002", "-p", fmt.Sprint(freePort(b)), ua.LocalAddr().String())
+	wait := sippBench(b, b.N+1, "-sn", "uac", "-s", "1002", "-p", fmt.Sprint(testtool.Port(b)), ua.LocalAddr().String())
 	call := func() {
 		in := next(b, ua, CallIncoming)
 		if err := ua.Ring(in.Call); err != nil {

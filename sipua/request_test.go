@@ -3,6 +3,8 @@ package sipua
 import (
 	"fmt"
 	"testing"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 // TestSippInDialogAuth: SIPp as the far end of a call challenges the
@@ -13,7 +15,7 @@ import (
 func TestSippInDialogAuth(t *testing.T) {
 	for _, tr := range []struct{ sipp, uri string }{{"u1", ""}, {"t1", ";transport=tcp"}} {
 		t.Run(tr.sipp, func(t *testing.T) {
-			port := freeUDPPort(t)
+			port := testtool.Port(t)
 			wait := sipp(t, "-t", tr.sipp, "-sf", scenario("uas_auth_indialog"), "-p", fmt.Sprint(port))
 			ua, _ := startUA(t, LineConfig{User: "1001", Password: "secret"})
 			if tr.sipp == "t1" {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 )
 
@@ -18,7 +19,7 @@ import (
 func scenario(name string) string { return "testdata/sipp/" + name + ".xml" }
 
 func TestSippUASAuth(t *testing.T) {
-	port := freeUDPPort(t)
+	port := testtool.Port(t)
 	wait := sipp(t, "-sf", scenario("uas_auth"), "-p", fmt.Sprint(port))
 	ua, _ := startUA(t, LineConfig{User: "1001", Password: "secret"})
 	id, err := ua.Dial(1, fmt.Sprintf("sip:service@127.0.0.1:%d", port), media(10000, "PCMU"))
@@ -42,7 +43,7 @@ func TestSippUASAuth(t *testing.T) {
 }
 
 func TestSippUASBusy(t *testing.T) {
-	port := freeUDPPort(t)
+	port := testtool.Port(t)
 	wait := sipp(t, "-sf", scenario("uas_486"), "-p", fmt.Sprint(port))
 	ua, _ := startUA(t, LineConfig{User: "1001"})
 	if _, err := ua.Dial(1, fmt.Sprintf("sip:service@127.0.0.1:%d", port), media(10000, "PCMU")); err != nil {
@@ -59,7 +60,7 @@ func TestSippUASBusy(t *testing.T) {
 
 func TestSippUACCancel(t *testing.T) {
 	ua, _ := startUA(t, LineConfig{User: "1002"})
-	wait := sipp(t, "-sf", scenario("uac_cancel"), "-s", "1002", "-p", fmt.Sprint(freeUDPPort(t)), ua.LocalAddr().String())
+	wait := sipp(t, "-sf", scenario("uac_cancel"), "-s", "1002", "-p", fmt.Sprint(testtool.Port(t)), ua.LocalAddr().String())
 	in := expect(t, ua, CallIncoming)
 	if err := ua.Ring(in.Call); err != nil {
 		t.Fatal(err)
@@ -75,7 +76,7 @@ func TestSippUACCancel(t *testing.T) {
 
 func TestSippUACBusy(t *testing.T) {
 	ua, _ := startUA(t, LineConfig{User: "1002"})
-	wait := sipp(t, "-sf", scenario("uac_486"), "-s", "1002", "-p", fmt.Sprint(freeUDPPort(t)), ua.LocalAddr().String())
+	wait := sipp(t, "-sf", scenario("uac_486"), "-s", "1002", "-p", fmt.Sprint(testtool.Port(t)), ua.LocalAddr().String())
 	in := expect(t, ua, CallIncoming)
 	if err := ua.Reject(in.Call, 486); err != nil {
 		t.Fatal(err)
@@ -90,7 +91,7 @@ func TestSippUACBusy(t *testing.T) {
 
 func TestSippUACHold(t *testing.T) {
 	ua, _ := startUA(t, LineConfig{User: "1002"})
-	wait := sipp(t, "-sf", scenario("uac_hold"), "-s", "1002", "-p", fmt.Sprint(freeUDPPort(t)), ua.LocalAddr().String())
+	wait := sipp(t, "-sf", scenario("uac_hold"), "-s", "1002", "-p", fmt.Sprint(testtool.Port(t)), ua.LocalAddr().String())
 	in := expect(t, ua, CallIncoming)
 	if _, err := ua.Answer(in.Call, media(20000, "PCMU")); err != nil {
 		t.Fatal(err)
@@ -125,7 +126,7 @@ func TestSippUACLost200(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ua.Close() })
-	wait := sipp(t, "-sf", scenario("uac_lost200"), "-s", "1002", "-p", fmt.Sprint(freeUDPPort(t)), ua.LocalAddr().String())
+	wait := sipp(t, "-sf", scenario("uac_lost200"), "-s", "1002", "-p", fmt.Sprint(testtool.Port(t)), ua.LocalAddr().String())
 	in := expect(t, ua, CallIncoming)
 	if _, err := ua.Answer(in.Call, media(20000, "PCMU")); err != nil {
 		t.Fatal(err)
@@ -143,7 +144,7 @@ func TestSippUACLost200(t *testing.T) {
 }
 
 func TestSippUASCancel(t *testing.T) {
-	port := freeUDPPort(t)
+	port := testtool.Port(t)
 	wait := sipp(t, "-sf", scenario("uas_cancel"), "-p", fmt.Sprint(port))
 	ua, _ := startUA(t, LineConfig{User: "1001"})
 	id, err := ua.Dial(1, fmt.Sprintf("sip:service@127.0.0.1:%d", port), media(10000, "PCMU"))

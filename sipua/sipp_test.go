@@ -3,7 +3,6 @@ package sipua
 import (
 	"context"
 	"fmt"
-	"net"
 	"os/exec"
 	"testing"
 	"time"
@@ -13,24 +12,14 @@ import (
 
 // Interoperability with SIPp's built-in uas and uac scenarios on 127.0.0.1.
 
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
 func sipp(t *testing.T, args ...string) (wait func() error) {
 	t.Helper()
-	path := testtool.Need(t, "sipp")
 	if testing.Short() {
 		t.Skip("sipp interop skipped in -short")
 	}
+	path := testtool.Need(t, "sipp")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	base := []string{"-i", "127.0.0.1", "-m", "1", "-nostdin", "-timeout", "15s", "-timeout_error", "-mp", fmt.Sprint(freeUDPPort(t))}
+	base := []string{"-i", "127.0.0.1", "-m", "1", "-nostdin", "-timeout", "15s", "-timeout_error", "-mp", fmt.Sprint(testtool.Ports(t, 4))} // media: RTP and RTCP, audio and video
 	cmd := exec.CommandContext(ctx, path, append(base, args...)...)
 	out := &limitedBuffer{max: 8 << 10}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -60,7 +49,7 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 func TestSippUAS(t *testing.T) {
-	port := freeUDPPort(t)
+	port := testtool.Port(t)
 	wait := sipp(t, "-sn", "uas", "-p", fmt.Sprint(port))
 	ua, _ := startUA(t, LineConfig{User: "1001"})
 	var id CallID
@@ -90,7 +79,7 @@ func TestSippUAS(t *testing.T) {
 
 func TestSippUAC(t *testing.T) {
 	ua, _ := startUA(t, LineConfig{User: "1002"})
-	wait := sipp(t, "-sn", "uac", "-s", "1002", "-p", fmt.Sprint(freeUDPPort(t)), ua.LocalAddr().String())
+	wait := sipp(t, "-sn", "uac", "-s", "1002", "-p", fmt.Sprint(testtool.Port(t)), ua.LocalAddr().String())
 	in := expect(t, ua, CallIncoming)
 	if in.Remote.Codecs[0] != "PCMU" {
 		t.Fatalf("offer %+v", in.Remote)

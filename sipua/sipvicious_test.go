@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 // TestSipviciousCannotRing scans a UA with SIPVicious (svmap with INVITE
@@ -19,23 +20,16 @@ import (
 // the same svmap finds a UA without TrustedOnly (its SDP-less INVITE gets
 // 488 there), which shows the scan reaches the phone.
 func TestSipviciousCannotRing(t *testing.T) {
-	svmap, err1 := exec.LookPath("svmap")
-	svwar, err2 := exec.LookPath("svwar")
-	if err1 != nil || err2 != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("sipvicious (svmap, svwar) not installed; tools/setup/install-deps.sh installs it")
-		}
-		t.Skip("sipvicious not installed (apt-get install sipvicious)")
-	}
 	if testing.Short() {
 		t.Skip("sipvicious scan skipped in -short")
 	}
+	svmap, svwar := testtool.Need(t, "svmap"), testtool.Need(t, "svwar") // Debian package sipvicious
 	run := func(ua *UA, name string, args ...string) string {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		port := fmt.Sprint(ua.LocalAddr().Port)
-		args = append(args, "-p", port, "-b", "127.0.0.1", "-P", fmt.Sprint(freeUDPPort(t)), "127.0.0.1")
+		args = append(args, "-p", port, "-b", "127.0.0.1", "-P", fmt.Sprint(testtool.Port(t)), "127.0.0.1")
 		out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 		if ctx.Err() != nil {
 			t.Fatalf("%s: %v\n%s", name, ctx.Err(), out)

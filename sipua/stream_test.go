@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 	"github.com/deskphone/deskphone/sipua/transaction"
 	"github.com/deskphone/deskphone/sipua/transport"
@@ -441,7 +442,7 @@ func waitUntil(t *testing.T, cond func() bool) {
 func TestSippTCP(t *testing.T) {
 	t.Run("uac", func(t *testing.T) {
 		ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1002"}}})
-		wait := sipp(t, "-t", "t1", "-sn", "uac", "-s", "1002", "-p", fmt.Sprint(freeUDPPort(t)), ua.LocalAddr().String())
+		wait := sipp(t, "-t", "t1", "-sn", "uac", "-s", "1002", "-p", fmt.Sprint(testtool.Port(t)), ua.LocalAddr().String())
 		in := expect(t, ua, CallIncoming)
 		if err := ua.Ring(in.Call); err != nil {
 			t.Fatal(err)
@@ -458,7 +459,7 @@ func TestSippTCP(t *testing.T) {
 		}
 	})
 	t.Run("uas", func(t *testing.T) {
-		port := freeUDPPort(t)
+		port := testtool.Port(t)
 		wait := sipp(t, "-t", "t1", "-sn", "uas", "-p", fmt.Sprint(port))
 		ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1001"}}})
 		waitListening(t, port) // over TCP nothing is retransmitted
@@ -573,21 +574,17 @@ func TestRoute(t *testing.T) {
 // TestRegisterTCPRefused: a registrar that refuses the connection fails
 // the registration at once with 503, not after timer F.
 func TestRegisterTCPRefused(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", testtool.Port(t)) // held: nothing listens there
 	ua, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1001", Registrar: addr, Transport: "tcp"}}})
 	if e := expect(t, ua, RegChanged); e.RegText() != "failed:503" {
 		t.Fatalf("reg %+v", e)
 	}
 }
 
-// TestTCPPortTaken: a fixed port taken on TCP leaves UDP working.
+// TestTCPPortTaken: a fixed port taken on TCP leaves UDP working. The port
+// is held (free on UDP and TCP when taken), so UDP is free there.
 func TestTCPPortTaken(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", testtool.Port(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -597,7 +594,7 @@ func TestTCPPortTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := ua.Start(context.Background()); err != nil {
-		t.Skipf("UDP port not free either: %v", err)
+		t.Fatal(err)
 	}
 	defer ua.Close()
 	if ua.LocalAddr().Port != ln.Addr().(*net.TCPAddr).Port || ua.tcp.LocalAddr() != nil {

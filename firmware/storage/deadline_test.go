@@ -3,20 +3,22 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 )
 
 // stuckDevice blocks every call until release is closed, as a dying SD
-// card's I/O can in the kernel.
+// card's I/O can in the kernel. calls is atomic: the deadline wrapper
+// calls the device on its own goroutine while the test reads the count.
 type stuckDevice struct {
 	release chan struct{}
-	calls   int
+	calls   atomic.Int32
 }
 
 func (s *stuckDevice) ReadAt(p []byte, off int64) (int, error) {
-	s.calls++
+	s.calls.Add(1)
 	<-s.release
 	for i := range p {
 		p[i] = 0xee // late bytes must not reach the caller's buffer
@@ -25,7 +27,7 @@ func (s *stuckDevice) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (s *stuckDevice) WriteAt(p []byte, off int64) (int, error) {
-	s.calls++
+	s.calls.Add(1)
 	<-s.release
 	return len(p), nil
 }
@@ -50,8 +52,8 @@ func TestDeadlineStuckDevice(t *testing.T) {
 		if _, err := st.Save([]byte("line.1.user = 1001\n")); !errors.Is(err, ErrTimeout) {
 			t.Errorf("Save after a timeout: %v, want ErrTimeout at once", err)
 		}
-		if time.Since(start) != 0 || dev.calls != 1 {
-			t.Errorf("after a timeout the device was called again (%d calls) or the caller waited %s", dev.calls, time.Since(start))
+		if time.Since(start) != 0 || dev.calls.Load() != 1 {
+			t.Errorf("after a timeout the device was called again (%d calls) or the caller waited %s", dev.calls.Load(), time.Since(start))
 		}
 	})
 }

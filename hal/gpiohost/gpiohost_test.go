@@ -6,9 +6,11 @@ import (
 )
 
 func TestInitOnAnyMachine(t *testing.T) {
+	// periph's host.Init fails only on a broken driver registry: drivers
+	// that find no hardware are reported as skipped or failed, not as err.
 	r, err := Init()
 	if err != nil {
-		t.Skipf("periph host: %v", err)
+		t.Fatal(err)
 	}
 	r2, _ := Init()
 	if len(r.Loaded) != len(r2.Loaded) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/hal"
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 // deadline bounds every wait on the other side of a socket.
@@ -498,15 +499,10 @@ func TestAddrs(t *testing.T) {
 func TestListenTCP(t *testing.T) {
 	s := New("sim", "v0.1")
 	defer s.Close()
-	// Port 0 cannot name a pair; find a free port pair on loopback.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	// Port 0 cannot name a pair: hold a pair on loopback for the test.
+	port := testtool.Ports(t, 2)
 	if err := s.Listen("tcp:127.0.0.1:" + itoa(port)); err != nil {
-		t.Skipf("port pair %d busy: %v", port, err)
+		t.Fatal(err)
 	}
 	c, err := net.Dial("tcp", "127.0.0.1:"+itoa(port))
 	if err != nil {

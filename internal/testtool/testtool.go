@@ -68,8 +68,8 @@ func Need(t testing.TB, name string) string {
 	return p
 }
 
-// Ports below the kernel's ephemeral range (32768-60999 on Linux) and
-// the lab's RTP ranges (20000-39999): nothing binds here by chance.
+// Ports below the kernel's ephemeral range (32768-60999 on Linux):
+// nothing binds here by chance. tools/lab holds its phones' ports here too.
 const (
 	portLow  = 10000
 	portHigh = 19999
@@ -97,15 +97,24 @@ func (h *Held) Release() {
 // Hold takes n consecutive ports, each free on 127.0.0.1 for both UDP and
 // TCP when taken, and holds them (against every other caller of Hold, in
 // this process or another) until Release.
-func Hold(n int) (*Held, error) {
+func Hold(n int) (*Held, error) { return hold(n, false) }
+
+// HoldEven is Hold with an even first port: an RTP range whose pairs are
+// RTP on the even port and RTCP on the odd one above (RFC 3550 11).
+func HoldEven(n int) (*Held, error) { return hold(n, true) }
+
+func hold(n int, even bool) (*Held, error) {
 	if n < 1 || n > 100 {
 		return nil, fmt.Errorf("testtool: hold %d ports", n)
 	}
 	lockOnce.Do(func() { _ = os.MkdirAll(lockDir, 0o777) })
-	span := portHigh - portLow + 1 - n
+	span := portHigh - portLow - n // room for the step up to an even base
 	start := rand.IntN(span)
 	for try := 0; try < 400; try++ {
 		base := portLow + (start+try*n)%span
+		if even && base%2 == 1 {
+			base++
+		}
 		h := &Held{Base: base, N: n}
 		ok := true
 		for p := base; p < base+n; p++ {
@@ -161,6 +170,17 @@ func bindable(p int) bool {
 func Ports(t testing.TB, n int) int {
 	t.Helper()
 	h, err := Hold(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Release)
+	return h.Base
+}
+
+// EvenPorts is Ports with an even first port (HoldEven).
+func EvenPorts(t testing.TB, n int) int {
+	t.Helper()
+	h, err := HoldEven(n)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,3 +63,16 @@ func TestMissingSkipsOutsideCI(t *testing.T) {
 		t.Fatal("inner did not run")
 	}
 }
+
+func TestHoldEven(t *testing.T) {
+	for i := 0; i < 50; i++ {
+		h, err := HoldEven(3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Base%2 != 0 || h.N != 3 || h.Base < portLow || h.Base+h.N-1 > portHigh {
+			t.Fatalf("block %d+%d", h.Base, h.N)
+		}
+		h.Release()
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 const inv = "INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/TCP a\r\nContent-Length: 4\r\n\r\nv=0\n"
@@ -359,12 +361,7 @@ func TestStreamEvict(t *testing.T) {
 
 // TestStreamDialFails: a connection that cannot open reports why.
 func TestStreamDialFails(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	to := udpOf(ln.Addr().(*net.TCPAddr))
-	ln.Close() // nothing listens there now
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: testtool.Port(t)} // held: nothing listens there
 	errs := make(chan error, 1)
 	s := NewStream(StreamConfig{Closed: func(_ *net.UDPAddr, err error) { errs <- err }})
 	defer s.Close()

@@ -2,12 +2,12 @@ package alsatest
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/kmod"
 	"github.com/deskphone/deskphone/tools/qemu"
 )
@@ -18,10 +18,7 @@ func TestALSALoopbackInQEMU(t *testing.T) {
 	}
 	k, err := kmod.Open(kmod.Dir())
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testtool.Missing(t, "Debian's arm64 kernel package: %v", err)
 	}
 	kernel := filepath.Join(k.Dir, "vmlinuz")
 	extra, err := k.Files([]string{"snd-aloop"})

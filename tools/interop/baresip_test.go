@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/audio"
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/lab"
 )
 
@@ -119,7 +120,7 @@ func baresipLab(ctx context.Context, t *testing.T, params string, sineHz int, be
 	t.Helper()
 	bin := need(t, "baresip")
 	if BaresipModules() == "" {
-		missing(t, "baresip's modules are not installed")
+		testtool.Missing(t, "baresip's modules are not installed")
 	}
 	dir := t.TempDir()
 	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{"1001"}, Dir: dir, Logf: t.Logf})
@@ -134,14 +135,8 @@ func baresipLab(ctx context.Context, t *testing.T, params string, sineHz int, be
 	if dial != nil {
 		commands = []string{dial(l.PBX.Addr().String())}
 	}
-	sipPort, err := lab.FreeUDPPort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rtp, err := mediaRange(dir, "1001")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Held for the test: clear of the lab phone's ports, which the lab holds.
+	sipPort, rtp := testtool.Port(t), testtool.EvenPorts(t, 10)
 	b, err := StartBaresip(ctx, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: sipPort, RTPMin: rtp, RTPMax: rtp + 9,
 		Account:  fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003%s", l.PBX.Addr(), params),
 		SineHz:   sineHz,

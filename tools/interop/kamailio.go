@@ -17,21 +17,6 @@ import (
 	"github.com/deskphone/deskphone/tools/pbx"
 )
 
-// Find returns the path of a peer's binary: on PATH, else in /usr/sbin or
-// /usr/local/sbin (Debian installs kamailio there, outside a user's PATH).
-func Find(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/usr/local/bin"} {
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("interop: %s is not installed", name)
-}
-
 // KamailioModules returns the folder of Kamailio's modules (tm.so and the
 // others), "" if none of the usual places has them.
 func KamailioModules() string {
@@ -50,7 +35,7 @@ func KamailioModules() string {
 
 // Kamailio is a running Kamailio.
 type Kamailio struct {
-	Addr *net.UDPAddr // where it listens: 127.0.0.1 and a free port
+	Addr *net.UDPAddr // where it listens: 127.0.0.1 and KamailioOptions.Port
 	cmd  *exec.Cmd
 	done chan struct{}
 

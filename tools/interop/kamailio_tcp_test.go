@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/sipua"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
-	"github.com/deskphone/deskphone/tools/lab"
 )
 
 // tcpSeen records the top Via of every request a UA received.
@@ -62,16 +62,13 @@ func nextEvent(t *testing.T, ua *sipua.UA, want sipua.EventKind) sipua.Event {
 func TestKamailioTCP(t *testing.T) {
 	bin := need(t, "kamailio")
 	if KamailioModules() == "" {
-		missing(t, "kamailio's modules are not installed")
+		testtool.Missing(t, "kamailio's modules are not installed")
 	}
 	cfg, err := filepath.Abs("testdata/kamailio.cfg")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, err := lab.FreeUDPPort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testtool.Port(t) // UDP and TCP, held for the test
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	k, err := StartKamailio(ctx, KamailioOptions{Binary: bin, Config: cfg, Dir: t.TempDir(), Port: port, TCP: true})

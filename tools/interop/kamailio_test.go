@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/lab"
 	"github.com/deskphone/deskphone/tools/pbx"
 )
@@ -17,16 +18,13 @@ func startKamailio(t *testing.T, ctx context.Context, defines ...string) *Kamail
 	t.Helper()
 	bin := need(t, "kamailio")
 	if KamailioModules() == "" {
-		missing(t, "kamailio's modules are not installed")
+		testtool.Missing(t, "kamailio's modules are not installed")
 	}
 	cfg, err := filepath.Abs("testdata/kamailio.cfg")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, err := lab.FreeUDPPort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testtool.Port(t) // UDP and TCP, held for the test
 	k, err := StartKamailio(ctx, KamailioOptions{Binary: bin, Config: cfg, Dir: t.TempDir(), Port: port, Defines: defines})
 	if err != nil {
 		t.Fatal(err)

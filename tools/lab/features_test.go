@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/pbx"
 )
 
@@ -260,10 +261,7 @@ func TestMuteDTMFSim(t *testing.T) {
 // TestTwoLinesSim: a phone with two lines lights a lamp for each as it
 // registers; line2 makes the next call go out on line 2.
 func TestTwoLinesSim(t *testing.T) {
-	port, err := FreeUDPPort()
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testtool.Port(t) // the PBX binds it; line 2 is configured with it first
 	f := startFlowOn(t, fmt.Sprintf("127.0.0.1:%d", port), []string{"1001", "1002"}, map[string]string{
 		"1001": fmt.Sprintf("line.2.user = 1005\nline.2.password = pw1005\nline.2.registrar = 127.0.0.1:%d\n", port),
 	})

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/panelclient"
 	"github.com/deskphone/deskphone/tools/pbx"
 	"github.com/deskphone/deskphone/tools/qemu"
@@ -71,7 +71,7 @@ type Lab struct {
 	Phones []*Phone
 	opts   Options
 	stopPB context.CancelFunc
-	ranges []int // RTP ranges handed out
+	held   []*testtool.Held // the phones' ports, held until Close
 }
 
 // Start builds the firmware, starts the PBX and boots one phone per
@@ -217,6 +217,10 @@ func (l *Lab) Close() error {
 	if l.stopPB != nil {
 		l.stopPB()
 	}
+	for _, h := range l.held {
+		h.Release()
+	}
+	l.held = nil
 	return nil
 }
 
@@ -395,68 +399,23 @@ func BuildInitramfs(ctx context.Context, root, dir string) (string, error) {
 	return qemu.BuildInitramfs(ctx, root, "./firmware/cmd/phoned", dir, nil)
 }
 
-// FreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
-func FreeUDPPort() (int, error) {
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port, nil
-}
-
 // rtpPorts is how many RTP and RTCP ports each phone of a lab gets.
 const rtpPorts = 10
 
-// phonePorts picks a phone's SIP port and the first of its rtpPorts
-// RTP/RTCP ports, all free a moment ago and not handed out before.
+// phonePorts holds a phone's SIP port and its rtpPorts RTP/RTCP ports
+// (the first even) until Close: a phone binds them only when it has
+// booted, or for RTP when a call starts, and until then no other lab or
+// test (testtool.Hold, in this process or another) is handed them.
 func (l *Lab) phonePorts() (sip, rtpMin int, err error) {
-	if sip, err = FreeUDPPort(); err != nil {
+	s, err := testtool.Hold(1)
+	if err != nil {
 		return 0, 0, err
 	}
-	rtpMin, err = l.freeRange(rtpPorts)
-	return sip, rtpMin, err
-}
-
-// freeRange is FreeUDPRange avoiding the ranges this lab handed out already
-// (a phone's QEMU may not have bound its ports yet).
-func (l *Lab) freeRange(n int) (int, error) {
-	start, err := FreeUDPRange(n, l.ranges...)
-	if err == nil {
-		l.ranges = append(l.ranges, start)
+	l.held = append(l.held, s)
+	r, err := testtool.HoldEven(rtpPorts)
+	if err != nil {
+		return 0, 0, err
 	}
-	return start, err
-}
-
-// FreeUDPRange returns the first port of n consecutive UDP ports on
-// 127.0.0.1, starting even, that were free a moment ago and do not overlap
-// the n-port ranges starting at avoid.
-func FreeUDPRange(n int, avoid ...int) (int, error) {
-	base := 20000 + 2*(os.Getpid()%5000)
-next:
-	for try := 0; try < 200; try++ {
-		start := 20000 + (base-20000+try*2*n)%20000
-		for _, a := range avoid {
-			if start < a+n && a < start+n {
-				continue next
-			}
-		}
-		ok := true
-		var held []*net.UDPConn
-		for p := start; p < start+n; p++ {
-			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
-			if err != nil {
-				ok = false
-				break
-			}
-			held = append(held, c)
-		}
-		for _, c := range held {
-			c.Close()
-		}
-		if ok {
-			return start, nil
-		}
-	}
-	return 0, errors.New("lab: no free UDP port range")
+	l.held = append(l.held, r)
+	return s.Base, r.Base, nil
 }

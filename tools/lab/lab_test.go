@@ -3,21 +3,16 @@ package lab
 import (
 	"context"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
-// needQEMU skips without qemu-system-aarch64, except in CI, where the
-// project's scripts install it and its absence is a failure.
+// needQEMU skips without qemu-system-aarch64, except in CI (testtool.Need).
 func needQEMU(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("qemu-system-aarch64"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("qemu-system-aarch64 is missing: tools/setup/install-deps.sh installs it")
-		}
-		t.Skip("qemu-system-aarch64 is not installed (make deps)")
-	}
+	testtool.Need(t, "qemu-system-aarch64")
 }
 
 func runBasicCall(t *testing.T, board Board, boot time.Duration) {

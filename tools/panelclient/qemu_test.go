@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cavaliergopher/cpio"
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 // TestQEMUVirtio boots a tiny phone (testdata/guest) as the /init of an
@@ -24,13 +25,10 @@ func TestQEMUVirtio(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a VM")
 	}
-	qemu, err := exec.LookPath("qemu-system-aarch64")
-	if err != nil {
-		t.Skip("no qemu-system-aarch64")
-	}
+	qemu := testtool.Need(t, "qemu-system-aarch64")
 	kdir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/gokrazy/kernel.arm64").Output()
-	if err != nil {
-		t.Skipf("no kernel module: %v", err)
+	if err != nil || strings.TrimSpace(string(kdir)) == "" {
+		testtool.Missing(t, "the kernel module github.com/gokrazy/kernel.arm64 is not downloaded (go mod download): %v", err)
 	}
 	kernel := filepath.Join(strings.TrimSpace(string(kdir)), "vmlinuz")
 	dir := t.TempDir()

@@ -2,39 +2,22 @@ package pbx
 
 import (
 	"context"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
-// Interop against SIPp, a SIP peer nobody here wrote. CI installs it
-// (Debian package sip-tester); without it these tests skip.
-
-func sippOrSkip(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Skip("sipp not installed (apt-get install sip-tester): skipping interop tests")
-	}
-	return path
-}
-
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
+// Interop against SIPp, a SIP peer nobody here wrote (Debian package
+// sip-tester): testtool.Need skips without it, or fails under CI.
 
 // sipp runs one bounded sipp: one call (-m 1), a scenario timeout, and a
-// context deadline on the process.
+// context deadline on the process; its media ports (-mp) are held for the
+// test.
 func sipp(ctx context.Context, t *testing.T, bin, dir string, args ...string) *exec.Cmd {
 	t.Helper()
 	abs, err := filepath.Abs("testdata/sipp")
@@ -47,7 +30,7 @@ func sipp(ctx context.Context, t *testing.T, bin, dir string, args ...string) *e
 		}
 	}
 	args = append(args, "-i", "127.0.0.1", "-m", "1", "-timeout", "15s", "-timeout_error",
-		"-nostdin", "-max_retrans", "5")
+		"-nostdin", "-max_retrans", "5", "-mp", strconv.Itoa(testtool.Ports(t, 4)))
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
 	return cmd
@@ -72,14 +55,14 @@ func lastLines(s string, n int) string {
 }
 
 func TestSippRegister(t *testing.T) {
-	bin := sippOrSkip(t)
+	bin := testtool.Need(t, "sipp")
 	p, _ := startPBX(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	target := p.Addr().String()
 
 	err := runSipp(ctx, t, bin, target, "-sf", "register.xml", "-s", "1001", "-au", "1001", "-ap", "nope",
-		"-p", strconv.Itoa(freeUDPPort(t)))
+		"-p", strconv.Itoa(testtool.Port(t)))
 	if err == nil {
 		t.Error("sipp registered with a wrong password")
 	}
@@ -87,7 +70,7 @@ func TestSippRegister(t *testing.T) {
 		t.Fatal("registered with a wrong password")
 	}
 	if err := runSipp(ctx, t, bin, target, "-sf", "register.xml", "-s", "1001", "-au", "1001", "-ap", "pw1001",
-		"-p", strconv.Itoa(freeUDPPort(t))); err != nil {
+		"-p", strconv.Itoa(testtool.Port(t))); err != nil {
 		t.Fatalf("sipp register: %v", err)
 	}
 	if !p.Registered("1001") {
@@ -111,12 +94,12 @@ func TestSippRegister(t *testing.T) {
 }
 
 func TestSippCall(t *testing.T) {
-	bin := sippOrSkip(t)
+	bin := testtool.Need(t, "sipp")
 	p, _ := startPBX(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	target := p.Addr().String()
-	uasPort := strconv.Itoa(freeUDPPort(t))
+	uasPort := strconv.Itoa(testtool.Port(t))
 
 	// 1002 registers from the port its UAS will then answer on: the PBX
 	// sends calls to the registration's flow.
@@ -136,7 +119,7 @@ func TestSippCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	uacErr := runSipp(ctx, t, bin, target, "-sf", "uac.xml", "-s", "1002", "-au", "1001", "-ap", "pw1001",
-		"-set", "caller", "1001", "-p", strconv.Itoa(freeUDPPort(t)))
+		"-set", "caller", "1001", "-p", strconv.Itoa(testtool.Port(t)))
 	uasErr := uas.Wait()
 	if uasErr != nil {
 		t.Logf("sipp uas:\n%s", lastLines(uasOut.String(), 12))

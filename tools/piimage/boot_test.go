@@ -13,6 +13,7 @@ import (
 
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/firmware/storage"
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/lab"
 	"github.com/deskphone/deskphone/tools/pbx"
 	"github.com/deskphone/deskphone/tools/piimage/disk"
@@ -94,14 +95,7 @@ func bootOnRaspi3b(t *testing.T, dtbName, board, model string, withSD bool) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	sipPort, err := lab.FreeUDPPort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rtpMin, err := lab.FreeUDPRange(4, sipPort)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sipPort, rtpMin := testtool.Port(t), testtool.EvenPorts(t, 4) // forwarded by QEMU, held for the test
 	mac := "52:54:00:12:34:b1"
 	tftp := filepath.Join(dir, "tftp")
 	os.Mkdir(tftp, 0o755)
@@ -210,21 +204,8 @@ func bootOnRaspi3b(t *testing.T, dtbName, board, model string, withSD bool) {
 // sippCall runs one call of a SIPp scenario against the phone's SIP port.
 func sippCall(ctx context.Context, t *testing.T, port int, scenario string) error {
 	t.Helper()
-	path, err := exec.LookPath("sipp")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("sipp not installed (make deps installs sip-tester)")
-		}
-		t.Skip("sipp not installed")
-	}
-	sp, err := lab.FreeUDPPort()
-	if err != nil {
-		return err
-	}
-	mp, err := lab.FreeUDPPort()
-	if err != nil {
-		return err
-	}
+	path := testtool.Need(t, "sipp")
+	sp, mp := testtool.Port(t), testtool.Ports(t, 4) // mp: sipp's media, RTP and RTCP, audio and video
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "-sf", scenario, "-s", "1001", "-i", "127.0.0.1", "-p", fmt.Sprint(sp), "-mp", fmt.Sprint(mp),

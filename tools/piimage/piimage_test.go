@@ -3,9 +3,7 @@ package piimage
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/boards"
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/kmod"
 	"github.com/deskphone/deskphone/tools/piimage/disk"
 	"github.com/deskphone/deskphone/tools/qemu"
@@ -42,17 +41,10 @@ func TestMain(m *testing.M) {
 func needKernel(t *testing.T) *kmod.Kernel {
 	t.Helper()
 	k, err := kmod.Open(kmod.Dir())
-	if err == nil {
-		if _, err = exec.LookPath("dtc"); err != nil {
-			err = errors.New("dtc not found: install device-tree-compiler (make deps does)")
-		}
-	}
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testtool.Missing(t, "Debian's arm64 kernel package: %v", err)
 	}
+	testtool.Need(t, "dtc") // Debian package device-tree-compiler
 	return k
 }
 

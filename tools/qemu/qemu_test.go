@@ -8,12 +8,13 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 func TestArgs(t *testing.T) {
@@ -196,12 +197,10 @@ func (c *console) waitFor(s string, deadline <-chan time.Time, done <-chan struc
 // the pinned kernel. ctx ends after timeout.
 func bootFiles(t *testing.T, pkg string, timeout time.Duration) (ctx context.Context, kernel, initrd, dir string) {
 	t.Helper()
-	if _, err := exec.LookPath(Binary); err != nil {
-		t.Skipf("%s is not installed (apt-get install qemu-system-arm); skipping", Binary)
-	}
 	if testing.Short() {
 		t.Skip("boots QEMU; skipped in -short mode")
 	}
+	testtool.Need(t, Binary) // Debian package qemu-system-arm
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	kernel, err := KernelPath(ctx)
@@ -224,7 +223,7 @@ func TestBootProbe(t *testing.T) {
 	os.WriteFile(filepath.Join(tftp, "site.cfg"), []byte(common), 0o644)
 	os.WriteFile(filepath.Join(tftp, "525400123456.cfg"), []byte(own), 0o644)
 
-	sipPort, rtpMin := freeUDPPorts(t)
+	sipPort, rtpMin := testtool.Port(t), testtool.EvenPorts(t, 10) // forwarded by QEMU, held for the test
 	con := newConsole()
 	inst, err := Start(ctx, kernel, initrd, Phone{
 		Name: "probe", MAC: "52:54:00:12:34:56", TFTPDir: tftp, BootFile: "site.cfg",
@@ -289,9 +288,7 @@ func TestBootProbe(t *testing.T) {
 }
 
 func TestStopKills(t *testing.T) {
-	if _, err := exec.LookPath(Binary); err != nil {
-		t.Skipf("%s is not installed; skipping", Binary)
-	}
+	testtool.Need(t, Binary)
 	ctx := context.Background()
 	kernel, err := KernelPath(ctx)
 	if err != nil {
@@ -324,33 +321,6 @@ func TestStopKills(t *testing.T) {
 
 // norm drops the carriage returns of the serial console.
 func norm(s string) string { return strings.ReplaceAll(s, "\r", "") }
-
-// freeUDPPorts finds a free host UDP port for SIP and a free run of ten for
-// RTP on 127.0.0.1 (bind, note, release).
-func freeUDPPorts(t *testing.T) (sip, rtpMin int) {
-	t.Helper()
-	free := func(p int) bool {
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	}
-	base := 20000 + os.Getpid()%20000
-	for try := 0; try < 50; try++ {
-		lo := base + try*20
-		ok := true
-		for p := lo; p <= lo+10 && ok; p++ {
-			ok = free(p)
-		}
-		if ok {
-			return lo + 10, lo
-		}
-	}
-	t.Fatal("no free UDP ports")
-	return 0, 0
-}
 
 // udpEcho sends "hello PORT" to 127.0.0.1:port until an answer comes
 // (the guest may not be listening yet) or the deadline passes.

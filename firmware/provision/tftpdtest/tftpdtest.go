@@ -1,7 +1,8 @@
 // Package tftpdtest runs a real TFTP server for tests: tftpd-hpa's in.tftpd
-// in the foreground on a free 127.0.0.1 port, serving a folder, stopped when
-// the test ends. Without in.tftpd the test is skipped, or failed when the
-// environment variable CI is set (tools/setup/install-deps.sh installs it).
+// in the foreground on a 127.0.0.1 port held for the test (testtool.Port),
+// serving a folder, stopped when the test ends. Without in.tftpd the test is
+// skipped, or failed when the environment variable CI is set
+// (testtool.Need; tools/setup/install-deps.sh installs it).
 package tftpdtest
 
 import (
@@ -11,29 +12,21 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 // Start serves dir with in.tftpd and returns its address, once it answers.
 func Start(t testing.TB, dir string) string {
 	t.Helper()
-	bin := find()
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("in.tftpd (tftpd-hpa) is missing: tools/setup/install-deps.sh installs it")
-		}
-		t.Skip("in.tftpd (tftpd-hpa) is not installed; apt-get install tftpd-hpa to run this test")
-	}
+	bin := testtool.Need(t, "in.tftpd")          // Debian package tftpd-hpa
 	if err := os.Chmod(dir, 0o755); err != nil { // in.tftpd drops to the user below
 		t.Fatal(err)
 	}
-	probe, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := probe.LocalAddr().String()
-	probe.Close()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(testtool.Port(t)))
 	u, err := user.Current()
 	if err != nil {
 		t.Fatal(err)
@@ -57,18 +50,6 @@ func Start(t testing.TB, dir string) string {
 		t.Fatalf("in.tftpd at %s never answered: %v", addr, err)
 	}
 	return addr
-}
-
-func find() string {
-	if bin, err := exec.LookPath("in.tftpd"); err == nil {
-		return bin
-	}
-	for _, p := range []string{"/usr/sbin/in.tftpd", "/sbin/in.tftpd"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return ""
 }
 
 // waitReady sends a read request (RFC 1350) for a file that is not there

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 // randomBytes returns n reproducible pseudo-random bytes.
@@ -130,21 +132,6 @@ type sfdiskJSON struct {
 	} `json:"partitiontable"`
 }
 
-// lookTool finds a util-linux or dosfstools program, also in the sbin
-// folders that a non-root PATH often leaves out.
-func lookTool(name string) (string, bool) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, true
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin"} {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err == nil {
-			return p, true
-		}
-	}
-	return "", false
-}
-
 func TestImageAsOtherToolsSeeIt(t *testing.T) {
 	for _, tc := range []struct {
 		name              string
@@ -209,10 +196,7 @@ func TestImageAsOtherToolsSeeIt(t *testing.T) {
 			})
 
 			t.Run("sfdisk", func(t *testing.T) {
-				sfdisk, ok := lookTool("sfdisk")
-				if !ok {
-					t.Skip("sfdisk (Debian package fdisk) not installed")
-				}
+				sfdisk := testtool.Need(t, "sfdisk") // Debian package fdisk
 				out, err := exec.Command(sfdisk, "--json", img).Output()
 				if err != nil {
 					t.Fatalf("sfdisk --json: %v", err)
@@ -240,10 +224,7 @@ func TestImageAsOtherToolsSeeIt(t *testing.T) {
 			})
 
 			t.Run("fsck.fat", func(t *testing.T) {
-				fsck, ok := lookTool("fsck.fat")
-				if !ok {
-					t.Skip("fsck.fat (Debian package dosfstools) not installed")
-				}
+				fsck := testtool.Need(t, "fsck.fat") // Debian package dosfstools
 				part := filepath.Join(dir, "boot.fat")
 				if err := os.WriteFile(part, raw[4<<20:(4+tc.bootMiB)<<20], 0o644); err != nil {
 					t.Fatal(err)
@@ -258,10 +239,7 @@ func TestImageAsOtherToolsSeeIt(t *testing.T) {
 			})
 
 			t.Run("mtools", func(t *testing.T) {
-				mcopy, ok := lookTool("mcopy")
-				if !ok {
-					t.Skip("mcopy (Debian package mtools) not installed")
-				}
+				mcopy := testtool.Need(t, "mcopy") // Debian package mtools
 				// IMAGE@@OFFSET is mtools' syntax for a file system inside an image.
 				for name, want := range files {
 					cmd := exec.Command(mcopy, "-i", img+"@@4M", "::"+name, "-")
@@ -406,11 +384,7 @@ func TestReadNotAnImage(t *testing.T) {
 func TestReadImageFromOtherTools(t *testing.T) {
 	tools := map[string]string{}
 	for _, name := range []string{"sfdisk", "mkfs.fat", "mcopy", "mmd"} {
-		p, ok := lookTool(name)
-		if !ok {
-			t.Skipf("%s not installed (Debian packages fdisk, dosfstools, mtools)", name)
-		}
-		tools[name] = p
+		tools[name] = testtool.Need(t, name) // Debian packages fdisk, dosfstools, mtools
 	}
 	dir := t.TempDir()
 	img := filepath.Join(dir, "other.img")
