@@ -104,18 +104,29 @@ func newBubbleUA(t *testing.T, lines ...LineConfig) *bubbleUA {
 	ua.local = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5060}
 	ua.contactHost = "127.0.0.1"
 	ua.tl = transaction.NewLayer(transaction.Config{Transport: n, Post: ua.post})
-	ua.started.Store(true)
-	go ua.loop()
-	t.Cleanup(func() {
-		close(ua.stop)
-		<-ua.done
-	})
+	runLoop(t, ua)
 	ua.post(func() {
 		for _, l := range ua.lines {
 			l.register(l.expires)
 		}
 	})
 	return &bubbleUA{t: t, ua: ua, net: n}
+}
+
+// runLoop runs a UA's loop and event forwarder without its sockets (its
+// transaction layer set to a fake network), as Start would, until the
+// test ends.
+func runLoop(t *testing.T, ua *UA) {
+	ua.started.Store(true)
+	go ua.loop()
+	go func() {
+		defer close(ua.forwarded)
+		ua.forward()
+	}()
+	t.Cleanup(func() {
+		close(ua.stop)
+		<-ua.done
+	})
 }
 
 // next returns the next REGISTER the UA sends (failing if the UA sends

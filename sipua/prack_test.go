@@ -362,12 +362,7 @@ func callBubble(t *testing.T, cfg Config) (*UA, *regNet) {
 	ua.local = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5060}
 	ua.contactHost = "127.0.0.1"
 	ua.tl = transaction.NewLayer(transaction.Config{Transport: n, Post: ua.post})
-	ua.started.Store(true)
-	go ua.loop()
-	t.Cleanup(func() {
-		close(ua.stop)
-		<-ua.done
-	})
+	runLoop(t, ua)
 	return ua, n
 }
 

@@ -41,7 +41,9 @@ const (
 // UA is the user agent. Its methods are safe for concurrent use.
 type UA struct {
 	cfg    Config
-	events chan Event
+	events    chan Event
+	queue     eventQueue    // the events on their way to events (events.go)
+	forwarded chan struct{} // closed when the forwarder has closed events
 
 	work chan func()
 	stop chan struct{} // closed to stop the loop
@@ -102,7 +104,8 @@ func New(cfg Config) (*UA, error) {
 		res:        res,
 		rx:         make(chan *rxSlot, rxSlots),
 		rxFree:     make(chan *rxSlot, rxSlots),
-		events:     make(chan Event, 64),
+		events:     make(chan Event, 16),
+		forwarded:  make(chan struct{}),
 		work:       make(chan func(), 256),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
@@ -121,6 +124,7 @@ func New(cfg Config) (*UA, error) {
 		}
 	}
 	ua.supportedOff = strings.Join(tags, ", ")
+	ua.queue.wake = make(chan struct{}, 1)
 	for i, lc := range cfg.Lines {
 		l, err := newLine(ua, i+1, lc)
 		if err != nil {
@@ -168,6 +172,10 @@ func (ua *UA) start(ctx context.Context) error {
 	ua.tl = transaction.NewLayer(transaction.Config{Transport: (*sender)(ua), Post: ua.post, Max: ua.cfg.MaxTransactions})
 	ua.started.Store(true)
 	go ua.loop()
+	go func() {
+		defer close(ua.forwarded)
+		ua.forward()
+	}()
 	go func() {
 		defer close(ua.readerEnd)
 		ua.readUDP(conn)
@@ -264,8 +272,7 @@ func (ua *UA) loop() {
 	}
 }
 
-// emit sends an event; if the channel stays full for a second the event is
-// dropped (and logged) rather than stall the UA.
+// emit queues an event for the phone (events.go); the loop never waits.
 func (ua *UA) emit(e Event) {
 	if e.Number == "" && e.Call != 0 {
 		if c := ua.calls[e.Call]; c != nil {
@@ -275,17 +282,8 @@ func (ua *UA) emit(e Event) {
 	if e.Kind == RegChanged {
 		ua.mwiRegChanged(e.Line, e.RegState)
 	}
-	select {
-	case ua.events <- e:
-		return
-	default:
-	}
-	t := time.NewTimer(time.Second)
-	defer t.Stop()
-	select {
-	case ua.events <- e:
-	case <-t.C:
-		ua.logf("sipua: event channel full, dropped %v", e.Kind)
+	if !ua.queue.push(e) {
+		ua.logf("sipua: the phone is %d events behind: dropped %v (line %d, call %d)", eventRing, e.Kind, e.Line, e.Call)
 	}
 }
 
@@ -336,7 +334,7 @@ func (ua *UA) Close() error {
 		<-ua.done
 		ua.closeTransports()
 		<-ua.readerEnd
-		close(ua.events)
+		<-ua.forwarded // the forwarder has handed over what was queued, and closed Events
 	})
 	return nil
 }
