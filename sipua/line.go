@@ -241,7 +241,7 @@ func (l *line) sendRegister(expires int) {
 				code = 503
 			}
 			l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
-			if expires != 0 && l.failover(err.Error(), &l.regTried) {
+			if expires != 0 && l.failover(err.Error(), c.to, viaTransport(c.req), &l.regTried) {
 				l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
 				return
 			}
@@ -299,7 +299,7 @@ func (l *line) onRegResponse(c *outReq, r *sipmsg.Message, expires int) {
 		l.minExpFollowed = true
 		l.expires = n
 		l.sendRegister(n)
-	case code == 503 && expires != 0 && l.failover("503 from", &l.regTried):
+	case code == 503 && expires != 0 && l.failover("503 from", c.to, viaTransport(c.req), &l.regTried):
 		l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
 	default:
 		l.regFailed(code, expires, retryAfter(r))
