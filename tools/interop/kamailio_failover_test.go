@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +58,7 @@ type failoverUA struct {
 
 type traced struct {
 	at   time.Time
-	line string // "send|recv ADDR START-LINE CSEQ"
+	line string // "send|recv ADDR START-LINE CSEQ VIA-PROTOCOL"
 }
 
 func (f *failoverUA) traced(dir string, a *net.UDPAddr, b []byte) {
@@ -68,8 +70,9 @@ func (f *failoverUA) traced(dir string, a *net.UDPAddr, b []byte) {
 	if !m.IsRequest() {
 		line = fmt.Sprintf("%d", m.StatusCode)
 	}
+	proto, _, _ := strings.Cut(m.Get("Via"), " ") // the transport: SIP/2.0/UDP
 	f.mu.Lock()
-	f.trace = append(f.trace, traced{time.Now(), fmt.Sprintf("%s %v %s %s", dir, a, line, m.Get("CSeq"))})
+	f.trace = append(f.trace, traced{time.Now(), fmt.Sprintf("%s %v %s %s %s", dir, a, line, m.Get("CSeq"), proto)})
 	f.mu.Unlock()
 }
 
@@ -83,6 +86,12 @@ func (f *failoverUA) logf(format string, args ...any) {
 // saw reports whether the UA sent (or received) a message to (from) a
 // after since whose trace line holds each of parts.
 func (f *failoverUA) saw(dir string, a *net.UDPAddr, since time.Time, parts ...string) bool {
+	_, ok := f.when(dir, a, since, parts...)
+	return ok
+}
+
+// when is the time of the first such message.
+func (f *failoverUA) when(dir string, a *net.UDPAddr, since time.Time, parts ...string) (time.Time, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 next:
@@ -96,9 +105,9 @@ next:
 				continue next
 			}
 		}
-		return true
+		return tr.at, true
 	}
-	return false
+	return time.Time{}, false
 }
 
 func (f *failoverUA) dump(t *testing.T) {
@@ -165,21 +174,27 @@ func ladderHas(k *Kamailio, dir, method, from string, status int, d time.Duratio
 // TestKamailioFailover: a domain whose NAPTR and SRV records (dnsmasq)
 // point at two Kamailio instances, A at priority 10 and B at 20, both
 // registrar and proxy with the same digest users (they share no location
-// table). Over UDP and over TCP:
+// table), with 10 s bindings (WITH_SHORT: refreshes every 5 s). Over UDP
+// and over TCP:
 //
-//  1. 1002 registers on B directly; 1001 registers at the domain (no port)
-//     and so on A.
+//  1. 1002 registers on B directly and answers every call; 1001
+//     registers at the domain (no port) and so on A.
 //  2. A stops. A fresh UA, whose records still put A first, registers
-//     1003 at the domain (that REGISTER fails over to B) and calls 1002 on
-//     a line with only an outbound proxy at the domain, 1004: the INVITE
-//     fails over to B, and the call is answered, hung up, ended.
-//  3. 1001's next refresh goes to A, fails, and goes to B at once; 1001
-//     stays registered, and its call to 1002 goes through B.
+//     1003 at the domain and calls 1002 from 1004, a line with only an
+//     outbound proxy at the domain: the REGISTER and the INVITE go to A,
+//     fail, and go on to B, and the call is answered, hung up, ended.
+//  3. Meanwhile 1001's next refresh goes to A, and 1001 dials 1002 while
+//     it waits there (over UDP; over TCP it has failed over already): the
+//     INVITE goes to A too. Each fails and goes on to B over the line's
+//     transport (the INVITE to where the REGISTER moved the line, not
+//     onwards from there); 1001 stays registered, with no event, and calls
+//     1002 again through B.
 //
 // Over TCP a stopped instance refuses the connection, so each failover is
-// at once. Over UDP the UA's socket is unconnected and gets no ICMP
-// errors: each request to A waits for its timer (F or B, 64*T1 = 32 s),
-// and the two subtests run in parallel so the whole test stays bounded.
+// at once (5.5 s in all, the wait for 1001's refresh). Over UDP the UA's
+// socket is unconnected and gets no ICMP errors: each request to A waits
+// for its timer (F or B, 64*T1 = 32 s), so the requests of steps 2 and 3
+// wait together, and the subtests run in parallel: 37.5 s in all.
 func TestKamailioFailover(t *testing.T) {
 	bin := need(t, "kamailio")
 	if KamailioModules() == "" {
@@ -255,31 +270,47 @@ func testFailover(t *testing.T, bin, transport string, failover time.Duration) {
 	media := func(port int) sipua.Media {
 		return sipua.Media{Host: "127.0.0.1", Port: port, Codecs: []string{"PCMU"}}
 	}
-	// call: from dials 1002 on line; to answers; from hangs up.
-	call := func(from *failoverUA, line int, to *failoverUA, d time.Duration) {
+	// dial: from calls 1002 on line; finish waits up to d for the answer,
+	// hangs up and waits for the end.
+	dial := func(from *failoverUA, line int) sipua.CallID {
 		t.Helper()
 		id, err := from.Dial(line, "1002", media(40000))
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := waitEvent(t, to, sipua.CallIncoming, d)
-		if _, err := to.Answer(in.Call, media(40010)); err != nil {
-			t.Fatal(err)
+		return id
+	}
+	finish := func(from *failoverUA, id sipua.CallID, d time.Duration) {
+		t.Helper()
+		if e := waitEvent(t, from, sipua.CallAnswered, d); e.Call != id {
+			t.Fatalf("%s: answered %+v", from.name, e)
 		}
-		waitEvent(t, from, sipua.CallAnswered, 10*time.Second)
-		waitEvent(t, to, sipua.CallAnswered, 10*time.Second)
 		if err := from.Hangup(id); err != nil {
 			t.Fatal(err)
 		}
 		if e := waitEvent(t, from, sipua.CallEnded, 10*time.Second); e.Call != id {
 			t.Fatalf("%s: ended %+v", from.name, e)
 		}
-		waitEvent(t, to, sipua.CallEnded, 10*time.Second)
 	}
 
-	// 1. 1002 on B, 1001 at the domain: on A
+	// 1. 1002 on B, answering every call; 1001 at the domain: on A
 	callee := start("1002", sipua.LineConfig{User: "1002", Registrar: b.Addr.String()})
 	waitEvent(t, callee, sipua.RegChanged, 10*time.Second)
+	answered := make(chan string, 8) // the callers, as 1002 answers them
+	ended := make(chan sipua.CallID, 8)
+	go func() {
+		for e := range callee.Events() {
+			switch e.Kind {
+			case sipua.CallIncoming:
+				if _, err := callee.Answer(e.Call, media(40010)); err != nil {
+					t.Errorf("1002: answer %+v: %v", e, err)
+				}
+				answered <- e.Number
+			case sipua.CallEnded:
+				ended <- e.Call
+			}
+		}
+	}()
 	phone := start("1001", sipua.LineConfig{User: "1001", Registrar: failoverDomain})
 	waitEvent(t, phone, sipua.RegChanged, 10*time.Second)
 	if !ladderHas(a, "out", "REGISTER", "1001", 200, 2*time.Second) {
@@ -290,18 +321,43 @@ func testFailover(t *testing.T, bin, transport string, failover time.Duration) {
 	}
 	t.Logf("set up in %v", time.Since(begin).Round(time.Millisecond))
 
-	// 2. A stops; a fresh UA registers 1003 and calls from 1004 through B
+	// 2. A stops. A fresh UA registers 1003 and calls from 1004, both at
+	// A first.
 	a.Stop()
 	stopped := time.Now()
 	fresh := start("1003/1004",
 		sipua.LineConfig{User: "1003", Registrar: failoverDomain},
 		sipua.LineConfig{User: "1004", OutboundProxy: failoverDomain})
-	call(fresh, 2, callee, failover)
-	t.Logf("INVITE failover and call: %v after A stopped", time.Since(stopped).Round(time.Millisecond))
+	freshCall := dial(fresh, 2)
+	// 3. 1001's refresh goes to A; 1001 dials while it waits there (UDP:
+	// timer F), so the INVITE goes to A too.
+	for !phone.saw("send", a.Addr, stopped, "REGISTER ") {
+		if time.Since(stopped) > failover {
+			t.Fatal("1001 sent no REGISTER to A after it stopped")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	phoneCall := dial(phone, 1)
+
+	// 2. Each of the fresh UA's requests fails over to B.
+	finish(fresh, freshCall, failover)
 	if e := waitEvent(t, fresh, sipua.RegChanged, failover); e.Line != 1 {
 		t.Fatalf("fresh UA: %+v", e)
 	}
-	t.Logf("REGISTER failover at start: %v after A stopped", time.Since(stopped).Round(time.Millisecond))
+	// the line's own transport: a UDP line goes on from UDP at A to UDP
+	// at B, the next target (NAPTR puts both UDP targets first)
+	proto := "SIP/2.0/UDP"
+	if transport == "tcp" {
+		proto = "SIP/2.0/TCP"
+	}
+	failedOver := func(f *failoverUA, method string) string {
+		at, ok := f.when("send", b.Addr, stopped, method+" ", proto)
+		if !ok {
+			return "never"
+		}
+		return at.Sub(stopped).Round(time.Millisecond).String()
+	}
+	t.Logf("fresh UA: REGISTER to B %s, INVITE to B %s after A stopped", failedOver(fresh, "REGISTER"), failedOver(fresh, "INVITE"))
 	for _, want := range []struct {
 		method, from string
 		status       int
@@ -312,30 +368,66 @@ func testFailover(t *testing.T, bin, transport string, failover time.Duration) {
 		if !ladderHas(b, "in", want.method, want.from, 0, 2*time.Second) {
 			t.Errorf("B did not get %s from %s", want.method, want.from)
 		}
-		if !fresh.saw("send", a.Addr, stopped, want.method+" ") {
+		if !fresh.saw("send", a.Addr, stopped, want.method+" ", proto) {
 			t.Errorf("fresh UA sent no %s to A first", want.method)
+		}
+		if !fresh.saw("send", b.Addr, stopped, want.method+" ", proto) {
+			t.Errorf("fresh UA sent no %s to B over %s", want.method, proto)
 		}
 	}
 
-	// 3. 1001's refresh fails over to B, and it stays registered there
-	if !ladderHas(b, "out", "REGISTER", "1001", 200, time.Until(stopped.Add(failover))) {
-		t.Fatalf("1001 not registered on B %v after A stopped", time.Since(stopped).Round(time.Millisecond))
+	// 3. 1001's REGISTER and INVITE fail over to B, the INVITE on to where
+	// the REGISTER moved the line (not back to A), and the call goes
+	// through; 1001 stays registered (no event), on B now.
+	finish(phone, phoneCall, failover)
+	t.Logf("1001: REGISTER to B %s, INVITE to B %s after A stopped", failedOver(phone, "REGISTER"), failedOver(phone, "INVITE"))
+	if transport == "" && !phone.saw("send", a.Addr, stopped, "INVITE ") {
+		t.Error("1001's INVITE did not go to A with the refresh")
 	}
-	t.Logf("REGISTER refresh failover: %v after A stopped", time.Since(stopped).Round(time.Millisecond))
-	if !phone.saw("send", a.Addr, stopped, "REGISTER ") || !phone.saw("recv", b.Addr, stopped, "200 ", "REGISTER") {
-		t.Error("1001: no REGISTER to A after the stop, or no 200 from B")
+	for _, m := range []string{"REGISTER", "INVITE"} {
+		if !phone.saw("send", b.Addr, stopped, m+" ", proto) {
+			t.Errorf("1001 sent no %s to B over %s", m, proto)
+		}
+	}
+	if !ladderHas(b, "out", "REGISTER", "1001", 200, 2*time.Second) || !phone.saw("recv", b.Addr, stopped, "200 ", "REGISTER") {
+		t.Fatal("1001 not registered on B")
+	}
+	if !ladderHas(b, "in", "INVITE", "1001", 0, 2*time.Second) {
+		t.Error("1001's INVITE did not reach B")
+	}
+	for _, e := range phone.skipped {
+		if e.Kind == sipua.RegChanged {
+			t.Fatalf("1001: %+v during the failover", e)
+		}
 	}
 	select {
 	case e := <-phone.Events():
 		t.Fatalf("1001: %v %+v during the failover", e.Kind, e)
 	default: // the line stayed registered: no event
 	}
-	if len(phone.skipped) > 0 {
-		t.Fatalf("1001: %+v", phone.skipped)
+	// and a call once registered on B
+	finish(phone, dial(phone, 1), 10*time.Second)
+
+	// 1002 answered the three calls, and each ended
+	var callers []string
+	for len(callers) < 3 {
+		select {
+		case c := <-answered:
+			callers = append(callers, c)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("1002 answered %q", callers)
+		}
 	}
-	call(phone, 1, callee, 10*time.Second)
-	if !ladderHas(b, "in", "INVITE", "1001", 0, 2*time.Second) {
-		t.Error("1001's INVITE did not reach B")
+	sort.Strings(callers)
+	if want := []string{"1001", "1001", "1004"}; !slices.Equal(callers, want) {
+		t.Errorf("1002 answered %q, want %q", callers, want)
+	}
+	for n := 0; n < 3; n++ {
+		select {
+		case <-ended:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("1002: %d calls ended, want 3", n)
+		}
 	}
 	t.Logf("done in %v", time.Since(begin).Round(time.Millisecond))
 }
