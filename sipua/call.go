@@ -350,7 +350,7 @@ func (c *call) failover(why string) bool {
 	if c.provisional || c.dlg != nil || c.line.proxy == nil || c.state != csCalling || c.ua.closing {
 		return false
 	}
-	if !c.line.failover(why, &c.hopTries) {
+	if !c.line.failover(why, c.dest, c.tk, &c.hopTries) {
 		return false
 	}
 	inv := c.inv.Clone()

@@ -166,26 +166,45 @@ func (l *line) next() *server {
 	return &l.reg
 }
 
-// failover marks the current target of the line's next hop failed and
-// moves to the next one (RFC 3263 section 4.3). tried counts the targets
-// the attempt (a registration attempt, a new call) has moved past; it
-// reports false once each target has had its turn.
-func (l *line) failover(why string, tried *int) bool {
+// failover marks the target a request of the line failed at (to, over
+// tk: a timeout, a 503, a transport error) and moves the line's next hop
+// on to the next target (RFC 3263 section 4.3), unless another request
+// has moved it on already (two requests at one server that fails: the
+// second must not mark the next target failed or move back). tried counts
+// the targets the attempt (a registration attempt, a new call) has moved
+// past; it reports false once each target has had its turn.
+func (l *line) failover(why string, to *net.UDPAddr, tk tkind, tried *int) bool {
 	s := l.next()
 	t, ok := s.target()
 	if !ok {
 		return false
 	}
-	l.ua.res.Failed(t)
+	found := sameTarget(t, to, tk)
+	moved := !found // the line is past the target already
+	for i := 0; i < len(s.targets) && !found; i++ {
+		if sameTarget(s.targets[i], to, tk) {
+			t, found = s.targets[i], true
+		}
+	}
+	if found {
+		l.ua.res.Failed(t)
+	}
 	*tried++
 	if *tried >= len(s.targets) {
 		return false
 	}
-	s.cur = (s.cur + 1) % len(s.targets)
-	l.apply()
+	if !moved {
+		s.cur = (s.cur + 1) % len(s.targets)
+		l.apply()
+	}
 	n, _ := s.target()
 	l.ua.logf("sipua: line %d: %s %v; trying %v", l.n, why, t, n)
 	return true
+}
+
+// sameTarget reports whether t is to over tk.
+func sameTarget(t resolve.Target, to *net.UDPAddr, tk tkind) bool {
+	return tkindOf(t.Transport) == tk && sameAddr(t.UDPAddr(), to)
 }
 
 // refresh brings the line's servers up to date with the resolver before a

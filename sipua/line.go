@@ -78,9 +78,12 @@ type line struct {
 	// count (RFC 7616 section 3.4).
 	digest *digest.Client
 	// minExpFollowed: this attempt (one register call) has followed a 423;
-	// regTried: the registrar targets it has failed over from.
+	// regTried: the registrar targets it has failed over from;
+	// regAttempt counts the attempts, so that one waiting for a lookup
+	// knows when a later one has replaced it.
 	minExpFollowed bool
 	regTried       int
+	regAttempt     int
 
 	failures int                                 // consecutive failed attempts (backoff)
 	jitter   func(d time.Duration) time.Duration // random in [0, d); nil: math/rand
@@ -182,7 +185,15 @@ func (l *line) setReg(state RegState, code int) {
 // the binding), with credentials for the last challenge if there is one.
 func (l *line) register(expires int) {
 	l.minExpFollowed, l.regTried = false, 0
-	if l.refresh(func() { l.sendRegister(expires) }) {
+	l.regAttempt++
+	n := l.regAttempt
+	if l.refresh(func() {
+		// an attempt begun while this one waited (Close's unREGISTER, a
+		// re-registration) has taken its place: not sent
+		if l.regAttempt == n {
+			l.sendRegister(expires)
+		}
+	}) {
 		return // the registrar's records expired: sent once they are looked up again
 	}
 	l.sendRegister(expires)
@@ -230,7 +241,7 @@ func (l *line) sendRegister(expires int) {
 				code = 503
 			}
 			l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
-			if expires != 0 && l.failover(err.Error(), &l.regTried) {
+			if expires != 0 && l.failover(err.Error(), c.to, viaTransport(c.req), &l.regTried) {
 				l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
 				return
 			}
@@ -288,7 +299,7 @@ func (l *line) onRegResponse(c *outReq, r *sipmsg.Message, expires int) {
 		l.minExpFollowed = true
 		l.expires = n
 		l.sendRegister(n)
-	case code == 503 && expires != 0 && l.failover("503 from", &l.regTried):
+	case code == 503 && expires != 0 && l.failover("503 from", c.to, viaTransport(c.req), &l.regTried):
 		l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
 	default:
 		l.regFailed(code, expires, retryAfter(r))

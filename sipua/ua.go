@@ -40,7 +40,7 @@ const (
 
 // UA is the user agent. Its methods are safe for concurrent use.
 type UA struct {
-	cfg    Config
+	cfg       Config
 	events    chan Event
 	queue     eventQueue    // the events on their way to events (events.go)
 	forwarded chan struct{} // closed when the forwarder has closed events

@@ -1,9 +1,12 @@
 package testtool
 
 import (
+	"context"
+	"net"
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
 )
 
 func TestHoldExcludes(t *testing.T) {
@@ -74,5 +77,22 @@ func TestHoldEven(t *testing.T) {
 			t.Fatalf("block %d+%d", h.Base, h.N)
 		}
 		h.Release()
+	}
+}
+
+// TestDNSMasq: the records given are served, from the address returned.
+func TestDNSMasq(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts dnsmasq")
+	}
+	server := DNSMasq(t, "--local=/example.test/", "--host-record=a.example.test,127.0.0.9")
+	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, server)
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addrs, err := r.LookupHost(ctx, "a.example.test")
+	if err != nil || len(addrs) != 1 || addrs[0] != "127.0.0.9" {
+		t.Fatalf("LookupHost = %q, %v", addrs, err)
 	}
 }

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os/exec"
 	"slices"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,16 +21,11 @@ func TestDnsmasq(t *testing.T) {
 	if testing.Short() {
 		t.Skip("dnsmasq interop skipped in -short")
 	}
-	bin := testtool.Need(t, "dnsmasq")
-	dnsPort := testtool.Port(t)
 	kam := testtool.Ports(t, 2) // the two instances' SIP ports, A and B
 	portA, portB := kam, kam+1
-	args := []string{
-		"--keep-in-foreground", "--no-daemon", "--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=",
-		"--port=" + strconv.Itoa(dnsPort), "--listen-address=127.0.0.1", "--bind-interfaces",
+	server := testtool.DNSMasq(t,
 		"--local=/example.test/", // authoritative for the test domain: unknown names are NXDOMAIN
 		"--local-ttl=60",
-		"--log-queries", "--log-facility=-",
 		"--naptr-record=example.test,10,10,s,SIP+D2U,,_sip._udp.example.test",
 		"--naptr-record=example.test,20,10,s,SIP+D2T,,_sip._tcp.example.test",
 		fmt.Sprintf("--srv-host=_sip._udp.example.test,kam1.example.test,%d,10,60", portA),
@@ -41,52 +33,20 @@ func TestDnsmasq(t *testing.T) {
 		fmt.Sprintf("--srv-host=_sip._tcp.example.test,kam1.example.test,%d,10,0", portA),
 		"--host-record=kam1.example.test,127.0.0.1",
 		"--host-record=kam2.example.test,127.0.0.1,120",
-	}
+	)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	out := syncBuffer{seen: "started, version", ready: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("dnsmasq %q:\n%s", args, out.String())
-		}
-	}()
 
+	// testtool.DNSMasq returns once dnsmasq answers, and its probe went
+	// around this resolver: the test starts from an empty cache
 	clk := newClock()
 	r, err := New(Config{
-		Servers: []string{net.JoinHostPort("127.0.0.1", strconv.Itoa(dnsPort))}, Timeout: time.Second,
+		Servers: []string{server}, Timeout: time.Second,
 		Now: clk.Now, Rand: func(int) int { return 0 },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// dnsmasq logs "started" once its sockets are bound; a probe then
-	// checks that it answers (bounded), and the test starts from an
-	// empty cache
-	select {
-	case <-out.ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("dnsmasq did not start")
-	}
-	probe := uri(t, "sip:kam1.example.test:5060")
-	for try := 0; ; try++ {
-		qctx, qcancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err = r.Lookup(qctx, probe)
-		qcancel()
-		if err == nil {
-			break
-		}
-		if try == 3 {
-			t.Fatalf("dnsmasq does not answer: %v", err)
-		}
-	}
-	r.Flush()
 	u := uri(t, "sip:example.test")
 	ts, err := r.Lookup(ctx, u)
 	if err != nil {
@@ -155,33 +115,4 @@ func TestDnsmasq(t *testing.T) {
 			t.Errorf("Lookup(%s) = %q, %v; want %q, %v", tc.uri, strs(ts), err, tc.want, tc.err)
 		}
 	}
-}
-
-// syncBuffer keeps a process's output (the first 64 KiB) and closes
-// ready when the output first holds seen.
-type syncBuffer struct {
-	mu    sync.Mutex
-	b     bytes.Buffer
-	seen  string
-	ready chan struct{} // closed once, never reassigned
-	saw   bool
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.b.Len() < 64<<10 {
-		s.b.Write(p)
-	}
-	if !s.saw && bytes.Contains(s.b.Bytes(), []byte(s.seen)) {
-		s.saw = true
-		close(s.ready)
-	}
-	return len(p), nil
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
