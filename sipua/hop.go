@@ -34,6 +34,25 @@ type server struct {
 	looking bool
 }
 
+// update takes a new resolution of the server. The line stays on the
+// target it uses while that is still listed: a server that works is kept
+// until it fails (failover), rather than left for the first one again
+// once the resolver has forgotten that one failed, which over UDP would
+// cost every refresh a timer F at a dead server.
+func (s *server) update(ts []resolve.Target) {
+	cur, ok := s.target()
+	s.targets, s.cur = ts, 0
+	if !ok {
+		return
+	}
+	for i, t := range ts {
+		if t.Transport == cur.Transport && t.Addr == cur.Addr {
+			s.cur = i
+			return
+		}
+	}
+}
+
 func (s *server) target() (resolve.Target, bool) {
 	if len(s.targets) == 0 {
 		return resolve.Target{}, false
@@ -217,7 +236,7 @@ func (l *line) refresh(then func()) (waiting bool) {
 			continue
 		}
 		if ts, ok := l.ua.res.Cached(s.uri); ok {
-			s.targets, s.cur = ts, 0
+			s.update(ts)
 			continue
 		}
 		s.looking, waiting = true, true
@@ -230,7 +249,7 @@ func (l *line) refresh(then func()) (waiting bool) {
 				if err != nil {
 					l.ua.logf("sipua: line %d: resolve %s: %v (keeping %d known targets)", l.n, u.HostPort(), err, len(s.targets))
 				} else {
-					s.targets, s.cur = ts, 0
+					s.update(ts)
 				}
 				l.apply()
 				if !l.reg.looking && !l.out.looking {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/deskphone/deskphone/sipua/resolve"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 )
 
@@ -356,5 +358,22 @@ func TestFailoverTogether(t *testing.T) {
 	}
 	if ts, ok := ua.res.Cached(ua.lines[0].reg.uri); !ok || ts[0].Addr.String() != b.addr() {
 		t.Errorf("resolver order %v, want B first", ts)
+	}
+}
+
+// TestServerStaysOnWorkingTarget: a line that failed over to B stays on
+// B when its records are resolved again and list A first (the resolver
+// has forgotten A failed); it moves only when B is no longer listed.
+func TestServerStaysOnWorkingTarget(t *testing.T) {
+	a := resolve.Target{Transport: resolve.UDP, Addr: netip.MustParseAddrPort("127.0.0.1:5070")}
+	b := resolve.Target{Transport: resolve.UDP, Addr: netip.MustParseAddrPort("127.0.0.1:5080")}
+	s := server{targets: []resolve.Target{a, b}, cur: 1}
+	s.update([]resolve.Target{a, b})
+	if got, _ := s.target(); got != b {
+		t.Fatalf("after a new resolution the line uses %v, want %v (it works)", got, b)
+	}
+	s.update([]resolve.Target{a})
+	if got, _ := s.target(); got != a {
+		t.Fatalf("B gone: the line uses %v, want %v", got, a)
 	}
 }
