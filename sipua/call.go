@@ -453,11 +453,24 @@ func (c *call) on2xx(r *sipmsg.Message) {
 		return
 	}
 	d, err := dialog.NewUAC(c.inv, r)
+	if err != nil && r.Get("Contact") == "" {
+		// A broken peer's 2xx without the Contact 12.1.2 requires: the
+		// dialog's target is the Request-URI the INVITE went to, so the
+		// call still gets its ACK and works (and can be ended with a BYE)
+		// rather than leaving the peer retransmitting an unACKed 2xx.
+		c.ua.logf("sipua: call %d: 2xx without Contact; the dialog's target is %s", c.id, c.inv.RequestURI)
+		fixed := r.Clone()
+		fixed.Set("Contact", "<"+c.inv.RequestURI+">")
+		d, err = dialog.NewUAC(c.inv, fixed)
+	}
 	if err != nil {
 		c.ua.logf("sipua: call %d: %v", c.id, err)
 		c.end(502)
 		return
 	}
+	// A 2xx without a To tag (an RFC 2543 peer, or a broken one) makes a
+	// dialog whose remote tag is empty (12.1.2): the peer's requests in it
+	// carry no From tag, and match it.
 	c.dlg = d
 	ack := d.NewRequest("ACK")
 	ack.Prepend("Via", c.ua.viaFor(c.tk))

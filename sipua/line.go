@@ -77,6 +77,9 @@ type line struct {
 	// the same server carry credentials at once, each with the next nonce
 	// count (RFC 7616 section 3.4).
 	digest *digest.Client
+	// natSeen is where the registrar last saw the phone from (the 2xx's
+	// Via received:rport, RFC 3581), to notice a NAT rebinding (natMoved).
+	natSeen string
 	// minExpFollowed: this attempt (one register call) has followed a 423;
 	// regTried: the registrar targets it has failed over from;
 	// regAttempt counts the attempts, so that one waiting for a lookup
@@ -282,6 +285,15 @@ func (l *line) onRegResponse(c *outReq, r *sipmsg.Message, expires int) {
 		}
 		l.regAt = time.Now()
 		l.setReg(Registered, 0)
+		if l.natMoved(r) {
+			// RFC 3581: the registrar saw us from another public address
+			// or port than last time (the NAT rebound the phone's
+			// mapping). The binding it holds may still point at the old
+			// one through proxies and subscriptions; register again at
+			// once (after a random 0-2 s) so every path follows.
+			l.scheduleRegister(l.random(2*time.Second), l.expires)
+			return
+		}
 		l.scheduleRegister(regRefreshAfter(granted), l.expires)
 	case code == 401 || code == 407: // the request sender did not answer it: refused
 		l.ua.logf("sipua: line %d: credentials refused (%d)", l.n, code)
@@ -388,4 +400,31 @@ func grantedExpires(r *sipmsg.Message, ourContact string, asked int) int {
 		}
 	}
 	return asked
+}
+
+// natMoved reports whether a REGISTER's 2xx says the registrar saw the
+// phone from another address or port (its top Via's received and rport,
+// RFC 3581) than the last one did: a NAT that rebound the phone's mapping.
+// Over TCP and TLS every new connection has a new port, so only UDP counts.
+func (l *line) natMoved(r *sipmsg.Message) bool {
+	if l.tk != tUDP {
+		return false
+	}
+	v, err := sipmsg.ParseVia(r.Get("Via"))
+	if err != nil {
+		return false
+	}
+	rport, _ := v.Param("rport")
+	received, _ := v.Param("received")
+	if rport == "" && received == "" {
+		return false
+	}
+	seen := received + ":" + rport
+	old := l.natSeen
+	l.natSeen = seen
+	if old == "" || old == seen {
+		return false
+	}
+	l.ua.logf("sipua: line %d: the registrar now sees the phone at %s, not %s (NAT rebinding): registering again", l.n, seen, old)
+	return true
 }

@@ -554,3 +554,45 @@ func TestRegisterLines(t *testing.T) {
 		}
 	})
 }
+
+// TestRegisterNATRebinding: when the registrar's 2xx reports another
+// received/rport than the last one (the NAT rebound the phone's mapping,
+// RFC 3581), the phone registers again at once, not at the next refresh;
+// the same address again is no reason to.
+func TestRegisterNATRebinding(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubbleUA(t, LineConfig{User: "1001", Registrar: "127.0.0.1:5070", Expires: 600})
+		seen := func(port int) func(r *sipmsg.Message) {
+			return func(r *sipmsg.Message) {
+				r.Set("Via", strings.Replace(r.Get("Via"), ";rport", fmt.Sprintf(";rport=%d;received=192.0.2.7", port), 1))
+			}
+		}
+		ok := func(req regSent, port int) {
+			b.answer(req, 200, func(r *sipmsg.Message) {
+				seen(port)(r)
+				r.Add("Contact", req.m.Get("Contact")+";expires=600")
+			})
+		}
+		r1 := b.next()
+		ok(r1, 4000)
+		b.event() // registered
+		r2 := b.next()
+		if d := r2.at.Sub(r1.at); d != 540*time.Second {
+			t.Fatalf("refresh after %v, want 540s", d)
+		}
+		ok(r2, 4000) // the same mapping
+		r3 := b.next()
+		if d := r3.at.Sub(r2.at); d != 540*time.Second {
+			t.Fatalf("refresh after %v with the same mapping, want 540s", d)
+		}
+		ok(r3, 4100) // rebound
+		r4 := b.next()
+		if d := r4.at.Sub(r3.at); d > 2*time.Second {
+			t.Fatalf("re-REGISTER %v after the rebinding, want at once (at most 2 s)", d)
+		}
+		ok(r4, 4100)
+		if r5 := b.next(); r5.at.Sub(r4.at) != 540*time.Second {
+			t.Fatalf("after the re-REGISTER the refresh came after %v", r5.at.Sub(r4.at))
+		}
+	})
+}
