@@ -49,7 +49,8 @@ bench:
 	$(GO) test -short -count=1 -run '^$$' -bench . -benchtime=1x ./...
 	$(MAKE) sipbench
 
-# sipmsg against emiago/sipgo, side by side (own module: tools/sipbench).
+# sipmsg against emiago/sipgo and sipua/sdp against pion/sdp/v3, side by
+# side (own module: tools/sipbench).
 # BENCHTIME=1s for real figures.
 BENCHTIME ?= 1x
 .PHONY: sipbench

@@ -10,7 +10,6 @@ require (
 	github.com/insomniacslk/dhcp v0.0.0-20260901064844-234b97448fae
 	github.com/pion/rtcp v1.2.20
 	github.com/pion/rtp v1.10.6
-	github.com/pion/sdp/v3 v3.0.20
 	github.com/vishvananda/netlink v1.3.1
 	github.com/zaf/g711 v1.4.0
 	golang.org/x/net v0.55.0

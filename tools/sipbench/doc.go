@@ -1,10 +1,17 @@
 // Package sipbench compares the SIP message parser and serialiser of
 // github.com/deskphone/deskphone/sipua/sipmsg with github.com/emiago/sipgo's,
 // side by side in one run, on the same messages: a 900-byte INVITE with SDP
-// and a 200 OK (sipua/sipmsg/testdata/bench). It lives in a module of its own
-// so that the firmware never depends on sipgo.
+// and a 200 OK (sipua/sipmsg/testdata/bench). It also compares sipua/sdp with
+// github.com/pion/sdp/v3 on one PBX offer, audio and video
+// (sipua/sdp/testdata/offers/asterisk-video.sdp): BenchmarkParseAnswer
+// parses, answers by the same rules and writes the answer, BenchmarkParseSDP
+// only parses, each with "own" and "pion" sub-benchmarks, and
+// TestPionAnswerAgrees checks that the two answers say the same. It lives in
+// a module of its own so that neither the firmware nor the main module
+// depends on sipgo or pion/sdp.
 //
 //	cd tools/sipbench && go test -run '^$' -bench . -benchmem
+//	cd tools/sipbench && go test -run '^$' -bench 'ParseAnswer|SDP' -benchmem .
 //
 // (make sipbench runs every benchmark once; BENCHTIME=1s make sipbench for
 // figures.) BenchmarkSpeedup interleaves the two parsers in small batches so
