@@ -16,8 +16,8 @@ import (
 // the reader waits, and the kernel's socket buffer absorbs or drops the
 // rest: a flood costs a bounded amount of memory.
 const (
-	rxSlots    = 32
-	rxSlotSize = 8 << 10 // SIP over UDP stays below 1300 bytes (RFC 3261 18.1.1); larger datagrams get a buffer of their own
+	rxSlots    = 16
+	rxSlotSize = 4 << 10 // SIP over UDP stays below 1300 bytes (RFC 3261 18.1.1); larger datagrams get a buffer of their own
 )
 
 // rxSlot is one datagram: its bytes and its source.
