@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 )
 
@@ -80,26 +79,14 @@ func TestBrokenPeer2xx(t *testing.T) {
 func TestSippNoToTag(t *testing.T) {
 	for _, tr := range sippTransports {
 		t.Run(tr.sipp, func(t *testing.T) {
-			port := testtool.Port(t)
-			wait := sipp(t, "-t", tr.sipp, "-sf", scenario("uas_no_totag"), "-p", fmt.Sprint(port))
+			to, wait := sippUAS(t, tr, "uas_no_totag")
 			ua, _ := startUA(t, LineConfig{User: "1001"})
-			if tr.sipp == "t1" {
-				waitListening(t, port)
-			}
-			id, err := ua.Dial(1, fmt.Sprintf("sip:service@127.0.0.1:%d%s", port, tr.uri), media(10000, "PCMU"))
+			id, err := ua.Dial(1, to, media(10000, "PCMU"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			expect(t, ua, CallAnswered)
-			if err := ua.Hangup(id); err != nil {
-				t.Fatal(err)
-			}
-			if e := expect(t, ua, CallEnded); e.Code != 200 {
-				t.Fatalf("ended %+v", e)
-			}
-			if err := wait(); err != nil {
-				t.Fatal(err)
-			}
+			hangUp(t, ua, id, wait)
 		})
 	}
 }

@@ -130,6 +130,32 @@ func (c *call) end(code int) {
 	c.ua.emit(Event{Kind: CallEnded, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer, Reason: c.reason})
 }
 
+// inDialog is a request of method in dialog d (the call's, or an early
+// or forked one), built for the call's transport: the one home of what
+// every request in a dialog carries. The dialog gives the Request-URI,
+// Route, From, To, Call-ID and CSeq (12.2.1.1); we add our Via, a Contact
+// where the method needs one (a target refresh, INVITE and UPDATE, 12.2
+// and RFC 3311; REFER and NOTIFY, which make or serve a subscription, RFC
+// 3515 and 6665), Allow with the target refresh, and User-Agent. An ACK
+// carries the Via only.
+func (c *call) inDialog(d *dialog.Dialog, method string) *sipmsg.Message {
+	m := d.NewRequest(method)
+	m.Prepend("Via", c.ua.viaFor(c.tk))
+	switch method {
+	case "ACK":
+		return m
+	case "INVITE", "UPDATE":
+		m.Add("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
+		m.Add("Allow", allowHeader)
+	case "REFER", "NOTIFY":
+		m.Add("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
+	}
+	if c.ua.cfg.UserAgent != "" {
+		m.Add("User-Agent", c.ua.cfg.UserAgent)
+	}
+	return m
+}
+
 // hop is where a request of this call goes: the line's outbound proxy,
 // else (peer-to-peer) the dialog's next hop.
 func (c *call) hop() *net.UDPAddr {
@@ -472,8 +498,7 @@ func (c *call) on2xx(r *sipmsg.Message) {
 	// dialog whose remote tag is empty (12.1.2): the peer's requests in it
 	// carry no From tag, and match it.
 	c.dlg = d
-	ack := d.NewRequest("ACK")
-	ack.Prepend("Via", c.ua.viaFor(c.tk))
+	ack := c.inDialog(d, "ACK")
 	c.ack = ack
 	c.confirmEarly(d) // after the ACK, which has the INVITE's CSeq (prack.go)
 	c.ua.sendMsg(ack, c.hop())
@@ -531,15 +556,13 @@ func (c *call) fork2xx(r *sipmsg.Message) {
 	} else if t, err := c.ua.resolveHop(d.NextHop()); err == nil {
 		hop = t.UDPAddr()
 	}
-	ack := d.NewRequest("ACK")
-	ack.Prepend("Via", c.ua.viaFor(c.tk))
+	ack := c.inDialog(d, "ACK")
 	if c.forks == nil {
 		c.forks = map[string]*sipmsg.Message{}
 	}
 	c.forks[tag] = ack
 	c.ua.sendMsg(ack, hop)
-	bye := d.NewRequest("BYE")
-	bye.Prepend("Via", c.ua.viaFor(c.tk))
+	bye := c.inDialog(d, "BYE")
 	bye.Add("Reason", `SIP;cause=200;text="Call completed elsewhere"`)
 	c.ua.logf("sipua: call %d: a second fork answered (tag %s): ACK and BYE", c.id, tag)
 	if _, err := c.ua.request(c.line, d, bye, hop, &outReq{}); err != nil {
@@ -578,13 +601,9 @@ func (c *call) sendBye(reason string) {
 		c.stopOK()
 		c.stopOK = nil
 	}
-	bye := c.dlg.NewRequest("BYE")
-	bye.Prepend("Via", c.ua.viaFor(c.tk))
+	bye := c.inDialog(c.dlg, "BYE")
 	if reason != "" {
 		bye.Add("Reason", reason)
-	}
-	if c.ua.cfg.UserAgent != "" {
-		bye.Add("User-Agent", c.ua.cfg.UserAgent)
 	}
 	_, err := c.ua.request(c.line, c.dlg, bye, c.hop(), &outReq{
 		onResponse: func(_ *outReq, r *sipmsg.Message) {

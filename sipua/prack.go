@@ -118,12 +118,8 @@ func (c *call) reliable18x(r *sipmsg.Message) bool {
 	if len(r.Body) > 0 && f.answer == nil {
 		f.answer = r.Body
 	}
-	pr := d.NewRequest("PRACK")
-	pr.Prepend("Via", c.ua.viaFor(c.tk))
+	pr := c.inDialog(d, "PRACK")
 	pr.Add("RAck", strconv.FormatUint(rseq, 10)+" "+strconv.FormatUint(uint64(cseq), 10)+" "+method)
-	if c.ua.cfg.UserAgent != "" {
-		pr.Add("User-Agent", c.ua.cfg.UserAgent)
-	}
 	o, err := c.ua.request(c.line, d, pr, f.hop, &outReq{
 		onResponse: func(o *outReq, resp *sipmsg.Message) {
 			if resp.StatusCode < 200 || f.prack != o {

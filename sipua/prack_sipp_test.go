@@ -21,13 +21,9 @@ import (
 func TestSippPrackCaller(t *testing.T) {
 	for _, tr := range sippTransports {
 		t.Run(tr.sipp, func(t *testing.T) {
-			port := testtool.Port(t)
-			wait := sipp(t, "-t", tr.sipp, "-sf", scenario("uas_prack"), "-p", fmt.Sprint(port))
+			to, wait := sippUAS(t, tr, "uas_prack")
 			ua, _ := startUA(t, LineConfig{User: "1001"})
-			if tr.sipp == "t1" {
-				waitListening(t, port)
-			}
-			id, err := ua.Dial(1, fmt.Sprintf("sip:service@127.0.0.1:%d%s", port, tr.uri), media(10000, "PCMU"))
+			id, err := ua.Dial(1, to, media(10000, "PCMU"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,15 +37,7 @@ func TestSippPrackCaller(t *testing.T) {
 			if e := expect(t, ua, CallAnswered); e.Remote.Port != early.Remote.Port || e.Remote.Host != early.Remote.Host {
 				t.Fatalf("answered %+v, the 183 said %+v", e.Remote, early.Remote)
 			}
-			if err := ua.Hangup(id); err != nil {
-				t.Fatal(err)
-			}
-			if e := expect(t, ua, CallEnded); e.Code != 200 {
-				t.Fatalf("ended %+v", e)
-			}
-			if err := wait(); err != nil {
-				t.Fatal(err)
-			}
+			hangUp(t, ua, id, wait)
 		})
 	}
 }

@@ -83,14 +83,8 @@ func (c *call) sendReInvite() {
 	}
 	held := c.wantHeld
 	body := c.local.Marshal()
-	inv := c.dlg.NewRequest("INVITE")
-	inv.Prepend("Via", c.ua.viaFor(c.tk))
-	inv.Add("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
-	inv.Add("Allow", allowHeader)
+	inv := c.inDialog(c.dlg, "INVITE")
 	c.sessionHeaders(inv)
-	if c.ua.cfg.UserAgent != "" {
-		inv.Add("User-Agent", c.ua.cfg.UserAgent)
-	}
 	inv.Add("Content-Type", "application/sdp")
 	inv.Body = body
 	var ack *sipmsg.Message
@@ -102,10 +96,9 @@ func (c *call) sendReInvite() {
 				return
 			case code < 300:
 				if ack == nil {
-					ack = c.dlg.NewRequest("ACK")
+					ack = c.inDialog(c.dlg, "ACK")
 					seq, _, _ := tx.req.CSeq()                  // the re-INVITE as last sent (re-sent with credentials)
 					ack.Set("CSeq", fmt.Sprintf("%d ACK", seq)) // 13.2.2.4: the INVITE's number
-					ack.Prepend("Via", c.ua.viaFor(c.tk))
 				}
 				c.ua.sendMsg(ack, c.hop()) // again for each retransmitted 2xx
 				if c.reinvTx != tx {
@@ -432,14 +425,9 @@ func (c *call) refer(u sipmsg.URI) error {
 
 func (c *call) sendRefer(u sipmsg.URI) error {
 	ua := c.ua
-	ref := c.dlg.NewRequest("REFER")
-	ref.Prepend("Via", ua.viaFor(c.tk))
-	ref.Add("Contact", ua.contactFor(c.tk, c.line.cfg.User))
+	ref := c.inDialog(c.dlg, "REFER")
 	ref.Add("Refer-To", "<"+u.String()+">")
 	ref.Add("Referred-By", "<"+c.line.aor().String()+">")
-	if ua.cfg.UserAgent != "" {
-		ref.Add("User-Agent", ua.cfg.UserAgent)
-	}
 	_, err := ua.request(c.line, c.dlg, ref, c.hop(), &outReq{
 		onResponse: func(_ *outReq, r *sipmsg.Message) {
 			switch {
@@ -476,9 +464,7 @@ func (ua *UA) handleRefer(srv *transaction.Server, m *sipmsg.Message) {
 		c.dlg.RemoteSeq = seq
 	}
 	ua.respond(srv, 202, "", func(r *sipmsg.Message) { r.Add("Contact", ua.contactFor(c.tk, c.line.cfg.User)) })
-	n := c.dlg.NewRequest("NOTIFY")
-	n.Prepend("Via", ua.viaFor(c.tk))
-	n.Add("Contact", ua.contactFor(c.tk, c.line.cfg.User))
+	n := c.inDialog(c.dlg, "NOTIFY")
 	n.Add("Event", "refer")
 	n.Add("Subscription-State", "terminated;reason=noresource")
 	n.Add("Content-Type", "message/sipfrag;version=2.0")

@@ -99,6 +99,37 @@ func TestSippUAC(t *testing.T) {
 	}
 }
 
-// sippTransports are the transports every scenario of ours runs over:
-// SIPp's -t and the URI parameter the phone dials with.
-var sippTransports = []struct{ sipp, uri string }{{"u1", ""}, {"t1", ";transport=tcp"}}
+// sippTransport is a transport a scenario runs over: SIPp's -t and the
+// URI parameter the phone dials SIPp with.
+type sippTransport struct{ sipp, uri string }
+
+// sippTransports are the transports every scenario of ours runs over.
+var sippTransports = []sippTransport{{"u1", ""}, {"t1", ";transport=tcp"}}
+
+// sippUAS starts SIPp with scenario name over tr as the far end of a call
+// the phone makes, and returns what to dial and SIPp's wait. Over TCP it
+// returns once SIPp listens: a request over TCP is sent once.
+func sippUAS(t *testing.T, tr sippTransport, name string, extra ...string) (target string, wait func() error) {
+	t.Helper()
+	port := testtool.Port(t)
+	wait = sipp(t, append([]string{"-t", tr.sipp, "-sf", scenario(name), "-p", fmt.Sprint(port)}, extra...)...)
+	if tr.sipp == "t1" {
+		waitListening(t, port)
+	}
+	return fmt.Sprintf("sip:service@127.0.0.1:%d%s", port, tr.uri), wait
+}
+
+// hangUp ends call id from the phone, checks it ends with 200 and that
+// SIPp's scenario (wait) passed.
+func hangUp(t *testing.T, ua *UA, id CallID, wait func() error) {
+	t.Helper()
+	if err := ua.Hangup(id); err != nil {
+		t.Fatal(err)
+	}
+	if e := expect(t, ua, CallEnded); e.Code != 200 {
+		t.Fatalf("ended %+v", e)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -47,28 +47,16 @@ func TestSippSessionTimer(t *testing.T) {
 	} {
 		for _, tr := range sippTransports {
 			t.Run(sc.file+"/"+tr.sipp, func(t *testing.T) {
-				port := testtool.Port(t)
-				wait := sipp(t, "-t", tr.sipp, "-sf", scenario(sc.file), "-p", fmt.Sprint(port))
+				to, wait := sippUAS(t, tr, sc.file)
 				var oks atomic.Int32
 				ua := startTimerUA(t, sc.interval, sc.minSE, okCounter(sc.method, &oks), LineConfig{User: "1001"})
-				if tr.sipp == "t1" {
-					waitListening(t, port)
-				}
-				id, err := ua.Dial(1, fmt.Sprintf("sip:service@127.0.0.1:%d%s", port, tr.uri), media(10000, "PCMU"))
+				id, err := ua.Dial(1, to, media(10000, "PCMU"))
 				if err != nil {
 					t.Fatal(err)
 				}
 				expect(t, ua, CallAnswered)
 				waitUntil(t, func() bool { return oks.Load() >= sc.oks })
-				if err := ua.Hangup(id); err != nil {
-					t.Fatal(err)
-				}
-				if e := expect(t, ua, CallEnded); e.Code != 200 {
-					t.Fatalf("ended %+v", e)
-				}
-				if err := wait(); err != nil {
-					t.Fatal(err)
-				}
+				hangUp(t, ua, id, wait)
 			})
 		}
 	}

@@ -166,14 +166,8 @@ func (ua *UA) handleUpdate(srv *transaction.Server, m *sipmsg.Message) {
 // sendUpdate sends an UPDATE without a body in the confirmed dialog: the
 // session refresh (RFC 4028 section 7.4 recommends no offer in it).
 func (c *call) sendUpdate() {
-	u := c.dlg.NewRequest("UPDATE")
-	u.Prepend("Via", c.ua.viaFor(c.tk))
-	u.Add("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
-	u.Add("Allow", allowHeader)
+	u := c.inDialog(c.dlg, "UPDATE")
 	c.sessionHeaders(u)
-	if c.ua.cfg.UserAgent != "" {
-		u.Add("User-Agent", c.ua.cfg.UserAgent)
-	}
 	o, err := c.ua.request(c.line, c.dlg, u, c.hop(), &outReq{
 		onResponse: c.updateResponse,
 		onError: func(o *outReq, err error) {
