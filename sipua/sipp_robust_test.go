@@ -1,13 +1,9 @@
 package sipua
 
 import (
-	"context"
-	"fmt"
-	"os/exec"
 	"testing"
 	"time"
 
-	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 )
 
@@ -18,47 +14,16 @@ import (
 // <ereg check_it="true">, the headers that must be there; an answer to an
 // ACK would be an unexpected message, which fails the scenario.
 
-// transports are SIPp's -t values: one UDP socket, one TCP connection.
-var transports = []struct{ name, flag string }{{"udp", "u1"}, {"tcp", "t1"}}
-
-// sippOver runs SIPp (one call) with a scenario over transport flag (u1,
-// t1) against the UA at ua's address, on held ports; wait returns its
-// verdict. A missing sipp fails under CI (testtool.Need).
-func sippOver(t *testing.T, flag, name string, ua *UA, args ...string) (wait func() error) {
-	t.Helper()
-	path := testtool.Need(t, "sipp")
-	if testing.Short() {
-		t.Skip("sipp interop skipped in -short")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	base := []string{"-sf", scenario(name), "-t", flag, "-i", "127.0.0.1", "-p", fmt.Sprint(testtool.Port(t)),
-		"-mp", fmt.Sprint(testtool.Ports(t, 4)), "-m", "1", "-nostdin", "-timeout", "20s", "-timeout_error", "-s", "1002"}
-	cmd := exec.CommandContext(ctx, path, append(append(base, args...), ua.LocalAddr().String())...)
-	out := &limitedBuffer{max: 16 << 10}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	return func() error {
-		defer cancel()
-		if err := cmd.Wait(); err != nil {
-			return fmt.Errorf("sipp %s over %s: %w\n%s", name, flag, err, out.b)
-		}
-		return nil
-	}
-}
-
 // TestSippTorture: uac_torture.xml sends RFC 4475's unkscm (3.3.2) and
 // novelsc (3.3.3), which get 416, invut (3.3.6), which gets 415 with
 // Accept: application/sdp, and a gzip-encoded SDP offer, which gets 415
 // with Accept-Encoding: identity; the ACKs of the 415s get no answer. No
 // call is created.
 func TestSippTorture(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
+	for _, tr := range sippTransports {
+		t.Run(tr.sipp, func(t *testing.T) {
 			ua, w := robustUA(t, Config{}, 0)
-			if err := sippOver(t, tr.flag, "uac_torture", ua)(); err != nil {
+			if err := sippUAC(t, tr, "uac_torture", ua)(); err != nil {
 				t.Fatal(err)
 			}
 			if n := len(w.all("recv", "ACK")); n != 2 {
@@ -91,10 +56,10 @@ func noEvent(t *testing.T, ua *UA) {
 // TestSippOptions: uac_options.xml checks the 200's Allow (with MESSAGE),
 // Accept (application/sdp, text/plain) and Supported (replaces).
 func TestSippOptions(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
+	for _, tr := range sippTransports {
+		t.Run(tr.sipp, func(t *testing.T) {
 			ua, _ := robustUA(t, Config{}, 0)
-			if err := sippOver(t, tr.flag, "uac_options", ua)(); err != nil {
+			if err := sippUAC(t, tr, "uac_options", ua)(); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -106,10 +71,10 @@ func TestSippOptions(t *testing.T) {
 // (200 with a To tag, MessageReceived from "Front desk" 1001) and one in
 // text/html (415 with Accept: text/plain, nothing reported).
 func TestSippMessage(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
+	for _, tr := range sippTransports {
+		t.Run(tr.sipp, func(t *testing.T) {
 			ua, _ := robustUA(t, Config{}, 0)
-			wait := sippOver(t, tr.flag, "uac_message", ua)
+			wait := sippUAC(t, tr, "uac_message", ua)
 			in := expect(t, ua, CallIncoming)
 			if _, err := ua.Answer(in.Call, media(20000, "PCMU")); err != nil {
 				t.Fatal(err)
@@ -136,10 +101,10 @@ func TestSippMessage(t *testing.T) {
 // the 1.7 s pauses), the call stays up until SIPp's BYE, and the answer
 // in the second ACK (port 6006) is taken.
 func TestSippAckWithInviteBranch(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
+	for _, tr := range sippTransports {
+		t.Run(tr.sipp, func(t *testing.T) {
 			ua, w := robustUA(t, Config{}, 0)
-			wait := sippOver(t, tr.flag, "uac_ack_branch", ua)
+			wait := sippUAC(t, tr, "uac_ack_branch", ua)
 			in := expect(t, ua, CallIncoming)
 			if _, err := ua.Answer(in.Call, media(20000, "PCMU")); err != nil {
 				t.Fatal(err)
@@ -180,10 +145,10 @@ func branch(m *sipmsg.Message) string {
 // 3261 13.3.1.1) and a 480 after the ring timeout, and ACKs it. The call
 // ends CallEnded 480.
 func TestSippRingTimeout(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
+	for _, tr := range sippTransports {
+		t.Run(tr.sipp, func(t *testing.T) {
 			ua, w := robustUA(t, Config{RingTimeout: 900 * time.Millisecond}, 500*time.Millisecond)
-			wait := sippOver(t, tr.flag, "uac_ring_timeout", ua)
+			wait := sippUAC(t, tr, "uac_ring_timeout", ua)
 			in := expect(t, ua, CallIncoming)
 			if err := ua.Ring(in.Call); err != nil {
 				t.Fatal(err)

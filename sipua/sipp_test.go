@@ -119,6 +119,14 @@ func sippUAS(t *testing.T, tr sippTransport, name string, extra ...string) (targ
 	return fmt.Sprintf("sip:service@127.0.0.1:%d%s", port, tr.uri), wait
 }
 
+// sippUAC runs SIPp's scenario name over tr as the caller of the phone
+// ua (one call, to 1002), on held ports; wait returns its verdict.
+func sippUAC(t *testing.T, tr sippTransport, name string, ua *UA, args ...string) (wait func() error) {
+	t.Helper()
+	base := []string{"-t", tr.sipp, "-sf", scenario(name), "-p", fmt.Sprint(testtool.Port(t)), "-s", "1002"}
+	return sipp(t, append(append(base, args...), ua.LocalAddr().String())...)
+}
+
 // hangUp ends call id from the phone, checks it ends with 200 and that
 // SIPp's scenario (wait) passed.
 func hangUp(t *testing.T, ua *UA, id CallID, wait func() error) {
