@@ -101,45 +101,7 @@ func (l *wireLog) waitFor(t *testing.T, what string, match func(wireMsg) bool) w
 func TestKamailioDialogAuth(t *testing.T) {
 	for _, transport := range []string{"udp", "tcp"} {
 		t.Run(transport, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			k := startKamailioWith(t, ctx, transport == "tcp", "WITH_DIALOG_AUTH")
-			start := func(user string) (*sipua.UA, *wireLog) {
-				w := &wireLog{}
-				ua, err := sipua.New(sipua.Config{Listen: "127.0.0.1:0", UserAgent: "deskphone-interop", Trace: w.trace, Logf: t.Logf,
-					Lines: []sipua.LineConfig{{User: user, Password: "pw" + user, Registrar: k.Addr.String(), Transport: transport, Expires: 300}}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := ua.Start(ctx); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { ua.Close() })
-				if e := nextEvent(t, ua, sipua.RegChanged); e.RegText() != "registered" {
-					t.Fatalf("%s: %+v", user, e)
-				}
-				return ua, w
-			}
-			a, aw := start("1001")
-			b, bw := start("1002")
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Logf("1001's wire: %v\n1002's wire: %v\nladder at kamailio:\n%s", aw.all(), bw.all(), dialogLadder(k.Ladder()))
-				}
-			})
-			media := func(port int) sipua.Media {
-				return sipua.Media{Host: "127.0.0.1", Port: port, Codecs: []string{"PCMU"}}
-			}
-			id, err := a.Dial(1, "1002", media(40000))
-			if err != nil {
-				t.Fatal(err)
-			}
-			in := nextEvent(t, b, sipua.CallIncoming)
-			if _, err := b.Answer(in.Call, media(40010)); err != nil {
-				t.Fatal(err)
-			}
-			nextEvent(t, a, sipua.CallAnswered)
-			nextEvent(t, b, sipua.CallAnswered)
+			k, a, aw, b, bw, id := dialogAuthCall(t, transport)
 			// The INVITE was challenged once: CSeq 1, 407, CSeq 2. The
 			// dialog's re-INVITE then goes with CSeq 3.
 			inv := aw.waitFor(t, "200 to the INVITE", func(w wireMsg) bool { return w.dir == "recv" && w.status == 200 && w.method == "INVITE" })
@@ -301,6 +263,85 @@ func TestKamailioDialogAuth(t *testing.T) {
 				t.Errorf("Kamailio authenticated of 1001 %q, want INVITE, re-INVITE (nonce %s), BYE (nonce %s)", authed, nonces["INVITE"], nonces["BYE"])
 			}
 			t.Logf("ladder at kamailio:\n%s", dialogLadder(ladder))
+		})
+	}
+}
+
+// dialogAuthCall starts Kamailio with WITH_DIALOG_AUTH (listening on TCP
+// too for transport "tcp"), registers 1001 and 1002 over transport, and
+// has 1001 call 1002, who answers. It returns the phones, their wires and
+// the call's id at 1001.
+func dialogAuthCall(t *testing.T, transport string) (k *Kamailio, a *sipua.UA, aw *wireLog, b *sipua.UA, bw *wireLog, id sipua.CallID) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	k = startKamailioWith(t, ctx, transport == "tcp", "WITH_DIALOG_AUTH")
+	start := func(user string) (*sipua.UA, *wireLog) {
+		w := &wireLog{}
+		ua, err := sipua.New(sipua.Config{Listen: "127.0.0.1:0", UserAgent: "deskphone-interop", Trace: w.trace, Logf: t.Logf,
+			Lines: []sipua.LineConfig{{User: user, Password: "pw" + user, Registrar: k.Addr.String(), Transport: transport, Expires: 300}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ua.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ua.Close() })
+		if e := nextEvent(t, ua, sipua.RegChanged); e.RegText() != "registered" {
+			t.Fatalf("%s: %+v", user, e)
+		}
+		return ua, w
+	}
+	a, aw = start("1001")
+	b, bw = start("1002")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("1001's wire: %v\n1002's wire: %v\nladder at kamailio:\n%s", aw.all(), bw.all(), dialogLadder(k.Ladder()))
+		}
+	})
+	media := func(port int) sipua.Media {
+		return sipua.Media{Host: "127.0.0.1", Port: port, Codecs: []string{"PCMU"}}
+	}
+	id, err := a.Dial(1, "1002", media(40000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := nextEvent(t, b, sipua.CallIncoming)
+	if _, err := b.Answer(inc.Call, media(40010)); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, a, sipua.CallAnswered)
+	nextEvent(t, b, sipua.CallAnswered)
+	return k, a, aw, b, bw, id
+}
+
+// TestKamailioDialogAuthClose: 1001 shuts down (Close) in a call through
+// Kamailio with WITH_DIALOG_AUTH: its BYE gets 407 while its
+// un-REGISTER is on the way, and Close waits for the call: the BYE is
+// re-sent with credentials and reaches 1002, whose call ends.
+func TestKamailioDialogAuthClose(t *testing.T) {
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run(transport, func(t *testing.T) {
+			k, a, aw, b, _, _ := dialogAuthCall(t, transport)
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if e := nextEvent(t, b, sipua.CallEnded); e.Code != 200 {
+				t.Fatalf("callee ended %+v", e)
+			}
+			ch, ok := aw.find(func(w wireMsg) bool { return w.dir == "recv" && w.status == 407 && w.method == "BYE" })
+			if !ok {
+				t.Fatalf("1001's BYE was not challenged: %v", aw.all())
+			}
+			if _, ok := aw.find(func(w wireMsg) bool {
+				return w.dir == "send" && w.method == "BYE" && w.seq == ch.seq+1 && w.proxyAuthz != ""
+			}); !ok {
+				t.Fatalf("1001 did not re-send its BYE with credentials: %v", aw.all())
+			}
+			if _, ok := aw.find(func(w wireMsg) bool { return w.dir == "recv" && w.status == 200 && w.method == "REGISTER" }); !ok {
+				t.Fatalf("no un-REGISTER answered: %v", aw.all())
+			}
+			t.Logf("ladder at kamailio:\n%s", dialogLadder(k.Ladder()))
 		})
 	}
 }
