@@ -128,6 +128,7 @@ func (c *call) end(code int) {
 	c.st.stop()
 	delete(c.ua.calls, c.id)
 	c.ua.emit(Event{Kind: CallEnded, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer, Reason: c.reason})
+	c.ua.closeDone() // Close waits for the calls through a proxy to end
 }
 
 // inDialog is a request of method in dialog d (the call's, or an early

@@ -3,6 +3,7 @@ package sipua
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/deskphone/deskphone/internal/testtool"
@@ -95,6 +96,39 @@ func TestSippPrackCallee(t *testing.T) {
 			if n < 3 {
 				t.Fatalf("the 180 went %d times before the PRACK, want it retransmitted at least twice", n)
 			}
+		})
+	}
+}
+
+// TestSippPrackTimer: 100rel, session timers and UPDATE in one call. The
+// phone calls SIPp with session timers on (Session-Expires 2, Min-SE 1);
+// SIPp answers with a reliable 183 with SDP, then a 200 without SDP that
+// makes the phone the refresher and allows UPDATE. uas_prack_timer.xml
+// checks on the wire the INVITE's Supported (100rel, timer),
+// Session-Expires and Min-SE, the PRACK's RAck and CSeq (2), the refresh
+// UPDATE a second later (no body, Session-Expires: 2;refresher=uac, CSeq
+// 3, the dialog's next after the PRACK) and the BYE's CSeq (4). The test
+// checks the 183's SDP is early media and the answer, and hangs up once
+// the UPDATE's 200 is in.
+func TestSippPrackTimer(t *testing.T) {
+	for _, tr := range sippTransports {
+		t.Run(tr.sipp, func(t *testing.T) {
+			to, wait := sippUAS(t, tr, "uas_prack_timer")
+			var oks atomic.Int32
+			ua := startTimerUA(t, 2, 1, okCounter("UPDATE", &oks), LineConfig{User: "1001"})
+			id, err := ua.Dial(1, to, media(10000, "PCMU"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			early := expect(t, ua, CallProgress)
+			if early.Code != 183 || early.Remote == nil || early.Remote.Codecs[0] != "PCMU" {
+				t.Fatalf("183 progress %+v %+v", early, early.Remote)
+			}
+			if e := expect(t, ua, CallAnswered); e.Remote.Port != early.Remote.Port || e.Remote.Host != early.Remote.Host {
+				t.Fatalf("answered %+v, the 183 said %+v", e.Remote, early.Remote)
+			}
+			waitUntil(t, func() bool { return oks.Load() >= 1 })
+			hangUp(t, ua, id, wait)
 		})
 	}
 }

@@ -78,6 +78,7 @@ type UA struct {
 	closing     bool
 	pendingRegs int
 	closeReady  chan struct{}
+	closeSent   bool // closeReady is closed
 
 	// Session timers (timer.go): the Supported value without "timer" when
 	// they are off, and our Min-SE in seconds (RFC 4028 section 5: 90;
@@ -315,8 +316,12 @@ func (ua *UA) sendMsg(m *sipmsg.Message, to *net.UDPAddr) {
 	}
 }
 
-// Close unregisters the registered lines (waiting at most about 2 s), ends
-// the calls, closes the socket and the event channel.
+// Close ends the calls and unregisters the registered lines, waiting (at
+// most about 2 s) until the lines are unregistered and the calls through
+// a proxy (a line's outbound proxy or registrar) have ended: their BYE
+// answered, re-sent with credentials when the proxy challenges it. Then
+// it closes the socket and the event channel. Calls straight to a peer
+// are not waited for.
 func (ua *UA) Close() error {
 	if !ua.started.Load() {
 		return nil
@@ -340,7 +345,8 @@ func (ua *UA) Close() error {
 }
 
 // beginClose runs on the loop: BYE/CANCEL/480 every call, unregister every
-// registered line, and signal closeReady when the unregistrations are done.
+// registered line, and signal closeReady when the unregistrations are done
+// and the calls through a proxy have ended (closeDone).
 func (ua *UA) beginClose() {
 	ua.closing = true
 	for _, c := range ua.calls {
@@ -353,18 +359,30 @@ func (ua *UA) beginClose() {
 			l.register(0)
 		}
 	}
-	if ua.pendingRegs == 0 {
-		close(ua.closeReady)
-	}
+	ua.closeDone()
 }
 
 func (ua *UA) regDone() {
 	if ua.closing && ua.pendingRegs > 0 {
 		ua.pendingRegs--
-		if ua.pendingRegs == 0 {
-			close(ua.closeReady)
+		ua.closeDone()
+	}
+}
+
+// closeDone signals closeReady, once, when Close has nothing left to wait
+// for: no unregistration pending and no call through a proxy left
+// (call.end removes each).
+func (ua *UA) closeDone() {
+	if !ua.closing || ua.closeSent || ua.pendingRegs > 0 {
+		return
+	}
+	for _, c := range ua.calls {
+		if c.line.proxy != nil {
+			return
 		}
 	}
+	ua.closeSent = true
+	close(ua.closeReady)
 }
 
 func (ua *UA) line(n int) (*line, error) {

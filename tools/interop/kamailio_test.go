@@ -16,6 +16,13 @@ import (
 
 func startKamailio(t *testing.T, ctx context.Context, defines ...string) *Kamailio {
 	t.Helper()
+	return startKamailioWith(t, ctx, false, defines...)
+}
+
+// startKamailioWith is startKamailio listening on TCP too (at the UDP
+// port) when tcp is set.
+func startKamailioWith(t *testing.T, ctx context.Context, tcp bool, defines ...string) *Kamailio {
+	t.Helper()
 	bin := need(t, "kamailio")
 	if KamailioModules() == "" {
 		testtool.Missing(t, "kamailio's modules are not installed")
@@ -25,7 +32,7 @@ func startKamailio(t *testing.T, ctx context.Context, defines ...string) *Kamail
 		t.Fatal(err)
 	}
 	port := testtool.Port(t) // UDP and TCP, held for the test
-	k, err := StartKamailio(ctx, KamailioOptions{Binary: bin, Config: cfg, Dir: t.TempDir(), Port: port, Defines: defines})
+	k, err := StartKamailio(ctx, KamailioOptions{Binary: bin, Config: cfg, Dir: t.TempDir(), Port: port, Defines: defines, TCP: tcp})
 	if err != nil {
 		t.Fatal(err)
 	}
