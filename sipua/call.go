@@ -256,6 +256,9 @@ func (ua *UA) dial(line int, target, replaces string, local Media) (CallID, erro
 			return err
 		}
 		dest, tk := l.proxy, l.tk
+		if dest == nil && (l.cfg.Registrar != "" || l.cfg.OutboundProxy != "") {
+			return fmt.Errorf("sipua: dial: line %d's server %s does not resolve yet", l.n, l.next().uri.HostPort())
+		}
 		if dest == nil {
 			dest, tk = peer.UDPAddr(), tkindOf(peer.Transport)
 		}

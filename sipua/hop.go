@@ -151,11 +151,16 @@ func (l *line) resolve() error {
 		if err != nil {
 			return fmt.Errorf("sipua: line %d %s: %w", l.n, s.what, err)
 		}
+		s.srv.uri = u
 		ts, err := l.ua.lookupNow(u)
 		if err != nil {
-			return fmt.Errorf("sipua: line %d %s: %w", l.n, s.what, err)
+			// DNS down at boot (or the name not there yet): the phone
+			// comes up anyway, and each registration attempt looks the
+			// name up again (refresh) until it resolves.
+			l.ua.logf("sipua: line %d %s: %v; trying again with each registration attempt", l.n, s.what, err)
+			continue
 		}
-		s.srv.uri, s.srv.targets, s.srv.cur = u, ts, 0
+		s.srv.targets, s.srv.cur = ts, 0
 	}
 	l.apply()
 	return nil
@@ -232,7 +237,7 @@ func sameTarget(t resolve.Target, to *net.UDPAddr, tk tkind) bool {
 // which then runs on the loop. It reports whether then must wait for that.
 func (l *line) refresh(then func()) (waiting bool) {
 	for _, s := range [2]*server{&l.reg, &l.out} {
-		if len(s.targets) == 0 || s.looking {
+		if s.uri.Host == "" || s.looking {
 			continue
 		}
 		if ts, ok := l.ua.res.Cached(s.uri); ok {
@@ -241,7 +246,7 @@ func (l *line) refresh(then func()) (waiting bool) {
 		}
 		s.looking, waiting = true, true
 		go func(s *server, u sipmsg.URI) {
-			ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
+			ctx, cancel := context.WithTimeout(l.ua.lookupCtx, lookupTimeout) // Close cancels it
 			defer cancel()
 			ts, err := l.ua.res.Lookup(ctx, u)
 			l.ua.post(func() {

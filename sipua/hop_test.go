@@ -377,3 +377,41 @@ func TestServerStaysOnWorkingTarget(t *testing.T) {
 		t.Fatalf("B gone: the line uses %v, want %v", got, a)
 	}
 }
+
+// TestStartWithoutDNS: with the registrar's name unresolvable at boot
+// (DNS failing), the UA starts anyway, reports the line failed (503) and
+// looks the name up again on its next attempt, which registers once DNS
+// answers.
+func TestStartWithoutDNS(t *testing.T) {
+	dns := newFakeDNS(t, nil)
+	dns.fail()
+	reg := newPeer(t)
+	_, port, _ := net.SplitHostPort(reg.addr())
+	ua, err := New(Config{Listen: "127.0.0.1:0", DNSServers: []string{dns.addr()}, Logf: t.Logf,
+		Lines: []LineConfig{{User: "1001", Registrar: "reg.test:" + port}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ua.Start(context.Background()); err != nil {
+		t.Fatalf("Start with DNS down: %v", err)
+	}
+	defer ua.Close()
+	if e := expect(t, ua, RegChanged); e.RegState != RegFailed || e.Code != 503 {
+		t.Fatalf("reg %+v, want failed 503", e)
+	}
+	if _, err := ua.Dial(1, "1002", media(10000, "PCMU")); err == nil {
+		t.Fatal("Dial through an unresolved registrar succeeded")
+	}
+	dns.mu.Lock()
+	dns.mode = 0 // DNS answers again
+	dns.mu.Unlock()
+	ua.post(func() { ua.lines[0].register(ua.lines[0].expires) }) // the backoff's retry, now
+	m, from := reg.read()
+	r := sipmsg.NewResponse(m, 200, "")
+	r.Set("To", m.Get("To")+";tag=reg")
+	r.Add("Contact", m.Get("Contact")+";expires=600")
+	reg.send(r, from)
+	if e := expect(t, ua, RegChanged); e.RegState != Registered {
+		t.Fatalf("reg %+v, want registered", e)
+	}
+}

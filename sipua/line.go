@@ -163,6 +163,10 @@ func (l *line) keepalive() {
 	if l.ua.closing {
 		return
 	}
+	if l.proxy == nil { // not resolved yet: the next one
+		l.stopKeep = l.ua.after(keepaliveEvery, l.keepalive)
+		return
+	}
 	if err := l.ua.sendOn(l.tk, []byte("\r\n\r\n"), l.proxy, l.serverName); err != nil {
 		l.ua.logf("sipua: line %d keepalive: %v", l.n, err)
 	}
@@ -207,6 +211,11 @@ func (l *line) sendRegister(expires int) {
 	if l.regTx != nil {
 		l.regTx.Terminate()
 		l.regTx = nil
+	}
+	if l.proxy == nil { // the registrar's name does not resolve (yet)
+		l.ua.logf("sipua: line %d: %s does not resolve: no REGISTER", l.n, l.reg.uri.HostPort())
+		l.regFailed(503, expires, 0)
+		return
 	}
 	ua := l.ua
 	l.regSeq++

@@ -59,6 +59,10 @@ type UA struct {
 	readerEnd chan struct{}
 
 	res *resolve.Resolver // every next hop (hop.go); safe for concurrent use
+	// lookupCtx bounds the resolver's lookups on other goroutines: Close
+	// cancels it, so none outlives the UA.
+	lookupCtx    context.Context
+	cancelLookup context.CancelFunc
 
 	txBuf    []byte            // the UDP send buffer (sendMessage), owned by the loop
 	destKeys map[hopKey]string // next hops' names for the digest cache (request.go), owned by the loop
@@ -126,6 +130,7 @@ func New(cfg Config) (*UA, error) {
 	}
 	ua.supportedOff = strings.Join(tags, ", ")
 	ua.queue.wake = make(chan struct{}, 1)
+	ua.lookupCtx, ua.cancelLookup = context.WithCancel(context.Background())
 	for i, lc := range cfg.Lines {
 		l, err := newLine(ua, i+1, lc)
 		if err != nil {
@@ -190,10 +195,10 @@ func (ua *UA) start(ctx context.Context) error {
 	}()
 	ua.post(func() {
 		for _, l := range ua.lines {
-			if l.registrar != nil {
-				l.register(l.expires)
+			if l.cfg.Registrar != "" {
+				l.register(l.expires) // resolved by now, or looked up again first (hop.go)
 			}
-			if l.proxy != nil {
+			if l.cfg.Registrar != "" || l.cfg.OutboundProxy != "" {
 				l.keepalive()
 			}
 		}
@@ -336,6 +341,7 @@ func (ua *UA) Close() error {
 		}
 		t.Stop()
 		close(ua.stop)
+		ua.cancelLookup()
 		<-ua.done
 		ua.closeTransports()
 		<-ua.readerEnd
