@@ -73,7 +73,7 @@ func (m *Message) count(name string) int {
 // lookup returns the whole value of the first header named canon.
 func (m *Message) lookup(canon string) (string, bool) {
 	for _, h := range m.Headers {
-		if strings.EqualFold(h.Name, canon) {
+		if len(h.Name) == len(canon) && (h.Name == canon || strings.EqualFold(h.Name, canon)) {
 			return h.Value, true
 		}
 	}

@@ -274,3 +274,24 @@ func sameParams(t *testing.T, want []Param, param func(string) (string, bool), r
 		t.Fatalf("param no-such-param in %q", raw)
 	}
 }
+
+// BenchmarkViews: reading the fields a user agent reads from every message
+// (UAFields) out of a parsed message.
+func BenchmarkViews(b *testing.B) {
+	for _, name := range []string{"invite.sip", "ok200.sip"} {
+		src := benchMessage(b, name)
+		b.Run(name, func(b *testing.B) {
+			var m Message
+			if err := m.ParseFrom(src); err != nil {
+				b.Fatal(err)
+			}
+			var f UAFields
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := f.Read(&m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
