@@ -15,7 +15,8 @@ var fuzzMsg Message
 // copy into a fresh one) and the old line-by-line parser (legacy_test.go)
 // agree on every input ParseFrom accepts; re-serialising a parsed message
 // re-parses to the same fields; the field parsers accept what ParseFrom
-// checked; and the views (TopVia, Tag) read what they read.
+// checked; and the views (TopVia, Tag, Addr, CSeq), kept by ParseFrom
+// or not, read what a fresh scan reads.
 func FuzzParseFrom(f *testing.F) {
 	files, _ := filepath.Glob("testdata/rfc4475/*.dat")
 	bench, _ := filepath.Glob("testdata/bench/*.sip")
@@ -74,6 +75,8 @@ func FuzzParseFrom(f *testing.F) {
 				t.Fatalf("Tag(%q) = %q, ParseNameAddr: %q", m.Get(n), Tag(fuzzMsg.Get(n)), tag)
 			}
 		}
+		checkKept(t, &fuzzMsg)
+		checkKept(t, m)
 		if v, err := fuzzMsg.TopVia(); err == nil {
 			if p, _ := ParseVia(m.Get("Via")); v.Branch() != p.Branch() || v.Host != p.Host || v.Port != p.Port {
 				t.Fatalf("TopVia %+v, ParseVia %+v", v, p)

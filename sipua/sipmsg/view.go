@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // The views: what a user agent reads from every message (the top Via's
@@ -16,6 +17,10 @@ import (
 // returns, is a view into the value scanned; for a value from a message
 // ParseFrom filled, a view into ParseFrom's buffer, valid as long as the
 // message is (see ParseFrom). Copy a string (strings.Clone) to keep it.
+//
+// ParseFrom keeps the views of what it checks anyway (the top Via, From,
+// To, the first Contact, CSeq), so that TopVia, Addr, FromTag, ToTag and
+// CSeq on a message it filled scan nothing again.
 //
 // Each Scan function accepts what its Parse function accepts (checked by the
 // fuzz targets), with one exception: ScanVia fails on a sent-by with
@@ -92,9 +97,108 @@ func (v ViaView) Param(name string) (string, bool) { return paramValue(v.Params,
 // Branch returns the branch parameter, "" if absent.
 func (v ViaView) Branch() string { b, _ := v.Param("branch"); return b }
 
-// TopVia scans the first Via value of m (ScanVia of m.Get("Via")): views
-// into m's buffer, valid while m is.
-func (m *Message) TopVia() (ViaView, error) { return ScanVia(m.Get("Via")) }
+// TopVia returns the first Via value of m as ScanVia reads m.Get("Via"):
+// views into m's buffer, valid while m is. For a message ParseFrom filled
+// it is what ParseFrom scanned while checking the message, not scanned again.
+func (m *Message) TopVia() (ViaView, error) {
+	v := m.Get("Via")
+	if k := m.kept; k != nil && same(v, k.via) {
+		return k.topVia, nil
+	}
+	return ScanVia(v)
+}
+
+// Addr returns the first value of an address header (From, To, Contact,
+// Route, ...) as ScanNameAddr reads m.Get(name); ParseFrom keeps From, To
+// and the first Contact as it checks them, so for those it scans nothing.
+func (m *Message) Addr(name string) (AddrView, error) {
+	canon := CanonicalName(name)
+	v := m.Get(canon)
+	if a, ok := m.keptAddr(canon, v); ok {
+		return a, nil
+	}
+	return ScanNameAddr(v)
+}
+
+// FromTag returns the From tag, "" if none (Tag of m.Get("From")).
+func (m *Message) FromTag() string { return m.tag("From") }
+
+// ToTag returns the To tag, "" if none (Tag of m.Get("To")).
+func (m *Message) ToTag() string { return m.tag("To") }
+
+func (m *Message) tag(canon string) string {
+	v := m.Get(canon)
+	if a, ok := m.keptAddr(canon, v); ok {
+		return a.Tag()
+	}
+	return Tag(v)
+}
+
+func (m *Message) keptAddr(canon, v string) (AddrView, bool) {
+	k := m.kept
+	if k == nil {
+		return AddrView{}, false
+	}
+	switch {
+	case canon == "From" && same(v, k.from):
+		return k.fromAddr, true
+	case canon == "To" && same(v, k.to):
+		return k.toAddr, true
+	case canon == "Contact" && same(v, k.contact):
+		return k.contactAddr, true
+	}
+	return AddrView{}, false
+}
+
+// kept is what ParseFrom scanned while checking a message, each view with
+// the header value it was read from. A view is used only while Get returns
+// that very value (same memory, same length): a header set or edited since
+// is scanned afresh, and a view never outlives the bytes it was read from
+// unless the caller changes the buffer under the message, which ParseFrom's
+// ownership rules forbid.
+type kept struct {
+	via, from, to, contact, cseq string
+	topVia                       ViaView
+	fromAddr, toAddr             AddrView
+	contactAddr                  AddrView
+	seq                          uint32
+	method                       string
+}
+
+// same reports whether a and b are the same string in memory.
+func same(a, b string) bool {
+	return len(a) == len(b) && len(a) > 0 && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
+// keepVia checks a Via header value as checkList(v, checkVia) does,
+// keeping its first element's view.
+func (m *Message) keepVia(v string) error {
+	if v == "" {
+		return nil
+	}
+	elem, rest := nextElem(v)
+	vv, err := ScanVia(elem)
+	switch {
+	case errors.Is(err, errSentBySpace):
+		err = checkVia(elem) // ParseVia reads it; no view
+	case err == nil:
+		m.kept.via, m.kept.topVia = elem, vv
+	}
+	if err != nil {
+		return err
+	}
+	return checkList(rest, checkVia)
+}
+
+// keepAddr checks an address as checkNameAddr does, keeping its view.
+func keepAddr(v string, src *string, a *AddrView) error {
+	av, err := ScanNameAddr(v)
+	if err != nil {
+		return err
+	}
+	*src, *a = v, av
+	return nil
+}
 
 // URIView is a URI (RFC 3261 section 19.1) as views into its text.
 type URIView struct {

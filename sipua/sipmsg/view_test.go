@@ -163,17 +163,69 @@ func (f *UAFields) Read(m *Message) error {
 		return err
 	}
 	f.Branch, f.ViaHost, f.ViaPort = v.Branch(), v.Host, v.Port
-	f.FromTag, f.ToTag = Tag(m.Get("From")), Tag(m.Get("To"))
+	f.FromTag, f.ToTag = m.FromTag(), m.ToTag()
 	f.CallID = m.Get("Call-ID")
 	if f.Seq, f.Method, err = m.CSeq(); err != nil {
 		return err
 	}
-	c, err := ScanNameAddr(m.Get("Contact"))
+	c, err := m.Addr("Contact")
 	if err != nil {
 		return err
 	}
 	f.ContactHost = c.URI.Host
 	return nil
+}
+
+// TestKeptViews: the views ParseFrom keeps are what a fresh scan reads,
+// and a header set after the parse is read afresh.
+func TestKeptViews(t *testing.T) {
+	for _, name := range []string{"invite.sip", "ok200.sip"} {
+		var m Message
+		if err := m.ParseFrom(benchMessage(t, name)); err != nil {
+			t.Fatal(err)
+		}
+		checkKept(t, &m)
+		m.Set("Via", "SIP/2.0/TCP new.example:5070;branch=z9hG4bKnew")
+		m.Set("From", "<sip:x@new.example>;tag=newfrom")
+		m.Set("To", "<sip:y@new.example>;tag=newto")
+		m.Set("Contact", "<sip:z@contact.example>")
+		m.Set("CSeq", "9 BYE")
+		checkKept(t, &m)
+		if v, _ := m.TopVia(); v.Host != "new.example" || m.FromTag() != "newfrom" || m.ToTag() != "newto" {
+			t.Fatalf("%s: edited headers read as %+v %q %q", name, v, m.FromTag(), m.ToTag())
+		}
+		if c, _ := m.Addr("m"); c.URI.Host != "contact.example" {
+			t.Fatalf("%s: Contact %+v", name, c)
+		}
+		if seq, meth, _ := m.CSeq(); seq != 9 || meth != "BYE" {
+			t.Fatalf("%s: CSeq %d %s", name, seq, meth)
+		}
+	}
+	if m, err := Parse(benchMessage(t, "invite.sip")); err != nil || m.kept == nil || m.kept.via == "" {
+		t.Fatalf("Parse keeps no views: %v", err)
+	}
+}
+
+// checkKept: m's views, kept or not, are what scanning m's values reads.
+func checkKept(t *testing.T, m *Message) {
+	t.Helper()
+	v, err := m.TopVia()
+	if w, werr := ScanVia(m.Get("Via")); v != w || (err == nil) != (werr == nil) {
+		t.Fatalf("TopVia %+v %v, ScanVia %+v %v", v, err, w, werr)
+	}
+	for _, n := range []string{"From", "To", "Contact"} {
+		a, err := m.Addr(n)
+		if w, werr := ScanNameAddr(m.Get(n)); a != w || (err == nil) != (werr == nil) {
+			t.Fatalf("Addr(%s) %+v %v, ScanNameAddr %+v %v", n, a, err, w, werr)
+		}
+	}
+	if m.FromTag() != Tag(m.Get("From")) || m.ToTag() != Tag(m.Get("To")) {
+		t.Fatalf("FromTag %q ToTag %q", m.FromTag(), m.ToTag())
+	}
+	seq, meth, err := m.CSeq()
+	if ws, wm, werr := parseCSeq(m.Get("CSeq")); seq != ws || meth != wm || (err == nil) != (werr == nil) {
+		t.Fatalf("CSeq %d %q %v, parseCSeq %d %q %v", seq, meth, err, ws, wm, werr)
+	}
 }
 
 // FuzzScanVia: ScanVia accepts what ParseVia accepts (but a sent-by with
