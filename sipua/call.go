@@ -396,7 +396,7 @@ const maxEarly = 8
 // its own. The first 2xx confirms its dialog (on2xx); the others end with
 // the INVITE transaction, or are BYEd if they answer too (fork2xx).
 func (c *call) earlyDialog(r *sipmsg.Message) {
-	tag := sipmsg.Tag(r.Get("To"))
+	tag := r.ToTag()
 	if tag == "" || c.early[tag] != nil || len(c.early) >= maxEarly {
 		return
 	}
@@ -959,7 +959,7 @@ func (ua *UA) Reject(id CallID, code int) error {
 // Call-ID, To tag = ours, From tag = theirs), without allocating.
 func (ua *UA) byDialog(m *sipmsg.Message) *call {
 	callID := m.Get("Call-ID")
-	ft, tt := sipmsg.Tag(m.Get("From")), sipmsg.Tag(m.Get("To"))
+	ft, tt := m.FromTag(), m.ToTag()
 	for _, c := range ua.calls {
 		if d := c.dlg; d != nil && d.CallID == callID && d.LocalTag == tt && d.RemoteTag == ft {
 			return c
