@@ -400,7 +400,7 @@ const maxEarly = 8
 // its own. The first 2xx confirms its dialog (on2xx); the others end with
 // the INVITE transaction, or are BYEd if they answer too (fork2xx).
 func (c *call) earlyDialog(r *sipmsg.Message) {
-	tag := tagOf(r.Get("To"))
+	tag := r.ToTag()
 	if tag == "" || c.early[tag] != nil || len(c.early) >= maxEarly {
 		return
 	}
@@ -963,43 +963,13 @@ func (ua *UA) Reject(id CallID, code int) error {
 // Call-ID, To tag = ours, From tag = theirs), without allocating.
 func (ua *UA) byDialog(m *sipmsg.Message) *call {
 	callID := m.Get("Call-ID")
-	ft, tt := tagOf(m.Get("From")), tagOf(m.Get("To"))
+	ft, tt := m.FromTag(), m.ToTag()
 	for _, c := range ua.calls {
 		if d := c.dlg; d != nil && d.CallID == callID && d.LocalTag == tt && d.RemoteTag == ft {
 			return c
 		}
 	}
 	return nil
-}
-
-// tagOf returns the tag parameter of a From or To value ("" if none) by a
-// scan: the parameters after the URI (after '>' in name-addr form, else
-// after the first ';').
-func tagOf(v string) string {
-	if i := strings.LastIndexByte(v, '>'); i >= 0 {
-		v = v[i+1:]
-	} else if i := strings.IndexByte(v, ';'); i >= 0 {
-		v = v[i:]
-	} else {
-		return ""
-	}
-	for {
-		i := strings.IndexByte(v, ';')
-		if i < 0 {
-			return ""
-		}
-		v = strings.TrimLeft(v[i+1:], " \t")
-		if len(v) >= 3 && strings.EqualFold(v[:3], "tag") {
-			p := strings.TrimLeft(v[3:], " \t")
-			if len(p) > 0 && p[0] == '=' {
-				p = strings.TrimLeft(p[1:], " \t")
-				if end := strings.IndexAny(p, "; \t"); end >= 0 {
-					p = p[:end]
-				}
-				return p
-			}
-		}
-	}
 }
 
 func (ua *UA) handleAck(m *sipmsg.Message) {

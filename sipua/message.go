@@ -31,7 +31,7 @@ const (
 // event (none for an empty text).
 func (ua *UA) handleMessage(srv *transaction.Server, m *sipmsg.Message) {
 	var c *call
-	if tagOf(m.Get("To")) != "" {
+	if m.ToTag() != "" {
 		if c = ua.byDialog(m); c == nil || c.dlg == nil {
 			ua.respond(srv, 481, "", nil)
 			return

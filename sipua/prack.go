@@ -88,7 +88,7 @@ func (c *call) reliable18x(r *sipmsg.Message) bool {
 		return true
 	}
 	rseq, err := strconv.ParseUint(strings.TrimSpace(r.Get("RSeq")), 10, 32)
-	tag := tagOf(r.Get("To"))
+	tag := r.ToTag()
 	d := c.early[tag]
 	cseq, method, cerr := r.CSeq()
 	if err != nil || rseq == 0 || d == nil || cerr != nil {
@@ -169,7 +169,7 @@ func (c *call) answerBody(r *sipmsg.Message) []byte {
 	if len(r.Body) > 0 {
 		return r.Body
 	}
-	if f := c.rel.forks[tagOf(r.Get("To"))]; f != nil {
+	if f := c.rel.forks[r.ToTag()]; f != nil {
 		return f.answer
 	}
 	return nil
@@ -328,12 +328,12 @@ func (ua *UA) handlePrack(srv *transaction.Server, m *sipmsg.Message) {
 // prackCall finds the incoming call a PRACK belongs to: its INVITE's
 // Call-ID, our To tag, the caller's From tag (the early dialog, 12.1.1).
 func (ua *UA) prackCall(m *sipmsg.Message) *call {
-	callID, to, from := m.Get("Call-ID"), tagOf(m.Get("To")), tagOf(m.Get("From"))
+	callID, to, from := m.Get("Call-ID"), m.ToTag(), m.FromTag()
 	for _, c := range ua.calls {
 		if c.outgoing || c.srv == nil || c.localTag != to {
 			continue
 		}
-		if inv := c.srv.Request(); inv.Get("Call-ID") == callID && tagOf(inv.Get("From")) == from {
+		if inv := c.srv.Request(); inv.Get("Call-ID") == callID && inv.FromTag() == from {
 			return c
 		}
 	}

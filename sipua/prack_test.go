@@ -42,7 +42,7 @@ func isResp(m *sipmsg.Message, code int, method string) bool {
 // peerReply is p's response to req: To tag, Contact, and mod's headers.
 func peerReply(p *peer, req *sipmsg.Message, code int, tag string, mod func(r *sipmsg.Message)) *sipmsg.Message {
 	r := sipmsg.NewResponse(req, code, "")
-	if tag != "" && tagOf(r.Get("To")) == "" {
+	if tag != "" && r.ToTag() == "" {
 		r.Set("To", r.Get("To")+";tag="+tag)
 	}
 	if code > 100 && code < 300 {
@@ -70,7 +70,7 @@ func reliable(rseq int, body []byte) func(r *sipmsg.Message) {
 // RAck as given.
 func wantPrack(t *testing.T, m, inv *sipmsg.Message, tag, cseq, rack, ruri string) {
 	t.Helper()
-	if m.Method != "PRACK" || tagOf(m.Get("To")) != tag || m.Get("From") != inv.Get("From") ||
+	if m.Method != "PRACK" || m.ToTag() != tag || m.Get("From") != inv.Get("From") ||
 		m.Get("Call-ID") != inv.Get("Call-ID") || m.Get("CSeq") != cseq || m.Get("RAck") != rack || m.RequestURI != ruri {
 		t.Fatalf("want PRACK To tag %s CSeq %q RAck %q to %s, got:\n%s", tag, cseq, rack, ruri, m.AppendTo(nil))
 	}
@@ -102,7 +102,7 @@ func TestPrackCaller(t *testing.T) {
 	// and the PRACKs seen (by dialog and CSeq).
 	seen := map[string]bool{}
 	old := func(m *sipmsg.Message) bool {
-		k := tagOf(m.Get("To")) + " " + m.Get("CSeq")
+		k := m.ToTag() + " " + m.Get("CSeq")
 		if m.Method == "INVITE" || (m.Method == "PRACK" && seen[k]) {
 			return true
 		}
@@ -271,7 +271,7 @@ func TestPrackCallee(t *testing.T) {
 				return
 			}
 			if r180.StatusCode != 180 || !hasOption(r180, "Require", "100rel") || err != nil || rseq < 1 || rseq > 1<<31-1 ||
-				tagOf(r180.Get("To")) == "" || r180.Get("Contact") == "" {
+				r180.ToTag() == "" || r180.Get("Contact") == "" {
 				t.Fatalf("want a reliable 180, got:\n%s", r180.AppendTo(nil))
 			}
 			if _, err := ua.Answer(in.Call, media(20000, "PCMU")); err != nil {

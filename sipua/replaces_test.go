@@ -108,7 +108,7 @@ func TestReplacesNoMatch(t *testing.T) {
 		code     int
 	}{
 		{"nosuch@x;to-tag=a;from-tag=b", 481},
-		{inv0.Get("Call-ID") + ";to-tag=" + tagOf(ok0.Get("To")) + ";from-tag=p1;early-only", 486},
+		{inv0.Get("Call-ID") + ";to-tag=" + ok0.ToTag() + ";from-tag=p1;early-only", 486},
 		{"junk", 400},
 	} {
 		inv := peerInvite(p, ua, "", "1003", "q1", []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"))
@@ -173,7 +173,7 @@ func TestReferToReplacesOnTheWire(t *testing.T) {
 			continue
 		}
 		want := "<sip:1001@" + p2.addr() + "?Replaces=" + strings.ReplaceAll(inv2.Get("Call-ID"), "@", "%40") +
-			"%3Bto-tag%3Dp1%3Bfrom-tag%3D" + tagOf(ok2.Get("To")) + ">"
+			"%3Bto-tag%3Dp1%3Bfrom-tag%3D" + ok2.ToTag() + ">"
 		if got := m.Get("Refer-To"); got != want {
 			t.Fatalf("Refer-To %s, want %s", got, want)
 		}

@@ -149,7 +149,7 @@ func TestTortureAnswers(t *testing.T) {
 			if r.StatusCode != tc.code || r.Get("Call-ID") != m.Get("Call-ID") || r.Get("Accept") != tc.accept {
 				t.Fatalf("got %d Accept %q, want %d Accept %q:\n%s", r.StatusCode, r.Get("Accept"), tc.code, tc.accept, r)
 			}
-			if tagOf(r.Get("To")) == "" {
+			if r.ToTag() == "" {
 				t.Fatalf("final response without a To tag: %s", r.Get("To"))
 			}
 			if p != nil && m.Method == "INVITE" {
@@ -254,7 +254,7 @@ func TestOptionsCapabilities(t *testing.T) {
 	has("Accept", "application/sdp", "text/plain")
 	has("Accept-Encoding", "identity")
 	has("Supported", "replaces")
-	if r.StatusCode != 200 || tagOf(r.Get("To")) == "" {
+	if r.StatusCode != 200 || r.ToTag() == "" {
 		t.Fatalf("%d To %q", r.StatusCode, r.Get("To"))
 	}
 }
@@ -307,7 +307,7 @@ func TestMessageReceived(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p.send(peerMessage(p, ua, tc.ctype, tc.body), ua.LocalAddr())
 			r, _ := p.read()
-			if r.StatusCode != tc.code || r.Get("Accept") != tc.accept || tagOf(r.Get("To")) == "" {
+			if r.StatusCode != tc.code || r.Get("Accept") != tc.accept || r.ToTag() == "" {
 				t.Fatalf("got %d Accept %q To %q, want %d Accept %q", r.StatusCode, r.Get("Accept"), r.Get("To"), tc.code, tc.accept)
 			}
 			if tc.text == "" {

@@ -412,21 +412,6 @@ func TestUnservableOffer(t *testing.T) {
 	}
 }
 
-func TestTagOf(t *testing.T) {
-	for v, want := range map[string]string{
-		`"A;tag=x" <sip:a@h;tag=uri>;tag=abc`: "abc",
-		`<sip:a@h>;x=1; TAG = def ;y`:         "def",
-		`sip:a@h;tag=ghi`:                     "ghi",
-		`<sip:a@h;tag=uri>`:                   "",
-		`sip:a@h`:                             "",
-		`<sip:a@h>;tagx=1`:                    "",
-	} {
-		if got := tagOf(v); got != want {
-			t.Errorf("tagOf(%q) = %q, want %q", v, got, want)
-		}
-	}
-}
-
 // TestBadAnswer: a 2xx whose answer the phone cannot play is ACKed and
 // BYEd with Reason 488 (RFC 3326); the call ends 488.
 func TestBadAnswer(t *testing.T) {

@@ -161,7 +161,7 @@ func dialPeer(t *testing.T, ua *UA, p *peer, hdrs ...string) (inv, ok *sipmsg.Me
 // Contact, hdrs and body as SDP (nil: none).
 func okFor(req *sipmsg.Message, p *peer, body []byte, hdrs ...string) *sipmsg.Message {
 	r := sipmsg.NewResponse(req, 200, "")
-	if tagOf(r.Get("To")) == "" {
+	if r.ToTag() == "" {
 		r.Set("To", req.Get("To")+";tag=b1")
 	}
 	r.Add("Contact", "<sip:1002@"+p.addr()+">")

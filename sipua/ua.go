@@ -539,7 +539,7 @@ func (ua *UA) lineFor(m *sipmsg.Message) int {
 // addToTag puts tag on the response's To if it has none.
 func addToTag(r *sipmsg.Message, tag string) {
 	to := r.Get("To")
-	if to == "" || tagOf(to) != "" {
+	if to == "" || sipmsg.Tag(to) != "" {
 		return
 	}
 	if strings.IndexByte(to, '<') < 0 && strings.IndexByte(to, ';') >= 0 {

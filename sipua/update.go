@@ -73,16 +73,16 @@ func (ua *UA) updateDialog(m *sipmsg.Message) (*call, *dialog.Dialog) {
 		return c, c.dlg
 	}
 	callID := m.Get("Call-ID")
-	ft, tt := tagOf(m.Get("From")), tagOf(m.Get("To"))
+	ft, tt := m.FromTag(), m.ToTag()
 	for _, c := range ua.calls {
 		switch {
 		case c.dlg != nil:
-		case c.outgoing && c.inv != nil && c.inv.Get("Call-ID") == callID && tagOf(c.inv.Get("From")) == tt:
+		case c.outgoing && c.inv != nil && c.inv.Get("Call-ID") == callID && c.inv.FromTag() == tt:
 			if d := c.early[ft]; d != nil && (c.state == csEarly || c.state == csCalling) {
 				return c, d
 			}
 		case !c.outgoing && c.state == csRinging && c.srv != nil && c.localTag == tt &&
-			c.srv.Request().Get("Call-ID") == callID && tagOf(c.srv.Request().Get("From")) == ft:
+			c.srv.Request().Get("Call-ID") == callID && c.srv.Request().FromTag() == ft:
 			return c, nil
 		}
 	}

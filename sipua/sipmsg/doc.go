@@ -13,6 +13,12 @@
 //   - Parse(b) copies b and parses the copy into a new Message: the
 //     allocating convenience, safe to keep.
 //
+// The views read what a user agent reads from every message without
+// parsing into Via, NameAddr or URI and without allocating: (*Message).TopVia
+// and ScanVia (the top Via's branch and sent-by), Tag (a From or To tag),
+// ScanNameAddr and ScanURI (a Contact's URI host). Their strings are views
+// into the value scanned, and so into ParseFrom's buffer (view.go).
+//
 // AppendTo writes the wire form into the caller's buffer and does not
 // allocate when it has room; String allocates.
 //

@@ -14,8 +14,9 @@ var fuzzMsg Message
 // FuzzParseFrom is differential: ParseFrom into a reused message, Parse (a
 // copy into a fresh one) and the old line-by-line parser (legacy_test.go)
 // agree on every input ParseFrom accepts; re-serialising a parsed message
-// re-parses to the same fields; and the field parsers accept what ParseFrom
-// checked.
+// re-parses to the same fields; the field parsers accept what ParseFrom
+// checked; and the views (TopVia, Tag, Addr, CSeq), kept by ParseFrom
+// or not, read what a fresh scan reads.
 func FuzzParseFrom(f *testing.F) {
 	files, _ := filepath.Glob("testdata/rfc4475/*.dat")
 	bench, _ := filepath.Glob("testdata/bench/*.sip")
@@ -66,9 +67,22 @@ func FuzzParseFrom(f *testing.F) {
 			}
 		}
 		for _, n := range []string{"From", "To"} {
-			if _, err := ParseNameAddr(m.Get(n)); err != nil {
+			a, err := ParseNameAddr(m.Get(n))
+			if err != nil {
 				t.Fatalf("ParseNameAddr(%q) after a successful parse: %v", m.Get(n), err)
 			}
+			if tag, _ := a.Param("tag"); Tag(fuzzMsg.Get(n)) != tag {
+				t.Fatalf("Tag(%q) = %q, ParseNameAddr: %q", m.Get(n), Tag(fuzzMsg.Get(n)), tag)
+			}
+		}
+		checkKept(t, &fuzzMsg)
+		checkKept(t, m)
+		if v, err := fuzzMsg.TopVia(); err == nil {
+			if p, _ := ParseVia(m.Get("Via")); v.Branch() != p.Branch() || v.Host != p.Host || v.Port != p.Port {
+				t.Fatalf("TopVia %+v, ParseVia %+v", v, p)
+			}
+		} else if !errors.Is(err, errSentBySpace) {
+			t.Fatalf("TopVia after a successful parse: %v", err)
 		}
 		_, _ = ParseURI(m.RequestURI)
 	})

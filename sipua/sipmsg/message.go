@@ -16,6 +16,8 @@ type Message struct {
 	// forms expanded).
 	Headers []Header
 	Body    []byte
+
+	kept *kept // what ParseFrom scanned, for the views (view.go)
 }
 
 // Header is one header line: its name and its (unfolded, trimmed) value.
@@ -73,7 +75,7 @@ func (m *Message) count(name string) int {
 // lookup returns the whole value of the first header named canon.
 func (m *Message) lookup(canon string) (string, bool) {
 	for _, h := range m.Headers {
-		if strings.EqualFold(h.Name, canon) {
+		if len(h.Name) == len(canon) && (h.Name == canon || strings.EqualFold(h.Name, canon)) {
 			return h.Value, true
 		}
 	}
@@ -193,7 +195,11 @@ func (m *Message) RemoveFirst(name string) {
 
 // CSeq parses the CSeq header (RFC 3261 section 20.16).
 func (m *Message) CSeq() (seq uint32, method string, err error) {
-	return parseCSeq(m.Get("CSeq"))
+	v := m.Get("CSeq")
+	if k := m.kept; k != nil && same(v, k.cseq) {
+		return k.seq, k.method, nil
+	}
+	return parseCSeq(v)
 }
 
 func parseCSeq(v string) (seq uint32, method string, err error) {

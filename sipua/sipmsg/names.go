@@ -48,6 +48,9 @@ func init() {
 //
 // It does not allocate.
 func CanonicalName(name string) string {
+	if c := exactName(name); c != "" {
+		return c // spelled canonically already: no hashing
+	}
 	if len(name) == 1 {
 		if full := compactName(name[0]); full != "" {
 			return full
@@ -108,7 +111,13 @@ func compactName(c byte) string {
 	return ""
 }
 
-func isList(canon string) bool { return listHeaders[canon] }
+func isList(canon string) bool {
+	switch canon {
+	case "Via", "Contact", "From", "To", "Call-ID", "CSeq", "Content-Length", "Content-Type":
+		return canon == "Via" || canon == "Contact" // the common ones without hashing
+	}
+	return listHeaders[canon]
+}
 
 // exactName returns the constant for a name already spelled canonically,
 // "" otherwise: a switch the compiler turns into a search without hashing.

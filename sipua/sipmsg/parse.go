@@ -28,7 +28,12 @@ func view(b []byte) string {
 func Parse(b []byte) (*Message, error) {
 	own := make([]byte, len(b))
 	copy(own, b)
-	m := &Message{}
+	p := &struct {
+		m Message
+		k kept
+	}{}
+	m := &p.m
+	m.kept = &p.k // one allocation for both
 	if err := m.ParseFrom(own); err != nil {
 		return nil, err
 	}
@@ -62,7 +67,13 @@ func (m *Message) ParseFrom(b []byte) error {
 	if cap(hs) == 0 {
 		hs = make([]Header, 0, initialHeaders)
 	}
-	*m = Message{Headers: hs}
+	k := m.kept
+	if k == nil {
+		k = new(kept) // like the header slice: once per reused Message
+	} else {
+		*k = kept{}
+	}
+	*m = Message{Headers: hs, kept: k}
 	i := 0
 	for i < len(b) && (b[i] == '\r' || b[i] == '\n') {
 		i++
@@ -342,31 +353,43 @@ func checkRequestURI(uri string) error {
 // address and Via headers. It does not allocate unless it fails.
 func (m *Message) check() error {
 	var nFrom, nTo, nCallID, nCSeq, nCL, nCT, nMF int
-	var nVia int
+	var nVia, nContact int
 	var via, from, to, callID, cseq string // first headers' values; "" = missing
 	for i := range m.Headers {
 		h := &m.Headers[i]
 		var err error
 		switch h.Name {
 		case "Via":
-			err = checkList(h.Value, checkVia)
 			if nVia++; nVia == 1 {
 				via = h.Value
+				err = m.keepVia(h.Value)
+			} else {
+				err = checkList(h.Value, checkVia)
 			}
 		case "From":
-			nFrom++
-			err = checkNameAddr(h.Value)
-			if nFrom == 1 {
+			if nFrom++; nFrom == 1 {
 				from = h.Value
+				err = keepAddr(h.Value, &m.kept.from, &m.kept.fromAddr)
+			} else {
+				err = checkNameAddr(h.Value)
 			}
 		case "To":
-			nTo++
-			err = checkNameAddr(h.Value)
-			if nTo == 1 {
+			if nTo++; nTo == 1 {
 				to = h.Value
+				err = keepAddr(h.Value, &m.kept.to, &m.kept.toAddr)
+			} else {
+				err = checkNameAddr(h.Value)
 			}
 		case "Contact":
-			if strings.TrimSpace(h.Value) != "*" {
+			if strings.TrimSpace(h.Value) == "*" {
+				break
+			}
+			if nContact++; nContact == 1 && h.Value != "" {
+				elem, rest := nextElem(h.Value)
+				if err = keepAddr(elem, &m.kept.contact, &m.kept.contactAddr); err == nil {
+					err = checkList(rest, checkNameAddr)
+				}
+			} else {
 				err = checkList(h.Value, checkNameAddr)
 			}
 		case "Route", "Record-Route":
@@ -406,10 +429,11 @@ func (m *Message) check() error {
 			return malformed("%s more than once", c.name)
 		}
 	}
-	_, method, err := parseCSeq(cseq)
+	seq, method, err := parseCSeq(cseq)
 	if err != nil {
 		return malformedErr("CSeq", err)
 	}
+	m.kept.cseq, m.kept.seq, m.kept.method = cseq, seq, method
 	if m.IsRequest() && method != m.Method {
 		return malformed("CSeq method %q does not match %q", method, m.Method)
 	}

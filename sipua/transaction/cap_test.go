@@ -47,23 +47,38 @@ func TestRFC2543Key(t *testing.T) {
 	})
 }
 
-func TestBranchOf(t *testing.T) {
+// TestKeys: the keys read the top Via as RFC 3261 17.1.3 and 17.2.3 say,
+// whatever its spelling: the branch by name case-insensitively, past quoted
+// parameters, sent-by with LWS around the colon (and, through ParseVia,
+// inside it), the host case-insensitively.
+func TestKeys(t *testing.T) {
 	for _, tc := range []struct {
-		via, want string
-		ok        bool
+		via, branch, host string
+		port              int
 	}{
-		{"SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport", "z9hG4bK1", true},
-		{"SIP/2.0/UDP 10.0.0.1;rport=5;received=1.2.3.4;BRANCH = z9hG4bK2", "z9hG4bK2", true},
-		{"SIP/2.0/UDP h ; branch=z9hG4bK3 , SIP/2.0/UDP other;branch=x", "z9hG4bK3", true},
-		{"SIP/2.0/UDP h, SIP/2.0/UDP other;branch=x", "", false},
-		{"SIP/2.0/UDP h;x=\"a;branch=b\";branch=c", "", false},
-		{"SIP/2.0/UDP h;branchx=1", "", false},
-		{"SIP/2.0/UDP h;branch=", "", false},
+		{"SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport", "z9hG4bK1", "10.0.0.1", 5060},
+		{"SIP/2.0/UDP 10.0.0.1;rport=5;received=1.2.3.4;BRANCH = z9hG4bK2", "z9hG4bK2", "10.0.0.1", 0},
+		{"SIP/2.0/UDP h ; branch=z9hG4bK3 , SIP/2.0/UDP other;branch=x", "z9hG4bK3", "h", 0},
+		{`SIP/2.0/UDP h;x="a;branch=b";branch=z9hG4bK4`, "z9hG4bK4", "h", 0},
+		{" SIP / 2.0 / UDP Host.Example : 5070 ;branch=z9hG4bK5", "z9hG4bK5", "host.example", 5070},
+		{"SIP/2.0/UDP [::1]:5070;branch=z9hG4bK6", "z9hG4bK6", "::1", 5070},
+		{"SIP/2.0/UDP ho st:5060;branch=z9hG4bK7", "z9hG4bK7", "host", 5060},
 	} {
-		got, ok := branchOf(tc.via)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("branchOf(%q) = %q, %v; want %q, %v", tc.via, got, ok, tc.want, tc.ok)
+		m := request("OPTIONS", "x")
+		m.Set("Via", tc.via)
+		s, err := serverKey(m)
+		if err != nil || s != (skey{tc.branch, tc.host, tc.port, "OPTIONS"}) {
+			t.Errorf("serverKey(%q) = %+v, %v", tc.via, s, err)
 		}
+		c, err := clientKey(m)
+		if err != nil || c != (ckey{tc.branch, "OPTIONS"}) {
+			t.Errorf("clientKey(%q) = %+v, %v", tc.via, c, err)
+		}
+	}
+	m := request("OPTIONS", "x")
+	m.Set("Via", "SIP/2.0/UDP")
+	if _, err := serverKey(m); err == nil {
+		t.Error("serverKey of a bad Via: no error")
 	}
 }
 
@@ -74,15 +89,9 @@ func TestClientKeyAllocs(t *testing.T) {
 	}
 }
 
-func TestSentByOf(t *testing.T) {
-	for via, want := range map[string]string{
-		"SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1": "10.0.0.1:5060",
-		" SIP / 2.0 / UDP host.example ;branch=x":   "host.example",
-		"SIP/2.0/UDP [::1]:5070":                    "[::1]:5070",
-		"garbage":                                   "",
-	} {
-		if got := sentByOf(via); got != want {
-			t.Errorf("sentByOf(%q) = %q, want %q", via, got, want)
-		}
+func TestServerKeyAllocs(t *testing.T) {
+	m := request("INVITE", "z9hG4bKa1")
+	if n := testing.AllocsPerRun(100, func() { _, _ = serverKey(m) }); n != 0 {
+		t.Fatalf("serverKey: %v allocations", n)
 	}
 }

@@ -145,102 +145,52 @@ func clientKey(m *sipmsg.Message) (ckey, error) {
 	if err != nil {
 		return ckey{}, fmt.Errorf("transaction: %w", err)
 	}
-	if b, ok := branchOf(m.Get("Via")); ok {
-		return ckey{b, method}, nil
-	}
-	v, err := topVia(m)
+	b, _, _, err := viaKey(m)
 	if err != nil {
 		return ckey{}, err
 	}
-	return ckey{v.Branch(), method}, nil
+	return ckey{b, method}, nil
 }
 
-// branchOf finds the branch parameter of the first Via in a Via value by a
-// scan, without parsing the value (and so without allocating). It reports
-// false when it cannot tell (no branch, or a form it does not follow), and
-// the caller parses instead.
-func branchOf(via string) (string, bool) {
-	for i := 0; i < len(via); i++ {
-		switch via[i] {
-		case ',', '"', '(':
-			return "", false // the next Via, or quoting/comments: parse instead
-		case ';':
-			p := strings.TrimLeft(via[i+1:], " \t")
-			if len(p) < 6 || !strings.EqualFold(p[:6], "branch") {
-				continue
-			}
-			p = strings.TrimLeft(p[6:], " \t")
-			if len(p) == 0 || p[0] != '=' {
-				continue
-			}
-			p = strings.TrimLeft(p[1:], " \t")
-			end := strings.IndexAny(p, "; \t,")
-			if end < 0 {
-				end = len(p)
-			}
-			if end == 0 {
-				return "", false
-			}
-			return p[:end], true
-		}
+// viaKey is the top Via's branch and sent-by, as views into m
+// (sipmsg.TopVia) without allocating; a Via only ParseVia reads (whitespace
+// inside sent-by) is parsed.
+func viaKey(m *sipmsg.Message) (branch, host string, port int, err error) {
+	if v, err := m.TopVia(); err == nil {
+		return v.Branch(), v.Host, v.Port, nil
 	}
-	return "", false
+	v, err := topVia(m)
+	if err != nil {
+		return "", "", 0, err
+	}
+	return v.Branch(), v.Host, v.Port, nil
 }
 
 // skey matches a request to its server transaction (17.2.3): branch,
-// sent-by and method, ACK matching the INVITE. For RFC 2543 peers (no
-// magic cookie) the branch is replaced by Call-ID, CSeq number and From.
-type skey struct{ branch, sentBy, method string }
+// sent-by (host, lower-cased, and port) and method, ACK matching the
+// INVITE. For RFC 2543 peers (no magic cookie) the branch is replaced by
+// Call-ID, CSeq number and From.
+type skey struct {
+	branch, host string
+	port         int
+	method       string
+}
 
 func serverKey(m *sipmsg.Message) (skey, error) {
 	method := m.Method
 	if method == "ACK" {
 		method = "INVITE"
 	}
-	var b, sentBy string
-	via := m.Get("Via")
-	if br, ok := branchOf(via); ok {
-		if sentBy = sentByOf(via); sentBy != "" {
-			b = br
-		}
-	}
-	if b == "" {
-		v, err := topVia(m)
-		if err != nil {
-			return skey{}, err
-		}
-		b, sentBy = v.Branch(), sipmsg.URI{Host: v.Host, Port: v.Port}.HostPort()
+	b, host, port, err := viaKey(m)
+	if err != nil {
+		return skey{}, err
 	}
 	if !strings.HasPrefix(b, sipmsg.MagicCookie) {
 		// RFC 2543 peers: fall back to Call-ID, CSeq number and From tag.
 		seq, _, _ := m.CSeq()
 		b = fmt.Sprintf("2543:%s:%d:%s", m.Get("Call-ID"), seq, m.Get("From"))
 	}
-	return skey{b, strings.ToLower(sentBy), method}, nil
-}
-
-// sentByOf is the sent-by (host[:port]) of the first Via in a Via value,
-// "" when it cannot tell.
-func sentByOf(via string) string {
-	_, rest, ok := strings.Cut(strings.TrimLeft(via, " \t"), "/") // SIP/2.0/UDP
-	if !ok {
-		return ""
-	}
-	_, rest, ok = strings.Cut(rest, "/")
-	if !ok {
-		return ""
-	}
-	rest = strings.TrimLeft(rest, " \t") // the transport, after optional LWS
-	i := strings.IndexAny(rest, " \t")
-	if i < 0 {
-		return ""
-	}
-	rest = strings.TrimLeft(rest[i:], " \t")
-	end := strings.IndexAny(rest, "; \t,")
-	if end < 0 {
-		end = len(rest)
-	}
-	return rest[:end]
+	return skey{b, strings.ToLower(host), port, method}, nil
 }
 
 // State is a transaction state (RFC 3261 figures 5-8, RFC 6026 figures 3-4).
