@@ -67,7 +67,10 @@ func (st *sessTimer) stop() {
 // delta-seconds and the refresher parameter ("uac", "uas", or "").
 func parseSE(v string) (secs int, ref string, ok bool) {
 	num, params, _ := strings.Cut(v, ";")
-	n, err := strconv.Atoi(strings.TrimSpace(num))
+	if num = strings.TrimSpace(num); num == "" {
+		return 0, "", false // no header: without Atoi's error, which allocates
+	}
+	n, err := strconv.Atoi(num)
 	if err != nil || n <= 0 {
 		return 0, "", false
 	}
@@ -83,7 +86,10 @@ func parseSE(v string) (secs int, ref string, ok bool) {
 // parseMinSE reads a Min-SE value (section 5); 0 when absent or bad.
 func parseMinSE(v string) int {
 	num, _, _ := strings.Cut(v, ";")
-	n, err := strconv.Atoi(strings.TrimSpace(num))
+	if num = strings.TrimSpace(num); num == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(num)
 	if err != nil || n < 0 {
 		return 0
 	}

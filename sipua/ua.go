@@ -581,7 +581,9 @@ func unsupported(m *sipmsg.Message, supported string) []string {
 // hasTag reports whether a comma-separated list (Allow, Supported,
 // Require) has tag, case-insensitively.
 func hasTag(list, tag string) bool {
-	for _, t := range sipmsg.SplitList(list) {
+	for list != "" { // a scan: no slice (option tags and methods hold no commas or quotes)
+		var t string
+		t, list, _ = strings.Cut(list, ",")
 		if strings.EqualFold(strings.TrimSpace(t), tag) {
 			return true
 		}
