@@ -187,6 +187,19 @@ func (c *ctrl) wait(ctx context.Context, mark int, what string, ok func(ctrlMsg)
 	}
 }
 
+// last returns the latest message from mark on that ok accepts (the zero
+// ctrlMsg if none).
+func (c *ctrl) last(mark int, ok func(ctrlMsg) bool) ctrlMsg {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.msgs) - 1; i >= mark; i-- {
+		if ok(c.msgs[i]) {
+			return c.msgs[i]
+		}
+	}
+	return ctrlMsg{}
+}
+
 // waitEvent waits for an event of the type from mark on.
 func (c *ctrl) waitEvent(ctx context.Context, mark int, typ string) (ctrlMsg, error) {
 	return c.wait(ctx, mark, typ, func(m ctrlMsg) bool { return m.Event && m.Type == typ })

@@ -42,7 +42,11 @@
 // Two samples of /proc, at the start and the end of a window, give:
 //
 //   - rss MB, hwm MB: VmRSS and VmHWM of /proc/PID/status at the window's
-//     end: resident memory now, and the most it has been since start.
+//     end: resident memory now, and the most it has been since start;
+//     anon and file split the resident memory (RssAnon: heap, stacks and
+//     other private memory; RssFile: the pages of the binary and its
+//     shared libraries that are mapped in, counted whole even when other
+//     processes share them).
 //   - threads: Threads of /proc/PID/status at the end.
 //   - cpu ms/s: utime+stime of /proc/PID/stat (fields 14 and 15, every
 //     thread's, exited ones included) over the window, in ms of CPU per

@@ -84,6 +84,8 @@ type Pair struct {
 type Ratio struct {
 	Role        string  `json:"role"`
 	RSS         float64 `json:"rss"`
+	Anon        float64 `json:"anon"`
+	File        float64 `json:"file"`
 	HWM         float64 `json:"hwm"`
 	Threads     float64 `json:"threads"`
 	CPU         float64 `json:"cpu"`
@@ -510,16 +512,17 @@ func baresipMedia(ctx context.Context, sides []*bside, marks []int) (bool, strin
 	var say []string
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	both := func(m ctrlMsg) bool {
+		return m.Event && m.Type == "CALL_RTCP" && m.RTCPStats != nil && m.RTCPStats.TX.Sent > 0 && m.RTCPStats.RX.Sent > 0
+	}
 	for i, s := range sides {
-		m, err := s.c.wait(wctx, marks[i], "an RTCP report with packets both ways", func(m ctrlMsg) bool {
-			return m.Event && m.Type == "CALL_RTCP" && m.RTCPStats != nil && m.RTCPStats.TX.Sent > 0 && m.RTCPStats.RX.Sent > 0
-		})
-		if err != nil {
+		if _, err := s.c.wait(wctx, marks[i], "an RTCP report with packets both ways", both); err != nil {
 			ok = false
 			say = append(say, fmt.Sprintf("%s: %v", s.ext, err))
 			continue
 		}
-		say = append(say, fmt.Sprintf("%s sent %d RTP packets, its peer %d (RTCP)", s.ext, m.RTCPStats.TX.Sent, m.RTCPStats.RX.Sent))
+		m := s.c.last(marks[i], both)
+		say = append(say, fmt.Sprintf("%s sent %d RTP packets, its peer %d (its last RTCP report)", s.ext, m.RTCPStats.TX.Sent, m.RTCPStats.RX.Sent))
 	}
 	return ok, strings.Join(say, "; ")
 }
@@ -606,6 +609,8 @@ func ratio(p, b Proc) Ratio {
 	}
 	return Ratio{Role: p.Role,
 		RSS:         div(float64(p.Call.RSSKB), float64(b.Call.RSSKB)),
+		Anon:        div(float64(p.Call.AnonKB), float64(b.Call.AnonKB)),
+		File:        div(float64(p.Call.FileKB), float64(b.Call.FileKB)),
 		HWM:         div(float64(p.Call.HWMKB), float64(b.Call.HWMKB)),
 		Threads:     div(float64(p.Call.Threads), float64(b.Call.Threads)),
 		CPU:         div(p.Call.CPUMSPerSec, b.Call.CPUMSPerSec),

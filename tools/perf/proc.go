@@ -20,11 +20,14 @@ const userHZ = 100
 
 // Sample is what /proc says about one process at one moment.
 type Sample struct {
-	At       time.Time
-	RSSKB    int64 // VmRSS, /proc/PID/status
-	HWMKB    int64 // VmHWM: the most resident it has been since it started
-	Threads  int   // Threads, /proc/PID/status
-	CPUTicks int64 // utime+stime, /proc/PID/stat, in 1/userHZ s: every thread, exited ones included
+	At    time.Time
+	RSSKB int64 // VmRSS, /proc/PID/status
+	HWMKB int64 // VmHWM: the most resident it has been since it started
+	// AnonKB and FileKB split VmRSS (RssAnon, RssFile; RssShmem is the
+	// rest): heap and stacks, and pages of the binary and its libraries.
+	AnonKB, FileKB int64
+	Threads        int   // Threads, /proc/PID/status
+	CPUTicks       int64 // utime+stime, /proc/PID/stat, in 1/userHZ s: every thread, exited ones included
 	// Tasks are the live threads, by thread ID (/proc/PID/task/TID).
 	Tasks map[int]Task
 }
@@ -87,6 +90,7 @@ func ReadSample(pid int) (Sample, error) {
 	}
 	f := statusFields(st)
 	s.RSSKB, s.HWMKB = kb(f["VmRSS"]), kb(f["VmHWM"])
+	s.AnonKB, s.FileKB = kb(f["RssAnon"]), kb(f["RssFile"])
 	s.Threads, _ = strconv.Atoi(f["Threads"])
 	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
@@ -173,6 +177,8 @@ type Figures struct {
 	Seconds float64 `json:"seconds"` // the window
 	RSSKB   int64   `json:"rss_kb"`  // VmRSS at the window's end
 	HWMKB   int64   `json:"hwm_kb"`  // VmHWM at the window's end
+	AnonKB  int64   `json:"anon_kb"` // RssAnon at the window's end
+	FileKB  int64   `json:"file_kb"` // RssFile at the window's end
 	Threads int     `json:"threads"` // at the window's end
 	// CPUMSPerSec is utime+stime over the window, ms per second: 10 is 1%
 	// of one core. Counted in 10 ms ticks, so over a few seconds it is
@@ -210,7 +216,7 @@ const framesPerSec = 50
 // process). A thread that started during the window counts from zero.
 func Diff(a, b Sample) Figures {
 	sec := b.At.Sub(a.At).Seconds()
-	f := Figures{Seconds: sec, RSSKB: b.RSSKB, HWMKB: b.HWMKB, Threads: b.Threads}
+	f := Figures{Seconds: sec, RSSKB: b.RSSKB, HWMKB: b.HWMKB, AnonKB: b.AnonKB, FileKB: b.FileKB, Threads: b.Threads}
 	if sec <= 0 {
 		return f
 	}
