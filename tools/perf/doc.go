@@ -71,10 +71,13 @@
 // in epoll_wait until its next timer, and may not wake at all in a
 // window of a few seconds). With -threads each
 // process's threads follow it, most wake-ups first, each with the system
-// call it was in at the window's end (/proc/PID/task/TID/syscall): Go's
-// sysmon sleeps in nanosleep (or futex when parked), idle Go threads in
-// futex, the network poller in epoll_pwait, baresip's main loop in
-// epoll_wait and aubridge's thread in pselect6 (its 20 ms sleep).
+// call it was in at the window's end (/proc/PID/task/TID/syscall), a
+// snapshot and only a hint, as Go's threads change roles: Go's sysmon
+// sleeps in nanosleep (or futex when parked; it is usually the thread
+// after the main one, TID PID+1), as does a Go thread spinning to steal
+// work; idle Go threads sleep in futex, the network poller in
+// epoll_pwait; baresip's main loop in epoll_wait and aubridge's thread
+// in pselect6 (its sleep between polls of a few ms).
 //
 // # What the figures include
 //
