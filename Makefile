@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: deps run demo test unit race peers e2e bench fuzz build image
+.PHONY: deps run demo test unit race peers e2e bench fuzz build image perf
 
 deps:
 	@bash tools/setup/install-deps.sh
@@ -38,7 +38,8 @@ unit:
 race:
 	$(GO) test -race -count=1 -timeout 10m ./sipua/... ./audio/... ./firmware/...
 
-# hal and the tools without -short (tools/lab is e2e).
+# hal and the tools without -short (tools/lab is e2e), tools/perf's
+# short run of make perf among them.
 peers:
 	$(GO) test -count=1 -timeout 8m ./hal/... $$($(GO) list ./tools/... | grep -v /tools/lab$$)
 
@@ -56,6 +57,15 @@ BENCHTIME ?= 1x
 .PHONY: sipbench
 sipbench:
 	cd tools/sipbench && $(GO) test -count=1 -run . -bench . -benchmem -benchtime=$(BENCHTIME) .
+
+# The whole phone against baresip (tools/perf): two sim phones in a call
+# and two baresips in a call through the development PBX, each process's
+# memory, CPU time, wake-ups and threads from /proc, idle and over one
+# call window (25 s). Not part of test: make peers runs it once for 3 s
+# (tools/perf's TestRun). PERFFLAGS="-call 60s -threads" or "-json".
+PERFFLAGS ?=
+perf: deps
+	$(GO) run ./tools/cmd/perf $(PERFFLAGS)
 
 # The SD card image of a Raspberry Pi phone (3B, 4B and Zero 2 W in one
 # image; BOARDS=rpi4b for one): write it to a card with dd.

@@ -33,6 +33,13 @@ type BaresipOptions struct {
 	// Commands are typed at start (baresip -e, as keys: "dsip:1001@HOST"
 	// dials that URI).
 	Commands []string
+	// Config, when set, is written as baresip's config file instead of the
+	// one made from the fields above (SineHz, the ports), for a caller that
+	// wants other modules or audio devices (tools/perf); module_path is
+	// then its business (BaresipModules).
+	Config string
+	// Quiet starts it without -v: no debug lines on its output.
+	Quiet bool
 }
 
 // Baresip is a running baresip.
@@ -93,7 +100,8 @@ snd_path		%s
 }
 
 // StartBaresip writes baresip's configuration into o.Dir and starts it
-// (baresip -f DIR -t LIFETIME), with its log kept for Log and WaitLog.
+// (baresip -f DIR -t LIFETIME, with -v unless Quiet), with its log kept for
+// Log and WaitLog.
 func StartBaresip(ctx context.Context, o BaresipOptions) (*Baresip, error) {
 	mods := BaresipModules()
 	if mods == "" {
@@ -102,14 +110,21 @@ func StartBaresip(ctx context.Context, o BaresipOptions) (*Baresip, error) {
 	if o.Lifetime == 0 {
 		o.Lifetime = 60 * time.Second
 	}
-	if err := os.WriteFile(filepath.Join(o.Dir, "config"), []byte(baresipConfig(o, mods)), 0o644); err != nil {
+	config := o.Config
+	if config == "" {
+		config = baresipConfig(o, mods)
+	}
+	if err := os.WriteFile(filepath.Join(o.Dir, "config"), []byte(config), 0o644); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(o.Dir, "accounts"), []byte(o.Account+"\n"), 0o644); err != nil {
 		return nil, err
 	}
 	// -t ends it after the lifetime even if nobody stops it.
-	args := []string{"-f", o.Dir, "-t", strconv.Itoa(int(o.Lifetime.Seconds())), "-v"}
+	args := []string{"-f", o.Dir, "-t", strconv.Itoa(int(o.Lifetime.Seconds()))}
+	if !o.Quiet {
+		args = append(args, "-v")
+	}
 	for _, c := range o.Commands {
 		args = append(args, "-e", c)
 	}
@@ -148,6 +163,12 @@ func (b *Baresip) read(r io.Reader) {
 		}
 	}
 }
+
+// PID is baresip's process ID.
+func (b *Baresip) PID() int { return b.cmd.Process.Pid }
+
+// Done is closed when baresip has exited.
+func (b *Baresip) Done() <-chan struct{} { return b.done }
 
 // Log returns baresip's output so far.
 func (b *Baresip) Log() string {

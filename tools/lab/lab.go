@@ -65,6 +65,16 @@ type Phone struct {
 	cmd *exec.Cmd
 }
 
+// PID is the process ID of the phone's phoned on the sim board; 0 on the
+// qemu board (the phone is a guest, not a host process) or before it
+// started.
+func (ph *Phone) PID() int {
+	if ph.cmd == nil || ph.cmd.Process == nil {
+		return 0
+	}
+	return ph.cmd.Process.Pid
+}
+
 // Lab is a development PBX with phones registered to it.
 type Lab struct {
 	PBX    *pbx.PBX

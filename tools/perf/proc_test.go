@@ -1,0 +1,72 @@
+package perf
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestCPUTicks(t *testing.T) {
+	// A command name with spaces and a parenthesis; utime 1234, stime 56.
+	line := "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 500 0 0 0 1234 56 0 0 20 0 9 0 100 8000000 2000 18446744073709551615\n"
+	n, err := cpuTicks([]byte(line))
+	if err != nil || n != 1290 {
+		t.Fatalf("cpuTicks = %d, %v; want 1290", n, err)
+	}
+	if _, err := cpuTicks([]byte("4242 (x) S 1 2")); err == nil {
+		t.Fatal("a short stat line parsed")
+	}
+}
+
+func TestStatusFields(t *testing.T) {
+	f := statusFields([]byte("Name:\tphoned\nVmHWM:\t    9000 kB\nVmRSS:\t    8000 kB\nThreads:\t9\nvoluntary_ctxt_switches:\t12\n"))
+	if f["Name"] != "phoned" || kb(f["VmRSS"]) != 8000 || kb(f["VmHWM"]) != 9000 || f["Threads"] != "9" || f["voluntary_ctxt_switches"] != "12" {
+		t.Fatalf("fields %q", f)
+	}
+}
+
+func TestDiff(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	a := Sample{At: t0, CPUTicks: 100, Tasks: map[int]Task{
+		1: {Name: "p", Voluntary: 10, Involuntary: 1, RunNS: 1e6},
+		2: {Name: "p", Voluntary: 5},
+		3: {Name: "p"}, // exits
+	}}
+	b := Sample{At: t0.Add(2 * time.Second), RSSKB: 8000, HWMKB: 9000, Threads: 3, CPUTicks: 104, Tasks: map[int]Task{
+		1: {Name: "p", Voluntary: 110, Involuntary: 11, RunNS: 5e6},
+		2: {Name: "p", Voluntary: 5},
+		4: {Name: "p", Voluntary: 90, RunNS: 2e6}, // new
+	}}
+	f := Diff(a, b)
+	if f.Seconds != 2 || f.RSSKB != 8000 || f.HWMKB != 9000 || f.Threads != 3 {
+		t.Fatalf("%+v", f)
+	}
+	// 4 ticks of 10 ms in 2 s; (100+10+90) switches in 2 s; 6 ms on CPU in 2 s.
+	if f.CPUMSPerSec != 20 || f.WakeupsPerSec != 100 || f.VoluntaryPerSec != 95 || f.InvoluntaryPerSec != 5 ||
+		f.WakeupsPerFrame != 2 || f.SchedMSPerSec != 3 || f.ExitedThreads != 1 {
+		t.Fatalf("%+v", f)
+	}
+	if len(f.PerThread) != 3 || f.PerThread[0].TID != 1 || f.PerThread[0].WakeupsPerSec != 55 ||
+		f.PerThread[1].TID != 4 || !f.PerThread[1].New || f.PerThread[2].WakeupsPerSec != 0 {
+		t.Fatalf("per thread %+v", f.PerThread)
+	}
+}
+
+// TestReadSampleSelf reads this test's own process.
+func TestReadSampleSelf(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc: Linux only")
+	}
+	s, err := ReadSample(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.RSSKB <= 0 || s.HWMKB < s.RSSKB || s.Threads < 1 || len(s.Tasks) < 1 || s.CPUTicks < 0 {
+		t.Fatalf("%+v", s)
+	}
+	for tid, task := range s.Tasks {
+		if task.Voluntary+task.Involuntary <= 0 && tid == os.Getpid() {
+			t.Errorf("main thread %d: no context switches: %+v", tid, task)
+		}
+	}
+}
