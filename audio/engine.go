@@ -21,10 +21,13 @@ import (
 
 // Config configures an Engine. Zero fields take their defaults.
 type Config struct {
-	Rate     int    // samples/s: 8000 (the default; G.711's only rate)
-	Ptime    int    // ms per frame: 10, 20 (default) or 30
-	Locale   string // call-progress tones: "us" (default) or "uk"
-	JitterMs int    // initial jitter-buffer target, ms; default 40
+	Rate   int    // samples/s: 8000 (the default; G.711's only rate)
+	Ptime  int    // ms per frame: 10, 20 (default) or 30
+	Locale string // call-progress tones: "us" (default) or "uk"
+	// JitterMs is the jitter buffer's initial target, ms; default one
+	// frame (Ptime), the smallest delay: it grows with each packet that
+	// comes too late and comes back down after 2 s with slack.
+	JitterMs int
 	// JitterMaxMs is the jitter buffer's depth, ms, fixed at start: the
 	// delay never grows beyond it. Default 200.
 	JitterMaxMs int
@@ -233,7 +236,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("audio: locale %q: %w", cfg.Locale, err)
 	}
 	if cfg.JitterMs == 0 {
-		cfg.JitterMs = 40
+		cfg.JitterMs = cfg.Ptime
 	}
 	if cfg.JitterMaxMs == 0 {
 		cfg.JitterMaxMs = max(200, cfg.JitterMs+cfg.Ptime)
