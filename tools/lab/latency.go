@@ -22,6 +22,48 @@ type Impulse struct {
 	Latency time.Duration
 }
 
+// clock estimates a phone's frame clock from when its earpiece frames
+// arrive: frame k arrives at the tick t0 + k frames or, when the reader
+// woke late, after it; the earliest arrival for its frame is the closest.
+type clock struct {
+	t0  time.Time
+	off time.Duration // least arrival - (t0 + k frames) seen
+	set bool
+}
+
+func (c *clock) frame(k int, at time.Time) {
+	if !c.set {
+		c.t0, c.set = at, true
+		c.off = 0
+		return
+	}
+	c.off = min(c.off, at.Sub(c.t0)-time.Duration(k)*framePeriod)
+}
+
+// tick is one tick of the clock.
+func (c *clock) tick() time.Time { return c.t0.Add(c.off) }
+
+// Phase is how long after a tick of A's frame clock B's ticks, modulo a
+// frame: A's packet, sent at A's tick, plays at B's next tick, so the
+// latency at no jitter is a frame plus the phase (the floor of
+// docs/DESIGN.md), and a frame more when the phase is so near 0 that the
+// packet comes just after B's tick.
+func Phase(a, b *clock) time.Duration {
+	d := b.tick().Sub(a.tick()) % framePeriod
+	if d < 0 {
+		d += framePeriod
+	}
+	return d
+}
+
+// Measurement is what MeasureMouthToEar found.
+type Measurement struct {
+	Impulses []Impulse
+	// Phase is B's frame clock's phase after A's, modulo a frame (0 to
+	// 20 ms), estimated from the earpiece streams.
+	Phase time.Duration
+}
+
 // Latency sums up the impulses of a stretch of a call.
 type Latency struct {
 	Mean, Max      time.Duration
@@ -75,7 +117,7 @@ const (
 // earpiece streams' arrival, so the socket's own delay cancels; a reader
 // that woke late (a chunk with more than one frame, or a frame more than
 // 5 ms off its period) leaves that impulse untimed rather than wrong.
-func MeasureMouthToEar(ctx context.Context, a, b *Phone, d time.Duration) ([]Impulse, error) {
+func MeasureMouthToEar(ctx context.Context, a, b *Phone, d time.Duration) (Measurement, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -89,6 +131,7 @@ func MeasureMouthToEar(ctx context.Context, a, b *Phone, d time.Duration) ([]Imp
 			valid bool
 		}
 	)
+	var clockA, clockB clock
 	errc := make(chan error, 2)
 	// A: one microphone frame per earpiece frame, an impulse every
 	// impulseEvery frames.
@@ -109,6 +152,7 @@ func MeasureMouthToEar(ctx context.Context, a, b *Phone, d time.Duration) ([]Imp
 			}
 			onTime := ends == 1 && !last.IsZero() && absDur(now.Sub(last)-framePeriod) < 5*time.Millisecond
 			last = now
+			clockA.frame(n/frameLen, now)
 			if pending >= 0 {
 				// This tick took the frame written at the last one.
 				c := now.Add(-framePeriod + time.Duration(pending)*time.Second/panelclient.Rate)
@@ -150,6 +194,7 @@ func MeasureMouthToEar(ctx context.Context, a, b *Phone, d time.Duration) ([]Imp
 					// earlier if the chunk holds more than one.
 					frameOK = frames == 1 && !last.IsZero() && absDur(now.Sub(last)-framePeriod) < 5*time.Millisecond
 					frameAt, last = now, now
+					clockB.frame(j/frameLen, now)
 				}
 				if v > heardAbove || v < -heardAbove {
 					pos := time.Duration(j%frameLen) * time.Second / panelclient.Rate
@@ -170,7 +215,7 @@ func MeasureMouthToEar(ctx context.Context, a, b *Phone, d time.Duration) ([]Imp
 		errs = append(errs, <-errc)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return Measurement{}, err
 	}
 	// Each impulse is the first loud sample played after it was captured
 	// and before the next; a later one (concealment repeating it) is not.
@@ -190,7 +235,7 @@ func MeasureMouthToEar(ctx context.Context, a, b *Phone, d time.Duration) ([]Imp
 			}
 		}
 	}
-	return imps, nil
+	return Measurement{Impulses: imps, Phase: Phase(&clockA, &clockB)}, nil
 }
 
 func absDur(d time.Duration) time.Duration {

@@ -16,7 +16,9 @@ import (
 // microphone stream timed out of 1002's earpiece stream, the panel's own
 // frame not counted (MeasureMouthToEar). It reports the call's first 2 s
 // (m2e-2s-ms, m2e-2s-max-ms) and, from 4 s on, settled (m2e-ms,
-// m2e-max-ms), with how many impulses were timed of those sent. Figures,
+// m2e-max-ms), with how many impulses were timed of those sent, and the
+// phase between the two phones' frame clocks (phase-ms: at no jitter the
+// latency is a frame plus it, or a frame more when it is near 0). Figures,
 // never assertions: the machine's load shows in them. It runs in make
 // bench (-short included: it is the only place it runs).
 func BenchmarkMouthToEarSim(b *testing.B) {
@@ -47,18 +49,19 @@ func BenchmarkMouthToEarSim(b *testing.B) {
 	const callFor = 8 * time.Second
 	var early, settled Latency
 	var lats []string // each impulse's, ms (0: not timed)
+	var phase time.Duration
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	for b.Loop() {
 		f.Do("1001", "dial 1002")
 		f.Expect("1002", `^ring on`)
 		type result struct {
-			imp []Impulse
+			m   Measurement
 			err error
 		}
 		done := make(chan result, 1)
 		go func() {
-			imp, err := MeasureMouthToEar(ctx, f.Phone("1001"), f.Phone("1002"), callFor+time.Second)
-			done <- result{imp, err}
+			m, err := MeasureMouthToEar(ctx, f.Phone("1001"), f.Phone("1002"), callFor+time.Second)
+			done <- result{m, err}
 		}()
 		f.Do("1002", "hook off")
 		f.Expect("1002", `^phone connected$`)
@@ -69,25 +72,27 @@ func BenchmarkMouthToEarSim(b *testing.B) {
 			b.Fatal(r.err)
 		}
 		lats = lats[:0]
-		for _, i := range r.imp {
+		phase = r.m.Phase
+		for _, i := range r.m.Impulses {
 			if !i.Captured.Before(start) {
 				lats = append(lats, fmt.Sprintf("%.0f", ms(i.Latency)))
 			}
 		}
-		early = LatencyOf(r.imp, start, start.Add(2*time.Second))
-		settled = LatencyOf(r.imp, start.Add(4*time.Second), start.Add(callFor))
+		early = LatencyOf(r.m.Impulses, start, start.Add(2*time.Second))
+		settled = LatencyOf(r.m.Impulses, start.Add(4*time.Second), start.Add(callFor))
 		f.HangupAll()
 	}
 	b.Logf("each impulse from the call's start, every 200 ms: %s ms", strings.Join(lats, " "))
-	b.Logf("first 2 s: mean %.1f ms, max %.1f ms (%d of %d impulses timed); settled: mean %.1f ms, max %.1f ms (%d of %d)",
+	b.Logf("first 2 s: mean %.1f ms, max %.1f ms (%d of %d impulses timed); settled: mean %.1f ms, max %.1f ms (%d of %d); 1002's frame clock %.1f ms after 1001's",
 		ms(early.Mean), ms(early.Max), early.Measured, early.Sent,
-		ms(settled.Mean), ms(settled.Max), settled.Measured, settled.Sent)
+		ms(settled.Mean), ms(settled.Max), settled.Measured, settled.Sent, ms(phase))
 	b.ReportMetric(ms(early.Mean), "m2e-2s-ms")
 	b.ReportMetric(ms(early.Max), "m2e-2s-max-ms")
 	b.ReportMetric(float64(early.Measured), "timed-2s")
 	b.ReportMetric(ms(settled.Mean), "m2e-ms")
 	b.ReportMetric(ms(settled.Max), "m2e-max-ms")
 	b.ReportMetric(float64(settled.Measured), "timed")
+	b.ReportMetric(ms(phase), "phase-ms")
 }
 
 func TestLatencyOf(t *testing.T) {
