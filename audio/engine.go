@@ -21,10 +21,13 @@ import (
 
 // Config configures an Engine. Zero fields take their defaults.
 type Config struct {
-	Rate     int    // samples/s: 8000 (the default; G.711's only rate)
-	Ptime    int    // ms per frame: 10, 20 (default) or 30
-	Locale   string // call-progress tones: "us" (default) or "uk"
-	JitterMs int    // initial jitter-buffer target, ms; default 40
+	Rate   int    // samples/s: 8000 (the default; G.711's only rate)
+	Ptime  int    // ms per frame: 10, 20 (default) or 30
+	Locale string // call-progress tones: "us" (default) or "uk"
+	// JitterMs is the jitter buffer's initial target, ms; default one
+	// frame (Ptime), the smallest delay: it grows with each packet that
+	// comes too late and comes back down after 2 s with slack.
+	JitterMs int
 	// JitterMaxMs is the jitter buffer's depth, ms, fixed at start: the
 	// delay never grows beyond it. Default 200.
 	JitterMaxMs int
@@ -104,6 +107,8 @@ type Engine struct {
 
 	// Receive side (RFC 3550 A.1): the locked source and a candidate on
 	// probation, whose last packet is held until it is validated.
+	// heldPlayed: the held packet is already in the jitter buffer (the
+	// stream's first source plays while on probation).
 	src, cand   rxSource
 	locked      bool
 	candOn      bool
@@ -113,6 +118,7 @@ type Engine struct {
 	heldTS      uint32
 	heldMarker  bool
 	heldOK      bool
+	heldPlayed  bool
 	lostBefore  int64 // packets lost by earlier sources
 	epoch       time.Time
 	rxEventTS   uint32
@@ -230,7 +236,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("audio: locale %q: %w", cfg.Locale, err)
 	}
 	if cfg.JitterMs == 0 {
-		cfg.JitterMs = 40
+		cfg.JitterMs = cfg.Ptime
 	}
 	if cfg.JitterMaxMs == 0 {
 		cfg.JitterMaxMs = max(200, cfg.JitterMs+cfg.Ptime)
@@ -396,7 +402,7 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 	e.plc.Reset()
 	e.det.Reset()
 	e.foldLoss()
-	e.locked, e.candOn, e.heldOK, e.rxEventOn, e.cnOn = false, false, false, false, false
+	e.locked, e.candOn, e.heldOK, e.heldPlayed, e.rxEventOn, e.cnOn = false, false, false, false, false, false
 	e.qLen, e.evOn, e.evGap = 0, false, 0
 	e.rtcpEvery = 0
 	if rtcpConn != nil {
@@ -548,7 +554,8 @@ func (e *Engine) receiveAt(pkt *rtp.Packet, b []byte, from netip.AddrPort, at ti
 	default:
 		// A new source, or the far end changed its SSRC: it must send
 		// minSequential packets in sequence first (RFC 3550 A.1).
-		if !e.candOn || e.cand.ssrc != pkt.SSRC {
+		fresh := !e.candOn || e.cand.ssrc != pkt.SSRC
+		if fresh {
 			e.cand.start(pkt.SSRC, seq)
 			e.candOn = true
 		}
@@ -556,6 +563,20 @@ func (e *Engine) receiveAt(pkt *rtp.Packet, b []byte, from netip.AddrPort, at ti
 			e.st.Probation++
 			e.heldN = copy(e.held, pkt.Payload)
 			e.heldSeq, e.heldTS, e.heldMarker, e.heldOK = seq, pkt.Timestamp, pkt.Marker, pt == e.s.codec.PayloadType()
+			e.heldPlayed = false
+			if !e.locked && e.heldOK {
+				// The stream's first source: nothing else plays,
+				// so its audio goes to the jitter buffer at once
+				// rather than a packet later, which would add a
+				// frame of delay to the call's start; it counts
+				// only once validated. Another SSRC's packets
+				// before then replace it.
+				if fresh {
+					e.jb.Reset()
+				}
+				e.deliver(pkt.Timestamp, pkt.Marker, pkt.Payload)
+				e.heldPlayed = true
+			}
 			return
 		}
 		if e.locked {
@@ -571,9 +592,11 @@ func (e *Engine) receiveAt(pkt *rtp.Packet, b []byte, from netip.AddrPort, at ti
 			e.src.received++
 			e.st.PacketsReceived++
 			e.st.BytesReceived += uint64(e.heldN)
-			e.deliver(e.heldTS, e.heldMarker, e.held[:e.heldN])
+			if !e.heldPlayed {
+				e.deliver(e.heldTS, e.heldMarker, e.held[:e.heldN])
+			}
 		}
-		e.heldOK = false
+		e.heldOK, e.heldPlayed = false, false
 	}
 	if pt == e.s.opts.DTMFPayloadType {
 		e.event(pkt)

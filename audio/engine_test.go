@@ -1,8 +1,10 @@
 package audio
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net"
+	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
@@ -360,10 +362,15 @@ func TestReceive(t *testing.T) {
 	}
 	a, b := g711.UlawSample(g711.Ulaw(1000)), g711.UlawSample(g711.Ulaw(-3000))
 	expect("before any packet", 0)
-	send(packetBytes(t, 0, 100, 7, payload(1000))) // probation (RFC 3550 A.1): held
-	expect("source on probation", 0)
-	send(packetBytes(t, 0, 101, 7, payload(-3000))) // valid: 100 and 101 delivered
-	expect("packet 100", a)
+	// Probation (RFC 3550 A.1): the stream's first source plays at once
+	// (waiting for the second packet would add a frame of delay) and
+	// counts once the next packet validates it.
+	send(packetBytes(t, 0, 100, 7, payload(1000)))
+	if st := e.Stats(); st.PacketsReceived != 0 || st.Probation != 1 {
+		t.Fatalf("source on probation: %+v", st)
+	}
+	expect("packet 100, source on probation", a)
+	send(packetBytes(t, 0, 101, 7, payload(-3000))) // valid: 100 and 101 counted
 	send(packetBytes(t, 8, 102, 7, payload(1000)))  // wrong payload type: ignored
 	send(packetBytes(t, 96, 102, 7, []byte{40}))    // unknown payload type: ignored
 	send([]byte{0x80, 0, 1})                        // too short
@@ -392,6 +399,38 @@ func TestReceive(t *testing.T) {
 	st.Delay, st.Target, st.PacketsSent, st.BytesSent, st.Jitter = 0, 0, 0, 0, 0
 	if st != want {
 		t.Fatalf("stats\n got %+v\nwant %+v", st, want)
+	}
+}
+
+// TestProbationPlaysAtOnce: the stream's first source plays from its
+// first packet, before a second validates it (RFC 3550 A.1), so the call
+// starts at the jitter buffer's smallest delay; a packet of another SSRC
+// before then replaces what the first put in the buffer.
+func TestProbationPlaysAtOnce(t *testing.T) {
+	e, err := NewEngine(Config{JitterMs: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s = stream{up: true, codec: PCMU, opts: StreamOptions{Source: SourceAny, DTMFPayloadType: 101}} // receive and play out only
+	var pkt rtp.Packet
+	ear := make([]int16, e.FrameSamples())
+	payload := func(v int16) []byte { return bytes.Repeat([]byte{g711.Ulaw(v)}, 160) }
+	play := func(step string, want int16) {
+		t.Helper()
+		e.mu.Lock()
+		e.playout(ear)
+		e.mu.Unlock()
+		if ear[0] != g711.UlawSample(g711.Ulaw(want)) || ear[159] != ear[0] {
+			t.Fatalf("%s: ear %d .. %d, want %d", step, ear[0], ear[159], want)
+		}
+	}
+	e.receive(&pkt, packetBytes(t, 0, 499, 5, payload(5000)), netip.AddrPort{}) // a stray
+	e.receive(&pkt, packetBytes(t, 0, 500, 7, payload(-3000)), netip.AddrPort{})
+	play("first packet of SSRC 7, on probation", -3000)
+	e.receive(&pkt, packetBytes(t, 0, 501, 7, payload(1000)), netip.AddrPort{}) // validates 7
+	play("second packet", 1000)
+	if st := e.Stats(); st.PacketsReceived != 2 || st.Probation != 2 || st.Delay != 0 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 

@@ -7,18 +7,21 @@
 // concurrent use: its owner serialises Put and Get (the audio engine holds a
 // mutex).
 //
-// Playout starts once Target frames are buffered. The delay adapts: a packet
-// that arrives after its playout time raises the target by one frame (one
-// frame of concealment is inserted); a whole adaptation window in which at
-// least one frame more than needed was always waiting (a moment short only
-// because the newest packet was lost does not count) and nothing came late
-// lowers it by one (one frame is dropped); the target never stays above
-// what the last window needed, so a slow far-end clock cannot ratchet it
-// up. Clock drift of 100 ppm either way costs one concealed or dropped
-// frame per 200 s and does not grow or starve the buffer (TestDrift plays
-// an hour). Sequence numbers wrap; a jump of more than the depth
-// restarts the buffer (a backward jump only once a second packet confirms
-// it, as RFC 3550 A.1's probation does).
+// Playout starts once Target frames are buffered, and never with less than
+// one packet's worth: before playout PutTS raises the target to the frames a
+// packet covers (2 for 30 or 40 ms packets into 20 ms frames), so a packet
+// longer than a frame plays without a gap (TestPutTSPacketTime). The delay
+// adapts: a packet that arrives after its playout time raises the target by
+// one frame (one frame of concealment is inserted); a whole adaptation
+// window in which at least one frame more than needed was always waiting (a
+// moment short only because the newest packet was lost does not count) and
+// nothing came late lowers it by one (one frame is dropped); the target
+// never stays above what the last window needed, so a slow far-end clock
+// cannot ratchet it up. Clock drift of 100 ppm either way costs one
+// concealed or dropped frame per 200 s and does not grow or starve the
+// buffer (TestDrift plays an hour). Sequence numbers wrap; a jump of more
+// than the depth restarts the buffer (a backward jump only once a second
+// packet confirms it, as RFC 3550 A.1's probation does).
 //
 // PutTS places packets by RTP timestamp instead of sequence number, which is
 // what the engine uses: a far end with another packet time (one packet

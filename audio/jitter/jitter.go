@@ -235,6 +235,13 @@ func (b *Buffer) PutTS(ts uint32, marker bool, payload []byte) PutResult {
 		return Dropped
 	}
 	F := int64(b.cfg.FrameBytes)
+	if !b.playing {
+		// One packet's worth is the least delay that plays a packet
+		// longer than a frame without a gap.
+		if need := (len(payload) + b.cfg.FrameBytes - 1) / b.cfg.FrameBytes; need > b.target {
+			b.target = min(need, b.maxTarget())
+		}
+	}
 	if !b.tsKnown || !b.started {
 		b.tsKnown = true
 		b.anchorSeq, b.anchorTS = b.next, ts

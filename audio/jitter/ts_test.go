@@ -75,6 +75,52 @@ func TestPutTSPacketSizes(t *testing.T) {
 	}
 }
 
+// TestPutTSPacketTime: a buffer at target 1 fed in real time by a far end
+// sending 10, 20, 30 or 40 ms packets into 20 ms frames, whatever the phase
+// between the two clocks, starts at the first Get once a whole frame has
+// come (one packet's worth: a 30 or 40 ms packet raises the target to 2
+// frames, so a 30 ms one starts a packet later) and never plays a frame
+// late, missing or in part; frames dropped only to shrink the delay.
+func TestPutTSPacketTime(t *testing.T) {
+	for _, ps := range []int{80, 160, 240, 320} {
+		for _, ph := range []int{0, 40, 80, 120} {
+			b, _ := New(Config{Depth: 10, FrameBytes: 160, Target: 1, Fill: fill, Window: 100})
+			p := make([]byte, ps)
+			dst := make([]byte, 160)
+			sent, played, start := 0, 0, -1
+			for k := range 3000 {
+				now := 160*k + ph // sample time of this Get
+				for sent+ps <= now {
+					stamp(p, uint32(sent))
+					b.PutTS(uint32(sent), sent == 0, p)
+					sent += ps
+				}
+				_, r := b.Get(dst)
+				if r == Waiting && start < 0 {
+					continue
+				}
+				if start < 0 {
+					start = now
+				}
+				want := 160 * (played + int(b.Stats().Dropped))
+				if r != Frame || !continuous(dst) || dst[0] != byte(want) {
+					t.Fatalf("ptime %d phase %d: Get %d, frame at %d: %v % x", ps/8, ph, k, want, r, dst[:4])
+				}
+				played++
+			}
+			// The first Get once frame 0 (two frames at 30 ms) has come.
+			whole := max(ps, 160)
+			if ps == 240 {
+				whole = 480
+			}
+			first := (whole-ph+159)/160*160 + ph
+			if s := b.Stats(); start != first || s.Missing != 0 || s.Partial != 0 || s.Late != 0 {
+				t.Errorf("ptime %d phase %d: started at %d (want %d), target %d, %+v", ps/8, ph, start, first, b.Target(), s)
+			}
+		}
+	}
+}
+
 // TestPutTSCases covers reordering, duplicates, a lost part, timestamp
 // jumps and a talkspurt off the frame grid.
 func TestPutTSCases(t *testing.T) {
