@@ -65,6 +65,7 @@ type UA struct {
 	cancelLookup context.CancelFunc
 
 	txBuf    []byte            // the UDP send buffer (sendMessage), owned by the loop
+	errChans sync.Pool         // do's result channels (errChan)
 	destKeys map[hopKey]string // next hops' names for the digest cache (request.go), owned by the loop
 	rxMsg    sipmsg.Message    // every received message is parsed into it (receive), owned by the loop
 	rx       chan *rxSlot      // datagrams from the UDP reader to the loop (rx.go)
@@ -244,24 +245,31 @@ func (ua *UA) do(f func() error) error {
 	if !ua.started.Load() {
 		return ErrNotStarted
 	}
-	errc := errChans.Get().(chan error)
+	errc := ua.errChan()
 	select {
 	case ua.work <- func() { errc <- f() }:
 	case <-ua.stop:
-		errChans.Put(errc)
+		ua.errChans.Put(errc)
 		return ErrClosed
 	}
 	select {
 	case err := <-errc:
-		errChans.Put(errc) // empty again: reusable
+		ua.errChans.Put(errc) // empty again: reusable
 		return err
 	case <-ua.done:
 		return ErrClosed // errc may still get its value: not reused
 	}
 }
 
-// errChans are do's result channels, reused across calls.
-var errChans = sync.Pool{New: func() any { return make(chan error, 1) }}
+// errChan is a result channel for do, reused across calls. The pool is
+// the UA's own: a channel made inside a testing/synctest bubble (a UA
+// tested there) must never be handed to a UA outside it.
+func (ua *UA) errChan() chan error {
+	if c, ok := ua.errChans.Get().(chan error); ok {
+		return c
+	}
+	return make(chan error, 1)
+}
 
 func (ua *UA) loop() {
 	defer close(ua.done)
