@@ -1,0 +1,23 @@
+//go:build !linux
+
+package audio
+
+import (
+	"net"
+	"net/netip"
+	"time"
+)
+
+// poller is Linux's; elsewhere Config.PollReceive falls back to a reader
+// goroutine.
+type poller struct {
+	buf   []byte
+	n     int
+	from  netip.AddrPort
+	at    time.Time
+	empty bool
+}
+
+func newPoller(*net.UDPConn) *poller { return nil }
+
+func (p *poller) read() (bool, error) { return false, nil }
