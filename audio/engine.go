@@ -187,6 +187,7 @@ type stream struct {
 	rx, rtcpRx *poller
 	polled     bool
 	rxDead     bool
+	rawTx      bool // send through rx.sendTo
 }
 
 // Stats are the engine's counters, cumulative over its life.
@@ -427,6 +428,14 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 			}
 		}
 	}
+	rawTx := false
+	if rx != nil {
+		rawTx = rx.setRemote(ap)
+		rx.mute()
+		if rtcpRx != nil {
+			rtcpRx.mute()
+		}
+	}
 
 	e.mu.Lock()
 	e.s = stream{
@@ -443,6 +452,7 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 		rx:       rx,
 		rtcpRx:   rtcpRx,
 		polled:   rx != nil,
+		rawTx:    rawTx,
 	}
 	e.txPkt.SSRC = rand.Uint32()
 	e.txPkt.PayloadType = codec.PayloadType()
@@ -494,10 +504,16 @@ func (e *Engine) StopStream() {
 func (e *Engine) stopLocked() {
 	e.mu.Lock()
 	up, conn, rc, polled := e.s.up, e.s.conn, e.s.rtcpConn, e.s.polled
+	rx, rtcpRx := e.s.rx, e.s.rtcpRx
 	e.s.up, e.s.conn, e.s.rtcpConn = false, nil, nil
-	e.s.rx, e.s.rtcpRx, e.s.polled = nil, nil, false
+	e.s.rx, e.s.rtcpRx, e.s.polled, e.s.rawTx = nil, nil, false, false
 	e.foldLoss()
 	e.mu.Unlock()
+	for _, p := range []*poller{rx, rtcpRx} {
+		if p != nil {
+			p.unmute() // the runtime's epoll has the socket back
+		}
+	}
 	if !up || polled {
 		return // with PollReceive no reader runs: Process reads under e.mu
 	}
@@ -898,7 +914,12 @@ func (e *Engine) send(mic []int16) {
 		e.st.SendErrors++
 		return
 	}
-	if _, err := e.s.conn.WriteToUDPAddrPort(b, e.s.remote); err != nil {
+	if e.s.rawTx {
+		if err := e.s.rx.sendTo(b); err != nil {
+			e.st.SendErrors++
+			return
+		}
+	} else if _, err := e.s.conn.WriteToUDPAddrPort(b, e.s.remote); err != nil {
 		e.st.SendErrors++
 		return
 	}

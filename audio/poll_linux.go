@@ -31,6 +31,18 @@ type poller struct {
 	iov syscall.Iovec
 	msg syscall.Msghdr
 	fn  func(fd uintptr) bool // p.recv, bound once
+
+	// The send side: the socket's family, the remote as a raw sockaddr.
+	family int
+	to4    syscall.RawSockaddrInet4
+	to6    syscall.RawSockaddrInet6
+	toOK   bool
+	out    []byte
+	sent   int
+	serr   syscall.Errno
+	sfn    func(fd uintptr) bool // p.send, bound once
+
+	q quiet
 }
 
 func newPoller(conn *net.UDPConn) *poller {
@@ -39,15 +51,70 @@ func newPoller(conn *net.UDPConn) *poller {
 		return nil
 	}
 	var serr error
+	family := 0
 	if err := rc.Control(func(fd uintptr) {
 		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
+		family, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_DOMAIN)
 	}); err != nil || serr != nil {
 		return nil
 	}
-	p := &poller{rc: rc, buf: make([]byte, maxPacket)}
-	p.fn = p.recv
+	p := &poller{rc: rc, buf: make([]byte, maxPacket), family: family}
+	p.fn, p.sfn = p.recv, p.send
 	return p
 }
+
+// setRemote sets where sendTo sends; false when the socket's family
+// cannot reach it (then the caller sends through Go's net).
+func (p *poller) setRemote(to netip.AddrPort) bool {
+	p.toOK = false
+	a := to.Addr()
+	port := [2]byte{byte(to.Port() >> 8), byte(to.Port())}
+	switch {
+	case p.family == syscall.AF_INET && a.Is4():
+		p.to4 = syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: a.As4()}
+		*(*[2]byte)(unsafe.Pointer(&p.to4.Port)) = port
+		p.toOK = true
+	case p.family == syscall.AF_INET6:
+		p.to6 = syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: a.As16()} // v4 as ::ffff:a.b.c.d
+		*(*[2]byte)(unsafe.Pointer(&p.to6.Port)) = port
+		p.toOK = true
+	}
+	return p.toOK
+}
+
+// sendTo sends b to the remote without blocking the thread: a raw
+// sendto, since a UDP socket's send never waits (a full buffer drops, as
+// Go's would report EAGAIN then wait).
+func (p *poller) sendTo(b []byte) error {
+	p.out = b
+	if err := p.rc.Write(p.sfn); err != nil {
+		return err
+	}
+	p.out = nil
+	if p.serr != 0 {
+		return p.serr
+	}
+	return nil
+}
+
+func (p *poller) send(fd uintptr) bool {
+	to, n := unsafe.Pointer(&p.to4), unsafe.Sizeof(p.to4)
+	if p.family == syscall.AF_INET6 {
+		to, n = unsafe.Pointer(&p.to6), unsafe.Sizeof(p.to6)
+	}
+	for {
+		r, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&p.out[0])), uintptr(len(p.out)), 0, uintptr(to), n)
+		if e == syscall.EINTR {
+			continue
+		}
+		p.sent, p.serr = int(r), e
+		return true
+	}
+}
+
+// mute and unmute: see quiet.
+func (p *poller) mute()   { p.q.mute(p.rc) }
+func (p *poller) unmute() { p.q.unmute(p.rc) }
 
 // read takes the next datagram waiting, if any: ok with p.buf[:p.n] from
 // p.from at p.at; !ok and p.empty when none is waiting; !ok and err when
@@ -78,7 +145,9 @@ func (p *poller) recv(fd uintptr) bool {
 	p.msg.SetControllen(len(p.oob))
 	p.msg.Flags = 0
 	for {
-		n, _, e := syscall.Syscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&p.msg)), syscall.MSG_DONTWAIT)
+		// Raw: it never blocks, and a syscall entered the runtime's way
+		// would wake its sysmon thread each time (DESIGN.md, "Wake-ups").
+		n, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&p.msg)), syscall.MSG_DONTWAIT)
 		switch e {
 		case 0:
 			p.n = int(n)
