@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -33,6 +34,9 @@ type frameBuf struct {
 type codec struct {
 	s *Server
 
+	// newTicker, when set (tests), replaces the clock: each value on its
+	// channel is one period. Unset, the clock is a timerfd (Linux) or a
+	// time.Ticker.
 	newTicker func(time.Duration) (<-chan time.Time, func())
 	full      chan *frameBuf // earpiece frames for earLoop
 
@@ -42,7 +46,10 @@ type codec struct {
 	prime   bool // the next Exchange does not wait for a tick (the first after Start)
 	frame   int
 	period  time.Duration
-	tick    <-chan time.Time
+	tick    <-chan time.Time // the clock, or nil with tfd
+	tfd     *os.File         // the timerfd clock, or nil
+	tclk    *rawClock        // its raw reader (nil: tfd.Read)
+	tbuf    []byte           // tfd.Read's buffer
 	stop    func()
 	closed  chan struct{} // closed when the codec closes
 	stopped chan struct{} // closed when the clock stops (serveAudio waits on it)
@@ -87,7 +94,7 @@ func (a *audSession) close() {
 
 func (c *codec) init(s *Server) {
 	c.s = s
-	c.newTicker = realTicker
+	c.tbuf = make([]byte, 8)
 	c.full = make(chan *frameBuf, earFrames)
 	c.ring = make([]int16, 8000*int(micKeep/time.Millisecond)/1000)
 	c.rd = make([]byte, 4096)
@@ -160,7 +167,15 @@ func (c *codec) openCodec(rate, frame int) error {
 
 // startLocked starts the clock of an open codec; c.mu is held.
 func (c *codec) startLocked() {
-	c.tick, c.stop = c.newTicker(c.period)
+	c.tick, c.tfd, c.tclk = nil, nil, nil
+	switch f, err := newTimerfd(c.period); {
+	case c.newTicker != nil:
+		c.tick, c.stop = c.newTicker(c.period)
+	case err == nil:
+		c.tfd, c.tclk, c.stop = f, newRawClock(f), func() { f.Close() }
+	default:
+		c.tick, c.stop = realTicker(c.period)
+	}
 	c.running, c.prime = true, true
 	c.head, c.fill, c.odd, c.pendN = 0, 0, false, 0
 	c.stopped = make(chan struct{})
@@ -241,7 +256,7 @@ func (c *codec) exchange(ear, mic []int16) error {
 		c.startLocked() // hal.PCM: Exchange starts a stopped codec
 		started = true
 	}
-	open, frame, tick, closed, pool, prime := c.open, c.frame, c.tick, c.closed, c.pool, c.prime
+	open, frame, tick, tfd, tclk, closed, pool, prime := c.open, c.frame, c.tick, c.tfd, c.tclk, c.closed, c.pool, c.prime
 	c.prime = false
 	c.mu.Unlock()
 	if started {
@@ -253,7 +268,19 @@ func (c *codec) exchange(ear, mic []int16) error {
 	if len(ear) != frame || len(mic) != frame {
 		return fmt.Errorf("panel: codec: frame is %d samples, got ear %d mic %d", frame, len(ear), len(mic))
 	}
-	if !prime {
+	switch {
+	case prime:
+	case tclk != nil:
+		if err := tclk.wait(); err != nil {
+			return ErrClosed
+		}
+	case tfd != nil:
+		// The expirations since the last read; a late reader does not
+		// catch up (as a Ticker drops ticks). Closed: Stop or Close.
+		if _, err := tfd.Read(c.tbuf); err != nil {
+			return ErrClosed
+		}
+	default:
 		select {
 		case <-tick:
 		case <-closed:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // direct reads and writes an audio client's socket from the codec's own
@@ -20,7 +21,12 @@ type direct struct {
 	n        int
 	err      error
 	rfn, wfn func(fd uintptr) bool
+	q        quiet
 }
+
+// mute and unmute: see quiet.
+func (d *direct) mute()   { d.q.mute(d.rc) }
+func (d *direct) unmute() { d.q.unmute(d.rc) }
 
 // newDirect returns the direct path of a socket client, or nil for a
 // client that is no socket (the qemu board's virtio-serial port).
@@ -38,9 +44,12 @@ func newDirect(rw io.ReadWriteCloser) *direct {
 	return d
 }
 
+// read and write are raw system calls: the descriptor never blocks, and a
+// call entered the runtime's way (syscall.Read) would wake its sysmon
+// thread each frame (DESIGN.md, "Wake-ups").
 func (d *direct) read(fd uintptr) bool {
 	for {
-		n, err := syscall.Read(int(fd), d.b)
+		n, err := rawIO(syscall.SYS_READ, fd, d.b)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -59,7 +68,7 @@ func (d *direct) read(fd uintptr) bool {
 
 func (d *direct) write(fd uintptr) bool {
 	for {
-		n, err := syscall.Write(int(fd), d.b)
+		n, err := rawIO(syscall.SYS_WRITE, fd, d.b)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -99,3 +108,37 @@ func (d *direct) tryWrite(b []byte) (int, error) {
 	}
 	return d.n, d.err
 }
+
+func rawIO(trap, fd uintptr, b []byte) (int, error) {
+	r, _, e := syscall.RawSyscall(trap, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// rawClock reads a timerfd through Go's netpoller: the wait parks the
+// goroutine (no thread blocked in a read), the read itself is raw.
+type rawClock struct {
+	rc  syscall.RawConn
+	buf [8]byte
+	fn  func(fd uintptr) bool
+}
+
+func newRawClock(f *os.File) *rawClock {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	k := &rawClock{rc: rc}
+	k.fn = k.read
+	return k
+}
+
+func (k *rawClock) read(fd uintptr) bool {
+	_, err := rawIO(syscall.SYS_READ, fd, k.buf[:])
+	return err != syscall.EAGAIN && err != syscall.EINTR
+}
+
+// wait returns at the next expiry, or an error once the timerfd is closed.
+func (k *rawClock) wait() error { return k.rc.Read(k.fn) }

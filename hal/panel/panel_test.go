@@ -681,3 +681,33 @@ func waitParked(t *testing.T, s *Server) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestRealClock: the codec's own clock (a timerfd on Linux) paces Exchange
+// one period at a time, and Stop ends a wait.
+func TestRealClock(t *testing.T) {
+	s := New("sim", "v0.1")
+	defer s.Close()
+	if err := s.Open(8000, 80); err != nil { // 10 ms
+		t.Fatal(err)
+	}
+	ear, mic := make([]int16, 80), make([]int16, 80)
+	start := time.Now()
+	for range 5 {
+		if err := s.Exchange(ear, mic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 45*time.Millisecond {
+		t.Fatalf("5 periods of 10 ms in %v", d)
+	}
+	s.Stop()
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exchange(ear, mic); err != nil { // due at once
+		t.Fatal(err)
+	}
+	if err := s.Exchange(ear, mic); err != nil {
+		t.Fatal(err)
+	}
+}

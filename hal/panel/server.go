@@ -357,9 +357,11 @@ func (s *Server) serveAudio(rw io.ReadWriteCloser) {
 			if c.running {
 				stopped := c.stopped
 				c.parked = true
+				sess.d.mute() // no wake-up per arrival: Exchange reads
 				c.mu.Unlock()
 				select {
 				case <-stopped:
+					sess.d.unmute() // the read below waits in the netpoller
 					continue
 				case <-sess.done:
 					return
