@@ -98,8 +98,9 @@ type Engine struct {
 	onReceive func()
 
 	// activity is signalled when the engine starts needing the audio
-	// loop (Activity).
-	activity chan struct{}
+	// loop (Activity); digitReady when a digit arrives (DigitReady).
+	activity   chan struct{}
+	digitReady chan struct{}
 
 	mu   sync.Mutex // guards everything below
 	tone *tone.Generator
@@ -274,20 +275,21 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("audio: %w", err)
 	}
 	e := &Engine{
-		cfg:       cfg,
-		frame:     frame,
-		tone:      tone.NewGenerator(cfg.Rate),
-		jb:        jb,
-		txPayload: make([]byte, frame),
-		txBuf:     make([]byte, maxPacket),
-		rxPayload: make([]byte, frame),
-		earBuf:    make([]int16, frame),
-		plc:       plc.New(),
-		held:      make([]byte, maxPacket),
-		rtcpBuf:   make([]byte, 512),
-		epoch:     time.Now(),
-		cnSeed:    0x9e3779b9,
-		activity:  make(chan struct{}, 1),
+		cfg:        cfg,
+		frame:      frame,
+		tone:       tone.NewGenerator(cfg.Rate),
+		jb:         jb,
+		txPayload:  make([]byte, frame),
+		txBuf:      make([]byte, maxPacket),
+		rxPayload:  make([]byte, frame),
+		earBuf:     make([]int16, frame),
+		plc:        plc.New(),
+		held:       make([]byte, maxPacket),
+		rtcpBuf:    make([]byte, 512),
+		epoch:      time.Now(),
+		cnSeed:     0x9e3779b9,
+		activity:   make(chan struct{}, 1),
+		digitReady: make(chan struct{}, 1),
 	}
 	e.rxPkt.CSRC = make([]uint32, 0, 15)
 	e.rxPkt.Extensions = make([]rtp.Extension, 0, 16)
@@ -700,7 +702,16 @@ func (e *Engine) pushDigit(d byte) {
 	}
 	e.digits[(e.dHead+e.dLen)%len(e.digits)] = d
 	e.dLen++
+	select {
+	case e.digitReady <- struct{}{}:
+	default:
+	}
 }
+
+// DigitReady is signalled (it holds at most one signal) when a digit has
+// arrived for ReadDigit, so that a reader waits on it instead of polling
+// (each poll is a wake-up: DESIGN.md, "Wake-ups").
+func (e *Engine) DigitReady() <-chan struct{} { return e.digitReady }
 
 // ReadDigit returns the oldest DTMF digit received (RFC 4733 events, or
 // heard in band with Config.InbandDTMF) and not yet read: '0'-'9', '*',

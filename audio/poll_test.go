@@ -199,6 +199,28 @@ func TestActive(t *testing.T) {
 	}
 }
 
+// TestDigitReady: a received digit signals DigitReady once.
+func TestDigitReady(t *testing.T) {
+	e, _ := NewEngine(polled)
+	select {
+	case <-e.DigitReady():
+		t.Fatal("a signal before any digit")
+	default:
+	}
+	e.mu.Lock()
+	e.pushDigit('5')
+	e.pushDigit('6')
+	e.mu.Unlock()
+	select {
+	case <-e.DigitReady():
+	default:
+		t.Fatal("no signal")
+	}
+	if d, ok := e.ReadDigit(); !ok || d != '5' {
+		t.Fatalf("ReadDigit = %c %v", d, ok)
+	}
+}
+
 // BenchmarkProcessPolled is BenchmarkProcessLoopback with PollReceive: the
 // same frame period of two engines over 127.0.0.1, the packets read by
 // Process, no goroutine to wake.
