@@ -13,8 +13,8 @@ type direct struct{}
 
 func newDirect(io.ReadWriteCloser) *direct { return nil }
 
-func (*direct) mute()                         {}
-func (*direct) unmute()                       {}
+func (*direct) mute()                        {}
+func (*direct) unmute()                      {}
 func (*direct) tryRead([]byte) (int, error)  { return 0, nil }
 func (*direct) tryWrite([]byte) (int, error) { return 0, nil }
 

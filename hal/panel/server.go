@@ -35,7 +35,7 @@ type Server struct {
 	status  func() string
 	ctl     *ctlSession
 	aud     *audSession // current audio client, or nil
-	closers []io.Closer        // listeners and ports
+	closers []io.Closer // listeners and ports
 
 	codec codec
 

@@ -58,9 +58,11 @@ func BenchmarkWakeups(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		// Idle: registered, on hook, nothing playing (the registration's
-		// refresh is minutes away).
-		time.Sleep(time.Second)
-		idle := measure(a, 5*time.Second)
+		// refresh is minutes away), once the start's work is over (the
+		// message-summary subscription, the runtime's first GC and
+		// scavenging).
+		time.Sleep(3 * time.Second)
+		idle := measure(a, 10*time.Second)
 		b.Logf("idle %s: %s", a.Ext, idle)
 
 		// Dial tone: from "hook off" to the first sound in the earpiece.
