@@ -16,10 +16,11 @@ import (
 // /proc: the context switches of all its threads (voluntary and not: each
 // is a wake-up or a preemption) and its CPU time.
 type Usage struct {
-	At       time.Time
-	Switches int64         // sum over /proc/PID/task/*/status of voluntary_ctxt_switches + nonvoluntary_ctxt_switches
-	Ticks    int64         // /proc/PID/stat utime + stime, clock ticks (USER_HZ, 100/s)
-	Run      time.Duration // sum over /proc/PID/task/*/schedstat of the time on a CPU (ns resolution)
+	At        time.Time
+	Switches  int64         // sum over /proc/PID/task/*/status of voluntary_ctxt_switches + nonvoluntary_ctxt_switches
+	Preempted int64         // of Switches, the nonvoluntary ones (the machine's other load)
+	Ticks     int64         // /proc/PID/stat utime + stime, clock ticks (USER_HZ, 100/s)
+	Run       time.Duration // sum over /proc/PID/task/*/schedstat of the time on a CPU (ns resolution)
 	// Tasks are the switches of each thread, by thread id.
 	Tasks map[int]int64
 }
@@ -64,6 +65,9 @@ func ProcUsage(pid int) (Usage, error) {
 			if ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
 				x, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 				n += x
+				if k[0] == 'n' {
+					u.Preempted += x
+				}
 			}
 		}
 		u.Tasks[tid] = n
@@ -88,10 +92,11 @@ func (ph *Phone) Usage() (Usage, error) {
 
 // Cost is the usage of a process between two readings.
 type Cost struct {
-	Took     time.Duration
-	Switches int64
-	Ticks    int64
-	Run      time.Duration
+	Took      time.Duration
+	Switches  int64
+	Preempted int64
+	Ticks     int64
+	Run       time.Duration
 	// Tasks are the switches per thread in the interval, busiest first,
 	// as "tid:n".
 	Tasks []string
@@ -99,7 +104,8 @@ type Cost struct {
 
 // Since is the cost from an earlier reading to u.
 func (u Usage) Since(from Usage) Cost {
-	c := Cost{Took: u.At.Sub(from.At), Switches: u.Switches - from.Switches, Ticks: u.Ticks - from.Ticks, Run: u.Run - from.Run}
+	c := Cost{Took: u.At.Sub(from.At), Switches: u.Switches - from.Switches, Preempted: u.Preempted - from.Preempted,
+		Ticks: u.Ticks - from.Ticks, Run: u.Run - from.Run}
 	type tn struct {
 		tid int
 		n   int64
@@ -135,8 +141,8 @@ func (c Cost) StatCPUPerSecond() time.Duration {
 }
 
 func (c Cost) String() string {
-	return fmt.Sprintf("%.1f s: %d switches (%.0f/s, %.2f per 20 ms frame), CPU %.2f ms/s (schedstat), %.1f ms/s (stat ticks); threads %s",
-		c.Took.Seconds(), c.Switches, c.PerSecond(), c.PerFrame(),
+	return fmt.Sprintf("%.1f s: %d switches, %d of them preemptions (%.1f/s, %.2f per 20 ms frame), CPU %.2f ms/s (schedstat), %.1f ms/s (stat ticks); threads %s",
+		c.Took.Seconds(), c.Switches, c.Preempted, c.PerSecond(), c.PerFrame(),
 		float64(c.CPUPerSecond())/float64(time.Millisecond), float64(c.StatCPUPerSecond())/float64(time.Millisecond),
 		strings.Join(c.Tasks, " "))
 }
