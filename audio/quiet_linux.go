@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -58,37 +59,58 @@ func (q *quiet) unmute(rc syscall.RawConn) {
 	})
 }
 
+// runtimeEpoll caches the epoll descriptor registration last found fd in
+// (the runtime's, which lives as long as the process): later lookups read
+// only its fdinfo.
+var runtimeEpoll atomic.Int64
+
 // registration finds fd in an epoll instance of this process (the Go
 // runtime's: a pure Go program has one) and returns its events and data.
 func registration(fd int) (epfd int, events uint32, data uint64, ok bool) {
+	if ep := int(runtimeEpoll.Load()); ep > 0 {
+		if ev, d, ok := lookup(ep, fd); ok {
+			return ep, ev, d, true
+		}
+	}
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return 0, 0, 0, false
 	}
-	want := strconv.Itoa(fd)
 	for _, e := range ents {
-		link, err := os.Readlink("/proc/self/fd/" + e.Name())
-		if err != nil || link != "anon_inode:[eventpoll]" {
-			continue
-		}
-		info, err := os.ReadFile("/proc/self/fdinfo/" + e.Name())
+		n, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		// "tfd:       16 events:       19 data: 3fcc000000000001  pos:0 ino:..."
-		for _, l := range strings.Split(string(info), "\n") {
-			f := strings.Fields(l)
-			if len(f) < 6 || f[0] != "tfd:" || f[1] != want || f[2] != "events:" || f[4] != "data:" {
-				continue
-			}
-			ev, err1 := strconv.ParseUint(f[3], 16, 32)
-			d, err2 := strconv.ParseUint(f[5], 16, 64)
-			n, err3 := strconv.Atoi(e.Name())
-			if err1 != nil || err2 != nil || err3 != nil {
-				return 0, 0, 0, false
-			}
-			return n, uint32(ev), d, true
+		if link, err := os.Readlink("/proc/self/fd/" + e.Name()); err != nil || link != "anon_inode:[eventpoll]" {
+			continue
+		}
+		if ev, d, ok := lookup(n, fd); ok {
+			runtimeEpoll.Store(int64(n))
+			return n, ev, d, true
 		}
 	}
 	return 0, 0, 0, false
+}
+
+// lookup reads fd's registration in epoll instance ep from its fdinfo:
+// "tfd:       16 events:       19 data: 3fcc000000000001  pos:0 ino:...".
+func lookup(ep, fd int) (events uint32, data uint64, ok bool) {
+	info, err := os.ReadFile("/proc/self/fdinfo/" + strconv.Itoa(ep))
+	if err != nil {
+		return 0, 0, false
+	}
+	want := strconv.Itoa(fd)
+	for l := range strings.Lines(string(info)) {
+		f := strings.Fields(l)
+		if len(f) < 6 || f[0] != "tfd:" || f[1] != want || f[2] != "events:" || f[4] != "data:" {
+			continue
+		}
+		ev, err1 := strconv.ParseUint(f[3], 16, 32)
+		d, err2 := strconv.ParseUint(f[5], 16, 64)
+		if err1 != nil || err2 != nil {
+			return 0, 0, false
+		}
+		return uint32(ev), d, true
+	}
+	return 0, 0, false
 }
