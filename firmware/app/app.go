@@ -220,6 +220,16 @@ func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine, mix *mix
 		wake2 = mix.second.Activity()
 	}
 	active := func() bool { return eng.Active() || mix.second != nil && mix.second.Active() }
+	process := func() {
+		if mix.on.Load() { // a conference: both far ends (the mute holds there too)
+			mix.conf.Process(mic, ear)
+			return
+		}
+		eng.Process(mic, ear) // silence to the far end while muted
+		if mix.second != nil {
+			mix.second.Receive() // a stream left on it, unmixed
+		}
+	}
 	idle := 0
 	for ctx.Err() == nil {
 		if pcm != nil && idle >= idleFrames {
@@ -238,18 +248,15 @@ func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine, mix *mix
 			if err := pcm.Start(); err != nil {
 				return err
 			}
+			// The first frame out is the one that woke the loop (dial
+			// tone after hook off), not the one from before the stop.
+			clear(mic)
+			process()
 		}
 		if err := codec.Exchange(ear, mic); err != nil {
 			return err
 		}
-		if mix.on.Load() { // a conference: both far ends (the mute holds there too)
-			mix.conf.Process(mic, ear)
-		} else {
-			eng.Process(mic, ear) // silence to the far end while muted
-			if mix.second != nil {
-				mix.second.Receive() // a stream left on it, unmixed
-			}
-		}
+		process()
 		if active() {
 			idle = 0
 		} else {
