@@ -9,7 +9,9 @@
 // The Engine follows the fixed-allocation core of DESIGN.md: NewEngine
 // allocates every buffer; Process (the audio loop, once per frame period) and
 // the network reader goroutine (once per packet) allocate nothing, DTMF and
-// RTCP included. The codec is the clock: the engine has no timer of its own
+// RTCP included. With Config.PollReceive (the firmware's) there is no reader
+// goroutine: Process sends, reads what arrived without blocking, and plays
+// out, the frame's whole work in one wake-up. The codec is the clock: the engine has no timer of its own
 // (RTCP intervals are counted in frames).
 //
 // Send: microphone frame -> G.711 -> RTP (MarshalTo into the engine's

@@ -41,6 +41,15 @@ type Config struct {
 	// ends that send no RFC 4733 events (StreamOptions.InbandDTMF does it
 	// for one stream).
 	InbandDTMF bool
+	// PollReceive has Process read the stream's sockets itself, without
+	// blocking, before it plays out (Linux: recvmsg with MSG_DONTWAIT, the
+	// kernel's receive timestamps for the jitter): no reader goroutine and
+	// no wake-up per packet, the whole frame's work in one wake-up of the
+	// audio loop (DESIGN.md, "Wake-ups"). The audio loop must then call
+	// Process (or Receive) every frame period while a stream is up, as
+	// the firmware's does while Active. Without it, or on other systems, a
+	// reader goroutine per socket receives.
+	PollReceive bool
 }
 
 // StreamOptions are the per-stream settings of StartStreamOptions, from the
@@ -88,8 +97,13 @@ type Engine struct {
 	done2    chan struct{} // the RTCP connection's reader, if any
 
 	// onReceive, if set (tests only), is called after each datagram the
-	// reader handled.
+	// reader handled (with PollReceive: inside Process, e.mu held).
 	onReceive func()
+
+	// activity is signalled when the engine starts needing the audio
+	// loop (Activity); digitReady when a digit arrives (DigitReady).
+	activity   chan struct{}
+	digitReady chan struct{}
 
 	mu   sync.Mutex // guards everything below
 	tone *tone.Generator
@@ -98,6 +112,7 @@ type Engine struct {
 	st   Stats
 
 	txPkt     rtp.Packet
+	rxPkt     rtp.Packet // PollReceive's reused packet
 	txPayload []byte
 	txBuf     []byte
 	rxPayload []byte  // frame taken from the jitter buffer
@@ -173,6 +188,13 @@ type stream struct {
 	opts     StreamOptions
 	rtcpConn *net.UDPConn
 	rtcpTo   netip.AddrPort
+	// With PollReceive, the sockets' pollers (rtcpRx nil with RTCP on
+	// conn or none); polled says no reader goroutine runs; rxDead that
+	// a read failed (the caller closed a socket under the stream).
+	rx, rtcpRx *poller
+	polled     bool
+	rxDead     bool
+	rawTx      bool // send through rx.sendTo
 }
 
 // Stats are the engine's counters, cumulative over its life.
@@ -259,20 +281,24 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("audio: %w", err)
 	}
 	e := &Engine{
-		cfg:       cfg,
-		frame:     frame,
-		tone:      tone.NewGenerator(cfg.Rate),
-		jb:        jb,
-		txPayload: make([]byte, frame),
-		txBuf:     make([]byte, maxPacket),
-		rxPayload: make([]byte, frame),
-		earBuf:    make([]int16, frame),
-		plc:       plc.New(),
-		held:      make([]byte, maxPacket),
-		rtcpBuf:   make([]byte, 512),
-		epoch:     time.Now(),
-		cnSeed:    0x9e3779b9,
+		cfg:        cfg,
+		frame:      frame,
+		tone:       tone.NewGenerator(cfg.Rate),
+		jb:         jb,
+		txPayload:  make([]byte, frame),
+		txBuf:      make([]byte, maxPacket),
+		rxPayload:  make([]byte, frame),
+		earBuf:     make([]int16, frame),
+		plc:        plc.New(),
+		held:       make([]byte, maxPacket),
+		rtcpBuf:    make([]byte, 512),
+		epoch:      time.Now(),
+		cnSeed:     0x9e3779b9,
+		activity:   make(chan struct{}, 1),
+		digitReady: make(chan struct{}, 1),
 	}
+	e.rxPkt.CSRC = make([]uint32, 0, 15)
+	e.rxPkt.Extensions = make([]rtp.Extension, 0, 16)
 	e.det = dtmf.NewDetector() // used while Config or StreamOptions asks
 	e.inbandFn = e.pushDigit
 	e.txPkt.Version = 2
@@ -308,7 +334,29 @@ func (e *Engine) SetTone(name string) error {
 		e.tone.Set(c)
 	}
 	e.mu.Unlock()
+	e.signal()
 	return nil
+}
+
+// Active reports whether the engine needs the audio loop: a stream is up
+// or a tone is playing. An audio loop whose codec can stop stops it while
+// no engine is active and waits on Activity (DESIGN.md, "Wake-ups").
+func (e *Engine) Active() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.s.up || e.tone.Active()
+}
+
+// Activity is signalled (it holds at most one signal) when the engine may
+// have become Active: a tone set, a stream started. A loop waiting for
+// work checks Active after taking the signal, and before waiting.
+func (e *Engine) Activity() <-chan struct{} { return e.activity }
+
+func (e *Engine) signal() {
+	select {
+	case e.activity <- struct{}{}:
+	default:
+	}
 }
 
 // Tone is the name of the tone playing, or "none".
@@ -320,7 +368,7 @@ func (e *Engine) Tone() string {
 
 // StartStream sends and receives RTP on conn: Process sends each microphone
 // frame to remote, and a goroutine reads conn into the jitter buffer until
-// StopStream. The SSRC and the first sequence number and timestamp are
+// StopStream (with Config.PollReceive, Process reads conn itself). The SSRC and the first sequence number and timestamp are
 // random; the first packet carries the marker bit. A stream already up is
 // stopped first. The engine clears conn's read deadline and uses it for
 // StopStream. Media is accepted as Config.Source says; telephone-events
@@ -380,6 +428,23 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 		}
 	}
 
+	var rx, rtcpRx *poller
+	if e.cfg.PollReceive {
+		if rx = newPoller(conn); rx != nil && second {
+			if rtcpRx = newPoller(rtcpConn); rtcpRx == nil {
+				rx = nil // both polled or neither
+			}
+		}
+	}
+	rawTx := false
+	if rx != nil {
+		rawTx = rx.setRemote(ap)
+		rx.mute()
+		if rtcpRx != nil {
+			rtcpRx.mute()
+		}
+	}
+
 	e.mu.Lock()
 	e.s = stream{
 		up:       true,
@@ -392,6 +457,10 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 		opts:     opts,
 		rtcpConn: rtcpConn,
 		rtcpTo:   rtcpTo,
+		rx:       rx,
+		rtcpRx:   rtcpRx,
+		polled:   rx != nil,
+		rawTx:    rawTx,
 	}
 	e.txPkt.SSRC = rand.Uint32()
 	e.txPkt.PayloadType = codec.PayloadType()
@@ -412,6 +481,10 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 	e.lastSR = 0
 	e.mu.Unlock()
 
+	e.signal()
+	if rx != nil {
+		return nil // Process reads the sockets
+	}
 	e.stopping.Store(false)
 	e.done = make(chan struct{})
 	e.done2 = nil
@@ -438,12 +511,19 @@ func (e *Engine) StopStream() {
 
 func (e *Engine) stopLocked() {
 	e.mu.Lock()
-	up, conn, rc := e.s.up, e.s.conn, e.s.rtcpConn
+	up, conn, rc, polled := e.s.up, e.s.conn, e.s.rtcpConn, e.s.polled
+	rx, rtcpRx := e.s.rx, e.s.rtcpRx
 	e.s.up, e.s.conn, e.s.rtcpConn = false, nil, nil
+	e.s.rx, e.s.rtcpRx, e.s.polled, e.s.rawTx = nil, nil, false, false
 	e.foldLoss()
 	e.mu.Unlock()
-	if !up {
-		return
+	for _, p := range []*poller{rx, rtcpRx} {
+		if p != nil {
+			p.unmute() // the runtime's epoll has the socket back
+		}
+	}
+	if !up || polled {
+		return // with PollReceive no reader runs: Process reads under e.mu
 	}
 	e.stopping.Store(true)
 	// A deadline in the past wakes a blocked read at once. Errors mean
@@ -516,14 +596,17 @@ func (e *Engine) receive(pkt *rtp.Packet, b []byte, from netip.AddrPort) {
 // receiveAt is receive of a datagram that arrived at (stamped by the
 // reader with the read, for the interarrival jitter).
 func (e *Engine) receiveAt(pkt *rtp.Packet, b []byte, from netip.AddrPort, at time.Time) {
+	e.mu.Lock()
+	e.receiveLocked(pkt, b, from, at)
+	e.mu.Unlock()
+}
+
+// receiveLocked is receiveAt with e.mu held.
+func (e *Engine) receiveLocked(pkt *rtp.Packet, b []byte, from netip.AddrPort, at time.Time) {
 	if len(b) < 8 || b[0]>>6 != 2 {
-		e.mu.Lock()
 		e.st.Invalid++
-		e.mu.Unlock()
 		return
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	if !e.s.up {
 		return
 	}
@@ -642,7 +725,16 @@ func (e *Engine) pushDigit(d byte) {
 	}
 	e.digits[(e.dHead+e.dLen)%len(e.digits)] = d
 	e.dLen++
+	select {
+	case e.digitReady <- struct{}{}:
+	default:
+	}
 }
+
+// DigitReady is signalled (it holds at most one signal) when a digit has
+// arrived for ReadDigit, so that a reader waits on it instead of polling
+// (each poll is a wake-up: DESIGN.md, "Wake-ups").
+func (e *Engine) DigitReady() <-chan struct{} { return e.digitReady }
 
 // ReadDigit returns the oldest DTMF digit received (RFC 4733 events, or
 // heard in band with Config.InbandDTMF) and not yet read: '0'-'9', '*',
@@ -710,6 +802,7 @@ func (e *Engine) process(mic, ear []int16) {
 	}
 	if e.s.up {
 		e.send(mic)
+		e.drain()
 		e.playout(e.earBuf)
 		if e.cfg.InbandDTMF || e.s.opts.InbandDTMF {
 			e.det.Feed(e.earBuf, e.inbandFn)
@@ -726,6 +819,52 @@ func (e *Engine) process(mic, ear []int16) {
 	}
 	e.tone.Mix(ear)
 	e.mu.Unlock()
+}
+
+// maxDrain bounds the datagrams one Process reads from each socket (a
+// flood waits in the kernel, or is dropped there, instead of stalling the
+// audio loop).
+const maxDrain = 32
+
+// Receive reads what has arrived on the stream's sockets (with
+// PollReceive; otherwise it does nothing): for an engine whose stream is
+// up while the audio loop does not Process it (a held call kept on an
+// engine that is not mixed). Process does it itself.
+func (e *Engine) Receive() {
+	e.mu.Lock()
+	if e.s.up {
+		e.drain()
+	}
+	e.mu.Unlock()
+}
+
+// drain reads every datagram waiting on the polled sockets, without
+// blocking; e.mu is held.
+func (e *Engine) drain() {
+	if !e.s.polled || e.s.rxDead {
+		return
+	}
+	for _, p := range [2]*poller{e.s.rx, e.s.rtcpRx} {
+		if p == nil {
+			continue
+		}
+		for range maxDrain {
+			ok, err := p.read()
+			if err != nil {
+				// Closed by the caller: the stream receives no more.
+				e.st.ReadErrors++
+				e.s.rxDead = true
+				return
+			}
+			if !ok {
+				break
+			}
+			e.receiveLocked(&e.rxPkt, p.buf[:p.n], p.from, p.at)
+			if e.onReceive != nil {
+				e.onReceive()
+			}
+		}
+	}
 }
 
 // packet builds the next RTP packet from mic into txBuf; e.mu is held.
@@ -809,7 +948,12 @@ func (e *Engine) send(mic []int16) {
 		e.st.SendErrors++
 		return
 	}
-	if _, err := e.s.conn.WriteToUDPAddrPort(b, e.s.remote); err != nil {
+	if e.s.rawTx {
+		if err := e.s.rx.sendTo(b); err != nil {
+			e.st.SendErrors++
+			return
+		}
+	} else if _, err := e.s.conn.WriteToUDPAddrPort(b, e.s.remote); err != nil {
 		e.st.SendErrors++
 		return
 	}

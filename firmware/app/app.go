@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -124,7 +123,9 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
-	eng, err := audio.NewEngine(audio.Config{Rate: 8000, Ptime: cfg.Ptime, Locale: cfg.TonesLocale})
+	// PollReceive: the audio loop's Process reads the RTP sockets itself,
+	// one wake-up a frame (DESIGN.md, "Wake-ups").
+	eng, err := audio.NewEngine(audio.Config{Rate: 8000, Ptime: cfg.Ptime, Locale: cfg.TonesLocale, PollReceive: true})
 	if err != nil {
 		// The file asked for what this engine cannot do yet (a locale
 		// without tone tables, a packet time it does not support): say so
@@ -132,7 +133,7 @@ func Run(ctx context.Context, o Options) error {
 		def := config.Default()
 		step("audio: %v; using tones.locale=%s audio.ptime=%d instead", err, def.TonesLocale, def.Ptime)
 		cfg.TonesLocale, cfg.Ptime = def.TonesLocale, def.Ptime
-		if eng, err = audio.NewEngine(audio.Config{Rate: 8000, Ptime: cfg.Ptime, Locale: cfg.TonesLocale}); err != nil {
+		if eng, err = audio.NewEngine(audio.Config{Rate: 8000, Ptime: cfg.Ptime, Locale: cfg.TonesLocale, PollReceive: true}); err != nil {
 			return fmt.Errorf("app: %w", err)
 		}
 	}
@@ -142,6 +143,9 @@ func Run(ctx context.Context, o Options) error {
 	eng2, err := audio.NewEngine(eng.Config())
 	if err == nil {
 		mix.conf, err = audio.NewConference(eng, eng2)
+	}
+	if err == nil {
+		mix.second = eng2
 	}
 	if err != nil {
 		step("audio: no conference: %v", err)
@@ -187,8 +191,17 @@ func Run(ctx context.Context, o Options) error {
 	return err
 }
 
+// idleFrames is how many frames the engines stay inactive before the
+// audio loop stops a codec that can stop: a tone that ends just before a
+// stream starts (ringback, then the answer) does not stop and restart it.
+const idleFrames = 10
+
 // audioLoop moves one frame each way per codec period: the codec is the
-// clock, the engine encodes the microphone and produces the earpiece.
+// clock, the engine encodes the microphone and produces the earpiece, and
+// (Config.PollReceive) reads the network, all in the one wake-up of the
+// period. A codec that can stop (hal.PCM: ALSA, the virtual panel) is
+// stopped while no engine is Active (on hook, no tone, no call) and the
+// loop sleeps until one is; a codec that cannot runs all the time.
 func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine, mix *mixer) error {
 	if codec == nil {
 		// A hardware board whose codec failed at start (logged there):
@@ -201,16 +214,54 @@ func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine, mix *mix
 	}
 	mic := make([]int16, n)
 	ear := make([]int16, n)
-	runtime.LockOSThread()
+	pcm, _ := codec.(hal.PCM)
+	var wake2 <-chan struct{} // nil: blocks forever
+	if mix.second != nil {
+		wake2 = mix.second.Activity()
+	}
+	active := func() bool { return eng.Active() || mix.second != nil && mix.second.Active() }
+	process := func() {
+		if mix.on.Load() { // a conference: both far ends (the mute holds there too)
+			mix.conf.Process(mic, ear)
+			return
+		}
+		eng.Process(mic, ear) // silence to the far end while muted
+		if mix.second != nil {
+			mix.second.Receive() // a stream left on it, unmixed
+		}
+	}
+	idle := 0
 	for ctx.Err() == nil {
+		if pcm != nil && idle >= idleFrames {
+			if err := pcm.Stop(); err != nil {
+				return err
+			}
+			for !active() {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-eng.Activity():
+				case <-wake2:
+				}
+			}
+			idle = 0
+			if err := pcm.Start(); err != nil {
+				return err
+			}
+			// The first frame out is the one that woke the loop (dial
+			// tone after hook off), not the one from before the stop.
+			clear(mic)
+			process()
+		}
 		if err := codec.Exchange(ear, mic); err != nil {
 			return err
 		}
-		if mix.on.Load() { // a conference: both far ends (the mute holds there too)
-			mix.conf.Process(mic, ear)
-			continue
+		process()
+		if active() {
+			idle = 0
+		} else {
+			idle++
 		}
-		eng.Process(mic, ear) // silence to the far end while muted
 	}
 	return nil
 }
@@ -218,8 +269,9 @@ func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine, mix *mix
 // mixer says whether the audio loop mixes the phone's two engines (a
 // local three-way conference).
 type mixer struct {
-	conf *audio.Conference // nil: no second engine
-	on   atomic.Bool
+	conf   *audio.Conference // nil: no second engine
+	second *audio.Engine     // the conference's second engine, or nil
+	on     atomic.Bool
 }
 
 // uaLines turns the configured lines into the user agent's: line 1 up to

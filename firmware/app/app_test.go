@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/boards"
@@ -73,4 +74,73 @@ func TestAudioLoopWithoutCodec(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no working codec") {
 		t.Errorf("audioLoop without a codec: %v", err)
 	}
+}
+
+// pcm is a hal.PCM whose periods the test hands out: each Exchange waits
+// for a tick and reports the earpiece frame it was given.
+type pcm struct {
+	tick    chan struct{}
+	ears    chan []int16
+	started chan bool // true at Start, false at Stop
+}
+
+func (c *pcm) Open(rate, frame int) error { return nil }
+func (c *pcm) Close() error               { return nil }
+func (c *pcm) Start() error               { c.started <- true; return nil }
+func (c *pcm) Stop() error                { c.started <- false; return nil }
+func (c *pcm) Exchange(ear, mic []int16) error {
+	<-c.tick
+	c.ears <- append([]int16(nil), ear...)
+	return nil
+}
+
+// TestAudioLoopStopsWhenIdle: with no tone and no stream the loop stops a
+// codec that can stop (after idleFrames) and exchanges nothing; a tone
+// starts it again, and the first frame out carries the tone.
+func TestAudioLoopStopsWhenIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		eng, err := audio.NewEngine(audio.Config{PollReceive: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &pcm{tick: make(chan struct{}), ears: make(chan []int16, 100), started: make(chan bool, 4)}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- audioLoop(ctx, c, eng, &mixer{}) }()
+		for range idleFrames {
+			c.tick <- struct{}{}
+			<-c.ears
+		}
+		if on := <-c.started; on {
+			t.Fatal("Start while idle")
+		}
+		synctest.Wait() // the loop waits for activity, not in Exchange
+		select {
+		case c.tick <- struct{}{}:
+			t.Fatal("an Exchange while stopped")
+		default:
+		}
+		if err := eng.SetTone("dial"); err != nil {
+			t.Fatal(err)
+		}
+		if on := <-c.started; !on {
+			t.Fatal("not started for the tone")
+		}
+		c.tick <- struct{}{}
+		if ear := <-c.ears; audio.ToneLevel(ear, 350, 8000) < 0.01 {
+			t.Fatalf("the first frame after the start has no dial tone (350 Hz at %v)", audio.ToneLevel(ear, 350, 8000))
+		}
+		cancel() // seen before the next Exchange, or at the end of it
+		for {
+			select {
+			case c.tick <- struct{}{}:
+				<-c.ears
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+		}
+	})
 }

@@ -6,8 +6,33 @@ import (
 )
 
 // dtmfPollEvery is how often, while a call has audio, Run reads the digits
-// the engine received (RFC 4733 events or in-band tones).
-const dtmfPollEvery = 40 * time.Millisecond
+// the engine received (RFC 4733 events or in-band tones), when the Media
+// cannot say when one arrived (digitSignaller); one that can is read when
+// it says, and polled only every dtmfPollSignalled, so that a call's
+// phone goroutine does not wake 25 times a second (DESIGN.md, "Wake-ups").
+const (
+	dtmfPollEvery     = 40 * time.Millisecond
+	dtmfPollSignalled = time.Minute
+)
+
+// digitSignaller is a Media that signals arriving digits (audio.Engine).
+type digitSignaller interface{ DigitReady() <-chan struct{} }
+
+// digitPoll is how often Run polls m for received digits.
+func digitPoll(m Media) time.Duration {
+	if _, ok := m.(digitSignaller); ok {
+		return dtmfPollSignalled
+	}
+	return dtmfPollEvery
+}
+
+// digitSignal is m's digit signal, or nil (never ready).
+func digitSignal(m Media) <-chan struct{} {
+	if s, ok := m.(digitSignaller); ok {
+		return s.DigitReady()
+	}
+	return nil
+}
 
 // dtmfDuration is how long each digit dialled during a call is sent.
 const dtmfDuration = 100 * time.Millisecond
@@ -51,7 +76,7 @@ func (p *Phone) pollDigits() {
 	if got {
 		p.d.Out.Display(1, "Talking to "+c.peer+"  got "+string(p.rcvdDTMF))
 	}
-	p.dtmfPoll.arm(dtmfPollEvery)
+	p.dtmfPoll.arm(digitPoll(p.d.Media))
 }
 
 // toggleMute: the mute key during a call; the far end hears silence.

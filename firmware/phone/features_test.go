@@ -319,3 +319,43 @@ func TestHistoryRing(t *testing.T) {
 		t.Fatalf("history %v", r.p.hist)
 	}
 }
+
+// signalMedia is a fakeMedia that signals arriving digits, as
+// audio.Engine does.
+type signalMedia struct {
+	*fakeMedia
+	ready chan struct{}
+}
+
+func (m signalMedia) DigitReady() <-chan struct{} { return m.ready }
+
+// TestDigitSignal: with a Media that signals digits, Run reads them when
+// signalled, and does not poll every 40 ms (a wake-up each).
+func TestDigitSignal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		m := signalMedia{r.m, make(chan struct{}, 1)}
+		r.p.d.Media = m
+		l := &live{rig: r, in: make(fakeInput, 4), mwi: make(chan MWI, 4)}
+		r.p.d.Input = l.in
+		r.p.d.MWI = l.mwi
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { r.p.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		synctest.Wait()
+		l.sip(incoming(4, "1002"))
+		l.hook(true)
+		r.out.take()
+		r.m.mu.Lock()
+		r.m.rx = []byte("7")
+		r.m.mu.Unlock()
+		l.sleep(time.Second) // no signal: a 40 ms poll would have read it
+		if got := r.out.take(); len(got) != 0 {
+			t.Fatalf("read without a signal: %q", got)
+		}
+		m.ready <- struct{}{}
+		synctest.Wait()
+		has(t, r.out.take(), "log dtmf received 7", "display 1 Talking to 1002  got 7")
+	})
+}

@@ -186,6 +186,7 @@ func (p *Phone) Run(ctx context.Context) error {
 		in = p.d.Input.Events()
 	}
 	sip := p.d.UA.Events()
+	digits := digitSignal(p.d.Media)
 	defer func() {
 		p.noAnswer.stop()
 		p.interdigit.stop()
@@ -209,6 +210,8 @@ func (p *Phone) Run(ctx context.Context) error {
 			p.onInterdigit()
 		case <-p.dtmfPoll.C():
 			p.dtmfPoll.fired()
+			p.pollDigits()
+		case <-digits:
 			p.pollDigits()
 		case <-p.msgShown.C():
 			p.clearMessage() // disarms the timer too
@@ -752,7 +755,7 @@ func (p *Phone) startMediaOf(c *call, remote *sipua.Media) {
 	}
 	c.media = true
 	c.remote = remote
-	p.dtmfPoll.arm(dtmfPollEvery)
+	p.dtmfPoll.arm(digitPoll(p.d.Media))
 	p.logf("phone: call %d: audio %s to %s from port %d", c.id, codec, addr, c.conn.LocalAddr().(*net.UDPAddr).Port)
 }
 

@@ -3,6 +3,8 @@ package panel
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -21,35 +23,81 @@ type frameBuf struct {
 	pool chan *frameBuf
 }
 
-// codec is the virtual codec: a frame clock, the earpiece queue and the
-// microphone ring.
+// codec is the virtual codec: a frame clock, the earpiece and the
+// microphone. With a socket client (direct) Exchange writes each earpiece
+// frame and reads what the microphone sent itself, without blocking, so a
+// frame period is one wake-up; with another client (the virtio-serial
+// port) the earpiece goes through earLoop and the microphone comes through
+// serveAudio's reads. While the clock is stopped (Stop, panel.md's
+// "audio off") nothing wakes: serveAudio reads and drops what a client
+// still sends.
 type codec struct {
 	s *Server
 
+	// newTicker, when set (tests), replaces the clock: each value on its
+	// channel is one period. Unset, the clock is a timerfd (Linux) or a
+	// time.Ticker.
 	newTicker func(time.Duration) (<-chan time.Time, func())
 	full      chan *frameBuf // earpiece frames for earLoop
 
-	mu     sync.Mutex
-	open   bool
-	frame  int
-	tick   <-chan time.Time
-	stop   func()
-	closed chan struct{} // closed when the codec closes
-	pool   chan *frameBuf
+	mu      sync.Mutex
+	open    bool // Open called, not closed
+	running bool // the frame clock ticks: Open or Start, not Stop
+	prime   bool // the next Exchange does not wait for a tick (the first after Start)
+	frame   int
+	period  time.Duration
+	tick    <-chan time.Time // the clock, or nil with tfd
+	tfd     *os.File         // the timerfd clock, or nil
+	tclk    *rawClock        // its raw reader (nil: tfd.Read)
+	tbuf    []byte           // tfd.Read's buffer
+	stop    func()
+	closed  chan struct{} // closed when the codec closes
+	stopped chan struct{} // closed when the clock stops (serveAudio waits on it)
+	pool    chan *frameBuf
+	sess    *audSession // the current audio client, or nil
+	// parked says serveAudio waits for the clock to stop, its read over:
+	// Exchange reads the socket only then.
+	parked bool
 
-	// mic ring, guarded by mu
+	// mic ring, guarded by mu; odd and carry are a byte waiting for its
+	// other half.
 	ring       []int16
 	head, fill int
+	odd        bool
+	carry      byte
+
+	// The direct path's buffers: one earpiece frame as s16le, the part of
+	// one the socket did not take, the microphone's read buffer.
+	earB  []byte
+	pend  []byte
+	pendN int
+	rd    []byte
 
 	// micHook, if set (by tests), is signalled after samples arrive.
 	micHook chan struct{}
 }
 
+// audSession is one audio client.
+type audSession struct {
+	rw   io.ReadWriteCloser
+	d    *direct // nil: not a socket
+	done chan struct{}
+	once sync.Once
+}
+
+func (a *audSession) close() {
+	a.once.Do(func() {
+		close(a.done)
+		a.rw.Close()
+	})
+}
+
 func (c *codec) init(s *Server) {
 	c.s = s
-	c.newTicker = realTicker
+	c.tbuf = make([]byte, 8)
 	c.full = make(chan *frameBuf, earFrames)
 	c.ring = make([]int16, 8000*int(micKeep/time.Millisecond)/1000)
+	c.rd = make([]byte, 4096)
 }
 
 // Open starts the frame clock: rate samples/s, frame samples a frame.
@@ -57,12 +105,23 @@ func (s *Server) Open(rate, frame int) error { return s.codec.openCodec(rate, fr
 
 // Exchange waits for the next frame period, sends ear to the audio client
 // (dropped if it cannot take it now) and fills mic from what the client sent
-// (silence where nothing arrived). It does not allocate.
+// (silence where nothing arrived). A stopped clock starts again. It does
+// not allocate.
 func (s *Server) Exchange(ear, mic []int16) error { return s.codec.exchange(ear, mic) }
 
-// Codec returns the panel's hal.Codec whose Close stops only the frame
-// clock, so the phone can close and open it again between calls. Server's
-// own Close ends the whole panel.
+// Stop stops the frame clock (hal.PCM) and tells the control client
+// "audio off": no wake-up until Start or Exchange.
+func (s *Server) Stop() error { s.codec.stopClock(); return nil }
+
+// Start starts the frame clock again (hal.PCM) and tells the control
+// client "audio on"; the first Exchange after it does not wait for a
+// period (a codec chip takes its first frame at once too), and microphone
+// audio from before it is dropped.
+func (s *Server) Start() error { return s.codec.startClock() }
+
+// Codec returns the panel's hal.Codec (a hal.PCM) whose Close stops only
+// the frame clock, so the phone can close and open it again between calls.
+// Server's own Close ends the whole panel.
 func (s *Server) Codec() hal.Codec { return codecView{&s.codec} }
 
 type codecView struct{ c *codec }
@@ -70,6 +129,10 @@ type codecView struct{ c *codec }
 func (v codecView) Open(rate, frame int) error      { return v.c.openCodec(rate, frame) }
 func (v codecView) Exchange(ear, mic []int16) error { return v.c.exchange(ear, mic) }
 func (v codecView) Close() error                    { v.c.close(); return nil }
+func (v codecView) Start() error                    { return v.c.startClock() }
+func (v codecView) Stop() error                     { v.c.stopClock(); return nil }
+
+var _ hal.PCM = codecView{}
 
 func (c *codec) openCodec(rate, frame int) error {
 	if rate < 1000 || rate > 192000 || frame < 1 || frame > rate {
@@ -83,8 +146,7 @@ func (c *codec) openCodec(rate, frame int) error {
 	period := time.Duration(frame) * time.Second / time.Duration(rate)
 	c.close()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.frame = frame
+	c.frame, c.period = frame, period
 	c.pool = make(chan *frameBuf, earFrames)
 	for range earFrames {
 		c.pool <- &frameBuf{b: make([]byte, 2*frame), pool: c.pool}
@@ -93,51 +155,164 @@ func (c *codec) openCodec(rate, frame int) error {
 	if len(c.ring) != n {
 		c.ring = make([]int16, n)
 	}
-	c.head, c.fill = 0, 0
+	c.earB, c.pend, c.pendN = make([]byte, 2*frame), make([]byte, 2*frame), 0
 	c.closed = make(chan struct{})
-	c.tick, c.stop = c.newTicker(period)
 	c.open = true
+	c.startLocked()
+	c.prime = false // Open's first period is a whole one
+	c.mu.Unlock()
+	c.s.line("audio on")
 	return nil
+}
+
+// startLocked starts the clock of an open codec; c.mu is held.
+func (c *codec) startLocked() {
+	c.tick, c.tfd, c.tclk = nil, nil, nil
+	switch f, err := newTimerfd(c.period); {
+	case c.newTicker != nil:
+		c.tick, c.stop = c.newTicker(c.period)
+	case err == nil:
+		c.tfd, c.tclk, c.stop = f, newRawClock(f), func() { f.Close() }
+	default:
+		c.tick, c.stop = realTicker(c.period)
+	}
+	c.running, c.prime = true, true
+	c.head, c.fill, c.odd, c.pendN = 0, 0, false, 0
+	c.stopped = make(chan struct{})
+	c.parked = false
+	if c.sess != nil && c.sess.d != nil {
+		// Wake serveAudio's blocked read: from now Exchange reads.
+		if dl, ok := c.sess.rw.(interface{ SetReadDeadline(time.Time) error }); ok {
+			dl.SetReadDeadline(time.Unix(1, 0))
+		}
+	}
+}
+
+func (c *codec) startClock() error {
+	c.mu.Lock()
+	if !c.open {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if c.running {
+		c.mu.Unlock()
+		return nil
+	}
+	c.startLocked()
+	c.mu.Unlock()
+	c.s.line("audio on")
+	return nil
+}
+
+// stopLocked stops the clock; c.mu is held. It reports whether it ran.
+func (c *codec) stopLocked() bool {
+	if !c.running {
+		return false
+	}
+	c.running = false
+	c.stop()
+	close(c.stopped)
+	return true
+}
+
+func (c *codec) stopClock() {
+	c.mu.Lock()
+	was := c.stopLocked()
+	c.mu.Unlock()
+	if was {
+		c.s.line("audio off")
+	}
 }
 
 func (c *codec) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !c.open {
+		c.mu.Unlock()
 		return
 	}
 	c.open = false
-	c.stop()
+	was := c.stopLocked()
 	close(c.closed)
+	c.mu.Unlock()
+	if was {
+		c.s.line("audio off")
+	}
+}
+
+// state is "on" while the clock runs, else "off" (panel.md).
+func (c *codec) state() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running {
+		return "on"
+	}
+	return "off"
 }
 
 func (c *codec) exchange(ear, mic []int16) error {
 	c.mu.Lock()
-	open, frame, tick, closed, pool := c.open, c.frame, c.tick, c.closed, c.pool
+	started := false
+	if c.open && !c.running {
+		c.startLocked() // hal.PCM: Exchange starts a stopped codec
+		started = true
+	}
+	open, frame, tick, tfd, tclk, closed, pool, prime := c.open, c.frame, c.tick, c.tfd, c.tclk, c.closed, c.pool, c.prime
+	c.prime = false
 	c.mu.Unlock()
+	if started {
+		c.s.line("audio on")
+	}
 	if !open {
 		return ErrClosed
 	}
 	if len(ear) != frame || len(mic) != frame {
 		return fmt.Errorf("panel: codec: frame is %d samples, got ear %d mic %d", frame, len(ear), len(mic))
 	}
-	select {
-	case <-tick:
-	case <-closed:
-		return ErrClosed
-	}
-	// Earpiece: to the client if a buffer is free, else dropped.
-	select {
-	case f := <-pool:
-		for i, v := range ear {
-			binary.LittleEndian.PutUint16(f.b[2*i:], uint16(v))
+	switch {
+	case prime:
+	case tclk != nil:
+		if err := tclk.wait(); err != nil {
+			return ErrClosed
 		}
-		select {
-		case c.full <- f:
-		default: // frames of an earlier Open still queued
-			pool <- f
+	case tfd != nil:
+		// The expirations since the last read; a late reader does not
+		// catch up (as a Ticker drops ticks). Closed: Stop or Close.
+		if _, err := tfd.Read(c.tbuf); err != nil {
+			return ErrClosed
 		}
 	default:
+		select {
+		case <-tick:
+		case <-closed:
+			return ErrClosed
+		}
+	}
+	c.mu.Lock()
+	sess := c.sess
+	var gone *audSession
+	if sess != nil && sess.d != nil {
+		if !c.writeDirect(sess.d, ear) || c.parked && !c.readDirect(sess.d) {
+			gone = sess
+		}
+	}
+	c.mu.Unlock()
+	if gone != nil {
+		gone.close() // serveAudio ends the session
+	}
+	if sess == nil || sess.d == nil {
+		// Earpiece: to earLoop if a buffer is free, else dropped.
+		select {
+		case f := <-pool:
+			for i, v := range ear {
+				binary.LittleEndian.PutUint16(f.b[2*i:], uint16(v))
+			}
+			select {
+			case c.full <- f:
+			default: // frames of an earlier Open still queued
+				pool <- f
+			}
+		default:
+		}
 	}
 	// Microphone: what has arrived, silence for the rest.
 	c.mu.Lock()
@@ -155,11 +330,47 @@ func (c *codec) exchange(ear, mic []int16) error {
 	return nil
 }
 
-// push adds one microphone sample, dropping the oldest when the ring is full.
-func (c *codec) push(v int16) {
-	c.mu.Lock()
-	c.pushLocked(v)
-	c.mu.Unlock()
+// writeDirect writes one earpiece frame to a socket client without
+// blocking: first the rest of a frame the socket did not take, and this
+// frame only if that went (whole frames are dropped, so the stream stays
+// aligned). It reports false when the client is gone; c.mu is held.
+func (c *codec) writeDirect(d *direct, ear []int16) bool {
+	if c.pendN > 0 {
+		n, err := d.tryWrite(c.pend[:c.pendN])
+		if err != nil {
+			return false
+		}
+		c.pendN = copy(c.pend, c.pend[n:c.pendN])
+		if c.pendN > 0 {
+			return true // still behind: this frame is dropped
+		}
+	}
+	b := c.earB[:2*len(ear)]
+	for i, v := range ear {
+		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
+	}
+	n, err := d.tryWrite(b)
+	if err != nil {
+		return false
+	}
+	c.pendN = copy(c.pend, b[n:])
+	return true
+}
+
+// readDirect takes what a socket client has sent into the microphone
+// ring, without blocking; false when the client is gone; c.mu is held.
+func (c *codec) readDirect(d *direct) bool {
+	for range 8 { // 32 KiB a frame at most: a client far ahead loses the rest in the ring anyway
+		n, err := d.tryRead(c.rd)
+		if err != nil {
+			return false
+		}
+		if n == 0 {
+			break
+		}
+		c.pushBytesLocked(c.rd[:n])
+	}
+	return true
 }
 
 func (c *codec) pushLocked(v int16) {
@@ -178,12 +389,26 @@ func (c *codec) pushLocked(v int16) {
 	}
 }
 
-// pushBytes adds s16le samples (len(b) even).
+// pushBytesLocked adds s16le samples, a byte left over waiting for the
+// next; c.mu is held.
+func (c *codec) pushBytesLocked(b []byte) {
+	if c.odd && len(b) > 0 {
+		c.pushLocked(int16(uint16(c.carry) | uint16(b[0])<<8))
+		b = b[1:]
+		c.odd = false
+	}
+	for ; len(b) >= 2; b = b[2:] {
+		c.pushLocked(int16(binary.LittleEndian.Uint16(b)))
+	}
+	if len(b) == 1 {
+		c.carry, c.odd = b[0], true
+	}
+}
+
+// pushBytes adds s16le samples from serveAudio's reads.
 func (c *codec) pushBytes(b []byte) {
 	c.mu.Lock()
-	for i := 0; i+1 < len(b); i += 2 {
-		c.pushLocked(int16(binary.LittleEndian.Uint16(b[i:])))
-	}
+	c.pushBytesLocked(b)
 	c.mu.Unlock()
 	if c.micHook != nil {
 		select {

@@ -12,7 +12,7 @@ import (
 )
 
 // Version is the panel protocol version announced in the ready line.
-const Version = "panel/1"
+const Version = "panel/2"
 
 // namedKeys are the named keys of panel.md, besides 0-9, * and #.
 var namedKeys = map[string]bool{

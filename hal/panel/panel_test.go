@@ -92,7 +92,10 @@ func dialControl(t *testing.T, sock string) *testClient {
 	t.Helper()
 	c := dial(t, sock)
 	tc := &testClient{t: t, conn: c, r: bufio.NewReader(c)}
-	tc.expect("ready sim v0.1 panel/1")
+	tc.expect("ready sim v0.1 panel/2")
+	if l := tc.line(); !strings.HasPrefix(l, "audio ") {
+		t.Fatalf("after ready: %q, want the audio clock's state", l)
+	}
 	return tc
 }
 
@@ -287,9 +290,11 @@ func TestAudioBothWays(t *testing.T) {
 	for i := range 240 {
 		binary.LittleEndian.PutUint16(out[2*i:], uint16(int16(1000+i)))
 	}
+	// With the clock running Exchange reads the socket itself: what
+	// the client wrote before is there.
 	ac.Write(out[:101])
 	ac.Write(out[101:])
-	waitMic(t, s, 240)
+	waitParked(t, s)
 	tick <- time.Time{}
 	if err := s.Exchange(ear, mic); err != nil {
 		t.Fatal(err)
@@ -371,7 +376,7 @@ func TestMicKeepsAtMost200ms(t *testing.T) {
 	if _, err := ac.Write(out); err != nil {
 		t.Fatal(err)
 	}
-	waitMicLast(t, s, 7999)
+	waitParked(t, s)
 	ear := make([]int16, 160)
 	mic := make([]int16, 160)
 	tick <- time.Time{}
@@ -510,7 +515,7 @@ func TestListenTCP(t *testing.T) {
 	}
 	defer c.Close()
 	tc := &testClient{t: t, conn: c, r: bufio.NewReader(c)}
-	tc.expect("ready sim v0.1 panel/1")
+	tc.expect("ready sim v0.1 panel/2")
 	a, err := net.Dial("tcp", "127.0.0.1:"+itoa(port+1))
 	if err != nil {
 		t.Fatal(err)
@@ -558,5 +563,151 @@ func BenchmarkExchange(b *testing.B) {
 		if err := s.Exchange(ear, mic); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestClockStopStart: Stop stops the frame clock and says "audio off";
+// while it is stopped serveAudio reads (and keeps in the ring) what a
+// client still sends; Start says "audio on", drops that stale audio, and
+// its first Exchange does not wait for a period; Exchange reads the
+// client's socket itself again.
+func TestClockStopStart(t *testing.T) {
+	s, sock, hooks := startServer(t)
+	tick, _ := fakeClock(s)
+	cc := dialControl(t, sock)
+	waitHook(t, hooks, "control")
+	cd := s.Codec().(hal.PCM)
+	if err := cd.Open(8000, 160); err != nil {
+		t.Fatal(err)
+	}
+	cc.expect("audio on")
+	ac := dial(t, sock+".audio")
+	waitHook(t, hooks, "audio")
+	ear, mic := make([]int16, 160), make([]int16, 160)
+	frame := func(v int) []byte {
+		b := make([]byte, 320)
+		for i := range 160 {
+			binary.LittleEndian.PutUint16(b[2*i:], uint16(int16(v+i)))
+		}
+		return b
+	}
+	if err := cd.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	cc.expect("audio off")
+	if _, err := ac.Write(frame(100)); err != nil {
+		t.Fatal(err)
+	}
+	waitMicLast(t, s, 259) // the reader goroutine took it
+	if err := cd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cc.expect("audio on")
+	ac.Write(frame(1000))
+	// No tick sent: the first Exchange after Start is due at once.
+	done := make(chan error, 1)
+	go func() { done <- cd.Exchange(ear, mic) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("the first Exchange after Start waits for a period")
+	}
+	b := make([]byte, 320)
+	ac.SetReadDeadline(time.Now().Add(deadline))
+	if _, err := io.ReadFull(ac, b); err != nil {
+		t.Fatalf("earpiece after Start: %v", err)
+	}
+	// The microphone: from the frame sent after Start on (Exchange reads
+	// it once serveAudio has let go of the socket), never the stale one.
+	var got []int16
+	if mic[0] != 0 {
+		got = append(got, mic[0])
+	}
+	ac.Write(frame(2000))
+	waitParked(t, s)
+	for range 3 {
+		tick <- time.Time{}
+		if err := cd.Exchange(ear, mic); err != nil {
+			t.Fatal(err)
+		}
+		if mic[0] != 0 {
+			got = append(got, mic[0])
+		}
+	}
+	if len(got) != 2 || got[0] != 1000 || got[1] != 2000 {
+		t.Fatalf("mic frames starting %v, want [1000 2000]", got)
+	}
+	// A stopped clock: Exchange starts it (hal.PCM).
+	cd.Stop()
+	cc.expect("audio off")
+	if err := cd.Exchange(ear, mic); err != nil {
+		t.Fatal(err)
+	}
+	cc.expect("audio on")
+	// A client that leaves while the clock runs: Exchange notices, the
+	// session ends, the next client is served.
+	ac.Close()
+	for range 3 {
+		tick <- time.Time{}
+		cd.Exchange(ear, mic)
+	}
+	ac2 := dial(t, sock+".audio")
+	waitHook(t, hooks, "audio")
+	ac2.Write(frame(3000))
+	waitParked(t, s)
+	tick <- time.Time{}
+	if err := cd.Exchange(ear, mic); err != nil || mic[0] != 3000 {
+		t.Fatalf("new client: %v, mic[0] %d", err, mic[0])
+	}
+}
+
+// waitParked waits until serveAudio has handed the socket to Exchange.
+func waitParked(t *testing.T, s *Server) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for {
+		s.codec.mu.Lock()
+		p := s.codec.parked
+		s.codec.mu.Unlock()
+		if p {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatal("serveAudio did not hand over the socket")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestRealClock: the codec's own clock (a timerfd on Linux) paces Exchange
+// one period at a time, and Stop ends a wait.
+func TestRealClock(t *testing.T) {
+	s := New("sim", "v0.1")
+	defer s.Close()
+	if err := s.Open(8000, 80); err != nil { // 10 ms
+		t.Fatal(err)
+	}
+	ear, mic := make([]int16, 80), make([]int16, 80)
+	start := time.Now()
+	for range 5 {
+		if err := s.Exchange(ear, mic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d < 45*time.Millisecond {
+		t.Fatalf("5 periods of 10 ms in %v", d)
+	}
+	s.Stop()
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Exchange(ear, mic); err != nil { // due at once
+		t.Fatal(err)
+	}
+	if err := s.Exchange(ear, mic); err != nil {
+		t.Fatal(err)
 	}
 }

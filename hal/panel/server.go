@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -33,8 +34,8 @@ type Server struct {
 	mu      sync.Mutex
 	status  func() string
 	ctl     *ctlSession
-	aud     io.ReadWriteCloser // current audio client, or nil
-	closers []io.Closer        // listeners and ports
+	aud     *audSession // current audio client, or nil
+	closers []io.Closer // listeners and ports
 
 	codec codec
 
@@ -100,7 +101,7 @@ func (s *Server) Close() error {
 			ctl.close()
 		}
 		if aud != nil {
-			aud.Close()
+			aud.close()
 		}
 	})
 	return nil
@@ -190,6 +191,7 @@ func (s *Server) serveControl(rw io.ReadWriteCloser) {
 		old.close()
 	}
 	c.send("ready " + s.board + " " + s.version + " " + Version)
+	c.send("audio " + s.codec.state())
 	go c.writeLoop()
 	s.hook("control")
 
@@ -308,6 +310,7 @@ func (s *Server) Log(text string) { s.line("log " + Text(text)) }
 // serveAudio makes rw the audio client, replacing any other, and feeds what
 // it sends into the microphone ring until it ends.
 func (s *Server) serveAudio(rw io.ReadWriteCloser) {
+	sess := &audSession{rw: rw, d: newDirect(rw), done: make(chan struct{})}
 	s.mu.Lock()
 	select {
 	case <-s.done:
@@ -317,39 +320,65 @@ func (s *Server) serveAudio(rw io.ReadWriteCloser) {
 	default:
 	}
 	old := s.aud
-	s.aud = rw
+	s.aud = sess
 	s.mu.Unlock()
 	if old != nil {
-		old.Close()
+		old.close()
 	}
+	c := &s.codec
+	c.mu.Lock()
+	c.sess, c.odd, c.pendN, c.parked = sess, false, 0, false
+	c.mu.Unlock()
 	s.hook("audio")
 	defer func() {
-		rw.Close()
+		sess.close()
 		s.mu.Lock()
-		if s.aud == rw {
+		if s.aud == sess {
 			s.aud = nil
 		}
 		s.mu.Unlock()
+		c.mu.Lock()
+		if c.sess == sess {
+			c.sess = nil
+		}
+		c.mu.Unlock()
 	}()
+	dl, _ := rw.(interface{ SetReadDeadline(time.Time) error })
+	gated := sess.d != nil && dl != nil
 	buf := make([]byte, 4096)
-	var carry byte
-	odd := false
 	for {
+		if gated {
+			// While the clock runs Exchange reads the socket; this
+			// goroutine waits for it to stop. The deadline that woke it
+			// (startLocked) is cleared under the codec's lock, so that a
+			// start after it always wakes the read below.
+			c.mu.Lock()
+			dl.SetReadDeadline(time.Time{})
+			if c.running {
+				stopped := c.stopped
+				c.parked = true
+				sess.d.mute() // no wake-up per arrival: Exchange reads
+				c.mu.Unlock()
+				select {
+				case <-stopped:
+					sess.d.unmute() // the read below waits in the netpoller
+					continue
+				case <-sess.done:
+					return
+				case <-s.done:
+					return
+				}
+			}
+			c.mu.Unlock()
+		}
 		n, err := rw.Read(buf)
 		if n > 0 {
-			b := buf[:n]
-			if odd {
-				s.codec.push(int16(uint16(carry) | uint16(b[0])<<8))
-				b = b[1:]
-				odd = false
-			}
-			if len(b)%2 == 1 {
-				carry, odd = b[len(b)-1], true
-				b = b[:len(b)-1]
-			}
-			s.codec.pushBytes(b)
+			c.pushBytes(buf[:n])
 		}
 		if err != nil {
+			if gated && errors.Is(err, os.ErrDeadlineExceeded) {
+				continue // the clock started
+			}
 			return
 		}
 	}
@@ -363,10 +392,10 @@ func (s *Server) earLoop() {
 			return
 		case f := <-s.codec.full:
 			s.mu.Lock()
-			w := s.aud
+			a := s.aud
 			s.mu.Unlock()
-			if w != nil {
-				w.Write(f.b)
+			if a != nil {
+				a.rw.Write(f.b)
 			}
 			f.pool <- f
 		}

@@ -1,0 +1,247 @@
+package audio
+
+import (
+	"net"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// polled is the firmware's configuration: Process reads the sockets.
+var polled = Config{PollReceive: true}
+
+// TestPolledEndToEnd: with PollReceive, no reader goroutine runs and each
+// Process reads what arrived: a tone each way, every packet received, in
+// the order the audio loop works (send, read, play out).
+func TestPolledEndToEnd(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("PollReceive falls back to a reader goroutine here")
+	}
+	for _, ptime := range []int{10, 20, 30} {
+		cfg := polled
+		cfg.Ptime = ptime
+		a, b := pair(t, cfg, PCMA)
+		if !a.e.s.polled || !b.e.s.polled {
+			t.Fatal("streams not polled")
+		}
+		step, earB := twoWay(t, a, b)
+		frames := 3000 / ptime
+		for range frames {
+			step()
+		}
+		if l := ToneLevel(earB, 1000, 8000); ptime == 20 && l < 0.2 { // twoWay's frames are 20 ms
+			t.Fatalf("%d ms: B hears 1000 Hz at %v", ptime, l)
+		}
+		for i, s := range []side{a, b} {
+			st := s.e.Stats()
+			// A has not yet read B's last packet: its next Process would.
+			want := uint64(frames - 1 + i)
+			if st.PacketsSent != uint64(frames) || st.PacketsReceived != want || st.Lost != 0 || st.Invalid != 0 {
+				t.Errorf("%d ms: %+v", ptime, st)
+			}
+		}
+		// B's earlier packets, never read by a goroutine, were all Process's.
+		if got := len(b.recv); got != frames && got != cap(b.recv) {
+			t.Errorf("%d ms: onReceive %d times, want %d", ptime, got, frames)
+		}
+	}
+}
+
+// TestPollerStamp: a datagram's arrival is when the kernel took it, not
+// when it was read.
+func TestPollerStamp(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Linux's poller")
+	}
+	conn, peer := listen(t), listen(t)
+	p := newPoller(conn)
+	if ok, err := p.read(); ok || err != nil || !p.empty {
+		t.Fatalf("read of nothing: %v %v empty=%v", ok, err, p.empty)
+	}
+	sent := time.Now()
+	if _, err := peer.WriteToUDP([]byte("hello"), conn.LocalAddr().(*net.UDPAddr)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	ok, err := p.read()
+	if !ok || err != nil || string(p.buf[:p.n]) != "hello" || p.from != peer.LocalAddr().(*net.UDPAddr).AddrPort() {
+		t.Fatalf("read %v %v: %q from %v", ok, err, p.buf[:p.n], p.from)
+	}
+	if d := p.at.Sub(sent); d < -time.Millisecond || d > 20*time.Millisecond {
+		t.Fatalf("arrival %v after the send, want about 0 (read 50 ms later)", d)
+	}
+	if n := testing.AllocsPerRun(100, func() { p.read() }); n != 0 {
+		t.Fatalf("allocs per read = %v", n)
+	}
+}
+
+// TestNoAllocsPolled: the whole polled frame, sendto and recvmsg included,
+// allocates nothing, and a 60 s call runs no GC.
+func TestNoAllocsPolled(t *testing.T) {
+	a, b := pair(t, polled, PCMU)
+	step, earB := twoWay(t, a, b)
+	for range 20 {
+		step()
+	}
+	if n := testing.AllocsPerRun(500, step); n != 0 {
+		t.Fatalf("allocs per frame = %v", n)
+	}
+	if err := a.e.SetTone("waiting"); err != nil {
+		t.Fatal(err)
+	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for range 3000 {
+		step()
+	}
+	runtime.ReadMemStats(&m1)
+	if m1.Mallocs-m0.Mallocs > 30 || m1.NumGC != m0.NumGC {
+		t.Fatalf("during the call: %d allocations, %d GC cycles", m1.Mallocs-m0.Mallocs, m1.NumGC-m0.NumGC)
+	}
+	if st := b.e.Stats(); st.PacketsReceived != 3521 || ToneLevel(earB, 1000, 8000) < 0.2 {
+		t.Fatalf("B received %d, hears 1000 Hz at %v", st.PacketsReceived, ToneLevel(earB, 1000, 8000))
+	}
+}
+
+// TestPolledRTCP: reports on their own port are read by Process too.
+func TestPolledRTCP(t *testing.T) {
+	ea, _ := NewEngine(polled)
+	eb, _ := NewEngine(polled)
+	ca, cb, ra, rb := listen(t), listen(t), listen(t), listen(t)
+	addr := func(c *net.UDPConn) *net.UDPAddr { return c.LocalAddr().(*net.UDPAddr) }
+	o := func(rc, to *net.UDPConn) StreamOptions {
+		return StreamOptions{RTCPConn: rc, RTCPRemote: addr(to), RTCPInterval: 100 * time.Millisecond}
+	}
+	if err := ea.StartStreamOptions(ca, addr(cb), PCMU, o(ra, rb)); err != nil {
+		t.Fatal(err)
+	}
+	if err := eb.StartStreamOptions(cb, addr(ca), PCMU, o(rb, ra)); err != nil {
+		t.Fatal(err)
+	}
+	defer ea.StopStream()
+	defer eb.StopStream()
+	mic, ear := make([]int16, 160), make([]int16, 160)
+	for range 50 {
+		ea.Process(mic, ear)
+		eb.Process(mic, ear)
+	}
+	if runtime.GOOS == "linux" && !ea.s.polled {
+		t.Fatal("not polled")
+	}
+	for _, e := range []*Engine{ea, eb} {
+		if st := e.Stats(); st.RTCPSent < 5 || st.RTCPReceived < 4 || st.PacketsReceived < 49 {
+			t.Errorf("%+v", st)
+		}
+	}
+}
+
+// TestPolledClosedUnder: a socket the caller closes under a polled stream
+// ends its receiving (one read error), and StopStream returns at once.
+func TestPolledClosedUnder(t *testing.T) {
+	e, _ := NewEngine(polled)
+	conn, peer := listen(t), listen(t)
+	if err := e.StartStream(conn, peer.LocalAddr().(*net.UDPAddr), PCMA); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	mic, ear := make([]int16, 160), make([]int16, 160)
+	for range 3 {
+		e.Process(mic, ear)
+	}
+	e.StopStream()
+	if st := e.Stats(); runtime.GOOS == "linux" && st.ReadErrors != 1 {
+		t.Fatalf("read errors %d, want 1", st.ReadErrors)
+	}
+}
+
+// TestActive: a tone or a stream makes the engine Active and signals
+// Activity; neither leaves it inactive.
+func TestActive(t *testing.T) {
+	e, _ := NewEngine(polled)
+	if e.Active() {
+		t.Fatal("a new engine is active")
+	}
+	select {
+	case <-e.Activity():
+		t.Fatal("a signal before any activity")
+	default:
+	}
+	if err := e.SetTone("dial"); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Active() {
+		t.Fatal("not active with dial tone")
+	}
+	select {
+	case <-e.Activity():
+	default:
+		t.Fatal("no signal for the tone")
+	}
+	e.SetTone("none")
+	if e.Active() {
+		t.Fatal("active after the tone stopped")
+	}
+	conn, peer := listen(t), listen(t)
+	if err := e.StartStream(conn, peer.LocalAddr().(*net.UDPAddr), PCMA); err != nil {
+		t.Fatal(err)
+	}
+	if !e.Active() {
+		t.Fatal("not active with a stream up")
+	}
+	select {
+	case <-e.Activity():
+	default:
+		t.Fatal("no signal for the stream")
+	}
+	e.StopStream()
+	if e.Active() {
+		t.Fatal("active after StopStream")
+	}
+}
+
+// TestDigitReady: a received digit signals DigitReady once.
+func TestDigitReady(t *testing.T) {
+	e, _ := NewEngine(polled)
+	select {
+	case <-e.DigitReady():
+		t.Fatal("a signal before any digit")
+	default:
+	}
+	e.mu.Lock()
+	e.pushDigit('5')
+	e.pushDigit('6')
+	e.mu.Unlock()
+	select {
+	case <-e.DigitReady():
+	default:
+		t.Fatal("no signal")
+	}
+	if d, ok := e.ReadDigit(); !ok || d != '5' {
+		t.Fatalf("ReadDigit = %c %v", d, ok)
+	}
+}
+
+// BenchmarkProcessPolled is BenchmarkProcessLoopback with PollReceive: the
+// same frame period of two engines over 127.0.0.1, the packets read by
+// Process, no goroutine to wake.
+func BenchmarkProcessPolled(b *testing.B) {
+	a, c := pair(b, polled, PCMU)
+	micA, micB, earA, earB := make([]int16, 160), make([]int16, 160), make([]int16, 160), make([]int16, 160)
+	var pa, pb float64
+	Sine(micA, 1000, 0.5, 8000, &pa)
+	Sine(micB, 600, 0.5, 8000, &pb)
+	step := func() {
+		a.e.Process(micA, earA)
+		c.e.Process(micB, earB)
+	}
+	for range 5 {
+		step()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		step()
+	}
+	if ToneLevel(earA, 600, 8000) < 0.2 || ToneLevel(earB, 1000, 8000) < 0.2 {
+		b.Fatal("no tone out")
+	}
+}
