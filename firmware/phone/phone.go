@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -136,8 +137,10 @@ type Phone struct {
 	histPos   int         // the entry shown while browsing; -1: none
 	selLine   int         // the line the line keys chose; 0: the first registered
 
-	status atomic.Pointer[string]
-	idle   atomic.Bool // p.state == Idle, for Idle
+	// What Status reports, copied by publish after every event.
+	statusMu sync.Mutex
+	shown    statusView
+	idle     atomic.Bool // p.state == Idle, for Idle
 }
 
 // maxDigits bounds a dialled number; further digits are ignored.
@@ -167,7 +170,33 @@ func New(d Deps) *Phone {
 
 // Status is panel.md's status answer without the leading word:
 // "reg=1:registered phone=idle calls=1". Safe from any goroutine.
-func (p *Phone) Status() string { return *p.status.Load() }
+func (p *Phone) Status() string { return string(p.AppendStatus(nil)) }
+
+// AppendStatus appends Status to b and returns the extended buffer; with a
+// buffer of room enough it allocates nothing. Safe from any goroutine.
+func (p *Phone) AppendStatus(b []byte) []byte {
+	p.statusMu.Lock()
+	v := p.shown
+	p.statusMu.Unlock()
+	b = append(b, "reg="...)
+	first := true
+	for i, s := range v.reg {
+		if s == "" {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = strconv.AppendInt(b, int64(i+1), 10)
+		b = append(b, ':')
+		b = append(b, s...)
+	}
+	b = append(b, " phone="...)
+	b = append(b, v.state.String()...)
+	b = append(b, " calls="...)
+	return strconv.AppendInt(b, int64(v.calls), 10)
+}
 
 // Idle reports whether the phone is idle (on hook, no call): what
 // provisioning waits for before it applies a new configuration. Safe
@@ -928,20 +957,18 @@ func (p *Phone) openRTP() (rtp, rtcp *net.UDPConn, err error) {
 	return nil, nil, fmt.Errorf("phone: no free RTP/RTCP port pair in %d-%d: %w", lo, hi, lastErr)
 }
 
+// statusView is what Status reports: copied out of the phone by publish
+// after every event, read by Status on any goroutine.
+type statusView struct {
+	reg   [len(config.Config{}.Lines)]string
+	state State
+	calls int
+}
+
+// publish copies what Status reports for other goroutines to read. It runs
+// after every event, so it copies and builds nothing: the text is built
+// only when asked for (Status, AppendStatus).
 func (p *Phone) publish() {
-	var b strings.Builder
-	b.WriteString("reg=")
-	first := true
-	for i, s := range p.reg {
-		if s == "" {
-			continue
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		fmt.Fprintf(&b, "%d:%s", i+1, s)
-	}
 	calls := 0
 	if p.call != nil {
 		calls++
@@ -949,9 +976,9 @@ func (p *Phone) publish() {
 	if p.other != nil {
 		calls++
 	}
-	fmt.Fprintf(&b, " phone=%s calls=%d", p.state, calls)
-	s := b.String()
-	p.status.Store(&s)
+	p.statusMu.Lock()
+	p.shown = statusView{reg: p.reg, state: p.state, calls: calls}
+	p.statusMu.Unlock()
 }
 
 func onOff(b bool) string {
