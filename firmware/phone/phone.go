@@ -97,6 +97,11 @@ type call struct {
 	waiting  bool         // an incoming call that rings in while another is up (call waiting)
 	remote   *sipua.Media // the far end's media, for resuming
 	second   bool         // its stream runs on Deps.Second (a conference)
+	// Where its stream goes (startMediaOf), kept for a resume to the same place.
+	rtpTo, rtcpTo *net.UDPAddr
+	toHost        string
+	toPort        int
+	codec         audio.Codec
 }
 
 // Phone is one desk phone. Build it with New and run it with Run.
@@ -137,6 +142,8 @@ type Phone struct {
 	histPos   int         // the entry shown while browsing; -1: none
 	selLine   int         // the line the line keys chose; 0: the first registered
 
+	text []byte // display rows built by show, reused
+
 	// What Status reports, copied by publish after every event.
 	statusMu sync.Mutex
 	shown    statusView
@@ -148,7 +155,8 @@ const maxDigits = 64
 
 // New returns a phone over its dependencies; it starts nothing.
 func New(d Deps) *Phone {
-	p := &Phone{d: d, logf: d.Logf, digits: make([]byte, 0, maxDigits), tone: "none", histPos: -1,
+	p := &Phone{d: d, logf: d.Logf, digits: make([]byte, 0, maxDigits),
+		sentDTMF: make([]byte, 0, maxDigits), rcvdDTMF: make([]byte, 0, maxDigits), text: make([]byte, 0, 256), tone: "none", histPos: -1,
 		dnd: d.Config.DND, fwdAlways: d.Config.ForwardAlways}
 	p.idle.Store(true) // the zero State is Idle
 	if p.logf == nil {
@@ -383,7 +391,7 @@ func (p *Phone) onKey(k string) {
 		switch {
 		case p.xfer:
 			p.xfer = false
-			p.d.Out.Display(1, "Talking to "+p.call.peer)
+			p.show(1, "Talking to ", p.call.peer)
 		case p.other != nil && p.other.waiting:
 			p.rejectWaiting()
 		case p.histPos >= 0:
@@ -503,7 +511,7 @@ func (p *Phone) answer() {
 	p.setTone("none")
 	p.callState("connected")
 	c.answered = true
-	p.d.Out.Display(1, "Talking to "+c.peer)
+	p.show(1, "Talking to ", c.peer)
 }
 
 func (p *Phone) reject(code int) {
@@ -558,7 +566,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.onProgress(c, ev) // early media or local ringback (RFC 3960, early.go)
 	case sipua.CallHeld:
 		p.callState("remote-held")
-		p.d.Out.Display(1, c.peer+" put you on hold")
+		p.show(1, c.peer, " put you on hold")
 	case sipua.CallResumed:
 		if ev.Remote != nil && !c.held {
 			p.startMedia(ev.Remote)
@@ -567,7 +575,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 			p.callState("held")
 		} else {
 			p.callState("connected")
-			p.d.Out.Display(1, "Talking to "+c.peer)
+			p.show(1, "Talking to ", c.peer)
 		}
 	case sipua.CallTransfer:
 		p.onTransferred(ev)
@@ -583,7 +591,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.setTone("none")
 		p.callState("connected")
 		c.answered = true
-		p.d.Out.Display(1, "Talking to "+c.peer)
+		p.show(1, "Talking to ", c.peer)
 	case sipua.CallEnded:
 		if !c.answered && !c.incoming {
 			c.result = "failed:" + strconv.Itoa(ev.Code)
@@ -753,10 +761,19 @@ func (p *Phone) startMediaOf(c *call, remote *sipua.Media) {
 	if c == nil || c.conn == nil || remote == nil || len(remote.Codecs) == 0 {
 		return
 	}
-	addr, err := net.ResolveUDPAddr("udp", net.JoinHostPort(remote.Host, strconv.Itoa(remote.Port)))
-	if err != nil {
-		p.logf("phone: call %d: remote media %s:%d: %v", c.id, remote.Host, remote.Port, err)
-		return
+	// A resume or a re-INVITE to where the stream already went reuses
+	// the addresses (and logs nothing): a steady call allocates nothing.
+	addr, rtcpAddr := c.rtpTo, c.rtcpTo
+	moved := addr == nil || remote.Host != c.toHost || remote.Port != c.toPort
+	if moved {
+		var err error
+		addr, err = net.ResolveUDPAddr("udp", net.JoinHostPort(remote.Host, strconv.Itoa(remote.Port)))
+		if err != nil {
+			p.logf("phone: call %d: remote media %s:%d: %v", c.id, remote.Host, remote.Port, err)
+			return
+		}
+		// RTCP on the port above RTP at both ends (RFC 3550 11, RFC 4566 5.14).
+		rtcpAddr = &net.UDPAddr{IP: addr.IP, Port: addr.Port + 1}
 	}
 	codec, ok := audio.CodecByName(remote.Codecs[0])
 	if !ok {
@@ -766,14 +783,13 @@ func (p *Phone) startMediaOf(c *call, remote *sipua.Media) {
 	if c.media {
 		p.eng(c).StopStream()
 	}
-	// RTCP on the port above RTP at both ends (RFC 3550 11, RFC 4566 5.14);
 	// RFC 4733 digits with the payload type the far end offered, or digits
 	// heard in its audio when it offered none.
 	opts := audio.StreamOptions{
 		DTMFPayloadType: remote.TelephoneEvent,
 		InbandDTMF:      remote.TelephoneEvent == 0,
 		RTCPConn:        c.rtcp,
-		RTCPRemote:      &net.UDPAddr{IP: addr.IP, Port: addr.Port + 1},
+		RTCPRemote:      rtcpAddr,
 	}
 	if err := p.eng(c).StartStreamOptions(c.conn, addr, codec, opts); err != nil {
 		p.logf("phone: call %d: start audio: %v", c.id, err)
@@ -782,7 +798,10 @@ func (p *Phone) startMediaOf(c *call, remote *sipua.Media) {
 	c.media = true
 	c.remote = remote
 	p.dtmfPoll.arm(dtmfPollEvery)
-	p.logf("phone: call %d: audio %s to %s from port %d", c.id, codec, addr, c.conn.LocalAddr().(*net.UDPAddr).Port)
+	if moved || codec != c.codec {
+		c.rtpTo, c.rtcpTo, c.toHost, c.toPort, c.codec = addr, rtcpAddr, remote.Host, remote.Port, codec
+		p.logf("phone: call %d: audio %s to %s from port %d", c.id, codec, addr, c.conn.LocalAddr().(*net.UDPAddr).Port)
+	}
 }
 
 // endCall releases the current call's audio and socket.
@@ -979,6 +998,17 @@ func (p *Phone) publish() {
 	p.statusMu.Lock()
 	p.shown = statusView{reg: p.reg, state: p.state, calls: calls}
 	p.statusMu.Unlock()
+}
+
+// show puts the concatenated parts on a display row, built in the phone's
+// reused text buffer (no allocation: hal.DisplayWriter).
+func (p *Phone) show(row int, parts ...string) {
+	b := p.text[:0]
+	for _, s := range parts {
+		b = append(b, s...)
+	}
+	p.text = b
+	hal.DisplayBytes(p.d.Out, row, b)
 }
 
 func onOff(b bool) string {
