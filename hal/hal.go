@@ -77,7 +77,9 @@ type DisplayWriter interface {
 }
 
 // DisplayBytes shows text on row of o: through DisplayBytes when o has it,
-// else as a string (a copy).
+// else as a string (a copy). A caller on a path that must not allocate
+// asserts o to a DisplayWriter once: a type assertion's cache at the call
+// site is grown now and then (an allocation) for a type it has not kept.
 func DisplayBytes(o Observer, row int, text []byte) {
 	if w, ok := o.(DisplayWriter); ok {
 		w.DisplayBytes(row, text)

@@ -3,8 +3,6 @@ package phone
 import (
 	"strconv"
 	"time"
-
-	"github.com/deskphone/deskphone/hal"
 )
 
 // dtmfPollEvery is how often, while a call has audio, Run reads the digits
@@ -63,7 +61,7 @@ func (p *Phone) showDigits(c *call, what string, digits []byte) {
 	b = append(b, what...)
 	b = append(b, digits...)
 	p.text = b
-	hal.DisplayBytes(p.d.Out, 1, b)
+	p.showBytes(1, b)
 }
 
 // dtmfLogs are the log lines of received digits, made once.

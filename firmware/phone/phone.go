@@ -142,7 +142,8 @@ type Phone struct {
 	histPos   int         // the entry shown while browsing; -1: none
 	selLine   int         // the line the line keys chose; 0: the first registered
 
-	text []byte // display rows built by show, reused
+	text []byte            // display rows built by show, reused
+	dw   hal.DisplayWriter // Deps.Out when it takes rows as bytes, else nil
 
 	// What Status reports, copied by publish after every event.
 	statusMu sync.Mutex
@@ -159,6 +160,9 @@ func New(d Deps) *Phone {
 		sentDTMF: make([]byte, 0, maxDigits), rcvdDTMF: make([]byte, 0, maxDigits), text: make([]byte, 0, 256), tone: "none", histPos: -1,
 		dnd: d.Config.DND, fwdAlways: d.Config.ForwardAlways}
 	p.idle.Store(true) // the zero State is Idle
+	// Asked once: a type assertion per row would now and then grow the
+	// call site's cache (an allocation).
+	p.dw, _ = d.Out.(hal.DisplayWriter)
 	if p.logf == nil {
 		p.logf = func(string, ...any) {}
 	}
@@ -1008,7 +1012,16 @@ func (p *Phone) show(row int, parts ...string) {
 		b = append(b, s...)
 	}
 	p.text = b
-	hal.DisplayBytes(p.d.Out, row, b)
+	p.showBytes(row, b)
+}
+
+// showBytes puts a row built in p.text on the display.
+func (p *Phone) showBytes(row int, b []byte) {
+	if p.dw != nil {
+		p.dw.DisplayBytes(row, b)
+		return
+	}
+	p.d.Out.Display(row, string(b))
 }
 
 func onOff(b bool) string {
