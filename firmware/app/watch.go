@@ -26,9 +26,17 @@ type watcher struct {
 	step  func(string, ...any)
 	once  sync.Once
 
+	dw hal.DisplayWriter // Observer as one, or nil
+
 	callID int    // the call being watched, 0: none
 	call   window // from its answer to its end
 	idle   window // from the phone going idle to it leaving idle
+}
+
+func newWatcher(o hal.Observer, start time.Time, step func(string, ...any)) *watcher {
+	w := &watcher{Observer: o, start: start, step: step}
+	w.dw, _ = o.(hal.DisplayWriter)
+	return w
 }
 
 // window is one stretch the watcher counts: its start, and the counters
@@ -151,6 +159,16 @@ func (w *watcher) logWindow(what string, at, steady, now memCount, verb string) 
 	}
 	w.step("%s: %.1f s%s, %d heap allocations, %d GC cycles, heap %d KiB",
 		what, total, verb, now.mallocs-at.mallocs, now.gcs-at.gcs, now.heapKiB)
+}
+
+// DisplayBytes passes a row built in the phone's buffer on without a copy
+// when the observer takes bytes (hal.DisplayWriter, asked once: newWatcher).
+func (w *watcher) DisplayBytes(row int, text []byte) {
+	if w.dw != nil {
+		w.dw.DisplayBytes(row, text)
+		return
+	}
+	w.Observer.Display(row, string(text))
 }
 
 func (b *watcher) Reg(line int, state string) {
