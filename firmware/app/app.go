@@ -147,7 +147,7 @@ func Run(ctx context.Context, o Options) error {
 		step("audio: no conference: %v", err)
 	}
 	deps := phone.Deps{
-		Config: cfg, UA: ua, Media: eng, Input: f.in, Out: newWatcher(f.out, start, step),
+		Config: cfg, UA: ua, Media: eng, Input: f.in, Out: newWatcher(ctx, f.out, start, step),
 		MediaHost: mediaHost, BindIP: bindIP, Logf: logf, MWI: mwi,
 	}
 	if mix.conf != nil {

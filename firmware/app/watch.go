@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"runtime"
 	"strconv"
 	"strings"
@@ -33,21 +34,41 @@ type watcher struct {
 	idle   window // from the phone going idle to it leaving idle
 }
 
-func newWatcher(o hal.Observer, start time.Time, step func(string, ...any)) *watcher {
+func newWatcher(ctx context.Context, o hal.Observer, start time.Time, step func(string, ...any)) *watcher {
 	w := &watcher{Observer: o, start: start, step: step}
 	w.dw, _ = o.(hal.DisplayWriter)
+	go w.sample(ctx)
 	return w
 }
 
-// window is one stretch the watcher counts: its start, and the counters
-// at its start and one second (steadyAfter) into it.
+// sample reads the counters once a second (one goroutine and one ticker,
+// made once: a sample allocates nothing) for the open windows: the first
+// read a second (steadyAfter) into a window starts its steady part, the
+// last before its end ends it. So the event that ends a window (the far
+// end's BYE, handled by the user agent before the phone hears of it) is
+// not counted as steady.
+func (w *watcher) sample(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.call.tick()
+		w.idle.tick()
+	}
+}
+
+// window is one stretch the watcher counts: the counters at its start, at
+// the first sample a second (steadyAfter) into it and at the last sample.
 type window struct {
-	mu      sync.Mutex // the steady timer's goroutine writes steady
-	on      bool
-	started time.Time
-	at      memCount
-	steady  memCount // zero until steadyAfter into the window
-	t       *time.Timer
+	mu     sync.Mutex // sample's goroutine writes steady and last
+	on     bool
+	at     memCount
+	steady memCount // zero until steadyAfter into the window
+	last   memCount
 }
 
 // memCount is what the watcher reads of the runtime. Mallocs counts every
@@ -68,40 +89,39 @@ func readMem() memCount {
 	return memCount{ok: true, mallocs: m.Mallocs, gcs: m.NumGC, heapKiB: m.HeapAlloc / 1024, readTime: time.Now()}
 }
 
-// begin starts the window: now, and again steadyAfter from now.
+// begin starts the window.
 func (w *window) begin() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.on, w.at, w.steady = true, readMem(), memCount{}
-	w.started = w.at.readTime
-	if w.t == nil {
-		w.t = time.AfterFunc(steadyAfter, w.mark) // once: then reset
-	} else {
-		w.t.Reset(steadyAfter)
-	}
+	w.on, w.at, w.steady, w.last = true, readMem(), memCount{}, memCount{}
 }
 
-func (w *window) mark() {
+func (w *window) tick() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.on {
-		w.steady = readMem()
+	if !w.on {
+		return
+	}
+	m := readMem()
+	switch {
+	case w.steady.ok:
+		w.last = m
+	case m.readTime.Sub(w.at.readTime) >= steadyAfter:
+		w.steady, w.last = m, m
 	}
 }
 
-// end closes the window and returns the counters at its start, one second
-// in (ok false if it was shorter) and now.
-func (w *window) end() (at, steady, now memCount, was bool) {
+// end closes the window and returns the counters at its start, at the
+// start and end of its steady part (ok false if it was too short to have
+// one) and now.
+func (w *window) end() (at, steady, last, now memCount, was bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.on {
 		return
 	}
 	w.on = false
-	if w.t != nil {
-		w.t.Stop()
-	}
-	return w.at, w.steady, readMem(), true
+	return w.at, w.steady, w.last, readMem(), true
 }
 
 // steadyText says what the steady part of a window cost: "N after its
@@ -126,8 +146,8 @@ func (w *watcher) Call(id int, state, peer string) {
 		w.call.begin()
 	case strings.HasPrefix(state, "ended:") && id == w.callID:
 		w.callID = 0
-		at, steady, now, _ := w.call.end()
-		w.logWindow("call "+strconv.Itoa(id), at, steady, now, "connected")
+		at, steady, last, now, _ := w.call.end()
+		w.logWindow("call "+strconv.Itoa(id), at, steady, last, now, "connected")
 	}
 }
 
@@ -139,20 +159,21 @@ func (w *watcher) Phone(state string) {
 		w.idle.begin()
 		return
 	}
-	if at, steady, now, was := w.idle.end(); was && steady.ok {
-		w.logWindow("idle", at, steady, now, "")
+	if at, steady, last, now, was := w.idle.end(); was && steady.ok {
+		w.logWindow("idle", at, steady, last, now, "")
 	}
 }
 
 // logWindow logs one window, e.g. "call 1: 12.0 s connected, 512 heap
-// allocations, 0 after its first second (0.0/s over 11.0 s), 0 GC cycles,
-// heap 540 KiB".
-func (w *watcher) logWindow(what string, at, steady, now memCount, verb string) {
+// allocations, 0 after its first second (0.0/s over 10.0 s), 0 GC cycles,
+// heap 540 KiB": the steady part from the first sample a second in to the
+// last sample before the end.
+func (w *watcher) logWindow(what string, at, steady, last, now memCount, verb string) {
 	if verb != "" {
 		verb = " " + verb
 	}
 	total := now.readTime.Sub(at.readTime).Seconds()
-	if n, rate, secs, ok := steadyText(steady, now); ok {
+	if n, rate, secs, ok := steadyText(steady, last); ok {
 		w.step("%s: %.1f s%s, %d heap allocations, %d after its first second (%.1f/s over %.1f s), %d GC cycles, heap %d KiB",
 			what, total, verb, now.mallocs-at.mallocs, n, rate, secs, now.gcs-at.gcs, now.heapKiB)
 		return
