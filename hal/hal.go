@@ -67,6 +67,27 @@ type Observer interface {
 	Log(text string)                 // free text for people
 }
 
+// DisplayWriter is an Observer that takes a display row as bytes, which it
+// copies before it returns: the phone builds the rows that change during a
+// call (digits sent and received, hold) in a buffer it reuses, so that a
+// steady call allocates nothing (DESIGN.md). text is the caller's again
+// once DisplayBytes returns.
+type DisplayWriter interface {
+	DisplayBytes(row int, text []byte)
+}
+
+// DisplayBytes shows text on row of o: through DisplayBytes when o has it,
+// else as a string (a copy). A caller on a path that must not allocate
+// asserts o to a DisplayWriter once: a type assertion's cache at the call
+// site is grown now and then (an allocation) for a type it has not kept.
+func DisplayBytes(o Observer, row int, text []byte) {
+	if w, ok := o.(DisplayWriter); ok {
+		w.DisplayBytes(row, text)
+		return
+	}
+	o.Display(row, string(text))
+}
+
 // KeyEvent is one debounced change of one key of a keypad.
 type KeyEvent struct {
 	Key  string // the key's name, as in Event.Key

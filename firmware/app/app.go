@@ -151,7 +151,7 @@ func Run(ctx context.Context, o Options) error {
 		step("audio: no conference: %v", err)
 	}
 	deps := phone.Deps{
-		Config: cfg, UA: ua, Media: eng, Input: f.in, Out: &watcher{Observer: f.out, start: start, step: step},
+		Config: cfg, UA: ua, Media: eng, Input: f.in, Out: newWatcher(ctx, f.out, start, step),
 		MediaHost: mediaHost, BindIP: bindIP, Logf: logf, MWI: mwi,
 	}
 	if mix.conf != nil {
@@ -159,7 +159,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	ph := phone.New(deps)
 	if f.setStatus != nil {
-		f.setStatus(ph.Status)
+		f.setStatus(ph.AppendStatus)
 	}
 
 	if err := ua.Start(ctx); err != nil {

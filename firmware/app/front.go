@@ -17,8 +17,8 @@ type front struct {
 	in        hal.Input
 	out       hal.Observer
 	codec     hal.Codec
-	setStatus func(func() string) // the panel's status answer; nil on hardware
-	close     func()              // idempotent
+	setStatus func(func([]byte) []byte) // the panel's status answer (appended); nil on hardware
+	close     func()                    // idempotent
 }
 
 // openFront opens the board's front: on the sim board the panel listens on
@@ -42,7 +42,7 @@ func openFront(ctx context.Context, o Options, step func(string, ...any)) (front
 		return front{in: hw, out: hw, codec: hw.Codec(), close: onceFunc(func() { hw.Close() })}, nil
 	}
 	pnl := panel.New(o.Board.Name, o.Version)
-	f := front{in: pnl, out: pnl, codec: pnl, setStatus: pnl.SetStatus, close: onceFunc(func() { pnl.Close() })}
+	f := front{in: pnl, out: pnl, codec: pnl, setStatus: pnl.AppendStatusWith, close: onceFunc(func() { pnl.Close() })}
 	if o.Board.Name == "sim" {
 		if err := pnl.Listen(o.Panel); err != nil {
 			return front{}, fmt.Errorf("app: panel: %w", err)

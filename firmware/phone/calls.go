@@ -102,7 +102,7 @@ func (p *Phone) promoteOther() {
 	}
 	p.setState(Held)
 	p.setTone("none")
-	p.d.Out.Display(1, "On hold: "+o.peer)
+	p.show(1, "On hold: ", o.peer)
 }
 
 // holdKey: hold, resume, swap, or answer a waiting call.
@@ -123,7 +123,7 @@ func (p *Phone) holdKey() {
 	case p.state == Connected:
 		if p.holdCall(p.call) {
 			p.setState(Held)
-			p.d.Out.Display(1, "On hold: "+p.call.peer)
+			p.show(1, "On hold: ", p.call.peer)
 		}
 	case p.state == Held:
 		p.resume()
@@ -193,17 +193,18 @@ func (p *Phone) showCall() {
 	if c == nil {
 		return
 	}
-	text := "Talking to " + c.peer
-	if c.held {
-		text = "On hold: " + c.peer
+	switch o := p.other; {
+	case p.conf && o != nil:
+		p.show(1, "Conference: ", c.peer, " + ", o.peer)
+	case c.held && o != nil && o.held:
+		p.show(1, "On hold: ", c.peer, "  (held: ", o.peer, ")")
+	case c.held:
+		p.show(1, "On hold: ", c.peer)
+	case o != nil && o.held:
+		p.show(1, "Talking to ", c.peer, "  (held: ", o.peer, ")")
+	default:
+		p.show(1, "Talking to ", c.peer)
 	}
-	if o := p.other; o != nil && o.held {
-		text += "  (held: " + o.peer + ")"
-	}
-	if p.conf && p.other != nil {
-		text = "Conference: " + c.peer + " + " + p.other.peer
-	}
-	p.d.Out.Display(1, text)
 }
 
 // transferKey starts a blind transfer of the connected call: the digits

@@ -51,7 +51,7 @@ func (p *Phone) sendDigit(d byte) {
 	if len(p.sentDTMF) < maxDigits {
 		p.sentDTMF = append(p.sentDTMF, d)
 	}
-	p.d.Out.Display(1, "Talking to "+c.peer+"  sent "+string(p.sentDTMF))
+	p.showDigits(c, "  sent ", p.sentDTMF)
 }
 
 // pollDigits shows the digits the far end sent.
@@ -71,12 +71,38 @@ func (p *Phone) pollDigits() {
 			p.rcvdDTMF = p.rcvdDTMF[:0]
 		}
 		p.rcvdDTMF = append(p.rcvdDTMF, d)
-		p.d.Out.Log("dtmf received " + string(d))
+		p.d.Out.Log(dtmfReceived(d))
 	}
 	if got {
-		p.d.Out.Display(1, "Talking to "+c.peer+"  got "+string(p.rcvdDTMF))
+		p.showDigits(c, "  got ", p.rcvdDTMF)
 	}
 	p.dtmfPoll.arm(digitPoll(p.d.Media))
+}
+
+// showDigits shows the call and the digits sent or received in it.
+func (p *Phone) showDigits(c *call, what string, digits []byte) {
+	b := append(p.text[:0], "Talking to "...)
+	b = append(b, c.peer...)
+	b = append(b, what...)
+	b = append(b, digits...)
+	p.text = b
+	p.showBytes(1, b)
+}
+
+// dtmfLogs are the log lines of received digits, made once.
+var dtmfLogs = func() (l [256]string) {
+	for _, d := range []byte("0123456789*#ABCD") {
+		l[d] = "dtmf received " + string(d)
+	}
+	return l
+}()
+
+// dtmfReceived is the log line of a received digit.
+func dtmfReceived(d byte) string {
+	if s := dtmfLogs[d]; s != "" {
+		return s
+	}
+	return "dtmf received " + string(d)
 }
 
 // toggleMute: the mute key during a call; the far end hears silence.

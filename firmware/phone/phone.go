@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -96,6 +97,11 @@ type call struct {
 	waiting  bool         // an incoming call that rings in while another is up (call waiting)
 	remote   *sipua.Media // the far end's media, for resuming
 	second   bool         // its stream runs on Deps.Second (a conference)
+	// Where its stream goes (startMediaOf), kept for a resume to the same place.
+	rtpTo, rtcpTo *net.UDPAddr
+	toHost        string
+	toPort        int
+	codec         audio.Codec
 }
 
 // Phone is one desk phone. Build it with New and run it with Run.
@@ -136,8 +142,13 @@ type Phone struct {
 	histPos   int         // the entry shown while browsing; -1: none
 	selLine   int         // the line the line keys chose; 0: the first registered
 
-	status atomic.Pointer[string]
-	idle   atomic.Bool // p.state == Idle, for Idle
+	text []byte            // display rows built by show, reused
+	dw   hal.DisplayWriter // Deps.Out when it takes rows as bytes, else nil
+
+	// What Status reports, copied by publish after every event.
+	statusMu sync.Mutex
+	shown    statusView
+	idle     atomic.Bool // p.state == Idle, for Idle
 }
 
 // maxDigits bounds a dialled number; further digits are ignored.
@@ -145,9 +156,13 @@ const maxDigits = 64
 
 // New returns a phone over its dependencies; it starts nothing.
 func New(d Deps) *Phone {
-	p := &Phone{d: d, logf: d.Logf, digits: make([]byte, 0, maxDigits), tone: "none", histPos: -1,
+	p := &Phone{d: d, logf: d.Logf, digits: make([]byte, 0, maxDigits),
+		sentDTMF: make([]byte, 0, maxDigits), rcvdDTMF: make([]byte, 0, maxDigits), text: make([]byte, 0, 256), tone: "none", histPos: -1,
 		dnd: d.Config.DND, fwdAlways: d.Config.ForwardAlways}
 	p.idle.Store(true) // the zero State is Idle
+	// Asked once: a type assertion per row would now and then grow the
+	// call site's cache (an allocation).
+	p.dw, _ = d.Out.(hal.DisplayWriter)
 	if p.logf == nil {
 		p.logf = func(string, ...any) {}
 	}
@@ -167,7 +182,33 @@ func New(d Deps) *Phone {
 
 // Status is panel.md's status answer without the leading word:
 // "reg=1:registered phone=idle calls=1". Safe from any goroutine.
-func (p *Phone) Status() string { return *p.status.Load() }
+func (p *Phone) Status() string { return string(p.AppendStatus(nil)) }
+
+// AppendStatus appends Status to b and returns the extended buffer; with a
+// buffer of room enough it allocates nothing. Safe from any goroutine.
+func (p *Phone) AppendStatus(b []byte) []byte {
+	p.statusMu.Lock()
+	v := p.shown
+	p.statusMu.Unlock()
+	b = append(b, "reg="...)
+	first := true
+	for i, s := range v.reg {
+		if s == "" {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = strconv.AppendInt(b, int64(i+1), 10)
+		b = append(b, ':')
+		b = append(b, s...)
+	}
+	b = append(b, " phone="...)
+	b = append(b, v.state.String()...)
+	b = append(b, " calls="...)
+	return strconv.AppendInt(b, int64(v.calls), 10)
+}
 
 // Idle reports whether the phone is idle (on hook, no call): what
 // provisioning waits for before it applies a new configuration. Safe
@@ -357,7 +398,7 @@ func (p *Phone) onKey(k string) {
 		switch {
 		case p.xfer:
 			p.xfer = false
-			p.d.Out.Display(1, "Talking to "+p.call.peer)
+			p.show(1, "Talking to ", p.call.peer)
 		case p.other != nil && p.other.waiting:
 			p.rejectWaiting()
 		case p.histPos >= 0:
@@ -477,7 +518,7 @@ func (p *Phone) answer() {
 	p.setTone("none")
 	p.callState("connected")
 	c.answered = true
-	p.d.Out.Display(1, "Talking to "+c.peer)
+	p.show(1, "Talking to ", c.peer)
 }
 
 func (p *Phone) reject(code int) {
@@ -532,7 +573,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.onProgress(c, ev) // early media or local ringback (RFC 3960, early.go)
 	case sipua.CallHeld:
 		p.callState("remote-held")
-		p.d.Out.Display(1, c.peer+" put you on hold")
+		p.show(1, c.peer, " put you on hold")
 	case sipua.CallResumed:
 		if ev.Remote != nil && !c.held {
 			p.startMedia(ev.Remote)
@@ -541,7 +582,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 			p.callState("held")
 		} else {
 			p.callState("connected")
-			p.d.Out.Display(1, "Talking to "+c.peer)
+			p.show(1, "Talking to ", c.peer)
 		}
 	case sipua.CallTransfer:
 		p.onTransferred(ev)
@@ -557,7 +598,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.setTone("none")
 		p.callState("connected")
 		c.answered = true
-		p.d.Out.Display(1, "Talking to "+c.peer)
+		p.show(1, "Talking to ", c.peer)
 	case sipua.CallEnded:
 		if !c.answered && !c.incoming {
 			c.result = "failed:" + strconv.Itoa(ev.Code)
@@ -727,10 +768,19 @@ func (p *Phone) startMediaOf(c *call, remote *sipua.Media) {
 	if c == nil || c.conn == nil || remote == nil || len(remote.Codecs) == 0 {
 		return
 	}
-	addr, err := net.ResolveUDPAddr("udp", net.JoinHostPort(remote.Host, strconv.Itoa(remote.Port)))
-	if err != nil {
-		p.logf("phone: call %d: remote media %s:%d: %v", c.id, remote.Host, remote.Port, err)
-		return
+	// A resume or a re-INVITE to where the stream already went reuses
+	// the addresses (and logs nothing): a steady call allocates nothing.
+	addr, rtcpAddr := c.rtpTo, c.rtcpTo
+	moved := addr == nil || remote.Host != c.toHost || remote.Port != c.toPort
+	if moved {
+		var err error
+		addr, err = net.ResolveUDPAddr("udp", net.JoinHostPort(remote.Host, strconv.Itoa(remote.Port)))
+		if err != nil {
+			p.logf("phone: call %d: remote media %s:%d: %v", c.id, remote.Host, remote.Port, err)
+			return
+		}
+		// RTCP on the port above RTP at both ends (RFC 3550 11, RFC 4566 5.14).
+		rtcpAddr = &net.UDPAddr{IP: addr.IP, Port: addr.Port + 1}
 	}
 	codec, ok := audio.CodecByName(remote.Codecs[0])
 	if !ok {
@@ -740,14 +790,13 @@ func (p *Phone) startMediaOf(c *call, remote *sipua.Media) {
 	if c.media {
 		p.eng(c).StopStream()
 	}
-	// RTCP on the port above RTP at both ends (RFC 3550 11, RFC 4566 5.14);
 	// RFC 4733 digits with the payload type the far end offered, or digits
 	// heard in its audio when it offered none.
 	opts := audio.StreamOptions{
 		DTMFPayloadType: remote.TelephoneEvent,
 		InbandDTMF:      remote.TelephoneEvent == 0,
 		RTCPConn:        c.rtcp,
-		RTCPRemote:      &net.UDPAddr{IP: addr.IP, Port: addr.Port + 1},
+		RTCPRemote:      rtcpAddr,
 	}
 	if err := p.eng(c).StartStreamOptions(c.conn, addr, codec, opts); err != nil {
 		p.logf("phone: call %d: start audio: %v", c.id, err)
@@ -756,7 +805,10 @@ func (p *Phone) startMediaOf(c *call, remote *sipua.Media) {
 	c.media = true
 	c.remote = remote
 	p.dtmfPoll.arm(digitPoll(p.d.Media))
-	p.logf("phone: call %d: audio %s to %s from port %d", c.id, codec, addr, c.conn.LocalAddr().(*net.UDPAddr).Port)
+	if moved || codec != c.codec {
+		c.rtpTo, c.rtcpTo, c.toHost, c.toPort, c.codec = addr, rtcpAddr, remote.Host, remote.Port, codec
+		p.logf("phone: call %d: audio %s to %s from port %d", c.id, codec, addr, c.conn.LocalAddr().(*net.UDPAddr).Port)
+	}
 }
 
 // endCall releases the current call's audio and socket.
@@ -931,20 +983,18 @@ func (p *Phone) openRTP() (rtp, rtcp *net.UDPConn, err error) {
 	return nil, nil, fmt.Errorf("phone: no free RTP/RTCP port pair in %d-%d: %w", lo, hi, lastErr)
 }
 
+// statusView is what Status reports: copied out of the phone by publish
+// after every event, read by Status on any goroutine.
+type statusView struct {
+	reg   [len(config.Config{}.Lines)]string
+	state State
+	calls int
+}
+
+// publish copies what Status reports for other goroutines to read. It runs
+// after every event, so it copies and builds nothing: the text is built
+// only when asked for (Status, AppendStatus).
 func (p *Phone) publish() {
-	var b strings.Builder
-	b.WriteString("reg=")
-	first := true
-	for i, s := range p.reg {
-		if s == "" {
-			continue
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		fmt.Fprintf(&b, "%d:%s", i+1, s)
-	}
 	calls := 0
 	if p.call != nil {
 		calls++
@@ -952,9 +1002,29 @@ func (p *Phone) publish() {
 	if p.other != nil {
 		calls++
 	}
-	fmt.Fprintf(&b, " phone=%s calls=%d", p.state, calls)
-	s := b.String()
-	p.status.Store(&s)
+	p.statusMu.Lock()
+	p.shown = statusView{reg: p.reg, state: p.state, calls: calls}
+	p.statusMu.Unlock()
+}
+
+// show puts the concatenated parts on a display row, built in the phone's
+// reused text buffer (no allocation: hal.DisplayWriter).
+func (p *Phone) show(row int, parts ...string) {
+	b := p.text[:0]
+	for _, s := range parts {
+		b = append(b, s...)
+	}
+	p.text = b
+	p.showBytes(row, b)
+}
+
+// showBytes puts a row built in p.text on the display.
+func (p *Phone) showBytes(row int, b []byte) {
+	if p.dw != nil {
+		p.dw.DisplayBytes(row, b)
+		return
+	}
+	p.d.Out.Display(row, string(b))
 }
 
 func onOff(b bool) string {

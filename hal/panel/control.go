@@ -45,6 +45,62 @@ const maxDial = 64
 
 var errEmpty = errors.New("empty line")
 
+// keyNames maps each key of panel.md to its name, so that a key read from
+// a line is a string made once (parseFast).
+var keyNames = func() map[string]string {
+	m := make(map[string]string, len(namedKeys)+12)
+	for k := range namedKeys {
+		m[k] = k
+	}
+	for _, d := range "0123456789*#" {
+		m[string(d)] = string(d)
+	}
+	return m
+}()
+
+// parseFast parses the usual control lines exactly as parseControl does,
+// without an allocation: "hook off", "hook on", "status", "key K" and
+// "dial DIGITS" written the canonical way (single spaces). The events are
+// put in buf. ok is false for any other line: parseControl reads it.
+func parseFast(line []byte, buf *[maxDial + 1]hal.Event) (req request, ok bool) {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	switch string(line) { // compared in place: no copy
+	case "hook off":
+		buf[0] = hal.Event{Kind: hal.HookOff}
+		return request{events: buf[:1]}, true
+	case "hook on":
+		buf[0] = hal.Event{Kind: hal.HookOn}
+		return request{events: buf[:1]}, true
+	case "status":
+		return request{status: true}, true
+	}
+	switch {
+	case len(line) > 4 && string(line[:4]) == "key ":
+		name, ok := keyNames[string(line[4:])] // looked up in place
+		if !ok {
+			return request{}, false
+		}
+		buf[0] = hal.Event{Kind: hal.KeyPress, Key: name}
+		return request{events: buf[:1]}, true
+	case len(line) > 5 && string(line[:5]) == "dial ":
+		d := line[5:]
+		if len(d) > maxDial {
+			return request{}, false
+		}
+		for i, c := range d {
+			if !isDigit(c) {
+				return request{}, false
+			}
+			buf[i] = hal.Event{Kind: hal.KeyPress, Key: keyNames[string(d[i:i+1])]}
+		}
+		buf[len(d)] = hal.Event{Kind: hal.KeyPress, Key: "send"}
+		return request{events: buf[:len(d)+1]}, true
+	}
+	return request{}, false
+}
+
 // parseControl parses one control line (without its newline) of panel.md.
 // The error text is what follows "error " in the reply.
 func parseControl(line string) (request, error) {
@@ -139,6 +195,35 @@ func token(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// appendText appends text to b cleaned as Text does; clean text (the
+// usual) is copied without an allocation.
+func appendText(text, b []byte) []byte {
+	if isCleanBytes(text) {
+		return append(b, text...)
+	}
+	return append(b, Text(string(text))...)
+}
+
+// cleanTail cleans b[from:] as Text does, in place when it is clean.
+func cleanTail(b []byte, from int) []byte {
+	if isCleanBytes(b[from:]) {
+		return b
+	}
+	t := Text(string(b[from:]))
+	return append(b[:from], t...)
+}
+
+// isCleanBytes is isClean for text as bytes: printable ASCII is clean at
+// once, the rest is looked at as a string (a copy).
+func isCleanBytes(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return isClean(string(b), false)
+		}
+	}
+	return true
 }
 
 func isClean(s string, noSpace bool) bool {

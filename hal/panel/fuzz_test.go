@@ -1,6 +1,7 @@
 package panel
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -8,11 +9,18 @@ import (
 )
 
 func FuzzParseControl(f *testing.F) {
-	for _, s := range []string{"hook off", "key send", "dial 123#", "status", "key", ""} {
+	for _, s := range []string{"hook off", "key send", "dial 123#", "status", "key", "", "key  5", "dial 12x", "hook on\r", "key volup\r"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		req, err := parseControl(line)
+		// The allocation-free reader agrees wherever it answers.
+		var buf [maxDial + 1]hal.Event
+		if fast, ok := parseFast([]byte(line), &buf); ok {
+			if err != nil || fast.status != req.status || !slices.Equal(fast.events, req.events) {
+				t.Fatalf("%q: parseFast %+v, parseControl %+v (%v)", line, fast, req, err)
+			}
+		}
 		if err != nil {
 			if len(req.events) != 0 || req.status {
 				t.Fatalf("%q: error %v with a request", line, err)

@@ -18,8 +18,12 @@ var ErrClosed = errors.New("panel: closed")
 // Queue sizes: bounded, so a slow or absent client never holds the phone.
 const (
 	eventQueue = 64  // events waiting for the phone
-	lineQueue  = 256 // lines waiting for a slow control client
+	lineQueue  = 256 // lines waiting for a slow control client, about: outBuf bytes of them
 	maxLine    = 1024
+	// outBuf is how many bytes of lines wait for a slow control client;
+	// a line that does not fit is dropped. Lines are built in place, so
+	// the state lines of a call allocate nothing (DESIGN.md).
+	outBuf = 64 * lineQueue
 )
 
 // Server is one phone's virtual panel. It implements hal.Input,
@@ -32,7 +36,7 @@ type Server struct {
 	startOnce      sync.Once
 
 	mu      sync.Mutex
-	status  func() string
+	status  func(b []byte) []byte // appends the status answer
 	ctl     *ctlSession
 	aud     *audSession // current audio client, or nil
 	closers []io.Closer // listeners and ports
@@ -71,6 +75,13 @@ func New(board, version string) *Server {
 // calls=0". f is called from the panel's own goroutine, so it must be safe
 // to call concurrently with the phone.
 func (s *Server) SetStatus(f func() string) {
+	s.AppendStatusWith(func(b []byte) []byte { return append(b, f()...) })
+}
+
+// AppendStatusWith is SetStatus with a function that appends the answer to
+// b and returns the extended buffer, so that answering allocates nothing.
+// b is only valid during the call.
+func (s *Server) AppendStatusWith(f func(b []byte) []byte) {
 	s.mu.Lock()
 	s.status = f
 	s.mu.Unlock()
@@ -129,12 +140,22 @@ func (s *Server) hook(kind string) {
 	}
 }
 
-// ctlSession is one control client.
+// ctlSession is one control client. Lines wait in pend, built in place
+// by the phone's goroutine; writeLoop swaps pend with the buffer it has
+// written and writes the lines that waited.
 type ctlSession struct {
 	rw   io.ReadWriteCloser
-	out  chan string
+	mu   sync.Mutex
+	pend []byte        // lines waiting, cap outBuf
+	wake chan struct{} // one token: pend has lines
 	done chan struct{}
 	once sync.Once
+
+	evbuf [maxDial + 1]hal.Event // parseFast's events; read by serveControl only
+}
+
+func newCtlSession(rw io.ReadWriteCloser) *ctlSession {
+	return &ctlSession{rw: rw, pend: make([]byte, 0, outBuf), wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 func (c *ctlSession) close() {
@@ -145,25 +166,55 @@ func (c *ctlSession) close() {
 }
 
 // send queues a line for the client, or drops it if the queue is full.
-func (c *ctlSession) send(line string) {
+func (c *ctlSession) send(line string) { c.build(line, nil) }
+
+// build queues one line for the client: prefix, then what add appends
+// (nil: nothing), then a newline. A line that does not fit in what is left
+// of the queue is dropped; while less than maxLine is left every line is
+// (so a full queue allocates nothing either). add is called with c.mu held.
+func (c *ctlSession) build(prefix string, add func(b []byte) []byte) {
+	c.mu.Lock()
+	n := len(c.pend)
+	if cap(c.pend)-n < maxLine {
+		c.mu.Unlock()
+		return
+	}
+	b := append(c.pend, prefix...)
+	if add != nil {
+		b = add(b)
+	}
+	b = append(b, '\n')
+	if cap(b) != cap(c.pend) || len(b) > outBuf {
+		// It did not fit: the line is dropped and the queue stays as it was.
+		c.pend = c.pend[:n]
+		c.mu.Unlock()
+		return
+	}
+	c.pend = b
+	c.mu.Unlock()
 	select {
-	case c.out <- line:
+	case c.wake <- struct{}{}:
 	default:
 	}
 }
 
 func (c *ctlSession) writeLoop() {
-	buf := make([]byte, 0, maxLine)
+	out := make([]byte, 0, outBuf)
 	for {
 		select {
 		case <-c.done:
 			return
-		case l := <-c.out:
-			buf = append(append(buf[:0], l...), '\n')
-			if _, err := c.rw.Write(buf); err != nil && !errors.Is(err, errDropped) {
-				c.close()
-				return
-			}
+		case <-c.wake:
+		}
+		c.mu.Lock()
+		out, c.pend = c.pend, out[:0]
+		c.mu.Unlock()
+		if len(out) == 0 {
+			continue
+		}
+		if _, err := c.rw.Write(out); err != nil && !errors.Is(err, errDropped) {
+			c.close()
+			return
 		}
 	}
 }
@@ -175,7 +226,7 @@ var errDropped = errors.New("panel: write dropped")
 // serveControl makes rw the control client, replacing any other, and serves
 // it until it ends. It returns when the client is gone.
 func (s *Server) serveControl(rw io.ReadWriteCloser) {
-	c := &ctlSession{rw: rw, out: make(chan string, lineQueue), done: make(chan struct{})}
+	c := newCtlSession(rw)
 	s.mu.Lock()
 	select {
 	case <-s.done:
@@ -221,28 +272,34 @@ func (s *Server) serveControl(rw io.ReadWriteCloser) {
 			// A last line without its newline is not a line.
 			return
 		}
-		if !s.handle(c, string(line[:len(line)-1])) {
+		if !s.handle(c, line[:len(line)-1]) {
 			return
 		}
 	}
 }
 
 // handle acts on one control line; false when the session must end.
-func (s *Server) handle(c *ctlSession, line string) bool {
-	req, err := parseControl(line)
-	if err != nil {
-		c.send("error " + Text(err.Error()))
-		return true
+// The usual lines (a key, the hook, a dial, status) are read without an
+// allocation (parseFast); the rest, and the errors, through parseControl.
+func (s *Server) handle(c *ctlSession, line []byte) bool {
+	req, ok := parseFast(line, &c.evbuf)
+	if !ok {
+		var err error
+		if req, err = parseControl(string(line)); err != nil {
+			c.send("error " + Text(err.Error()))
+			return true
+		}
 	}
 	if req.status {
 		s.mu.Lock()
 		f := s.status
 		s.mu.Unlock()
-		st := "phone=unknown calls=0"
-		if f != nil {
-			st = f()
-		}
-		c.send("status " + Text(st))
+		c.build("status ", func(b []byte) []byte {
+			if f == nil {
+				return append(b, "phone=unknown calls=0"...)
+			}
+			return cleanTail(f(b), len(b))
+		})
 	}
 	for _, e := range req.events {
 		select {
@@ -256,56 +313,123 @@ func (s *Server) handle(c *ctlSession, line string) bool {
 	return true
 }
 
-// line sends one line to the control client, if any; never blocks.
-func (s *Server) line(l string) {
+// session is the current control client, or nil.
+func (s *Server) session() *ctlSession {
 	s.mu.Lock()
 	c := s.ctl
 	s.mu.Unlock()
-	if c != nil {
+	return c
+}
+
+// line sends one line to the control client, if any; never blocks.
+func (s *Server) line(l string) {
+	if c := s.session(); c != nil {
 		c.send(l)
 	}
 }
 
+// The lines below are built in the session's queue (ctlSession.build):
+// nothing is allocated for a line whose text is clean, whatever its numbers.
+
 // Reg sends "reg LINE STATE".
 func (s *Server) Reg(line int, state string) {
-	s.line("reg " + strconv.Itoa(line) + " " + token(state))
+	if c := s.session(); c != nil {
+		c.build("reg ", func(b []byte) []byte {
+			b = strconv.AppendInt(b, int64(line), 10)
+			b = append(b, ' ')
+			return append(b, token(state)...)
+		})
+	}
 }
 
 // Phone sends "phone STATE".
-func (s *Server) Phone(state string) { s.line("phone " + token(state)) }
+func (s *Server) Phone(state string) { s.word("phone ", state) }
+
+// word sends prefix and one word.
+func (s *Server) word(prefix, w string) {
+	if c := s.session(); c != nil {
+		c.build(prefix, func(b []byte) []byte { return append(b, token(w)...) })
+	}
+}
 
 // Call sends "call ID STATE PEER".
 func (s *Server) Call(id int, state, peer string) {
-	s.line("call " + strconv.Itoa(id) + " " + token(state) + " " + Text(peer))
+	if c := s.session(); c != nil {
+		c.build("call ", func(b []byte) []byte {
+			b = strconv.AppendInt(b, int64(id), 10)
+			b = append(b, ' ')
+			b = append(b, token(state)...)
+			b = append(b, ' ')
+			return append(b, Text(peer)...)
+		})
+	}
 }
 
 // Ring sends "ring on CADENCE" or "ring off".
 func (s *Server) Ring(on bool, cadence string) {
 	if on {
-		s.line("ring on " + token(cadence))
+		s.word("ring on ", cadence)
 		return
 	}
 	s.line("ring off")
 }
 
 // Tone sends "tone NAME".
-func (s *Server) Tone(name string) { s.line("tone " + token(name)) }
+func (s *Server) Tone(name string) { s.word("tone ", name) }
 
 // LED sends "led NAME STATE".
-func (s *Server) LED(name, state string) { s.line("led " + token(name) + " " + token(state)) }
+func (s *Server) LED(name, state string) {
+	if c := s.session(); c != nil {
+		c.build("led ", func(b []byte) []byte {
+			b = append(b, token(name)...)
+			b = append(b, ' ')
+			return append(b, token(state)...)
+		})
+	}
+}
 
 // Display sends "display ROW TEXT".
 func (s *Server) Display(row int, text string) {
-	s.line("display " + strconv.Itoa(row) + " " + Text(text))
+	if c := s.session(); c != nil {
+		c.build("display ", func(b []byte) []byte {
+			b = strconv.AppendInt(b, int64(row), 10)
+			b = append(b, ' ')
+			return append(b, Text(text)...)
+		})
+	}
+}
+
+// DisplayBytes is Display with the text as bytes, copied before it returns
+// (hal.DisplayWriter).
+func (s *Server) DisplayBytes(row int, text []byte) {
+	if c := s.session(); c != nil {
+		c.build("display ", func(b []byte) []byte {
+			b = strconv.AppendInt(b, int64(row), 10)
+			b = append(b, ' ')
+			return appendText(text, b)
+		})
+	}
 }
 
 // MWI sends "mwi LINE NEW/OLD".
 func (s *Server) MWI(line, newMsgs, oldMsgs int) {
-	s.line("mwi " + strconv.Itoa(line) + " " + strconv.Itoa(newMsgs) + "/" + strconv.Itoa(oldMsgs))
+	if c := s.session(); c != nil {
+		c.build("mwi ", func(b []byte) []byte {
+			b = strconv.AppendInt(b, int64(line), 10)
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, int64(newMsgs), 10)
+			b = append(b, '/')
+			return strconv.AppendInt(b, int64(oldMsgs), 10)
+		})
+	}
 }
 
 // Log sends "log TEXT".
-func (s *Server) Log(text string) { s.line("log " + Text(text)) }
+func (s *Server) Log(text string) {
+	if c := s.session(); c != nil {
+		c.build("log ", func(b []byte) []byte { return append(b, Text(text)...) })
+	}
+}
 
 // serveAudio makes rw the audio client, replacing any other, and feeds what
 // it sends into the microphone ring until it ends.

@@ -50,6 +50,9 @@ type Options struct {
 	// PhoneConfig adds configuration lines to a phone's own file, by
 	// extension (e.g. "call.forward_busy = 1003\n").
 	PhoneConfig map[string]string
+	// Expires is the sim phones' registration lifetime (line.1.expires),
+	// 300 s when zero; the PBX grants at least 60.
+	Expires int
 }
 
 // Phone is one phone of a lab.
@@ -317,12 +320,16 @@ func (l *Lab) startSim(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		expires := l.opts.Expires
+		if expires == 0 {
+			expires = 300
+		}
 		cfg := fmt.Sprintf(`line.1.registrar = 127.0.0.1:%d
-line.1.expires = 300
+line.1.expires = %d
 sip.port = %d
 rtp.port_min = %d
 rtp.port_max = %d
-`, l.pbxPort(), sipPort, rtpMin, rtpMin+rtpPorts-1) + l.ownConfig(ext)
+`, l.pbxPort(), expires, sipPort, rtpMin, rtpMin+rtpPorts-1) + l.ownConfig(ext)
 		file := filepath.Join(l.opts.Dir, ext+".cfg")
 		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
 			return err
