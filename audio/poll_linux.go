@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/deskphone/deskphone/internal/quiet"
 )
 
 // poller reads a stream's socket without blocking, for Config.PollReceive:
@@ -42,7 +44,7 @@ type poller struct {
 	serr   syscall.Errno
 	sfn    func(fd uintptr) bool // p.send, bound once
 
-	q quiet
+	q quiet.Socket
 }
 
 func newPoller(conn *net.UDPConn) *poller {
@@ -112,9 +114,9 @@ func (p *poller) send(fd uintptr) bool {
 	}
 }
 
-// mute and unmute: see quiet.
-func (p *poller) mute()   { p.q.mute(p.rc) }
-func (p *poller) unmute() { p.q.unmute(p.rc) }
+// mute and unmute: see internal/quiet.
+func (p *poller) mute()   { p.q.Mute(p.rc) }
+func (p *poller) unmute() { p.q.Unmute(p.rc) }
 
 // read takes the next datagram waiting, if any: ok with p.buf[:p.n] from
 // p.from at p.at; !ok and p.empty when none is waiting; !ok and err when

@@ -2,6 +2,8 @@ package audio
 
 import (
 	"net"
+
+	"github.com/deskphone/deskphone/internal/quiet"
 	"testing"
 	"time"
 )
@@ -15,7 +17,7 @@ func TestQuiet(t *testing.T) {
 		var fd int
 		rc, _ := conn.SyscallConn()
 		rc.Control(func(f uintptr) { fd = int(f) })
-		_, ev, _, ok := registration(fd)
+		ev, ok := quiet.Registered(fd)
 		if !ok {
 			t.Fatal("the socket is in no epoll instance")
 		}

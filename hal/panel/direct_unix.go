@@ -8,6 +8,8 @@ import (
 	"os"
 	"syscall"
 	"unsafe"
+
+	"github.com/deskphone/deskphone/internal/quiet"
 )
 
 // direct reads and writes an audio client's socket from the codec's own
@@ -21,12 +23,12 @@ type direct struct {
 	n        int
 	err      error
 	rfn, wfn func(fd uintptr) bool
-	q        quiet
+	q        quiet.Socket
 }
 
-// mute and unmute: see quiet.
-func (d *direct) mute()   { d.q.mute(d.rc) }
-func (d *direct) unmute() { d.q.unmute(d.rc) }
+// mute and unmute: see internal/quiet.
+func (d *direct) mute()   { d.q.Mute(d.rc) }
+func (d *direct) unmute() { d.q.Unmute(d.rc) }
 
 // newDirect returns the direct path of a socket client, or nil for a
 // client that is no socket (the qemu board's virtio-serial port).

@@ -1,6 +1,6 @@
 //go:build linux
 
-package audio
+package quiet
 
 import (
 	"os"
@@ -10,7 +10,7 @@ import (
 	"syscall"
 )
 
-// quiet takes a polled socket out of the Go runtime's epoll interest while
+// Socket takes a socket out of the Go runtime's epoll interest while
 // a stream reads it itself, and gives it back. Go registers every socket
 // with its netpoller (EPOLL_CTL_ADD at creation, edge-triggered), so each
 // datagram that arrives wakes the thread blocked in epoll_wait even when
@@ -22,14 +22,14 @@ import (
 // descriptor, so a socket closed meanwhile (the runtime deletes its
 // registration at close) is left alone. Anything unexpected leaves the
 // registration as it was: only the wake-ups come back.
-type quiet struct {
+type Socket struct {
 	epfd int
 	ev   syscall.EpollEvent
 	on   bool
 }
 
 // mute quiets the socket of rc; false when it could not.
-func (q *quiet) mute(rc syscall.RawConn) bool {
+func (q *Socket) Mute(rc syscall.RawConn) bool {
 	q.on = false
 	rc.Control(func(fd uintptr) {
 		epfd, events, data, ok := registration(int(fd))
@@ -48,7 +48,7 @@ func (q *quiet) mute(rc syscall.RawConn) bool {
 }
 
 // unmute gives the runtime its registration back.
-func (q *quiet) unmute(rc syscall.RawConn) {
+func (q *Socket) Unmute(rc syscall.RawConn) {
 	if !q.on {
 		return
 	}
@@ -113,4 +113,11 @@ func lookup(ep, fd int) (events uint32, data uint64, ok bool) {
 		return uint32(ev), d, true
 	}
 	return 0, 0, false
+}
+
+// Registered is what the runtime's epoll holds for fd: its events, and
+// whether it is registered at all (for tests that check Mute and Unmute).
+func Registered(fd int) (events uint32, ok bool) {
+	_, events, _, ok = registration(fd)
+	return events, ok
 }
