@@ -76,7 +76,7 @@ func (p *Phone) pollDigits() {
 	if got {
 		p.showDigits(c, "  got ", p.rcvdDTMF)
 	}
-	p.dtmfPoll.arm(digitPoll(p.d.Media))
+	p.dtmfPoll.arm(p.digitEvery)
 }
 
 // showDigits shows the call and the digits sent or received in it.

@@ -149,6 +149,11 @@ type Phone struct {
 	statusMu sync.Mutex
 	shown    statusView
 	idle     atomic.Bool // p.state == Idle, for Idle
+	// digitEvery is how often a call's digits are polled (digitPoll),
+	// settled once when Run starts: a type assertion at every poll built
+	// the runtime's assertion cache now and then, an allocation in a
+	// steady call.
+	digitEvery time.Duration
 }
 
 // maxDigits bounds a dialled number; further digits are ignored.
@@ -228,6 +233,7 @@ func (p *Phone) Run(ctx context.Context) error {
 	}
 	sip := p.d.UA.Events()
 	digits := digitSignal(p.d.Media)
+	p.digitEvery = digitPoll(p.d.Media)
 	defer func() {
 		p.noAnswer.stop()
 		p.interdigit.stop()
@@ -804,7 +810,7 @@ func (p *Phone) startMediaOf(c *call, remote *sipua.Media) {
 	}
 	c.media = true
 	c.remote = remote
-	p.dtmfPoll.arm(digitPoll(p.d.Media))
+	p.dtmfPoll.arm(p.digitEvery)
 	if moved || codec != c.codec {
 		c.rtpTo, c.rtcpTo, c.toHost, c.toPort, c.codec = addr, rtcpAddr, remote.Host, remote.Port, codec
 		p.logf("phone: call %d: audio %s to %s from port %d", c.id, codec, addr, c.conn.LocalAddr().(*net.UDPAddr).Port)
