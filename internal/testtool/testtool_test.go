@@ -82,9 +82,6 @@ func TestHoldEven(t *testing.T) {
 
 // TestDNSMasq: the records given are served, from the address returned.
 func TestDNSMasq(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts dnsmasq")
-	}
 	server := DNSMasq(t, "--local=/example.test/", "--host-record=a.example.test,127.0.0.9")
 	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, network, server)

@@ -4,6 +4,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 func TestCPUTicks(t *testing.T) {
@@ -55,7 +57,7 @@ func TestDiff(t *testing.T) {
 // TestReadSampleSelf reads this test's own process.
 func TestReadSampleSelf(t *testing.T) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
-		t.Skip("no /proc: Linux only")
+		testtool.Missing(t, "/proc (Linux only): %v", err)
 	}
 	s, err := ReadSample(os.Getpid())
 	if err != nil {

@@ -1,5 +1,0 @@
-//go:build !race
-
-package phone
-
-const raceOn = false
