@@ -235,18 +235,11 @@ func (ua *UA) contactFor(k tkind, user string) string {
 // viaTransport is the transport the top Via of m names (UDP when it names
 // none we speak), without parsing the whole value.
 func viaTransport(m *sipmsg.Message) tkind {
-	top := m.Get("Via")
-	if len(top) >= 11 && strings.EqualFold(top[:11], "SIP/2.0/UDP") {
-		return tUDP
-	}
-	v, err := sipmsg.ParseVia(top)
-	if err != nil {
-		return tUDP
-	}
-	switch strings.ToUpper(v.Transport) {
-	case "TCP":
+	t := m.TopTransport()
+	switch {
+	case strings.EqualFold(t, "TCP"):
 		return tTCP
-	case "TLS":
+	case strings.EqualFold(t, "TLS"):
 		return tTLS
 	}
 	return tUDP

@@ -299,3 +299,16 @@ func paramValue(s, name string) (string, bool) {
 	}
 	return "", false
 }
+
+// TopTransport is the transport the top Via names, as written ("UDP",
+// "tcp", "TLS"), or "" when the top Via cannot be read. It allocates
+// nothing but for a sent-by only ParseVia reads (TopVia's one exception).
+func (m *Message) TopTransport() string {
+	if v, err := m.TopVia(); err == nil {
+		return v.Transport
+	}
+	if v, err := ParseVia(m.Get("Via")); err == nil {
+		return v.Transport
+	}
+	return ""
+}

@@ -347,3 +347,25 @@ func BenchmarkViews(b *testing.B) {
 		})
 	}
 }
+
+// TestTopTransport: the top Via's transport as written, without
+// allocating; "" for a Via that does not read.
+func TestTopTransport(t *testing.T) {
+	for via, want := range map[string]string{
+		"SIP/2.0/UDP 1.2.3.4;branch=z9hG4bK1":      "UDP",
+		"SIP/2.0/tcp 1.2.3.4:5060;branch=z9hG4bK1": "tcp",
+		"SIP / 2.0 / TLS 1.2.3.4;branch=z9hG4bK1":  "TLS",
+		"garbage": "",
+	} {
+		m := NewRequest("OPTIONS", "sip:x")
+		m.Add("Via", via)
+		if got := m.TopTransport(); got != want {
+			t.Errorf("TopTransport(%q) = %q, want %q", via, got, want)
+		}
+	}
+	m := NewRequest("OPTIONS", "sip:x")
+	m.Add("Via", "SIP/2.0/TCP 1.2.3.4:5060;branch=z9hG4bK1;rport")
+	if n := testing.AllocsPerRun(100, func() { m.TopTransport() }); n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}

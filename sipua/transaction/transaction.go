@@ -111,20 +111,8 @@ func stop(t *Timer) {
 // the Via for the transport the request goes over); a server transaction
 // off the request it received (the transport the peer sent it on, 18.2.1).
 func Reliable(m *sipmsg.Message) bool {
-	v := strings.TrimLeft(m.Get("Via"), " \t")
-	_, rest, ok := strings.Cut(v, "/") // SIP/2.0/TRANSPORT
-	if !ok {
-		return false
-	}
-	_, rest, ok = strings.Cut(rest, "/")
-	if !ok {
-		return false
-	}
-	rest = strings.TrimLeft(rest, " \t")
-	if end := strings.IndexAny(rest, " \t"); end >= 0 {
-		rest = rest[:end]
-	}
-	return rest != "" && !strings.EqualFold(rest, "UDP")
+	t := m.TopTransport()
+	return t != "" && !strings.EqualFold(t, "UDP")
 }
 
 func topVia(m *sipmsg.Message) (sipmsg.Via, error) {
