@@ -49,28 +49,15 @@ func newDirect(rw io.ReadWriteCloser) *direct {
 // read and write are raw system calls: the descriptor never blocks, and a
 // call entered the runtime's way (syscall.Read) would wake its sysmon
 // thread each frame (DESIGN.md, "Wake-ups").
-func (d *direct) read(fd uintptr) bool {
-	for {
-		n, err := rawIO(syscall.SYS_READ, fd, d.b)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			d.n, d.err = 0, nil
-		case err != nil:
-			d.n, d.err = 0, err
-		case n == 0:
-			d.n, d.err = 0, io.EOF
-		default:
-			d.n, d.err = n, nil
-		}
-		return true
-	}
-}
+func (d *direct) read(fd uintptr) bool  { return d.raw(syscall.SYS_READ, fd) }
+func (d *direct) write(fd uintptr) bool { return d.raw(syscall.SYS_WRITE, fd) }
 
-func (d *direct) write(fd uintptr) bool {
+// raw runs one read or write of d.b on fd (inside RawConn.Control): d.n
+// and d.err say what came of it; nothing waiting (EAGAIN) is 0 and no
+// error, a read of 0 bytes the client's end (io.EOF).
+func (d *direct) raw(trap, fd uintptr) bool {
 	for {
-		n, err := rawIO(syscall.SYS_WRITE, fd, d.b)
+		n, err := rawIO(trap, fd, d.b)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -78,6 +65,8 @@ func (d *direct) write(fd uintptr) bool {
 			d.n, d.err = 0, nil
 		case err != nil:
 			d.n, d.err = 0, err
+		case n == 0 && trap == syscall.SYS_READ:
+			d.n, d.err = 0, io.EOF
 		default:
 			d.n, d.err = n, nil
 		}
