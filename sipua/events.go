@@ -77,11 +77,13 @@ func (ua *UA) forward() {
 			}
 			return
 		}
+	drain:
 		for e, ok := q.pop(); ok; e, ok = q.pop() {
 			select {
 			case ua.events <- e:
 			case <-ua.done:
-				q.unpop(e)
+				q.unpop(e) // back at the head for the flush above, on the next turn
+				break drain
 			}
 		}
 	}

@@ -47,3 +47,31 @@ func TestEventsNeverBlockTheUA(t *testing.T) {
 		t.Fatalf("dropped %d of %d with a ring of %d", d, n, eventRing)
 	}
 }
+
+// TestCloseWithEventsUnread: a phone that reads no events does not hold
+// Close: what is queued is offered for eventFlush, then the channel
+// closes (the forwarder, stopped while handing one over, puts it back
+// and flushes instead of spinning on it).
+func TestCloseWithEventsUnread(t *testing.T) {
+	ua, _ := startUA(t, LineConfig{User: "1001"})
+	_ = ua.do(func() error {
+		for i := range 40 {
+			ua.emit(Event{Kind: CallProgress, Call: CallID(2000 + i), Code: 180})
+		}
+		return nil
+	})
+	closed := make(chan struct{})
+	go func() { ua.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(closeWait + eventFlush + deadline):
+		t.Fatal("Close held by events nobody reads")
+	}
+	n := 0
+	for range ua.Events() {
+		n++
+	}
+	if n == 0 || n > 40 {
+		t.Fatalf("%d events left in the closed channel", n)
+	}
+}
