@@ -35,6 +35,7 @@ type Model struct {
 	Status  string
 	Logs    []string // the last few log and error lines
 	OffHook bool     // what this panel last did with the hook
+	Audio   bool     // panel/2: the phone streams audio (audio on / audio off)
 }
 
 // NewModel returns an empty model.
@@ -103,6 +104,13 @@ func (m *Model) Apply(line string) {
 			} else {
 				m.Calls[id] = Call{State: st, Peer: peer}
 			}
+			return
+		}
+	case "audio":
+		// panel/2: the phone's frame clock runs (a call, a tone) or is
+		// stopped (idle); the terminal panel's audio follows the stream.
+		if a == "on" || a == "off" {
+			m.Audio = a == "on"
 			return
 		}
 	case "log":

@@ -77,6 +77,8 @@ func TestApply(t *testing.T) {
 			return len(m.Logs) == maxLogs && m.Logs[0] == "2" && m.Logs[4] == "6"
 		}},
 		{[]string{"mwi 1 0/3"}, func(m *Model) bool { return m.MWI[1] == "0/3" }},
+		{[]string{"audio on"}, func(m *Model) bool { return m.Audio && len(m.Logs) == 0 }},
+		{[]string{"audio on", "audio off"}, func(m *Model) bool { return !m.Audio && len(m.Logs) == 0 }},
 		{[]string{"led dnd on", "led dnd off"}, func(m *Model) bool { return m.LEDs["dnd"] == "off" }},
 	}
 	for _, tt := range tests {
