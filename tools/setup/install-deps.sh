@@ -6,13 +6,20 @@
 # starts on 127.0.0.1 to serve NAPTR, SRV and A records), dtc
 # (device-tree-compiler: the Raspberry Pi image's device trees) and sfdisk,
 # fsck.fat and mtools (fdisk, dosfstools, mtools: the image checked as other
-# tools read it), then the Go modules (the kernel for QEMU and the Pi's boot
+# tools read it), nginx-light (HTTP(S) provisioning and firmware downloads),
+# ffmpeg (an independent G.722 codec), chromium (the phone's web page in a
+# headless browser), rtpengine-daemon (the media relay beside Kamailio),
+# pulseaudio (a sound server with a null sink for the panel's sound),
+# rsyslog (the phone's remote log) and kamailio-tls-modules (SIP over TLS
+# with certificate checks), each started by its own test, never as a system
+# service; then the Go modules (the kernel for QEMU and the Pi's boot
 # firmware among them) and Debian's arm64 kernel for the Pi image. Safe to run again: it installs only what
 # is missing. Go itself (1.26 or newer) must be on PATH already.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-pkgs=(qemu-system-arm sip-tester tftpd-hpa kamailio baresip sipvicious dnsmasq-base device-tree-compiler fdisk dosfstools mtools)
+pkgs=(qemu-system-arm sip-tester tftpd-hpa kamailio kamailio-tls-modules baresip sipvicious dnsmasq-base device-tree-compiler fdisk dosfstools mtools
+	nginx-light ffmpeg chromium rtpengine-daemon pulseaudio rsyslog)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -28,8 +35,12 @@ if ((${#missing[@]})); then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 	# Debian starts and enables a system-wide Kamailio on port 5060 (where
 	# `make run` puts the development PBX); the tests run their own.
-	if [[ " ${missing[*]} " == *" kamailio "* ]] && command -v systemctl >/dev/null 2>&1; then
-		$sudo systemctl disable --now kamailio.service >/dev/null 2>&1 || true
+	# nginx, rtpengine and rsyslog likewise start system services; every
+	# test starts its own instance on loopback.
+	if command -v systemctl >/dev/null 2>&1; then
+		for svc in kamailio nginx rtpengine-daemon rsyslog; do
+			$sudo systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+		done
 	fi
 fi
 
