@@ -62,6 +62,22 @@ type Config struct {
 	// ProvisionPublicKey (provision.public_key) is the base64 Ed25519 key
 	// that must sign the configuration files; "" = none.
 	ProvisionPublicKey string
+	// ProvisionURL (provision.url) is where the configuration comes from
+	// once the phone has one: tftp://, http:// or https://; "" = where
+	// DHCP says.
+	ProvisionURL string
+	// ProvisionCA (provision.ca) is the CA certificates an https server's
+	// certificate must chain to, base64 DER separated by blanks; "" = the
+	// system roots.
+	ProvisionCA string
+	// ProvisionCert and ProvisionKey (provision.cert, provision.key) are
+	// the client certificate (base64 DER, then its chain) and its private
+	// key (base64 DER, masked when printed) an https server may ask for.
+	ProvisionCert string
+	ProvisionKey  string
+	// SpreadSeconds (provision.spread_seconds) is the window a fetch is
+	// delayed into at random, so a fleet does not hit the server at once.
+	SpreadSeconds int
 	// PublicAddress (nat.public_address) is the address the phone advertises
 	// for media when it sits behind a static NAT with forwarded ports; "" =
 	// its own address.
@@ -206,6 +222,9 @@ func LoadFiles(commonName string, common []byte, ownName string, own []byte) (Co
 
 // Validate makes the checks that involve more than one key.
 func (c Config) Validate() error {
+	if err := c.validateClientCert(); err != nil {
+		return err
+	}
 	if c.RTPPortMin > c.RTPPortMax {
 		return &Error{Key: "rtp.port_min", Err: fmt.Errorf("%d is above rtp.port_max %d", c.RTPPortMin, c.RTPPortMax)}
 	}

@@ -1,10 +1,18 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
+	"math/big"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDefault(t *testing.T) {
@@ -12,7 +20,7 @@ func TestDefault(t *testing.T) {
 	want := Config{
 		SIPPort: 5060, TrustedOnly: true, SessionExpires: 1800, RTPPortMin: 10000, RTPPortMax: 10999,
 		Codecs: []string{"PCMU", "PCMA"}, Ptime: 20, NoAnswerSeconds: 20, RingSeconds: 180,
-		TonesLocale: "us", ResyncMinutes: 1440,
+		TonesLocale: "us", ResyncMinutes: 1440, SpreadSeconds: 30,
 		InterdigitSeconds: 5, PoundSends: true, HistorySize: 20, CallWaiting: true,
 	}
 	for i := range want.Lines {
@@ -123,6 +131,13 @@ func TestParseErrors(t *testing.T) {
 		{"provision.resync_minutes = -1", "provision.resync_minutes", 1, "out of range"},
 		{"provision.public_key = abc", "provision.public_key", 1, "not a base64 Ed25519"},
 		{"provision.public_key = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", "provision.public_key", 1, "32 bytes"},
+		{"provision.url = ftp://prov.example/", "provision.url", 1, "scheme must be"},
+		{"provision.url = https:///phones/", "provision.url", 1, "want scheme://host"},
+		{"provision.url = https://u:p@prov.example/", "provision.url", 1, "no user"},
+		{"provision.ca = !!!", "provision.ca", 1, "not base64"},
+		{"provision.ca = AAAA", "provision.ca", 1, "certificate 1"},
+		{"provision.key = AAAA", "provision.key", 1, "not a PKCS"},
+		{"provision.spread_seconds = 3601", "provision.spread_seconds", 1, "out of range"},
 		{"# ok\njust words", "", 2, "want key = value"},
 		{" = 5", "", 1, "empty key"},
 	}
@@ -289,4 +304,48 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip differs:\n%s\n%s", back, c)
 		}
 	})
+}
+
+// TestClientCert: provision.cert and provision.key come together and
+// belong together; the key is masked when the configuration is printed.
+func TestClientCert(t *testing.T) {
+	cert, key := testCert(t)
+	_, otherKey := testCert(t)
+	ok := "provision.cert = " + cert + "\nprovision.key = " + key + "\nprovision.ca = " + cert + " " + cert + "\n"
+	c, _, err := Load([]byte(ok), nil)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if strings.Contains(c.String(), key) {
+		t.Errorf("String() shows provision.key")
+	}
+	for _, tt := range []struct{ in, want string }{
+		{"provision.cert = " + cert, "provision.cert: needs provision.key"},
+		{"provision.key = " + key, "provision.key: needs provision.cert"},
+		{"provision.cert = " + cert + "\nprovision.key = " + otherKey, "provision.key: is not the key of"},
+	} {
+		if _, _, err := Load([]byte(tt.in), nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Load(%.40q) = %v, want %q", tt.in, err, tt.want)
+		}
+	}
+}
+
+// testCert makes a self-signed certificate and its key, as the
+// configuration writes them (base64 DER).
+func testCert(t *testing.T) (cert, key string) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "phone"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(der), base64.StdEncoding.EncodeToString(kd)
 }

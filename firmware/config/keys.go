@@ -249,6 +249,29 @@ func buildKeys() []key {
 				return nil
 			},
 			get: func(c Config) string { return c.ProvisionPublicKey }},
+		// provision.url: where later fetches go, overriding DHCP (a fleet
+		// bootstrapped over TFTP moves to HTTPS); a URL naming a file
+		// (its last element has a dot) names the common file.
+		key{name: "provision.url", help: "tftp://, http:// or https:// URL of the folder (or common file) the configuration is fetched from once the phone has this file; empty: the server DHCP names (options 66, 150, 160, 43)",
+			set: func(c *Config, v string) error { return setProvisionURL(&c.ProvisionURL, v) },
+			get: func(c Config) string { return c.ProvisionURL }},
+		// provision.ca: the CAs an https provisioning server must chain to.
+		key{name: "provision.ca", help: "CA certificates (base64 DER, one line each, separated by blanks) an https provisioning or firmware server's certificate must chain to; empty: the system roots",
+			set: func(c *Config, v string) error { return setCerts(&c.ProvisionCA, v) },
+			get: func(c Config) string { return c.ProvisionCA }},
+		// provision.cert: client certificate shown to an https server.
+		key{name: "provision.cert", help: "client certificate (base64 DER, then any intermediates, separated by blanks) shown to an https server that asks; needs provision.key",
+			set: func(c *Config, v string) error { return setCerts(&c.ProvisionCert, v) },
+			get: func(c Config) string { return c.ProvisionCert }},
+		// provision.key: the client certificate's private key.
+		key{name: "provision.key", help: "private key of provision.cert (base64 DER: PKCS #8, PKCS #1 or SEC 1; printed masked)", secret: true,
+			set: func(c *Config, v string) error { return setKey(&c.ProvisionKey, v) },
+			get: func(c Config) string { return c.ProvisionKey }},
+		// provision.spread_seconds: random delay window of every fetch but
+		// a new phone's first (Cisco's Resync Random Delay is 40 s).
+		key{name: "provision.spread_seconds", def: "30", help: "each fetch waits a random 0 to this many seconds (0-3600), so a fleet does not hit the server in the same second: at boot a phone with a stored configuration starts on it and fetches within the window; periodic resyncs and retries are spread the same way; a phone with nothing stored fetches at once",
+			set: func(c *Config, v string) error { return setInt(&c.SpreadSeconds, v, 0, 3600) },
+			get: func(c Config) string { return strconv.Itoa(c.SpreadSeconds) }},
 		// nat.public_address: IP address the phone advertises for media (SDP
 		// c= line) when it sits behind a static NAT whose forwarded ports
 		// match its own; empty: its own address. In QEMU: 10.0.2.2.

@@ -1,9 +1,11 @@
 package provision
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -62,6 +64,20 @@ func Get(ctx context.Context, server, file string, maxSize int) ([]byte, error) 
 // bytes fails with ErrTooLarge (checked against tsize before any data when
 // the server announces it); a missing file fails with an error matching
 // ErrNotFound.
+func (c *Client) Get(ctx context.Context, server, file string, maxSize int) ([]byte, error) {
+	var b bytes.Buffer
+	if _, err := c.GetTo(ctx, server, file, &b, int64(maxSize)); err != nil {
+		return nil, err
+	}
+	if b.Len() == 0 {
+		return []byte{}, nil
+	}
+	return b.Bytes(), nil
+}
+
+// GetTo is Get that streams the file into w, block by block, and returns
+// its size: a firmware image is not held in memory. On an error w may hold
+// part of the file; the caller throws it away.
 //
 // Retransmission: only the client's own timeout makes it send its last
 // packet again. Each DATA received is acknowledged once: a duplicate of the
@@ -69,13 +85,13 @@ func Get(ctx context.Context, server, file string, maxSize int) ([]byte, error) 
 // stale block is ignored. The client never answers one packet with more
 // than one, so it cannot take part in the Sorcerer's Apprentice syndrome
 // (RFC 1123 section 4.2.3.1).
-func (c *Client) Get(ctx context.Context, server, file string, maxSize int) ([]byte, error) {
+func (c *Client) GetTo(ctx context.Context, server, file string, w io.Writer, maxSize int64) (int64, error) {
 	if file == "" {
-		return nil, errors.New("provision: empty file name")
+		return 0, errors.New("provision: empty file name")
 	}
 	raddr, err := resolve(ctx, server)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	network := "udp4"
 	if raddr.IP.To4() == nil {
@@ -83,21 +99,20 @@ func (c *Client) Get(ctx context.Context, server, file string, maxSize int) ([]b
 	}
 	conn, err := net.ListenUDP(network, nil)
 	if err != nil {
-		return nil, fmt.Errorf("provision: %w", err)
+		return 0, fmt.Errorf("provision: %w", err)
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	t := transfer{c: c, ctx: ctx, conn: conn, server: raddr, file: file, max: maxSize}
-	data, err := t.run()
-	if err != nil {
+	t := transfer{c: c, ctx: ctx, conn: conn, server: raddr, file: file, max: maxSize, w: w}
+	if err := t.run(); err != nil {
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			err = fmt.Errorf("provision: %s from %s: %w", file, raddr, ctx.Err())
 		}
-		return nil, err
+		return t.n, err
 	}
-	return data, nil
+	return t.n, nil
 }
 
 func resolve(ctx context.Context, server string) (*net.UDPAddr, error) {
@@ -131,11 +146,12 @@ type transfer struct {
 	server *net.UDPAddr // where the RRQ goes
 	peer   *net.UDPAddr // the server's transfer ID, once known
 	file   string
-	max    int
+	max    int64
+	w      io.Writer // where the blocks go
+	n      int64     // bytes written to w
 
 	last    []byte // the last packet sent, for retransmission
 	blksize int
-	got     []byte
 }
 
 func (t *transfer) timeout() time.Duration {
@@ -184,7 +200,7 @@ func (t *transfer) send(b []byte) error {
 	return nil
 }
 
-func (t *transfer) run() ([]byte, error) {
+func (t *transfer) run() error {
 	secs := int((t.timeout() + time.Second - 1) / time.Second)
 	opts := []option{
 		{"blksize", strconv.Itoa(t.wantBlksize())},
@@ -192,7 +208,7 @@ func (t *transfer) run() ([]byte, error) {
 		{"timeout", strconv.Itoa(min(max(secs, 1), 255))},
 	}
 	if err := t.send(appendRequest(nil, opRRQ, t.file, "octet", opts)); err != nil {
-		return nil, err
+		return err
 	}
 	t.blksize = 512
 	var (
@@ -205,7 +221,7 @@ func (t *transfer) run() ([]byte, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		if err := t.ctx.Err(); err != nil {
-			return nil, t.abort(errUndefined, "cancelled", t.errf("%w", err))
+			return t.abort(errUndefined, "cancelled", t.errf("%w", err))
 		}
 		t.conn.SetReadDeadline(deadline)
 		n, from, err := t.conn.ReadFromUDP(buf)
@@ -216,17 +232,17 @@ func (t *transfer) run() ([]byte, error) {
 					continue // reported at the top of the loop
 				}
 				if tries >= t.retries() {
-					return nil, t.abort(errUndefined, "timed out", t.errf("no answer after %d retransmissions", tries))
+					return t.abort(errUndefined, "timed out", t.errf("no answer after %d retransmissions", tries))
 				}
 				tries++
 				wait = min(wait*2, 8*t.timeout())
 				deadline = time.Now().Add(wait)
 				if err := t.send(t.last); err != nil {
-					return nil, err
+					return err
 				}
 				continue
 			}
-			return nil, t.errf("%w", err)
+			return t.errf("%w", err)
 		}
 		if t.peer != nil && !sameAddr(from, t.peer) {
 			// RFC 1350 section 4: a packet from another TID gets an error
@@ -242,38 +258,38 @@ func (t *transfer) run() ([]byte, error) {
 			if t.peer == nil {
 				t.peer = from
 			}
-			return nil, t.abort(errIllegalOp, "bad packet", t.errf("%w", err))
+			return t.abort(errIllegalOp, "bad packet", t.errf("%w", err))
 		}
 		if t.peer == nil {
 			t.peer = from
 		}
 		switch p.op {
 		case opERROR:
-			return nil, t.errf("%w", &ServerError{Code: p.code, Msg: p.msg})
+			return t.errf("%w", &ServerError{Code: p.code, Msg: p.msg})
 		case opOACK:
 			if started {
 				if next == 1 {
 					// Our ACK 0 was lost: repeat it, once per copy.
 					if err := t.send(appendACK(nil, 0)); err != nil {
-						return nil, err
+						return err
 					}
 				}
 				continue
 			}
 			if err := t.applyOACK(p.opts); err != nil {
-				return nil, t.abort(errOptionsFail, "bad options", err)
+				return t.abort(errOptionsFail, "bad options", err)
 			}
 			started = true
 			tries, wait = 0, t.timeout()
 			deadline = time.Now().Add(wait)
 			if err := t.send(appendACK(nil, 0)); err != nil {
-				return nil, err
+				return err
 			}
 		case opDATA:
 			if p.block == next-1 && started {
 				// Our ACK of this block was lost: repeat it, once per copy.
 				if err := t.send(appendACK(nil, p.block)); err != nil {
-					return nil, err
+					return err
 				}
 				continue
 			}
@@ -281,29 +297,30 @@ func (t *transfer) run() ([]byte, error) {
 				continue // stale or from the future: ignore
 			}
 			if len(p.data) > t.blksize {
-				return nil, t.abort(errIllegalOp, "block too large", t.errf("block %d has %d bytes, block size is %d", p.block, len(p.data), t.blksize))
+				return t.abort(errIllegalOp, "block too large", t.errf("block %d has %d bytes, block size is %d", p.block, len(p.data), t.blksize))
 			}
 			started = true
-			if len(t.got)+len(p.data) > t.max {
-				return nil, t.abort(errDiskFull, "file too large", t.errf("%w: more than %d bytes", ErrTooLarge, t.max))
+			if t.n+int64(len(p.data)) > t.max {
+				return t.abort(errDiskFull, "file too large", t.errf("%w: more than %d bytes", ErrTooLarge, t.max))
 			}
-			t.got = append(t.got, p.data...)
+			k, err := t.w.Write(p.data)
+			t.n += int64(k)
+			if err != nil {
+				return t.abort(errDiskFull, "write failed", t.errf("%w", err))
+			}
 			if err := t.send(appendACK(nil, p.block)); err != nil {
-				return nil, err
+				return err
 			}
 			if len(p.data) < t.blksize {
 				// The last block. Its ACK may be lost; the server then
 				// retransmits and gives up, which RFC 1350 accepts.
-				if t.got == nil {
-					t.got = []byte{}
-				}
-				return t.got, nil
+				return nil
 			}
 			next++
 			tries, wait = 0, t.timeout()
 			deadline = time.Now().Add(wait)
 		default:
-			return nil, t.abort(errIllegalOp, "unexpected packet", t.errf("unexpected opcode %d", p.op))
+			return t.abort(errIllegalOp, "unexpected packet", t.errf("unexpected opcode %d", p.op))
 		}
 	}
 }
@@ -322,10 +339,12 @@ func (t *transfer) applyOACK(opts []option) error {
 			if err != nil || n < 0 {
 				return t.errf("server offers tsize %q", o.value)
 			}
-			if n > int64(t.max) {
+			if n > t.max {
 				return t.errf("%w: %d bytes, at most %d allowed", ErrTooLarge, n, t.max)
 			}
-			t.got = make([]byte, 0, n)
+			if b, ok := t.w.(*bytes.Buffer); ok {
+				b.Grow(int(n))
+			}
 		case "timeout":
 			n, err := strconv.Atoi(o.value)
 			if err != nil || n < 1 || n > 255 {
