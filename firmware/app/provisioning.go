@@ -24,7 +24,7 @@ func upNetwork(ctx context.Context, step func(string, ...any)) (netboot.Lease, e
 		lease, err := netboot.Up(ctx, "", step)
 		if err == nil {
 			step("network: %s on %s, router %s, TFTP server %q, boot file %q",
-				lease.Addr.String(), lease.Interface, lease.Router, lease.TFTPServer, lease.BootFile)
+				lease.Addr.String(), lease.Interface, lease.Router, lease.Server, lease.BootFile)
 			return lease, nil
 		}
 		step("network: %v; retrying in %s", err, backoff)
@@ -49,10 +49,10 @@ func provisionConfig(ctx context.Context, o Options, lease *netboot.Lease, step 
 	p := &provision.Provisioner{Logf: step}
 	state := o.ConfigFile + ".state"
 	if lease != nil {
-		if lease.TFTPServer == "" {
+		if lease.Server == "" {
 			return nil, config.Config{}, errors.New("app: DHCP named no TFTP server (options 66, 150, 160, 43, siaddr)")
 		}
-		p.Source = provision.TFTPSource{Server: lease.TFTPServer, Dir: lease.ConfigDir}
+		p.Source = provision.TFTPSource{Server: lease.Server, Dir: lease.ConfigDir}
 		p.CommonFile, p.OwnFile = lease.BootFile, provision.OwnFile(lease.MAC)
 		state = o.Board.StateDevice
 		if _, err := os.Stat(state); state == "" || err != nil {

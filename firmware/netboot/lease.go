@@ -17,16 +17,19 @@ type Lease struct {
 	Addr      net.IPNet // the phone's address and mask
 	Router    net.IP    // default gateway; nil when none was offered
 	DNS       []net.IP
-	// TFTPServer is a host or IP address, with :port when a URL gave one:
-	// option 66, else 150, else 160, else 43, else siaddr, else the DHCP
-	// server (ServerSource says which).
-	TFTPServer   string
+	// Server is the provisioning server's host or IP address, with :port
+	// when a URL gave one: option 66, else 150, else 160, else 43, else
+	// siaddr, else the DHCP server (ServerSource says which).
+	Server       string
 	ServerSource ServerSource
-	// ConfigDir is the folder on the TFTP server the files are in, from a
-	// tftp:// URL or host/folder in options 66, 160 or 43; "" = the root.
+	// Scheme is how the files are fetched from Server: "tftp" (a bare host
+	// or address, or a tftp:// URL), "http" or "https" (a URL said so).
+	Scheme string
+	// ConfigDir is the folder on the server the files are in, from a URL
+	// or host/folder in options 66, 160 or 43; "" = the root.
 	ConfigDir string
 	// BootFile is option 67, else the BOOTP file field, else the file a
-	// tftp:// URL named.
+	// URL named.
 	BootFile  string
 	ServerID  net.IP
 	LeaseTime time.Duration
@@ -37,8 +40,8 @@ func (l Lease) String() string {
 	for i, d := range l.DNS {
 		dns[i] = d.String()
 	}
-	return fmt.Sprintf("%s %s addr %s router %s dns [%s] tftp %s (%s) dir %q bootfile %q server %s lease %s",
-		l.Interface, l.MAC, l.Addr.String(), l.Router, strings.Join(dns, " "), l.TFTPServer, l.ServerSource, l.ConfigDir, l.BootFile, l.ServerID, l.LeaseTime)
+	return fmt.Sprintf("%s %s addr %s router %s dns [%s] provisioning %s://%s (%s) dir %q bootfile %q server %s lease %s",
+		l.Interface, l.MAC, l.Addr.String(), l.Router, strings.Join(dns, " "), l.Scheme, l.Server, l.ServerSource, l.ConfigDir, l.BootFile, l.ServerID, l.LeaseTime)
 }
 
 // defaultLease is assumed when the server gives no lease time.
@@ -72,13 +75,13 @@ func leaseFromACK(iface string, mac net.HardwareAddr, ack *dhcpv4.DHCPv4) (Lease
 		l.Router = r[0].To4()
 	}
 	ps, src := provisioningServer(ack, l.ServerID)
-	l.TFTPServer, l.ServerSource, l.ConfigDir = ps.host, src, ps.dir
+	l.Server, l.ServerSource, l.Scheme, l.ConfigDir = ps.Host, src, ps.Scheme, ps.Dir
 	l.BootFile = strings.TrimRight(ack.BootFileNameOption(), "\x00")
 	if l.BootFile == "" {
 		l.BootFile = strings.TrimRight(ack.BootFileName, "\x00")
 	}
 	if l.BootFile == "" {
-		l.BootFile = ps.file
+		l.BootFile = ps.File
 	}
 	return l, nil
 }

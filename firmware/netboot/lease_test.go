@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/firmware/provision"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 )
 
@@ -61,7 +62,7 @@ func TestLeaseFromACK(t *testing.T) {
 				t.Fatal(err)
 			}
 			ones, _ := l.Addr.Mask.Size()
-			if l.TFTPServer != tt.tftp || l.BootFile != tt.boot || l.Router.String() != tt.router ||
+			if l.Server != tt.tftp || l.BootFile != tt.boot || l.Router.String() != tt.router ||
 				ones != tt.mask || l.LeaseTime != tt.leaseFor || !l.Addr.IP.Equal(net.IPv4(10, 0, 2, 15)) ||
 				!l.ServerID.Equal(net.IPv4(10, 0, 2, 2)) || l.Interface != "eth0" || l.MAC.String() != mac.String() {
 				t.Errorf("lease %s", l)
@@ -122,11 +123,13 @@ func FuzzLeaseFromACK(f *testing.F) {
 		if l.Addr.IP.To4() == nil || l.Addr.Mask == nil {
 			t.Fatalf("lease without address: %s", l)
 		}
-		if (l.TFTPServer == "") != (l.ServerSource == "") {
-			t.Fatalf("TFTP server and its source disagree: %s", l)
+		if (l.Server == "") != (l.ServerSource == "") {
+			t.Fatalf("provisioning server and its source disagree: %s", l)
 		}
-		if l.TFTPServer != "" && !validServerHost(l.TFTPServer) {
-			t.Fatalf("bad TFTP server: %s", l)
+		if l.Server != "" {
+			if loc, ok := provision.ParseLocation(l.Scheme + "://" + l.Server); !ok || loc.Host != l.Server {
+				t.Fatalf("bad provisioning server: %s", l)
+			}
 		}
 		_ = l.String()
 		_ = resolvConf(l)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -24,6 +26,46 @@ type Source interface {
 	Get(ctx context.Context, name string) ([]byte, error)
 	String() string
 }
+
+// ConditionalSource is a Source that can be asked for a file only if it
+// changed since the copy the phone has (HTTP: If-None-Match,
+// If-Modified-Since).
+type ConditionalSource interface {
+	Source
+	// GetIfChanged is Get that also returns the file's validators; with
+	// have set, an unchanged file is an error wrapping ErrNotModified.
+	GetIfChanged(ctx context.Context, name string, have Validators) ([]byte, Validators, error)
+}
+
+// URLSource reads files from a Location over TFTP, HTTP or HTTPS
+// (Download).
+type URLSource struct {
+	Loc Location
+	// HTTP is the client for http and https; nil: a Provisioner uses one
+	// built from its current configuration's provision.ca, .cert and .key
+	// (NewHTTPClient), anyone else the system roots.
+	HTTP *http.Client
+	TFTP *Client // nil: the defaults
+}
+
+func (s URLSource) Get(ctx context.Context, name string) ([]byte, error) {
+	b, _, err := s.GetIfChanged(ctx, name, Validators{})
+	return b, err
+}
+
+func (s URLSource) GetIfChanged(ctx context.Context, name string, have Validators) ([]byte, Validators, error) {
+	var b bytes.Buffer
+	m, err := Download(ctx, s.Loc.URL(name), &b, MaxConfigSize, &DownloadOptions{HTTP: s.HTTP, TFTP: s.TFTP, Have: have})
+	switch {
+	case err != nil:
+		return nil, Validators{}, err
+	case m.NotModified:
+		return nil, m.Validators, fmt.Errorf("provision: %s: %w", m.URL, ErrNotModified)
+	}
+	return append([]byte{}, b.Bytes()...), m.Validators, nil
+}
+
+func (s URLSource) String() string { return s.Loc.String() }
 
 // TFTPSource reads files from a TFTP server, in Dir on it.
 type TFTPSource struct {
@@ -111,6 +153,17 @@ type Provisioner struct {
 	// IdlePoll is how often a deferred configuration checks Idle; default
 	// 2 seconds.
 	IdlePoll time.Duration
+	// Spread delays fetches by a random 0 to provision.spread_seconds of
+	// the current configuration, so a fleet's phones do not all ask the
+	// server in the same second: Boot with a stored configuration starts
+	// on it and leaves the first fetch to Run, within the window; each
+	// periodic resync and each retry waits its interval plus a random
+	// part of the window. A phone with nothing stored fetches at once (it
+	// has nothing to run), as does a resync asked for (Resync). Off for a
+	// source no fleet shares (the sim board's folder).
+	Spread bool
+	// Rand returns a random number in [0, n); nil: math/rand/v2.
+	Rand func(n int64) int64
 
 	mu      sync.Mutex
 	cur     Files
@@ -121,6 +174,11 @@ type Provisioner struct {
 	// fellBack: Boot used the stored configuration; Run retries soon.
 	fellBack    bool
 	deferLogged bool
+	// bootDeferred: Boot started on the stored configuration and left
+	// the first fetch to Run, after bootWait (Spread).
+	bootDeferred bool
+	bootWait     time.Duration
+	http     clientCache
 }
 
 // BuildPublicKey is the base64 Ed25519 key the build trusts, set with
@@ -140,18 +198,76 @@ func (p *Provisioner) logf(format string, args ...any) {
 	}
 }
 
-func (p *Provisioner) commonFile() string {
-	if p.CommonFile == "" {
-		return "phone.cfg"
+// source is where the next fetch goes and the common file it asks for:
+// the current configuration's provision.url when it names one, else
+// Source (what DHCP named) and CommonFile. An http or https URLSource
+// without a client gets the one the current configuration's trust
+// (provision.ca, .cert, .key) builds.
+func (p *Provisioner) source() (Source, string, error) {
+	cfg := p.Current()
+	src, common := p.Source, p.CommonFile
+	if cfg.ProvisionURL != "" {
+		loc, ok := ParseLocation(cfg.ProvisionURL)
+		if !ok {
+			return nil, "", fmt.Errorf("provision: provision.url %q is not a tftp, http or https URL", cfg.ProvisionURL)
+		}
+		src = URLSource{Loc: loc}
+		if loc.File != "" {
+			common = loc.File
+		}
 	}
-	return p.CommonFile
+	if u, ok := src.(URLSource); ok && u.HTTP == nil && u.Loc.Scheme != "tftp" {
+		hc, err := p.http.get(cfg)
+		if err != nil {
+			return nil, "", err
+		}
+		u.HTTP = hc
+		src = u
+	}
+	if common == "" {
+		common = "phone.cfg"
+	}
+	return src, common, nil
+}
+
+// get fetches one file, asking only for a change when the current set
+// has it from the same place with validators: a file the server says is
+// unchanged is the current one (unchanged set).
+func (p *Provisioner) get(ctx context.Context, src Source, name string, have []byte, hv Validators) (data []byte, v Validators, unchanged bool, err error) {
+	cs, ok := src.(ConditionalSource)
+	if !ok {
+		data, err = src.Get(ctx, name)
+		return data, Validators{}, false, err
+	}
+	if have == nil {
+		hv = Validators{}
+	}
+	data, v, err = cs.GetIfChanged(ctx, name, hv)
+	if errors.Is(err, ErrNotModified) {
+		p.logf("provision: %s is not modified on %s", name, src)
+		return have, v, true, nil
+	}
+	return data, v, false, err
 }
 
 // fetch gets the common and own files: either may be missing, not both.
 func (p *Provisioner) fetch(ctx context.Context) (Files, error) {
-	f := Files{CommonName: p.commonFile(), OwnName: p.OwnFile, From: p.Source.String(), Fetched: time.Now()}
-	var err error
-	f.Common, err = p.Source.Get(ctx, f.CommonName)
+	src, commonName, err := p.source()
+	if err != nil {
+		return Files{}, err
+	}
+	f := Files{CommonName: commonName, OwnName: p.OwnFile, From: src.String(), Fetched: time.Now()}
+	p.mu.Lock()
+	cur := p.cur
+	p.mu.Unlock()
+	if cur.From != f.From {
+		cur = Files{} // validators hold for the place they came from
+	}
+	var unchanged bool
+	f.Common, f.CommonVal, unchanged, err = p.get(ctx, src, f.CommonName, sameName(cur.CommonName, f.CommonName, cur.Common), cur.CommonVal)
+	if unchanged {
+		f.unchanged++
+	}
 	missingCommon := errors.Is(err, ErrNotFound)
 	if err != nil && !missingCommon {
 		return Files{}, err
@@ -167,7 +283,10 @@ func (p *Provisioner) fetch(ctx context.Context) (Files, error) {
 		}
 		return f, nil
 	}
-	f.Own, err = p.Source.Get(ctx, f.OwnName)
+	f.Own, f.OwnVal, unchanged, err = p.get(ctx, src, f.OwnName, sameName(cur.OwnName, f.OwnName, cur.Own), cur.OwnVal)
+	if unchanged {
+		f.unchanged++
+	}
 	switch {
 	case err == nil:
 		if f.Own == nil {
@@ -182,6 +301,14 @@ func (p *Provisioner) fetch(ctx context.Context) (Files, error) {
 		return Files{}, err
 	}
 	return f, nil
+}
+
+// sameName is data when the current file has the name asked for, else nil.
+func sameName(curName, name string, data []byte) []byte {
+	if curName != name {
+		return nil
+	}
+	return data
 }
 
 // load parses and validates a set of files.
@@ -202,7 +329,7 @@ func (p *Provisioner) load(f Files) (config.Config, error) {
 
 // verify checks the files' signatures against the trusted key, or, when
 // none is trusted yet, against the key the new configuration names.
-func (p *Provisioner) verify(ctx context.Context, f Files, cfg config.Config) error {
+func (p *Provisioner) verify(ctx context.Context, src Source, f Files, cfg config.Config) error {
 	key := p.trustedKey()
 	if key == nil && cfg.ProvisionPublicKey != "" {
 		k, err := ParsePublicKey(cfg.ProvisionPublicKey)
@@ -222,7 +349,7 @@ func (p *Provisioner) verify(ctx context.Context, f Files, cfg config.Config) er
 		if file.data == nil {
 			continue
 		}
-		sig, err := p.Source.Get(ctx, file.name+SigSuffix)
+		sig, err := src.Get(ctx, file.name+SigSuffix)
 		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("%w: %s is not signed (no %s%s on %s)", ErrSignature, file.name, file.name, SigSuffix, f.From)
 		}
@@ -261,17 +388,29 @@ func (p *Provisioner) take(f Files, cfg config.Config) {
 	}
 }
 
-// fetchAndCheck fetches, verifies and loads a new configuration.
+// fetchAndCheck fetches, verifies and loads a new configuration. A set
+// the server said is unchanged (304) and that is the current one is not
+// checked again: it was when it became current.
 func (p *Provisioner) fetchAndCheck(ctx context.Context) (Files, config.Config, error) {
+	src, _, err := p.source()
+	if err != nil {
+		return Files{}, config.Config{}, err
+	}
 	f, err := p.fetch(ctx)
 	if err != nil {
 		return Files{}, config.Config{}, err
+	}
+	p.mu.Lock()
+	cur, curCfg := p.cur, p.curCfg
+	p.mu.Unlock()
+	if f.unchanged > 0 && sameFiles(f, cur) {
+		return f, curCfg, nil
 	}
 	cfg, err := p.load(f)
 	if err != nil {
 		return Files{}, config.Config{}, err
 	}
-	if err := p.verify(ctx, f, cfg); err != nil {
+	if err := p.verify(ctx, src, f, cfg); err != nil {
 		return Files{}, config.Config{}, err
 	}
 	return f, cfg, nil
@@ -337,10 +476,18 @@ func (p *Provisioner) Boot(ctx context.Context) (config.Config, error) {
 	} else if p.trustedKey() != nil {
 		p.logf("provision: files must be signed by the stored configuration's provision.public_key")
 	}
+	if w := p.spread(scfg); serr == nil && w > 0 {
+		p.mu.Lock()
+		p.bootDeferred, p.bootWait = true, p.jitter(w)
+		p.mu.Unlock()
+		p.logf("provision: starting on the stored configuration (generation %d, from %s at %s: %s); the next fetch is in %s (a random part of provision.spread_seconds %d)",
+			gen, sf.From, sf.Fetched.UTC().Format(time.RFC3339), describe(sf), p.bootWait.Round(time.Millisecond), scfg.SpreadSeconds)
+		return scfg, nil
+	}
 	f, cfg, err := p.fetchAndCheck(ctx)
 	if err == nil {
 		p.logf("provision: configuration from %s: %s", f.From, describe(f))
-		if serr != nil || !sameFiles(f, sf) {
+		if serr != nil || !sameStored(f, sf) {
 			p.save(f)
 		}
 		p.take(f, cfg)
@@ -376,6 +523,31 @@ func sameFiles(a, b Files) bool {
 	return a.CommonName == b.CommonName && a.OwnName == b.OwnName &&
 		(a.Common == nil) == (b.Common == nil) && (a.Own == nil) == (b.Own == nil) &&
 		bytes.Equal(a.Common, b.Common) && bytes.Equal(a.Own, b.Own)
+}
+
+// sameStored: the same files, from the same place, with the same
+// validators (what storing them again would not change).
+func sameStored(a, b Files) bool {
+	return sameFiles(a, b) && a.From == b.From && a.CommonVal == b.CommonVal && a.OwnVal == b.OwnVal
+}
+
+// spread is the window fetches are spread over with cfg: 0 unless Spread.
+func (p *Provisioner) spread(cfg config.Config) time.Duration {
+	if !p.Spread {
+		return 0
+	}
+	return time.Duration(cfg.SpreadSeconds) * time.Second
+}
+
+// jitter is a random duration in [0, window).
+func (p *Provisioner) jitter(window time.Duration) time.Duration {
+	if window <= 0 {
+		return 0
+	}
+	if p.Rand != nil {
+		return time.Duration(p.Rand(int64(window)))
+	}
+	return time.Duration(rand.Int64N(int64(window)))
 }
 
 // Current is the configuration in use (after Boot).
@@ -422,9 +594,13 @@ func (p *Provisioner) Check(ctx context.Context) (changed bool, err error) {
 		return false, err
 	}
 	p.mu.Lock()
-	same := sameFiles(f, p.cur)
+	same, stored := sameFiles(f, p.cur), sameStored(f, p.cur)
 	p.mu.Unlock()
 	if same {
+		if !stored { // new validators (or place) for the same files: keep them
+			p.save(f)
+			p.take(f, cfg)
+		}
 		return false, nil
 	}
 	p.logf("provision: new configuration from %s: %s", f.From, describe(f))
@@ -455,19 +631,26 @@ func (p *Provisioner) Run(ctx context.Context) error {
 	if p.fellBack {
 		retry = retryMin // the server was down at boot: try again soon
 	}
+	first := time.Duration(-1) // >= 0: Boot left the first fetch to Run
+	if p.bootDeferred {
+		first = p.bootWait
+	}
 	p.mu.Unlock()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		interval := time.Duration(p.Current().ResyncMinutes) * time.Minute
+		cur := p.Current()
+		interval := time.Duration(cur.ResyncMinutes) * time.Minute
 		var wait time.Duration // 0: no timer
 		switch {
 		case p.Pending():
 			wait = poll
+		case first >= 0:
+			wait = max(first, time.Nanosecond)
 		case retry > 0:
-			wait = retry
+			wait = retry + p.jitter(p.spread(cur))
 		case interval > 0:
-			wait = interval
+			wait = interval + p.jitter(p.spread(cur))
 		}
 		timer.Stop()
 		var tick <-chan time.Time
@@ -484,6 +667,9 @@ func (p *Provisioner) Run(ctx context.Context) error {
 			resync = true
 		case <-tick:
 			resync = !p.Pending()
+		}
+		if resync {
+			first = -1
 		}
 		if resync {
 			_, err := p.Check(ctx)

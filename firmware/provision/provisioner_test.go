@@ -414,10 +414,12 @@ func TestStoredRoundTrip(t *testing.T) {
 		{CommonName: "phone.cfg", Common: []byte("a"), OwnName: own, Own: nil, From: "tftp://x", Fetched: time.Unix(0, 12345)},
 		{CommonName: "phone.cfg", Common: nil, OwnName: own, Own: []byte{}, From: "", Fetched: time.Unix(1e9, 0)},
 		{CommonName: "site.cfg", Common: []byte("x\ny"), OwnName: "", Own: nil, Fetched: time.Unix(5, 0)},
+		{CommonName: "phone.cfg", Common: []byte("a"), OwnName: own, Own: []byte("b"), From: "https://p", Fetched: time.Unix(7, 0),
+			CommonVal: Validators{ETag: `"5f-1"`, LastModified: "Wed, 02 Dec 2026 07:00:00 GMT"}, OwnVal: Validators{ETag: `"6"`}},
 	} {
 		b := f.marshal()
 		g, err := unmarshalFiles(b)
-		if err != nil || !sameFiles(f, g) || g.From != f.From || !g.Fetched.Equal(f.Fetched) {
+		if err != nil || !sameStored(f, g) || !g.Fetched.Equal(f.Fetched) {
 			t.Errorf("round trip %+v -> %+v, %v", f, g, err)
 		}
 		for i := range b {
@@ -425,6 +427,22 @@ func TestStoredRoundTrip(t *testing.T) {
 				t.Errorf("truncated at %d accepted", i)
 			}
 		}
+	}
+}
+
+// TestStoredV1: a configuration stored before the validators were kept
+// (DPCF1) is still read, with none.
+func TestStoredV1(t *testing.T) {
+	b := []byte("DPCF1")
+	for _, s := range []string{"phone.cfg", "a = b\n", own, "", "tftp://10.0.2.2"} {
+		b = append(b, byte(len(s)+1))
+		b = append(b, s...)
+	}
+	b = append(b, 2) // varint 1
+	f, err := unmarshalFiles(b)
+	if err != nil || f.CommonName != "phone.cfg" || string(f.Common) != "a = b\n" || f.Own == nil || len(f.Own) != 0 ||
+		f.From != "tftp://10.0.2.2" || f.CommonVal != (Validators{}) || f.Fetched.UnixNano() != 1 {
+		t.Fatalf("unmarshalFiles(v1) = %+v, %v", f, err)
 	}
 }
 
@@ -483,7 +501,7 @@ func FuzzUnmarshalFiles(f *testing.F) {
 			return
 		}
 		g, err := unmarshalFiles(fs.marshal())
-		if err != nil || !sameFiles(fs, g) || g.From != fs.From {
+		if err != nil || !sameStored(fs, g) {
 			t.Fatalf("re-marshal: %+v -> %+v, %v", fs, g, err)
 		}
 	})

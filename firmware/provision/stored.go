@@ -13,15 +13,28 @@ type Files struct {
 	Common     []byte
 	OwnName    string
 	Own        []byte
-	From       string    // where they came from, for messages
+	From       string    // where they came from (Source.String)
 	Fetched    time.Time // when
+	// CommonVal and OwnVal are the HTTP validators each file came with,
+	// sent back on the next fetch from the same place (If-None-Match,
+	// If-Modified-Since).
+	CommonVal, OwnVal Validators
+	// unchanged counts the files the server said were not modified (304):
+	// their bytes are the current ones.
+	unchanged int
 }
 
-const storedMagic = "DPCF1"
+// storedMagic is the format Files are stored in; storedMagicV1, without
+// the validators, is still read.
+const (
+	storedMagic   = "DPCF2"
+	storedMagicV1 = "DPCF1"
+)
 
 // marshal encodes Files for storage: magic, then for each of CommonName,
-// Common, OwnName, Own, From a uvarint length and the bytes (length 0 with
-// a flag for a missing file), then the fetch time in Unix nanoseconds.
+// Common, OwnName, Own, From, the common file's ETag and Last-Modified and
+// the own file's, a uvarint length and the bytes (length 0 with a flag for
+// a missing file), then the fetch time in Unix nanoseconds.
 func (f Files) marshal() []byte {
 	b := []byte(storedMagic)
 	str := func(s []byte, present bool) {
@@ -37,13 +50,20 @@ func (f Files) marshal() []byte {
 	str([]byte(f.OwnName), true)
 	str(f.Own, f.Own != nil)
 	str([]byte(f.From), true)
+	for _, v := range []string{f.CommonVal.ETag, f.CommonVal.LastModified, f.OwnVal.ETag, f.OwnVal.LastModified} {
+		str([]byte(v), true)
+	}
 	return binary.AppendVarint(b, f.Fetched.UnixNano())
 }
 
 var errStored = errors.New("provision: stored configuration is malformed")
 
 func unmarshalFiles(b []byte) (Files, error) {
-	if len(b) < len(storedMagic) || string(b[:len(storedMagic)]) != storedMagic {
+	if len(b) < len(storedMagic) {
+		return Files{}, errStored
+	}
+	v2 := string(b[:len(storedMagic)]) == storedMagic
+	if !v2 && string(b[:len(storedMagicV1)]) != storedMagicV1 {
 		return Files{}, errStored
 	}
 	b = b[len(storedMagic):]
@@ -68,6 +88,10 @@ func unmarshalFiles(b []byte) (Files, error) {
 	f.OwnName = string(str())
 	f.Own = str()
 	f.From = string(str())
+	if v2 {
+		f.CommonVal.ETag, f.CommonVal.LastModified = string(str()), string(str())
+		f.OwnVal.ETag, f.OwnVal.LastModified = string(str()), string(str())
+	}
 	ns, k := binary.Varint(b)
 	if bad || k <= 0 || k != len(b) {
 		return Files{}, errStored

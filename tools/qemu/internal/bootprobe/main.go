@@ -51,8 +51,8 @@ func run(start time.Time) int {
 		logf("bootprobe: %v", err)
 		return 1
 	}
-	logf("LEASE addr=%s router=%s tftp=%s bootfile=%s mac=%s", lease.Addr.String(), lease.Router, lease.TFTPServer, lease.BootFile, lease.MAC)
-	common, own, err := provision.Fetch(ctx, lease.TFTPServer, lease.BootFile, lease.MAC, logf)
+	logf("LEASE addr=%s router=%s tftp=%s bootfile=%s mac=%s", lease.Addr.String(), lease.Router, lease.Server, lease.BootFile, lease.MAC)
+	common, own, err := provision.Fetch(ctx, lease.Server, lease.BootFile, lease.MAC, logf)
 	if err != nil {
 		logf("bootprobe: %v", err)
 		return 1
