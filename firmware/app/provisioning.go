@@ -23,8 +23,8 @@ func upNetwork(ctx context.Context, step func(string, ...any)) (netboot.Lease, e
 	for {
 		lease, err := netboot.Up(ctx, "", step)
 		if err == nil {
-			step("network: %s on %s, router %s, TFTP server %q, boot file %q",
-				lease.Addr.String(), lease.Interface, lease.Router, lease.Server, lease.BootFile)
+			step("network: %s on %s, router %s, provisioning server %s://%s (%s), boot file %q",
+				lease.Addr.String(), lease.Interface, lease.Router, lease.Scheme, lease.Server, lease.ServerSource, lease.BootFile)
 			return lease, nil
 		}
 		step("network: %v; retrying in %s", err, backoff)
@@ -38,22 +38,25 @@ func upNetwork(ctx context.Context, step func(string, ...any)) (netboot.Lease, e
 }
 
 // provisionConfig gets the configuration the phone boots with. On the qemu
-// board (lease set) it comes from the TFTP server the lease names (options
-// 66, 150, 160, 43, siaddr), and the last good one is kept on the board's
-// state device (/dev/vda in QEMU, SD card partition 2 on a Pi) when it has
-// one; it retries until it has one. On the sim board it is
-// read from o.ConfigFile and the last good one is kept in
-// <ConfigFile>.state. A file that cannot be fetched or is refused leaves the
-// phone on the stored last good configuration.
+// and Pi boards (lease set) it comes from the server the lease names
+// (options 66, 150, 160, 43, siaddr) over TFTP, HTTP or HTTPS, or from the
+// stored configuration's provision.url; the last good one is kept on the
+// board's state device (/dev/vda in QEMU, SD card partition 2 on a Pi)
+// when it has one; it retries until it has one; fetches are spread over
+// provision.spread_seconds (a phone with a stored configuration starts on
+// it). On the sim board it is read from o.ConfigFile, at once, and the last
+// good one is kept in <ConfigFile>.state. A file that cannot be fetched or
+// is refused leaves the phone on the stored last good configuration.
 func provisionConfig(ctx context.Context, o Options, lease *netboot.Lease, step func(string, ...any)) (*provision.Provisioner, config.Config, error) {
 	p := &provision.Provisioner{Logf: step}
 	state := o.ConfigFile + ".state"
 	if lease != nil {
 		if lease.Server == "" {
-			return nil, config.Config{}, errors.New("app: DHCP named no TFTP server (options 66, 150, 160, 43, siaddr)")
+			return nil, config.Config{}, errors.New("app: DHCP named no provisioning server (options 66, 150, 160, 43, siaddr)")
 		}
-		p.Source = provision.TFTPSource{Server: lease.Server, Dir: lease.ConfigDir}
+		p.Source = leaseSource(*lease)
 		p.CommonFile, p.OwnFile = lease.BootFile, provision.OwnFile(lease.MAC)
+		p.Spread = true
 		state = o.Board.StateDevice
 		if _, err := os.Stat(state); state == "" || err != nil {
 			step("provisioning: no state device (%q); the last good configuration is not kept", state)
@@ -89,6 +92,15 @@ func provisionConfig(ctx context.Context, o Options, lease *netboot.Lease, step 
 		}
 		backoff = min(2*backoff, 60*time.Second)
 	}
+}
+
+// leaseSource is where the lease says the files are.
+func leaseSource(l netboot.Lease) provision.Source {
+	scheme := l.Scheme
+	if scheme == "" {
+		scheme = "tftp"
+	}
+	return provision.URLSource{Loc: provision.Location{Scheme: scheme, Host: l.Server, Dir: l.ConfigDir}}
 }
 
 // resync runs the provisioner's periodic and triggered resyncs while the

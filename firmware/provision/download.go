@@ -147,6 +147,14 @@ func httpGet(ctx context.Context, u *url.URL, w io.Writer, limit int64, o *Downl
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
 		return Meta{}, fmt.Errorf("provision: %s: %s: %w", m.URL, resp.Status, ErrNotFound)
 	case resp.StatusCode != http.StatusOK:
+		why := errorPage(resp.Body)
+		if u.Scheme == "https" && resp.StatusCode == http.StatusBadRequest && strings.Contains(why, "SSL certificate") {
+			// nginx's answer to a missing or refused client certificate
+			return Meta{}, fmt.Errorf("%w: %s: the server wants a client certificate (provision.cert) it accepts: it answered %s (%s)", ErrTLS, m.URL, resp.Status, why)
+		}
+		if why != "" {
+			return Meta{}, fmt.Errorf("provision: %s: the server answered %s (%s)", m.URL, resp.Status, why)
+		}
 		return Meta{}, fmt.Errorf("provision: %s: the server answered %s", m.URL, resp.Status)
 	}
 	if resp.ContentLength > limit {
@@ -167,6 +175,29 @@ func httpGet(ctx context.Context, u *url.URL, w io.Writer, limit int64, o *Downl
 		return Meta{}, fmt.Errorf("provision: %s: %w: more than %d bytes", m.URL, ErrTooLarge, limit)
 	}
 	return m, nil
+}
+
+// errorPage is what an error answer says, briefly: the title of an HTML
+// page (nginx: "400 No required SSL certificate was sent"), else its first
+// line; at most 512 bytes are read.
+func errorPage(body io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(body, 512))
+	s := string(b)
+	if i := strings.Index(s, "<title>"); i >= 0 {
+		s = s[i+len("<title>"):]
+		if j := strings.Index(s, "</title>"); j >= 0 {
+			s = s[:j]
+		}
+	} else if strings.Contains(s, "<") {
+		return ""
+	}
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
 }
 
 // watchedReader re-arms the stall watchdog on every read that brings
@@ -243,6 +274,8 @@ func tlsWords(err error) (string, bool) {
 		return fmt.Sprintf("the server refused the TLS handshake (alert: %v); does it want a client certificate (provision.cert)?", alert), true
 	case errors.As(err, &record):
 		return "the server does not speak TLS on that port", true
+	case strings.Contains(err.Error(), "remote error: tls: "):
+		return fmt.Sprintf("the server refused the TLS connection (%v); does it want a client certificate (provision.cert)?", unwrapURLError(err)), true
 	case strings.Contains(err.Error(), "tls: "):
 		return "the TLS handshake failed: " + unwrapURLError(err).Error(), true
 	}

@@ -16,7 +16,8 @@ func TestDiskKeepsLastGoodConfig(t *testing.T) {
 	tftp := filepath.Join(dir, "tftp")
 	os.Mkdir(tftp, 0o755)
 	own := filepath.Join(tftp, "525400123457.cfg")
-	os.WriteFile(filepath.Join(tftp, "phone.cfg"), []byte("line.1.registrar = 10.0.2.2:5\n"), 0o644)
+	// No spread: the second boot fetches at once (provision.spread_seconds).
+	os.WriteFile(filepath.Join(tftp, "phone.cfg"), []byte("line.1.registrar = 10.0.2.2:5\nprovision.spread_seconds = 0\n"), 0o644)
 	os.WriteFile(own, []byte("line.1.user = 1001\n"), 0o644)
 	disk := filepath.Join(dir, "phone.img")
 
@@ -52,7 +53,8 @@ func TestResyncAppliesNewConfig(t *testing.T) {
 	tftp := filepath.Join(dir, "tftp")
 	os.Mkdir(tftp, 0o755)
 	own := filepath.Join(tftp, "525400123458.cfg")
-	os.WriteFile(filepath.Join(tftp, "phone.cfg"), []byte("line.1.registrar = 10.0.2.2:5\nprovision.resync_minutes = 1\n"), 0o644)
+	// No spread: the resync comes a minute in, and the restart fetches at once.
+	os.WriteFile(filepath.Join(tftp, "phone.cfg"), []byte("line.1.registrar = 10.0.2.2:5\nprovision.resync_minutes = 1\nprovision.spread_seconds = 0\n"), 0o644)
 	os.WriteFile(own, []byte("line.1.user = 1001\n"), 0o644)
 	con := newConsole()
 	inst, err := Start(ctx, kernel, initrd, Phone{Name: "resync", MAC: "52:54:00:12:34:58", TFTPDir: tftp, Disk: filepath.Join(dir, "phone.img"), Console: con})
@@ -67,12 +69,12 @@ func TestResyncAppliesNewConfig(t *testing.T) {
 	os.WriteFile(own, []byte("line.1.user = 10002\n"), 0o644)
 	if !waitInOrder(con, deadline, inst.Done(),
 		"SIP on",
-		"provision: new configuration from tftp://10.0.2.2: phone.cfg 59 bytes, 525400123458.cfg 20 bytes",
+		"provision: new configuration from tftp://10.0.2.2: phone.cfg 88 bytes, 525400123458.cfg 20 bytes",
 		"configuration stored (generation 2)",
 		"applying the new configuration",
 		"restarting to apply the new configuration",
 		"deskphone dev on board qemu", // the second start, same PID 1
-		"configuration from tftp://10.0.2.2: phone.cfg 59 bytes, 525400123458.cfg 20 bytes",
+		"configuration from tftp://10.0.2.2: phone.cfg 88 bytes, 525400123458.cfg 20 bytes",
 		"SIP on",
 	) {
 		t.Fatalf("console:\n%s", norm(con.String()))
