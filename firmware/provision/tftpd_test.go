@@ -48,6 +48,14 @@ func TestAgainstTftpdHPA(t *testing.T) {
 	if _, err := Get(ctx, addr, "big", 1000); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("big file with small limit: %v, want ErrTooLarge", err)
 	}
+	// Download, the getter firmware updates share, over tftp://.
+	var b bytes.Buffer
+	if m, err := Download(ctx, "tftp://"+addr+"/big", &b, 1<<20, nil); err != nil || !bytes.Equal(b.Bytes(), files["big"]) || m.Size != int64(len(files["big"])) {
+		t.Errorf("Download tftp: %+v, %v", m, err)
+	}
+	if _, err := Download(ctx, "tftp://"+addr+"/big", &b, 1000, nil); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Download tftp with a small limit: %v, want ErrTooLarge", err)
+	}
 	mac, _ := net.ParseMAC("52:54:00:12:34:56")
 	common, own, err := Fetch(ctx, addr, "", mac, t.Logf)
 	if err != nil || string(common) != string(files["phone.cfg"]) || string(own) != string(files["525400123456.cfg"]) {
