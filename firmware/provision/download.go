@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/deskphone/deskphone/firmware/config"
 )
@@ -193,8 +195,8 @@ func errorPage(body io.Reader) string {
 	}
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return -1
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return -1 // control characters, bytes that are not UTF-8
 		}
 		return r
 	}, strings.TrimSpace(s))

@@ -413,3 +413,17 @@ func TestCheckRedirect(t *testing.T) {
 		t.Error("endless redirects followed")
 	}
 }
+
+// FuzzErrorPage: what an error answer says is short, one line, and has no
+// control characters, whatever the body.
+func FuzzErrorPage(f *testing.F) {
+	f.Add("<html>\r\n<head><title>400 No required SSL certificate was sent</title></head>\r\n<body>")
+	f.Add("Forbidden\nmore")
+	f.Add("<title>unterminated")
+	f.Fuzz(func(t *testing.T, body string) {
+		s := errorPage(strings.NewReader(body))
+		if len(s) > 512 || strings.ContainsAny(s, "\r\n\t\x00\x7f") {
+			t.Fatalf("errorPage(%q) = %q", body, s)
+		}
+	})
+}

@@ -24,14 +24,15 @@ type Location struct {
 // "tftp://tftp.example:6969/phones/site.cfg"). A URL whose last element
 // has a dot names the common file. The folder is cleaned (".." cannot climb
 // above the root). ok is false for anything else: another scheme, a user,
-// query or fragment, a malformed host, blanks or control characters.
+// query or fragment ('?' and '#' are refused anywhere), a malformed host,
+// blanks or control characters.
 func ParseLocation(s string) (Location, bool) {
 	s = strings.TrimSpace(strings.TrimRight(s, "\x00"))
 	if s == "" {
 		return Location{}, false
 	}
 	for _, r := range s {
-		if r > unicode.MaxASCII || unicode.IsControl(r) || r == ' ' {
+		if r > unicode.MaxASCII || unicode.IsControl(r) || r == ' ' || r == '?' || r == '#' {
 			return Location{}, false
 		}
 	}
@@ -39,6 +40,9 @@ func ParseLocation(s string) (Location, bool) {
 		host, dir, _ := strings.Cut(s, "/")
 		if !validHost(host) {
 			return Location{}, false
+		}
+		if ip := net.ParseIP(host); ip != nil && ip.To4() == nil {
+			host = "[" + host + "]" // a bare IPv6 address, as a URL writes it
 		}
 		return Location{Scheme: "tftp", Host: host, Dir: cleanDir(dir)}, true
 	}
@@ -69,11 +73,11 @@ func (l Location) URL(name string) string {
 // String is the folder as a URL, without a trailing slash: tftp://10.0.2.2,
 // https://prov.example/phones.
 func (l Location) String() string {
-	s := l.Scheme + "://" + l.Host
+	u := url.URL{Scheme: l.Scheme, Host: l.Host}
 	if l.Dir != "" {
-		s += "/" + l.Dir
+		u.Path = "/" + l.Dir
 	}
-	return s
+	return u.String()
 }
 
 func cleanDir(d string) string {
@@ -91,6 +95,9 @@ func validHost(h string) bool {
 			return false
 		}
 		h = host
+	} else if len(h) > 2 && h[0] == '[' && h[len(h)-1] == ']' {
+		ip := net.ParseIP(h[1 : len(h)-1])
+		return ip != nil && ip.To4() == nil
 	}
 	if h == "" || len(h) > 253 {
 		return false
