@@ -61,7 +61,7 @@ func TestProvisionOverHTTPS(t *testing.T) {
 	if err != nil || cfg.Lines[0].User != "1001" || !strings.Contains(joined(), "starting on the stored configuration") {
 		t.Fatalf("second boot: %v\n%s", err, joined())
 	}
-	mark := len(n.AccessLog())
+	mark := len(n.WaitLog(t, 2)) // the first boot's two requests
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { p.Run(runCtx); close(done) }()

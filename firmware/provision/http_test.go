@@ -79,11 +79,19 @@ func generation(t *testing.T, st *storage.Store) uint64 {
 	return c.Generation
 }
 
-// accessSince is the access log's lines after the first skip, once there
-// are at least want of them.
-func accessSince(t *testing.T, n *testtool.NginxServer, skip, want int) string {
-	t.Helper()
-	return strings.Join(n.WaitLog(t, skip+want)[skip:], "\n")
+// accessLog reads nginx's access log step by step: next(k) waits for the
+// k requests the step made and returns their lines.
+type accessLog struct {
+	t    *testing.T
+	n    *testtool.NginxServer
+	seen int
+}
+
+func (a *accessLog) next(k int) string {
+	a.t.Helper()
+	l := a.n.WaitLog(a.t, a.seen+k)[a.seen : a.seen+k]
+	a.seen += k
+	return strings.Join(l, "\n")
 }
 
 // TestHTTPProvisioning: a phone provisioned over plain HTTP from nginx,
@@ -107,17 +115,16 @@ func TestHTTPProvisioning(t *testing.T) {
 	if err != nil || cfg.Lines[0].User != "1001" || generation(t, st) != 1 {
 		t.Fatalf("Boot: %v, user %q\n%s", err, cfg.Lines[0].User, logs.String())
 	}
-	if got := accessSince(t, n, 0, 4); strings.Count(got, " 200 ") != 4 || !strings.Contains(got, "GET /phones/525400123456.cfg.sig 200") {
+	access := &accessLog{t: t, n: n}
+	if got := access.next(4); strings.Count(got, " 200 ") != 4 || !strings.Contains(got, "GET /phones/525400123456.cfg.sig 200") {
 		t.Fatalf("access log after boot:\n%s", got)
 	}
 
 	// Resync: nothing changed.
-	mark := len(n.AccessLog())
 	if changed, err := p.Check(ctx); err != nil || changed {
 		t.Fatalf("Check unchanged = %v, %v\n%s", changed, err, logs.String())
 	}
-	got := accessSince(t, n, mark, 2)
-	if strings.Count(got, " 304 0 inm=[\"") != 2 || strings.Contains(got, ".sig") || strings.Contains(got, " 200 ") {
+	if got := access.next(2); strings.Count(got, " 304 0 inm=[\"") != 2 || strings.Contains(got, ".sig") {
 		t.Fatalf("resync of unchanged files, access log:\n%s", got)
 	}
 	if !strings.Contains(logs.String(), "phone.cfg is not modified on http://"+n.HTTP+"/phones") || generation(t, st) != 1 {
@@ -126,34 +133,35 @@ func TestHTTPProvisioning(t *testing.T) {
 
 	// A restart: the stored validators make the boot fetch conditional too.
 	logs.reset()
-	mark = len(n.AccessLog())
 	p = &Provisioner{Source: src, OwnFile: own, Store: st, Logf: logs.logf}
 	if cfg, err := p.Boot(ctx); err != nil || cfg.Lines[0].User != "1001" {
 		t.Fatalf("second Boot: %v\n%s", err, logs.String())
 	}
-	if got := accessSince(t, n, mark, 2); strings.Count(got, " 304 ") != 2 || generation(t, st) != 1 {
+	if got := access.next(2); strings.Count(got, " 304 ") != 2 || generation(t, st) != 1 {
 		t.Fatalf("second boot: generation %d, access log:\n%s", generation(t, st), got)
 	}
 
-	// A changed own file is fetched (its validator no longer matches).
+	// A changed own file is fetched (its validator no longer matches) and
+	// both signatures checked.
 	writeFiles(t, dir, own, "line.1.user = 10002\n")
 	signFiles(t, dir, own)
-	mark = len(n.AccessLog())
 	if changed, err := p.Check(ctx); err != nil || !changed || p.Current().Lines[0].User != "10002" || generation(t, st) != 2 {
 		t.Fatalf("Check changed = %v, %v, generation %d\n%s", changed, err, generation(t, st), logs.String())
 	}
-	if got := accessSince(t, n, mark, 3); !strings.Contains(got, "GET /phones/phone.cfg 304") || !strings.Contains(got, "GET /phones/525400123456.cfg 200") {
+	if got := access.next(4); !strings.Contains(got, "GET /phones/phone.cfg 304") || !strings.Contains(got, "GET /phones/525400123456.cfg 200") ||
+		!strings.Contains(got, "GET /phones/525400123456.cfg.sig 200") {
 		t.Fatalf("changed own file, access log:\n%s", got)
 	}
 
-	// The own file goes away: 404, the common file alone.
+	// The own file goes away: 404, the common file alone (and its
+	// signature checked again, as the set changed).
 	os.Remove(filepath.Join(dir, own))
 	if changed, err := p.Check(ctx); err != nil || !changed || p.Current().Lines[0].User != "" {
 		t.Fatalf("Check without own file = %v, %v\n%s", changed, err, logs.String())
 	}
-	if !strings.Contains(logs.String(), own+" is not on http://"+n.HTTP+"/phones; using phone.cfg alone") ||
-		!strings.Contains(accessSince(t, n, mark, 4), "GET /phones/525400123456.cfg 404") {
-		t.Fatalf("log:\n%s\naccess log:\n%s", logs.String(), accessSince(t, n, mark, 0))
+	if got := access.next(3); !strings.Contains(logs.String(), own+" is not on http://"+n.HTTP+"/phones; using phone.cfg alone") ||
+		!strings.Contains(got, "GET /phones/525400123456.cfg 404") {
+		t.Fatalf("log:\n%s\naccess log:\n%s", logs.String(), got)
 	}
 }
 
@@ -185,20 +193,34 @@ func TestHTTPSProvisioning(t *testing.T) {
 	if _, err := p.Boot(ctx); err != nil {
 		t.Fatalf("Boot over http: %v\n%s", err, logs.String())
 	}
-	mark := len(n.AccessLog())
+	access := &accessLog{t: t, n: n}
+	access.next(2) // the boot over http
 	if changed, err := p.Check(ctx); err != nil || changed {
 		t.Fatalf("Check over https = %v, %v\n%s", changed, err, logs.String())
 	}
 	port := n.HTTPS[strings.LastIndexByte(n.HTTPS, ':')+1:]
-	if got := accessSince(t, n, mark, 2); !strings.Contains(got, port+" GET /phone.cfg 200") || !strings.Contains(got, port+" GET /525400123456.cfg 200") {
+	if got := access.next(2); !strings.Contains(got, port+" GET /phone.cfg 200") || !strings.Contains(got, port+" GET /525400123456.cfg 200") {
 		t.Fatalf("no https fetch; access log:\n%s", got)
 	}
 	if generation(t, st) != 2 { // same files, from https now, with its validators
 		t.Fatalf("generation %d", generation(t, st))
 	}
-	mark = len(n.AccessLog())
-	if changed, err := p.Check(ctx); err != nil || changed || strings.Count(accessSince(t, n, mark, 2), port+" GET ") != 2 || strings.Count(accessSince(t, n, mark, 2), " 304 ") != 2 {
-		t.Fatalf("https resync = %v, %v; access log:\n%s", changed, err, accessSince(t, n, mark, 0))
+	changed, err := p.Check(ctx)
+	if got := access.next(2); err != nil || changed || strings.Count(got, port+" GET ") != 2 || strings.Count(got, " 304 ") != 2 {
+		t.Fatalf("https resync = %v, %v; access log:\n%s", changed, err, got)
+	}
+
+	// A firmware image comes through Download with the phone's trust.
+	hc, err := p.HTTPClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var img bytes.Buffer
+	if _, err := Download(ctx, "https://"+n.HTTPS+"/phone.cfg", &img, 1<<20, &DownloadOptions{HTTP: hc}); err != nil || img.String() != common {
+		t.Fatalf("Download with the phone's client: %v", err)
+	}
+	if _, err := Download(ctx, "https://"+n.HTTPS+"/phone.cfg", &img, 1<<20, nil); !errors.Is(err, ErrTLS) {
+		t.Fatalf("Download with the system roots: %v, want ErrTLS", err)
 	}
 
 	// Bad servers, which these phones reach through DHCP (their stored

@@ -230,6 +230,15 @@ func (p *Provisioner) source() (Source, string, error) {
 	return src, common, nil
 }
 
+// HTTPClient is the client the phone fetches with over http and https
+// under its current configuration's trust (provision.ca, .cert, .key):
+// what Download wants in DownloadOptions.HTTP for a firmware image. It is
+// shared with the configuration's fetches and rebuilt when the trust
+// changes.
+func (p *Provisioner) HTTPClient() (*http.Client, error) {
+	return p.http.get(p.Current())
+}
+
 // get fetches one file, asking only for a change when the current set
 // has it from the same place with validators: a file the server says is
 // unchanged is the current one (unchanged set).
@@ -670,8 +679,6 @@ func (p *Provisioner) Run(ctx context.Context) error {
 		}
 		if resync {
 			first = -1
-		}
-		if resync {
 			_, err := p.Check(ctx)
 			switch {
 			case err != nil && ctx.Err() != nil:
