@@ -178,7 +178,7 @@ type Provisioner struct {
 	// the first fetch to Run, after bootWait (Spread).
 	bootDeferred bool
 	bootWait     time.Duration
-	http     clientCache
+	http         clientCache
 }
 
 // BuildPublicKey is the base64 Ed25519 key the build trusts, set with
