@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -508,9 +509,19 @@ func (p *Provisioner) Boot(ctx context.Context) (config.Config, error) {
 	p.mu.Lock()
 	p.fellBack = true
 	p.mu.Unlock()
-	p.logf("provision: %v; using the last good configuration from storage (generation %d, from %s at %s: %s)",
-		err, gen, sf.From, sf.Fetched.UTC().Format(time.RFC3339), describe(sf))
+	p.logf("%s; using the last good configuration from storage (generation %d, from %s at %s: %s)",
+		says(err), gen, sf.From, sf.Fetched.UTC().Format(time.RFC3339), describe(sf))
 	return scfg, nil
+}
+
+// says is err as a log line of this package: "provision: " in front,
+// once.
+func says(err error) string {
+	s := err.Error()
+	if strings.HasPrefix(s, "provision: ") {
+		return s
+	}
+	return "provision: " + s
 }
 
 func describe(f Files) string {
