@@ -8,4 +8,6 @@ import (
 )
 
 // SetSystem is not done off Linux.
-func SetSystem(time.Time) error { return errors.New("sntp: setting the system clock is done on Linux only") }
+func SetSystem(time.Time) error {
+	return errors.New("sntp: setting the system clock is done on Linux only")
+}
