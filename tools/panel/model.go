@@ -23,7 +23,7 @@ type Call struct {
 
 // Model is what the phone has shown: built from its panel lines by Apply.
 type Model struct {
-	Ready   string // "ready BOARD VERSION panel/2"
+	Ready   string // "ready BOARD VERSION panel/3"
 	Display [DisplayRows]string
 	LEDs    map[string]string // lamp -> on, off, blink
 	Ring    string            // cadence while ringing, "" when silent
@@ -111,6 +111,12 @@ func (m *Model) Apply(line string) {
 		// stopped (idle); the terminal panel's audio follows the stream.
 		if a == "on" || a == "off" {
 			m.Audio = a == "on"
+			return
+		}
+	case "state":
+		// panel/3: the replay of the phone's state is framed by "state
+		// begin" and "state end"; the lines between are the usual ones.
+		if rest == "begin" || rest == "end" {
 			return
 		}
 	case "log":
