@@ -56,6 +56,13 @@ func (m *Model) Apply(line string) {
 		return
 	case "phone":
 		m.Phone = rest
+		// The hook as the phone has it (another panel may have moved it).
+		switch rest {
+		case "idle", "ringing":
+			m.OffHook = false
+		case "dialtone", "dialing":
+			m.OffHook = true
+		}
 		return
 	case "tone":
 		m.Tone = rest
@@ -139,7 +146,7 @@ func (m *Model) log(s string) {
 // Legend is the key help shown under the screen.
 const Legend = "0-9 * # dial  Enter send  h/space hook  H hold  T transfer  C conf  R redial\n" +
 	"D dnd  F fwd  V vm  M mute  S speaker  O ok  +/- volume  Esc cancel\n" +
-	"arrows up/down  F1-F4 line1-4  s status  q quit"
+	"arrows up/down  F1-F4 line1-4  s status  Tab next phone  q quit"
 
 // Screen renders the model as plain text lines (no escape sequences),
 // width columns wide for the display box.

@@ -67,7 +67,7 @@ func run(addr, audioIn, audioOut string, wait time.Duration) error {
 		})
 	}
 
-	err = panel.Terminal(ctx, c, os.Stdin, os.Stdout)
+	err = panel.Terminal(ctx, []panel.Attached{{Name: addr, C: c}}, os.Stdin, os.Stdout)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

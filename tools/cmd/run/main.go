@@ -1,8 +1,9 @@
 // Command run is `make run`: the development PBX and one phone (or more)
-// booted in QEMU, with the terminal panel attached to the first phone.
+// booted in QEMU, with the terminal panel attached to every phone (Tab
+// switches between them).
 //
 //	go run ./tools/cmd/run                     # PBX on 127.0.0.1:5060, phone 1001 in QEMU
-//	go run ./tools/cmd/run -phones 1001,1002   # two phones; the panel shows 1001
+//	go run ./tools/cmd/run -phones 1001,1002   # two phones; Tab switches the panel between them
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 
 	"github.com/deskphone/deskphone/tools/lab"
 	"github.com/deskphone/deskphone/tools/panel"
+	"github.com/deskphone/deskphone/tools/panelclient"
 )
 
 func main() {
@@ -57,7 +59,7 @@ func run(exts []string, listen, board, dir string) error {
 	sctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	l, err := lab.Start(sctx, lab.Options{
 		Board: lab.Board(board), Exts: exts, Dir: dir, PBXListen: listen,
-		Console: logFile, Logf: logf,
+		Console: logFile, Logf: logf, SharedPanels: true,
 	})
 	cancel()
 	if err != nil {
@@ -69,17 +71,45 @@ func run(exts []string, listen, board, dir string) error {
 	for _, ph := range l.Phones {
 		fmt.Printf("Phone %s: panel %s, SIP on host port %d\n", ph.Ext, ph.PanelAddr, ph.SIPPort)
 	}
-	if len(l.Phones) > 1 {
-		fmt.Printf("Attach to another phone from a second terminal: go run ./tools/cmd/panel -panel %s\n", l.Phones[1].PanelAddr)
+	fmt.Printf("Consoles and the PBX log: %s\n", filepath.Join(dir, "run.log"))
+	fmt.Printf("Any number of panels can attach to a phone, now or later: go run ./tools/cmd/panel -panel ADDRESS\n")
+	// The terminal is one more client of each phone's shared panel: the
+	// lab keeps its own, so attaching and detaching end nothing.
+	for {
+		fmt.Printf("\nPress Enter to attach the terminal panel (Tab switches between phones, q detaches); Ctrl-C ends the run ...")
+		entered := make(chan struct{})
+		go func() {
+			buf := make([]byte, 1)
+			os.Stdin.Read(buf)
+			close(entered)
+		}()
+		select {
+		case <-ctx.Done():
+			fmt.Println()
+			return nil
+		case <-entered:
+		}
+		if err := attach(ctx, l.Phones); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
 	}
-	fmt.Printf("Consoles and the PBX log: %s\n\nPress Enter to attach the terminal panel to %s (q quits)...", filepath.Join(dir, "run.log"), exts[0])
-	buf := make([]byte, 1)
-	os.Stdin.Read(buf)
+}
 
-	first := l.Phones[0]
-	// The terminal takes over the first phone's panel connection: a new
-	// client replaces the old one (panel.md), so it keeps the lab's.
-	err = panel.Terminal(ctx, first.Panel, os.Stdin, os.Stdout)
+// attach runs the terminal panel on every phone until the person detaches.
+func attach(ctx context.Context, lphones []*lab.Phone) error {
+	var phones []panel.Attached
+	for _, ph := range lphones {
+		c, err := panelclient.Dial(ctx, ph.PanelAddr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		phones = append(phones, panel.Attached{Name: ph.Ext, C: c})
+	}
+	err := panel.Terminal(ctx, phones, os.Stdin, os.Stdout)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
