@@ -85,4 +85,3 @@ func probeDNS(server string, id uint16, timeout time.Duration) error {
 		}
 	}
 }
-
