@@ -9,7 +9,7 @@ deps:
 	@bash tools/setup/install-deps.sh
 
 # The development PBX and one phone in QEMU, with the terminal panel attached.
-# PHONES=1001,1002 boots more; the panel attaches to the first.
+# PHONES=1001,1002 boots more; the panel drives them all (Tab switches).
 PHONES ?= 1001
 run: deps
 	$(GO) run ./tools/cmd/run -phones $(PHONES)

@@ -61,13 +61,18 @@ func Run(ctx context.Context, phones []Attached, in io.Reader, out io.Writer, wi
 				lines := p.C.Lines(mark)
 				mark += len(lines)
 				mu.Lock()
+				stale := false
 				for _, l := range lines {
 					models[i].Apply(l)
+					stale = stale || statusChanged(l)
 				}
 				if i == sel {
 					redraw()
 				}
 				mu.Unlock()
+				if stale {
+					p.C.Send("status") // keeps the status line live
+				}
 			}
 		}()
 	}
@@ -159,4 +164,10 @@ func header(phones []Attached, sel int) string {
 	}
 	b.WriteString("   Tab: next phone\x1b[K\r\n")
 	return b.String()
+}
+
+// statusChanged reports whether a line from the phone changes what its
+// status answer says (registration, phone state, calls).
+func statusChanged(l string) bool {
+	return strings.HasPrefix(l, "phone ") || strings.HasPrefix(l, "reg ") || strings.HasPrefix(l, "call ")
 }
