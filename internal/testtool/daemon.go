@@ -2,6 +2,7 @@ package testtool
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"sync"
 	"testing"
@@ -15,7 +16,16 @@ import (
 // test failed. The readiness of a socket is the caller's to probe.
 func Daemon(t testing.TB, name, bin string, args []string, seen string, wait time.Duration) *Proc {
 	t.Helper()
+	return DaemonEnv(t, name, bin, args, nil, seen, wait)
+}
+
+// DaemonEnv is Daemon with env added to the test's environment.
+func DaemonEnv(t testing.TB, name, bin string, args, env []string, seen string, wait time.Duration) *Proc {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	out := &procOutput{seen: []byte(seen), ready: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

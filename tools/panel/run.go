@@ -8,8 +8,10 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/deskphone/deskphone/tools/panelclient"
+	"github.com/deskphone/deskphone/tools/sound"
 )
 
 var anyLine = regexp.MustCompile(``)
@@ -23,12 +25,20 @@ type Attached struct {
 // SwitchKey moves the terminal panel to the next phone.
 const SwitchKey = '\t'
 
+// Options are the terminal panel's.
+type Options struct {
+	Width int // the display box's width
+	// Sound, when set, carries the shown phone's audio to the host's
+	// sound (tools/sound) and back; the screen shows its level bars.
+	Sound *sound.Sound
+}
+
 // Run shows one of phones on out and sends what the person types on in (a
 // terminal in raw mode) to it, Tab switching to the next, until they quit,
-// in ends, a phone goes away or ctx ends. width is the display box's width.
-// Every phone's lines are applied to its own model all the time, so a
-// switch shows the phone as it is.
-func Run(ctx context.Context, phones []Attached, in io.Reader, out io.Writer, width int) error {
+// in ends, a phone goes away or ctx ends. Every phone's lines are applied
+// to its own model all the time, so a switch shows the phone as it is; the
+// sound follows the phone shown.
+func Run(ctx context.Context, phones []Attached, in io.Reader, out io.Writer, o Options) error {
 	if len(phones) == 0 {
 		return errors.New("panel: no phone")
 	}
@@ -41,12 +51,39 @@ func Run(ctx context.Context, phones []Attached, in io.Reader, out io.Writer, wi
 	var mu sync.Mutex // guards models, sel and out
 	sel := 0
 	redraw := func() {
-		s := "\x1b[H\x1b[2J" + header(phones, sel) + strings.ReplaceAll(models[sel].Screen(width), "\n", "\x1b[K\r\n")
+		s := "\x1b[H\x1b[2J" + header(phones, sel)
+		if o.Sound != nil {
+			s += o.Sound.Levels() + "\x1b[K\r\n"
+		}
+		s += strings.ReplaceAll(models[sel].Screen(o.Width), "\n", "\x1b[K\r\n")
 		io.WriteString(out, s)
 	}
+	attach := func() {
+		if o.Sound != nil {
+			o.Sound.Attach(phones[sel].C.ReadAudio, phones[sel].C.WriteAudio)
+		}
+	}
 	mu.Lock()
+	attach()
 	redraw()
 	mu.Unlock()
+	if o.Sound != nil {
+		defer o.Sound.Detach()
+		go func() { // the level bars move
+			t := time.NewTicker(200 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					mu.Lock()
+					redraw()
+					mu.Unlock()
+				}
+			}
+		}()
+	}
 
 	errc := make(chan error, len(phones)+1)
 	for i, p := range phones {
@@ -85,6 +122,7 @@ func Run(ctx context.Context, phones []Attached, in io.Reader, out io.Writer, wi
 					mu.Lock()
 					if chunk == nil { // Tab
 						sel = (sel + 1) % len(phones)
+						attach()
 						redraw()
 						mu.Unlock()
 						continue

@@ -21,6 +21,7 @@ import (
 	"github.com/deskphone/deskphone/tools/lab"
 	"github.com/deskphone/deskphone/tools/panel"
 	"github.com/deskphone/deskphone/tools/panelclient"
+	"github.com/deskphone/deskphone/tools/sound"
 )
 
 func main() {
@@ -28,14 +29,16 @@ func main() {
 	listen := flag.String("pbx", "127.0.0.1:5060", "the development PBX's UDP address")
 	board := flag.String("board", "qemu", "where the phones run: qemu or sim")
 	dir := flag.String("dir", "", "work folder: configs, consoles, sockets (default: a new temporary one)")
+	var so sound.Options
+	sound.Flags(flag.CommandLine, &so)
 	flag.Parse()
-	if err := run(strings.Split(*phones, ","), *listen, *board, *dir); err != nil {
+	if err := run(strings.Split(*phones, ","), *listen, *board, *dir, so); err != nil {
 		fmt.Fprintln(os.Stderr, "run:", err)
 		os.Exit(1)
 	}
 }
 
-func run(exts []string, listen, board, dir string) error {
+func run(exts []string, listen, board, dir string, so sound.Options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if dir == "" {
@@ -73,6 +76,19 @@ func run(exts []string, listen, board, dir string) error {
 	}
 	fmt.Printf("Consoles and the PBX log: %s\n", filepath.Join(dir, "run.log"))
 	fmt.Printf("Any number of panels can attach to a phone, now or later: go run ./tools/cmd/panel -panel ADDRESS\n")
+	// The shown phone's audio on the host's sound (PulseAudio or PipeWire
+	// when found; -sound, -mic, -record).
+	snd, err := sound.FromOptions(so)
+	if err != nil {
+		return err
+	}
+	if snd != nil {
+		defer snd.Close()
+		fmt.Printf("Sound: %s\n", snd.Levels())
+	} else {
+		fmt.Printf("Sound: none (no PulseAudio or PipeWire server found; -sound alsa:hw:0,0, -mic FILE.wav, -record FILE.wav)\n")
+	}
+
 	// The terminal is one more client of each phone's shared panel: the
 	// lab keeps its own, so attaching and detaching end nothing.
 	for {
@@ -89,7 +105,7 @@ func run(exts []string, listen, board, dir string) error {
 			return nil
 		case <-entered:
 		}
-		if err := attach(ctx, l.Phones); err != nil {
+		if err := attach(ctx, l.Phones, snd); err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -99,7 +115,7 @@ func run(exts []string, listen, board, dir string) error {
 }
 
 // attach runs the terminal panel on every phone until the person detaches.
-func attach(ctx context.Context, lphones []*lab.Phone) error {
+func attach(ctx context.Context, lphones []*lab.Phone, snd *sound.Sound) error {
 	var phones []panel.Attached
 	for _, ph := range lphones {
 		c, err := panelclient.Dial(ctx, ph.PanelAddr)
@@ -109,7 +125,7 @@ func attach(ctx context.Context, lphones []*lab.Phone) error {
 		defer c.Close()
 		phones = append(phones, panel.Attached{Name: ph.Ext, C: c})
 	}
-	err := panel.Terminal(ctx, phones, os.Stdin, os.Stdout)
+	err := panel.Terminal(ctx, phones, os.Stdin, os.Stdout, snd)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
