@@ -9,10 +9,12 @@ deps:
 	@bash tools/setup/install-deps.sh
 
 # The development PBX and one phone in QEMU, with the terminal panel attached.
-# PHONES=1001,1002 boots more; the panel attaches to the first.
+# PHONES=1001,1002 boots more; the panel drives them all (Tab switches).
+# RUNFLAGS="-sound none -mic hello.wav -record ear.wav" (tools/sound).
 PHONES ?= 1001
+RUNFLAGS ?=
 run: deps
-	$(GO) run ./tools/cmd/run -phones $(PHONES)
+	$(GO) run ./tools/cmd/run -phones $(PHONES) $(RUNFLAGS)
 
 # Two phones in QEMU: 1001 calls 1002, a tone each way, the SIP ladder.
 demo: deps

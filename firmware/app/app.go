@@ -60,6 +60,7 @@ func Run(ctx context.Context, o Options) error {
 		prov    *provision.Provisioner
 		bindIP  = o.BindIP
 		localIP string
+		ntpDHCP []net.IP // DHCP option 42
 	)
 	if o.Board.Name == "sim" {
 		// The host: configuration from a file, SIP and RTP on bindIP.
@@ -79,6 +80,7 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		localIP, bindIP = lease.Addr.IP.String(), ""
+		ntpDHCP = lease.NTP
 		if prov, cfg, err = provisionConfig(ctx, o, &lease, step); err != nil {
 			return err
 		}
@@ -150,9 +152,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		step("audio: no conference: %v", err)
 	}
+	clock := newClock(o.Board.Name == "sim", logf)
 	deps := phone.Deps{
 		Config: cfg, UA: ua, Media: eng, Input: f.in, Out: newWatcher(ctx, f.out, start, step),
-		MediaHost: mediaHost, BindIP: bindIP, Logf: logf, MWI: mwi,
+		MediaHost: mediaHost, BindIP: bindIP, Logf: logf, MWI: mwi, Clock: clock.Current,
 	}
 	if mix.conf != nil {
 		deps.Second, deps.Mix = eng2, mix.on.Store
@@ -171,7 +174,11 @@ func Run(ctx context.Context, o Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		runClock(ctx, clock, ntpServers(cfg, ntpDHCP), step)
+	}()
 	go func() {
 		defer wg.Done()
 		if err := audioLoop(ctx, f.codec, eng, mix); err != nil && ctx.Err() == nil {

@@ -82,6 +82,9 @@ type Config struct {
 	// for media when it sits behind a static NAT with forwarded ports; "" =
 	// its own address.
 	PublicAddress string
+	NTPServer     string // ntp.server; "" = DHCP option 42
+	TimeZone      string // time.zone, an IANA name
+	TimeFormat    string // time.format: "24h" or "12h"
 }
 
 // Warning is a line of a file that was skipped but did not stop the file

@@ -20,7 +20,7 @@ func TestDefault(t *testing.T) {
 	want := Config{
 		SIPPort: 5060, TrustedOnly: true, SessionExpires: 1800, RTPPortMin: 10000, RTPPortMax: 10999,
 		Codecs: []string{"PCMU", "PCMA"}, Ptime: 20, NoAnswerSeconds: 20, RingSeconds: 180,
-		TonesLocale: "us", ResyncMinutes: 1440, SpreadSeconds: 30,
+		TonesLocale: "us", ResyncMinutes: 1440, SpreadSeconds: 30, TimeZone: "UTC", TimeFormat: "24h",
 		InterdigitSeconds: 5, PoundSends: true, HistorySize: 20, CallWaiting: true,
 	}
 	for i := range want.Lines {
@@ -348,4 +348,19 @@ func testCert(t *testing.T) (cert, key string) {
 		t.Fatal(err)
 	}
 	return base64.StdEncoding.EncodeToString(der), base64.StdEncoding.EncodeToString(kd)
+}
+
+func TestTimeKeys(t *testing.T) {
+	c, _, err := Parse("t.cfg", []byte("time.zone = Europe/Berlin\ntime.format = 12H\nntp.server = 10.0.0.1:1123\n"), Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TimeZone != "Europe/Berlin" || c.TimeFormat != "12h" || c.NTPServer != "10.0.0.1:1123" {
+		t.Errorf("got %q %q %q", c.TimeZone, c.TimeFormat, c.NTPServer)
+	}
+	for _, bad := range []string{"time.zone = Mars/Olympus", "time.zone = Local", "time.format = 25h"} {
+		if _, _, err := Parse("t.cfg", []byte(bad+"\n"), Default()); err == nil {
+			t.Errorf("%s: taken", bad)
+		}
+	}
 }

@@ -7,6 +7,12 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
+
+	// The zone database in the binary (about 450 KB): the phone has no
+	// /usr/share/zoneinfo, and time.zone is checked the same way on it as
+	// on a PC.
+	_ "time/tzdata"
 )
 
 // KeyInfo describes one key for documentation and tools.
@@ -289,6 +295,29 @@ func buildKeys() []key {
 				return nil
 			},
 			get: func(c Config) string { return c.PublicAddress }},
+		// ntp.server: host[:port] of the NTP server the phone sets its
+		// clock from (SNTP); empty: the servers of DHCP option 42.
+		key{name: "ntp.server", help: "NTP server host[:port] the clock is set from (SNTP, hourly); empty: DHCP option 42's servers",
+			set: func(c *Config, v string) error { return setHostPort(&c.NTPServer, v) },
+			get: func(c Config) string { return c.NTPServer }},
+		// time.zone: the display's time zone, an IANA name (the phone
+		// carries the zone database).
+		key{name: "time.zone", def: "UTC", help: "time zone of the clock on the display: an IANA name (Europe/Berlin, America/New_York, UTC)",
+			set: func(c *Config, v string) error {
+				if v == "" || v == "Local" {
+					return fmt.Errorf("%q is not an IANA time zone name", clip(v))
+				}
+				if _, err := time.LoadLocation(v); err != nil {
+					return fmt.Errorf("%q is not a time zone the phone knows (an IANA name such as Europe/Berlin)", clip(v))
+				}
+				c.TimeZone = v
+				return nil
+			},
+			get: func(c Config) string { return c.TimeZone }},
+		// time.format: 24h (09:41, 21:41) or 12h (9:41am, 9:41pm).
+		key{name: "time.format", def: "24h", help: "clock on the display: 24h (21:41) or 12h (9:41pm)",
+			set: func(c *Config, v string) error { return setEnum(&c.TimeFormat, strings.ToLower(v), "24h", "12h") },
+			get: func(c Config) string { return c.TimeFormat }},
 	)
 	for n := 1; n <= MaxSpeedDial; n++ {
 		i := n - 1

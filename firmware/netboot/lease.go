@@ -17,6 +17,7 @@ type Lease struct {
 	Addr      net.IPNet // the phone's address and mask
 	Router    net.IP    // default gateway; nil when none was offered
 	DNS       []net.IP
+	NTP       []net.IP // option 42: NTP servers, in the order given
 	// Server is the provisioning server's host or IP address, with :port
 	// when a URL gave one: option 66, else 150, else 160, else 43, else
 	// siaddr, else the DHCP server (ServerSource says which).
@@ -40,8 +41,12 @@ func (l Lease) String() string {
 	for i, d := range l.DNS {
 		dns[i] = d.String()
 	}
-	return fmt.Sprintf("%s %s addr %s router %s dns [%s] provisioning %s://%s (%s) dir %q bootfile %q server %s lease %s",
-		l.Interface, l.MAC, l.Addr.String(), l.Router, strings.Join(dns, " "), l.Scheme, l.Server, l.ServerSource, l.ConfigDir, l.BootFile, l.ServerID, l.LeaseTime)
+	ntp := make([]string, len(l.NTP))
+	for i, n := range l.NTP {
+		ntp[i] = n.String()
+	}
+	return fmt.Sprintf("%s %s addr %s router %s dns [%s] ntp [%s] provisioning %s://%s (%s) dir %q bootfile %q server %s lease %s",
+		l.Interface, l.MAC, l.Addr.String(), l.Router, strings.Join(dns, " "), strings.Join(ntp, " "), l.Scheme, l.Server, l.ServerSource, l.ConfigDir, l.BootFile, l.ServerID, l.LeaseTime)
 }
 
 // defaultLease is assumed when the server gives no lease time.
@@ -68,6 +73,7 @@ func leaseFromACK(iface string, mac net.HardwareAddr, ack *dhcpv4.DHCPv4) (Lease
 		MAC:       mac,
 		Addr:      net.IPNet{IP: ip, Mask: mask},
 		DNS:       ack.DNS(),
+		NTP:       ack.NTPServers(),
 		ServerID:  ack.ServerIdentifier(),
 		LeaseTime: ack.IPAddressLeaseTime(defaultLease),
 	}

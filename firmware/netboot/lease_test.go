@@ -32,6 +32,7 @@ func TestLeaseFromACK(t *testing.T) {
 		dhcpv4.WithNetmask(net.CIDRMask(24, 32)),
 		dhcpv4.WithRouter(net.IPv4(10, 0, 2, 2)),
 		dhcpv4.WithDNS(net.IPv4(10, 0, 2, 3)),
+		dhcpv4.WithOption(dhcpv4.OptNTPServers(net.IPv4(10, 0, 2, 4), net.IPv4(10, 0, 2, 5))),
 		dhcpv4.WithLeaseTime(86400),
 		dhcpv4.WithServerIP(net.IPv4(10, 0, 2, 2)),
 		dhcpv4.WithOption(dhcpv4.OptTFTPServerName("10.0.2.2")),
@@ -72,6 +73,9 @@ func TestLeaseFromACK(t *testing.T) {
 	l, _ := leaseFromACK("eth0", mac, ack(t, qemu...))
 	if got := string(resolvConf(l)); !strings.HasSuffix(got, "\nnameserver 10.0.2.3\n") {
 		t.Errorf("resolv.conf %q", got)
+	}
+	if len(l.NTP) != 2 || !l.NTP[0].Equal(net.IPv4(10, 0, 2, 4)) || !l.NTP[1].Equal(net.IPv4(10, 0, 2, 5)) {
+		t.Errorf("option 42: NTP %v", l.NTP)
 	}
 	if s := l.String(); !strings.Contains(s, "addr 10.0.2.15/24 router 10.0.2.2") || !strings.Contains(s, `bootfile "phone.cfg"`) {
 		t.Errorf("String() = %s", s)

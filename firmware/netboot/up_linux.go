@@ -94,7 +94,7 @@ func dhcpOnce(ctx context.Context, iface string) (*dhcpv4.DHCPv4, error) {
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	lease, err := c.Request(actx, dhcpv4.WithRequestedOptions(
-		dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer,
+		dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer, dhcpv4.OptionNTPServers,
 		dhcpv4.OptionTFTPServerName, dhcpv4.OptionBootfileName, dhcpv4.OptionTFTPServerAddress,
 		dhcpv4.OptionVendorSpecificInformation, dhcpv4.GenericOptionCode(OptionProvisioningURL)),
 		// The vendor class lets a DHCP server pick option 43's contents.

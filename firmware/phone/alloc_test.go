@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/audio"
+	"github.com/deskphone/deskphone/firmware/config"
 	"github.com/deskphone/deskphone/hal"
 	"github.com/deskphone/deskphone/sipua"
 )
@@ -110,7 +111,9 @@ func TestSteadyCallAllocs(t *testing.T) {
 	defer func(r int) { runtime.MemProfileRate = r }(runtime.MemProfileRate)
 	runtime.MemProfileRate = 1 // every object is in the profile
 	synctest.Test(t, func(t *testing.T) {
-		l := startLive(t, nil)
+		// The status row's clock and call timer tick every second.
+		l := startLiveDeps(t, func(c *config.Config) { c.TimeZone = "Europe/Berlin" },
+			func(d *Deps) { d.Clock = wallAt(time.Date(2026, 12, 2, 9, 41, 0, 0, time.UTC), true) })
 		l.p.d.Out, l.p.dw = quietOut{}, quietOut{}
 		l.p.d.UA = quietUA{l.ua}
 		m := quietMedia{l.m}

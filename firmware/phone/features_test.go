@@ -27,8 +27,15 @@ type live struct {
 	mwi chan MWI
 }
 
-func startLive(t *testing.T, edit func(*config.Config)) *live {
+func startLive(t *testing.T, edit func(*config.Config)) *live { return startLiveDeps(t, edit, nil) }
+
+// startLiveDeps is startLive with the phone's dependencies changed by dep
+// before it runs.
+func startLiveDeps(t *testing.T, edit func(*config.Config), dep func(*Deps)) *live {
 	r := newRigWith(t, edit)
+	if dep != nil {
+		dep(&r.p.d)
+	}
 	l := &live{rig: r, in: make(fakeInput, 4), mwi: make(chan MWI, 4)}
 	r.p.d.Input = l.in
 	r.p.d.MWI = l.mwi

@@ -115,6 +115,12 @@ func (p *Phone) idleText() string {
 	case p.dnd:
 		s = "Do not disturb"
 	}
+	if p.missed > 0 {
+		if s != "" {
+			s += "  "
+		}
+		s += strconv.Itoa(p.missed) + " missed"
+	}
 	n := 0
 	for _, m := range p.mwi {
 		n += m.New

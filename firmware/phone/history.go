@@ -44,6 +44,7 @@ func (p *Phone) browse(older bool) {
 		p.d.Out.Display(1, "No calls")
 		return
 	}
+	p.missed = 0 // seen: the idle screen stops counting them
 	switch {
 	case older && p.histPos < len(p.hist)-1:
 		p.histPos++

@@ -79,6 +79,10 @@ type Deps struct {
 	// user agent's callback must not block: the sender drops a report when
 	// the channel is full). nil: no lamp.
 	MWI <-chan MWI
+	// Clock is the wall clock and whether it is known (sntp.Clock's
+	// Current) for the status row (clock.go); nil: no clock on the
+	// display.
+	Clock func() (time.Time, bool)
 }
 
 // call is the phone's view of one SIP call.
@@ -92,6 +96,7 @@ type call struct {
 	rtcp     *net.UDPConn // RTCP, the port above conn's
 	media    bool         // a stream runs on conn
 	answered bool         // the call was connected
+	since    time.Time    // when it was, on the monotonic clock: its call timer
 	result   string       // for the history; "" = from answered and incoming
 	held     bool         // this phone put it on hold
 	waiting  bool         // an incoming call that rings in while another is up (call waiting)
@@ -126,10 +131,13 @@ type Phone struct {
 	// Timers: each is armed and stopped here and read by Run (the
 	// phone's goroutine owns them; tests run Run in a testing/synctest
 	// bubble, whose clock is fake).
-	noAnswer   timer // an incoming call rings: forward it on expiry
-	interdigit timer // off hook, digits dialled: send them on expiry
-	dtmfPoll   timer // a call has media: read received digits
-	msgShown   timer // a text message is on the display: clear it on expiry (message.go)
+	noAnswer   timer     // an incoming call rings: forward it on expiry
+	interdigit timer     // off hook, digits dialled: send them on expiry
+	dtmfPoll   timer     // a call has media: read received digits
+	msgShown   timer     // a text message is on the display: clear it on expiry (message.go)
+	clockTick  timer     // the status row's time or call timer changes (clock.go)
+	clockFor   *call     // the call whose timer the status row shows; nil: none
+	clockSince time.Time // and its since, should a call struct be reused
 
 	dnd       bool   // do not disturb (call.dnd, the dnd key)
 	fwdAlways string // forward every call (call.forward_always, the fwd key)
@@ -141,6 +149,10 @@ type Phone struct {
 	hist      []histEntry // newest first
 	histPos   int         // the entry shown while browsing; -1: none
 	selLine   int         // the line the line keys chose; 0: the first registered
+
+	zone   *time.Location // time.zone
+	hour12 bool           // time.format = 12h
+	missed int            // calls missed since the history was last looked at
 
 	text []byte            // display rows built by show, reused
 	dw   hal.DisplayWriter // Deps.Out when it takes rows as bytes, else nil
@@ -163,7 +175,8 @@ const maxDigits = 64
 func New(d Deps) *Phone {
 	p := &Phone{d: d, logf: d.Logf, digits: make([]byte, 0, maxDigits),
 		sentDTMF: make([]byte, 0, maxDigits), rcvdDTMF: make([]byte, 0, maxDigits), text: make([]byte, 0, 256), tone: "none", histPos: -1,
-		dnd: d.Config.DND, fwdAlways: d.Config.ForwardAlways}
+		dnd: d.Config.DND, fwdAlways: d.Config.ForwardAlways,
+		zone: zoneOf(d.Config.TimeZone), hour12: d.Config.TimeFormat == "12h"}
 	p.idle.Store(true) // the zero State is Idle
 	// Asked once: a type assertion per row would now and then grow the
 	// call site's cache (an allocation).
@@ -239,6 +252,7 @@ func (p *Phone) Run(ctx context.Context) error {
 		p.interdigit.stop()
 		p.dtmfPoll.stop()
 		p.msgShown.stop()
+		p.clockTick.stop()
 	}()
 	for {
 		select {
@@ -262,6 +276,9 @@ func (p *Phone) Run(ctx context.Context) error {
 			p.pollDigits()
 		case <-p.msgShown.C():
 			p.clearMessage() // disarms the timer too
+		case <-p.clockTick.C():
+			p.clockTick.fired()
+			p.showClock()
 		case ev, ok := <-in:
 			if !ok {
 				in = nil
@@ -523,8 +540,8 @@ func (p *Phone) answer() {
 	p.setState(Connected)
 	p.setTone("none")
 	p.callState("connected")
-	c.answered = true
 	p.show(1, "Talking to ", c.peer)
+	p.connected(c)
 }
 
 func (p *Phone) reject(code int) {
@@ -603,8 +620,8 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.setState(Connected)
 		p.setTone("none")
 		p.callState("connected")
-		c.answered = true
 		p.show(1, "Talking to ", c.peer)
+		p.connected(c)
 	case sipua.CallEnded:
 		if !c.answered && !c.incoming {
 			c.result = "failed:" + strconv.Itoa(ev.Code)
@@ -763,6 +780,7 @@ func (p *Phone) showIdle() {
 	}
 	p.d.Out.Display(0, fmt.Sprintf("%s  line %d %s", name, l, p.reg[l-1]))
 	p.d.Out.Display(1, p.idleText())
+	p.showClock()
 }
 
 // startMedia starts RTP to the negotiated remote media of the current call.
@@ -883,6 +901,7 @@ func (p *Phone) recordEnd(c *call) {
 		res = "answered"
 	case c.incoming:
 		res = "missed"
+		p.missed++
 	default:
 		res = "cancelled"
 	}
@@ -1001,6 +1020,7 @@ type statusView struct {
 // after every event, so it copies and builds nothing: the text is built
 // only when asked for (Status, AppendStatus).
 func (p *Phone) publish() {
+	p.clockChanged()
 	calls := 0
 	if p.call != nil {
 		calls++

@@ -40,6 +40,7 @@ func TestLinesAllocateNothing(t *testing.T) {
 		{"hold key", func() { s.handle(ctl, []byte("key hold")); <-s.Events() }},
 		{"hook", func() { s.handle(ctl, []byte("hook off")); <-s.Events() }},
 		{"status", func() { s.handle(ctl, []byte("status")) }},
+		{"state", func() { s.handle(ctl, []byte("state")) }},
 	} {
 		if n := testing.AllocsPerRun(100, tc.f); n != 0 {
 			t.Errorf("%s: %.1f allocations a line, want 0", tc.name, n)

@@ -12,7 +12,7 @@ import (
 )
 
 // Version is the panel protocol version announced in the ready line.
-const Version = "panel/2"
+const Version = "panel/3"
 
 // namedKeys are the named keys of panel.md, besides 0-9, * and #.
 var namedKeys = map[string]bool{
@@ -38,6 +38,7 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' || c == '*' || c == '#' 
 type request struct {
 	events []hal.Event // to deliver to the phone, in order
 	status bool        // answer with a status line
+	state  bool        // replay the state (panel/3)
 }
 
 // maxDial bounds the digits of one dial line.
@@ -75,6 +76,8 @@ func parseFast(line []byte, buf *[maxDial + 1]hal.Event) (req request, ok bool) 
 		return request{events: buf[:1]}, true
 	case "status":
 		return request{status: true}, true
+	case "state":
+		return request{state: true}, true
 	}
 	switch {
 	case len(line) > 4 && string(line[:4]) == "key ":
@@ -151,6 +154,11 @@ func parseControl(line string) (request, error) {
 			return request{}, errors.New("usage: status")
 		}
 		return request{status: true}, nil
+	case "state":
+		if len(f) != 1 {
+			return request{}, errors.New("usage: state")
+		}
+		return request{state: true}, nil
 	}
 	return request{}, fmt.Errorf("unknown command %s", quote(f[0]))
 }

@@ -41,11 +41,11 @@ func (s *Server) Listen(addr string) error {
 	if err != nil {
 		return err
 	}
-	lc, err := listen(network, ctl)
+	lc, err := ListenStream(network, ctl)
 	if err != nil {
 		return err
 	}
-	la, err := listen(network, aud)
+	la, err := ListenStream(network, aud)
 	if err != nil {
 		lc.Close()
 		return err
@@ -63,7 +63,10 @@ func (s *Server) Listen(addr string) error {
 	return nil
 }
 
-func listen(network, addr string) (net.Listener, error) {
+// ListenStream listens on one of the addresses Addrs returns, replacing a
+// stale unix socket file; tools that serve the panel's address forms (the
+// panel hub) listen with it too.
+func ListenStream(network, addr string) (net.Listener, error) {
 	if network == "unix" {
 		if fi, err := os.Lstat(addr); err == nil && fi.Mode().Type() == fs.ModeSocket {
 			os.Remove(addr)

@@ -92,11 +92,28 @@ func dialControl(t *testing.T, sock string) *testClient {
 	t.Helper()
 	c := dial(t, sock)
 	tc := &testClient{t: t, conn: c, r: bufio.NewReader(c)}
-	tc.expect("ready sim v0.1 panel/2")
+	tc.expect("ready sim v0.1 panel/3")
 	if l := tc.line(); !strings.HasPrefix(l, "audio ") {
 		t.Fatalf("after ready: %q, want the audio clock's state", l)
 	}
+	tc.replayed()
 	return tc
+}
+
+// replayed reads the state replay up to its "state end" and returns it.
+func (tc *testClient) replayed() []string {
+	tc.t.Helper()
+	var got []string
+	for {
+		l := tc.line()
+		switch l {
+		case "state begin":
+			continue
+		case "state end":
+			return got
+		}
+		got = append(got, l)
+	}
 }
 
 func nextEvent(t *testing.T, s *Server) hal.Event {
@@ -515,7 +532,7 @@ func TestListenTCP(t *testing.T) {
 	}
 	defer c.Close()
 	tc := &testClient{t: t, conn: c, r: bufio.NewReader(c)}
-	tc.expect("ready sim v0.1 panel/2")
+	tc.expect("ready sim v0.1 panel/3")
 	a, err := net.Dial("tcp", "127.0.0.1:"+itoa(port+1))
 	if err != nil {
 		t.Fatal(err)
@@ -709,5 +726,56 @@ func TestRealClock(t *testing.T) {
 	}
 	if err := s.Exchange(ear, mic); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReplay: a client that connects while the phone runs is shown what
+// the phone shows (panel/3), and again when it asks with "state"; an ended
+// call, a log line and a changed row are not replayed as they were.
+func TestReplay(t *testing.T) {
+	s, sock, hooks := startServer(t)
+	s.Reg(1, "registered")
+	s.Reg(2, "failed:403")
+	s.Phone("connected")
+	s.Call(7, "incoming", "Ext 1002")
+	s.Call(7, "connected", "Ext 1002")
+	s.Call(8, "incoming", "1003")
+	s.Call(8, "ended:487", "1003")
+	s.Ring(true, "normal")
+	s.Ring(false, "")
+	s.Tone("none")
+	s.LED("line1", "on")
+	s.LED("mwi", "blink")
+	s.LED("line1", "off")
+	s.Display(0, "Ext 1001  line 1 registered")
+	s.Display(1, "Calling 1002")
+	s.DisplayBytes(1, []byte("Talking to Ext 1002"))
+	s.DisplayBytes(3, []byte("09:41 Wed 2 Dec  0:07"))
+	s.MWI(1, 2, 5)
+	s.Log("not state")
+	want := []string{
+		"reg 1 registered", "reg 2 failed:403", "phone connected", "call 7 connected Ext 1002",
+		"ring off", "tone none", "led line1 off", "led mwi blink",
+		"display 0 Ext 1001  line 1 registered", "display 1 Talking to Ext 1002", "display 3 09:41 Wed 2 Dec  0:07",
+		"mwi 1 2/5",
+	}
+	c := dial(t, sock)
+	tc := &testClient{t: t, conn: c, r: bufio.NewReader(c)}
+	tc.expect("ready sim v0.1 panel/3")
+	tc.line() // audio off
+	waitHook(t, hooks, "control")
+	if got := tc.replayed(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("replay on connect:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	// Live lines follow the replay; "state" replays the state as it now is.
+	s.Call(7, "ended:200", "Ext 1002")
+	tc.expect("call 7 ended:200 Ext 1002")
+	fmt.Fprintf(c, "state\n")
+	got := tc.replayed()
+	if strings.Contains(strings.Join(got, "\n"), "call 7") {
+		t.Errorf("an ended call replayed: %q", got)
+	}
+	if len(got) != len(want)-1 {
+		t.Errorf("state: %q", got)
 	}
 }

@@ -42,6 +42,7 @@ type Server struct {
 	closers []io.Closer // listeners and ports
 
 	codec codec
+	st    shown // what the phone shows, replayed to each new client (state.go)
 
 	// sessionHook, if set (by tests), is called with "control" or "audio"
 	// once a new client is the current one.
@@ -67,6 +68,7 @@ func New(board, version string) *Server {
 		done:    make(chan struct{}),
 	}
 	s.codec.init(s)
+	s.st.init()
 	return s
 }
 
@@ -243,6 +245,7 @@ func (s *Server) serveControl(rw io.ReadWriteCloser) {
 	}
 	c.send("ready " + s.board + " " + s.version + " " + Version)
 	c.send("audio " + s.codec.state())
+	s.replay(c)
 	go c.writeLoop()
 	s.hook("control")
 
@@ -290,6 +293,9 @@ func (s *Server) handle(c *ctlSession, line []byte) bool {
 			return true
 		}
 	}
+	if req.state {
+		s.replay(c)
+	}
 	if req.status {
 		s.mu.Lock()
 		f := s.status
@@ -330,9 +336,14 @@ func (s *Server) line(l string) {
 
 // The lines below are built in the session's queue (ctlSession.build):
 // nothing is allocated for a line whose text is clean, whatever its numbers.
+// Each is kept in the state (state.go) first, under the state's lock, so a
+// new client's replay and the lines after it are in order.
 
 // Reg sends "reg LINE STATE".
 func (s *Server) Reg(line int, state string) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.setReg(line, state)
 	if c := s.session(); c != nil {
 		c.build("reg ", func(b []byte) []byte {
 			b = strconv.AppendInt(b, int64(line), 10)
@@ -343,7 +354,12 @@ func (s *Server) Reg(line int, state string) {
 }
 
 // Phone sends "phone STATE".
-func (s *Server) Phone(state string) { s.word("phone ", state) }
+func (s *Server) Phone(state string) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.phone = state
+	s.word("phone ", state)
+}
 
 // word sends prefix and one word.
 func (s *Server) word(prefix, w string) {
@@ -354,19 +370,27 @@ func (s *Server) word(prefix, w string) {
 
 // Call sends "call ID STATE PEER".
 func (s *Server) Call(id int, state, peer string) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.setCall(id, state, peer)
 	if c := s.session(); c != nil {
-		c.build("call ", func(b []byte) []byte {
-			b = strconv.AppendInt(b, int64(id), 10)
-			b = append(b, ' ')
-			b = append(b, token(state)...)
-			b = append(b, ' ')
-			return append(b, Text(peer)...)
-		})
+		c.build("call ", func(b []byte) []byte { return appendCall(b, id, state, peer) })
 	}
+}
+
+func appendCall(b []byte, id int, state, peer string) []byte {
+	b = strconv.AppendInt(b, int64(id), 10)
+	b = append(b, ' ')
+	b = append(b, token(state)...)
+	b = append(b, ' ')
+	return append(b, Text(peer)...)
 }
 
 // Ring sends "ring on CADENCE" or "ring off".
 func (s *Server) Ring(on bool, cadence string) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.ringOn, s.st.ring = on, cadence
 	if on {
 		s.word("ring on ", cadence)
 		return
@@ -375,21 +399,34 @@ func (s *Server) Ring(on bool, cadence string) {
 }
 
 // Tone sends "tone NAME".
-func (s *Server) Tone(name string) { s.word("tone ", name) }
+func (s *Server) Tone(name string) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.tone = name
+	s.word("tone ", name)
+}
 
 // LED sends "led NAME STATE".
 func (s *Server) LED(name, state string) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.setLED(name, state)
 	if c := s.session(); c != nil {
-		c.build("led ", func(b []byte) []byte {
-			b = append(b, token(name)...)
-			b = append(b, ' ')
-			return append(b, token(state)...)
-		})
+		c.build("led ", func(b []byte) []byte { return appendLED(b, name, state) })
 	}
+}
+
+func appendLED(b []byte, name, state string) []byte {
+	b = append(b, token(name)...)
+	b = append(b, ' ')
+	return append(b, token(state)...)
 }
 
 // Display sends "display ROW TEXT".
 func (s *Server) Display(row int, text string) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.setRow(row, nil, text)
 	if c := s.session(); c != nil {
 		c.build("display ", func(b []byte) []byte {
 			b = strconv.AppendInt(b, int64(row), 10)
@@ -402,6 +439,9 @@ func (s *Server) Display(row int, text string) {
 // DisplayBytes is Display with the text as bytes, copied before it returns
 // (hal.DisplayWriter).
 func (s *Server) DisplayBytes(row int, text []byte) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.setRow(row, text, "")
 	if c := s.session(); c != nil {
 		c.build("display ", func(b []byte) []byte {
 			b = strconv.AppendInt(b, int64(row), 10)
@@ -413,18 +453,23 @@ func (s *Server) DisplayBytes(row int, text []byte) {
 
 // MWI sends "mwi LINE NEW/OLD".
 func (s *Server) MWI(line, newMsgs, oldMsgs int) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.setMWI(line, newMsgs, oldMsgs)
 	if c := s.session(); c != nil {
-		c.build("mwi ", func(b []byte) []byte {
-			b = strconv.AppendInt(b, int64(line), 10)
-			b = append(b, ' ')
-			b = strconv.AppendInt(b, int64(newMsgs), 10)
-			b = append(b, '/')
-			return strconv.AppendInt(b, int64(oldMsgs), 10)
-		})
+		c.build("mwi ", func(b []byte) []byte { return appendMWI(b, line, newMsgs, oldMsgs) })
 	}
 }
 
-// Log sends "log TEXT".
+func appendMWI(b []byte, line, n, o int) []byte {
+	b = strconv.AppendInt(b, int64(line), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, '/')
+	return strconv.AppendInt(b, int64(o), 10)
+}
+
+// Log sends "log TEXT" (not kept: a log line is news, not state).
 func (s *Server) Log(text string) {
 	if c := s.session(); c != nil {
 		c.build("log ", func(b []byte) []byte { return append(b, Text(text)...) })

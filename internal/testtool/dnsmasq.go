@@ -1,12 +1,9 @@
 package testtool
 
 import (
-	"bytes"
 	"context"
 	"net"
-	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,41 +36,15 @@ func DNSMasq(t testing.TB, flags ...string) (server string) {
 	port := Port(t)
 	server = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	args := append(append(append([]string(nil), dnsmasqBase...), "--port="+strconv.Itoa(port)), flags...)
-	cmd := exec.Command(bin, args...)
-	out := &procOutput{seen: []byte("started, version"), ready: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("testtool: dnsmasq: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("dnsmasq %q:\n%s", args, out.String())
-		}
-	})
-	// dnsmasq logs "started" once its sockets are bound; a probe then
-	// checks that it answers
+	proc := Daemon(t, "dnsmasq", bin, args, "started, version", 10*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
-	select {
-	case <-out.ready:
-	case <-exited:
-		t.Fatalf("testtool: dnsmasq exited: %v\n%s", cmd.ProcessState, out.String())
-	case <-time.After(time.Until(deadline)):
-		t.Fatalf("testtool: dnsmasq did not start in 10 s\n%s", out.String())
-	}
 	var err error
 	for id := uint16(1); time.Now().Before(deadline); id++ {
 		if err = probeDNS(server, id, time.Second); err == nil {
 			return server
 		}
 	}
-	t.Fatalf("testtool: dnsmasq does not answer on %s: %v\n%s", server, err, out.String())
+	t.Fatalf("testtool: dnsmasq does not answer on %s: %v\n%s", server, err, proc.Output())
 	return ""
 }
 
@@ -113,33 +84,4 @@ func probeDNS(server string, id uint16, timeout time.Duration) error {
 			return nil
 		}
 	}
-}
-
-// procOutput keeps a process's output (the first 64 KiB) and closes ready
-// when the output first holds seen.
-type procOutput struct {
-	mu    sync.Mutex
-	b     bytes.Buffer
-	seen  []byte
-	ready chan struct{} // closed once, never reassigned
-	saw   bool
-}
-
-func (s *procOutput) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.b.Len() < 64<<10 {
-		s.b.Write(p)
-	}
-	if !s.saw && bytes.Contains(s.b.Bytes(), s.seen) {
-		s.saw = true
-		close(s.ready)
-	}
-	return len(p), nil
-}
-
-func (s *procOutput) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -203,51 +203,6 @@ func (b *Baresip) Dumps() []string {
 	return m
 }
 
-// ReadWAV reads a 16-bit PCM WAV file (as sndfile writes them) and returns
-// its first channel and its sample rate. A data chunk whose size was never
-// filled in runs to the end of the file.
-func ReadWAV(path string) ([]int16, int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-		return nil, 0, fmt.Errorf("interop: %s: not a WAV file", path)
-	}
-	le16 := func(p []byte) int { return int(p[0]) | int(p[1])<<8 }
-	le32 := func(p []byte) int { return le16(p) | le16(p[2:])<<16 }
-	var rate, channels, bits int
-	for off := 12; off+8 <= len(b); {
-		id, size := string(b[off:off+4]), le32(b[off+4:])
-		body := b[off+8:]
-		switch id {
-		case "fmt ":
-			if len(body) < 16 {
-				return nil, 0, fmt.Errorf("interop: %s: short fmt chunk", path)
-			}
-			if le16(body) != 1 {
-				return nil, 0, fmt.Errorf("interop: %s: not PCM (format %d)", path, le16(body))
-			}
-			channels, rate, bits = le16(body[2:]), le32(body[4:]), le16(body[14:])
-		case "data":
-			if bits != 16 || channels < 1 {
-				return nil, 0, fmt.Errorf("interop: %s: %d-bit, %d channels", path, bits, channels)
-			}
-			if size == 0 || size > len(body) {
-				size = len(body)
-			}
-			frame := 2 * channels
-			out := make([]int16, 0, size/frame)
-			for i := 0; i+frame <= size; i += frame {
-				out = append(out, int16(le16(body[i:])))
-			}
-			return out, rate, nil
-		}
-		off += 8 + size + size&1
-	}
-	return nil, 0, fmt.Errorf("interop: %s: no data chunk", path)
-}
-
 // Stop ends baresip (SIGTERM to its process group, SIGKILL after 3 s).
 func (b *Baresip) Stop() {
 	stopGroup(b.cmd, b.done, 3*time.Second)

@@ -11,6 +11,7 @@ import (
 	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/lab"
+	"github.com/deskphone/deskphone/tools/wav"
 )
 
 // TestBaresipAnswers: baresip registers with the development PBX as 1003,
@@ -97,7 +98,7 @@ func TestBaresipAnswers(t *testing.T) {
 	if dec == "" {
 		t.Fatalf("no decode dump among %v", b.Dumps())
 	}
-	rx, rate, err := ReadWAV(dec)
+	rx, rate, err := wav.Read(dec)
 	if err != nil {
 		t.Fatal(err)
 	}

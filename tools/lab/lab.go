@@ -15,6 +15,7 @@ import (
 
 	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/panelclient"
+	"github.com/deskphone/deskphone/tools/panelhub"
 	"github.com/deskphone/deskphone/tools/pbx"
 	"github.com/deskphone/deskphone/tools/qemu"
 )
@@ -53,6 +54,11 @@ type Options struct {
 	// Expires is the sim phones' registration lifetime (line.1.expires),
 	// 300 s when zero; the PBX grants at least 60.
 	Expires int
+	// SharedPanels puts a hub (tools/panelhub) in front of each phone's
+	// panel: Phone.PanelAddr is then the hub's, where any number of
+	// clients (the lab's own, a person's terminal panel, a second
+	// terminal) attach and detach while the phone runs.
+	SharedPanels bool
 }
 
 // Phone is one phone of a lab.
@@ -66,6 +72,7 @@ type Phone struct {
 
 	vm  *qemu.Instance
 	cmd *exec.Cmd
+	hub *panelhub.Hub // SharedPanels
 }
 
 // PID is the process ID of the phone's phoned on the sim board; 0 on the
@@ -138,6 +145,14 @@ func Start(ctx context.Context, o Options) (*Lab, error) {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
 	for _, ph := range l.Phones {
+		if o.SharedPanels {
+			h, err := panelhub.New(ph.PanelAddr, "unix:"+filepath.Join(o.Dir, "panel-"+ph.Ext+".shared.sock"), o.Logf)
+			if err != nil {
+				l.Close()
+				return nil, fmt.Errorf("lab: panel of %s: %w", ph.Ext, err)
+			}
+			ph.hub, ph.PanelAddr = h, h.Addr()
+		}
 		c, err := ph.dialPanel(ctx)
 		if err != nil {
 			l.Close()
@@ -208,6 +223,9 @@ func (l *Lab) Close() error {
 	for _, ph := range l.Phones {
 		if ph.Panel != nil {
 			ph.Panel.Close()
+		}
+		if ph.hub != nil {
+			ph.hub.Close()
 		}
 		if ph.vm != nil {
 			ph.vm.Stop()

@@ -23,7 +23,7 @@ type Call struct {
 
 // Model is what the phone has shown: built from its panel lines by Apply.
 type Model struct {
-	Ready   string // "ready BOARD VERSION panel/2"
+	Ready   string // "ready BOARD VERSION panel/3"
 	Display [DisplayRows]string
 	LEDs    map[string]string // lamp -> on, off, blink
 	Ring    string            // cadence while ringing, "" when silent
@@ -56,6 +56,13 @@ func (m *Model) Apply(line string) {
 		return
 	case "phone":
 		m.Phone = rest
+		// The hook as the phone has it (another panel may have moved it).
+		switch rest {
+		case "idle", "ringing":
+			m.OffHook = false
+		case "dialtone", "dialing":
+			m.OffHook = true
+		}
 		return
 	case "tone":
 		m.Tone = rest
@@ -113,6 +120,12 @@ func (m *Model) Apply(line string) {
 			m.Audio = a == "on"
 			return
 		}
+	case "state":
+		// panel/3: the replay of the phone's state is framed by "state
+		// begin" and "state end"; the lines between are the usual ones.
+		if rest == "begin" || rest == "end" {
+			return
+		}
 	case "log":
 		m.log(rest)
 		return
@@ -133,7 +146,7 @@ func (m *Model) log(s string) {
 // Legend is the key help shown under the screen.
 const Legend = "0-9 * # dial  Enter send  h/space hook  H hold  T transfer  C conf  R redial\n" +
 	"D dnd  F fwd  V vm  M mute  S speaker  O ok  +/- volume  Esc cancel\n" +
-	"arrows up/down  F1-F4 line1-4  s status  q quit"
+	"arrows up/down  F1-F4 line1-4  s status  Tab next phone  q quit"
 
 // Screen renders the model as plain text lines (no escape sequences),
 // width columns wide for the display box.

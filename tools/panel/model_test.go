@@ -140,7 +140,7 @@ func TestRun(t *testing.T) {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, c, inR, outW, 30) }()
+	go func() { done <- Run(ctx, []Attached{{"1001", c}}, inR, outW, Options{Width: 30}) }()
 	screens := make(chan string, 1000)
 	go func() {
 		buf := make([]byte, 1<<16)

@@ -7,14 +7,13 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/deskphone/deskphone/tools/panelclient"
+	"github.com/deskphone/deskphone/tools/sound"
 )
 
-// Terminal runs the terminal panel for the phone behind c on a person's
-// terminal: when in is a terminal it is put in raw mode (and restored on
-// return), and the display box fits out's width. Otherwise it is Run with a
-// 40-column box.
-func Terminal(ctx context.Context, c *panelclient.Client, in io.Reader, out io.Writer) error {
+// Terminal runs the terminal panel for phones on a person's terminal: when
+// in is a terminal it is put in raw mode (and restored on return), and the
+// display box fits out's width. Otherwise it is Run with a 40-column box.
+func Terminal(ctx context.Context, phones []Attached, in io.Reader, out io.Writer, snd *sound.Sound) error {
 	width := 40
 	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		old, err := term.MakeRaw(int(f.Fd()))
@@ -30,5 +29,5 @@ func Terminal(ctx context.Context, c *panelclient.Client, in io.Reader, out io.W
 		io.WriteString(out, "\x1b[?25l")           // hide the cursor
 		defer io.WriteString(out, "\x1b[?25h\r\n") // and show it again
 	}
-	return Run(ctx, c, in, out, width)
+	return Run(ctx, phones, in, out, Options{Width: width, Sound: snd})
 }

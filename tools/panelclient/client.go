@@ -108,7 +108,7 @@ func dialOnce(ctx context.Context, d *net.Dialer, network, ctlAddr, audAddr stri
 	}
 }
 
-// Ready returns the phone's ready line, "ready BOARD VERSION panel/2".
+// Ready returns the phone's ready line, "ready BOARD VERSION panel/3".
 func (c *Client) Ready() string { return c.ready }
 
 func (c *Client) readLoop() {

@@ -41,7 +41,7 @@ func TestDialRetriesUntilReady(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	defer r.c.Close()
-	if r.c.Ready() != "ready sim v1 panel/2" {
+	if r.c.Ready() != "ready sim v1 panel/3" {
 		t.Fatalf("ready %q", r.c.Ready())
 	}
 }

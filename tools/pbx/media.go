@@ -1,18 +1,17 @@
 package pbx
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"os"
 	"time"
 
 	"github.com/pion/rtp"
 
 	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/audio/g711"
+	"github.com/deskphone/deskphone/tools/wav"
 )
 
 // The PBX's media endpoint for voicemail calls: G.711 at 8 kHz in 20 ms
@@ -203,78 +202,17 @@ func sameAddr(a, b *net.UDPAddr) bool {
 	return a != nil && b != nil && a.IP.Equal(b.IP) && a.Port == b.Port
 }
 
-// WAV files: RIFF, PCM, 8 kHz, 16 bit, mono (the 44-byte canonical header).
+// encodeWAV returns samples as a mailbox's WAV file (tools/wav).
+func encodeWAV(samples []int16) []byte { return wav.Encode(samples, sampleRate) }
 
-// encodeWAV returns samples as a WAV file.
-func encodeWAV(samples []int16) []byte {
-	data := 2 * len(samples)
-	b := make([]byte, 44+data)
-	copy(b[0:], "RIFF")
-	binary.LittleEndian.PutUint32(b[4:], uint32(36+data))
-	copy(b[8:], "WAVE")
-	copy(b[12:], "fmt ")
-	binary.LittleEndian.PutUint32(b[16:], 16)           // fmt chunk size
-	binary.LittleEndian.PutUint16(b[20:], 1)            // PCM
-	binary.LittleEndian.PutUint16(b[22:], 1)            // mono
-	binary.LittleEndian.PutUint32(b[24:], sampleRate)   // sample rate
-	binary.LittleEndian.PutUint32(b[28:], sampleRate*2) // byte rate
-	binary.LittleEndian.PutUint16(b[32:], 2)            // block align
-	binary.LittleEndian.PutUint16(b[34:], 16)           // bits per sample
-	copy(b[36:], "data")
-	binary.LittleEndian.PutUint32(b[40:], uint32(data))
-	for i, s := range samples {
-		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(s))
-	}
-	return b
-}
-
-// DecodeWAV reads a WAV file of 16-bit mono PCM at 8 kHz (what the
-// mailboxes hold) and returns its samples.
-func DecodeWAV(b []byte) ([]int16, error) {
-	if len(b) < 12 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-		return nil, errors.New("pbx: not a RIFF WAVE file")
-	}
-	var fmtOK bool
-	for off := 12; off+8 <= len(b); {
-		id := string(b[off : off+4])
-		size := int(binary.LittleEndian.Uint32(b[off+4:]))
-		body := b[off+8:]
-		if size > len(body) {
-			size = len(body)
-		}
-		switch id {
-		case "fmt ":
-			if size < 16 {
-				return nil, errors.New("pbx: WAV fmt chunk too short")
-			}
-			format := binary.LittleEndian.Uint16(body[0:])
-			ch := binary.LittleEndian.Uint16(body[2:])
-			rate := binary.LittleEndian.Uint32(body[4:])
-			bits := binary.LittleEndian.Uint16(body[14:])
-			if format != 1 || ch != 1 || rate != sampleRate || bits != 16 {
-				return nil, fmt.Errorf("pbx: WAV is format %d, %d channels, %d Hz, %d bits; want PCM mono 8000 Hz 16 bits", format, ch, rate, bits)
-			}
-			fmtOK = true
-		case "data":
-			if !fmtOK {
-				return nil, errors.New("pbx: WAV data before fmt")
-			}
-			s := make([]int16, size/2)
-			for i := range s {
-				s[i] = int16(binary.LittleEndian.Uint16(body[2*i:]))
-			}
-			return s, nil
-		}
-		off += 8 + size + size%2
-	}
-	return nil, errors.New("pbx: WAV without data chunk")
-}
-
-// ReadWAV reads a mailbox message (DecodeWAV).
+// ReadWAV reads a mailbox message: a WAV file at the mailboxes' rate.
 func ReadWAV(path string) ([]int16, error) {
-	b, err := os.ReadFile(path)
+	s, rate, err := wav.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("pbx: %w", err)
 	}
-	return DecodeWAV(b)
+	if rate != sampleRate {
+		return nil, fmt.Errorf("pbx: %s is %d Hz, want %d", path, rate, sampleRate)
+	}
+	return s, nil
 }

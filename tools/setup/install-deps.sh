@@ -10,7 +10,8 @@
 # ffmpeg (an independent G.722 codec), chromium (the phone's web page in a
 # headless browser), rtpengine-daemon (the media relay beside Kamailio),
 # pulseaudio (a sound server with a null sink for the panel's sound),
-# rsyslog (the phone's remote log) and kamailio-tls-modules (SIP over TLS
+# rsyslog (the phone's remote log), chrony (an NTP server for the phone's
+# clock) and kamailio-tls-modules (SIP over TLS
 # with certificate checks), each started by its own test, never as a system
 # service; then the Go modules (the kernel for QEMU and the Pi's boot
 # firmware among them) and Debian's arm64 kernel for the Pi image. Safe to run again: it installs only what
@@ -19,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 pkgs=(qemu-system-arm sip-tester tftpd-hpa kamailio kamailio-tls-modules baresip sipvicious dnsmasq-base device-tree-compiler fdisk dosfstools mtools
-	nginx-light ffmpeg chromium rtpengine-daemon pulseaudio rsyslog)
+	nginx-light ffmpeg chromium rtpengine-daemon pulseaudio rsyslog chrony)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -38,7 +39,7 @@ if ((${#missing[@]})); then
 	# nginx, rtpengine and rsyslog likewise start system services; every
 	# test starts its own instance on loopback.
 	if command -v systemctl >/dev/null 2>&1; then
-		for svc in kamailio nginx rtpengine-daemon rsyslog; do
+		for svc in kamailio nginx rtpengine-daemon rsyslog chrony; do
 			$sudo systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
 		done
 	fi
