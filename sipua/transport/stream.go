@@ -33,8 +33,10 @@ var (
 type StreamConfig struct {
 	// TLS makes this a TLS transport. Server is the listener's
 	// configuration (it needs Certificates; nil: TLS is only dialled).
-	// Client is the dialler's: RootCAs (nil: the system roots) and
-	// InsecureSkipVerify (labs only); ServerName is set per connection.
+	// Client is the dialler's: RootCAs (nil: the system roots) and the
+	// client certificate (Certificates) a server that asks gets;
+	// ServerName is set per connection, and the server's certificate is
+	// always verified against it (a failure is a *CertError).
 	TLS         bool
 	ServerTLS   *tls.Config
 	ClientTLS   *tls.Config
@@ -363,6 +365,7 @@ func (sc *streamConn) dial(d *dialInfo) (net.Conn, error) {
 	if s.cfg.ClientTLS != nil {
 		cfg = s.cfg.ClientTLS.Clone()
 	}
+	cfg.InsecureSkipVerify = false // a server always proves who it is
 	cfg.ServerName = d.serverName
 	if cfg.ServerName == "" {
 		cfg.ServerName = sc.remote.Addr().String()
@@ -370,7 +373,7 @@ func (sc *streamConn) dial(d *dialInfo) (net.Conn, error) {
 	tc := tls.Client(c, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
-		return nil, err
+		return nil, certError(cfg.ServerName, err)
 	}
 	return tc, nil
 }
