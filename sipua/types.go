@@ -215,10 +215,10 @@ type Event struct {
 	// certificate not trusted (x509: certificate signed by unknown
 	// authority)".
 	Reason string
-	Peer     string   // remote party for display (display name, user part or URI)
-	Number   string   // remote party to call back: the user part of its URI, or the URI
-	Remote   *Media   // CallIncoming: the offer; CallProgress with SDP: early media; CallAnswered: negotiated (Codecs[0] chosen); CallHeld/CallResumed/CallAnswered after a re-INVITE: the new remote media
-	Target   string   // CallTransfer: the Refer-To URI to dial
+	Peer   string // remote party for display (display name, user part or URI)
+	Number string // remote party to call back: the user part of its URI, or the URI
+	Remote *Media // CallIncoming: the offer; CallProgress with SDP: early media; CallAnswered: negotiated (Codecs[0] chosen); CallHeld/CallResumed/CallAnswered after a re-INVITE: the new remote media
+	Target string // CallTransfer: the Refer-To URI to dial
 	// CallTransfer: the Replaces header value (RFC 3891) the Refer-To
 	// carried, unescaped ("callid;to-tag=a;from-tag=b"), for
 	// DialReplacing; "" for a blind transfer.

@@ -21,10 +21,10 @@ import (
 // of the TLS peers it starts (Kamailio, a phone, a test server): the one
 // place tests make certificates.
 type CA struct {
-	Cert    *x509.Certificate
-	PEM     []byte // the CA certificate, PEM
-	key     *ecdsa.PrivateKey
-	serial  atomic.Int64
+	Cert   *x509.Certificate
+	PEM    []byte // the CA certificate, PEM
+	key    *ecdsa.PrivateKey
+	serial atomic.Int64
 }
 
 // Leaf is an issued certificate.
