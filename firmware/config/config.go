@@ -23,6 +23,7 @@ type Line struct {
 	Registrar     string // line.N.registrar: host[:port]; "" = no registration (peer-to-peer)
 	OutboundProxy string // line.N.outbound_proxy: host[:port] requests go to; "" = the registrar
 	Transport     string // line.N.transport: udp, tcp or tls
+	SIPS          bool   // line.N.sips: sips: URIs, TLS only
 	Expires       int    // line.N.expires: requested registration lifetime, seconds
 }
 
@@ -37,6 +38,11 @@ type Config struct {
 	TrustedOnly     bool           // sip.trusted_only
 	SessionExpires  int            // sip.session_expires, seconds; 0 = no session timers
 	Reliable100rel  bool           // sip.100rel
+	// TLSCA (sip.tls_ca) is the PEM of the CAs a TLS server's certificate
+	// must chain to; "" = the system roots, which a phone does not have.
+	// TLSCert and TLSKey (sip.tls_cert, sip.tls_key) are the phone's
+	// certificate chain and key, PEM; "" = none.
+	TLSCA, TLSCert, TLSKey string
 	RTPPortMin      int            // rtp.port_min
 	RTPPortMax      int            // rtp.port_max
 	Codecs          []string       // audio.codecs, upper case, in order of preference
@@ -215,7 +221,12 @@ func (c Config) Validate() error {
 	if c.SIPPort >= c.RTPPortMin && c.SIPPort <= c.RTPPortMax {
 		return &Error{Key: "sip.port", Err: fmt.Errorf("%d is inside the RTP range %d-%d", c.SIPPort, c.RTPPortMin, c.RTPPortMax)}
 	}
-	return nil
+	for i, l := range c.Lines {
+		if l.SIPS && l.Transport != "tls" {
+			return &Error{Key: fmt.Sprintf("line.%d.sips", i+1), Err: fmt.Errorf("on needs line.%d.transport = tls, not %s", i+1, l.Transport)}
+		}
+	}
+	return c.checkTLSPair()
 }
 
 // String prints the configuration as a configuration file with every key,
