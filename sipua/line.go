@@ -297,12 +297,12 @@ func (l *line) sendRegister(expires int) {
 				code = 503
 			}
 			l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
-			var ce *transport.CertError
-			if errors.As(err, &ce) {
-				// The server did not prove who it is: the registration
-				// fails, saying why. No other server or transport is
-				// tried (a downgrade is what an attacker would want).
-				l.regFailedWhy(503, expires, 0, l.server()+" "+ce.Error())
+			if why := tlsFailure(err); why != nil {
+				// The server did not prove who it is (or refused the
+				// phone's certificate): the registration fails, saying
+				// why. No other server or transport is tried (a
+				// downgrade is what an attacker would want).
+				l.regFailedWhy(503, expires, 0, l.server()+" "+why.Error())
 				return
 			}
 			if expires != 0 && l.failover(err.Error(), c.to, viaTransport(c.req), &l.regTried) {
@@ -322,6 +322,21 @@ func (l *line) sendRegister(expires int) {
 }
 
 func isTimeout(err error) bool { return errors.Is(err, transaction.ErrTimeout) }
+
+// tlsFailure is the TLS verdict inside err, if it is one: a server
+// certificate that did not verify, or a server that refused the phone in
+// its handshake.
+func tlsFailure(err error) error {
+	var ce *transport.CertError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	var re *transport.RefusedError
+	if errors.As(err, &re) {
+		return re
+	}
+	return nil
+}
 
 func (l *line) onRegResponse(c *outReq, r *sipmsg.Message, expires int) {
 	if l.regTx != c || r.StatusCode < 200 {

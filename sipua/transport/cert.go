@@ -38,6 +38,20 @@ func (e *CertError) What() string {
 	return "rejected"
 }
 
+// RefusedError is a TLS server that ended the connection with an alert
+// before it sent anything: it refused the phone in its handshake, most
+// often for want of a client certificate it trusts.
+type RefusedError struct {
+	Name string // the server, as it had to prove
+	Err  error  // the alert
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("%s: refused the TLS handshake (%v)", e.Name, e.Err)
+}
+
+func (e *RefusedError) Unwrap() error { return e.Err }
+
 // certError turns a handshake error that crypto/tls reports as a failed
 // verification of the server's certificate into a *CertError; other
 // errors (a reset, a timeout, no common cipher) come back as they are.

@@ -235,7 +235,7 @@ func TestTLS(t *testing.T) {
 		server     *tls.Config
 		client     *tls.Config
 		serverName string
-		fail       string // CertError.What, "" = the connection comes up; "handshake": it fails otherwise
+		fail       string // CertError.What, "" = the connection comes up; "refused": a RefusedError
 	}{
 		{"trusted by IP", server(good.TLS), &tls.Config{RootCAs: ca.Pool()}, "", ""},
 		{"trusted by name", server(good.TLS), &tls.Config{RootCAs: ca.Pool()}, "pbx.test", ""},
@@ -245,12 +245,12 @@ func TestTLS(t *testing.T) {
 		{"expired", server(expired.TLS), &tls.Config{RootCAs: ca.Pool()}, "pbx.test", "expired or not yet valid"},
 		{"insecure is ignored", server(good.TLS), &tls.Config{RootCAs: other.Pool(), InsecureSkipVerify: true}, "pbx.test", "not trusted"},
 		{"client certificate asked and given", askClient, &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{phone.TLS}}, "pbx.test", ""},
-		{"client certificate asked, none", askClient, &tls.Config{RootCAs: ca.Pool()}, "pbx.test", "handshake"},
-		{"client certificate asked, untrusted", askClient, &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{strange.TLS}}, "pbx.test", "handshake"},
+		{"client certificate asked, none", askClient, &tls.Config{RootCAs: ca.Pool()}, "pbx.test", "refused"},
+		{"client certificate asked, untrusted", askClient, &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{strange.TLS}}, "pbx.test", "refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			closed := make(chan error, 1)
-			cli := StreamConfig{TLS: true, ClientTLS: tc.client, Closed: func(_ *net.UDPAddr, err error) { closed <- err }}
+			cli := StreamConfig{TLS: true, ClientTLS: tc.client, Closed: func(_ *net.UDPAddr, err error) { closed <- err }, Logf: t.Logf}
 			a, b, ag, bg := pair(t, StreamConfig{TLS: true, ServerTLS: tc.server}, cli)
 			to := udpOf(a.LocalAddr())
 			if err := b.Send([]byte(inv), to, tc.serverName); err != nil {
@@ -263,9 +263,14 @@ func TestTLS(t *testing.T) {
 				case err := <-closed:
 					var ce *CertError
 					switch {
-					case tc.fail == "handshake":
-						// TLS 1.3: the client learns of the refusal only when
-						// the server closes; nothing was delivered before.
+					case tc.fail == "refused":
+						// TLS 1.3: the client's side of the handshake is
+						// done before the server refuses; the alert comes
+						// on the first read, before any message.
+						var re *RefusedError
+						if !errors.As(err, &re) || re.Name != tc.serverName {
+							t.Fatalf("closed with %v, want a *RefusedError for %s", err, tc.serverName)
+						}
 						select {
 						case g := <-ag:
 							t.Fatalf("received %q without a valid client certificate", g.msg)
