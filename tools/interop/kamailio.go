@@ -177,32 +177,23 @@ func (k *Kamailio) Ladder() []pbx.Entry {
 // Authenticated returns the credentials (Authorization or
 // Proxy-Authorization value) of each request that passed authentication,
 // as "METHOD user credentials", from the configuration's AUTHOK lines.
-func (k *Kamailio) Authenticated() []string {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	var out []string
-	for _, line := range strings.Split(k.log.String(), "\n") {
-		if i := strings.Index(line, "AUTHOK|"); i >= 0 {
-			f := strings.SplitN(line[i:], "|", 4)
-			if len(f) == 4 {
-				out = append(out, f[1]+" "+f[2]+" "+f[3])
-			}
-		}
-	}
-	return out
-}
+func (k *Kamailio) Authenticated() []string { return k.logged("AUTHOK|", 4) }
 
 // Protos returns, for each request Kamailio received, "METHOD proto user
 // cn": the transport it came over ($proto: udp, tcp, tls), its From user,
 // and over TLS the client certificate's common name ("-" without one),
 // from the configuration's PROTO lines (KamailioOptions.TLS).
-func (k *Kamailio) Protos() []string {
+func (k *Kamailio) Protos() []string { return k.logged("PROTO|", 5) }
+
+// logged returns the log's lines "PREFIX|f1|f2|..." of n fields (the
+// prefix's one included) as "f1 f2 ...".
+func (k *Kamailio) logged(prefix string, n int) []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var out []string
 	for _, line := range strings.Split(k.log.String(), "\n") {
-		if i := strings.Index(line, "PROTO|"); i >= 0 {
-			if f := strings.Split(strings.TrimSpace(line[i:]), "|"); len(f) == 5 {
+		if i := strings.Index(line, prefix); i >= 0 {
+			if f := strings.SplitN(strings.TrimSpace(line[i:]), "|", n); len(f) == n {
 				out = append(out, strings.Join(f[1:], " "))
 			}
 		}
