@@ -146,7 +146,7 @@ func buildKeys() []key {
 		// sip.tls_cert: the phone's certificate chain, PEM on one line:
 		// sent to a TLS server that asks for a client certificate, and
 		// the phone's TLS listener's.
-		key{name: "sip.tls_cert", help: "the phone's certificate chain, PEM on one line: its client certificate for TLS servers that ask, and its TLS listener's; empty: none (and no TLS listener)",
+		key{name: "sip.tls_cert", help: "the phone's certificate chain, PEM on one line: its client certificate for TLS servers that ask, and its TLS listener's (at sip.port + 1); empty: none (and no TLS listener)",
 			set: func(c *Config, v string) error {
 				p, err := parseOneLinePEM(v, "CERTIFICATE")
 				if err != nil {
