@@ -310,6 +310,10 @@ func (c *call) sendInvite(inv *sipmsg.Message) {
 			switch {
 			case c.cancelWanted || c.state == csTerminating:
 				c.end(487)
+			case tlsFailure(err) != nil:
+				// the server did not prove who it is (logged above): no
+				// other server or transport is tried (as for REGISTER)
+				c.end(503)
 			case c.failover(err.Error()):
 			case errors.Is(err, transaction.ErrTimeout):
 				c.end(408)
