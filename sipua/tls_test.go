@@ -187,3 +187,24 @@ func TestSIPSNotOverTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestDialTLSUntrusted: an INVITE to an outbound proxy whose certificate
+// does not verify ends the call at once with 503; the proxy gets nothing.
+func TestDialTLSUntrusted(t *testing.T) {
+	ca, other := testtool.NewCA(t, "deskphone test CA"), testtool.NewCA(t, "someone else")
+	pbx := ca.Issue(t, "pbx.test", testtool.LeafOptions{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	port, got, _ := tlsRegistrar(t, &tls.Config{Certificates: []tls.Certificate{pbx.TLS}})
+	ua, _ := startUACfg(t, Config{TLSCA: other.PEM,
+		Lines: []LineConfig{{User: "1001", OutboundProxy: fmt.Sprintf("127.0.0.1:%d", port), Transport: "tls"}}})
+	if _, err := ua.Dial(1, "1002", media(10000, "PCMU")); err != nil {
+		t.Fatal(err)
+	}
+	if e := expect(t, ua, CallEnded); e.Code != 503 {
+		t.Fatalf("call ended %+v, want 503", e)
+	}
+	select {
+	case m := <-got:
+		t.Fatalf("the proxy got a %s over a connection that did not verify", m.Method)
+	default:
+	}
+}
