@@ -38,11 +38,6 @@ type Config struct {
 	TrustedOnly     bool           // sip.trusted_only
 	SessionExpires  int            // sip.session_expires, seconds; 0 = no session timers
 	Reliable100rel  bool           // sip.100rel
-	// TLSCA (sip.tls_ca) is the PEM of the CAs a TLS server's certificate
-	// must chain to; "" = the system roots, which a phone does not have.
-	// TLSCert and TLSKey (sip.tls_cert, sip.tls_key) are the phone's
-	// certificate chain and key, PEM; "" = none.
-	TLSCA, TLSCert, TLSKey string
 	RTPPortMin      int            // rtp.port_min
 	RTPPortMax      int            // rtp.port_max
 	Codecs          []string       // audio.codecs, upper case, in order of preference
@@ -72,6 +67,11 @@ type Config struct {
 	// for media when it sits behind a static NAT with forwarded ports; "" =
 	// its own address.
 	PublicAddress string
+	// TLSCA (sip.tls_ca) is the PEM of the CAs a TLS server's certificate
+	// must chain to; "" = the system roots, which a phone does not have.
+	// TLSCert and TLSKey (sip.tls_cert, sip.tls_key) are the phone's
+	// certificate chain and key, PEM; "" = none.
+	TLSCA, TLSCert, TLSKey string
 }
 
 // Warning is a line of a file that was skipped but did not stop the file
