@@ -208,17 +208,10 @@ type Event struct {
 	Call     CallID
 	RegState RegState // RegChanged: the line's new state
 	Code     int      // CallProgress: 180/183; CallEnded: final SIP status (200 when ended by BYE); RegChanged with RegFailed: the status the attempt failed with (408: no answer, 503: unreachable)
-	// Reason is, for CallEnded, the peer's Reason header (RFC 3326),
-	// e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any; for
-	// RegChanged with RegFailed, why the attempt failed when the phone
-	// knows more than the code, e.g. "registrar pbx.example.com:
-	// certificate not trusted (x509: certificate signed by unknown
-	// authority)".
-	Reason string
-	Peer   string // remote party for display (display name, user part or URI)
-	Number string // remote party to call back: the user part of its URI, or the URI
-	Remote *Media // CallIncoming: the offer; CallProgress with SDP: early media; CallAnswered: negotiated (Codecs[0] chosen); CallHeld/CallResumed/CallAnswered after a re-INVITE: the new remote media
-	Target string // CallTransfer: the Refer-To URI to dial
+	Peer     string   // remote party for display (display name, user part or URI)
+	Number   string   // remote party to call back: the user part of its URI, or the URI
+	Remote   *Media   // CallIncoming: the offer; CallProgress with SDP: early media; CallAnswered: negotiated (Codecs[0] chosen); CallHeld/CallResumed/CallAnswered after a re-INVITE: the new remote media
+	Target   string   // CallTransfer: the Refer-To URI to dial
 	// CallTransfer: the Replaces header value (RFC 3891) the Refer-To
 	// carried, unescaped ("callid;to-tag=a;from-tag=b"), for
 	// DialReplacing; "" for a blind transfer.
@@ -226,5 +219,6 @@ type Event struct {
 	// CallIncoming: the confirmed call this INVITE with Replaces (RFC
 	// 3891) takes over; 0 = none. Answering it ends that call with a BYE.
 	ReplacesCall CallID
+	Reason       string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any; RegChanged with RegFailed: why, when the phone knows more than the code, e.g. "registrar pbx.example.com: certificate not trusted (x509: certificate signed by unknown authority)"
 	Text         string // MessageReceived: the message, one line, valid UTF-8, at most MaxMessageText bytes
 }
