@@ -146,10 +146,10 @@ func (c *call) inDialog(d *dialog.Dialog, method string) *sipmsg.Message {
 	case "ACK":
 		return m
 	case "INVITE", "UPDATE":
-		m.Add("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
+		m.Add("Contact", c.ua.contactFor(c.tk, c.line))
 		m.Add("Allow", allowHeader)
 	case "REFER", "NOTIFY":
-		m.Add("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
+		m.Add("Contact", c.ua.contactFor(c.tk, c.line))
 	}
 	if c.ua.cfg.UserAgent != "" {
 		m.Add("User-Agent", c.ua.cfg.UserAgent)
@@ -184,20 +184,21 @@ func (ua *UA) lookup(id CallID) (*call, error) {
 }
 
 // targetURI turns what was dialled into a URI: a SIP URI as is, "user@host"
-// as sip:user@host, anything else as sip:target@domain.
+// as sip:user@host, anything else as sip:target@domain (sips: on a SIPS
+// line).
 func (l *line) targetURI(target string) (sipmsg.URI, error) {
 	t := strings.TrimSpace(target)
 	low := strings.ToLower(t)
 	switch {
 	case strings.HasPrefix(low, "sip:") || strings.HasPrefix(low, "sips:"):
 	case strings.Contains(t, "@"):
-		t = "sip:" + t
+		t = l.scheme() + ":" + t
 	default:
 		d := l.domain
 		if d == "" {
 			return sipmsg.URI{}, fmt.Errorf("sipua: line %d has no domain to dial %q in", l.n, target)
 		}
-		t = "sip:" + t + "@" + d
+		t = l.scheme() + ":" + t + "@" + d
 	}
 	u, err := sipmsg.ParseURI(t)
 	if err != nil {
@@ -277,7 +278,7 @@ func (ua *UA) dial(line int, target, replaces string, local Media) (CallID, erro
 		inv.Add("To", (&sipmsg.NameAddr{URI: u}).String())
 		inv.Add("Call-ID", sipmsg.NewCallID(ua.contactHost))
 		inv.Add("CSeq", "1 INVITE")
-		inv.Add("Contact", ua.contactFor(c.tk, l.cfg.User))
+		inv.Add("Contact", ua.contactFor(c.tk, l))
 		inv.Add("Allow", allowHeader)
 		c.sessionHeaders(inv)
 		if replaces != "" {
@@ -309,6 +310,10 @@ func (c *call) sendInvite(inv *sipmsg.Message) {
 			switch {
 			case c.cancelWanted || c.state == csTerminating:
 				c.end(487)
+			case tlsFailure(err) != nil:
+				// the server did not prove who it is (logged above): no
+				// other server or transport is tried (as for REGISTER)
+				c.end(503)
 			case c.failover(err.Error()):
 			case errors.Is(err, transaction.ErrTimeout):
 				c.end(408)
@@ -387,7 +392,7 @@ func (c *call) failover(why string) bool {
 	c.dest, c.tk = c.line.proxy, c.line.tk
 	inv.RemoveFirst("Via")
 	inv.Prepend("Via", c.ua.viaFor(c.tk))
-	inv.Set("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
+	inv.Set("Contact", c.ua.contactFor(c.tk, c.line))
 	c.sendInvite(inv)
 	return true
 }
@@ -794,7 +799,7 @@ func (c *call) respondInvite(code int, mod func(r *sipmsg.Message)) *sipmsg.Mess
 	build := func(r *sipmsg.Message) {
 		addToTag(r, c.localTag)
 		if code < 300 {
-			r.Add("Contact", c.ua.contactFor(c.tk, c.line.cfg.User))
+			r.Add("Contact", c.ua.contactFor(c.tk, c.line))
 		}
 		if mod != nil {
 			mod(r)

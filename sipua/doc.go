@@ -34,7 +34,21 @@
 // TLS runs no retransmission timers (RFC 3261 17.1.1.2, 17.1.2.2, 17.2.1,
 // 17.2.2); a connection that cannot be made fails its requests at once.
 // The UA listens on UDP and TCP at the same port, and on TLS with a
-// certificate. Responses go on the connection the request came on, else
+// certificate.
+//
+// TLS (Config.TLSCA): a server must show a certificate that chains to the
+// configured CAs (else the system roots) for the name the line was
+// configured with (RFC 5922 section 4: the registrar's or proxy's host,
+// not an SRV target) or for the IP address; the phone's own certificate
+// goes to servers that ask. A server that fails is a *transport.CertError:
+// the REGISTER fails with 503 and Event.Reason ("registrar pbx.test:
+// certificate not trusted (x509: ...)"), with no failover to another
+// server or transport. A SIPS line (LineConfig.SIPS, RFC 3261 26.2.2)
+// uses sips: for its address of record, REGISTER, Contact and dialled
+// numbers, over TLS only; a sips: Request-URI that arrives over UDP or
+// TCP gets 416.
+//
+// Responses go on the connection the request came on, else
 // to the Via's received address and sent-by port (RFC 3261 18.2.2).
 // Keepalives are RFC 5626 CRLF pings on the line's connection.
 //

@@ -61,8 +61,10 @@ func (s *server) target() (resolve.Target, bool) {
 }
 
 // serverURI is the URI a configured host[:port] is resolved as: the
-// line's transport, when set, as the transport parameter (RFC 3263 4.1).
-func serverURI(hostport, transport string) (sipmsg.URI, error) {
+// line's transport, when set, as the transport parameter (RFC 3263 4.1);
+// on a SIPS line a sips: URI, which only TLS serves (no transport
+// parameter: RFC 5630 deprecates transport=tls).
+func serverURI(hostport, transport string, sips bool) (sipmsg.URI, error) {
 	host, port := hostport, 0
 	if h, p, err := net.SplitHostPort(hostport); err == nil {
 		n, err := strconv.Atoi(p)
@@ -72,6 +74,10 @@ func serverURI(hostport, transport string) (sipmsg.URI, error) {
 		host, port = h, n
 	}
 	u := sipmsg.URI{Scheme: "sip", Host: trimBrackets(host), Port: port}
+	if sips {
+		u.Scheme = "sips"
+		return u, nil
+	}
 	if transport != "" {
 		u.Params = []sipmsg.Param{{Name: "transport", Value: transport}}
 	}
@@ -147,7 +153,7 @@ func (l *line) resolve() error {
 		if s.hp == "" {
 			continue
 		}
-		u, err := serverURI(s.hp, l.cfg.Transport)
+		u, err := serverURI(s.hp, l.cfg.Transport, l.sips)
 		if err != nil {
 			return fmt.Errorf("sipua: line %d %s: %w", l.n, s.what, err)
 		}
@@ -168,16 +174,18 @@ func (l *line) resolve() error {
 
 // apply points the line at its servers' current targets: where its
 // REGISTERs and other requests go, over what, and the name a TLS server
-// must prove.
+// must prove: the configured host (RFC 5922 section 4: the domain of the
+// URI the client resolved, not an SRV target, as DNS is not secured), an
+// IP address when that is what was configured.
 func (l *line) apply() {
 	if t, ok := l.reg.target(); ok {
 		l.registrar = t.UDPAddr()
 		l.proxy = l.registrar
-		l.tk, l.serverName = tkindOf(t.Transport), t.ServerName
+		l.tk, l.serverName = tkindOf(t.Transport), l.reg.uri.Host
 	}
 	if t, ok := l.out.target(); ok {
 		l.proxy = t.UDPAddr()
-		l.tk, l.serverName = tkindOf(t.Transport), t.ServerName
+		l.tk, l.serverName = tkindOf(t.Transport), l.out.uri.Host
 	}
 }
 

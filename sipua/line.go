@@ -12,6 +12,7 @@ import (
 	"github.com/deskphone/deskphone/sipua/digest"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 	"github.com/deskphone/deskphone/sipua/transaction"
+	"github.com/deskphone/deskphone/sipua/transport"
 )
 
 // Registration timing.
@@ -60,10 +61,12 @@ type line struct {
 	proxy      *net.UDPAddr // where requests go (the outbound proxy, else the registrar); nil: peer-to-peer
 	tk         tkind        // transport of the line's requests (the current target's)
 	serverName string       // TLS: the name the registrar/proxy must prove
+	sips       bool         // the line's URIs are sips: (LineConfig.SIPS)
 	reg, out   server       // the registrar and the outbound proxy as resolved (hop.go)
 
 	regState  RegState
 	regCode   int       // the failure's status while regState is RegFailed
+	regWhy    string    // and what is known of why (Event.Reason)
 	regAt     time.Time // the last 2xx to a REGISTER, or re-registration on a lost connection
 	regCallID string
 	regTag    string
@@ -96,10 +99,27 @@ func newLine(ua *UA, n int, lc LineConfig) (*line, error) {
 	if lc.User == "" {
 		return nil, fmt.Errorf("sipua: line %d: no user", n)
 	}
-	l := &line{ua: ua, n: n, cfg: lc, domain: lc.Domain, authUser: lc.AuthUser, expires: lc.Expires}
+	// A server written as a URI: sips: makes the line a SIPS line.
+	for _, hp := range []*string{&lc.Registrar, &lc.OutboundProxy} {
+		low := strings.ToLower(*hp)
+		switch {
+		case strings.HasPrefix(low, "sips:"):
+			*hp, lc.SIPS = (*hp)[5:], true
+		case strings.HasPrefix(low, "sip:"):
+			*hp = (*hp)[4:]
+		}
+	}
+	l := &line{ua: ua, n: n, cfg: lc, domain: lc.Domain, authUser: lc.AuthUser, expires: lc.Expires, sips: lc.SIPS}
 	tk, err := parseTransport(lc.Transport)
 	if err != nil {
 		return nil, fmt.Errorf("sipua: line %d: %w", n, err)
+	}
+	if lc.SIPS {
+		// RFC 3261 26.2.2: sips means TLS on every hop.
+		if lc.Transport != "" && tk != tTLS {
+			return nil, fmt.Errorf("sipua: line %d: sips needs transport tls, not %s", n, lc.Transport)
+		}
+		tk = tTLS
 	}
 	l.tk = tk
 	if l.authUser == "" {
@@ -128,14 +148,31 @@ func hostOnly(hp string) string {
 }
 
 // contact is the line's Contact, naming its transport.
-func (l *line) contact() string { return l.ua.contactFor(l.tk, l.cfg.User) }
+func (l *line) contact() string { return l.ua.contactFor(l.tk, l) }
+
+// scheme is the scheme of the line's URIs: "sips" on a SIPS line.
+func (l *line) scheme() string {
+	if l.sips {
+		return "sips"
+	}
+	return "sip"
+}
 
 func (l *line) aor() sipmsg.URI {
 	d := l.domain
 	if d == "" {
 		d = l.ua.contactHost
 	}
-	return sipmsg.URI{Scheme: "sip", User: l.cfg.User, Host: d}
+	return sipmsg.URI{Scheme: l.scheme(), User: l.cfg.User, Host: d}
+}
+
+// server names the server the line's requests go to, for messages:
+// "outbound proxy HOST" or "registrar HOST".
+func (l *line) server() string {
+	if len(l.out.targets) > 0 {
+		return "outbound proxy"
+	}
+	return "registrar"
 }
 
 func (l *line) fromValue() string {
@@ -175,16 +212,23 @@ func (l *line) keepalive() {
 
 // setReg moves the line to state (code: the failure's status for
 // RegFailed) and reports a change.
-func (l *line) setReg(state RegState, code int) {
+func (l *line) setReg(state RegState, code int) { l.setRegWhy(state, code, "") }
+
+// setRegWhy is setReg with why a failure happened (Event.Reason).
+func (l *line) setRegWhy(state RegState, code int, why string) {
 	if state != RegFailed {
-		code = 0
+		code, why = 0, ""
 	}
-	if state == l.regState && code == l.regCode {
+	if state == l.regState && code == l.regCode && why == l.regWhy {
 		return
 	}
-	l.regState, l.regCode = state, code
-	e := Event{Kind: RegChanged, Line: l.n, RegState: state, Code: code}
-	l.ua.logf("sipua: line %d %s", l.n, e.RegText())
+	l.regState, l.regCode, l.regWhy = state, code, why
+	e := Event{Kind: RegChanged, Line: l.n, RegState: state, Code: code, Reason: why}
+	if why != "" {
+		l.ua.logf("sipua: line %d %s: %s", l.n, e.RegText(), why)
+	} else {
+		l.ua.logf("sipua: line %d %s", l.n, e.RegText())
+	}
 	l.ua.emit(e)
 }
 
@@ -219,7 +263,7 @@ func (l *line) sendRegister(expires int) {
 	}
 	ua := l.ua
 	l.regSeq++
-	ruri := sipmsg.URI{Scheme: "sip", Host: l.domain}
+	ruri := sipmsg.URI{Scheme: l.scheme(), Host: l.domain}
 	if l.domain == "" {
 		ruri.Host = hostOnly(l.cfg.Registrar)
 	}
@@ -253,6 +297,14 @@ func (l *line) sendRegister(expires int) {
 				code = 503
 			}
 			l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
+			if why := tlsFailure(err); why != nil {
+				// The server did not prove who it is (or refused the
+				// phone's certificate): the registration fails, saying
+				// why. No other server or transport is tried (a
+				// downgrade is what an attacker would want).
+				l.regFailedWhy(503, expires, 0, l.server()+" "+why.Error())
+				return
+			}
 			if expires != 0 && l.failover(err.Error(), c.to, viaTransport(c.req), &l.regTried) {
 				l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
 				return
@@ -270,6 +322,21 @@ func (l *line) sendRegister(expires int) {
 }
 
 func isTimeout(err error) bool { return errors.Is(err, transaction.ErrTimeout) }
+
+// tlsFailure is the TLS verdict inside err, if it is one: a server
+// certificate that did not verify, or a server that refused the phone in
+// its handshake.
+func tlsFailure(err error) error {
+	var ce *transport.CertError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	var re *transport.RefusedError
+	if errors.As(err, &re) {
+		return re
+	}
+	return nil
+}
 
 func (l *line) onRegResponse(c *outReq, r *sipmsg.Message, expires int) {
 	if l.regTx != c || r.StatusCode < 200 {
@@ -343,12 +410,17 @@ func retryAfter(r *sipmsg.Message) time.Duration {
 // regFailed reports the failure and tries again later (never a tight loop):
 // after the RFC 5626 backoff, or Retry-After if that is longer.
 func (l *line) regFailed(code, expires int, after time.Duration) {
+	l.regFailedWhy(code, expires, after, "")
+}
+
+// regFailedWhy is regFailed with why (Event.Reason).
+func (l *line) regFailedWhy(code, expires int, after time.Duration, why string) {
 	if expires == 0 {
 		l.setReg(Unregistered, 0)
 		l.ua.regDone()
 		return
 	}
-	l.setReg(RegFailed, code)
+	l.setRegWhy(RegFailed, code, why)
 	l.digest.Reset() // the next attempt starts with fresh challenges
 	l.failures++
 	bound := regBackoff(l.failures)

@@ -47,6 +47,20 @@ func (ua *UA) badScheme(srv *transaction.Server, m *sipmsg.Message) bool {
 	return true
 }
 
+// insecureSIPS answers 416 Unsupported URI Scheme to a request with a
+// sips: Request-URI that did not come over TLS (the caller checked) and
+// reports whether it did: sips means TLS on every hop (RFC 3261 section
+// 26.2.2), and one that arrives over UDP or TCP has lost that on the way.
+func (ua *UA) insecureSIPS(srv *transaction.Server, m *sipmsg.Message) bool {
+	scheme, _, _ := strings.Cut(m.RequestURI, ":")
+	if !strings.EqualFold(scheme, "sips") {
+		return false
+	}
+	ua.logf("sipua: 416 to %s with a sips Request-URI not over TLS", m.Method)
+	ua.respond(srv, 416, "", func(r *sipmsg.Message) { addToTag(r, sipmsg.NewTag()) })
+	return true
+}
+
 // badBody answers a request whose body the UA cannot read (8.2.3): 415
 // Unsupported Media Type with Accept for a type the method does not take,
 // with Accept-Encoding for a Content-Encoding other than identity; 400

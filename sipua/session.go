@@ -227,7 +227,7 @@ func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
 	}
 	c.reSrv = srv
 	c.reOK = ua.respond(srv, 200, "", func(r *sipmsg.Message) {
-		r.Add("Contact", ua.contactFor(c.tk, c.line.cfg.User))
+		r.Add("Contact", ua.contactFor(c.tk, c.line))
 		r.Add("Allow", allowHeader)
 		c.sessionAnswer(m, r)
 		r.Add("Content-Type", "application/sdp")
@@ -463,7 +463,7 @@ func (ua *UA) handleRefer(srv *transaction.Server, m *sipmsg.Message) {
 	if seq, _, _ := m.CSeq(); seq > c.dlg.RemoteSeq {
 		c.dlg.RemoteSeq = seq
 	}
-	ua.respond(srv, 202, "", func(r *sipmsg.Message) { r.Add("Contact", ua.contactFor(c.tk, c.line.cfg.User)) })
+	ua.respond(srv, 202, "", func(r *sipmsg.Message) { r.Add("Contact", ua.contactFor(c.tk, c.line)) })
 	n := c.inDialog(c.dlg, "NOTIFY")
 	n.Add("Event", "refer")
 	n.Add("Subscription-State", "terminated;reason=noresource")

@@ -3,6 +3,7 @@ package sipua
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -53,7 +54,7 @@ func (ua *UA) listen() error {
 		if err != nil {
 			return fmt.Errorf("sipua: %w", err)
 		}
-		ua.tcp = transport.NewStream(transport.StreamConfig{Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf,
+		ua.tcp = transport.NewStream(transport.StreamConfig{Handler: ua.streamRecv(tTCP), Oversize: ua.oversize, Logf: ua.logf,
 			Closed: func(a *net.UDPAddr, err error) { ua.post(func() { ua.streamClosed(tTCP, a, err) }) }})
 		ua.conn, ua.local = conn, conn.LocalAddr()
 		err = ua.tcp.Listen(ua.local.String())
@@ -67,27 +68,12 @@ func (ua *UA) listen() error {
 		conn.Close()
 		ua.tcp.Close()
 	}
-	client := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: ua.cfg.TLSInsecureSkipVerifyLabOnly}
-	if ua.cfg.TLSCAFile != "" {
-		pem, err := os.ReadFile(ua.cfg.TLSCAFile)
-		if err != nil {
-			return ua.listenFailed(fmt.Errorf("sipua: TLS CA file: %w", err))
-		}
-		client.RootCAs = x509.NewCertPool()
-		if !client.RootCAs.AppendCertsFromPEM(pem) {
-			return ua.listenFailed(fmt.Errorf("sipua: TLS CA file %s: no certificates", ua.cfg.TLSCAFile))
-		}
-	}
-	var server *tls.Config
-	if ua.cfg.TLSCertFile != "" {
-		cert, err := tls.LoadX509KeyPair(ua.cfg.TLSCertFile, ua.cfg.TLSKeyFile)
-		if err != nil {
-			return ua.listenFailed(fmt.Errorf("sipua: TLS certificate: %w", err))
-		}
-		server = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	client, server, err := tlsConfigs(ua.cfg)
+	if err != nil {
+		return ua.listenFailed(err)
 	}
 	ua.tls = transport.NewStream(transport.StreamConfig{TLS: true, ServerTLS: server, ClientTLS: client,
-		Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf,
+		Handler: ua.streamRecv(tTLS), Oversize: ua.oversize, Logf: ua.logf,
 		Closed: func(a *net.UDPAddr, err error) { ua.post(func() { ua.streamClosed(tTLS, a, err) }) }})
 	ua.tlsPort = ua.local.Port
 	if server != nil {
@@ -105,6 +91,45 @@ func (ua *UA) listen() error {
 		ua.tlsPort = ua.tls.LocalAddr().Port
 	}
 	return nil
+}
+
+// tlsConfigs builds the TLS client's and listener's configurations from
+// Config: the CAs a server must chain to (none given: the system roots),
+// and the phone's certificate for both sides (server nil without one).
+func tlsConfigs(cfg Config) (client, server *tls.Config, err error) {
+	client = &tls.Config{MinVersion: tls.VersionTLS12}
+	ca := cfg.TLSCA
+	if cfg.TLSCAFile != "" {
+		b, err := os.ReadFile(cfg.TLSCAFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sipua: TLS CA file: %w", err)
+		}
+		ca = append(append(ca[:len(ca):len(ca)], '\n'), b...)
+	}
+	if len(ca) > 0 {
+		client.RootCAs = x509.NewCertPool()
+		if !client.RootCAs.AppendCertsFromPEM(ca) {
+			return nil, nil, errors.New("sipua: TLS CAs: no PEM certificate")
+		}
+	}
+	certPEM, keyPEM := cfg.TLSCert, cfg.TLSKey
+	if len(certPEM) == 0 && cfg.TLSCertFile != "" {
+		if certPEM, err = os.ReadFile(cfg.TLSCertFile); err == nil {
+			keyPEM, err = os.ReadFile(cfg.TLSKeyFile)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("sipua: TLS certificate: %w", err)
+		}
+	}
+	if len(certPEM) == 0 {
+		return client, nil, nil
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sipua: TLS certificate: %w", err)
+	}
+	client.Certificates = []tls.Certificate{cert}
+	return client, &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}, nil
 }
 
 func (ua *UA) listenFailed(err error) error {
@@ -150,7 +175,7 @@ const reflowAfter = 30 * time.Second
 // outbound flow tokens).
 func (ua *UA) streamClosed(k tkind, a *net.UDPAddr, dialErr error) {
 	if dialErr != nil {
-		if n := ua.tl.Unreachable(a); n > 0 {
+		if n := ua.tl.Unreachable(a, dialErr); n > 0 {
 			ua.logf("sipua: %v: %d requests failed", dialErr, n)
 		}
 	}
@@ -170,10 +195,13 @@ func (ua *UA) streamClosed(k tkind, a *net.UDPAddr, dialErr error) {
 	}
 }
 
-// streamRecv hands a message from a TCP or TLS connection to the loop, as
-// UDP datagrams are (the source is the connection's remote address).
-func (ua *UA) streamRecv(b []byte, from *net.UDPAddr) {
-	ua.post(func() { ua.receive(b, from) })
+// streamRecv is the handler of k's connections: it hands each message to
+// the loop, as UDP datagrams are (the source is the connection's remote
+// address), saying what it came over.
+func (ua *UA) streamRecv(k tkind) func(b []byte, from *net.UDPAddr) {
+	return func(b []byte, from *net.UDPAddr) {
+		ua.post(func() { ua.receiveOn(k, b, from) })
+	}
 }
 
 // oversize answers a request over the size bound with 413 (RFC 3261
@@ -212,22 +240,31 @@ func (ua *UA) viaFor(k tkind) string {
 	return ua.viaSentBy[k] + ";branch=" + sipmsg.NewBranch() + ";rport"
 }
 
-// contactFor is our Contact for user on k (;transport=tcp/tls on
-// streams): the one Contact builder, for requests and responses alike.
-func (ua *UA) contactFor(k tkind, user string) string {
-	if c, ok := ua.contacts[k][user]; ok {
+// contactFor is the Contact of line l on k (;transport=tcp/tls on
+// streams; sips:user@host:port, no transport parameter, on a SIPS line
+// over TLS): the one Contact builder, for requests and responses alike.
+func (ua *UA) contactFor(k tkind, l *line) string {
+	sips := k == tTLS && l.sips
+	slot := int(k)
+	if sips {
+		slot = len(ua.contacts) - 1
+	}
+	if c, ok := ua.contacts[slot][l.cfg.User]; ok {
 		return c
 	}
-	u := sipmsg.URI{Scheme: "sip", User: user, Host: ua.contactHost, Port: ua.portFor(k)}
-	if k != tUDP {
+	u := sipmsg.URI{Scheme: "sip", User: l.cfg.User, Host: ua.contactHost, Port: ua.portFor(k)}
+	switch {
+	case sips:
+		u.Scheme = "sips"
+	case k != tUDP:
 		u.Params = []sipmsg.Param{{Name: "transport", Value: k.param()}}
 	}
 	c := "<" + u.String() + ">"
-	if ua.contacts[k] == nil {
-		ua.contacts[k] = map[string]string{}
+	if ua.contacts[slot] == nil {
+		ua.contacts[slot] = map[string]string{}
 	}
-	if len(ua.contacts[k]) < 16 { // the lines' users; anything else is not kept
-		ua.contacts[k][user] = c
+	if len(ua.contacts[slot]) < 16 { // the lines' users; anything else is not kept
+		ua.contacts[slot][u.User] = c
 	}
 	return c
 }

@@ -3,15 +3,8 @@ package sipua
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -69,51 +62,30 @@ func startUACfg(t *testing.T, cfg Config) (*UA, *wire) {
 	return ua, w
 }
 
-// writeCert makes a self-signed certificate for 127.0.0.1 in dir and
-// returns the certificate and key file names.
-func writeCert(t *testing.T, dir string) (certFile, keyFile string) {
+// writeCert makes a certificate for 127.0.0.1 signed by a CA of the
+// test's in dir and returns the certificate, key and CA file names.
+func writeCert(t *testing.T, dir string) (certFile, keyFile, caFile string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
+	ca := testtool.NewCA(t, "deskphone test CA")
+	certFile, keyFile = ca.Issue(t, "127.0.0.1", testtool.LeafOptions{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}}).WriteFiles(t, dir, "phone")
+	caFile = filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, ca.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
+	return certFile, keyFile, caFile
 }
 
 // TestCallOverStream runs the whole call (INVITE to BYE, both ways of
 // hanging up) between two UAs over TCP and over TLS.
 func TestCallOverStream(t *testing.T) {
-	cert, key := writeCert(t, t.TempDir())
+	cert, key, caFile := writeCert(t, t.TempDir())
 	for _, tc := range []struct {
 		name, via string
 		cfg       Config
 		port      func(*UA) int
 	}{
 		{"tcp", "TCP", Config{}, func(u *UA) int { return u.LocalAddr().Port }},
-		{"tls", "TLS", Config{TLSCertFile: cert, TLSKeyFile: key, TLSCAFile: cert}, func(u *UA) int { return u.TLSAddr().Port }},
+		{"tls", "TLS", Config{TLSCertFile: cert, TLSKeyFile: key, TLSCAFile: caFile}, func(u *UA) int { return u.TLSAddr().Port }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ca, cb := tc.cfg, tc.cfg
@@ -194,6 +166,12 @@ func tcpRegistrarConns(t *testing.T) (addr string, got chan *sipmsg.Message, con
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveRegistrar(t, ln)
+}
+
+// serveRegistrar is tcpRegistrarConns on a listener of the caller's (a
+// TLS one: tls_test.go).
+func serveRegistrar(t *testing.T, ln net.Listener) (addr string, got chan *sipmsg.Message, conns chan net.Conn) {
 	t.Cleanup(func() { ln.Close() })
 	got, conns = make(chan *sipmsg.Message, 8), make(chan net.Conn, 8)
 	go func() {

@@ -27,6 +27,14 @@ type LineConfig struct {
 	// Via says it (SIP/2.0/TCP, SIP/2.0/TLS) and the Contact carries
 	// ;transport=tcp or ;transport=tls. TLS's default port is 5061.
 	Transport string
+	// SIPS makes the line's addresses sips: URIs (RFC 3261 section
+	// 26.2.2, RFC 5630): its address of record (From, To), the
+	// REGISTER's Request-URI, its Contact (sips:user@host:port, no
+	// transport parameter) and the Request-URI of numbers it dials, and
+	// its servers are found as sips: URIs (RFC 3263: TLS only). It needs
+	// Transport "tls" or "". A Registrar or OutboundProxy written as
+	// "sips:host[:port]" sets it too.
+	SIPS bool
 }
 
 // Config configures a UA.
@@ -80,15 +88,24 @@ type Config struct {
 	Reliable100rel bool
 
 	// TLS. The UA always listens on TCP at Listen's port too; it listens
-	// for TLS only with a certificate. Lines with transport tls verify the
-	// server against TLSCAFile (PEM; "" = the system roots), by the host
-	// name of their registrar/outbound proxy.
-	TLSCertFile, TLSKeyFile string // PEM certificate chain and key for the TLS listener
+	// for TLS only with a certificate. A TLS server the UA connects to
+	// must prove, with a certificate chain to one of the CAs (TLSCA and
+	// TLSCAFile; neither: the system roots, which a phone's initramfs
+	// does not have), the name of the line's registrar or outbound proxy
+	// as configured (RFC 5922 section 4: the URI's host, never an SRV
+	// target DNS gave; an IP address is checked against the IP
+	// addresses the certificate names). A failure fails the request at
+	// once (a REGISTER with 503 and Event.Reason saying why); nothing is
+	// ever sent over a connection that did not verify, and no other
+	// transport is tried.
+	//
+	// The certificate (TLSCert and TLSKey, or the files) is the phone's:
+	// the TLS listener's, and the client certificate a server that asks
+	// for one gets.
+	TLSCA, TLSCert, TLSKey  []byte // PEM: CA certificates; the phone's certificate chain; its private key
+	TLSCAFile               string // PEM file of CAs, added to TLSCA
+	TLSCertFile, TLSKeyFile string // PEM files of the certificate chain and key, when TLSCert is empty
 	TLSListen               string // TLS address; "" = Listen's host, port+1 (port 0 stays 0)
-	TLSCAFile               string // CAs that sign the servers
-	// TLSInsecureSkipVerifyLabOnly accepts any server certificate: for
-	// labs with self-signed PBXs only; it gives up all protection.
-	TLSInsecureSkipVerifyLabOnly bool
 }
 
 // CallID names a call for the life of the UA.
@@ -202,6 +219,6 @@ type Event struct {
 	// CallIncoming: the confirmed call this INVITE with Replaces (RFC
 	// 3891) takes over; 0 = none. Answering it ends that call with a BYE.
 	ReplacesCall CallID
-	Reason       string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any
+	Reason       string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any; RegChanged with RegFailed: why, when the phone knows more than the code, e.g. "registrar pbx.example.com: certificate not trusted (x509: certificate signed by unknown authority)"
 	Text         string // MessageReceived: the message, one line, valid UTF-8, at most MaxMessageText bytes
 }

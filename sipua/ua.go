@@ -79,7 +79,7 @@ type UA struct {
 	nextCall    CallID
 	mwi         map[int]*mwiSub      // message-summary subscriptions by line (mwi.go)
 	viaSentBy   [3]string            // "SIP/2.0/UDP host:port" per transport, once started (viaFor)
-	contacts    [3]map[string]string // Contact values per transport and user, once started (contactFor)
+	contacts    [4]map[string]string // Contact values per transport (and SIPS over TLS) and user, once started (contactFor)
 	closing     bool
 	pendingRegs int
 	closeReady  chan struct{}
@@ -420,7 +420,10 @@ func (ua *UA) trusted(ip net.IP) bool {
 }
 
 // receive handles one datagram on the loop goroutine.
-func (ua *UA) receive(b []byte, from *net.UDPAddr) {
+func (ua *UA) receive(b []byte, from *net.UDPAddr) { ua.receiveOn(tUDP, b, from) }
+
+// receiveOn handles one message that came over k on the loop goroutine.
+func (ua *UA) receiveOn(k tkind, b []byte, from *net.UDPAddr) {
 	if ua.cfg.Trace != nil {
 		ua.cfg.Trace("recv", from, b)
 	}
@@ -453,6 +456,9 @@ func (ua *UA) receive(b []byte, from *net.UDPAddr) {
 	}
 	if srv == nil { // ACK to a 2xx
 		ua.handleAck(m.Clone())
+		return
+	}
+	if k != tTLS && ua.insecureSIPS(srv, m) {
 		return
 	}
 	ua.handleRequest(srv, srv.Request())

@@ -146,7 +146,7 @@ func (ua *UA) handleUpdate(srv *transaction.Server, m *sipmsg.Message) {
 		}
 	}
 	ua.respond(srv, 200, "", func(r *sipmsg.Message) {
-		r.Add("Contact", ua.contactFor(c.tk, c.line.cfg.User))
+		r.Add("Contact", ua.contactFor(c.tk, c.line))
 		r.Add("Allow", allowHeader)
 		if confirmed {
 			c.sessionAnswer(m, r)

@@ -111,7 +111,11 @@ func Run(ctx context.Context, o Options) error {
 		RingTimeout:    time.Duration(cfg.RingSeconds) * time.Second,
 		// sip.100rel: reliable 180s for callers that support 100rel.
 		Reliable100rel: cfg.Reliable100rel,
-		Logf:           logf,
+		// sip.tls_ca, sip.tls_cert, sip.tls_key: whom TLS servers must
+		// chain to (a phone has no system roots) and the phone's own
+		// certificate.
+		TLSCA: []byte(cfg.TLSCA), TLSCert: []byte(cfg.TLSCert), TLSKey: []byte(cfg.TLSKey),
+		Logf: logf,
 		// A PBX's NOTIFY check-sync: re-fetch now (Resync never blocks).
 		OnCheckSync: func(int) { prov.Resync() },
 		OnMessageSummary: func(line int, waiting bool, n, o int) {
@@ -298,7 +302,7 @@ func uaLines(cfg config.Config, step func(string, ...any)) []sipua.LineConfig {
 			User: l.User, Domain: l.Domain, DisplayName: l.DisplayName,
 			AuthUser: l.AuthUser, Password: l.Password,
 			Registrar: l.Registrar, OutboundProxy: l.OutboundProxy, Expires: l.Expires,
-			Transport: l.Transport,
+			Transport: l.Transport, SIPS: l.SIPS,
 		})
 	}
 	return lines

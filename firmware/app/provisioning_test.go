@@ -25,7 +25,7 @@ import (
 // of bad certificates are firmware/provision's TestHTTPSProvisioning.
 func TestProvisionOverHTTPS(t *testing.T) {
 	ca := testtool.NewCA(t, "fleet CA")
-	good := ca.Issue(t, testtool.CertSpec{Name: "prov", Hosts: []string{"127.0.0.1"}})
+	good := ca.Issue(t, "prov", testtool.LeafOptions{Hosts: []string{"127.0.0.1"}})
 	root := t.TempDir()
 	n := testtool.Nginx(t, testtool.NginxConfig{Root: root, HTTP: true, CertFile: good.CertFile, KeyFile: good.KeyFile})
 	mac, _ := net.ParseMAC("52:54:00:12:34:60")

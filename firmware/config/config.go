@@ -23,6 +23,7 @@ type Line struct {
 	Registrar     string // line.N.registrar: host[:port]; "" = no registration (peer-to-peer)
 	OutboundProxy string // line.N.outbound_proxy: host[:port] requests go to; "" = the registrar
 	Transport     string // line.N.transport: udp, tcp or tls
+	SIPS          bool   // line.N.sips: sips: URIs, TLS only
 	Expires       int    // line.N.expires: requested registration lifetime, seconds
 }
 
@@ -85,6 +86,11 @@ type Config struct {
 	NTPServer     string // ntp.server; "" = DHCP option 42
 	TimeZone      string // time.zone, an IANA name
 	TimeFormat    string // time.format: "24h" or "12h"
+	// TLSCA (sip.tls_ca) is the PEM of the CAs a TLS server's certificate
+	// must chain to; "" = the system roots, which a phone does not have.
+	// TLSCert and TLSKey (sip.tls_cert, sip.tls_key) are the phone's
+	// certificate chain and key, PEM; "" = none.
+	TLSCA, TLSCert, TLSKey string
 }
 
 // Warning is a line of a file that was skipped but did not stop the file
@@ -237,7 +243,12 @@ func (c Config) Validate() error {
 	if c.SIPPort >= c.RTPPortMin && c.SIPPort <= c.RTPPortMax {
 		return &Error{Key: "sip.port", Err: fmt.Errorf("%d is inside the RTP range %d-%d", c.SIPPort, c.RTPPortMin, c.RTPPortMax)}
 	}
-	return nil
+	for i, l := range c.Lines {
+		if l.SIPS && l.Transport != "tls" {
+			return &Error{Key: fmt.Sprintf("line.%d.sips", i+1), Err: fmt.Errorf("on needs line.%d.transport = tls, not %s", i+1, l.Transport)}
+		}
+	}
+	return c.checkTLSPair()
 }
 
 // String prints the configuration as a configuration file with every key,

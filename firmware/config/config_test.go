@@ -267,7 +267,7 @@ func TestKeys(t *testing.T) {
 	for _, name := range []string{"line.1.user", "line.4.expires", "line.3.outbound_proxy", "sip.port", "sip.trusted_only", "sip.100rel",
 		"rtp.port_min", "rtp.port_max", "audio.codecs", "audio.ptime", "call.noanswer_seconds", "call.ring_seconds", "call.forward_noanswer",
 		"call.forward_busy", "call.forward_always", "call.dnd", "voicemail.number", "tones.locale",
-		"provision.resync_minutes", "nat.public_address"} {
+		"provision.resync_minutes", "nat.public_address", "sip.tls_ca", "sip.tls_cert", "sip.tls_key", "line.2.sips"} {
 		if !seen[name] {
 			t.Errorf("key %s missing", name)
 		}
@@ -290,7 +290,9 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		// Whatever parsed prints and parses back to the same thing
-		// (passwords aside: they print masked).
+		// (passwords aside: they print masked; a masked TLS key would
+		// not parse back, so it is left out).
+		c.TLSKey = ""
 		back, _, err := Parse("again", []byte(c.String()), Default())
 		if err != nil {
 			t.Fatalf("String output does not parse: %v\n%s", err, c)

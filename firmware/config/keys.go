@@ -96,6 +96,12 @@ func buildKeys() []key {
 					return setEnum(&c.Lines[i].Transport, strings.ToLower(v), "udp", "tcp", "tls")
 				},
 				get: func(c Config) string { return c.Lines[i].Transport }},
+			// line.N.sips: the line's addresses are sips: URIs (RFC 3261
+			// 26.2.2): address of record, REGISTER, Contact, the numbers
+			// it dials; needs line.N.transport = tls.
+			key{name: p + "sips", def: "off", help: "sips: URIs for the line's address, REGISTER, Contact and dialled numbers (on/off); needs line.N.transport = tls",
+				set: func(c *Config, v string) error { return setBool(&c.Lines[i].SIPS, v) },
+				get: func(c Config) string { return onOff(c.Lines[i].SIPS) }},
 			// line.N.expires: requested registration lifetime in seconds,
 			// 60..86400 (the registrar may grant less).
 			key{name: p + "expires", def: "3600", help: "requested registration lifetime, seconds (60-86400)",
@@ -136,6 +142,38 @@ func buildKeys() []key {
 		key{name: "sip.100rel", def: "off", help: "as callee, send 180 reliably (RFC 3262, PRACK) when the caller supports 100rel (on/off); a caller that requires it always gets it, and reliable 18x received are always PRACKed",
 			set: func(c *Config, v string) error { return setBool(&c.Reliable100rel, v) },
 			get: func(c Config) string { return onOff(c.Reliable100rel) }},
+		// sip.tls_ca: the CAs a TLS server (registrar, proxy) must chain
+		// to, PEM on one line (line breaks as spaces or \n). Empty: the
+		// system roots; a phone's image carries none, so a phone with a
+		// TLS line needs this.
+		key{name: "sip.tls_ca", help: "PEM of the CAs a TLS server's certificate must chain to, on one line (line breaks as spaces or \\n); empty: the system roots, which a phone does not have. The server must also prove the registrar's / outbound proxy's configured host name, or its IP address",
+			set: setCAs,
+			get: func(c Config) string { return oneLinePEM(c.TLSCA) }},
+		// sip.tls_cert: the phone's certificate chain, PEM on one line:
+		// sent to a TLS server that asks for a client certificate, and
+		// the phone's TLS listener's.
+		key{name: "sip.tls_cert", help: "the phone's certificate chain, PEM on one line: its client certificate for TLS servers that ask, and its TLS listener's (at sip.port + 1); empty: none (and no TLS listener)",
+			set: func(c *Config, v string) error {
+				p, err := parseOneLinePEM(v, "CERTIFICATE")
+				if err != nil {
+					return err
+				}
+				c.TLSCert = string(p)
+				return nil
+			},
+			get: func(c Config) string { return oneLinePEM(c.TLSCert) }},
+		// sip.tls_key: the private key of sip.tls_cert, PEM on one line;
+		// masked when printed.
+		key{name: "sip.tls_key", help: "the private key of sip.tls_cert, PEM on one line (printed masked)", secret: true,
+			set: func(c *Config, v string) error {
+				p, err := parseOneLinePEM(v, "PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY")
+				if err != nil {
+					return err
+				}
+				c.TLSKey = string(p)
+				return nil
+			},
+			get: func(c Config) string { return oneLinePEM(c.TLSKey) }},
 		// rtp.port_min: lowest local RTP port (even ports carry RTP, the next
 		// odd one RTCP).
 		key{name: "rtp.port_min", def: "10000", help: "lowest local RTP port (1024-65534)",

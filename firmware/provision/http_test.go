@@ -174,12 +174,12 @@ func TestHTTPProvisioning(t *testing.T) {
 // gets in.
 func TestHTTPSProvisioning(t *testing.T) {
 	ca := testtool.NewCA(t, "deskphone test CA")
-	good := ca.Issue(t, testtool.CertSpec{Name: "good", Hosts: []string{"127.0.0.1"}})
-	expired := ca.Issue(t, testtool.CertSpec{Name: "expired", Hosts: []string{"127.0.0.1"},
+	good := ca.Issue(t, "good", testtool.LeafOptions{Hosts: []string{"127.0.0.1"}})
+	expired := ca.Issue(t, "expired", testtool.LeafOptions{Hosts: []string{"127.0.0.1"},
 		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
-	otherName := ca.Issue(t, testtool.CertSpec{Name: "other", Hosts: []string{"prov.example"}})
-	client := ca.Issue(t, testtool.CertSpec{Name: "phone", Client: true})
-	stranger := testtool.NewCA(t, "someone else").Issue(t, testtool.CertSpec{Name: "stranger", Hosts: []string{"127.0.0.1"}})
+	otherName := ca.Issue(t, "other", testtool.LeafOptions{Hosts: []string{"prov.example"}})
+	client := ca.Issue(t, "phone", testtool.LeafOptions{})
+	stranger := testtool.NewCA(t, "someone else").Issue(t, "stranger", testtool.LeafOptions{Hosts: []string{"127.0.0.1"}})
 	b64 := base64.StdEncoding.EncodeToString
 
 	root := t.TempDir()

@@ -15,7 +15,7 @@ import (
 // the access log, and Kill.
 func TestNginx(t *testing.T) {
 	ca := NewCA(t, "test CA")
-	cert := ca.Issue(t, CertSpec{Name: "srv", Hosts: []string{"127.0.0.1"}})
+	cert := ca.Issue(t, "srv", LeafOptions{Hosts: []string{"127.0.0.1"}})
 	root := t.TempDir()
 	os.WriteFile(filepath.Join(root, "a.txt"), []byte("hello\n"), 0o644)
 	n := Nginx(t, NginxConfig{Root: root, HTTP: true, CertFile: cert.CertFile, KeyFile: cert.KeyFile})

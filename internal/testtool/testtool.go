@@ -1,7 +1,8 @@
 // Package testtool is the one place tests ask for what they need from the
 // machine: a peer's binary (sipp, kamailio, qemu-system-aarch64, ...), a
 // prerequisite that is not a binary, network ports, and a DNS server
-// serving the test's records (DNSMasq).
+// serving the test's records (DNSMasq), and certificates signed by a CA
+// the test makes (NewCA).
 //
 // A missing tool skips the test on a developer's machine but fails it
 // under CI (CI set in the environment), where the project's own scripts

@@ -135,8 +135,10 @@ func (c *Client) Terminate() { c.terminate() }
 // (a reliable transport's connect failed): every client transaction over a
 // reliable transport to that address that has no final response yet ends
 // with ErrTransport at once, as RFC 3261 8.1.3.1 and 17.1.4 ask, instead
-// of waiting for timer B or F. It returns how many ended.
-func (l *Layer) Unreachable(to *net.UDPAddr) int {
+// of waiting for timer B or F. The error wraps cause (why the connection
+// failed, e.g. a TLS certificate that did not verify; nil: unknown), so
+// the TU can say why. It returns how many ended.
+func (l *Layer) Unreachable(to *net.UDPAddr, cause error) int {
 	var failed []*Client
 	for _, c := range l.clients {
 		if c.reliable && c.to != nil && c.to.Port == to.Port && c.to.IP.Equal(to.IP) &&
@@ -144,8 +146,12 @@ func (l *Layer) Unreachable(to *net.UDPAddr) int {
 			failed = append(failed, c)
 		}
 	}
+	err := fmt.Errorf("%w: cannot connect to %v", ErrTransport, to)
+	if cause != nil {
+		err = fmt.Errorf("%w: cannot connect to %v: %w", ErrTransport, to, cause)
+	}
 	for _, c := range failed {
-		c.fail(fmt.Errorf("%w: cannot connect to %v", ErrTransport, to))
+		c.fail(err)
 	}
 	return len(failed)
 }

@@ -155,8 +155,9 @@ func TestUnreachable(t *testing.T) {
 			_, _ = e.l.NewClient(overTCP(request("OPTIONS", "z9hG4bKa")), other, h) // elsewhere
 		})
 		var n int
-		e.do(func() { n = e.l.Unreachable(peer) })
-		if n != 2 || len(errs) != 2 || !errors.Is(errs[0], ErrTransport) || !errors.Is(errs[1], ErrTransport) {
+		cause := errors.New("certificate not trusted")
+		e.do(func() { n = e.l.Unreachable(peer, cause) })
+		if n != 2 || len(errs) != 2 || !errors.Is(errs[0], ErrTransport) || !errors.Is(errs[1], ErrTransport) || !errors.Is(errs[0], cause) {
 			t.Fatalf("Unreachable ended %d, errors %v", n, errs)
 		}
 		if c, _ := e.len(); c != 2 {

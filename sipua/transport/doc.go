@@ -12,4 +12,11 @@
 // and a bound on the number of connections. Each connection has a reader
 // and a writer goroutine; Send only queues, so the caller's state machine
 // never waits on the network.
+//
+// A TLS client always verifies the server (InsecureSkipVerify in the
+// caller's configuration is overridden): a chain to its RootCAs and the
+// name given to Send, or the IP address. A server that fails is closed
+// before anything is sent, with a *CertError as the dial error; one that
+// ends a connection we opened before sending anything refused us in its
+// handshake (a *RefusedError), so that its requests fail at once too.
 package transport

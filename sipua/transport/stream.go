@@ -33,8 +33,10 @@ var (
 type StreamConfig struct {
 	// TLS makes this a TLS transport. Server is the listener's
 	// configuration (it needs Certificates; nil: TLS is only dialled).
-	// Client is the dialler's: RootCAs (nil: the system roots) and
-	// InsecureSkipVerify (labs only); ServerName is set per connection.
+	// Client is the dialler's: RootCAs (nil: the system roots) and the
+	// client certificate (Certificates) a server that asks gets;
+	// ServerName is set per connection, and the server's certificate is
+	// always verified against it (a failure is a *CertError).
 	TLS         bool
 	ServerTLS   *tls.Config
 	ClientTLS   *tls.Config
@@ -80,6 +82,7 @@ type streamConn struct {
 	done    chan struct{}
 	once    sync.Once
 	lastUse atomic.Int64 // unix nanoseconds of the last read or write
+	heard   atomic.Bool  // something came from the peer
 }
 
 // NewStream returns a Stream that does no I/O until Listen or Send.
@@ -363,14 +366,16 @@ func (sc *streamConn) dial(d *dialInfo) (net.Conn, error) {
 	if s.cfg.ClientTLS != nil {
 		cfg = s.cfg.ClientTLS.Clone()
 	}
+	cfg.InsecureSkipVerify = false // a server always proves who it is
 	cfg.ServerName = d.serverName
 	if cfg.ServerName == "" {
 		cfg.ServerName = sc.remote.Addr().String()
 	}
+	d.serverName = cfg.ServerName // for a RefusedError
 	tc := tls.Client(c, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
-		return nil, err
+		return nil, certError(cfg.ServerName, err)
 	}
 	return tc, nil
 }
@@ -405,7 +410,7 @@ func (sc *streamConn) writer(up chan net.Conn, d *dialInfo) {
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
-		sc.read(c)
+		sc.read(c, d)
 	}()
 	defer func() {
 		c.Close()
@@ -417,6 +422,18 @@ func (sc *streamConn) writer(up chan net.Conn, d *dialInfo) {
 			_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if _, err := c.Write(b); err != nil {
 				s.logf("transport: %s to %v: %v", s.name(), sc.remote, err)
+				if d != nil && s.cfg.TLS && !sc.heard.Load() {
+					// A server that refused us in its handshake may have
+					// closed before this write: its alert is for the
+					// reader to find (read), which then says so. Else
+					// the write's error says it.
+					select {
+					case <-readerDone:
+					case <-time.After(2 * time.Second):
+					}
+					sc.closeWith(fmt.Errorf("transport: %s to %v: %w", s.name(), sc.remote, &RefusedError{Name: d.serverName, Err: err}))
+					return
+				}
 				sc.close()
 				return
 			}
@@ -429,7 +446,14 @@ func (sc *streamConn) writer(up chan net.Conn, d *dialInfo) {
 
 // read frames messages until the connection fails, goes idle or breaks the
 // framing rules.
-func (sc *streamConn) read(c net.Conn) {
+//
+// A TLS connection we opened (d != nil) that the server ends (with an
+// alert, a reset or a close) before sending anything refused us in its
+// handshake (TLS 1.3 finishes the client's side first, so a server that
+// wants a client certificate it did not get says so here): that is a
+// connection that never came up, closed with a *RefusedError as the dial
+// error, so its requests fail at once.
+func (sc *streamConn) read(c net.Conn, d *dialInfo) {
 	s := sc.s
 	defer sc.close()
 	f := newFramer(s.cfg.MaxMessage)
@@ -470,7 +494,13 @@ func (sc *streamConn) read(c net.Conn) {
 		if n > 0 {
 			f.wrote(n)
 			sc.lastUse.Store(time.Now().UnixNano())
+			sc.heard.Store(true)
 			continue
+		}
+		if err != nil && d != nil && s.cfg.TLS && !sc.heard.Load() && refusal(err) {
+			s.logf("transport: %s to %v: %v", s.name(), sc.remote, err)
+			sc.closeWith(fmt.Errorf("transport: %s to %v: %w", s.name(), sc.remote, &RefusedError{Name: d.serverName, Err: err}))
+			return
 		}
 		if err != nil {
 			var ne net.Error
@@ -483,4 +513,14 @@ func (sc *streamConn) read(c net.Conn) {
 			return
 		}
 	}
+}
+
+// refusal reports whether a read error on a TLS connection we opened,
+// before anything came on it, is the server ending it: a TLS alert
+// (crypto/tls reports one as a *net.OpError with Op "remote error"), or
+// the reset or close that may overtake the alert; not our own close or
+// the idle timeout.
+func refusal(err error) bool {
+	var ne net.Error
+	return !errors.Is(err, net.ErrClosed) && !(errors.As(err, &ne) && ne.Timeout())
 }

@@ -1,14 +1,8 @@
 package transport
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"strconv"
 	"strings"
@@ -223,56 +217,75 @@ func errTimeout(err error) error {
 	return errors.New("none")
 }
 
-// SelfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "deskphone test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"pbx.test"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
-}
-
+// TestTLS: the client verifies the server's certificate against its roots
+// and the name asked for (or the IP address), never accepting one that does
+// not verify (InsecureSkipVerify in the caller's configuration is
+// overridden), and presents its own certificate to a server that asks.
 func TestTLS(t *testing.T) {
-	cert, pool := selfSigned(t)
-	srv := StreamConfig{TLS: true, ServerTLS: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	ca, other := testtool.NewCA(t, "deskphone test CA"), testtool.NewCA(t, "someone else")
+	good := ca.Issue(t, "pbx.test", testtool.LeafOptions{DNS: []string{"pbx.test"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	expired := ca.Issue(t, "pbx.test", testtool.LeafOptions{DNS: []string{"pbx.test"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
+	phone := ca.Issue(t, "phone 1001", testtool.LeafOptions{})
+	strange := other.Issue(t, "phone 1001", testtool.LeafOptions{})
+	server := func(c tls.Certificate) *tls.Config { return &tls.Config{Certificates: []tls.Certificate{c}} }
+	askClient := &tls.Config{Certificates: []tls.Certificate{good.TLS}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.Pool()}
 	for _, tc := range []struct {
 		name       string
+		server     *tls.Config
 		client     *tls.Config
 		serverName string
-		ok         bool
+		fail       string // CertError.What, "" = the connection comes up; "refused": a RefusedError
 	}{
-		{"trusted by IP", &tls.Config{RootCAs: pool}, "", true},
-		{"trusted by name", &tls.Config{RootCAs: pool}, "pbx.test", true},
-		{"wrong name", &tls.Config{RootCAs: pool}, "other.test", false},
-		{"untrusted", &tls.Config{RootCAs: x509.NewCertPool()}, "", false},
-		{"insecure", &tls.Config{InsecureSkipVerify: true}, "", true},
+		{"trusted by IP", server(good.TLS), &tls.Config{RootCAs: ca.Pool()}, "", ""},
+		{"trusted by name", server(good.TLS), &tls.Config{RootCAs: ca.Pool()}, "pbx.test", ""},
+		{"wrong name", server(good.TLS), &tls.Config{RootCAs: ca.Pool()}, "other.test", "not valid for this name"},
+		{"wrong IP", server(good.TLS), &tls.Config{RootCAs: ca.Pool()}, "127.0.0.2", "not valid for this name"},
+		{"untrusted", server(good.TLS), &tls.Config{RootCAs: other.Pool()}, "pbx.test", "not trusted"},
+		{"expired", server(expired.TLS), &tls.Config{RootCAs: ca.Pool()}, "pbx.test", "expired or not yet valid"},
+		{"insecure is ignored", server(good.TLS), &tls.Config{RootCAs: other.Pool(), InsecureSkipVerify: true}, "pbx.test", "not trusted"},
+		{"client certificate asked and given", askClient, &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{phone.TLS}}, "pbx.test", ""},
+		{"client certificate asked, none", askClient, &tls.Config{RootCAs: ca.Pool()}, "pbx.test", "refused"},
+		{"client certificate asked, untrusted", askClient, &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{strange.TLS}}, "pbx.test", "refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, b, ag, bg := pair(t, srv, StreamConfig{TLS: true, ClientTLS: tc.client})
+			closed := make(chan error, 1)
+			cli := StreamConfig{TLS: true, ClientTLS: tc.client, Closed: func(_ *net.UDPAddr, err error) { closed <- err }, Logf: t.Logf}
+			a, b, ag, bg := pair(t, StreamConfig{TLS: true, ServerTLS: tc.server}, cli)
 			to := udpOf(a.LocalAddr())
 			if err := b.Send([]byte(inv), to, tc.serverName); err != nil {
 				t.Fatal(err)
 			}
-			if !tc.ok {
+			if tc.fail != "" {
 				select {
 				case g := <-ag:
 					t.Fatalf("received %q over an unverified connection", g.msg)
-				case <-time.After(300 * time.Millisecond):
+				case err := <-closed:
+					var ce *CertError
+					switch {
+					case tc.fail == "refused":
+						// TLS 1.3: the client's side of the handshake is
+						// done before the server refuses; the alert comes
+						// on the first read, before any message.
+						var re *RefusedError
+						if !errors.As(err, &re) || re.Name != tc.serverName {
+							t.Fatalf("closed with %v, want a *RefusedError for %s", err, tc.serverName)
+						}
+						select {
+						case g := <-ag:
+							t.Fatalf("received %q without a valid client certificate", g.msg)
+						default:
+						}
+					case !errors.As(err, &ce):
+						t.Fatalf("closed with %v, want a *CertError", err)
+					case ce.What() != tc.fail:
+						t.Fatalf("%v: says %q, want %q", err, ce.What(), tc.fail)
+					case !strings.Contains(err.Error(), "x509: "):
+						t.Fatalf("%v: the x509 error is not kept", err)
+					}
+					t.Logf("closed: %v", err)
+				case <-time.After(10 * time.Second):
+					t.Fatal("the connection neither failed nor delivered")
 				}
 				return
 			}

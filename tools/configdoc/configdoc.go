@@ -27,6 +27,18 @@ broken or partial file is never half applied. The sim board reads one file (` + 
 
 Line keys exist for N = 1 to %d.
 
+TLS keys (` + "`" + `sip.tls_ca` + "`" + `, ` + "`" + `sip.tls_cert` + "`" + `, ` + "`" + `sip.tls_key` + "`" + `) hold PEM written on one line: the PEM
+file with its line breaks as spaces (` + "`" + `printf 'sip.tls_ca = %%s\n' "$(tr '\n' ' ' < ca.pem)"` + "`" + `) or as
+the two characters ` + "`" + `\n` + "`" + `; several certificates follow each other. They are inline, not
+paths: the configuration is all a phone is given. It boots from an initramfs with no
+` + "`" + `/etc/ssl` + "`" + ` and no system CA roots, and the firmware embeds none, so a line with
+` + "`" + `transport = tls` + "`" + ` needs ` + "`" + `sip.tls_ca` + "`" + `. A TLS server must chain to those CAs and prove the
+configured registrar's or outbound proxy's host name (RFC 5922 section 4: the configured
+name, never an SRV target), or its IP address when an address is configured. A failure
+fails the registration and says why (` + "`" + `registrar pbx.example.com: certificate not trusted
+(x509: certificate signed by unknown authority)` + "`" + ` in the log); the phone never falls back
+to an unchecked connection or to another transport.
+
 | key | default | meaning and check |
 |---|---|---|
 `

@@ -52,7 +52,18 @@ type KamailioOptions struct {
 	Port    int      // UDP port on 127.0.0.1
 	Defines []string // -A NAME for each, e.g. WITH_SHA256
 	TCP     bool     // listen on TCP at Port too (-A WITH_TCP)
+	TLS     *KamailioTLS
 	Ready   time.Duration
+}
+
+// KamailioTLS makes Kamailio listen on TLS too (tls.so, -A WITH_TLS),
+// with a certificate the test made (testtool.NewCA). Its log then has a
+// "PROTO|method|proto|from user|client certificate CN" line for each
+// request (Kamailio.Protos).
+type KamailioTLS struct {
+	Port          int    // TLS port on 127.0.0.1
+	Cert, Key, CA string // PEM files: Kamailio's certificate chain and key, the CA that signs clients
+	RequireClient bool   // a client must show a certificate the CA signed (require_certificate)
 }
 
 // StartKamailio starts Kamailio in the foreground with its log on stderr
@@ -71,6 +82,15 @@ func StartKamailio(ctx context.Context, o KamailioOptions) (*Kamailio, error) {
 		"-L", mods, "-Y", o.Dir, "-m", "32", "-M", "4", "-w", o.Dir}
 	if o.TCP {
 		args = append(args, "-l", fmt.Sprintf("tcp:127.0.0.1:%d", o.Port), "-A", "WITH_TCP")
+	}
+	if t := o.TLS; t != nil {
+		req := "0"
+		if t.RequireClient {
+			req = "1"
+		}
+		args = append(args, "-l", fmt.Sprintf("tls:127.0.0.1:%d", t.Port), "-A", "WITH_TLS",
+			"-A", fmt.Sprintf("TLS_CERT=%q", t.Cert), "-A", fmt.Sprintf("TLS_KEY=%q", t.Key), "-A", fmt.Sprintf("TLS_CA=%q", t.CA),
+			"-A", "TLS_REQUIRE_CLIENT="+req)
 	}
 	for _, d := range o.Defines {
 		args = append(args, "-A", d)
@@ -157,15 +177,24 @@ func (k *Kamailio) Ladder() []pbx.Entry {
 // Authenticated returns the credentials (Authorization or
 // Proxy-Authorization value) of each request that passed authentication,
 // as "METHOD user credentials", from the configuration's AUTHOK lines.
-func (k *Kamailio) Authenticated() []string {
+func (k *Kamailio) Authenticated() []string { return k.logged("AUTHOK|", 4) }
+
+// Protos returns, for each request Kamailio received, "METHOD proto user
+// cn": the transport it came over ($proto: udp, tcp, tls), its From user,
+// and over TLS the client certificate's common name ("-" without one),
+// from the configuration's PROTO lines (KamailioOptions.TLS).
+func (k *Kamailio) Protos() []string { return k.logged("PROTO|", 5) }
+
+// logged returns the log's lines "PREFIX|f1|f2|..." of n fields (the
+// prefix's one included) as "f1 f2 ...".
+func (k *Kamailio) logged(prefix string, n int) []string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var out []string
 	for _, line := range strings.Split(k.log.String(), "\n") {
-		if i := strings.Index(line, "AUTHOK|"); i >= 0 {
-			f := strings.SplitN(line[i:], "|", 4)
-			if len(f) == 4 {
-				out = append(out, f[1]+" "+f[2]+" "+f[3])
+		if i := strings.Index(line, prefix); i >= 0 {
+			if f := strings.SplitN(strings.TrimSpace(line[i:]), "|", n); len(f) == n {
+				out = append(out, strings.Join(f[1:], " "))
 			}
 		}
 	}

@@ -3,13 +3,11 @@ package interop
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/sipua"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
 )
@@ -37,6 +35,44 @@ func (s *tcpSeen) all() []string {
 	return append([]string(nil), s.vias...)
 }
 
+// basicCall: a calls 1002 on b, which rings and answers; then one of
+// them (the callee when calleeHangs) hangs up, and both see the call end
+// with 200.
+func basicCall(t *testing.T, a, b *sipua.UA, calleeHangs bool) {
+	t.Helper()
+	media := func(port int) sipua.Media {
+		return sipua.Media{Host: "127.0.0.1", Port: port, Codecs: []string{"PCMU"}}
+	}
+	id, err := a.Dial(1, "1002", media(40000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := nextEvent(t, b, sipua.CallIncoming)
+	if err := b.Ring(in.Call); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, a, sipua.CallProgress)
+	if _, err := b.Answer(in.Call, media(40010)); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, a, sipua.CallAnswered)
+	nextEvent(t, b, sipua.CallAnswered)
+	if calleeHangs {
+		err = b.Hangup(in.Call)
+	} else {
+		err = a.Hangup(id)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := nextEvent(t, a, sipua.CallEnded); e.Call != id || e.Code != 200 {
+		t.Fatalf("caller ended %+v", e)
+	}
+	if e := nextEvent(t, b, sipua.CallEnded); e.Code != 200 {
+		t.Fatalf("callee ended %+v", e)
+	}
+}
+
 func nextEvent(t *testing.T, ua *sipua.UA, want sipua.EventKind) sipua.Event {
 	t.Helper()
 	for {
@@ -60,27 +96,9 @@ func nextEvent(t *testing.T, ua *sipua.UA, want sipua.EventKind) sipua.Event {
 // TestKamailioTCP: two user agents register with Kamailio over TCP (digest)
 // and 1001 calls 1002 through it, every request and response over TCP.
 func TestKamailioTCP(t *testing.T) {
-	bin := need(t, "kamailio")
-	if KamailioModules() == "" {
-		testtool.Missing(t, "kamailio's modules are not installed")
-	}
-	cfg, err := filepath.Abs("testdata/kamailio.cfg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := testtool.Port(t) // UDP and TCP, held for the test
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	k, err := StartKamailio(ctx, KamailioOptions{Binary: bin, Config: cfg, Dir: t.TempDir(), Port: port, TCP: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		k.Stop()
-		if t.Failed() {
-			t.Logf("kamailio log:\n%s", k.Log())
-		}
-	})
+	k := startKamailioOpts(t, ctx, KamailioOptions{TCP: true})
 	start := func(user string) (*sipua.UA, *tcpSeen) {
 		seen := &tcpSeen{}
 		ua, err := sipua.New(sipua.Config{Listen: "127.0.0.1:0", UserAgent: "deskphone-interop", Trace: seen.trace, Logf: t.Logf,
@@ -99,30 +117,7 @@ func TestKamailioTCP(t *testing.T) {
 	}
 	a, aSeen := start("1001")
 	b, bSeen := start("1002")
-	media := func(port int) sipua.Media {
-		return sipua.Media{Host: "127.0.0.1", Port: port, Codecs: []string{"PCMU"}}
-	}
-	id, err := a.Dial(1, "1002", media(40000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := nextEvent(t, b, sipua.CallIncoming)
-	if err := b.Ring(in.Call); err != nil {
-		t.Fatal(err)
-	}
-	nextEvent(t, a, sipua.CallProgress)
-	if _, err := b.Answer(in.Call, media(40010)); err != nil {
-		t.Fatal(err)
-	}
-	nextEvent(t, a, sipua.CallAnswered)
-	nextEvent(t, b, sipua.CallAnswered)
-	if err := b.Hangup(in.Call); err != nil {
-		t.Fatal(err)
-	}
-	if e := nextEvent(t, a, sipua.CallEnded); e.Call != id || e.Code != 200 {
-		t.Fatalf("caller ended %+v", e)
-	}
-	nextEvent(t, b, sipua.CallEnded)
+	basicCall(t, a, b, true)
 	for _, s := range []struct {
 		who  string
 		vias []string

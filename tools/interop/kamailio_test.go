@@ -23,7 +23,15 @@ func startKamailio(t *testing.T, ctx context.Context, defines ...string) *Kamail
 // port) when tcp is set.
 func startKamailioWith(t *testing.T, ctx context.Context, tcp bool, defines ...string) *Kamailio {
 	t.Helper()
-	bin := need(t, "kamailio")
+	return startKamailioOpts(t, ctx, KamailioOptions{TCP: tcp, Defines: defines})
+}
+
+// startKamailioOpts starts Kamailio with testdata/kamailio.cfg and o, the
+// binary, the folder and (when o has none) a port held for the test filled
+// in; it is stopped when the test ends, its log shown if the test failed.
+func startKamailioOpts(t *testing.T, ctx context.Context, o KamailioOptions) *Kamailio {
+	t.Helper()
+	o.Binary = need(t, "kamailio")
 	if KamailioModules() == "" {
 		testtool.Missing(t, "kamailio's modules are not installed")
 	}
@@ -31,8 +39,11 @@ func startKamailioWith(t *testing.T, ctx context.Context, tcp bool, defines ...s
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := testtool.Port(t) // UDP and TCP, held for the test
-	k, err := StartKamailio(ctx, KamailioOptions{Binary: bin, Config: cfg, Dir: t.TempDir(), Port: port, Defines: defines, TCP: tcp})
+	o.Config, o.Dir = cfg, t.TempDir()
+	if o.Port == 0 {
+		o.Port = testtool.Port(t) // UDP and TCP, held for the test
+	}
+	k, err := StartKamailio(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
