@@ -109,7 +109,7 @@ func (p *Phone) promoteOther() {
 func (p *Phone) holdKey() {
 	switch {
 	case p.call == nil:
-		p.d.Out.Log("hold: no call")
+		p.prompt("hold: no call")
 	case p.other != nil && p.other.waiting:
 		p.answerWaiting()
 	case p.state == Connected && p.other != nil && p.other.held:
@@ -128,7 +128,7 @@ func (p *Phone) holdKey() {
 	case p.state == Held:
 		p.resume()
 	default:
-		p.d.Out.Log("hold: not while " + p.state.String())
+		p.prompt("hold: not while " + p.state.String())
 	}
 }
 
@@ -151,7 +151,7 @@ func (p *Phone) resume() {
 func (p *Phone) holdCall(c *call) bool {
 	if err := p.d.UA.Hold(c.id, true); err != nil {
 		p.logf("phone: hold call %d: %v", c.id, err)
-		p.d.Out.Log("hold failed: " + err.Error())
+		p.prompt("hold failed: " + err.Error())
 		return false
 	}
 	if c.media {
@@ -175,7 +175,7 @@ func (p *Phone) holdCall(c *call) bool {
 func (p *Phone) resumeCall(c *call) bool {
 	if err := p.d.UA.Hold(c.id, false); err != nil {
 		p.logf("phone: resume call %d: %v", c.id, err)
-		p.d.Out.Log("resume failed: " + err.Error())
+		p.prompt("resume failed: " + err.Error())
 		return false
 	}
 	c.held = false
@@ -211,7 +211,7 @@ func (p *Phone) showCall() {
 // that follow are the target.
 func (p *Phone) transferKey() {
 	if p.call == nil || !p.call.answered {
-		p.d.Out.Log("transfer: no call")
+		p.prompt("transfer: no call")
 		return
 	}
 	if o := p.other; o != nil && o.held && !p.conf {
@@ -238,7 +238,7 @@ func (p *Phone) completeTransfer() {
 	p.xfer = false
 	p.digits = p.digits[:0]
 	if c == nil || target == "" {
-		p.d.Out.Log("transfer: no number")
+		p.prompt("transfer: no number")
 		p.showCall()
 		return
 	}
@@ -248,7 +248,7 @@ func (p *Phone) completeTransfer() {
 		return
 	}
 	c.result = "transferred:" + target
-	p.d.Out.Log("call " + strconv.Itoa(int(c.id)) + " transferred to " + target)
+	p.prompt("call " + strconv.Itoa(int(c.id)) + " transferred to " + target)
 	p.d.Out.Display(1, "Transferring to "+target)
 }
 
@@ -262,7 +262,7 @@ func (p *Phone) onTransferred(ev sipua.Event) {
 		p.replacingTarget(ev)
 		return
 	}
-	p.d.Out.Log("transferred by " + p.call.peer + " to " + ev.Target)
+	p.prompt("transferred by " + p.call.peer + " to " + ev.Target)
 	p.hangup()
 	p.placeCall(ev.Target)
 }
@@ -288,14 +288,14 @@ func (p *Phone) consultTransfer() {
 	}
 	c.result = "consulted"
 	o.result = "transferred:" + target
-	p.d.Out.Log("call " + strconv.Itoa(int(o.id)) + " transferred to " + target)
+	p.prompt("call " + strconv.Itoa(int(o.id)) + " transferred to " + target)
 	p.d.Out.Display(1, "Transferring "+o.peer+" to "+c.peer)
 }
 
 // replacingTarget is onTransferred for an attended transfer: the
 // call to the target carries the Replaces the REFER named.
 func (p *Phone) replacingTarget(ev sipua.Event) {
-	p.d.Out.Log("transferred by " + p.call.peer + " to " + ev.Target + " (replaces)")
+	p.prompt("transferred by " + p.call.peer + " to " + ev.Target + " (replaces)")
 	p.hangup()
 	p.placeCallReplacing(ev.Target, ev.Replaces)
 }
@@ -306,7 +306,7 @@ func (p *Phone) replacingTarget(ev sipua.Event) {
 func (p *Phone) replaceCall(ev sipua.Event) {
 	old := p.call
 	old.result = "replaced"
-	p.d.Out.Log("call " + strconv.Itoa(int(ev.Call)) + " from " + ev.Peer + " replaces call " + strconv.Itoa(int(old.id)))
+	p.prompt("call " + strconv.Itoa(int(ev.Call)) + " from " + ev.Peer + " replaces call " + strconv.Itoa(int(old.id)))
 	p.callState("ended:200")
 	p.endCall()
 	p.call = &call{id: ev.Call, peer: ev.Peer, number: ev.Number, incoming: true}

@@ -18,7 +18,7 @@ func (p *Phone) eng(c *call) Media {
 func (p *Phone) confKey() {
 	switch {
 	case p.d.Second == nil || p.d.Mix == nil:
-		p.d.Out.Log("conf: this phone has no second audio engine")
+		p.prompt("conf: this phone has no second audio engine")
 	case p.conf:
 		o := p.other
 		if p.holdCall(o) {
@@ -28,7 +28,7 @@ func (p *Phone) confKey() {
 		o := p.other
 		if err := p.d.UA.Hold(o.id, false); err != nil {
 			p.logf("phone: resume call %d: %v", o.id, err)
-			p.d.Out.Log("conf: resume failed: " + err.Error())
+			p.prompt("conf: resume failed: " + err.Error())
 			return
 		}
 		o.held, o.second = false, true
@@ -39,7 +39,7 @@ func (p *Phone) confKey() {
 		p.d.Out.LED("hold", "off")
 		p.showCall()
 	default:
-		p.d.Out.Log("conf: needs a call connected and one on hold")
+		p.prompt("conf: needs a call connected and one on hold")
 	}
 }
 

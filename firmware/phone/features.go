@@ -108,7 +108,7 @@ func dtmfReceived(d byte) string {
 // toggleMute: the mute key during a call; the far end hears silence.
 func (p *Phone) toggleMute() {
 	if p.call == nil || p.state != Connected {
-		p.d.Out.Log("mute: no call")
+		p.prompt("mute: no call")
 		return
 	}
 	p.muted = !p.muted
@@ -138,11 +138,11 @@ func (p *Phone) onMWI(m MWI) {
 // selectLine: a line key chooses the line the next calls go out on.
 func (p *Phone) selectLine(n int) {
 	if p.d.Config.Lines[n-1].User == "" {
-		p.d.Out.Log("line " + strconv.Itoa(n) + " is not configured")
+		p.prompt("line " + strconv.Itoa(n) + " is not configured")
 		return
 	}
 	p.selLine = n
-	p.d.Out.Log("calls go out on line " + strconv.Itoa(n))
+	p.prompt("calls go out on line " + strconv.Itoa(n))
 	if p.state == Idle || p.state == DialTone {
 		l := p.d.Config.Lines[n-1]
 		name := l.DisplayName

@@ -37,7 +37,7 @@ func (p *Phone) forward(ev sipua.Event, to, reason string) {
 		return
 	}
 	p.d.Out.Call(int(ev.Call), "forwarded", ev.Peer)
-	p.d.Out.Log("call from " + ev.Peer + " forwarded to " + to + " (" + reason + ")")
+	p.prompt("call from " + ev.Peer + " forwarded to " + to + " (" + reason + ")")
 	p.addHist(histEntry{incoming: true, peer: ev.Peer, number: ev.Number, result: "forwarded:" + to})
 }
 
@@ -49,7 +49,7 @@ func (p *Phone) onNoAnswer() {
 			return
 		}
 		p.callStateOf(o, "forwarded")
-		p.d.Out.Log("call from " + o.peer + " forwarded to " + to + " (no-answer)")
+		p.prompt("call from " + o.peer + " forwarded to " + to + " (no-answer)")
 		o.result = "forwarded:" + to
 		p.endCallOf(o)
 		p.showCall()
@@ -69,7 +69,7 @@ func (p *Phone) onNoAnswer() {
 	}
 	p.d.Out.Ring(false, "")
 	p.callState("forwarded")
-	p.d.Out.Log("call from " + c.peer + " forwarded to " + to + " (no-answer)")
+	p.prompt("call from " + c.peer + " forwarded to " + to + " (no-answer)")
 	c.result = "forwarded:" + to
 	p.endCall()
 	p.toIdleOrDialTone()
@@ -93,16 +93,16 @@ func (p *Phone) fwdKey() {
 		p.interdigit.stop()
 		p.fwdAlways = string(p.digits)
 		p.digits = p.digits[:0]
-		p.d.Out.Log("forward every call to " + p.fwdAlways)
+		p.prompt("forward every call to " + p.fwdAlways)
 		p.toIdleOrDialTone()
 	case p.call == nil && p.fwdAlways != "":
 		p.fwdAlways = ""
-		p.d.Out.Log("forwarding off")
+		p.prompt("forwarding off")
 		if p.state == Idle {
 			p.showIdle()
 		}
 	default:
-		p.d.Out.Log("fwd: dial the number, then fwd")
+		p.prompt("fwd: dial the number, then fwd")
 	}
 }
 

@@ -15,7 +15,18 @@ import (
 const (
 	messageRow   = 2 // rows 0 and 1 are the line and the call or prompt
 	messageShown = 30 * time.Second
+	promptShown  = 5 * time.Second
 )
+
+// prompt tells the person what a key did or why it did nothing ("vm: no
+// voicemail.number configured", "forward every call to 1003"): on the
+// message row for promptShown (or until the next key), as a desk phone's
+// display does, and as a log line on the panel.
+func (p *Phone) prompt(text string) {
+	p.d.Out.Log(text)
+	p.d.Out.Display(messageRow, text)
+	p.msgShown.arm(promptShown)
+}
 
 func (p *Phone) onMessage(ev sipua.Event) {
 	from := ev.Peer

@@ -406,7 +406,7 @@ func (p *Phone) onKey(k string) {
 	case k == "vm":
 		switch {
 		case p.d.Config.VoicemailNumber == "":
-			p.d.Out.Log("vm: no voicemail.number configured")
+			p.prompt("vm: no voicemail.number configured")
 		case p.call == nil:
 			p.placeCall(p.d.Config.VoicemailNumber)
 		}
@@ -444,7 +444,7 @@ func (p *Phone) onKey(k string) {
 			p.afterCall()
 		}
 	default:
-		p.d.Out.Log("key " + k + ": not available on this phone yet")
+		p.prompt("key " + k + ": not available on this phone yet")
 	}
 }
 
@@ -471,7 +471,7 @@ func (p *Phone) onDigit(d byte) {
 		}
 		p.sendDigit(d)
 	default:
-		p.d.Out.Log("digit " + string(d) + " ignored while " + p.state.String())
+		p.prompt("digit " + string(d) + " ignored while " + p.state.String())
 	}
 }
 
