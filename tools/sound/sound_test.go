@@ -174,25 +174,8 @@ func TestPulseAudio(t *testing.T) {
 // TestWAV: -mic plays a WAV file into the phone's microphone and -record
 // writes the earpiece into one.
 func TestWAV(t *testing.T) {
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.wav")
-	tone := make([]int16, rate) // 1 s of 440 Hz
-	for i := range tone {
-		tone[i] = int16(6000 * math.Sin(2*math.Pi*440*float64(i)/rate))
-	}
-	if err := os.WriteFile(in, wav.Encode(tone, rate), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out.wav")
 	ph := startPhone(t, 1000)
-	d, err := Open(Options{Rate: rate, Sound: "none", Mic: in, Record: out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snd, err := Start(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	snd, in, out := wavSound(t, 1)
 	snd.Attach(ph.c.ReadAudio, ph.c.WriteAudio)
 	time.Sleep(1500 * time.Millisecond)
 	if err := snd.Close(); err != nil {
@@ -240,25 +223,8 @@ func TestBars(t *testing.T) {
 // TestAttachMoves: the sound follows the phone shown: after Attach to a
 // second phone its earpiece is recorded and the microphone goes to it.
 func TestAttachMoves(t *testing.T) {
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.wav")
-	tone := make([]int16, 3*rate)
-	for i := range tone {
-		tone[i] = int16(6000 * math.Sin(2*math.Pi*440*float64(i)/rate))
-	}
-	if err := os.WriteFile(in, wav.Encode(tone, rate), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out.wav")
 	a, b := startPhone(t, 1000), startPhone(t, 1500)
-	d, err := Open(Options{Rate: rate, Sound: "none", Mic: in, Record: out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snd, err := Start(d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	snd, _, out := wavSound(t, 3)
 	snd.Attach(a.c.ReadAudio, a.c.WriteAudio)
 	time.Sleep(800 * time.Millisecond)
 	snd.Attach(b.c.ReadAudio, b.c.WriteAudio)
@@ -280,4 +246,27 @@ func TestAttachMoves(t *testing.T) {
 	if peak(rec, 1000, rate) < 0.02 || peak(rec, 1500, rate) < 0.02 {
 		t.Errorf("record: 1 kHz %.3f, 1.5 kHz %.3f: want both phones' earpieces in turn", peak(rec, 1000, rate), peak(rec, 1500, rate))
 	}
+}
+
+// wavSound is a Sound whose microphone plays secs of 440 Hz from a WAV
+// file (in) and which records the earpiece into another (out).
+func wavSound(t *testing.T, secs int) (snd *Sound, in, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	in, out = filepath.Join(dir, "in.wav"), filepath.Join(dir, "out.wav")
+	tone := make([]int16, secs*rate)
+	for i := range tone {
+		tone[i] = int16(6000 * math.Sin(2*math.Pi*440*float64(i)/rate))
+	}
+	if err := os.WriteFile(in, wav.Encode(tone, rate), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(Options{Rate: rate, Sound: "none", Mic: in, Record: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snd, err = Start(d); err != nil {
+		t.Fatal(err)
+	}
+	return snd, in, out
 }
