@@ -62,6 +62,12 @@ type Config struct {
 	// ProvisionPublicKey (provision.public_key) is the base64 Ed25519 key
 	// that must sign the configuration files; "" = none.
 	ProvisionPublicKey string
+	// Firmware updates (firmware.*, docs/provisioning.md).
+	FirmwareURL            string // firmware.url; "" = no updates
+	FirmwareVersion        string // firmware.version; "" = any newer
+	FirmwarePublicKey      string // firmware.public_key; "" = ProvisionPublicKey
+	FirmwareTries          int    // firmware.tries
+	FirmwareConfirmSeconds int    // firmware.confirm_seconds
 	// PublicAddress (nat.public_address) is the address the phone advertises
 	// for media when it sits behind a static NAT with forwarded ports; "" =
 	// its own address.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -70,12 +71,37 @@ func Get(ctx context.Context, server, file string, maxSize int) ([]byte, error) 
 // than one, so it cannot take part in the Sorcerer's Apprentice syndrome
 // (RFC 1123 section 4.2.3.1).
 func (c *Client) Get(ctx context.Context, server, file string, maxSize int) ([]byte, error) {
+	var buf sliceWriter
+	if _, err := c.GetTo(ctx, server, file, &buf, int64(maxSize)); err != nil {
+		return nil, err
+	}
+	if buf.b == nil {
+		buf.b = []byte{}
+	}
+	return buf.b, nil
+}
+
+// sliceWriter collects a transfer in memory, growing once to the size
+// the server announces (tsize).
+type sliceWriter struct{ b []byte }
+
+func (s *sliceWriter) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
+func (s *sliceWriter) Grow(n int64)                { s.b = make([]byte, 0, n) }
+
+// GetTo fetches file from server in octet mode like Get, but streams it
+// into w block by block, without holding it in memory (a firmware image):
+// it returns the bytes written. A file larger than maxSize bytes fails
+// with ErrTooLarge. When w fails, the transfer is aborted at once (the
+// server is told with an ERROR packet) and the error returned wraps w's:
+// a writer that has seen enough (a firmware header naming a version not
+// wanted) stops the download by returning an error.
+func (c *Client) GetTo(ctx context.Context, server, file string, w io.Writer, maxSize int64) (int64, error) {
 	if file == "" {
-		return nil, errors.New("provision: empty file name")
+		return 0, errors.New("provision: empty file name")
 	}
 	raddr, err := resolve(ctx, server)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	network := "udp4"
 	if raddr.IP.To4() == nil {
@@ -83,21 +109,21 @@ func (c *Client) Get(ctx context.Context, server, file string, maxSize int) ([]b
 	}
 	conn, err := net.ListenUDP(network, nil)
 	if err != nil {
-		return nil, fmt.Errorf("provision: %w", err)
+		return 0, fmt.Errorf("provision: %w", err)
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	t := transfer{c: c, ctx: ctx, conn: conn, server: raddr, file: file, max: maxSize}
-	data, err := t.run()
+	t := transfer{c: c, ctx: ctx, conn: conn, server: raddr, file: file, max: maxSize, w: w}
+	err = t.run()
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 			err = fmt.Errorf("provision: %s from %s: %w", file, raddr, ctx.Err())
 		}
-		return nil, err
+		return t.n, err
 	}
-	return data, nil
+	return t.n, nil
 }
 
 func resolve(ctx context.Context, server string) (*net.UDPAddr, error) {
@@ -131,11 +157,12 @@ type transfer struct {
 	server *net.UDPAddr // where the RRQ goes
 	peer   *net.UDPAddr // the server's transfer ID, once known
 	file   string
-	max    int
+	max    int64
+	w      io.Writer // where the data goes
+	n      int64     // bytes written to w
 
 	last    []byte // the last packet sent, for retransmission
 	blksize int
-	got     []byte
 }
 
 func (t *transfer) timeout() time.Duration {
@@ -184,7 +211,7 @@ func (t *transfer) send(b []byte) error {
 	return nil
 }
 
-func (t *transfer) run() ([]byte, error) {
+func (t *transfer) run() error {
 	secs := int((t.timeout() + time.Second - 1) / time.Second)
 	opts := []option{
 		{"blksize", strconv.Itoa(t.wantBlksize())},
@@ -192,7 +219,7 @@ func (t *transfer) run() ([]byte, error) {
 		{"timeout", strconv.Itoa(min(max(secs, 1), 255))},
 	}
 	if err := t.send(appendRequest(nil, opRRQ, t.file, "octet", opts)); err != nil {
-		return nil, err
+		return err
 	}
 	t.blksize = 512
 	var (
@@ -205,7 +232,7 @@ func (t *transfer) run() ([]byte, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		if err := t.ctx.Err(); err != nil {
-			return nil, t.abort(errUndefined, "cancelled", t.errf("%w", err))
+			return t.abort(errUndefined, "cancelled", t.errf("%w", err))
 		}
 		t.conn.SetReadDeadline(deadline)
 		n, from, err := t.conn.ReadFromUDP(buf)
@@ -216,17 +243,17 @@ func (t *transfer) run() ([]byte, error) {
 					continue // reported at the top of the loop
 				}
 				if tries >= t.retries() {
-					return nil, t.abort(errUndefined, "timed out", t.errf("no answer after %d retransmissions", tries))
+					return t.abort(errUndefined, "timed out", t.errf("no answer after %d retransmissions", tries))
 				}
 				tries++
 				wait = min(wait*2, 8*t.timeout())
 				deadline = time.Now().Add(wait)
 				if err := t.send(t.last); err != nil {
-					return nil, err
+					return err
 				}
 				continue
 			}
-			return nil, t.errf("%w", err)
+			return t.errf("%w", err)
 		}
 		if t.peer != nil && !sameAddr(from, t.peer) {
 			// RFC 1350 section 4: a packet from another TID gets an error
@@ -242,38 +269,38 @@ func (t *transfer) run() ([]byte, error) {
 			if t.peer == nil {
 				t.peer = from
 			}
-			return nil, t.abort(errIllegalOp, "bad packet", t.errf("%w", err))
+			return t.abort(errIllegalOp, "bad packet", t.errf("%w", err))
 		}
 		if t.peer == nil {
 			t.peer = from
 		}
 		switch p.op {
 		case opERROR:
-			return nil, t.errf("%w", &ServerError{Code: p.code, Msg: p.msg})
+			return t.errf("%w", &ServerError{Code: p.code, Msg: p.msg})
 		case opOACK:
 			if started {
 				if next == 1 {
 					// Our ACK 0 was lost: repeat it, once per copy.
 					if err := t.send(appendACK(nil, 0)); err != nil {
-						return nil, err
+						return err
 					}
 				}
 				continue
 			}
 			if err := t.applyOACK(p.opts); err != nil {
-				return nil, t.abort(errOptionsFail, "bad options", err)
+				return t.abort(errOptionsFail, "bad options", err)
 			}
 			started = true
 			tries, wait = 0, t.timeout()
 			deadline = time.Now().Add(wait)
 			if err := t.send(appendACK(nil, 0)); err != nil {
-				return nil, err
+				return err
 			}
 		case opDATA:
 			if p.block == next-1 && started {
 				// Our ACK of this block was lost: repeat it, once per copy.
 				if err := t.send(appendACK(nil, p.block)); err != nil {
-					return nil, err
+					return err
 				}
 				continue
 			}
@@ -281,29 +308,31 @@ func (t *transfer) run() ([]byte, error) {
 				continue // stale or from the future: ignore
 			}
 			if len(p.data) > t.blksize {
-				return nil, t.abort(errIllegalOp, "block too large", t.errf("block %d has %d bytes, block size is %d", p.block, len(p.data), t.blksize))
+				return t.abort(errIllegalOp, "block too large", t.errf("block %d has %d bytes, block size is %d", p.block, len(p.data), t.blksize))
 			}
 			started = true
-			if len(t.got)+len(p.data) > t.max {
-				return nil, t.abort(errDiskFull, "file too large", t.errf("%w: more than %d bytes", ErrTooLarge, t.max))
+			if t.n+int64(len(p.data)) > t.max {
+				return t.abort(errDiskFull, "file too large", t.errf("%w: more than %d bytes", ErrTooLarge, t.max))
 			}
-			t.got = append(t.got, p.data...)
+			if len(p.data) > 0 {
+				if _, err := t.w.Write(p.data); err != nil {
+					return t.abort(errUndefined, "transfer stopped", t.errf("%w", err))
+				}
+				t.n += int64(len(p.data))
+			}
 			if err := t.send(appendACK(nil, p.block)); err != nil {
-				return nil, err
+				return err
 			}
 			if len(p.data) < t.blksize {
 				// The last block. Its ACK may be lost; the server then
 				// retransmits and gives up, which RFC 1350 accepts.
-				if t.got == nil {
-					t.got = []byte{}
-				}
-				return t.got, nil
+				return nil
 			}
 			next++
 			tries, wait = 0, t.timeout()
 			deadline = time.Now().Add(wait)
 		default:
-			return nil, t.abort(errIllegalOp, "unexpected packet", t.errf("unexpected opcode %d", p.op))
+			return t.abort(errIllegalOp, "unexpected packet", t.errf("unexpected opcode %d", p.op))
 		}
 	}
 }
@@ -322,10 +351,12 @@ func (t *transfer) applyOACK(opts []option) error {
 			if err != nil || n < 0 {
 				return t.errf("server offers tsize %q", o.value)
 			}
-			if n > int64(t.max) {
+			if n > t.max {
 				return t.errf("%w: %d bytes, at most %d allowed", ErrTooLarge, n, t.max)
 			}
-			t.got = make([]byte, 0, n)
+			if g, ok := t.w.(interface{ Grow(int64) }); ok {
+				g.Grow(n)
+			}
 		case "timeout":
 			n, err := strconv.Atoi(o.value)
 			if err != nil || n < 1 || n > 255 {
