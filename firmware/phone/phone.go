@@ -79,6 +79,10 @@ type Deps struct {
 	// user agent's callback must not block: the sender drops a report when
 	// the channel is full). nil: no lamp.
 	MWI <-chan MWI
+	// Notice is shown on the idle display's second row when nothing else
+	// is (forwarding, do not disturb, voicemail): the last firmware
+	// rollback, "update to X failed, rolled back to Y".
+	Notice string
 }
 
 // call is the phone's view of one SIP call.
