@@ -56,7 +56,7 @@ func firmwareUpdates(ctx context.Context, o Options, cfg config.Config, base str
 				if !waitIdle(ctx, idle) {
 					return
 				}
-				step("firmware: restarting into %s (slot %s)", h.Version, fw.Running)
+				step("firmware: restarting into %s", h.Version)
 				restart.Store(true)
 				cancel()
 				return

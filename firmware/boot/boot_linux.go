@@ -147,7 +147,7 @@ func StartChild(path string, args []string) (wait func() string, kill func(), er
 			case ws.Exited():
 				return fmt.Sprintf("exit status %d", ws.ExitStatus())
 			case ws.Signaled():
-				return "killed by " + ws.Signal().String()
+				return fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
 			}
 			return fmt.Sprintf("wait status %#x", uint32(ws))
 		}

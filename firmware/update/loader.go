@@ -54,9 +54,8 @@ func (l *Loader) Run() (note string) {
 				return ""
 			}
 		}
-		if choice.RolledBack != "" {
-			l.logf("firmware: %s", choice.RolledBack)
-		}
+		// A rollback's note is logged and shown by the phone it falls back
+		// to (Updater.Note), factory or slot.
 		if choice.Boot == Factory {
 			return next.Note
 		}

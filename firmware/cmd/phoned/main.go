@@ -103,18 +103,15 @@ func firmware(board boards.Board, running update.Slot) (*update.Updater, string)
 		log.Printf("firmware: %v; no A/B updates", err)
 		return nil, ""
 	}
-	note := ""
 	if boot.IsPID1() && running == update.Factory {
 		l := &update.Loader{
 			Dev: dev, FactoryVersion: version, RunDir: "/run/deskphone",
 			Args: []string{"-board", board.Name}, Start: boot.StartChild, Logf: log.Printf,
 		}
-		note = l.Run()
+		l.Run() // returns when the factory image is to run
 	}
 	u := &update.Updater{Dev: dev, Running: running, Version: version, Arch: runtime.GOARCH, Logf: log.Printf}
-	if n := u.Note(); n != "" {
-		note = n
-	}
+	note := u.Note()
 	if note != "" {
 		log.Printf("firmware: %s", note)
 	}
