@@ -29,7 +29,8 @@ import (
 //  3. an image that never registers: stopped at its deadline, rolled back;
 //  4. a good phoned 1.3.0, with QEMU killed while the slot is written:
 //     the phone comes back as 1.0.0, installs it whole, and registers as
-//     1.3.0 (User-Agent: deskphone/1.3.0 on its REGISTER).
+//     1.3.0 (User-Agent: deskphone/1.3.0 on its REGISTER);
+//  5. phoned 1.4.0, installed by 1.3.0 running from slot A into slot B.
 //
 // Every case ends on a registered phone with the version it expects.
 func TestFirmwareUpdates(t *testing.T) {
@@ -58,6 +59,7 @@ func TestFirmwareUpdates(t *testing.T) {
 		{"crash", "./tools/lab/testdata/crashfw", "1.1.0", priv},
 		{"hang", "./tools/lab/testdata/hangfw", "1.2.0", priv},
 		{"good", "./firmware/cmd/phoned", "1.3.0", priv},
+		{"next", "./firmware/cmd/phoned", "1.4.0", priv},
 	} {
 		bin := filepath.Join(dir, im.name+".bin")
 		if err := qemu.BuildArm64WithVersion(ctx, root, im.pkg, bin, versionFlag(im.pkg, im.version)); err != nil {
@@ -206,13 +208,30 @@ func TestFirmwareUpdates(t *testing.T) {
 		"firmware: 1.3.0 written to slot A and read back", "firmware: restarting into 1.3.0",
 		"firmware: starting 1.3.0 from slot A, unconfirmed",
 		"deskphone 1.3.0 on board qemu", "line 1 registered", "firmware: 1.3.0 in slot A confirmed")
-	trace.Lock()
-	last := trace.agents[len(trace.agents)-1]
-	trace.Unlock()
-	if last != "deskphone/1.3.0" {
-		t.Errorf("the last REGISTER says User-Agent %q, want deskphone/1.3.0", last)
+	lastAgent := func(want string) {
+		t.Helper()
+		trace.Lock()
+		defer trace.Unlock()
+		if last := trace.agents[len(trace.agents)-1]; last != want {
+			t.Errorf("the last REGISTER says User-Agent %q, want %s", last, want)
+		}
 	}
+	lastAgent("deskphone/1.3.0")
 	done("power cut mid-write, then good")
+
+	// 5. From a slot to the other: 1.3.0 in A installs 1.4.0 into B and
+	// exits; the boot loader starts B, which registers. A power-on after
+	// boots B again, confirmed.
+	serve("next")
+	cycle()
+	expect("A to B",
+		"firmware: starting 1.3.0 from slot A\n", "deskphone 1.3.0 on board qemu", "line 1 registered",
+		"firmware: 1.4.0 written to slot B and read back", "firmware: restarting into 1.4.0",
+		"firmware: 1.3.0 in slot A ended: exit status 0",
+		"firmware: starting 1.4.0 from slot B, unconfirmed",
+		"deskphone 1.4.0 on board qemu", "line 1 registered", "firmware: 1.4.0 in slot B confirmed")
+	lastAgent("deskphone/1.4.0")
+	done("slot A to slot B")
 }
 
 // versionFlag is the version a test image's binary is built with: phoned

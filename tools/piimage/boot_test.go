@@ -2,6 +2,8 @@ package piimage
 
 import (
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +19,7 @@ import (
 	"github.com/deskphone/deskphone/tools/lab"
 	"github.com/deskphone/deskphone/tools/pbx"
 	"github.com/deskphone/deskphone/tools/piimage/disk"
+	"github.com/deskphone/deskphone/tools/provision"
 	"github.com/deskphone/deskphone/tools/qemu"
 )
 
@@ -198,6 +201,54 @@ func bootOnRaspi3b(t *testing.T, dtbName, board, model string, withSD bool) {
 	}
 	if !strings.Contains(string(c.Data), "line.1.user = 1001") || !strings.Contains(string(c.Data), fmt.Sprintf("sip.port = %d", sipPort)) {
 		t.Errorf("stored configuration lacks the common or the phone's own file:\n%s", c.Data)
+	}
+	if dtbName != "bcm2837-rpi-3-b.dtb" {
+		return // one slot switch is enough: each boot here is slow
+	}
+
+	// A firmware update on the Pi's layout: phoned 1.1.0, signed, on the
+	// TFTP server; the phone boots again on the same card, installs it
+	// into slot A of the state partition, and its boot loader starts it.
+	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
+	bin := filepath.Join(dir, "phoned-1.1.0")
+	if err := qemu.BuildArm64WithVersion(ctx, "../..", "./firmware/cmd/phoned", bin, "1.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := provision.WriteFirmware(filepath.Join(tftp, "phoned.img"), priv, "1.1.0", bin); err != nil {
+		t.Fatal(err)
+	}
+	own += fmt.Sprintf("firmware.url = phoned.img\nfirmware.public_key = %s\n", base64.StdEncoding.EncodeToString(priv.Public().(ed25519.PublicKey)))
+	os.WriteFile(filepath.Join(tftp, lab.MACFile(mac)), []byte(own), 0o644)
+	con2 := &qemu.Console{}
+	start = time.Now()
+	vm, err = qemu.Start(ctx, kernel, initrd, qemu.Phone{
+		Name: board, Machine: "raspi3b", DTB: dtb, SD: sd, MAC: mac,
+		TFTPDir: tftp, BootFile: "phone.cfg", SIPPort: sipPort, RTPMin: rtpMin, RTPMax: rtpMin + 3,
+		Console: con2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		vm.Stop()
+		if t.Failed() {
+			t.Logf("console of the boot with the update:\n%s", con2)
+		}
+	}()
+	for _, re := range []string{
+		`deskphone test on board rpi3b`,
+		`firmware: 1\.1\.0 written to slot A and read back`,
+		`firmware: starting 1\.1\.0 from slot A, unconfirmed`,
+		`deskphone 1\.1\.0 on board rpi3b`,
+		`firmware: 1\.1\.0 in slot A confirmed`,
+	} {
+		wctx, wcancel := context.WithTimeout(ctx, 90*time.Second)
+		line, err := con2.WaitFor(wctx, regexp.MustCompile(re), vm.Done())
+		wcancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("+%.1f s: %s", time.Since(start).Seconds(), line)
 	}
 }
 
