@@ -25,6 +25,9 @@ type Loader struct {
 	// Pause is the wait before a confirmed slot that ended is started
 	// again; default 2 s.
 	Pause time.Duration
+	// Poll is how often an unconfirmed slot's record is looked at; default
+	// 1 s.
+	Poll time.Duration
 }
 
 func (l *Loader) logf(format string, args ...any) {
@@ -61,7 +64,11 @@ func (l *Loader) Run() (note string) {
 		}
 		path, err := l.copyOut(choice.Boot)
 		if err != nil {
+			failed := next.Failed
 			_, next, _ = Abandon(next, l.FactoryVersion)
+			if rec.Confirmed {
+				next.Failed = failed // the card failed, not the version
+			}
 			next.Note = fmt.Sprintf("%s (%v)", next.Note, err)
 			l.logf("firmware: %s", next.Note)
 			if err := l.Dev.WriteRecord(next); err != nil {
@@ -113,24 +120,47 @@ func (l *Loader) runSlot(path string, c Choice, rec Record) {
 	}
 	stop := make(chan struct{})
 	if c.Deadline > 0 {
-		go func() {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Duration(c.Deadline) * time.Second):
-			}
-			r, err := l.Dev.Record()
-			if err == nil && r.Active == c.Boot && r.Confirmed {
-				return
-			}
-			l.logf("firmware: %s in slot %s did not register within %d s; stopping it", v, c.Boot, c.Deadline)
-			kill()
-		}()
+		go l.watch(c, v, stop, kill)
 	}
 	status := wait()
 	close(stop)
 	l.logf("firmware: %s in slot %s ended: %s", v, c.Boot, status)
 	l.pause(rec)
+}
+
+// watch kills an unconfirmed slot that has not confirmed by its
+// deadline. It looks at the record once a second and stops watching as
+// soon as the slot has confirmed: a confirmed phone that then installs
+// another update and waits for a call to end is not killed.
+func (l *Loader) watch(c Choice, v string, stop <-chan struct{}, kill func()) {
+	deadline := time.After(time.Duration(c.Deadline) * time.Second)
+	tick := time.NewTicker(l.poll())
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			if r, err := l.Dev.Record(); err == nil && r.Active == c.Boot && r.Confirmed {
+				return
+			}
+			continue
+		case <-deadline:
+		}
+		if r, err := l.Dev.Record(); err == nil && r.Active == c.Boot && r.Confirmed {
+			return
+		}
+		l.logf("firmware: %s in slot %s did not register within %d s; stopping it", v, c.Boot, c.Deadline)
+		kill()
+		return
+	}
+}
+
+func (l *Loader) poll() time.Duration {
+	if l.Poll > 0 {
+		return l.Poll
+	}
+	return time.Second
 }
 
 // pause waits before a confirmed slot is started again, so one that
