@@ -36,7 +36,7 @@ func firmwareUpdates(ctx context.Context, o Options, cfg config.Config, base str
 		if ok, err := fw.Confirm(); err != nil {
 			step("firmware: confirming %s in slot %s: %v", o.Version, fw.Running, err)
 		} else if ok {
-			step("firmware: %s in slot %s confirmed (it registered)", o.Version, fw.Running)
+			step("firmware: %s in slot %s confirmed", o.Version, fw.Running)
 		}
 		if cfg.FirmwareURL == "" {
 			return

@@ -1,6 +1,3 @@
-// Package version reads and orders firmware release numbers,
-// MAJOR.MINOR.PATCH: the version a firmware image carries
-// (firmware/update) and firmware.version names (firmware/config).
 package version
 
 import (
