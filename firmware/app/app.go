@@ -15,6 +15,7 @@ import (
 	"github.com/deskphone/deskphone/firmware/config"
 	"github.com/deskphone/deskphone/firmware/phone"
 	"github.com/deskphone/deskphone/firmware/provision"
+	"github.com/deskphone/deskphone/firmware/update"
 	"github.com/deskphone/deskphone/hal"
 	"github.com/deskphone/deskphone/sipua"
 	"github.com/deskphone/deskphone/sipua/transport"
@@ -33,6 +34,12 @@ type Options struct {
 	// Started is when the process started, for the boot timings; zero: when
 	// Run is called.
 	Started time.Time
+	// Firmware installs updates into the other A/B slot and confirms the
+	// running one once it has registered; nil: no updates (the sim board,
+	// a state device without slots).
+	Firmware *update.Updater
+	// Notice is shown on the idle display: the last firmware rollback.
+	Notice string
 }
 
 // Run is the whole phone: it boots the board, provisions the configuration,
@@ -157,9 +164,10 @@ func Run(ctx context.Context, o Options) error {
 		step("audio: no conference: %v", err)
 	}
 	clock := newClock(o.Board.Name == "sim", logf)
+	w := newWatcher(ctx, f.out, start, step)
 	deps := phone.Deps{
-		Config: cfg, UA: ua, Media: eng, Input: f.in, Out: newWatcher(ctx, f.out, start, step),
-		MediaHost: mediaHost, BindIP: bindIP, Logf: logf, MWI: mwi, Clock: clock.Current,
+		Config: cfg, UA: ua, Media: eng, Input: f.in, Out: w,
+		MediaHost: mediaHost, BindIP: bindIP, Logf: logf, MWI: mwi, Clock: clock.Current, Notice: o.Notice,
 	}
 	if mix.conf != nil {
 		deps.Second, deps.Mix = eng2, mix.on.Store
@@ -190,16 +198,37 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 	newConfig := resync(ctx, prov, ph, cancel)
+	newFirmware := new(atomic.Bool)
+	if o.Firmware != nil {
+		if !registers(lines) {
+			w.confirm() // nothing to register with: SIP is up
+		}
+		newFirmware = firmwareUpdates(ctx, o, cfg, prov.Source.String(), ph.Idle, w.registered, cancel, step)
+	}
 	err = ph.Run(ctx)
 	cancel()
 	f.close() // unblocks the audio loop's Exchange
 	wg.Wait()
+	if newFirmware.Load() {
+		ua.Close()
+		return update.ErrRestart
+	}
 	if newConfig.Load() {
 		ua.Close()
 		step("provisioning: restarting to apply the new configuration")
 		return provision.Restart()
 	}
 	return err
+}
+
+// registers reports whether any line registers (has a registrar).
+func registers(lines []sipua.LineConfig) bool {
+	for _, l := range lines {
+		if l.Registrar != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // idleFrames is how many frames the engines stay inactive before the

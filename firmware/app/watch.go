@@ -26,6 +26,10 @@ type watcher struct {
 	start time.Time
 	step  func(string, ...any)
 	once  sync.Once
+	// registered is closed at the first registration (confirm): what
+	// confirms a newly installed firmware.
+	registered  chan struct{}
+	confirmOnce sync.Once
 
 	dw hal.DisplayWriter // Observer as one, or nil
 
@@ -35,7 +39,7 @@ type watcher struct {
 }
 
 func newWatcher(ctx context.Context, o hal.Observer, start time.Time, step func(string, ...any)) *watcher {
-	w := &watcher{Observer: o, start: start, step: step}
+	w := &watcher{Observer: o, start: start, step: step, registered: make(chan struct{})}
 	w.dw, _ = o.(hal.DisplayWriter)
 	go w.sample(ctx)
 	return w
@@ -198,5 +202,9 @@ func (b *watcher) Reg(line int, state string) {
 		b.once.Do(func() {
 			b.step("line %d registered (process start to registered: %d ms)", line, time.Since(b.start).Milliseconds())
 		})
+		b.confirm()
 	}
 }
+
+// confirm closes registered, once.
+func (w *watcher) confirm() { w.confirmOnce.Do(func() { close(w.registered) }) }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -113,4 +114,44 @@ func Reboot() error {
 		return fmt.Errorf("boot: reboot: %w", err)
 	}
 	return nil
+}
+
+// StartChild starts path with args (args[0] its name), sharing this
+// process's standard input, output and error and environment, for a PID 1
+// that supervises one child (the boot loader running a firmware slot).
+// wait blocks until the child ends and says how; while it waits it also
+// reaps any orphan handed to PID 1. kill ends the child with SIGKILL. Do
+// not use it together with ReapChildren, which would take the child's
+// status.
+func StartChild(path string, args []string) (wait func() string, kill func(), err error) {
+	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{
+		Env: os.Environ(), Files: []uintptr{0, 1, 2},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("boot: start %s: %w", path, err)
+	}
+	wait = func() string {
+		for {
+			var ws unix.WaitStatus
+			got, err := unix.Wait4(-1, &ws, 0, nil)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if err != nil {
+				return err.Error()
+			}
+			if got != pid {
+				continue // an orphan
+			}
+			switch {
+			case ws.Exited():
+				return fmt.Sprintf("exit status %d", ws.ExitStatus())
+			case ws.Signaled():
+				return fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
+			}
+			return fmt.Sprintf("wait status %#x", uint32(ws))
+		}
+	}
+	kill = func() { unix.Kill(pid, unix.SIGKILL) }
+	return wait, kill, nil
 }

@@ -25,3 +25,8 @@ func PowerOff() error { return fmt.Errorf("boot: power off: %w", errors.ErrUnsup
 
 // Reboot is Linux only.
 func Reboot() error { return fmt.Errorf("boot: reboot: %w", errors.ErrUnsupported) }
+
+// StartChild is Linux only.
+func StartChild(path string, args []string) (wait func() string, kill func(), err error) {
+	return nil, nil, fmt.Errorf("boot: start %s: %w", path, errors.ErrUnsupported)
+}

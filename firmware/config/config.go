@@ -79,6 +79,12 @@ type Config struct {
 	// SpreadSeconds (provision.spread_seconds) is the window a fetch is
 	// delayed into at random, so a fleet does not hit the server at once.
 	SpreadSeconds int
+	// Firmware updates (firmware.*, docs/provisioning.md).
+	FirmwareURL            string // firmware.url; "" = no updates
+	FirmwareVersion        string // firmware.version; "" = any newer
+	FirmwarePublicKey      string // firmware.public_key; "" = ProvisionPublicKey
+	FirmwareTries          int    // firmware.tries
+	FirmwareConfirmSeconds int    // firmware.confirm_seconds
 	// PublicAddress (nat.public_address) is the address the phone advertises
 	// for media when it sits behind a static NAT with forwarded ports; "" =
 	// its own address.

@@ -21,6 +21,7 @@ func TestDefault(t *testing.T) {
 		SIPPort: 5060, TrustedOnly: true, SessionExpires: 1800, RTPPortMin: 10000, RTPPortMax: 10999,
 		Codecs: []string{"PCMU", "PCMA"}, Ptime: 20, NoAnswerSeconds: 20, RingSeconds: 180,
 		TonesLocale: "us", ResyncMinutes: 1440, SpreadSeconds: 30, TimeZone: "UTC", TimeFormat: "24h",
+		FirmwareTries: 3, FirmwareConfirmSeconds: 180,
 		InterdigitSeconds: 5, PoundSends: true, HistorySize: 20, CallWaiting: true,
 	}
 	for i := range want.Lines {

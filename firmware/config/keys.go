@@ -13,6 +13,8 @@ import (
 	// /usr/share/zoneinfo, and time.zone is checked the same way on it as
 	// on a PC.
 	_ "time/tzdata"
+
+	"github.com/deskphone/deskphone/firmware/version"
 )
 
 // KeyInfo describes one key for documentation and tools.
@@ -280,19 +282,49 @@ func buildKeys() []key {
 		// phone had before, never only with the key the file itself names
 		// (see docs/provisioning.md).
 		key{name: "provision.public_key", help: "Ed25519 public key (base64, 32 bytes) that must sign every configuration file (a FILE.sig beside each); empty: no signatures needed. Trusted only from the build or the stored configuration (docs/provisioning.md)",
+			set: func(c *Config, v string) error { return setPublicKey(&c.ProvisionPublicKey, v) },
+			get: func(c Config) string { return c.ProvisionPublicKey }},
+		// firmware.url: where the firmware image is (docs/provisioning.md,
+		// "Firmware updates"): a tftp://, http:// or https:// URL, or a
+		// file name or path taken relative to the folder the configuration
+		// came from.
+		key{name: "firmware.url", help: "firmware image to update to: tftp://host/file, http(s)://host/path (https checked with provision.ca), or a file name relative to the provisioning server's folder; empty: no updates. Checked at each start and resync, installed into the other A/B slot when idle (docs/provisioning.md)",
 			set: func(c *Config, v string) error {
-				if v == "" {
-					c.ProvisionPublicKey = ""
-					return nil
+				if strings.ContainsAny(v, " \t\"") {
+					return fmt.Errorf("%q: a URL or file name without blanks or quotes", clip(v))
 				}
-				b, err := base64.StdEncoding.DecodeString(v)
-				if err != nil || len(b) != 32 {
-					return fmt.Errorf("%q is not a base64 Ed25519 public key (32 bytes)", clip(v))
-				}
-				c.ProvisionPublicKey = base64.StdEncoding.EncodeToString(b)
+				c.FirmwareURL = v
 				return nil
 			},
-			get: func(c Config) string { return c.ProvisionPublicKey }},
+			get: func(c Config) string { return c.FirmwareURL }},
+		// firmware.version: pin one version; an image of another is not
+		// installed, and an older one is (the only way to go back).
+		key{name: "firmware.version", help: "the one firmware version to run (1.2.3): an image of another version is not taken, an older one is (a downgrade); empty: any newer image",
+			set: func(c *Config, v string) error {
+				if v != "" {
+					if _, err := version.Parse(v); err != nil {
+						return err
+					}
+				}
+				c.FirmwareVersion = v
+				return nil
+			},
+			get: func(c Config) string { return c.FirmwareVersion }},
+		// firmware.public_key: the key images must be signed with; empty:
+		// provision.public_key. No key: no image is taken.
+		key{name: "firmware.public_key", help: "Ed25519 public key (base64, 32 bytes) firmware images must be signed with; empty: provision.public_key; neither: no image is installed",
+			set: func(c *Config, v string) error { return setPublicKey(&c.FirmwarePublicKey, v) },
+			get: func(c Config) string { return c.FirmwarePublicKey }},
+		// firmware.tries: starts a new firmware gets to register before
+		// the phone goes back to the one before.
+		key{name: "firmware.tries", def: "3", help: "starts a newly installed firmware gets to confirm (register) before the phone rolls back to the one before (1-10)",
+			set: func(c *Config, v string) error { return setInt(&c.FirmwareTries, v, 1, 10) },
+			get: func(c Config) string { return strconv.Itoa(c.FirmwareTries) }},
+		// firmware.confirm_seconds: how long each start of a new firmware
+		// has to register before it is stopped.
+		key{name: "firmware.confirm_seconds", def: "180", help: "seconds each start of a newly installed firmware has to register (or, without a registrar, start SIP) before it is stopped and counted as failed (5-3600)",
+			set: func(c *Config, v string) error { return setInt(&c.FirmwareConfirmSeconds, v, 5, 3600) },
+			get: func(c Config) string { return strconv.Itoa(c.FirmwareConfirmSeconds) }},
 		// provision.url: where later fetches go, overriding DHCP (a fleet
 		// bootstrapped over TFTP moves to HTTPS); a URL naming a file
 		// (its last element has a dot) names the common file.
@@ -368,6 +400,21 @@ func buildKeys() []key {
 }
 
 var errBlank = errors.New("contains blanks or control characters")
+
+// setPublicKey checks a base64 Ed25519 public key (32 bytes) and keeps
+// it in its canonical base64; "" clears it.
+func setPublicKey(dst *string, v string) error {
+	if v == "" {
+		*dst = ""
+		return nil
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b) != 32 {
+		return fmt.Errorf("%q is not a base64 Ed25519 public key (32 bytes)", clip(v))
+	}
+	*dst = base64.StdEncoding.EncodeToString(b)
+	return nil
+}
 
 func setInt(dst *int, v string, lo, hi int) error {
 	n, err := strconv.Atoi(v)

@@ -366,3 +366,17 @@ func TestDigitSignal(t *testing.T) {
 		has(t, r.out.take(), "log dtmf received 7", "display 1 Talking to 1002  got 7")
 	})
 }
+
+// TestNoticeOnIdleDisplay: the firmware's rollback note is the idle
+// display's second row when nothing else (forwarding here) is shown.
+func TestNoticeOnIdleDisplay(t *testing.T) {
+	r := newRig(t)
+	r.p.d.Notice = "update to 1.1.0 failed, rolled back to 1.0.0"
+	r.p.showIdle()
+	has(t, r.out.take(), "display 1 update to 1.1.0 failed, rolled back to 1.0.0")
+	r.key("4")
+	r.key("fwd")
+	has(t, r.out.take(), "display 1 Fwd to 4")
+	r.key("fwd")
+	has(t, r.out.take(), "display 1 update to 1.1.0 failed, rolled back to 1.0.0")
+}

@@ -131,6 +131,9 @@ func (p *Phone) idleText() string {
 		}
 		s += strconv.Itoa(n) + " new voicemail"
 	}
+	if s == "" {
+		s = p.d.Notice
+	}
 	return s
 }
 

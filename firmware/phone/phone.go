@@ -83,6 +83,10 @@ type Deps struct {
 	// Current) for the status row (clock.go); nil: no clock on the
 	// display.
 	Clock func() (time.Time, bool)
+	// Notice is shown on the idle display's second row when nothing else
+	// is (forwarding, do not disturb, voicemail): the last firmware
+	// rollback, "update to X failed, rolled back to Y".
+	Notice string
 }
 
 // call is the phone's view of one SIP call.

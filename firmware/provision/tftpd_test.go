@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/deskphone/deskphone/firmware/provision/tftpdtest"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/firmware/provision/tftpdtest"
 )
 
 // TestAgainstTftpdHPA runs the client against tftpd-hpa's in.tftpd in the
@@ -61,4 +63,45 @@ func TestAgainstTftpdHPA(t *testing.T) {
 	if err != nil || string(common) != string(files["phone.cfg"]) || string(own) != string(files["525400123456.cfg"]) {
 		t.Errorf("Fetch = %q, %q, %v", common, own, err)
 	}
+}
+
+// TestGetToStreamsAndStops streams a file from tftpd-hpa into a writer,
+// and stops the transfer when the writer says so.
+func TestGetToStreamsAndStops(t *testing.T) {
+	dir := t.TempDir()
+	want := pattern(500_000)
+	if err := os.WriteFile(filepath.Join(dir, "fw.img"), want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := tftpdtest.Start(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var got bytes.Buffer
+	n, err := (&Client{}).GetTo(ctx, addr, "fw.img", &got, 1<<20)
+	if err != nil || n != int64(len(want)) || !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("GetTo = %d, %v; %d bytes", n, err, got.Len())
+	}
+	stop := errors.New("seen enough")
+	w := &stopWriter{after: 3000, err: stop}
+	n, err = (&Client{}).GetTo(ctx, addr, "fw.img", w, 1<<20)
+	if !errors.Is(err, stop) || n > 3000+1428 {
+		t.Errorf("GetTo into a writer that stops: %d bytes, %v", n, err)
+	}
+	// The server was told: it serves the next transfer at once.
+	if _, err := (&Client{}).GetTo(ctx, addr, "fw.img", io.Discard, 1<<20); err != nil {
+		t.Errorf("after the stopped transfer: %v", err)
+	}
+}
+
+type stopWriter struct {
+	n, after int
+	err      error
+}
+
+func (w *stopWriter) Write(p []byte) (int, error) {
+	if w.n+len(p) > w.after {
+		return 0, w.err
+	}
+	w.n += len(p)
+	return len(p), nil
 }

@@ -59,6 +59,13 @@ type Options struct {
 	// clients (the lab's own, a person's terminal panel, a second
 	// terminal) attach and detach while the phone runs.
 	SharedPanels bool
+	// Version is the version the QEMU phones' phoned is built with (-X
+	// main.version); "" leaves "dev".
+	Version string
+	// Disk gives each QEMU phone a disk (Dir/disk-EXT.img, qemu.DiskSize),
+	// its state device: the last good configuration and the firmware
+	// slots, kept across PowerCycle.
+	Disk bool
 }
 
 // Phone is one phone of a lab.
@@ -71,6 +78,7 @@ type Phone struct {
 	Started time.Time
 
 	vm  *qemu.Instance
+	qp  qemu.Phone // how vm was started, for PowerCycle
 	cmd *exec.Cmd
 	hub *panelhub.Hub // SharedPanels
 }
@@ -92,6 +100,8 @@ type Lab struct {
 	opts   Options
 	stopPB context.CancelFunc
 	held   []*testtool.Held // the phones' ports, held until Close
+	// kernel and initrd the QEMU phones boot, for PowerCycle.
+	kernel, initrd string
 }
 
 // Start builds the firmware, starts the PBX and boots one phone per
@@ -272,17 +282,18 @@ func (l *Lab) startQEMU(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	initrd, err := BuildInitramfs(ctx, root, l.opts.Dir)
+	initrd, err := l.buildInitramfs(ctx, root)
 	if err != nil {
 		return err
 	}
+	l.kernel, l.initrd = kernel, initrd
 	for i, ext := range l.opts.Exts {
 		sipPort, rtpMin, err := l.phonePorts()
 		if err != nil {
 			return err
 		}
 		mac := fmt.Sprintf("52:54:00:12:34:%02x", 0x10+i)
-		tftp := filepath.Join(l.opts.Dir, "tftp-"+ext)
+		tftp := l.TFTPDir(ext)
 		if err := os.MkdirAll(tftp, 0o755); err != nil {
 			return err
 		}
@@ -306,11 +317,15 @@ audio.codecs = PCMU,PCMA
 		}
 		sock := filepath.Join(l.opts.Dir, "panel-"+ext+".sock")
 		ph := &Phone{Ext: ext, PanelAddr: "unix:" + sock, SIPPort: sipPort, Started: time.Now()}
-		vm, err := qemu.Start(context.Background(), kernel, initrd, qemu.Phone{
+		ph.qp = qemu.Phone{
 			Name: ext, MAC: mac, TFTPDir: tftp, BootFile: "phone.cfg",
 			SIPPort: sipPort, RTPMin: rtpMin, RTPMax: rtpMin + rtpPorts - 1,
 			Panel: ph.PanelAddr, Console: l.console(ext),
-		})
+		}
+		if l.opts.Disk {
+			ph.qp.Disk = filepath.Join(l.opts.Dir, "disk-"+ext+".img")
+		}
+		vm, err := qemu.Start(context.Background(), kernel, initrd, ph.qp)
 		if err != nil {
 			return fmt.Errorf("phone %s: %w", ext, err)
 		}
@@ -318,6 +333,48 @@ audio.codecs = PCMU,PCMA
 		l.Phones = append(l.Phones, ph)
 		l.opts.Logf("lab: phone %s booting in QEMU (MAC %s, SIP host port %d, RTP %d-%d, panel %s)", ext, mac, sipPort, rtpMin, rtpMin+rtpPorts-1, ph.PanelAddr)
 	}
+	return nil
+}
+
+// TFTPDir is the folder QEMU's TFTP server serves to the phone of ext:
+// its phone.cfg, its own file, and what else a test puts there.
+func (l *Lab) TFTPDir(ext string) string { return filepath.Join(l.opts.Dir, "tftp-"+ext) }
+
+// buildInitramfs builds phoned (with Options.Version) as the initramfs's
+// /init.
+func (l *Lab) buildInitramfs(ctx context.Context, root string) (string, error) {
+	if l.opts.Version == "" {
+		return BuildInitramfs(ctx, root, l.opts.Dir)
+	}
+	bin := filepath.Join(l.opts.Dir, "phoned-arm64")
+	if err := qemu.BuildArm64WithVersion(ctx, root, "./firmware/cmd/phoned", bin, l.opts.Version); err != nil {
+		return "", err
+	}
+	return qemu.WriteInitramfsFile(filepath.Join(l.opts.Dir, "initrd.gz"), bin, nil)
+}
+
+// PowerCycle pulls a QEMU phone's plug (QEMU is killed, whatever the
+// guest was doing) and boots it again on the same disk, then connects to
+// its panel again.
+func (l *Lab) PowerCycle(ctx context.Context, ph *Phone) error {
+	if ph.vm == nil {
+		return fmt.Errorf("lab: %s is not a QEMU phone", ph.Ext)
+	}
+	if ph.Panel != nil {
+		ph.Panel.Close()
+		ph.Panel = nil
+	}
+	ph.vm.Stop()
+	vm, err := qemu.Start(context.Background(), l.kernel, l.initrd, ph.qp)
+	if err != nil {
+		return fmt.Errorf("lab: phone %s: %w", ph.Ext, err)
+	}
+	ph.vm, ph.Started = vm, time.Now()
+	c, err := ph.dialPanel(ctx)
+	if err != nil {
+		return fmt.Errorf("lab: panel of %s: %w", ph.Ext, err)
+	}
+	ph.Panel = c
 	return nil
 }
 

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"github.com/deskphone/deskphone/firmware/provision/tftpdtest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/deskphone/deskphone/firmware/config"
 	fwprov "github.com/deskphone/deskphone/firmware/provision"
+	"github.com/deskphone/deskphone/firmware/update"
 )
 
 const template = `# site-wide settings
@@ -231,5 +234,33 @@ func TestServedByTftpdHPA(t *testing.T) {
 	prov := &fwprov.Provisioner{Source: fwprov.TFTPSource{Server: addr}, OwnFile: f.Phones[0].File, TrustedKey: pub}
 	if _, err := prov.Boot(ctx); !errors.Is(err, fwprov.ErrSignature) {
 		t.Errorf("altered file: %v", err)
+	}
+}
+
+// TestFirmwareImage signs this test binary as a firmware image and
+// checks what the phone would: the signature, the architecture and the
+// payload's hash.
+func TestFirmwareImage(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
+	out := filepath.Join(t.TempDir(), "phoned.img")
+	h, err := WriteFirmware(out, priv, "1.4.0", exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := os.ReadFile(out)
+	bin, _ := os.ReadFile(exe)
+	got, err := update.Verify(priv.Public().(ed25519.PublicKey), img)
+	if err != nil || got != h || got.Arch != runtime.GOARCH || got.SHA256 != sha256.Sum256(bin) || !bytes.Equal(img[update.HeaderSize:], bin) {
+		t.Fatalf("image header %+v, %v", got, err)
+	}
+	if _, err := FirmwareImage(priv, "1.4.0", []byte("#!/bin/sh\n")); err == nil {
+		t.Error("a shell script signed as firmware")
+	}
+	if _, err := FirmwareImage(priv, "one", bin); err == nil {
+		t.Error("a bad version signed")
 	}
 }

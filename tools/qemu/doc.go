@@ -46,8 +46,10 @@
 //
 // Phone.Disk attaches a raw image as a virtio block device, the guest's
 // /dev/vda, where the phone keeps its last good configuration
-// (firmware/storage); Start creates a zeroed 1 MiB image when the file is
-// absent, and the image outlives the instance, like a phone's flash.
+// (firmware/storage), its boot record and two firmware slots
+// (firmware/update); Start creates a zeroed, sparse 64 MiB image
+// (DiskSize) when the file is absent, and the image outlives the instance,
+// like a phone's flash.
 //
 // # Panel
 //

@@ -54,8 +54,10 @@ type Phone struct {
 	SD string
 }
 
-// DiskSize is the size of a disk image Start creates.
-const DiskSize = 1 << 20
+// DiskSize is the size of a disk image Start creates (sparse): the
+// configuration store in its first MiB, the boot record and two firmware
+// slots of 31 MiB after it (firmware/update).
+const DiskSize = 64 << 20
 
 // MaxForwardedPorts bounds the RTP range a phone may forward.
 const MaxForwardedPorts = 64

@@ -7,11 +7,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +21,8 @@ import (
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/firmware/app"
 	"github.com/deskphone/deskphone/firmware/boot"
+	"github.com/deskphone/deskphone/firmware/provision"
+	"github.com/deskphone/deskphone/firmware/update"
 )
 
 // version is set by the build (-ldflags "-X main.version=...").
@@ -30,16 +34,24 @@ func main() {
 	cfgFile := flag.String("config", "", "configuration file (sim board)")
 	panelAddr := flag.String("panel", "unix:/tmp/phoned.sock", "virtual panel address (sim board): unix:PATH or tcp:HOST:PORT")
 	bindIP := flag.String("bind", "127.0.0.1", "local address for SIP and RTP (sim board)")
+	slotName := flag.String("slot", "", "the A/B slot this phoned runs from (set by the boot loader)")
 	flag.Parse()
 
 	log.SetFlags(log.Lmicroseconds)
 	log.SetPrefix("phoned: ")
+	running := update.Factory
+	if *slotName != "" {
+		s, err := update.ParseSlot(*slotName)
+		if err != nil {
+			fail(err)
+		}
+		running = s
+	}
 	if boot.IsPID1() {
 		// As init: the file systems first, the board is read from /proc.
 		if err := boot.MountEssentials(log.Printf); err != nil {
 			log.Printf("mounting file systems failed: %v; the phone goes on without them", err)
 		}
-		go boot.ReapChildren()
 		// An image for real hardware carries its drivers as modules (the
 		// Pi's sound card, I2C, network); the QEMU image has none.
 		if _, err := os.Stat(boot.ModulesDir + "/modules.load"); err == nil {
@@ -53,15 +65,57 @@ func main() {
 		fail(err)
 	}
 	log.Printf("deskphone %s on board %s", version, board.Name)
+	var fw *update.Updater
+	notice := ""
+	if board.Name != "sim" && board.StateDevice != "" {
+		fw, notice = firmware(board, running)
+	}
+	if boot.IsPID1() {
+		go boot.ReapChildren() // after the boot loader: it waits for its child itself
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err = app.Run(ctx, app.Options{
 		Board: board, Version: version, ConfigFile: *cfgFile, Panel: *panelAddr,
 		BindIP: *bindIP, Logf: log.Printf, Started: started,
+		Firmware: fw, Notice: notice,
 	})
+	if errors.Is(err, update.ErrRestart) {
+		if !boot.IsPID1() {
+			os.Exit(0) // the boot loader starts what the record names now
+		}
+		err = provision.Restart() // the boot loader, from a fresh start
+	}
 	if err != nil {
 		fail(err)
 	}
+}
+
+// firmware opens the board's A/B slots (docs/DESIGN.md, "Firmware
+// updates"). As PID 1 this phoned is the factory image and the boot
+// loader: when the boot record names a slot, it runs that slot's phoned
+// as its child for as long as the record does, and returns only when the
+// factory image is to run, here. It returns the updater of the running
+// phone (nil: no slots) and the last rollback's note, to show.
+func firmware(board boards.Board, running update.Slot) (*update.Updater, string) {
+	dev, _, err := update.OpenDevice(board.StateDevice) // open for the process's lifetime
+	if err != nil {
+		log.Printf("firmware: %v; no A/B updates", err)
+		return nil, ""
+	}
+	if boot.IsPID1() && running == update.Factory {
+		l := &update.Loader{
+			Dev: dev, FactoryVersion: version, RunDir: "/run/deskphone",
+			Args: []string{"-board", board.Name}, Start: boot.StartChild, Logf: log.Printf,
+		}
+		l.Run() // returns when the factory image is to run
+	}
+	u := &update.Updater{Dev: dev, Running: running, Version: version, Arch: runtime.GOARCH, Logf: log.Printf}
+	note := u.Note()
+	if note != "" {
+		log.Printf("firmware: %s", note)
+	}
+	return u, note
 }
 
 func pickBoard(name string) (boards.Board, error) {

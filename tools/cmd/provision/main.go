@@ -4,6 +4,7 @@
 //	provision -csv fleet.csv -common common.cfg -out /srv/tftp
 //	provision -genkey signing.key                # once: a signing key
 //	provision -csv fleet.csv -common common.cfg -out /srv/tftp -key signing.key
+//	provision -firmware bin/phoned-arm64 -version 1.2.0 -key signing.key -out /srv/tftp/phoned-1.2.0.img
 package main
 
 import (
@@ -25,7 +26,26 @@ func main() {
 	out := flag.String("out", "", "folder to write the files into (the TFTP server's root)")
 	keyFile := flag.String("key", "", "sign every file with this Ed25519 private key file (writes <file>.sig)")
 	genKey := flag.String("genkey", "", "write a new Ed25519 private key to this file (mode 0600) and print its public key")
+	firmware := flag.String("firmware", "", "sign this phoned binary as a firmware image (with -version, -key; -out is the image file)")
+	version := flag.String("version", "", "the firmware image's version, 1.2.3 (the -ldflags -X main.version the binary was built with)")
 	flag.Parse()
+
+	if *firmware != "" {
+		if *version == "" || *keyFile == "" || *out == "" {
+			fail(fmt.Errorf("provision: -firmware needs -version, -key and -out"))
+		}
+		k, err := provision.ReadKey(*keyFile)
+		if err != nil {
+			fail(err)
+		}
+		h, err := provision.WriteFirmware(*out, k, *version, *firmware)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("wrote %s: firmware %s for %s, %d bytes, SHA-256 %x. The phones take it with:\nfirmware.url = %s\nfirmware.public_key = %s\n",
+			*out, h.Version, h.Arch, h.Length, h.SHA256, filepath.Base(*out), base64.StdEncoding.EncodeToString(k.Public().(ed25519.PublicKey)))
+		return
+	}
 
 	if *genKey != "" {
 		priv, err := provision.GenerateKey(*genKey, rand.Reader)
@@ -37,7 +57,7 @@ func main() {
 		return
 	}
 	if *csvFile == "" || *out == "" {
-		fmt.Fprintln(os.Stderr, "usage: provision -csv FLEET.csv -out DIR [-common TEMPLATE] [-key KEY] | -genkey KEY")
+		fmt.Fprintln(os.Stderr, "usage: provision -csv FLEET.csv -out DIR [-common TEMPLATE] [-key KEY] | -genkey KEY | -firmware PHONED -version V -key KEY -out IMAGE")
 		flag.PrintDefaults()
 		os.Exit(2)
 	}

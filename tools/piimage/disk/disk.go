@@ -27,7 +27,7 @@ const (
 	bootStart = 4 * mib
 
 	defaultBootMiB   = 256
-	defaultStateMiB  = 16
+	defaultStateMiB  = 64
 	defaultBootLabel = "DESKPHONE"
 
 	typeBoot  = byte(mbr.Fat32LBA) // 0x0c, FAT32 addressed by LBA
@@ -42,7 +42,7 @@ const (
 // Layout is the image's partitioning.
 type Layout struct {
 	BootMiB   int    // size of partition 1, FAT32 (MBR type 0x0c, LBA), label BootLabel; 0 means 256
-	StateMiB  int    // size of partition 2, a raw partition (MBR type 0xda, "non-FS data") the firmware keeps its last good configuration on; 0 means 16
+	StateMiB  int    // size of partition 2, a raw partition (MBR type 0xda, "non-FS data") the firmware keeps its last good configuration, boot record and A/B firmware slots on (firmware/update); 0 means 64
 	BootLabel string // FAT volume label, "" means "DESKPHONE"
 }
 

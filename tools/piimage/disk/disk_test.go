@@ -78,7 +78,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, wantSize := st.Size(), int64(4+256+16)<<20; got != wantSize {
+	if got, wantSize := st.Size(), int64(4+256+64)<<20; got != wantSize {
 		t.Errorf("image is %d bytes, want %d", got, wantSize)
 	}
 
@@ -86,8 +86,8 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(parts, wantPartitions(256, 16)) {
-		t.Errorf("partitions:\n got %+v\nwant %+v", parts, wantPartitions(256, 16))
+	if !slices.Equal(parts, wantPartitions(256, 64)) {
+		t.Errorf("partitions:\n got %+v\nwant %+v", parts, wantPartitions(256, 64))
 	}
 	for name, data := range want {
 		g, ok := got[name]
@@ -104,7 +104,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 
-	state := make([]byte, 16<<20)
+	state := make([]byte, 64<<20)
 	f, err = os.Open(img)
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestImageAsOtherToolsSeeIt(t *testing.T) {
 		bootMiB, stateMiB int64
 		label             string
 	}{
-		{"default layout", Layout{}, 256, 16, "DESKPHONE"},
+		{"default layout", Layout{}, 256, 64, "DESKPHONE"},
 		{"small layout", Layout{BootMiB: 40, StateMiB: 1, BootLabel: "LAB PHONE 2"}, 40, 1, "LAB PHONE 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
