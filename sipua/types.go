@@ -27,6 +27,9 @@ type LineConfig struct {
 	// Via says it (SIP/2.0/TCP, SIP/2.0/TLS) and the Contact carries
 	// ;transport=tcp or ;transport=tls. TLS's default port is 5061.
 	Transport string
+	// SRTP is how the line's calls protect their media (srtp.go); any
+	// mode but SRTPOff needs Transport "tls": SDES keys travel in the SDP.
+	SRTP SRTPMode
 }
 
 // Config configures a UA.
@@ -107,6 +110,10 @@ type Media struct {
 	// Direction is the SDP direction of a remote Media ("sendrecv",
 	// "sendonly", "recvonly", "inactive"); ignored in local Media.
 	Direction string
+	// SRTP, in a negotiated remote Media, is the call's SRTP keys: nil
+	// when its media goes in the clear (Encrypted). Ignored in local
+	// Media: the line's SRTPMode decides.
+	SRTP *SRTPKeys
 }
 
 // RegState is where a line's registration is (RFC 3261 section 10).

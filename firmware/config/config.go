@@ -41,6 +41,7 @@ type Config struct {
 	RTPPortMax      int            // rtp.port_max
 	Codecs          []string       // audio.codecs, upper case, in order of preference
 	Ptime           int            // audio.ptime, ms
+	SRTP            string         // media.srtp: off, optional or required (sipua.SRTPMode)
 	NoAnswerSeconds int            // call.noanswer_seconds
 	RingSeconds     int            // call.ring_seconds
 	ForwardNoAnswer string         // call.forward_noanswer
@@ -214,6 +215,15 @@ func (c Config) Validate() error {
 	}
 	if c.SIPPort >= c.RTPPortMin && c.SIPPort <= c.RTPPortMax {
 		return &Error{Key: "sip.port", Err: fmt.Errorf("%d is inside the RTP range %d-%d", c.SIPPort, c.RTPPortMin, c.RTPPortMax)}
+	}
+	if c.SRTP != "off" {
+		// SDES keys travel in the SDP: only over TLS (RFC 4568 8.3).
+		for i, l := range c.Lines {
+			if l.InUse() && l.Transport != "tls" {
+				return &Error{Key: "media.srtp", Err: fmt.Errorf("%s needs line.%d.transport = tls (it is %s): SRTP keys travel only over TLS",
+					c.SRTP, i+1, l.Transport)}
+			}
+		}
 	}
 	return nil
 }

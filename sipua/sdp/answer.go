@@ -26,6 +26,7 @@ const (
 	StreamCount                   // the answer's m-lines are not the offer's, one for one (RFC 3264 section 6)
 	MediaType                     // an answer's m-line has another media type than the offered one
 	Refused                       // the answer refuses our audio stream (port 0)
+	NoCrypto                      // SRTP without a usable SDES key (RFC 4568 a=crypto): none, malformed, or a suite or parameter the phone does not do
 )
 
 func (r Reason) String() string {
@@ -42,6 +43,8 @@ func (r Reason) String() string {
 		return "media type differs from the offer's"
 	case Refused:
 		return "audio stream refused"
+	case NoCrypto:
+		return "no usable SDES key"
 	}
 	return "Reason(" + strconv.Itoa(int(r)) + ")"
 }

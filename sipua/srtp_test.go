@@ -1,0 +1,207 @@
+package sipua
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/deskphone/deskphone/sipua/sdp"
+)
+
+func parseSDP(t *testing.T, m string) sdp.Session {
+	t.Helper()
+	s, err := sdp.Parse([]byte("v=0\r\no=- 1 1 IN IP4 192.0.2.5\r\ns=-\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\n" + m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+const (
+	key80 = "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz"
+	key32 = "NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj"
+)
+
+// TestSRTPOffer: the phone's offers by mode, each with fresh keys.
+func TestSRTPOffer(t *testing.T) {
+	for _, tc := range []struct {
+		mode    SRTPMode
+		proto   string
+		cryptos int
+	}{{SRTPOff, "RTP/AVP", 0}, {SRTPOptional, "RTP/AVP", 2}, {SRTPRequired, "RTP/SAVP", 2}} {
+		a, err := media(10000, "PCMU").session(1, tc.mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := media(10000, "PCMU").session(1, tc.mode)
+		s, err := sdp.Parse(a.Marshal())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := s.Media[0].Cryptos()
+		if err != nil || s.Media[0].Proto != tc.proto || len(cs) != tc.cryptos {
+			t.Fatalf("%v: %s with %d a=crypto (%v)", tc.mode, s.Media[0].Proto, len(cs), err)
+		}
+		if tc.cryptos == 2 {
+			if cs[0].Suite != sdp.SuiteSHA1_80 || cs[1].Suite != sdp.SuiteSHA1_32 || !cs[0].Usable() ||
+				bytes.Equal(cs[0].Key, cs[1].Key) {
+				t.Fatalf("%v: %+v", tc.mode, cs)
+			}
+			if a.Media[0].Attrs[0] == b.Media[0].Attrs[0] {
+				t.Fatalf("%v: two sessions with one key", tc.mode)
+			}
+			// A re-offer: fresh keys, same tags and suites; the
+			// description it came from keeps its own.
+			r := a
+			rekey(&r)
+			rc, _ := r.Media[0].Cryptos()
+			ac, _ := a.Media[0].Cryptos()
+			if rc[0].Tag != 1 || rc[1].Suite != sdp.SuiteSHA1_32 || bytes.Equal(rc[0].Key, ac[0].Key) ||
+				!bytes.Equal(ac[0].Key, cs[0].Key) {
+				t.Fatalf("rekey: %+v from %+v", rc, ac)
+			}
+		}
+	}
+}
+
+// TestSRTPAnswered: answers to the phone's offers by mode.
+func TestSRTPAnswered(t *testing.T) {
+	req, _ := media(10000, "PCMU").session(1, SRTPRequired)
+	opt, _ := media(10000, "PCMU").session(1, SRTPOptional)
+	ours, _ := req.Media[0].Cryptos()
+	rtpmap := "a=rtpmap:0 PCMU/8000\r\n"
+	for _, tc := range []struct {
+		name    string
+		offer   sdp.Session
+		answer  string
+		suite   string // "": plain
+		refused bool
+	}{
+		{"SAVP with the 80-bit suite", req, "m=audio 4000 RTP/SAVP 0\r\n" + rtpmap + "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + key80 + "\r\n", sdp.SuiteSHA1_80, false},
+		{"SAVP with the 32-bit suite", req, "m=audio 4000 RTP/SAVP 0\r\na=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:" + key32 + "\r\n", sdp.SuiteSHA1_32, false},
+		{"required, answered plain", req, "m=audio 4000 RTP/AVP 0\r\n", "", true},
+		{"SAVP without a key", req, "m=audio 4000 RTP/SAVP 0\r\n", "", true},
+		{"a tag not offered", req, "m=audio 4000 RTP/SAVP 0\r\na=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:" + key80 + "\r\n", "", true},
+		{"a suite under another tag", req, "m=audio 4000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_32 inline:" + key32 + "\r\n", "", true},
+		{"two keys", req, "m=audio 4000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + key80 + "\r\na=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:" + key32 + "\r\n", "", true},
+		{"a malformed key", req, "m=audio 4000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:c2hvcnQ=\r\n", "", true},
+		{"best effort taken", opt, "m=audio 4000 RTP/AVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + key80 + "\r\n", sdp.SuiteSHA1_80, false},
+		{"best effort not taken", opt, "m=audio 4000 RTP/AVP 0\r\n", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := answered(tc.offer, parseSDP(t, tc.answer))
+			if tc.refused {
+				if !errors.Is(err, sdp.ErrBadAnswer) {
+					t.Fatalf("answered = %+v, %v; want sdp.ErrBadAnswer", m, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.suite == "" {
+				if m.Encrypted() {
+					t.Fatalf("encrypted: %+v", m.SRTP)
+				}
+				return
+			}
+			if !m.Encrypted() || m.SRTP.Suite != tc.suite || len(m.SRTP.Remote) != sdp.KeySaltLen {
+				t.Fatalf("keys %+v", m.SRTP)
+			}
+			if tc.offer.Media[0].Proto == "RTP/SAVP" {
+				want := ours[0].Key
+				if tc.suite == sdp.SuiteSHA1_32 {
+					want = ours[1].Key
+				}
+				if !bytes.Equal(m.SRTP.Local, want) {
+					t.Fatal("the local key is not the offered one")
+				}
+			}
+		})
+	}
+}
+
+// TestSRTPAnswer: the phone's answers to offers, by mode: what it
+// accepts, the key it adds (the offer's tag and suite, a fresh key), and
+// the offers it refuses (488).
+func TestSRTPAnswer(t *testing.T) {
+	rtpmap := "a=rtpmap:0 PCMU/8000\r\n"
+	savp := "m=audio 4000 RTP/SAVP 0\r\n" + rtpmap
+	avp := "m=audio 4000 RTP/AVP 0\r\n" + rtpmap
+	c80 := "a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:" + key80 + "\r\n"
+	c32 := "a=crypto:4 AES_CM_128_HMAC_SHA1_32 inline:" + key32 + "\r\n"
+	mki := "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:4\r\n"
+	for _, tc := range []struct {
+		name    string
+		mode    SRTPMode
+		offer   string
+		tag     int // of the key answered; 0: plain
+		refused bool
+	}{
+		{"off: SAVP refused", SRTPOff, savp + c80, 0, true},
+		{"off: best effort answered plain", SRTPOff, avp + c80, 0, false},
+		{"optional: SAVP", SRTPOptional, savp + c80 + c32, 3, false},
+		{"optional: first usable key", SRTPOptional, savp + mki + "a=crypto:9 bad\r\n" + c32, 4, false},
+		{"optional: best effort", SRTPOptional, avp + c32, 4, false},
+		{"optional: plain", SRTPOptional, avp, 0, false},
+		{"optional: SAVP without a usable key", SRTPOptional, savp + mki, 0, true},
+		{"required: plain refused", SRTPRequired, avp, 0, true},
+		{"required: best effort taken", SRTPRequired, avp + c80, 3, false},
+		{"required: SAVP after a plain stream", SRTPRequired, avp + savp + c80, 0, true}, // the first stream Select takes has no key
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			offer := parseSDP(t, tc.offer)
+			if err := servable(offer, tc.mode); (err != nil) != tc.refused {
+				t.Fatalf("servable: %v", err)
+			}
+			if tc.refused {
+				return
+			}
+			local, _ := media(10000, "PCMU").session(1, tc.mode)
+			ans, err := sdp.Answer(offer, local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, err := keyAnswer(offer, &ans, tc.mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := sdp.Parse(ans.Marshal())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := back.Media[0].Cryptos()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.tag == 0 {
+				if keys != nil || len(cs) != 0 {
+					t.Fatalf("keys %+v, answer %q", keys, ans.Marshal())
+				}
+				return
+			}
+			if len(cs) != 1 || cs[0].Tag != tc.tag || keys == nil || !bytes.Equal(cs[0].Key, keys.Local) ||
+				bytes.Equal(keys.Local, keys.Remote) || back.Media[0].Proto != offer.Media[0].Proto {
+				t.Fatalf("answer %q, keys %+v", ans.Marshal(), keys)
+			}
+		})
+	}
+}
+
+func TestSRTPNeedsTLS(t *testing.T) {
+	if err := srtpCheck(SRTPOptional, tUDP, 1); !errors.Is(err, ErrSRTPNeedsTLS) || !strings.Contains(err.Error(), "line.1.transport = tls") {
+		t.Fatal(err)
+	}
+	if srtpCheck(SRTPRequired, tTLS, 1) != nil || srtpCheck(SRTPOff, tUDP, 1) != nil {
+		t.Fatal("refused")
+	}
+	for _, s := range []string{"off", "optional", "required"} {
+		if m, err := ParseSRTPMode(s); err != nil || m.String() != s {
+			t.Fatal(s, m, err)
+		}
+	}
+	if _, err := ParseSRTPMode("on"); err == nil {
+		t.Fatal("on accepted")
+	}
+}
