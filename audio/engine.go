@@ -211,7 +211,7 @@ type stream struct {
 	rx, rtcpRx *poller
 	polled     bool
 	rxDead     bool
-	rawTx      bool // send through rx.sendTo
+	rawTx      bool      // send through rx.sendTo
 	srtp       *srtpPair // nil: RTP in the clear
 }
 

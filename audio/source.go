@@ -36,7 +36,7 @@ import (
 // so a stranger cannot even be a challenger.
 
 const (
-	minSequential = 2    // packets in sequence before a source is valid
+	minSequential = 2 // packets in sequence before a source is valid
 	// moveRun and moveQuiet: a source at another transport address takes
 	// over after moveRun packets in sequence (0.5 s at 20 ms) once the
 	// locked one has been silent for moveQuiet.
@@ -45,10 +45,10 @@ const (
 	// ssrcQuiet: a new SSRC at the locked transport address takes over
 	// (after minSequential packets) once the old SSRC has been silent this
 	// long: three 20 ms frames.
-	ssrcQuiet = 60 * time.Millisecond
-	maxDropout    = 3000 // forward jump still treated as in sequence
-	maxMisorder   = 100  // backward jump still treated as reordering
-	seqMod        = 1 << 16
+	ssrcQuiet   = 60 * time.Millisecond
+	maxDropout  = 3000 // forward jump still treated as in sequence
+	maxMisorder = 100  // backward jump still treated as reordering
+	seqMod      = 1 << 16
 )
 
 // SourceMatch says which datagrams a stream accepts, by their source address.

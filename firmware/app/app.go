@@ -109,7 +109,9 @@ func Run(ctx context.Context, o Options) error {
 		RingTimeout:    time.Duration(cfg.RingSeconds) * time.Second,
 		// sip.100rel: reliable 180s for callers that support 100rel.
 		Reliable100rel: cfg.Reliable100rel,
-		Logf:           logf,
+		// sip.tls_cert, sip.tls_key: the TLS listener on sip.port + 1.
+		TLSCertFile: cfg.TLSCert, TLSKeyFile: cfg.TLSKey,
+		Logf: logf,
 		// A PBX's NOTIFY check-sync: re-fetch now (Resync never blocks).
 		OnCheckSync: func(int) { prov.Resync() },
 		OnMessageSummary: func(line int, waiting bool, n, o int) {

@@ -32,24 +32,29 @@ func (l Line) InUse() bool { return l.User != "" }
 // Config is the whole configuration of a phone. The zero value is not
 // useful; start from Default.
 type Config struct {
-	Lines           [MaxLines]Line // line N is Lines[N-1]; in use when User != ""
-	SIPPort         int            // sip.port
-	TrustedOnly     bool           // sip.trusted_only
-	SessionExpires  int            // sip.session_expires, seconds; 0 = no session timers
-	Reliable100rel  bool           // sip.100rel
-	RTPPortMin      int            // rtp.port_min
-	RTPPortMax      int            // rtp.port_max
-	Codecs          []string       // audio.codecs, upper case, in order of preference
-	Ptime           int            // audio.ptime, ms
-	SRTP            string         // media.srtp: off, optional or required (sipua.SRTPMode)
-	NoAnswerSeconds int            // call.noanswer_seconds
-	RingSeconds     int            // call.ring_seconds
-	ForwardNoAnswer string         // call.forward_noanswer
-	ForwardBusy     string         // call.forward_busy
-	ForwardAlways   string         // call.forward_always
-	DND             bool           // call.dnd
-	CallWaiting     bool           // call.waiting
-	VoicemailNumber string         // voicemail.number
+	Lines          [MaxLines]Line // line N is Lines[N-1]; in use when User != ""
+	SIPPort        int            // sip.port
+	TrustedOnly    bool           // sip.trusted_only
+	SessionExpires int            // sip.session_expires, seconds; 0 = no session timers
+	Reliable100rel bool           // sip.100rel
+	RTPPortMin     int            // rtp.port_min
+	RTPPortMax     int            // rtp.port_max
+	Codecs         []string       // audio.codecs, upper case, in order of preference
+	Ptime          int            // audio.ptime, ms
+	SRTP           string         // media.srtp: off, optional or required (sipua.SRTPMode)
+	// TLSCert and TLSKey (sip.tls_cert, sip.tls_key) are the paths of the
+	// phone's PEM certificate chain and key: with them it listens for SIP
+	// over TLS (calls to the phone on lines with transport tls); "" = no
+	// TLS listener.
+	TLSCert, TLSKey string
+	NoAnswerSeconds int    // call.noanswer_seconds
+	RingSeconds     int    // call.ring_seconds
+	ForwardNoAnswer string // call.forward_noanswer
+	ForwardBusy     string // call.forward_busy
+	ForwardAlways   string // call.forward_always
+	DND             bool   // call.dnd
+	CallWaiting     bool   // call.waiting
+	VoicemailNumber string // voicemail.number
 	// DigitMap (dialplan.digitmap) is the dial plan: patterns such as
 	// "[2-9]xxx|0x.|*xx" (digit_map.go); "" = none, calls go on send, # or
 	// the interdigit timeout.
@@ -215,6 +220,9 @@ func (c Config) Validate() error {
 	}
 	if c.SIPPort >= c.RTPPortMin && c.SIPPort <= c.RTPPortMax {
 		return &Error{Key: "sip.port", Err: fmt.Errorf("%d is inside the RTP range %d-%d", c.SIPPort, c.RTPPortMin, c.RTPPortMax)}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return &Error{Key: "sip.tls_cert", Err: errors.New("sip.tls_cert and sip.tls_key go together")}
 	}
 	if c.SRTP != "off" {
 		// SDES keys travel in the SDP: only over TLS (RFC 4568 8.3).

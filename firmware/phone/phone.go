@@ -101,7 +101,7 @@ type call struct {
 	// encrypted: its media runs SRTP (remote.Encrypted()): the display's
 	// lock and Status's srtp=on.
 	encrypted bool
-	second   bool         // its stream runs on Deps.Second (a conference)
+	second    bool // its stream runs on Deps.Second (a conference)
 	// Where its stream goes (startMediaOf), kept for a resume to the same place.
 	rtpTo, rtcpTo *net.UDPAddr
 	toHost        string

@@ -47,7 +47,7 @@ func TestParseCrypto(t *testing.T) {
 		"1 AES_CM_128_HMAC_SHA1_80 uri:http://example.com/key",
 		"1 AES_CM_128_HMAC_SHA1_80 inline:",
 		"1 AES_CM_128_HMAC_SHA1_80 inline:not*base64",
-		"1 AES_CM_128_HMAC_SHA1_80 inline:c2hvcnQ=",                                    // 5 bytes
+		"1 AES_CM_128_HMAC_SHA1_80 inline:c2hvcnQ=",                                     // 5 bytes
 		"1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBRAA==", // 31 bytes
 		"1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^99",
 		"1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|0",
