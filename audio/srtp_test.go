@@ -170,7 +170,10 @@ func TestNoAllocsSRTP(t *testing.T) {
 	for range 20 {
 		step()
 	}
-	if n := testing.AllocsPerRun(500, step); n != 0 {
+	// pion/srtp takes its keystream buffer from a sync.Pool, which the
+	// race detector empties at random: under -race only the audio is
+	// checked; make unit (no -race) counts the allocations.
+	if n := testing.AllocsPerRun(500, step); n != 0 && !raceEnabled {
 		t.Fatalf("allocs per frame = %v", n)
 	}
 	if st := b.e.Stats(); st.PacketsReceived != 521 || st.Unauthenticated != 0 || ToneLevel(earB, 1000, 8000) < 0.2 {

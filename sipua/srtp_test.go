@@ -3,6 +3,7 @@ package sipua
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -203,5 +204,62 @@ func TestSRTPNeedsTLS(t *testing.T) {
 	}
 	if _, err := ParseSRTPMode("on"); err == nil {
 		t.Fatal("on accepted")
+	}
+}
+
+// TestSRTPCallOverTLS: two UAs with SRTP required over TLS: the call's
+// keys cross (each side's Local is the other's Remote); a hold re-INVITE
+// carries a fresh key, and both sides see the new pair (the holder in a
+// CallAnswered, the held in CallHeld). A line over UDP refuses to dial
+// and an INVITE over UDP to a line with SRTP gets 488.
+func TestSRTPCallOverTLS(t *testing.T) {
+	cert, key := writeCert(t, t.TempDir())
+	tlsCfg := Config{TLSCertFile: cert, TLSKeyFile: key, TLSCAFile: cert}
+	ca, cb := tlsCfg, tlsCfg
+	ca.Lines = []LineConfig{{User: "1001", Transport: "tls", SRTP: SRTPRequired}}
+	cb.Lines = []LineConfig{{User: "1002", Transport: "tls", SRTP: SRTPRequired}}
+	a, _ := startUACfg(t, ca)
+	b, _ := startUACfg(t, cb)
+	to := fmt.Sprintf("sip:1002@127.0.0.1:%d;transport=tls", b.TLSAddr().Port)
+	id, err := a.Dial(1, to, media(10000, "PCMU"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := expect(t, b, CallIncoming)
+	bm, err := b.Answer(in.Call, media(20000, "PCMU"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, b, CallAnswered)
+	am := expect(t, a, CallAnswered).Remote
+	if !am.Encrypted() || !bm.Encrypted() || !bytes.Equal(am.SRTP.Local, bm.SRTP.Remote) || !bytes.Equal(am.SRTP.Remote, bm.SRTP.Local) ||
+		am.SRTP.Suite != sdp.SuiteSHA1_80 {
+		t.Fatalf("keys: caller %+v, callee %+v", am.SRTP, bm.SRTP)
+	}
+	if err := a.Hold(id, true); err != nil {
+		t.Fatal(err)
+	}
+	held := expect(t, b, CallHeld).Remote
+	again := expect(t, a, CallAnswered).Remote
+	if bytes.Equal(again.SRTP.Local, am.SRTP.Local) || bytes.Equal(held.SRTP.Local, bm.SRTP.Local) ||
+		!bytes.Equal(again.SRTP.Local, held.SRTP.Remote) || !bytes.Equal(again.SRTP.Remote, held.SRTP.Local) {
+		t.Fatalf("after the re-INVITE: caller %+v, callee %+v", again.SRTP, held.SRTP)
+	}
+	if err := a.Hangup(id); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, a, CallEnded)
+	expect(t, b, CallEnded)
+
+	// Over UDP: no keys in the clear.
+	if _, err := a.Dial(1, fmt.Sprintf("sip:1002@127.0.0.1:%d", b.LocalAddr().Port), media(10000, "PCMU")); !errors.Is(err, ErrSRTPNeedsTLS) {
+		t.Fatalf("dial over UDP: %v", err)
+	}
+	plain, _ := startUACfg(t, Config{Lines: []LineConfig{{User: "1003"}}})
+	if _, err := plain.Dial(1, fmt.Sprintf("sip:1002@127.0.0.1:%d", b.LocalAddr().Port), media(10000, "PCMU")); err != nil {
+		t.Fatal(err)
+	}
+	if e := expect(t, plain, CallEnded); e.Code != 488 {
+		t.Fatalf("INVITE over UDP to an SRTP line: %+v", e)
 	}
 }
