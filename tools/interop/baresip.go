@@ -220,6 +220,32 @@ func (b *Baresip) Dumps() []string {
 	return m
 }
 
+// Decoded waits until baresip's call is over (its audio destroyed) and
+// returns the last seconds of what it decoded (its sndfile -dec.wav dump)
+// and their sample rate.
+func (b *Baresip) Decoded(ctx context.Context, seconds int) ([]int16, int, error) {
+	if err := b.WaitLog(ctx, regexp.MustCompile(`audio: destroyed`)); err != nil {
+		return nil, 0, err
+	}
+	dec := ""
+	for _, f := range b.Dumps() {
+		if strings.HasSuffix(f, "-dec.wav") {
+			dec = f
+		}
+	}
+	if dec == "" {
+		return nil, 0, fmt.Errorf("interop: no decode dump among %v", b.Dumps())
+	}
+	rx, rate, err := ReadWAV(dec)
+	if err != nil {
+		return nil, 0, err
+	}
+	if n := seconds * rate; len(rx) > n {
+		rx = rx[len(rx)-n:]
+	}
+	return rx, rate, nil
+}
+
 // ReadWAV reads a 16-bit PCM WAV file (as sndfile writes them) and returns
 // its first channel and its sample rate. A data chunk whose size was never
 // filled in runs to the end of the file.

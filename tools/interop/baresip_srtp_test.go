@@ -2,14 +2,7 @@ package interop
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -25,51 +18,6 @@ import (
 	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/lab"
 )
-
-// testCerts writes a CA and a certificate for 127.0.0.1 it signs into
-// dir: ca.pem, cert.pem and key.pem, and both.pem (the certificate then
-// the key, as baresip's sip_certificate takes them).
-func testCerts(t *testing.T, dir string) (ca, cert, key, both string) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "deskphone test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(leafKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-	ca, cert, key, both = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "both.pem")
-	for f, b := range map[string][]byte{ca: caPEM, cert: certPEM, key: keyPEM, both: append(append([]byte(nil), certPEM...), keyPEM...)} {
-		if err := os.WriteFile(f, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return ca, cert, key, both
-}
 
 // rtpTap is a relay in front of the phone's media ports: the phone
 // advertises 127.0.0.2 (nat.public_address) while it listens on
@@ -226,7 +174,7 @@ func TestBaresipSRTP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	ca, cert, key, both := testCerts(t, dir)
+	ca, cert, key, both := testtool.Certs(t, dir)
 	t.Setenv("SSL_CERT_FILE", ca) // inherited by the lab's phoned
 
 	phoneSIP, phoneRTP := testtool.Ports(t, 2), testtool.EvenPorts(t, 4) // SIP, and TLS on the port above
@@ -265,20 +213,11 @@ nat.public_address = 127.0.0.2
 		}
 	}
 
-	startBaresip := func(t *testing.T, sine int, params string, commands ...string) *Baresip {
-		b, err := StartBaresip(ctx, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: bSIP, RTPMin: bRTP, RTPMax: bRTP + 9,
+	srtpBaresip := func(t *testing.T, sine int, params string, commands ...string) *Baresip {
+		b := startBaresip(ctx, t, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: bSIP, RTPMin: bRTP, RTPMax: bRTP + 9,
 			Account: "<sip:1003@127.0.0.1;transport=tls>;regint=0;mediaenc=srtp-mand" + params,
 			SineHz:  sine, Lifetime: 40 * time.Second, Commands: commands,
 			Modules: []string{"srtp.so"}, TLSCert: both, CAFile: ca})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			b.Stop()
-			if t.Failed() {
-				t.Logf("baresip log:\n%s", b.Log())
-			}
-		})
 		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 		defer wcancel()
 		if err := b.WaitLog(wctx, regexp.MustCompile(`srtp-mand`)); err != nil {
@@ -346,23 +285,10 @@ nat.public_address = 127.0.0.2
 		// The other way: what baresip decrypted and decoded has the
 		// phone's 1 kHz.
 		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-		err = b.WaitLog(wctx, regexp.MustCompile(`audio: destroyed`))
+		rx, rate, err := b.Decoded(wctx, 2)
 		wcancel()
 		if err != nil {
 			t.Fatal(err)
-		}
-		dec := ""
-		for _, f := range b.Dumps() {
-			if strings.HasSuffix(f, "-dec.wav") {
-				dec = f
-			}
-		}
-		rx, rate, err := ReadWAV(dec)
-		if err != nil {
-			t.Fatalf("baresip's decode dump (%v): %v", b.Dumps(), err)
-		}
-		if k := 2 * rate; len(rx) > k {
-			rx = rx[len(rx)-k:]
 		}
 		got := audio.ToneLevel(rx, lab.ToneAtoB, rate)
 		t.Logf("baresip decoded the phone's 1 kHz at level %.3f", got)
@@ -374,7 +300,7 @@ nat.public_address = 127.0.0.2
 	t.Run("baresip calls", func(t *testing.T) {
 		const sine = 500.0
 		mark := ph.Panel.Mark()
-		b := startBaresip(t, int(sine), "", fmt.Sprintf("dsip:1001@127.0.0.1:%d;transport=tls", phoneSIP+1))
+		b := srtpBaresip(t, int(sine), "", fmt.Sprintf("dsip:1001@127.0.0.1:%d;transport=tls", phoneSIP+1))
 		ictx, icancel := context.WithTimeout(ctx, 20*time.Second)
 		line, err := ph.Panel.WaitAfter(ictx, mark, regexp.MustCompile(`^call \d+ incoming`))
 		icancel()
@@ -390,7 +316,7 @@ nat.public_address = 127.0.0.2
 	})
 	t.Run("the phone calls", func(t *testing.T) {
 		const sine = 700.0
-		b := startBaresip(t, int(sine), ";answermode=auto")
+		b := srtpBaresip(t, int(sine), ";answermode=auto")
 		mark := ph.Panel.Mark()
 		if err := ph.Panel.Send("hook off"); err != nil {
 			t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -83,26 +82,10 @@ func TestBaresipAnswers(t *testing.T) {
 	// The other way: what baresip decoded (its sndfile dump) holds the
 	// phone's 1000 Hz.
 	wctx, wcancel = context.WithTimeout(ctx, 5*time.Second)
-	err = b.WaitLog(wctx, regexp.MustCompile(`audio: destroyed`))
+	rx, rate, err := b.Decoded(wctx, 2)
 	wcancel()
 	if err != nil {
 		t.Fatal(err)
-	}
-	dec := ""
-	for _, f := range b.Dumps() {
-		if strings.HasSuffix(f, "-dec.wav") {
-			dec = f
-		}
-	}
-	if dec == "" {
-		t.Fatalf("no decode dump among %v", b.Dumps())
-	}
-	rx, rate, err := ReadWAV(dec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := 2 * rate; len(rx) > n {
-		rx = rx[len(rx)-n:]
 	}
 	got, wrong := audio.ToneLevel(rx, lab.ToneAtoB, rate), audio.ToneLevel(rx, sine, rate)
 	t.Logf("baresip decoded %d samples at %d Hz: 1000 Hz level %.3f, %.0f Hz level %.3f", len(rx), rate, got, sine, wrong)
@@ -137,11 +120,19 @@ func baresipLab(ctx context.Context, t *testing.T, params string, sineHz int, be
 	}
 	// Held for the test: clear of the lab phone's ports, which the lab holds.
 	sipPort, rtp := testtool.Port(t), testtool.EvenPorts(t, 10)
-	b, err := StartBaresip(ctx, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: sipPort, RTPMin: rtp, RTPMax: rtp + 9,
+	b := startBaresip(ctx, t, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: sipPort, RTPMin: rtp, RTPMax: rtp + 9,
 		Account:  fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003%s", l.PBX.Addr(), params),
 		SineHz:   sineHz,
 		Lifetime: 50 * time.Second,
 		Commands: commands})
+	return l, b
+}
+
+// startBaresip is StartBaresip for a test: stopped with it, its log shown
+// when it failed.
+func startBaresip(ctx context.Context, t *testing.T, o BaresipOptions) *Baresip {
+	t.Helper()
+	b, err := StartBaresip(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,5 +142,5 @@ func baresipLab(ctx context.Context, t *testing.T, params string, sineHz int, be
 			t.Logf("baresip log:\n%s", b.Log())
 		}
 	})
-	return l, b
+	return b
 }
