@@ -48,3 +48,14 @@ func TestEncryptedCall(t *testing.T) {
 		t.Fatalf("status %q", got)
 	}
 }
+
+// TestReinviteMovesMedia: a far end's re-INVITE to another port (or codec)
+// moves the stream there; the engine's source lock then starts again.
+func TestReinviteMovesMedia(t *testing.T) {
+	r := connected(t)
+	m := *r.ua.remote
+	m.Port = 4010
+	r.m.log = nil
+	r.p.onSIP(sipua.Event{Kind: sipua.CallAnswered, Call: 1, Remote: &m})
+	has(t, r.m.log, "stop", "stream 127.0.0.1:4010 PCMA")
+}
