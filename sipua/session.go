@@ -78,10 +78,7 @@ func (c *call) sendReInvite() {
 	}
 	prev := c.local.Direction
 	c.local.Direction = holdDir("sendrecv", c.wantHeld)
-	keyed := c.remote.Encrypted()
-	if keyed {
-		rekey(&c.local) // RFC 4568 7.1.4: each offer a fresh key
-	}
+	keyed := rekey(&c.local) // RFC 4568 7.1.4: each offer a fresh key
 	if !c.st.wantRefresh || c.local.Direction != prev || keyed {
 		c.local.Origin.Version++ // RFC 3264 section 8: a session refresh that changes nothing keeps it (timer.go)
 	}
@@ -227,9 +224,7 @@ func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
 		// No offer: ours goes in the 200, the answer comes in the ACK (14.2).
 		c.local.Origin.Version++
 		c.local.Direction = holdDir("sendrecv", c.held)
-		if c.remote.Encrypted() {
-			rekey(&c.local)
-		}
+		rekey(&c.local)
 		body = c.local.Marshal()
 		c.reOfferless = true
 	} else {

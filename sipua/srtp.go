@@ -106,10 +106,11 @@ func offerCryptos() []sdp.Attr {
 }
 
 // rekey gives every a=crypto line of s's accepted audio stream a fresh
-// key (same tag and suite) before s goes out again as an offer; s's Media
-// and the changed stream's Attrs are copied first, so an earlier
-// description sharing them keeps its keys.
-func rekey(s *sdp.Session) {
+// key (same tag and suite) before s goes out again as an offer, and
+// reports whether it had any; s's Media and the changed stream's Attrs
+// are copied first, so an earlier description sharing them keeps its
+// keys.
+func rekey(s *sdp.Session) bool {
 	for i := range s.Media {
 		m := &s.Media[i]
 		if m.Port == 0 || !m.HasCrypto() {
@@ -127,8 +128,9 @@ func rekey(s *sdp.Session) {
 				m.Attrs[j].Value = c.String()
 			}
 		}
-		return
+		return true
 	}
+	return false
 }
 
 // srtpCheck refuses SRTP over a transport other than TLS.
