@@ -1,13 +1,20 @@
 package sipua
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/deskphone/deskphone/sipua/sdp"
+	"github.com/deskphone/deskphone/sipua/sipmsg"
 )
 
 func parseSDP(t *testing.T, m string) sdp.Session {
@@ -261,5 +268,115 @@ func TestSRTPCallOverTLS(t *testing.T) {
 	}
 	if e := expect(t, plain, CallEnded); e.Code != 488 {
 		t.Fatalf("INVITE over UDP to an SRTP line: %+v", e)
+	}
+}
+
+// tlsPeer is a SIP peer over one TLS connection it accepts, for a test
+// that plays the far end by hand.
+type tlsPeer struct {
+	t  *testing.T
+	ln net.Listener
+	c  net.Conn
+	r  *bufio.Reader
+}
+
+func newTLSPeer(t *testing.T, cert, key string) *tlsPeer {
+	crt, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{crt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tlsPeer{t: t, ln: ln}
+	t.Cleanup(func() {
+		ln.Close()
+		if p.c != nil {
+			p.c.Close()
+		}
+	})
+	return p
+}
+
+// read returns the next message on the connection (accepted first).
+func (p *tlsPeer) read() *sipmsg.Message {
+	p.t.Helper()
+	if p.c == nil {
+		c, err := p.ln.Accept()
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		p.c, p.r = c, bufio.NewReader(c)
+	}
+	_ = p.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var head []byte
+	n := 0
+	for {
+		line, err := p.r.ReadString('\n')
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		if len(head) == 0 && line == "\r\n" {
+			continue // a keepalive
+		}
+		head = append(head, line...)
+		if l, ok := strings.CutPrefix(strings.ToLower(line), "content-length:"); ok {
+			n, _ = strconv.Atoi(strings.TrimSpace(l))
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(p.r, body); err != nil {
+		p.t.Fatal(err)
+	}
+	m, err := sipmsg.Parse(append(head, body...))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return m
+}
+
+func (p *tlsPeer) send(m *sipmsg.Message) {
+	p.t.Helper()
+	if _, err := p.c.Write(m.AppendTo(nil)); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// TestSRTPRequiredRefusesPlainAnswer: with SRTP required, a far end that
+// answers the phone's RTP/SAVP offer in the clear (RTP/AVP, no key) gets
+// its 2xx ACKed and then a BYE with Reason 488, and the call ends 488:
+// the phone never plays or sends unprotected media.
+func TestSRTPRequiredRefusesPlainAnswer(t *testing.T) {
+	cert, key := writeCert(t, t.TempDir())
+	p := newTLSPeer(t, cert, key)
+	a, _ := startUACfg(t, Config{TLSCAFile: cert, Lines: []LineConfig{{User: "1001", Transport: "tls", SRTP: SRTPRequired}}})
+	to := "sip:1002@" + p.ln.Addr().String() + ";transport=tls"
+	if _, err := a.Dial(1, to, media(10000, "PCMU")); err != nil {
+		t.Fatal(err)
+	}
+	inv := p.read()
+	if inv.Method != "INVITE" || !bytes.Contains(inv.Body, []byte("RTP/SAVP")) || !bytes.Contains(inv.Body, []byte("a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:")) {
+		t.Fatalf("offer %q", inv.Body)
+	}
+	ok := sipmsg.NewResponse(inv, 200, "")
+	ok.Set("To", inv.Get("To")+";tag=plain")
+	ok.Add("Contact", "<sip:1002@"+p.ln.Addr().String()+";transport=tls>")
+	ok.Add("Content-Type", "application/sdp")
+	ok.Body = fmt.Appendf(nil, peerSDP, 1, "sendrecv")
+	p.send(ok)
+	if ack := p.read(); ack.Method != "ACK" {
+		t.Fatalf("got %s, want the ACK", ack.Method)
+	}
+	bye := p.read()
+	if bye.Method != "BYE" || !strings.Contains(bye.Get("Reason"), "cause=488") {
+		t.Fatalf("got %s with Reason %q, want a BYE with cause=488", bye.Method, bye.Get("Reason"))
+	}
+	p.send(sipmsg.NewResponse(bye, 200, ""))
+	if e := expect(t, a, CallEnded); e.Code != 488 {
+		t.Fatalf("ended %+v, want 488", e)
 	}
 }
