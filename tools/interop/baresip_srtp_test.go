@@ -163,6 +163,10 @@ func spray(ctx context.Context, t *testing.T, tap *rtpTap, ports []int) int {
 // another port of baresip's address, with a new SSRC and with baresip's,
 // never reaches the earpiece (none of it authenticates).
 //
+// A second phone with media.srtp = optional calls baresip with its best
+// effort (mediaenc=srtp: encrypted) and without SRTP (in the clear, and
+// the phone shows it).
+//
 // No hold or resume here: the phone offers a fresh key in every re-INVITE
 // (RFC 4568 7.1.4; sipua's TestSRTPCallOverTLS), and baresip's srtp
 // module (1.0.0, and its later versions' start_srtp) makes its receive
@@ -198,8 +202,19 @@ rtp.port_min = %d
 rtp.port_max = %d
 nat.public_address = 127.0.0.2
 `, bSIP+1, phoneSIP, cert, key, phoneRTP, phoneRTP+3)
-	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{"1001"}, Dir: dir, Logf: t.Logf,
-		PhoneConfig: map[string]string{"1001": cfg}})
+	// 1002: media.srtp = optional (best effort), no tap.
+	phone2SIP, phone2RTP := testtool.Ports(t, 2), testtool.EvenPorts(t, 4)
+	cfg2 := fmt.Sprintf(`line.1.registrar =
+line.1.outbound_proxy = 127.0.0.1:%d
+line.1.domain = 127.0.0.1
+line.1.transport = tls
+media.srtp = optional
+sip.port = %d
+rtp.port_min = %d
+rtp.port_max = %d
+`, bSIP+1, phone2SIP, phone2RTP, phone2RTP+3)
+	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{"1001", "1002"}, Dir: dir, Logf: t.Logf,
+		PhoneConfig: map[string]string{"1001": cfg, "1002": cfg2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,14 +234,16 @@ nat.public_address = 127.0.0.2
 		}
 	}
 
-	srtpBaresip := func(t *testing.T, sine int, params string, commands ...string) *Baresip {
+	// tlsBaresip starts baresip as 1003 over TLS with the account's
+	// parameters params (";mediaenc=srtp-mand": SDES SRTP mandatory).
+	tlsBaresip := func(t *testing.T, sine int, params string, commands ...string) *Baresip {
 		b := startBaresip(ctx, t, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: bSIP, RTPMin: bRTP, RTPMax: bRTP + 9,
-			Account: "<sip:1003@127.0.0.1;transport=tls>;regint=0;mediaenc=srtp-mand" + params,
+			Account: "<sip:1003@127.0.0.1;transport=tls>;regint=0" + params,
 			SineHz:  sine, Lifetime: 40 * time.Second, Commands: commands,
 			Modules: []string{"srtp.so"}, TLSCert: both, CAFile: ca})
 		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
 		defer wcancel()
-		if err := b.WaitLog(wctx, regexp.MustCompile(`srtp-mand`)); err != nil {
+		if err := b.WaitLog(wctx, regexp.MustCompile(`baresip is ready`)); err != nil {
 			t.Fatal(err)
 		}
 		return b
@@ -306,7 +323,7 @@ nat.public_address = 127.0.0.2
 	t.Run("baresip calls", func(t *testing.T) {
 		const sine = 500.0
 		mark := ph.Panel.Mark()
-		b := srtpBaresip(t, int(sine), "", fmt.Sprintf("dsip:1001@127.0.0.1:%d;transport=tls", phoneSIP+1))
+		b := tlsBaresip(t, int(sine), ";mediaenc=srtp-mand", fmt.Sprintf("dsip:1001@127.0.0.1:%d;transport=tls", phoneSIP+1))
 		ictx, icancel := context.WithTimeout(ctx, 20*time.Second)
 		line, err := ph.Panel.WaitAfter(ictx, mark, regexp.MustCompile(`^call \d+ incoming`))
 		icancel()
@@ -322,7 +339,7 @@ nat.public_address = 127.0.0.2
 	})
 	t.Run("the phone calls", func(t *testing.T) {
 		const sine = 700.0
-		b := srtpBaresip(t, int(sine), ";answermode=auto")
+		b := tlsBaresip(t, int(sine), ";mediaenc=srtp-mand;answermode=auto")
 		mark := ph.Panel.Mark()
 		if err := ph.Panel.Send("hook off"); err != nil {
 			t.Fatal(err)
@@ -335,4 +352,58 @@ nat.public_address = 127.0.0.2
 		}
 		call(t, b, mark, sine)
 	})
+
+	// media.srtp = optional: best-effort SRTP (RTP/AVP with a=crypto).
+	// baresip with mediaenc=srtp (its best effort) takes the key: the
+	// call is encrypted; baresip without SRTP answers in the clear: the
+	// call goes on, plainly, and the phone says so (no lock, no srtp=on).
+	ph2 := l.Phones[1]
+	for _, tc := range []struct {
+		name, params string
+		encrypted    bool
+	}{{"best effort taken", ";mediaenc=srtp;answermode=auto", true}, {"best effort in the clear", ";answermode=auto", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			const sine = 600.0
+			tlsBaresip(t, int(sine), tc.params)
+			mark := ph2.Panel.Mark()
+			if err := ph2.Panel.Send("hook off"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ph2.Panel.WaitAfter(ctx, mark, regexp.MustCompile(`^tone dial$`)); err != nil {
+				t.Fatal(err)
+			}
+			if err := ph2.Panel.Send("dial 1003"); err != nil {
+				t.Fatal(err)
+			}
+			row, err := ph2.Panel.WaitAfter(ctx, mark, regexp.MustCompile(`^display 1 .*Talking to`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := ph2.Panel.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s; status %s", row, st)
+			if locked := strings.Contains(row, phone.Lock); locked != tc.encrypted || strings.Contains(st, "srtp=on") != tc.encrypted {
+				t.Fatalf("encrypted %v, but the display says %q and the status %q", tc.encrypted, row, st)
+			}
+			s, err := ph2.Panel.Record(2 * time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mark = ph2.Panel.Mark()
+			if err := ph2.Panel.Send("hook on"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ph2.Panel.WaitAfter(ctx, mark, regexp.MustCompile(`^phone idle$`)); err != nil {
+				t.Fatal(err)
+			}
+			if len(s) > 8000 {
+				s = s[len(s)-8000:]
+			}
+			if heard := audio.ToneLevel(s, sine, 8000); heard < lab.MinLevel {
+				t.Fatalf("the phone did not hear baresip's %.0f Hz (level %.3f)", sine, heard)
+			}
+		})
+	}
 }
