@@ -190,29 +190,18 @@ func TestBaresipSRTP(t *testing.T) {
 	phoneSIP, phoneRTP := testtool.Ports(t, 2), testtool.EvenPorts(t, 4) // SIP, and TLS on the port above
 	bSIP, bRTP := testtool.Ports(t, 2), testtool.EvenPorts(t, 10)
 	tap := tapRTP(t, []int{phoneRTP, phoneRTP + 1, phoneRTP + 2, phoneRTP + 3})
-	cfg := fmt.Sprintf(`line.1.registrar =
-line.1.outbound_proxy = 127.0.0.1:%d
-line.1.domain = 127.0.0.1
-line.1.transport = tls
-media.srtp = required
-sip.port = %d
-sip.tls_cert = %s
-sip.tls_key = %s
-rtp.port_min = %d
-rtp.port_max = %d
-nat.public_address = 127.0.0.2
-`, bSIP+1, phoneSIP, cert, key, phoneRTP, phoneRTP+3)
-	// 1002: media.srtp = optional (best effort), no tap.
-	phone2SIP, phone2RTP := testtool.Ports(t, 2), testtool.EvenPorts(t, 4)
-	cfg2 := fmt.Sprintf(`line.1.registrar =
-line.1.outbound_proxy = 127.0.0.1:%d
-line.1.domain = 127.0.0.1
-line.1.transport = tls
-media.srtp = optional
-sip.port = %d
-rtp.port_min = %d
-rtp.port_max = %d
-`, bSIP+1, phone2SIP, phone2RTP, phone2RTP+3)
+	// Each phone's one line has no registrar and baresip over TLS as its
+	// outbound proxy.
+	phoneCfg := func(mode string, sip, rtp int, extra string) string {
+		return fmt.Sprintf("line.1.registrar =\nline.1.outbound_proxy = 127.0.0.1:%d\nline.1.domain = 127.0.0.1\n"+
+			"line.1.transport = tls\nmedia.srtp = %s\nsip.port = %d\nrtp.port_min = %d\nrtp.port_max = %d\n%s",
+			bSIP+1, mode, sip, rtp, rtp+3, extra)
+	}
+	// 1001: required, a TLS listener for baresip's calls, its media
+	// through the tap. 1002: optional (best effort), no tap.
+	cfg := phoneCfg("required", phoneSIP, phoneRTP,
+		fmt.Sprintf("sip.tls_cert = %s\nsip.tls_key = %s\nnat.public_address = 127.0.0.2\n", cert, key))
+	cfg2 := phoneCfg("optional", testtool.Ports(t, 2), testtool.EvenPorts(t, 4), "")
 	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{"1001", "1002"}, Dir: dir, Logf: t.Logf,
 		PhoneConfig: map[string]string{"1001": cfg, "1002": cfg2}})
 	if err != nil {
@@ -266,23 +255,15 @@ rtp.port_max = %d
 			t.Fatalf("status %q, %v: want srtp=on", st, err)
 		}
 		tap.take()
-		playCtx, stop := context.WithCancel(ctx)
-		go ph.Panel.PlayTone(playCtx, lab.ToneAtoB, 9830)
-		sprayed := make(chan int, 1)
-		go func() { sprayed <- spray(playCtx, t, tap, []int{phoneRTP, phoneRTP + 2}) }()
-		s, err := ph.Panel.Record(3 * time.Second)
-		stop()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(s) > 16000 {
-			s = s[len(s)-16000:]
-		}
+		sprayed := 0
+		s := talk(ctx, t, ph, 3*time.Second, func(ctx context.Context) {
+			sprayed = spray(ctx, t, tap, []int{phoneRTP, phoneRTP + 2})
+		})
 		wire := tap.take()
 		heard, other, intruder := audio.ToneLevel(s, sine, 8000), audio.ToneLevel(s, lab.ToneAtoB, 8000), audio.ToneLevel(s, sprayHz, 8000)
 		onWire, n := wireLevel(wire, sine)
 		t.Logf("earpiece (decrypted): %.0f Hz level %.3f, the spray's %.0f Hz %.4f (%d packets sprayed); on the wire, %d RTP payloads read as G.711: %.4f",
-			sine, heard, sprayHz, intruder, <-sprayed, n, onWire)
+			sine, heard, sprayHz, intruder, sprayed, n, onWire)
 		if intruder >= lab.MinLevel {
 			t.Fatalf("the spray reached the earpiece: %.0f Hz at %.3f", sprayHz, intruder)
 		}
@@ -340,17 +321,7 @@ rtp.port_max = %d
 	t.Run("the phone calls", func(t *testing.T) {
 		const sine = 700.0
 		b := tlsBaresip(t, int(sine), ";mediaenc=srtp-mand;answermode=auto")
-		mark := ph.Panel.Mark()
-		if err := ph.Panel.Send("hook off"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ph.Panel.WaitAfter(ctx, mark, regexp.MustCompile(`^tone dial$`)); err != nil {
-			t.Fatal(err)
-		}
-		if err := ph.Panel.Send("dial 1003"); err != nil {
-			t.Fatal(err)
-		}
-		call(t, b, mark, sine)
+		call(t, b, dialOut(ctx, t, ph, "1003"), sine)
 	})
 
 	// media.srtp = optional: best-effort SRTP (RTP/AVP with a=crypto).
@@ -365,16 +336,7 @@ rtp.port_max = %d
 		t.Run(tc.name, func(t *testing.T) {
 			const sine = 600.0
 			tlsBaresip(t, int(sine), tc.params)
-			mark := ph2.Panel.Mark()
-			if err := ph2.Panel.Send("hook off"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := ph2.Panel.WaitAfter(ctx, mark, regexp.MustCompile(`^tone dial$`)); err != nil {
-				t.Fatal(err)
-			}
-			if err := ph2.Panel.Send("dial 1003"); err != nil {
-				t.Fatal(err)
-			}
+			mark := dialOut(ctx, t, ph2, "1003")
 			row, err := ph2.Panel.WaitAfter(ctx, mark, regexp.MustCompile(`^display 1 .*Talking to`))
 			if err != nil {
 				t.Fatal(err)

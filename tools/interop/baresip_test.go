@@ -45,16 +45,7 @@ func TestBaresipAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(`^phone connected$`)
-	playCtx, stop := context.WithCancel(ctx)
-	go ph.Panel.PlayTone(playCtx, lab.ToneAtoB, 9830)
-	s, err := ph.Panel.Record(3 * time.Second)
-	stop()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(s) > 16000 {
-		s = s[len(s)-16000:]
-	}
+	s := talk(ctx, t, ph, 3*time.Second, nil)
 	heard, other := audio.ToneLevel(s, sine, 8000), audio.ToneLevel(s, 1000, 8000)
 	t.Logf("earpiece: %.0f Hz level %.3f, 1000 Hz level %.3f", sine, heard, other)
 	mark = ph.Panel.Mark()
@@ -92,6 +83,49 @@ func TestBaresipAnswers(t *testing.T) {
 	if got < lab.MinLevel || got < 10*wrong {
 		t.Fatalf("baresip did not receive the phone's 1000 Hz (level %.3f)", got)
 	}
+}
+
+// talk plays lab.ToneAtoB into ph's microphone for d and returns the last
+// 2 s of what its earpiece played meanwhile; during, if set, runs for as
+// long in its own goroutine.
+func talk(ctx context.Context, t *testing.T, ph *lab.Phone, d time.Duration, during func(context.Context)) []int16 {
+	t.Helper()
+	playCtx, stop := context.WithCancel(ctx)
+	go ph.Panel.PlayTone(playCtx, lab.ToneAtoB, 9830)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if during != nil {
+			during(playCtx)
+		}
+	}()
+	s, err := ph.Panel.Record(d)
+	stop()
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s) > 16000 {
+		s = s[len(s)-16000:]
+	}
+	return s
+}
+
+// dialOut lifts ph's handset, waits for the dial tone and dials number;
+// it returns the panel's mark from before.
+func dialOut(ctx context.Context, t *testing.T, ph *lab.Phone, number string) int {
+	t.Helper()
+	mark := ph.Panel.Mark()
+	if err := ph.Panel.Send("hook off"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ph.Panel.WaitAfter(ctx, mark, regexp.MustCompile(`^tone dial$`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ph.Panel.Send("dial " + number); err != nil {
+		t.Fatal(err)
+	}
+	return mark
 }
 
 // baresipLab starts the development PBX with a sim-board phone, 1001, and
