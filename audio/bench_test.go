@@ -18,7 +18,8 @@ import (
 //
 //   - engine: the Engine's own path: table G.711, MarshalTo into its
 //     buffer, Unmarshal into a reused packet, the jitter buffer and the
-//     mutex, as Process and the reader run it.
+//     mutex, as Process and the reader run it; engine-srtp the same with
+//     SRTP both ways (srtp.go).
 //   - core: the floor of that: table G.711 and pion's MarshalTo/Unmarshal
 //     into reused buffers, no jitter buffer.
 //   - convenience: zaf's slice API (EncodeUlaw/DecodeUlaw) and pion's
@@ -29,39 +30,53 @@ func BenchmarkFrame(b *testing.B) {
 	Sine(mic, 1000, 0.5, 8000, &ph)
 	ear := make([]int16, 160)
 
-	b.Run("engine", func(b *testing.B) {
+	engine := func(b *testing.B, protect bool) {
 		e, err := NewEngine(Config{})
 		if err != nil {
 			b.Fatal(err)
 		}
 		e.s = stream{up: true, codec: PCMU, seq: 1, opts: StreamOptions{Source: SourceAny, DTMFPayloadType: 101}}
 		e.txPkt.PayloadType = 0
+		if protect {
+			// The engine talks to itself: one key both ways.
+			k, _ := testKeys(AESCM128SHA1_80)
+			if e.s.srtp, err = newSRTPPair(&SRTPKeys{Profile: k.Profile, Local: k.Local, Remote: k.Local}); err != nil {
+				b.Fatal(err)
+			}
+		}
 		var rx rtp.Packet
+		rx.CSRC = make([]uint32, 0, 15)
+		// packet is what send puts on the wire: protected with SRTP.
+		packet := func() []byte {
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			pkt := e.packet(mic)
+			if protect {
+				pkt, _ = e.protectRTP(pkt)
+			}
+			return pkt
+		}
 		// One packet ahead, so playout starts at the target of two frames.
-		e.mu.Lock()
-		pkt := e.packet(mic)
-		e.mu.Unlock()
-		e.receive(&rx, pkt, netip.AddrPort{})
-		e.mu.Lock()
-		pkt = e.packet(mic)
-		e.mu.Unlock()
-		e.receive(&rx, pkt, netip.AddrPort{}) // validates the source (RFC 3550 A.1)
+		e.receive(&rx, packet(), netip.AddrPort{})
+		e.receive(&rx, packet(), netip.AddrPort{}) // validates the source (RFC 3550 A.1)
 		b.ReportAllocs()
 		at := time.Now() // the reader stamps arrivals with its read
 		for b.Loop() {
-			e.mu.Lock()
-			pkt := e.packet(mic)
-			e.mu.Unlock()
+			pkt := packet()
 			at = at.Add(20 * time.Millisecond)
 			e.receiveAt(&rx, pkt, netip.AddrPort{}, at)
 			e.mu.Lock()
 			e.playout(ear)
 			e.mu.Unlock()
 		}
-		if st := e.Stats(); st.Concealed != 0 || ToneLevel(ear, 1000, 8000) < 0.2 {
+		if st := e.Stats(); st.Concealed != 0 || st.Unauthenticated != 0 || ToneLevel(ear, 1000, 8000) < 0.2 {
 			b.Fatalf("the earpiece did not get the frames: level %v, %+v", ToneLevel(ear, 1000, 8000), st)
 		}
-	})
+	}
+	b.Run("engine", func(b *testing.B) { engine(b, false) })
+	// engine-srtp: the same with SRTP (AES_CM_128_HMAC_SHA1_80) each way:
+	// EncryptRTP and DecryptRTP into the engine's buffers.
+	b.Run("engine-srtp", func(b *testing.B) { engine(b, true) })
 
 	b.Run("core", func(b *testing.B) {
 		payload := make([]byte, 160)
@@ -154,7 +169,9 @@ func BenchmarkProcessLoopback(b *testing.B) {
 //   - receive: datagram -> RTP (Unmarshal into a reused packet) -> source
 //     validation -> jitter buffer -> decode or conceal -> earpiece frame
 //     (the engine's receive and playout steps) against a new Packet per
-//     Unmarshal and zaf's slice API.
+//     Unmarshal and zaf's slice API;
+//   - send/engine-srtp and receive/engine-srtp: the engine's steps with
+//     SRTP (AES_CM_128_HMAC_SHA1_80) added: EncryptRTP, DecryptRTP.
 func BenchmarkDirection(b *testing.B) {
 	mic := make([]int16, 160)
 	var ph float64
@@ -175,6 +192,22 @@ func BenchmarkDirection(b *testing.B) {
 		for b.Loop() {
 			e.mu.Lock()
 			_ = e.packet(mic)
+			e.mu.Unlock()
+		}
+	})
+	b.Run("send/engine-srtp", func(b *testing.B) {
+		e := newEngine(b)
+		k, _ := testKeys(AESCM128SHA1_80)
+		var err error
+		if e.s.srtp, err = newSRTPPair(k); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			e.mu.Lock()
+			if _, err := e.protectRTP(e.packet(mic)); err != nil {
+				b.Fatal(err)
+			}
 			e.mu.Unlock()
 		}
 	})
@@ -221,6 +254,58 @@ func BenchmarkDirection(b *testing.B) {
 			e.mu.Unlock()
 		}
 		if st := e.Stats(); st.Concealed != 0 {
+			b.Fatalf("%+v", st)
+		}
+	})
+	// receive/engine-srtp: receive/engine with SRTP; the far end's
+	// packets are protected 1024 at a time with the timer stopped.
+	b.Run("receive/engine-srtp", func(b *testing.B) {
+		e := newEngine(b)
+		src := newEngine(b)
+		ke, ks := testKeys(AESCM128SHA1_80)
+		var err error
+		if e.s.srtp, err = newSRTPPair(ke); err != nil {
+			b.Fatal(err)
+		}
+		if src.s.srtp, err = newSRTPPair(ks); err != nil {
+			b.Fatal(err)
+		}
+		var rx rtp.Packet
+		rx.CSRC = make([]uint32, 0, 15)
+		batch := make([][]byte, 1024)
+		fill := func() {
+			for i := range batch {
+				src.mu.Lock()
+				p, err := src.protectRTP(src.packet(mic))
+				src.mu.Unlock()
+				if err != nil {
+					b.Fatal(err)
+				}
+				batch[i] = append(batch[i][:0], p...)
+			}
+		}
+		fill()
+		e.receive(&rx, batch[0], netip.AddrPort{})
+		e.receive(&rx, batch[1], netip.AddrPort{})
+		next := 2
+		b.ReportAllocs()
+		at := time.Now()
+		b.ResetTimer()
+		for range b.N {
+			if next == len(batch) {
+				b.StopTimer()
+				fill()
+				next = 0
+				b.StartTimer()
+			}
+			at = at.Add(20 * time.Millisecond)
+			e.receiveAt(&rx, batch[next], netip.AddrPort{}, at)
+			next++
+			e.mu.Lock()
+			e.playout(ear)
+			e.mu.Unlock()
+		}
+		if st := e.Stats(); st.Concealed != 0 || st.Unauthenticated != 0 {
 			b.Fatalf("%+v", st)
 		}
 	})

@@ -15,16 +15,21 @@
 // (RTCP intervals are counted in frames).
 //
 // Send: microphone frame -> G.711 -> RTP (MarshalTo into the engine's
-// buffer) -> UDP, or an RFC 4733 event packet while a digit is sent
+// buffer) -> SRTP when StreamOptions.SRTP has keys (srtp.go; SRTCP for
+// the reports) -> UDP, or an RFC 4733 event packet while a digit is sent
 // (SendDTMF: the event's start timestamp on each packet, growing durations,
 // the end packet three times, the media clock running on).
 //
 // Receive: UDP -> source address check (StreamOptions.Source; the default,
 // SourceIP, takes the SDP address's IP with any port, which works behind
-// NATs such as QEMU's user network and still refuses strangers) -> RTP
-// (Unmarshal into a reused packet) -> RFC 3550 A.1 validation (a source is
-// believed after two packets in sequence; the stream locks onto its SSRC
-// and changes SSRC only after another passes the same probation) -> by
+// NATs such as QEMU's user network and still refuses strangers) -> SRTP
+// authentication and decryption with keys (a packet that fails is dropped
+// and counted in Stats.Unauthenticated) -> RTP (Unmarshal into a reused
+// packet) -> RFC 3550 A.1 validation and the source lock (source.go: the
+// first source believed after two packets in sequence is locked by
+// address, port and SSRC; another takes over only once the locked one
+// has been silent a second and it sent 25 packets in sequence, or, a new
+// SSRC at the locked address, after 60 ms and two packets) -> by
 // payload type: audio into the jitter buffer at its timestamp (so a far end
 // with another packet time, timestamp jumps and talkspurts play right),
 // telephone-events to ReadDigit, RFC 3389 comfort noise, RTCP (RFC 5761

@@ -76,6 +76,11 @@ type StreamOptions struct {
 	// stream (as Config.InbandDTMF): the fallback for a far end that did
 	// not offer telephone-event.
 	InbandDTMF bool
+	// SRTP, if set, protects the stream (RFC 3711, srtp.go): every RTP
+	// and RTCP packet sent is encrypted and tagged with SRTP.Local, and
+	// only packets SRTP.Remote authenticates are played or counted (the
+	// rest count in Stats.Unauthenticated). nil: RTP in the clear.
+	SRTP *SRTPKeys
 }
 
 const maxPacket = 1500
@@ -124,7 +129,13 @@ type Engine struct {
 	// probation, whose last packet is held until it is validated.
 	// heldPlayed: the held packet is already in the jitter buffer (the
 	// stream's first source plays while on probation).
+	// srcAddr and srcAt are the locked source's transport address and
+	// the arrival of its last valid packet; candAddr the candidate's
+	// (source.go, "The source lock").
 	src, cand   rxSource
+	srcAddr     netip.AddrPort
+	srcAt       time.Time
+	candAddr    netip.AddrPort
 	locked      bool
 	candOn      bool
 	held        []byte
@@ -170,6 +181,12 @@ type Engine struct {
 	lastSR    uint32    // middle 32 bits of the far end's last SR
 	lastSRAt  time.Time // when it came
 	sentAtRR  uint64    // PacketsSent at the last report
+
+	// SRTP (srtp.go): the protected packet being sent, the clear packet
+	// received, and the same for RTCP; sized once, reused.
+	srtpOut, srtpIn   []byte
+	srtcpOut, srtcpIn []byte
+	srtpTxHdr         rtp.Header
 }
 
 type txDigit struct {
@@ -194,7 +211,8 @@ type stream struct {
 	rx, rtcpRx *poller
 	polled     bool
 	rxDead     bool
-	rawTx      bool // send through rx.sendTo
+	rawTx      bool      // send through rx.sendTo
+	srtp       *srtpPair // nil: RTP in the clear
 }
 
 // Stats are the engine's counters, cumulative over its life.
@@ -213,6 +231,13 @@ type Stats struct {
 	ReadErrors      uint64 // reads that ended a stream's reader (conn closed under it)
 	Rejected        uint64 // datagrams from an address the stream does not accept
 	Probation       uint64 // packets of a source not (yet) validated (RFC 3550 A.1)
+	// Foreign counts packets from another source (transport address or
+	// SSRC) than the locked one while that one is alive: a stranger, or
+	// the far end's stream moving (source.go, "The source lock").
+	Foreign uint64
+	// Unauthenticated counts SRTP and SRTCP packets that failed their
+	// authentication or replay check (StreamOptions.SRTP): dropped.
+	Unauthenticated uint64
 	SourceChanges   uint64 // validated changes of the far end's SSRC
 	Partial         uint64 // frames played with part of their samples missing
 	Silent          uint64 // of Concealed, frames past 60 ms of loss (comfort silence)
@@ -292,6 +317,10 @@ func NewEngine(cfg Config) (*Engine, error) {
 		plc:        plc.New(),
 		held:       make([]byte, maxPacket),
 		rtcpBuf:    make([]byte, 512),
+		srtpOut:    make([]byte, 0, maxPacket+srtpSlack),
+		srtpIn:     make([]byte, 0, maxPacket+srtpSlack),
+		srtcpOut:   make([]byte, 0, 512+srtpSlack),
+		srtcpIn:    make([]byte, 0, maxPacket+srtpSlack),
 		epoch:      time.Now(),
 		cnSeed:     0x9e3779b9,
 		activity:   make(chan struct{}, 1),
@@ -299,6 +328,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	}
 	e.rxPkt.CSRC = make([]uint32, 0, 15)
 	e.rxPkt.Extensions = make([]rtp.Extension, 0, 16)
+	e.srtpTxHdr.CSRC = make([]uint32, 0, 15)
 	e.det = dtmf.NewDetector() // used while Config or StreamOptions asks
 	e.inbandFn = e.pushDigit
 	e.txPkt.Version = 2
@@ -415,6 +445,13 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 		}
 		rtcpTo = unmapped(opts.RTCPRemote.AddrPort())
 	}
+	var sp *srtpPair
+	if opts.SRTP != nil {
+		var err error
+		if sp, err = newSRTPPair(opts.SRTP); err != nil {
+			return err
+		}
+	}
 	e.ctl.Lock()
 	defer e.ctl.Unlock()
 	e.stopLocked()
@@ -461,6 +498,7 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 		rtcpRx:   rtcpRx,
 		polled:   rx != nil,
 		rawTx:    rawTx,
+		srtp:     sp,
 	}
 	e.txPkt.SSRC = rand.Uint32()
 	e.txPkt.PayloadType = codec.PayloadType()
@@ -515,6 +553,7 @@ func (e *Engine) stopLocked() {
 	rx, rtcpRx := e.s.rx, e.s.rtcpRx
 	e.s.up, e.s.conn, e.s.rtcpConn = false, nil, nil
 	e.s.rx, e.s.rtcpRx, e.s.polled, e.s.rawTx = nil, nil, false, false
+	e.s.srtp = nil
 	e.foldLoss()
 	e.mu.Unlock()
 	for _, p := range []*poller{rx, rtcpRx} {
@@ -615,10 +654,32 @@ func (e *Engine) receiveLocked(pkt *rtp.Packet, b []byte, from netip.AddrPort, a
 		return
 	}
 	if b[1] >= 192 && b[1] <= 223 { // RTCP (RFC 5761 4)
+		if e.s.srtp != nil {
+			dec, err := e.unprotectRTCP(b)
+			if err != nil {
+				e.st.Unauthenticated++
+				return
+			}
+			b = dec
+		}
 		e.receiveRTCP(b)
 		return
 	}
-	if len(b) < 12 || pkt.Unmarshal(b) != nil {
+	if len(b) < 12 {
+		e.st.Invalid++
+		return
+	}
+	if e.s.srtp != nil {
+		// Only what the far end's key authenticates goes on (RFC 3711
+		// 3.3): a stranger's packets never reach the source lock.
+		dec, err := e.unprotectRTP(b, &pkt.Header)
+		if err != nil {
+			e.st.Unauthenticated++
+			return
+		}
+		b = dec
+	}
+	if pkt.Unmarshal(b) != nil {
 		e.st.Invalid++
 		return
 	}
@@ -629,18 +690,23 @@ func (e *Engine) receiveLocked(pkt *rtp.Packet, b []byte, from netip.AddrPort, a
 	}
 	seq := pkt.SequenceNumber
 	switch {
-	case e.locked && pkt.SSRC == e.src.ssrc:
+	case e.locked && pkt.SSRC == e.src.ssrc && from == e.srcAddr:
 		if !e.src.update(seq) {
 			e.st.Probation++
 			return
 		}
+		e.srcAt = at
+	case e.locked:
+		if !e.challenge(pkt, from, at) {
+			return
+		}
 	default:
-		// A new source, or the far end changed its SSRC: it must send
-		// minSequential packets in sequence first (RFC 3550 A.1).
-		fresh := !e.candOn || e.cand.ssrc != pkt.SSRC
+		// The stream's first source must send minSequential packets
+		// in sequence first (RFC 3550 A.1); it is then locked.
+		fresh := !e.candOn || e.cand.ssrc != pkt.SSRC || e.candAddr != from
 		if fresh {
-			e.cand.start(pkt.SSRC, seq)
-			e.candOn = true
+			e.cand.start(pkt.SSRC, seq, minSequential)
+			e.candOn, e.candAddr = true, from
 		}
 		if !e.cand.update(seq) {
 			e.st.Probation++
@@ -662,12 +728,7 @@ func (e *Engine) receiveLocked(pkt *rtp.Packet, b []byte, from netip.AddrPort, a
 			}
 			return
 		}
-		if e.locked {
-			e.st.SourceChanges++
-			e.foldLoss()
-			e.jb.Reset()
-		}
-		e.src, e.locked, e.candOn = e.cand, true, false
+		e.src, e.srcAddr, e.srcAt, e.locked, e.candOn = e.cand, from, at, true, false
 		e.rxEventOn = false
 		if e.heldOK && e.heldSeq == seq-1 {
 			// The packet held in probation counts too.
@@ -948,6 +1009,14 @@ func (e *Engine) send(mic []int16) {
 		e.st.SendErrors++
 		return
 	}
+	plain := len(b)
+	if e.s.srtp != nil {
+		var err error
+		if b, err = e.protectRTP(b); err != nil {
+			e.st.SendErrors++
+			return
+		}
+	}
 	if e.s.rawTx {
 		if err := e.s.rx.sendTo(b); err != nil {
 			e.st.SendErrors++
@@ -958,7 +1027,7 @@ func (e *Engine) send(mic []int16) {
 		return
 	}
 	e.st.PacketsSent++
-	e.st.BytesSent += uint64(len(b) - 12)
+	e.st.BytesSent += uint64(plain - 12)
 }
 
 // playout fills ear (a frame) from the jitter buffer; e.mu is held.
@@ -1040,7 +1109,15 @@ func (e *Engine) sendRTCP() {
 	// The RTP timestamp of now: the one of the next frame.
 	n := buildRTCP(e.rtcpBuf, e.txPkt.SSRC, sender, now, e.s.ts, uint32(e.st.PacketsSent), uint32(e.st.BytesSent),
 		blk, e.s.opts.CNAME)
-	if _, err := e.s.rtcpConn.WriteToUDPAddrPort(e.rtcpBuf[:n], e.s.rtcpTo); err != nil {
+	out := e.rtcpBuf[:n]
+	if e.s.srtp != nil {
+		var err error
+		if out, err = e.protectRTCP(out); err != nil {
+			e.st.SendErrors++
+			return
+		}
+	}
+	if _, err := e.s.rtcpConn.WriteToUDPAddrPort(out, e.s.rtcpTo); err != nil {
 		e.st.SendErrors++
 		return
 	}

@@ -1,14 +1,54 @@
 package audio
 
+import (
+	"net/netip"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
 // Source validation and reception statistics after RFC 3550 appendices A.1
 // (sequence number validation with probation), A.3 (expected and lost
 // packets) and A.8 (interarrival jitter).
+//
+// # The source lock
+//
+// A stream plays one source: its transport address (IP and port) and
+// SSRC, latched from the first source that passes RFC 3550 A.1's
+// probation (minSequential packets in sequence) from an address the
+// stream accepts (SourceMatch). Any other source, a stranger at the SDP's
+// IP address with another port, or one that reuses the far end's SSRC, is
+// a challenger (Stats.Foreign) and plays nothing while the locked source
+// is alive. It takes over only on sustained evidence that the far end's
+// stream moved, as symmetric-RTP latching intends (RFC 3550 A.1, 8.2):
+//
+//   - from another transport address, the locked source silent for
+//     moveQuiet and the challenger moveRun packets in sequence, in a row
+//     (a NAT rebinding, a far end moving its media port without a
+//     re-INVITE);
+//   - a new SSRC from the locked address and port (a PBX restarting its
+//     stream, a transfer inside a B2BUA): the old SSRC silent for
+//     ssrcQuiet and minSequential packets in sequence, which plays a
+//     far end's SSRC change within a few frames.
+//
+// A re-INVITE that moves the media restarts the stream (StartStream) and
+// so the lock. With SRTP (srtp.go) only authenticated packets get here,
+// so a stranger cannot even be a challenger.
 
 const (
-	minSequential = 2    // packets in sequence before a source is valid
-	maxDropout    = 3000 // forward jump still treated as in sequence
-	maxMisorder   = 100  // backward jump still treated as reordering
-	seqMod        = 1 << 16
+	minSequential = 2 // packets in sequence before a source is valid
+	// moveRun and moveQuiet: a source at another transport address takes
+	// over after moveRun packets in sequence (0.5 s at 20 ms) once the
+	// locked one has been silent for moveQuiet.
+	moveRun   = 25
+	moveQuiet = time.Second
+	// ssrcQuiet: a new SSRC at the locked transport address takes over
+	// (after minSequential packets) once the old SSRC has been silent this
+	// long: three 20 ms frames.
+	ssrcQuiet   = 60 * time.Millisecond
+	maxDropout  = 3000 // forward jump still treated as in sequence
+	maxMisorder = 100  // backward jump still treated as reordering
+	seqMod      = 1 << 16
 )
 
 // SourceMatch says which datagrams a stream accepts, by their source address.
@@ -49,6 +89,7 @@ type rxSource struct {
 	baseSeq       uint32
 	badSeq        uint32
 	probation     int
+	need          int // packets in sequence to leave probation
 	received      uint32
 	expectedPrior uint32
 	receivedPrior uint32
@@ -69,12 +110,12 @@ func (s *rxSource) init(seq uint16) {
 	s.jitter = 0
 }
 
-// start puts a new SSRC on probation.
-func (s *rxSource) start(ssrc uint32, seq uint16) {
+// start puts a new SSRC on probation for need packets in sequence.
+func (s *rxSource) start(ssrc uint32, seq uint16, need int) {
 	*s = rxSource{ssrc: ssrc}
 	s.init(seq)
 	s.maxSeq = seq - 1
-	s.probation = minSequential
+	s.probation, s.need = need, need
 }
 
 // update is RFC 3550 A.1's update_seq: it reports whether the packet is
@@ -91,7 +132,7 @@ func (s *rxSource) update(seq uint16) bool {
 				return true
 			}
 		} else {
-			s.probation = minSequential - 1
+			s.probation = s.need - 1
 			s.maxSeq = seq
 		}
 		return false
@@ -152,4 +193,28 @@ func (s *rxSource) arrival(ts, arrival uint32) {
 		s.jitter += uint32(d) - ((s.jitter + 8) >> 4)
 	}
 	s.transit, s.haveTransit = transit, true
+}
+
+// challenge weighs a packet of another source than the locked one (see
+// "The source lock") and reports whether that source now is the stream's;
+// e.mu is held.
+func (e *Engine) challenge(pkt *rtp.Packet, from netip.AddrPort, at time.Time) bool {
+	need, quiet := moveRun, moveQuiet
+	if from == e.srcAddr {
+		need, quiet = minSequential, ssrcQuiet
+	}
+	if !e.candOn || e.cand.ssrc != pkt.SSRC || e.candAddr != from {
+		e.cand.start(pkt.SSRC, pkt.SequenceNumber, need)
+		e.candOn, e.candAddr = true, from
+	}
+	if !e.cand.update(pkt.SequenceNumber) || at.Sub(e.srcAt) < quiet {
+		e.st.Foreign++
+		return false
+	}
+	e.st.SourceChanges++
+	e.foldLoss()
+	e.jb.Reset()
+	e.src, e.srcAddr, e.srcAt, e.locked, e.candOn = e.cand, from, at, true, false
+	e.rxEventOn, e.heldOK, e.heldPlayed = false, false, false
+	return true
 }

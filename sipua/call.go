@@ -252,16 +252,20 @@ func (ua *UA) dial(line int, target, replaces string, local Media) (CallID, erro
 		if ua.closing {
 			return ErrClosed
 		}
-		offer, err := local.session(1)
-		if err != nil {
-			return err
-		}
 		dest, tk := l.proxy, l.tk
 		if dest == nil && (l.cfg.Registrar != "" || l.cfg.OutboundProxy != "") {
 			return fmt.Errorf("sipua: dial: line %d's server %s does not resolve yet", l.n, l.next().uri.HostPort())
 		}
 		if dest == nil {
 			dest, tk = peer.UDPAddr(), tkindOf(peer.Transport)
+		}
+		if err := srtpCheck(l.cfg.SRTP, tk, l.n); err != nil {
+			ua.logf("sipua: dial: %v", err)
+			return err
+		}
+		offer, err := local.session(1, l.cfg.SRTP)
+		if err != nil {
+			return err
 		}
 		c := ua.newCall(l, true)
 		c.dest, c.tk, c.offer, c.state = dest, tk, offer, csCalling
@@ -532,6 +536,7 @@ func (c *call) on2xx(r *sipmsg.Message) {
 	}
 	// Re-offers carry the chosen codec (and telephone-event) only.
 	c.local = chosen(c.offer, m)
+	c.ua.logf("sipua: call %d answered: %s", c.id, srtpText(m))
 	c.remote = m
 	c.state = csConfirmed
 	c.sessionAnswered(r)
@@ -703,11 +708,21 @@ func (ua *UA) handleInvite(srv *transaction.Server, m *sipmsg.Message) {
 		ua.respond(srv, 488, "", func(r *sipmsg.Message) { addToTag(r, sipmsg.NewTag()) })
 		return
 	}
-	if !late && !servable(offer) {
+	if err := srtpCheck(l.cfg.SRTP, viaTransport(m), l.n); err != nil {
+		// Our answer would carry its key in the clear (srtp.go).
+		ua.logf("sipua: INVITE: %v: 488", err)
+		ua.respond(srv, 488, "", func(r *sipmsg.Message) {
+			addToTag(r, sipmsg.NewTag())
+			r.Add("Warning", `399 `+ua.contactHost+` "SRTP keys only over TLS"`)
+		})
+		return
+	}
+	if err := servable(offer, l.cfg.SRTP); !late && err != nil {
 		// RFC 3264 section 6 / RFC 3261 13.3.1.3: nothing in the offer the
-		// phone can play (no G.711, or the stream rejected): 488 at once,
-		// without ringing, with Warning 305 (20.43).
-		ua.logf("sipua: INVITE offers no G.711 audio: 488")
+		// phone can play (no G.711, the stream rejected, or no usable
+		// SRTP key where SRTP is required): 488 at once, without ringing,
+		// with Warning 305 (20.43).
+		ua.logf("sipua: INVITE offers no audio the phone takes (%v): 488", err)
 		ua.respond(srv, 488, "", func(r *sipmsg.Message) {
 			addToTag(r, sipmsg.NewTag())
 			r.Add("Warning", `305 `+ua.contactHost+` "Incompatible media format"`)
@@ -876,11 +891,15 @@ func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 		if c.state != csIncoming && c.state != csRinging {
 			return fmt.Errorf("%w: answer in %v", ErrCallState, c.state)
 		}
-		ls, err := local.session(1)
+		ls, err := local.session(1, c.line.cfg.SRTP)
 		if err != nil {
 			return err
 		}
 		ans, err := c.answerFor(ls)
+		var keys *SRTPKeys
+		if err == nil && !c.lateOffer {
+			keys, err = keyAnswer(c.remoteOffer, &ans, c.line.cfg.SRTP)
+		}
 		if err != nil {
 			c.respondInvite(488, nil)
 			c.end(488)
@@ -906,7 +925,9 @@ func (ua *UA) Answer(id CallID, local Media) (*Media, error) {
 		c.retransmitOK(transaction.T1, 0)
 		if !c.lateOffer { // a late offer's media come with the answer in the ACK (lateAnswer)
 			remote = negotiated(c.remoteOffer, ans)
+			remote.SRTP = keys
 			c.remote = remote
+			ua.logf("sipua: call %d answered: %s", c.id, srtpText(remote))
 			ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: remote})
 		}
 		if old, ok := ua.calls[c.replaces]; ok && c.replaces != 0 {

@@ -19,6 +19,13 @@
 // Config.SessionExpires) refreshed by UPDATE or re-INVITE; and the late
 // offer, an INVITE without SDP answered with our offer in the 200.
 //
+// SRTP (srtp.go, RFC 3711 with SDES keys, RFC 4568): LineConfig.SRTP
+// off, optional (best-effort: RTP/AVP offers with a=crypto) or required
+// (RTP/SAVP); fresh keys from crypto/rand for every offer and answer, the
+// negotiated pair in the remote Media's SRTP (Encrypted), and keys only
+// over TLS (ErrSRTPNeedsTLS; an INVITE over another transport to such a
+// line gets 488).
+//
 // Routing: every request a line sends goes to the line's outbound proxy
 // (default: its registrar), with the dialog's route set in Route headers;
 // a line without either sends to the target URI or the remote Contact

@@ -10,11 +10,19 @@ import (
 
 // session turns local Media into an SDP session (G.711 only: PCMU, PCMA):
 // one audio m-line, RTP/AVP, with the direction at session level (Marshal
-// writes it on the m-line; Hold changes it there).
-func (m Media) session(version uint64) (sdp.Session, error) {
+// writes it on the m-line; Hold changes it there). With SRTP on it carries
+// fresh a=crypto keys, over RTP/SAVP when required, RTP/AVP (best effort)
+// when optional (srtp.go).
+func (m Media) session(version uint64, mode SRTPMode) (sdp.Session, error) {
 	s := sdp.Session{Origin: sdp.Origin{User: "-", SessionID: uint64(time.Now().Unix()), Version: version},
 		Host: m.Host, Direction: "sendrecv"}
 	a := sdp.Media{Type: "audio", Port: m.Port, Proto: "RTP/AVP", Ptime: m.Ptime}
+	if mode == SRTPRequired {
+		a.Proto = "RTP/SAVP"
+	}
+	if mode != SRTPOff {
+		a.Attrs = offerCryptos()
+	}
 	if a.Ptime == 0 {
 		a.Ptime = 20
 	}
@@ -59,13 +67,12 @@ func audio(s sdp.Session) sdp.Media {
 	return sdp.Media{}
 }
 
-// servable reports whether an offer has an audio stream the phone can
-// take: audio with a port, RTP/AVP or RTP/AVPF, and G.711 (sdp.Select); an
-// offer of RTP/SAVP only, video only or T.38 only is not.
-func servable(offer sdp.Session) bool {
-	_, err := sdp.Select(offer, g711)
-	return err == nil
-}
+// servable says why an offer has no audio stream the phone can take
+// (nil: it has one): audio with a port, RTP/AVP or RTP/AVPF, and G.711
+// (sdp.Select); RTP/SAVP with a usable key too when the line's SRTP is
+// on, and only a stream with a usable key when it is required. An offer
+// of RTP/SAVP only with SRTP off, video only or T.38 only is not.
+func servable(offer sdp.Session, mode SRTPMode) error { return srtpServable(offer, mode) }
 
 // mediaOf turns a remote SDP session's audio stream into Media (codec names
 // in its order).
@@ -101,6 +108,10 @@ func answered(offer, answer sdp.Session) (*Media, error) {
 		return nil, err // an *sdp.Error, errors.Is sdp.ErrBadAnswer
 	}
 	om, am := offer.Media[i], answer.Media[i]
+	keys, err := answerKeys(om, am)
+	if err != nil {
+		return nil, err
+	}
 	for _, ac := range am.Codecs {
 		if sdp.IsTelephoneEvent(ac) {
 			continue
@@ -112,6 +123,7 @@ func answered(offer, answer sdp.Session) (*Media, error) {
 				if _, ok := om.TelephoneEvent(); !ok {
 					m.TelephoneEvent = 0
 				}
+				m.SRTP = keys
 				return m, nil
 			}
 		}

@@ -11,7 +11,7 @@ import (
 // TestAnswered: which answers to the phone's offer start a stream (RFC
 // 3264 section 6), the same for a 2xx and an 18x with early media.
 func TestAnswered(t *testing.T) {
-	offer, err := media(10000, "PCMU", "PCMA").session(1)
+	offer, err := media(10000, "PCMU", "PCMA").session(1, SRTPOff)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,8 @@ func (c *call) sendReInvite() {
 	}
 	prev := c.local.Direction
 	c.local.Direction = holdDir("sendrecv", c.wantHeld)
-	if !c.st.wantRefresh || c.local.Direction != prev {
+	keyed := rekey(&c.local) // RFC 4568 7.1.4: each offer a fresh key
+	if !c.st.wantRefresh || c.local.Direction != prev || keyed {
 		c.local.Origin.Version++ // RFC 3264 section 8: a session refresh that changes nothing keeps it (timer.go)
 	}
 	held := c.wantHeld
@@ -108,7 +109,15 @@ func (c *call) sendReInvite() {
 				c.held = held
 				c.sessionAnswered(r)
 				if ans, err := sdp.Parse(r.Body); err == nil {
-					if m, err := answered(c.local, ans); err == nil {
+					m, err := answered(c.local, ans)
+					switch {
+					case err != nil:
+						c.ua.logf("sipua: call %d re-INVITE: bad answer: %v", c.id, err)
+					case !m.SRTP.equal(c.remote.SRTP):
+						// New keys: the firmware restarts the stream with them.
+						c.remote = m
+						c.ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: m})
+					default:
 						c.remote = m
 					}
 				}
@@ -215,6 +224,7 @@ func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
 		// No offer: ours goes in the 200, the answer comes in the ACK (14.2).
 		c.local.Origin.Version++
 		c.local.Direction = holdDir("sendrecv", c.held)
+		rekey(&c.local)
 		body = c.local.Marshal()
 		c.reOfferless = true
 	} else {
@@ -251,6 +261,10 @@ func (c *call) answerOffer(b []byte) (body []byte, offer sdp.Session, remote *Me
 	if err == nil {
 		ans, err = sdp.Answer(offer, c.caps)
 	}
+	var keys *SRTPKeys
+	if err == nil {
+		keys, err = keyAnswer(offer, &ans, c.line.cfg.SRTP)
+	}
 	if err != nil {
 		return nil, offer, nil, err
 	}
@@ -258,7 +272,9 @@ func (c *call) answerOffer(b []byte) (body []byte, offer sdp.Session, remote *Me
 	ans.Origin.Version++
 	ans.Direction = holdDir(ans.Direction, c.held)
 	c.local = ans
-	return ans.Marshal(), offer, negotiated(offer, ans), nil
+	remote = negotiated(offer, ans)
+	remote.SRTP = keys
+	return ans.Marshal(), offer, remote, nil
 }
 
 // remoteChanged reports a new remote session from the peer's offer.
@@ -273,7 +289,8 @@ func (c *call) remoteChanged(offer sdp.Session, remote *Media) {
 	case !held && c.remoteHeld:
 		e.Kind = CallResumed
 	case old == nil || old.Host != remote.Host || old.Port != remote.Port ||
-		len(old.Codecs) == 0 || old.Codecs[0] != remote.Codecs[0] || old.TelephoneEvent != remote.TelephoneEvent:
+		len(old.Codecs) == 0 || old.Codecs[0] != remote.Codecs[0] || old.TelephoneEvent != remote.TelephoneEvent ||
+		!old.SRTP.equal(remote.SRTP):
 		e.Kind = CallAnswered
 	default:
 		return

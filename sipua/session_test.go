@@ -367,7 +367,7 @@ func TestForked2xx(t *testing.T) {
 }
 
 func TestTelephoneEventSDP(t *testing.T) {
-	s, err := (Media{Host: "127.0.0.1", Port: 4000, Codecs: []string{"PCMA"}, TelephoneEvent: 96}).session(1)
+	s, err := (Media{Host: "127.0.0.1", Port: 4000, Codecs: []string{"PCMA"}, TelephoneEvent: 96}).session(1, SRTPOff)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +380,7 @@ func TestTelephoneEventSDP(t *testing.T) {
 	if err == nil {
 		t.Fatalf("PCMA answered to a PCMU offer: %+v", ans)
 	}
-	s2, _ := (Media{Host: "127.0.0.1", Port: 4000, Codecs: []string{"PCMU"}}).session(1)
+	s2, _ := (Media{Host: "127.0.0.1", Port: 4000, Codecs: []string{"PCMU"}}).session(1, SRTPOff)
 	ans, err = sdp.Answer(offer, s2)
 	if err != nil || len(ans.Media) != 1 || len(ans.Media[0].Codecs) != 2 || ans.Media[0].Codecs[1].PT != 101 {
 		t.Fatalf("answer %+v %v", ans, err)

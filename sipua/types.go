@@ -35,6 +35,9 @@ type LineConfig struct {
 	// Transport "tls" or "". A Registrar or OutboundProxy written as
 	// "sips:host[:port]" sets it too.
 	SIPS bool
+	// SRTP is how the line's calls protect their media (srtp.go); any
+	// mode but SRTPOff needs Transport "tls": SDES keys travel in the SDP.
+	SRTP SRTPMode
 }
 
 // Config configures a UA.
@@ -124,6 +127,10 @@ type Media struct {
 	// Direction is the SDP direction of a remote Media ("sendrecv",
 	// "sendonly", "recvonly", "inactive"); ignored in local Media.
 	Direction string
+	// SRTP, in a negotiated remote Media, is the call's SRTP keys: nil
+	// when its media goes in the clear (Encrypted). Ignored in local
+	// Media: the line's SRTPMode decides.
+	SRTP *SRTPKeys
 }
 
 // RegState is where a line's registration is (RFC 3261 section 10).

@@ -318,6 +318,12 @@ type mixer struct {
 // the first line without a user (a gap ends the list, and says so).
 func uaLines(cfg config.Config, step func(string, ...any)) []sipua.LineConfig {
 	var lines []sipua.LineConfig
+	// media.srtp: the key's check (config.Validate) allows only its three
+	// values, and not off only on lines over TLS.
+	srtpMode, err := sipua.ParseSRTPMode(cfg.SRTP)
+	if err != nil {
+		step("media.srtp: %v; media in the clear", err)
+	}
 	for i, l := range cfg.Lines {
 		if l.User == "" {
 			for j := i + 1; j < len(cfg.Lines); j++ {
@@ -331,7 +337,7 @@ func uaLines(cfg config.Config, step func(string, ...any)) []sipua.LineConfig {
 			User: l.User, Domain: l.Domain, DisplayName: l.DisplayName,
 			AuthUser: l.AuthUser, Password: l.Password,
 			Registrar: l.Registrar, OutboundProxy: l.OutboundProxy, Expires: l.Expires,
-			Transport: l.Transport, SIPS: l.SIPS,
+			Transport: l.Transport, SIPS: l.SIPS, SRTP: srtpMode,
 		})
 	}
 	return lines

@@ -33,23 +33,24 @@ func (l Line) InUse() bool { return l.User != "" }
 // Config is the whole configuration of a phone. The zero value is not
 // useful; start from Default.
 type Config struct {
-	Lines           [MaxLines]Line // line N is Lines[N-1]; in use when User != ""
-	SIPPort         int            // sip.port
-	TrustedOnly     bool           // sip.trusted_only
-	SessionExpires  int            // sip.session_expires, seconds; 0 = no session timers
-	Reliable100rel  bool           // sip.100rel
-	RTPPortMin      int            // rtp.port_min
-	RTPPortMax      int            // rtp.port_max
-	Codecs          []string       // audio.codecs, upper case, in order of preference
-	Ptime           int            // audio.ptime, ms
-	NoAnswerSeconds int            // call.noanswer_seconds
-	RingSeconds     int            // call.ring_seconds
-	ForwardNoAnswer string         // call.forward_noanswer
-	ForwardBusy     string         // call.forward_busy
-	ForwardAlways   string         // call.forward_always
-	DND             bool           // call.dnd
-	CallWaiting     bool           // call.waiting
-	VoicemailNumber string         // voicemail.number
+	Lines          [MaxLines]Line // line N is Lines[N-1]; in use when User != ""
+	SIPPort        int            // sip.port
+	TrustedOnly    bool           // sip.trusted_only
+	SessionExpires int            // sip.session_expires, seconds; 0 = no session timers
+	Reliable100rel bool           // sip.100rel
+	RTPPortMin     int            // rtp.port_min
+	RTPPortMax     int            // rtp.port_max
+	Codecs         []string       // audio.codecs, upper case, in order of preference
+	Ptime          int            // audio.ptime, ms
+	SRTP           string         // media.srtp: off, optional or required (sipua.SRTPMode)
+	NoAnswerSeconds int    // call.noanswer_seconds
+	RingSeconds     int    // call.ring_seconds
+	ForwardNoAnswer string // call.forward_noanswer
+	ForwardBusy     string // call.forward_busy
+	ForwardAlways   string // call.forward_always
+	DND             bool   // call.dnd
+	CallWaiting     bool   // call.waiting
+	VoicemailNumber string // voicemail.number
 	// DigitMap (dialplan.digitmap) is the dial plan: patterns such as
 	// "[2-9]xxx|0x.|*xx" (digit_map.go); "" = none, calls go on send, # or
 	// the interdigit timeout.
@@ -252,6 +253,15 @@ func (c Config) Validate() error {
 	for i, l := range c.Lines {
 		if l.SIPS && l.Transport != "tls" {
 			return &Error{Key: fmt.Sprintf("line.%d.sips", i+1), Err: fmt.Errorf("on needs line.%d.transport = tls, not %s", i+1, l.Transport)}
+		}
+	}
+	if c.SRTP != "off" {
+		// SDES keys travel in the SDP: only over TLS (RFC 4568 8.3).
+		for i, l := range c.Lines {
+			if l.InUse() && l.Transport != "tls" {
+				return &Error{Key: "media.srtp", Err: fmt.Errorf("%s needs line.%d.transport = tls (it is %s): SRTP keys travel only over TLS",
+					c.SRTP, i+1, l.Transport)}
+			}
 		}
 	}
 	return c.checkTLSPair()

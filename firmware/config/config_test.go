@@ -19,7 +19,7 @@ func TestDefault(t *testing.T) {
 	c := Default()
 	want := Config{
 		SIPPort: 5060, TrustedOnly: true, SessionExpires: 1800, RTPPortMin: 10000, RTPPortMax: 10999,
-		Codecs: []string{"PCMU", "PCMA"}, Ptime: 20, NoAnswerSeconds: 20, RingSeconds: 180,
+		Codecs: []string{"PCMU", "PCMA"}, Ptime: 20, SRTP: "off", NoAnswerSeconds: 20, RingSeconds: 180,
 		TonesLocale: "us", ResyncMinutes: 1440, SpreadSeconds: 30, TimeZone: "UTC", TimeFormat: "24h",
 		FirmwareTries: 3, FirmwareConfirmSeconds: 180,
 		InterdigitSeconds: 5, PoundSends: true, HistorySize: 20, CallWaiting: true,
@@ -220,6 +220,8 @@ func TestLoad(t *testing.T) {
 		{"rtp.port_min=20000", "\n\nrtp.port_max=10999", "config: common:1: rtp.port_min: 20000 is above"},
 		{"rtp.port_min=20000", "\nrtp.port_min=10000\nsip.port=10001", "config: own:3: sip.port: 10001 is inside"},
 		{"rtp.port_min=10999", "", "config: rtp.port_max: the RTP range needs at least two ports"},
+		{"media.srtp=sometimes", "", "config: common:1: media.srtp"},
+		{"media.srtp=required\nline.1.user=1001\nline.1.registrar=pbx", "", "config: common:1: media.srtp: required needs line.1.transport = tls (it is udp)"},
 	} {
 		_, _, err := Load([]byte(tc.common), []byte(tc.own))
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
@@ -268,7 +270,7 @@ func TestKeys(t *testing.T) {
 	for _, name := range []string{"line.1.user", "line.4.expires", "line.3.outbound_proxy", "sip.port", "sip.trusted_only", "sip.100rel",
 		"rtp.port_min", "rtp.port_max", "audio.codecs", "audio.ptime", "call.noanswer_seconds", "call.ring_seconds", "call.forward_noanswer",
 		"call.forward_busy", "call.forward_always", "call.dnd", "voicemail.number", "tones.locale",
-		"provision.resync_minutes", "nat.public_address", "sip.tls_ca", "sip.tls_cert", "sip.tls_key", "line.2.sips"} {
+		"provision.resync_minutes", "nat.public_address", "sip.tls_ca", "sip.tls_cert", "sip.tls_key", "line.2.sips", "media.srtp"} {
 		if !seen[name] {
 			t.Errorf("key %s missing", name)
 		}

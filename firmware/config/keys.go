@@ -190,6 +190,14 @@ func buildKeys() []key {
 		key{name: "audio.codecs", def: "PCMU,PCMA", help: "offered codecs in order, comma separated: PCMU, PCMA",
 			set: setCodecs,
 			get: func(c Config) string { return strings.Join(c.Codecs, ",") }},
+		// media.srtp: SRTP with SDES keys (RFC 3711, RFC 4568) for every
+		// line; sipua/srtp.go has the modes. Not off needs every line in
+		// use on transport tls (Validate).
+		key{name: "media.srtp", def: "off", help: "SRTP (SDES keys) for calls: off; optional: best-effort (RTP/AVP offers with a=crypto; encrypted when the peer takes the key, the display shows a lock); required: RTP/SAVP, a plain answer ends the call and a plain offer gets 488. Not off needs line.N.transport = tls on every line in use",
+			set: func(c *Config, v string) error {
+				return setEnum(&c.SRTP, strings.ToLower(v), "off", "optional", "required")
+			},
+			get: func(c Config) string { return c.SRTP }},
 		// audio.ptime: packet time in ms: 10, 20, 30 or 40.
 		key{name: "audio.ptime", def: "20", help: "packet time, ms: 10, 20, 30 or 40",
 			set: func(c *Config, v string) error {

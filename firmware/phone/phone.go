@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/deskphone/deskphone/firmware/config"
 	"github.com/deskphone/deskphone/hal"
 	"github.com/deskphone/deskphone/sipua"
+	"github.com/deskphone/deskphone/sipua/sdp"
 )
 
 // UA is what the phone needs of the SIP user agent; *sipua.UA has it.
@@ -105,7 +107,10 @@ type call struct {
 	held     bool         // this phone put it on hold
 	waiting  bool         // an incoming call that rings in while another is up (call waiting)
 	remote   *sipua.Media // the far end's media, for resuming
-	second   bool         // its stream runs on Deps.Second (a conference)
+	// encrypted: its media runs SRTP (remote.Encrypted()): the display's
+	// lock and Status's srtp=on.
+	encrypted bool
+	second    bool // its stream runs on Deps.Second (a conference)
 	// Where its stream goes (startMediaOf), kept for a resume to the same place.
 	rtpTo, rtcpTo *net.UDPAddr
 	toHost        string
@@ -229,7 +234,11 @@ func (p *Phone) AppendStatus(b []byte) []byte {
 	b = append(b, " phone="...)
 	b = append(b, v.state.String()...)
 	b = append(b, " calls="...)
-	return strconv.AppendInt(b, int64(v.calls), 10)
+	b = strconv.AppendInt(b, int64(v.calls), 10)
+	if v.encrypted {
+		b = append(b, " srtp=on"...)
+	}
+	return b
 }
 
 // Idle reports whether the phone is idle (on hook, no call): what
@@ -599,6 +608,9 @@ func (p *Phone) onSIP(ev sipua.Event) {
 	case sipua.CallProgress:
 		p.onProgress(c, ev) // early media or local ringback (RFC 3960, early.go)
 	case sipua.CallHeld:
+		if ev.Remote.Encrypted() && c.media && !c.held {
+			p.startMediaOf(c, ev.Remote) // the hold offer's new keys (RFC 4568 7.1.4)
+		}
 		p.callState("remote-held")
 		p.show(1, c.peer, " put you on hold")
 	case sipua.CallResumed:
@@ -615,8 +627,14 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.onTransferred(ev)
 	case sipua.CallAnswered:
 		if c.answered {
-			if !c.media && ev.Remote != nil {
+			switch {
+			case ev.Remote == nil:
+			case !c.media:
 				p.startMedia(ev.Remote) // a late offer we answered: the media came with the ACK
+			case c.held:
+				c.remote = ev.Remote // the resume starts it
+			case moved(c.remote, ev.Remote):
+				p.startMedia(ev.Remote) // a re-INVITE's new address, codec or SRTP keys
 			}
 			return // the user agent's echo of our own Answer, or a re-INVITE's answer
 		}
@@ -825,12 +843,21 @@ func (p *Phone) startMediaOf(c *call, remote *sipua.Media) {
 		InbandDTMF:      remote.TelephoneEvent == 0,
 		RTCPConn:        c.rtcp,
 		RTCPRemote:      rtcpAddr,
+		SRTP:            srtpKeys(remote.SRTP),
 	}
 	if err := p.eng(c).StartStreamOptions(c.conn, addr, codec, opts); err != nil {
 		p.logf("phone: call %d: start audio: %v", c.id, err)
 		return
 	}
 	c.media = true
+	if remote.Encrypted() != c.encrypted || c.remote == nil {
+		if remote.Encrypted() {
+			p.logf("phone: call %d: media encrypted (SRTP %s)", c.id, remote.SRTP.Suite)
+		} else {
+			p.logf("phone: call %d: media in the clear (RTP)", c.id)
+		}
+	}
+	c.encrypted = remote.Encrypted()
 	c.remote = remote
 	p.dtmfPoll.arm(p.digitEvery)
 	if moved || codec != c.codec {
@@ -1015,9 +1042,10 @@ func (p *Phone) openRTP() (rtp, rtcp *net.UDPConn, err error) {
 // statusView is what Status reports: copied out of the phone by publish
 // after every event, read by Status on any goroutine.
 type statusView struct {
-	reg   [len(config.Config{}.Lines)]string
-	state State
-	calls int
+	reg       [len(config.Config{}.Lines)]string
+	state     State
+	calls     int
+	encrypted bool // the current call's media runs SRTP
 }
 
 // publish copies what Status reports for other goroutines to read. It runs
@@ -1033,14 +1061,14 @@ func (p *Phone) publish() {
 		calls++
 	}
 	p.statusMu.Lock()
-	p.shown = statusView{reg: p.reg, state: p.state, calls: calls}
+	p.shown = statusView{reg: p.reg, state: p.state, calls: calls, encrypted: p.call != nil && p.call.encrypted}
 	p.statusMu.Unlock()
 }
 
 // show puts the concatenated parts on a display row, built in the phone's
 // reused text buffer (no allocation: hal.DisplayWriter).
 func (p *Phone) show(row int, parts ...string) {
-	b := p.text[:0]
+	b := p.lock(row, p.text[:0])
 	for _, s := range parts {
 		b = append(b, s...)
 	}
@@ -1062,4 +1090,43 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// Lock is the mark at the start of display row 1 while the current call's
+// media is encrypted (SRTP): a padlock, then a space.
+const Lock = "\U0001F512 "
+
+// lock appends the lock to b, the start of display row row, when that row
+// is the call's (1) and the current call is encrypted.
+func (p *Phone) lock(row int, b []byte) []byte {
+	if row == 1 && p.call != nil && p.call.encrypted && p.call.media {
+		b = append(b, Lock...)
+	}
+	return b
+}
+
+// moved reports whether a re-INVITE's remote media differs from the
+// stream's in what the engine uses: address, codec, digits or SRTP keys.
+func moved(old, m *sipua.Media) bool {
+	if old == nil {
+		return true
+	}
+	if old.Host != m.Host || old.Port != m.Port || old.TelephoneEvent != m.TelephoneEvent ||
+		len(old.Codecs) == 0 || len(m.Codecs) == 0 || old.Codecs[0] != m.Codecs[0] || old.Encrypted() != m.Encrypted() {
+		return true
+	}
+	return m.Encrypted() && (!bytes.Equal(old.SRTP.Local, m.SRTP.Local) || !bytes.Equal(old.SRTP.Remote, m.SRTP.Remote))
+}
+
+// srtpKeys are the engine's SRTP keys for a call's negotiated ones; nil:
+// RTP in the clear.
+func srtpKeys(k *sipua.SRTPKeys) *audio.SRTPKeys {
+	if k == nil {
+		return nil
+	}
+	prof := audio.AESCM128SHA1_80
+	if k.Suite == sdp.SuiteSHA1_32 {
+		prof = audio.AESCM128SHA1_32
+	}
+	return &audio.SRTPKeys{Profile: prof, Local: k.Local, Remote: k.Remote}
 }

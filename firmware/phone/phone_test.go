@@ -118,6 +118,9 @@ func (m *fakeMedia) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, c
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.log = append(m.log, fmt.Sprintf("stream %s %s", remote, codec))
+	if o.SRTP != nil {
+		m.log = append(m.log, fmt.Sprintf("srtp %v %x %x", o.SRTP.Profile, o.SRTP.Local[:2], o.SRTP.Remote[:2]))
+	}
 	if o.RTCPConn == nil || o.RTCPRemote == nil || o.RTCPRemote.Port != remote.Port+1 {
 		m.log = append(m.log, fmt.Sprintf("no RTCP (%v)", o.RTCPRemote))
 	}

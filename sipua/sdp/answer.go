@@ -22,10 +22,11 @@ type Reason uint8
 const (
 	NoAudio     Reason = iota + 1 // no audio m-line with a port
 	NoCodec                       // audio, but no codec in common
-	BadProto                      // audio only over a proto the phone does not do (RTP/SAVP: no SRTP yet), or an answer's proto is not the offered one
+	BadProto                      // audio only over a proto the phone does not do (RTP/SAVP while SRTP is off), or an answer's proto is not the offered one
 	StreamCount                   // the answer's m-lines are not the offer's, one for one (RFC 3264 section 6)
 	MediaType                     // an answer's m-line has another media type than the offered one
 	Refused                       // the answer refuses our audio stream (port 0)
+	NoCrypto                      // SRTP without a usable SDES key (RFC 4568 a=crypto): none, malformed, or a suite or parameter the phone does not do
 )
 
 func (r Reason) String() string {
@@ -42,6 +43,8 @@ func (r Reason) String() string {
 		return "media type differs from the offer's"
 	case Refused:
 		return "audio stream refused"
+	case NoCrypto:
+		return "no usable SDES key"
 	}
 	return "Reason(" + strconv.Itoa(int(r)) + ")"
 }
@@ -87,6 +90,13 @@ func plainRTP(proto string) bool {
 	return strings.EqualFold(proto, "RTP/AVP") || strings.EqualFold(proto, "RTP/AVPF")
 }
 
+// takes reports whether the phone takes an audio stream over proto when
+// its local m-line is local: plain RTP always, SRTP (RTP/SAVP, RTP/SAVPF
+// run as SAVP) when local carries SDES keys (a=crypto: SRTP is on).
+func takes(proto string, local *Media) bool {
+	return plainRTP(proto) || (IsSAVP(proto) && local.HasCrypto())
+}
+
 func sameCodec(a, b Codec) bool {
 	return strings.EqualFold(a.Name, b.Name) && a.Rate == b.Rate &&
 		(a.Channels == b.Channels || a.Channels+b.Channels == 1)
@@ -109,8 +119,9 @@ func common(offered, local []Codec) (Codec, Codec, bool) {
 }
 
 // Select returns the m-line of offer that Answer takes with local's codecs:
-// the first audio m-line with a port, RTP/AVP or RTP/AVPF, and a codec
-// local has. With none it returns an *Error (ErrNotAcceptable) saying why,
+// the first audio m-line with a port, RTP/AVP or RTP/AVPF (or RTP/SAVP and
+// RTP/SAVPF when local has a=crypto lines: the phone does SRTP), and a
+// codec local has. With none it returns an *Error (ErrNotAcceptable) saying why,
 // about the best candidate: a plain RTP audio stream without a common codec
 // (NoCodec), else audio over another proto such as RTP/SAVP (BadProto),
 // else no audio with a port (NoAudio).
@@ -121,7 +132,7 @@ func Select(offer Session, local Media) (int, error) {
 		if !strings.EqualFold(m.Type, "audio") || m.Port == 0 {
 			continue
 		}
-		if !plainRTP(m.Proto) {
+		if !takes(m.Proto, &local) {
 			if why.Reason == NoAudio {
 				why = Error{Reason: BadProto, Stream: i, Detail: m.Proto}
 			}
@@ -175,8 +186,10 @@ func (s Session) FirstAudio() int {
 // with the offer's payload type (and local's spelling of the name), and
 // telephone-event/8000 (RFC 4733) with the offer's payload type when both
 // sides have it; its ptime is local's, else the offer's. Every other m-line (video, image/T.38, application, a
-// second audio stream, RTP/SAVP audio: no SRTP yet) is refused with port
-// 0, keeping its media type, proto and first format.
+// second audio stream, RTP/SAVP audio while local has no a=crypto) is
+// refused with port 0, keeping its media type, proto and first format.
+// Answer writes no a=crypto: the keys are the caller's (sipua picks one
+// of the offer's lines and adds its own key).
 //
 // The accepted stream's direction mirrors the offered one (RFC 3264 6.1)
 // and is set on the answer's Session.Direction (Marshal writes it on the
@@ -283,8 +296,8 @@ func dirOf(s Session, i int) string {
 
 // CheckAnswer checks a peer's answer to our offer (the phone as offerer,
 // RFC 3264 sections 5 and 6) and returns the index of the audio m-line to
-// use: the first audio stream offered with a port and RTP/AVP or RTP/AVPF
-// that the answer accepts (our offers have one).
+// use: the first audio stream offered with a port and RTP/AVP, RTP/AVPF,
+// RTP/SAVP or RTP/SAVPF that the answer accepts (our offers have one).
 // The answer must have the offer's m-lines one for one (StreamCount), with
 // the same media types (MediaType); the audio stream must be accepted
 // (Refused), with the offered proto (BadProto: RTP/SAVP to our RTP/AVP,
@@ -307,7 +320,7 @@ func CheckAnswer(offer, answer Session) (int, error) {
 		if om.Port != 0 && am.Port != 0 && !strings.EqualFold(om.Proto, am.Proto) {
 			return bad(BadProto, i, am.Proto+" for "+om.Proto)
 		}
-		if om.Port != 0 && strings.EqualFold(om.Type, "audio") && plainRTP(om.Proto) {
+		if om.Port != 0 && strings.EqualFold(om.Type, "audio") && (plainRTP(om.Proto) || IsSAVP(om.Proto)) {
 			if first < 0 {
 				first = i
 			}

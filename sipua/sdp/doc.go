@@ -7,12 +7,14 @@
 // type, port, proto, codecs (payload types with rtpmap and fmtp) or
 // formats, c= (the media level wins), b=, ptime, direction and every other
 // attribute, kept opaquely so a re-offer can repeat it; HasCrypto says
-// whether SDES keys are there (SRTP itself is not done yet).
+// whether SDES keys are there and ParseCrypto (crypto.go, fuzzed) reads
+// them strictly (RFC 4568).
 //
 // Answer (RFC 3264 section 6) answers an offer line for line: it accepts
-// the first audio stream over RTP/AVP or RTP/AVPF with a codec the phone
-// has and refuses every other m-line with port 0 (video, image/T.38,
-// application, a second audio stream, RTP/SAVP and other SRTP profiles).
+// the first audio stream over RTP/AVP or RTP/AVPF (or RTP/SAVP when the
+// local description has a=crypto: SRTP on) with a codec the phone has and
+// refuses every other m-line with port 0 (video, image/T.38, application,
+// a second audio stream, other SRTP profiles such as UDP/TLS/RTP/SAVPF).
 // With nothing to accept it returns an *Error that is ErrNotAcceptable: the
 // UA answers 488. CheckAnswer checks a peer's answer to our offer (same
 // m-lines, same protos, our audio stream accepted with a codec we offered)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/deskphone/deskphone/tools/wav"
 )
 
 // BaresipOptions say how to start baresip.
@@ -40,6 +42,13 @@ type BaresipOptions struct {
 	Config string
 	// Quiet starts it without -v: no debug lines on its output.
 	Quiet bool
+	// Modules are more modules to load, e.g. "srtp.so" (SDES SRTP: the
+	// account's ;mediaenc=srtp-mand then makes its calls RTP/SAVP).
+	Modules []string
+	// TLSCert, when set, is a PEM file of baresip's certificate and key:
+	// it then also listens for SIP over TLS on SIPPort+1
+	// (sip_certificate), trusting the CAs of CAFile (sip_cafile).
+	TLSCert, CAFile string
 }
 
 // Baresip is a running baresip.
@@ -72,6 +81,16 @@ func BaresipModules() string {
 // what it receives dumped into WAV files (sndfile), SIP and RTP on the
 // loopback only.
 func baresipConfig(o BaresipOptions, mods string) string {
+	var extra strings.Builder
+	for _, m := range o.Modules {
+		fmt.Fprintf(&extra, "module\t\t\t%s\n", m)
+	}
+	if o.TLSCert != "" {
+		fmt.Fprintf(&extra, "sip_certificate\t\t%s\n", o.TLSCert)
+	}
+	if o.CAFile != "" {
+		fmt.Fprintf(&extra, "sip_cafile\t\t%s\n", o.CAFile)
+	}
 	return fmt.Sprintf(`poll_method		epoll
 sip_listen		127.0.0.1:%d
 net_interface		127.0.0.1
@@ -96,7 +115,7 @@ module			sndfile.so
 module_app		account.so
 module_app		menu.so
 snd_path		%s
-`, o.SIPPort, o.SineHz, o.RTPMin, o.RTPMax, mods, o.Dir)
+%s`, o.SIPPort, o.SineHz, o.RTPMin, o.RTPMax, mods, o.Dir, extra.String())
 }
 
 // StartBaresip writes baresip's configuration into o.Dir and starts it
@@ -201,6 +220,32 @@ func (b *Baresip) WaitLog(ctx context.Context, re *regexp.Regexp) error {
 func (b *Baresip) Dumps() []string {
 	m, _ := filepath.Glob(filepath.Join(b.dir, "*.wav"))
 	return m
+}
+
+// Decoded waits until baresip's call is over (its audio destroyed) and
+// returns the last seconds of what it decoded (its sndfile -dec.wav dump)
+// and their sample rate.
+func (b *Baresip) Decoded(ctx context.Context, seconds int) ([]int16, int, error) {
+	if err := b.WaitLog(ctx, regexp.MustCompile(`audio: destroyed`)); err != nil {
+		return nil, 0, err
+	}
+	dec := ""
+	for _, f := range b.Dumps() {
+		if strings.HasSuffix(f, "-dec.wav") {
+			dec = f
+		}
+	}
+	if dec == "" {
+		return nil, 0, fmt.Errorf("interop: no decode dump among %v", b.Dumps())
+	}
+	rx, rate, err := wav.Read(dec)
+	if err != nil {
+		return nil, 0, err
+	}
+	if n := seconds * rate; len(rx) > n {
+		rx = rx[len(rx)-n:]
+	}
+	return rx, rate, nil
 }
 
 // Stop ends baresip (SIGTERM to its process group, SIGKILL after 3 s).
