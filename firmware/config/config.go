@@ -66,6 +66,11 @@ type Config struct {
 	// for media when it sits behind a static NAT with forwarded ports; "" =
 	// its own address.
 	PublicAddress string
+	// AdminPassword (admin.password) is the web page's password; "" = no
+	// web page.
+	AdminPassword string
+	AdminPort     int  // admin.port: the web page's TCP port
+	AdminHTTP     bool // admin.http: plain HTTP instead of HTTPS
 }
 
 // Warning is a line of a file that was skipped but did not stop the file
@@ -215,19 +220,45 @@ func (c Config) Validate() error {
 	if c.SIPPort >= c.RTPPortMin && c.SIPPort <= c.RTPPortMax {
 		return &Error{Key: "sip.port", Err: fmt.Errorf("%d is inside the RTP range %d-%d", c.SIPPort, c.RTPPortMin, c.RTPPortMax)}
 	}
+	if c.AdminPort == c.SIPPort {
+		return &Error{Key: "admin.port", Err: fmt.Errorf("%d is sip.port (SIP over TCP listens there)", c.AdminPort)}
+	}
 	return nil
 }
+
+// Entry is one key of a configuration as a page shows it.
+type Entry struct {
+	Name    string
+	Value   string // "********" for a secret that is set
+	Default bool   // Value is the key's default
+	Secret  bool
+}
+
+// Entries lists every key of c, in the order of Keys, with secrets masked:
+// what a page or a log may show of the configuration.
+func (c Config) Entries() []Entry {
+	out := make([]Entry, len(keys))
+	for i, k := range keys {
+		v := k.get(c)
+		e := Entry{Name: k.name, Value: v, Default: v == k.def, Secret: k.secret}
+		if k.secret && v != "" {
+			e.Value = Masked
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// Masked is what String and Entries show for a secret that is set.
+const Masked = "********"
 
 // String prints the configuration as a configuration file with every key,
 // in the order of Keys; passwords are masked.
 func (c Config) String() string {
 	var b strings.Builder
-	for _, k := range keys {
-		v := k.get(c)
-		if k.secret && v != "" {
-			v = "********"
-		}
-		b.WriteString(k.name)
+	for _, e := range c.Entries() {
+		v := e.Value
+		b.WriteString(e.Name)
 		if v == "" {
 			b.WriteString(" =\n")
 			continue

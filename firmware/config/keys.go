@@ -14,13 +14,16 @@ type KeyInfo struct {
 	Name    string // e.g. "sip.port" or "line.1.user"
 	Default string // as written in a file; "" = empty
 	Help    string // one line: what it means and what is accepted
+	// Secret keys (passwords, keys) are never shown: String and Entries
+	// mask their values, and so does every page that lists keys.
+	Secret bool
 }
 
 // Keys lists every key the phone knows, in the order String prints them.
 func Keys() []KeyInfo {
 	out := make([]KeyInfo, len(keys))
 	for i, k := range keys {
-		out[i] = KeyInfo{Name: k.name, Default: k.def, Help: k.help}
+		out[i] = KeyInfo{Name: k.name, Default: k.def, Help: k.help, Secret: k.secret}
 	}
 	return out
 }
@@ -249,6 +252,19 @@ func buildKeys() []key {
 				return nil
 			},
 			get: func(c Config) string { return c.ProvisionPublicKey }},
+		// admin.password: the web page's login (firmware/web); empty: no
+		// web page, the phone does not listen on admin.port at all.
+		key{name: "admin.password", help: "password of the phone's web page (user admin; printed masked); empty: no web page, nothing listens on admin.port", secret: true,
+			set: func(c *Config, v string) error { return setFree(&c.AdminPassword, v) },
+			get: func(c Config) string { return c.AdminPassword }},
+		// admin.port: the web page's TCP port.
+		key{name: "admin.port", def: "443", help: "TCP port of the web page (1-65535, not sip.port)",
+			set: func(c *Config, v string) error { return setInt(&c.AdminPort, v, 1, 65535) },
+			get: func(c Config) string { return strconv.Itoa(c.AdminPort) }},
+		// admin.http: plain HTTP instead of HTTPS on admin.port.
+		key{name: "admin.http", def: "off", help: "serve the web page over plain HTTP instead of HTTPS (on/off); off: HTTPS with the certificate the phone made on first boot",
+			set: func(c *Config, v string) error { return setBool(&c.AdminHTTP, v) },
+			get: func(c Config) string { return onOff(c.AdminHTTP) }},
 		// nat.public_address: IP address the phone advertises for media (SDP
 		// c= line) when it sits behind a static NAT whose forwarded ports
 		// match its own; empty: its own address. In QEMU: 10.0.2.2.
