@@ -45,8 +45,8 @@
 // # Storage
 //
 // Phone.Disk attaches a raw image as a virtio block device, the guest's
-// /dev/vda, where the phone keeps its last good configuration
-// (firmware/storage); Start creates a zeroed 1 MiB image when the file is
+// /dev/vda, where the phone keeps its last good configuration and its web
+// certificate (firmware/storage); Start creates a zeroed 2 MiB image when the file is
 // absent, and the image outlives the instance, like a phone's flash.
 //
 // # Panel

@@ -54,8 +54,9 @@ type Phone struct {
 	SD string
 }
 
-// DiskSize is the size of a disk image Start creates.
-const DiskSize = 1 << 20
+// DiskSize is the size of a disk image Start creates: the configuration's
+// and the web certificate's regions (firmware/storage) with room to spare.
+const DiskSize = 2 << 20
 
 // MaxForwardedPorts bounds the RTP range a phone may forward.
 const MaxForwardedPorts = 64
