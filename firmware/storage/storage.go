@@ -176,6 +176,25 @@ func (s *Store) Save(data []byte) (uint64, error) {
 	return gen, nil
 }
 
+// Erase invalidates both slots (a factory reset): Load returns ErrEmpty
+// until the next Save, whose generation starts again at 1.
+func (s *Store) Erase() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var zero [headerSize]byte
+	for i := range 2 {
+		if _, err := s.dev.WriteAt(zero[:], s.off+int64(i)*s.slot); err != nil {
+			return fmt.Errorf("storage: erase slot %d: %w", i, err)
+		}
+	}
+	if f, ok := s.dev.(interface{ Sync() error }); ok {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("storage: sync: %w", err)
+		}
+	}
+	return nil
+}
+
 // Open opens (creating when absent) a file or block device as the Store of
 // its ConfigRegion. A regular file uses DefaultSize (it grows as slots are
 // written); a device uses its size, capped at DefaultSize. Opening and

@@ -227,6 +227,19 @@ func TestRegions(t *testing.T) {
 	if c, err := cfg.Load(); err != nil || len(c.Data) != cfg.MaxData() || c.Generation != 3 {
 		t.Fatalf("config region: %d bytes gen %d, %v", len(c.Data), c.Generation, err)
 	}
+	// A factory reset erases one region and leaves the other.
+	if err := web.Erase(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := web.Load(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("after Erase: %v", err)
+	}
+	if c, err := cfg.Load(); err != nil || c.Generation != 3 {
+		t.Fatalf("config region after the web region's Erase: %v", err)
+	}
+	if gen, err := web.Save([]byte("new")); err != nil || gen != 1 {
+		t.Fatalf("Save after Erase: generation %d, %v", gen, err)
+	}
 	if web.MaxData() != int(WebRegion.Size/2-headerSize) {
 		t.Errorf("web region holds %d bytes", web.MaxData())
 	}

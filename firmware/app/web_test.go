@@ -1,0 +1,154 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/deskphone/deskphone/boards"
+	"github.com/deskphone/deskphone/firmware/storage"
+	"github.com/deskphone/deskphone/internal/testtool"
+)
+
+// TestSimWebPage runs a sim phone with admin.password: its page answers
+// over HTTPS with a certificate that is kept across a restart, shows the
+// phone's line, and without admin.password nothing listens.
+func TestSimWebPage(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "phone.cfg")
+	port := testtool.Port(t)
+	sip := testtool.Port(t)
+	base := fmt.Sprintf("line.1.user = 1001\nsip.port = %d\nadmin.port = %d\n", sip, port)
+	webOff := make(chan struct{}, 1)
+	logf := func(format string, args ...any) {
+		s := fmt.Sprintf(format, args...)
+		if strings.Contains(s, "web page: off (no admin.password)") {
+			webOff <- struct{}{}
+		}
+		t.Log(s)
+	}
+	run := func(cfg string) (stop func()) {
+		writeFile(t, file, cfg)
+		b, _ := boards.ByName("sim")
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, Options{Board: b, Version: "v-test", ConfigFile: file, Panel: "unix:" + filepath.Join(dir, "p.sock"), Logf: logf})
+		}()
+		return func() {
+			cancel()
+			// Ended by its context, Run may still say the user agent
+			// stopped (it closes first at times): not this test's concern.
+			if err := <-done; err != nil {
+				t.Logf("Run: %v", err)
+			}
+		}
+	}
+	var seen [][]byte // the certificates served
+	client := func() *http.Client {
+		jar, _ := cookiejar.New(nil)
+		return &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+			InsecureSkipVerify: true, // self-signed: checked below by hand
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				seen = append(seen, cs.PeerCertificates[0].Raw)
+				return nil
+			}}}}
+	}
+	url0 := fmt.Sprintf("https://127.0.0.1:%d", port)
+	login := func() string {
+		c := client()
+		var resp *http.Response
+		var err error
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if resp, err = c.PostForm(url0+"/login", url.Values{"password": {"s3cret"}}); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatalf("no web page: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return string(body)
+	}
+
+	stop := run(base + "admin.password = s3cret\n")
+	body := login()
+	stop()
+	if !strings.Contains(body, `<td id="version">v-test</td>`) || !strings.Contains(body, "<td>1001</td>") {
+		t.Fatalf("status page:\n%s", body)
+	}
+	stop = run(base + "admin.password = s3cret\n")
+	login()
+	stop()
+	if len(seen) != 2 || !bytes.Equal(seen[0], seen[1]) {
+		t.Fatalf("%d certificates; the same one after a restart: %v", len(seen), len(seen) == 2 && bytes.Equal(seen[0], seen[1]))
+	}
+	// Without a password the port stays closed.
+	stop = run(base)
+	defer stop()
+	select {
+	case <-webOff: // the phone is up, past where it would have listened
+	case <-time.After(20 * time.Second):
+		t.Fatal("the phone did not come up")
+	}
+	if _, err := client().Get(url0 + "/login"); err == nil {
+		t.Fatal("a page without admin.password")
+	}
+}
+
+// TestFactoryReset erases the stored configuration and the certificate,
+// and ends the phone for a reboot once it is idle.
+func TestFactoryReset(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	for _, r := range []storage.Region{storage.ConfigRegion, storage.WebRegion} {
+		st, f, err := storage.OpenRegion(state, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Save([]byte("kept"))
+		f.Close()
+	}
+	var idle atomic.Bool
+	stopped := make(chan struct{})
+	a := &actions{ctx: context.Background(), idle: idle.Load, stop: func() { close(stopped) }, state: state, logf: t.Logf}
+	if _, err := a.FactoryReset(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []storage.Region{storage.ConfigRegion, storage.WebRegion} {
+		st, f, err := storage.OpenRegion(state, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Load(); !errors.Is(err, storage.ErrEmpty) {
+			t.Errorf("%s after the reset: %v", r.Name, err)
+		}
+		f.Close()
+	}
+	if a.reboot.Load() {
+		t.Fatal("rebooted during a call")
+	}
+	idle.Store(true)
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no reboot once idle")
+	}
+	if !a.reboot.Load() {
+		t.Fatal("the phone ended without the reboot flag")
+	}
+	if _, err := (&actions{}).FactoryReset(); err == nil {
+		t.Error("a reset without a state device")
+	}
+}
