@@ -53,6 +53,13 @@ type Options struct {
 	// Expires is the sim phones' registration lifetime (line.1.expires),
 	// 300 s when zero; the PBX grants at least 60.
 	Expires int
+	// WebPassword, when set, is every phone's admin.password: each serves
+	// its web page (HTTPS) at Phone.WebURL, a port of the host's loopback
+	// (forwarded into QEMU, or the sim phone's admin.port).
+	WebPassword string
+	// Disk gives each QEMU phone a state disk in Dir (disk-EXT.img), where
+	// it keeps its last good configuration and its web certificate.
+	Disk bool
 }
 
 // Phone is one phone of a lab.
@@ -61,6 +68,14 @@ type Phone struct {
 	PanelAddr string // panel.md address: unix:PATH
 	Panel     *panelclient.Client
 	SIPPort   int // host port of the phone's SIP socket
+	// WebURL is the phone's web page, https://127.0.0.1:PORT, when
+	// Options.WebPassword is set; "" otherwise.
+	WebURL string
+	// TFTPDir is the QEMU phone's TFTP folder (its phone.cfg and <mac>.cfg,
+	// which a test may change before a resync); "" on the sim board.
+	TFTPDir string
+	// MAC is the QEMU phone's MAC address.
+	MAC string
 	// Started is when the phone's process (QEMU or phoned) was started.
 	Started time.Time
 
@@ -287,12 +302,22 @@ audio.codecs = PCMU,PCMA
 			return err
 		}
 		sock := filepath.Join(l.opts.Dir, "panel-"+ext+".sock")
-		ph := &Phone{Ext: ext, PanelAddr: "unix:" + sock, SIPPort: sipPort, Started: time.Now()}
-		vm, err := qemu.Start(context.Background(), kernel, initrd, qemu.Phone{
+		ph := &Phone{Ext: ext, PanelAddr: "unix:" + sock, SIPPort: sipPort, Started: time.Now(), TFTPDir: tftp, MAC: mac}
+		qp := qemu.Phone{
 			Name: ext, MAC: mac, TFTPDir: tftp, BootFile: "phone.cfg",
 			SIPPort: sipPort, RTPMin: rtpMin, RTPMax: rtpMin + rtpPorts - 1,
 			Panel: ph.PanelAddr, Console: l.console(ext),
-		})
+		}
+		if l.opts.WebPassword != "" {
+			if qp.WebPort, err = l.webPort(); err != nil {
+				return err
+			}
+			ph.WebURL = fmt.Sprintf("https://127.0.0.1:%d", qp.WebPort) // guest port 443, admin.port's default
+		}
+		if l.opts.Disk {
+			qp.Disk = filepath.Join(l.opts.Dir, "disk-"+ext+".img")
+		}
+		vm, err := qemu.Start(context.Background(), kernel, initrd, qp)
 		if err != nil {
 			return fmt.Errorf("phone %s: %w", ext, err)
 		}
@@ -329,7 +354,17 @@ line.1.expires = %d
 sip.port = %d
 rtp.port_min = %d
 rtp.port_max = %d
-`, l.pbxPort(), expires, sipPort, rtpMin, rtpMin+rtpPorts-1) + l.ownConfig(ext)
+`, l.pbxPort(), expires, sipPort, rtpMin, rtpMin+rtpPorts-1)
+		webURL := ""
+		if l.opts.WebPassword != "" {
+			port, err := l.webPort()
+			if err != nil {
+				return err
+			}
+			cfg += fmt.Sprintf("admin.port = %d\n", port)
+			webURL = fmt.Sprintf("https://127.0.0.1:%d", port)
+		}
+		cfg += l.ownConfig(ext)
 		file := filepath.Join(l.opts.Dir, ext+".cfg")
 		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
 			return err
@@ -338,7 +373,7 @@ rtp.port_max = %d
 		cmd := exec.Command(bin, "-board", "sim", "-config", file, "-panel", "unix:"+sock)
 		cmd.Stdout = l.console(ext)
 		cmd.Stderr = cmd.Stdout
-		ph := &Phone{Ext: ext, PanelAddr: "unix:" + sock, SIPPort: sipPort, Started: time.Now(), cmd: cmd}
+		ph := &Phone{Ext: ext, PanelAddr: "unix:" + sock, SIPPort: sipPort, Started: time.Now(), cmd: cmd, WebURL: webURL}
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("phone %s: %w", ext, err)
 		}
@@ -352,7 +387,25 @@ func (l *Lab) ownConfig(ext string) string {
 line.1.user = %s
 line.1.display_name = Ext %s
 line.1.password = %s
-`, ext, ext, ext, l.opts.Users[ext]) + l.opts.PhoneConfig[ext]
+`, ext, ext, ext, l.opts.Users[ext]) + l.adminConfig() + l.opts.PhoneConfig[ext]
+}
+
+// adminConfig is the web page's password line, when the lab has one.
+func (l *Lab) adminConfig() string {
+	if l.opts.WebPassword == "" {
+		return ""
+	}
+	return "admin.password = " + l.opts.WebPassword + "\n"
+}
+
+// webPort holds a host port for a phone's web page until Close.
+func (l *Lab) webPort() (int, error) {
+	h, err := testtool.Hold(1)
+	if err != nil {
+		return 0, err
+	}
+	l.held = append(l.held, h)
+	return h.Base, nil
 }
 
 // console returns where a phone's console goes: a file in Dir, and

@@ -30,7 +30,9 @@
 //   - Forwarded ports: the runner forwards host UDP 127.0.0.1:SIPPort to the
 //     guest's SIPPort, and each port of RTPMin..RTPMax from the same host
 //     port to the same guest port. Keep the range small (about 10 ports)
-//     and give each phone its own ports, since they share the host.
+//     and give each phone its own ports, since they share the host. The web
+//     page (TCP, admin.port: 443 by default) is forwarded from host
+//     127.0.0.1:WebPort when WebPort is set.
 //
 // Media: a phone advertises its own address, 10.0.2.15, in SDP, which no
 // other phone can reach. So a phone in QEMU is configured with

@@ -26,14 +26,15 @@ func main() {
 	listen := flag.String("pbx", "127.0.0.1:5060", "the development PBX's UDP address")
 	board := flag.String("board", "qemu", "where the phones run: qemu or sim")
 	dir := flag.String("dir", "", "work folder: configs, consoles, sockets (default: a new temporary one)")
+	webPassword := flag.String("web-password", "admin", "every phone's admin.password: the password of its web page")
 	flag.Parse()
-	if err := run(strings.Split(*phones, ","), *listen, *board, *dir); err != nil {
+	if err := run(strings.Split(*phones, ","), *listen, *board, *dir, *webPassword); err != nil {
 		fmt.Fprintln(os.Stderr, "run:", err)
 		os.Exit(1)
 	}
 }
 
-func run(exts []string, listen, board, dir string) error {
+func run(exts []string, listen, board, dir, webPassword string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if dir == "" {
@@ -57,7 +58,7 @@ func run(exts []string, listen, board, dir string) error {
 	sctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	l, err := lab.Start(sctx, lab.Options{
 		Board: lab.Board(board), Exts: exts, Dir: dir, PBXListen: listen,
-		Console: logFile, Logf: logf,
+		Console: logFile, Logf: logf, WebPassword: webPassword,
 	})
 	cancel()
 	if err != nil {
@@ -68,6 +69,9 @@ func run(exts []string, listen, board, dir string) error {
 	fmt.Printf("\nDevelopment PBX: %s, extensions 1001-1010, password pw+extension (1001: pw1001).\n", l.PBX.Addr())
 	for _, ph := range l.Phones {
 		fmt.Printf("Phone %s: panel %s, SIP on host port %d\n", ph.Ext, ph.PanelAddr, ph.SIPPort)
+		if ph.WebURL != "" {
+			fmt.Printf("  web page: %s/ (password %s; the certificate is the phone's own, self-signed: accept it)\n", ph.WebURL, webPassword)
+		}
 	}
 	if len(l.Phones) > 1 {
 		fmt.Printf("Attach to another phone from a second terminal: go run ./tools/cmd/panel -panel %s\n", l.Phones[1].PanelAddr)
