@@ -450,7 +450,9 @@ func MACFile(mac string) string {
 	return strings.ToLower(strings.ReplaceAll(mac, ":", "")) + ".cfg"
 }
 
-// ModuleRoot is the folder of the project's go.mod.
+// ModuleRoot is the folder of the project's go.mod: the one of the
+// current module, or above it for a module nested in the project (such as
+// tools/webtest).
 func ModuleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
@@ -460,7 +462,16 @@ func ModuleRoot() (string, error) {
 	if mod == "" || mod == os.DevNull {
 		return "", errors.New("not inside the project's module")
 	}
-	return filepath.Dir(mod), nil
+	for dir := filepath.Dir(mod); ; {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/deskphone/deskphone\n")) {
+			return dir, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", fmt.Errorf("no go.mod of github.com/deskphone/deskphone at or above %s", filepath.Dir(mod))
+		}
+		dir = up
+	}
 }
 
 // BuildInitramfs builds phoned for arm64 and packs it as /init into
