@@ -126,8 +126,8 @@ func New(o Options) (*Server, error) {
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("POST /login", s.login)
 	s.mux.HandleFunc("POST /logout", s.auth(s.logout))
-	s.mux.HandleFunc("GET /{$}", s.auth(s.status))
-	s.mux.HandleFunc("GET /history", s.auth(s.history))
+	s.mux.HandleFunc("GET /{$}", s.auth(s.phonePage("Status", "status")))
+	s.mux.HandleFunc("GET /history", s.auth(s.phonePage("Call history", "history")))
 	s.mux.HandleFunc("GET /config", s.auth(s.config))
 	s.mux.HandleFunc("GET /log.txt", s.auth(s.download("log", "deskphone-log.txt", func() io.WriterTo { return s.o.Log })))
 	s.mux.HandleFunc("GET /sip-trace.txt", s.auth(s.download("SIP trace", "deskphone-sip-trace.txt", func() io.WriterTo { return s.o.Trace })))
@@ -303,22 +303,16 @@ func (s *Server) snapshot(r *http.Request) (phone.Snapshot, error) {
 	return s.o.Phone.Snapshot(ctx)
 }
 
-func (s *Server) status(w http.ResponseWriter, r *http.Request, x *session) {
-	snap, err := s.snapshot(r)
-	p := page{Title: "Status", CSRF: x.csrf, Data: snap}
-	if err != nil {
-		p.Error = err.Error()
+// phonePage renders a page of the phone's Snapshot (status, history).
+func (s *Server) phonePage(title, name string) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, x *session) {
+		snap, err := s.snapshot(r)
+		p := page{Title: title, CSRF: x.csrf, Data: snap}
+		if err != nil {
+			p.Error = err.Error()
+		}
+		s.render(w, http.StatusOK, name, p)
 	}
-	s.render(w, http.StatusOK, "status", p)
-}
-
-func (s *Server) history(w http.ResponseWriter, r *http.Request, x *session) {
-	snap, err := s.snapshot(r)
-	p := page{Title: "Call history", CSRF: x.csrf, Data: snap}
-	if err != nil {
-		p.Error = err.Error()
-	}
-	s.render(w, http.StatusOK, "history", p)
 }
 
 func (s *Server) config(w http.ResponseWriter, r *http.Request, x *session) {
