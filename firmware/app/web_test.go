@@ -95,6 +95,24 @@ func TestSimWebPage(t *testing.T) {
 	if len(seen) != 2 || !bytes.Equal(seen[0], seen[1]) {
 		t.Fatalf("%d certificates; the same one after a restart: %v", len(seen), len(seen) == 2 && bytes.Equal(seen[0], seen[1]))
 	}
+	// admin.http = on: plain HTTP, and its cookie is not Secure.
+	stop = run(base + "admin.password = s3cret\nadmin.http = on\n")
+	var resp *http.Response
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		if resp, err = noRedirect.PostForm(fmt.Sprintf("http://127.0.0.1:%d/login", port), url.Values{"password": {"s3cret"}}); err == nil {
+			break
+		}
+	}
+	stop()
+	if err != nil {
+		t.Fatalf("no HTTP page: %v", err)
+	}
+	resp.Body.Close()
+	if cs := resp.Cookies(); resp.StatusCode != http.StatusSeeOther || len(cs) != 1 || cs[0].Secure {
+		t.Fatalf("HTTP login: %d %v", resp.StatusCode, cs)
+	}
 	// Without a password the port stays closed.
 	stop = run(base)
 	defer stop()
