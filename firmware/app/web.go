@@ -54,7 +54,7 @@ func serveWeb(ctx context.Context, o Options, cfg config.Config, dev web.Device,
 		host = dev.IPs[0]
 	}
 	step("web page on %s://%s/ (the password is admin.password)", scheme, net.JoinHostPort(host, strconv.Itoa(cfg.AdminPort)))
-	if err := web.Serve(ctx, ln, srv, tlsCert); err != nil && ctx.Err() == nil {
+	if err := web.Serve(ctx, ln, srv, tlsCert, o.Logf); err != nil && ctx.Err() == nil {
 		step("web page: %v", err)
 	}
 }

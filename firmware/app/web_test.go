@@ -30,15 +30,22 @@ func TestSimWebPage(t *testing.T) {
 	port := testtool.Port(t)
 	sip := testtool.Port(t)
 	base := fmt.Sprintf("line.1.user = 1001\nsip.port = %d\nadmin.port = %d\n", sip, port)
-	webOff := make(chan struct{}, 1)
+	logs := make(chan string, 1000)
 	logf := func(format string, args ...any) {
 		s := fmt.Sprintf(format, args...)
-		if strings.Contains(s, "web page: off (no admin.password)") {
-			webOff <- struct{}{}
+		select {
+		case logs <- s:
+		default:
 		}
 		t.Log(s)
 	}
-	run := func(cfg string) (stop func()) {
+	// run starts the phone with cfg and waits until its log says want
+	// (the web page listens, or says it is off).
+	run := func(cfg, want string) (stop func()) {
+		t.Helper()
+		for len(logs) > 0 { // the last run's
+			<-logs
+		}
 		writeFile(t, file, cfg)
 		b, _ := boards.ByName("sim")
 		ctx, cancel := context.WithCancel(context.Background())
@@ -46,6 +53,18 @@ func TestSimWebPage(t *testing.T) {
 		go func() {
 			done <- Run(ctx, Options{Board: b, Version: "v-test", ConfigFile: file, Panel: "unix:" + filepath.Join(dir, "p.sock"), Logf: logf})
 		}()
+		for seen := false; !seen; {
+			select {
+			case l := <-logs:
+				seen = strings.Contains(l, want)
+			case err := <-done:
+				cancel()
+				t.Fatalf("the phone ended before %q: %v", want, err)
+			case <-time.After(30 * time.Second):
+				cancel()
+				t.Fatalf("the phone did not say %q", want)
+			}
+		}
 		return func() {
 			cancel()
 			// Ended by its context, Run may still say the user agent
@@ -67,14 +86,7 @@ func TestSimWebPage(t *testing.T) {
 	}
 	url0 := fmt.Sprintf("https://127.0.0.1:%d", port)
 	login := func() string {
-		c := client()
-		var resp *http.Response
-		var err error
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if resp, err = c.PostForm(url0+"/login", url.Values{"password": {"s3cret"}}); err == nil {
-				break
-			}
-		}
+		resp, err := client().PostForm(url0+"/login", url.Values{"password": {"s3cret"}})
 		if err != nil {
 			t.Fatalf("no web page: %v", err)
 		}
@@ -83,28 +95,23 @@ func TestSimWebPage(t *testing.T) {
 		return string(body)
 	}
 
-	stop := run(base + "admin.password = s3cret\n")
+	listening := fmt.Sprintf("web page on https://127.0.0.1:%d/", port)
+	stop := run(base+"admin.password = s3cret\n", listening)
 	body := login()
 	stop()
 	if !strings.Contains(body, `<td id="version">v-test</td>`) || !strings.Contains(body, "<td>1001</td>") {
 		t.Fatalf("status page:\n%s", body)
 	}
-	stop = run(base + "admin.password = s3cret\n")
+	stop = run(base+"admin.password = s3cret\n", listening)
 	login()
 	stop()
 	if len(seen) != 2 || !bytes.Equal(seen[0], seen[1]) {
 		t.Fatalf("%d certificates; the same one after a restart: %v", len(seen), len(seen) == 2 && bytes.Equal(seen[0], seen[1]))
 	}
 	// admin.http = on: plain HTTP, and its cookie is not Secure.
-	stop = run(base + "admin.password = s3cret\nadmin.http = on\n")
-	var resp *http.Response
-	var err error
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		if resp, err = noRedirect.PostForm(fmt.Sprintf("http://127.0.0.1:%d/login", port), url.Values{"password": {"s3cret"}}); err == nil {
-			break
-		}
-	}
+	stop = run(base+"admin.password = s3cret\nadmin.http = on\n", fmt.Sprintf("web page on http://127.0.0.1:%d/", port))
+	noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.PostForm(fmt.Sprintf("http://127.0.0.1:%d/login", port), url.Values{"password": {"s3cret"}})
 	stop()
 	if err != nil {
 		t.Fatalf("no HTTP page: %v", err)
@@ -114,13 +121,8 @@ func TestSimWebPage(t *testing.T) {
 		t.Fatalf("HTTP login: %d %v", resp.StatusCode, cs)
 	}
 	// Without a password the port stays closed.
-	stop = run(base)
+	stop = run(base, "web page: off (no admin.password)")
 	defer stop()
-	select {
-	case <-webOff: // the phone is up, past where it would have listened
-	case <-time.After(20 * time.Second):
-		t.Fatal("the phone did not come up")
-	}
 	if _, err := client().Get(url0 + "/login"); err == nil {
 		t.Fatal("a page without admin.password")
 	}
