@@ -232,6 +232,8 @@ type Entry struct {
 	Value   string // "********" for a secret that is set
 	Default bool   // Value is the key's default
 	Secret  bool
+	// Unused: a key of a line that is not in use (no line.N.user).
+	Unused bool
 }
 
 // Entries lists every key of c, in the order of Keys, with secrets masked:
@@ -240,7 +242,7 @@ func (c Config) Entries() []Entry {
 	out := make([]Entry, len(keys))
 	for i, k := range keys {
 		v := k.get(c)
-		e := Entry{Name: k.name, Value: v, Default: v == k.def, Secret: k.secret}
+		e := Entry{Name: k.name, Value: v, Default: v == k.def, Secret: k.secret, Unused: k.line > 0 && !c.Lines[k.line-1].InUse()}
 		if k.secret && v != "" {
 			e.Value = Masked
 		}

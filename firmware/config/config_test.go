@@ -298,6 +298,28 @@ func TestEntriesMaskSecrets(t *testing.T) {
 	}
 }
 
+// TestEntriesUnused: the keys of a line without a user are marked Unused,
+// every one of them, and no other key.
+func TestEntriesUnused(t *testing.T) {
+	c, _, err := Load([]byte("line.2.user = 1002\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range c.Entries() {
+		inLine := strings.HasPrefix(e.Name, "line.")
+		if want := inLine && !strings.HasPrefix(e.Name, "line.2."); e.Unused != want {
+			t.Errorf("%s: Unused %v", e.Name, e.Unused)
+		}
+		if e.Unused {
+			n++
+		}
+	}
+	if n == 0 || n%(MaxLines-1) != 0 {
+		t.Errorf("%d unused keys for %d unused lines", n, MaxLines-1)
+	}
+}
+
 func TestAdminPortIsNotSIPPort(t *testing.T) {
 	_, _, err := Load([]byte("sip.port = 5061\nadmin.port = 5061\n"), nil)
 	var e *Error

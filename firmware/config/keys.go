@@ -33,6 +33,7 @@ type key struct {
 	def    string
 	help   string
 	secret bool
+	line   int // N of a line.N key; 0: not a line's
 	set    func(c *Config, v string) error
 	get    func(c Config) string
 }
@@ -53,6 +54,7 @@ func buildKeys() []key {
 	for n := 1; n <= MaxLines; n++ {
 		i := n - 1
 		p := fmt.Sprintf("line.%d.", n)
+		first := len(ks)
 		ks = append(ks,
 			// line.N.user: user part of the line's address of record; the
 			// line is in use when it is set. Any SIP user characters.
@@ -99,6 +101,9 @@ func buildKeys() []key {
 				set: func(c *Config, v string) error { return setInt(&c.Lines[i].Expires, v, 60, 86400) },
 				get: func(c Config) string { return strconv.Itoa(c.Lines[i].Expires) }},
 		)
+		for j := first; j < len(ks); j++ {
+			ks[j].line = n
+		}
 	}
 	ks = append(ks,
 		// sip.port: local UDP/TCP port the user agent listens on.
