@@ -131,6 +131,10 @@ func configuration(cfg config.Config, prov *provision.Provisioner) web.Configura
 	return c
 }
 
+// rebootGrace is how long a reboot asked for on the web page waits before
+// it ends the phone: time to serve the page that says it is coming.
+const rebootGrace = 2 * time.Second
+
 // idlePoll is how often a reboot asked for during a call checks whether
 // the phone is idle (the provisioner's IdlePoll for a new configuration).
 const idlePoll = 2 * time.Second
@@ -187,12 +191,18 @@ func (a *actions) FactoryReset() (string, error) {
 	return "Factory reset: the stored configuration and the certificate are erased; the phone reboots when no call is up.", nil
 }
 
-// rebootWhenIdle ends the phone for a reboot as soon as it is idle.
+// rebootWhenIdle ends the phone for a reboot as soon as it is idle, and
+// not before rebootGrace.
 func (a *actions) rebootWhenIdle(why string) {
 	if a.asked.Swap(true) {
 		return
 	}
 	go func() {
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-time.After(rebootGrace):
+		}
 		t := time.NewTicker(idlePoll)
 		defer t.Stop()
 		for !a.idle() {

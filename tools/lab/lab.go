@@ -76,11 +76,22 @@ type Phone struct {
 	TFTPDir string
 	// MAC is the QEMU phone's MAC address.
 	MAC string
+	// Disk is the QEMU phone's state disk (Options.Disk); "" = none.
+	Disk string
 	// Started is when the phone's process (QEMU or phoned) was started.
 	Started time.Time
 
 	vm  *qemu.Instance
 	cmd *exec.Cmd
+}
+
+// Exited is closed when the QEMU phone's machine has ended (it powered
+// off or rebooted: QEMU runs with -no-reboot); nil on the sim board.
+func (ph *Phone) Exited() <-chan struct{} {
+	if ph.vm == nil {
+		return nil
+	}
+	return ph.vm.Done()
 }
 
 // PID is the process ID of the phone's phoned on the sim board; 0 on the
@@ -316,6 +327,7 @@ audio.codecs = PCMU,PCMA
 		}
 		if l.opts.Disk {
 			qp.Disk = filepath.Join(l.opts.Dir, "disk-"+ext+".img")
+			ph.Disk = qp.Disk
 		}
 		vm, err := qemu.Start(context.Background(), kernel, initrd, qp)
 		if err != nil {

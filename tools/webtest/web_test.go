@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/deskphone/deskphone/firmware/storage"
 	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/lab"
 )
@@ -27,7 +29,8 @@ const password = "web-Test-1"
 // reads the configuration (its source and generation, the passwords
 // masked), and triggers a resync after its own file changed: the phone
 // takes the new file, restarts with it (generation 2, the new value
-// shown) and serves the same certificate, kept on its disk.
+// shown) and serves the same certificate, kept on its disk. Last, a
+// factory reset erases both from the disk and reboots the phone.
 func TestWebPageQEMU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end: make e2e")
@@ -203,6 +206,37 @@ func TestWebPageQEMU(t *testing.T) {
 	shot("7-config-after-resync")
 	if after := serverCert(t, ctx, ph.WebURL); !bytes.Equal(after, certBefore) {
 		t.Error("the phone made a new certificate on restart: it was not kept on its disk")
+	}
+
+	// Factory reset: refused unconfirmed; confirmed, the phone erases its
+	// stored configuration and certificate and reboots (QEMU, run with
+	// -no-reboot, ends).
+	run("unconfirmed factory reset", chromedp.Navigate(ph.WebURL+"/actions"), chromedp.Click(chromedp.CSS("#reset")),
+		chromedp.WaitVisible(chromedp.CSS("#error")))
+	run("factory reset", chromedp.Click(chromedp.CSS("#confirm")), chromedp.Click(chromedp.CSS("#reset")))
+	// The page saying so is served before the phone goes (rebootGrace);
+	// on a slow machine it may be gone first, which is no failure.
+	wctx, wcancel := context.WithTimeout(b, 10*time.Second)
+	if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS("#message"))); err == nil {
+		shot("8-factory-reset")
+	} else {
+		t.Logf("the factory reset's page: %v", err)
+	}
+	wcancel()
+	select {
+	case <-ph.Exited():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the phone did not reboot after the factory reset")
+	}
+	for _, r := range []storage.Region{storage.ConfigRegion, storage.WebRegion} {
+		st, f, err := storage.OpenRegion(ph.Disk, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Load(); !errors.Is(err, storage.ErrEmpty) {
+			t.Errorf("the %s is still on the disk after the factory reset: %v", r.Name, err)
+		}
+		f.Close()
 	}
 }
 
