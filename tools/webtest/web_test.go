@@ -67,7 +67,7 @@ func TestWebPageQEMU(t *testing.T) {
 
 	alloc, stop := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, // root in CI containers
+		chromedp.NoSandbox,                               // root in CI containers
 		chromedp.Flag("ignore-certificate-errors", true), // the phone's own self-signed certificate
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1000, 800),
