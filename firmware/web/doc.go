@@ -8,7 +8,8 @@
 //
 // Pages are rendered on the phone with html/template; there is no
 // JavaScript. Every action is a POST form carrying the session's CSRF
-// token, and a POST whose Origin names another site is refused.
+// token, and a POST from another origin (net/http's CrossOriginProtection:
+// Sec-Fetch-Site, else Origin against Host) is refused first.
 //
 // # Login
 //

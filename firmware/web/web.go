@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -83,6 +82,7 @@ type Server struct {
 	sessions *sessions
 	backoff  *backoff
 	mux      *http.ServeMux
+	cop      *http.CrossOriginProtection
 }
 
 //go:embed pages.html
@@ -122,7 +122,7 @@ func New(o Options) (*Server, error) {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	s := &Server{o: o, sessions: newSessions(o.Now), backoff: newBackoff(o.Now), mux: http.NewServeMux()}
+	s := &Server{o: o, sessions: newSessions(o.Now), backoff: newBackoff(o.Now), mux: http.NewServeMux(), cop: http.NewCrossOriginProtection()}
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("POST /login", s.login)
 	s.mux.HandleFunc("POST /logout", s.auth(s.logout))
@@ -143,37 +143,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
-	// same-origin, not no-referrer: under no-referrer Chromium sends
-	// "Origin: null" with the page's own forms, which sameOrigin refuses.
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
-	if s.o.Secure {
-		h.Set("Strict-Transport-Security", "max-age=31536000")
-	}
+	// No Strict-Transport-Security: a phone switched to admin.http = on
+	// would stay unreachable in every browser that saw it.
 	if r.Method == http.MethodPost {
-		if !sameOrigin(r) {
+		// Go's check (Sec-Fetch-Site, else Origin against Host) before
+		// the session's CSRF token (auth).
+		if err := s.cop.Check(r); err != nil {
 			http.Error(w, "web: a form from another site", http.StatusForbidden)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	}
 	s.mux.ServeHTTP(w, r)
-}
-
-// sameOrigin: a POST's Origin (or, without one, its Referer), when the
-// browser sent one, names this host. Browsers send Origin with every
-// cross-site POST, so a form on another site is refused even before its
-// CSRF token is checked.
-func sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		o = r.Header.Get("Referer")
-	}
-	if o == "" {
-		return true // not a browser, or one that hides it: the CSRF token decides
-	}
-	u, err := url.Parse(o) // "null" (an opaque origin) has no host: refused
-	return err == nil && u.Host == r.Host
 }
 
 // page is what every page's template gets.

@@ -198,9 +198,6 @@ func TestLogin(t *testing.T) {
 	if cs := w.Result().Cookies(); len(cs) != 1 || cs[0].Secure || !cs[0].HttpOnly {
 		t.Errorf("HTTP cookie %+v", cs)
 	}
-	if w.Header().Get("Strict-Transport-Security") != "" {
-		t.Error("HSTS over HTTP")
-	}
 	// Logging out ends the session.
 	tok := r.csrf(c.Value)
 	if w := r.do("POST", "/logout", client, c.Value, url.Values{"csrf": {tok}}); w.Code != http.StatusSeeOther {
@@ -307,8 +304,9 @@ func TestCSRF(t *testing.T) {
 		{"wrong token", url.Values{"csrf": {strings.Repeat("0", 64)}}, nil, http.StatusForbidden},
 		{"another site", url.Values{"csrf": {tok}}, []string{"Origin", "https://evil.example"}, http.StatusForbidden},
 		{"opaque origin", url.Values{"csrf": {tok}}, []string{"Origin", "null"}, http.StatusForbidden},
-		{"another site's referer", url.Values{"csrf": {tok}}, []string{"Referer", "https://evil.example/x"}, http.StatusForbidden},
-		{"right token", url.Values{"csrf": {tok}}, []string{"Origin", "https://phone"}, http.StatusSeeOther},
+		{"a cross-site fetch", url.Values{"csrf": {tok}}, []string{"Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
+		{"a same-site fetch of another origin", url.Values{"csrf": {tok}}, []string{"Sec-Fetch-Site", "same-site"}, http.StatusForbidden},
+		{"right token", url.Values{"csrf": {tok}}, []string{"Origin", "https://phone", "Sec-Fetch-Site", "same-origin"}, http.StatusSeeOther},
 	} {
 		w := r.do("POST", "/actions/resync", client, c, tc.form, tc.hdr...)
 		if w.Code != tc.code {
