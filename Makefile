@@ -25,7 +25,8 @@ demo: deps
 # the boot probe, the virtio-serial panel, ALSA on Debian's kernel, the
 # Raspberry Pi image booted on QEMU's raspi3b), then the phones end to end
 # (tools/lab: the two-phone call in QEMU and on the sim board, voicemail,
-# forwarding and the other call features), then every benchmark once.
+# forwarding and the other call features; tools/webtest: the web page in
+# Chromium), then every benchmark once.
 # Every test that skips with -short runs in race, peers or e2e.
 test: deps unit race peers e2e bench
 
@@ -45,8 +46,11 @@ race:
 peers:
 	$(GO) test -count=1 -timeout 8m ./hal/... $$($(GO) list ./tools/... | grep -v /tools/lab$$)
 
+# tools/webtest: the web page in headless Chromium against a QEMU phone
+# (own module: chromedp). DESKPHONE_SCREENSHOTS=DIR keeps its screenshots.
 e2e:
 	$(GO) test -count=1 -timeout 10m -v ./tools/lab
+	cd tools/webtest && $(GO) test -count=1 -timeout 5m -v .
 
 bench:
 	$(GO) test -short -count=1 -run '^$$' -bench . -benchtime=1x ./...

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"github.com/deskphone/deskphone/firmware/phone"
 	"github.com/deskphone/deskphone/firmware/provision"
 	"github.com/deskphone/deskphone/firmware/update"
+	"github.com/deskphone/deskphone/firmware/web"
 	"github.com/deskphone/deskphone/hal"
 	"github.com/deskphone/deskphone/sipua"
 	"github.com/deskphone/deskphone/sipua/transport"
@@ -40,6 +44,9 @@ type Options struct {
 	Firmware *update.Updater
 	// Notice is shown on the idle display: the last firmware rollback.
 	Notice string
+	// Log and Trace are the recent log and the SIP trace the web page
+	// offers as downloads; nil: not available.
+	Log, Trace io.WriterTo
 }
 
 // Run is the whole phone: it boots the board, provisions the configuration,
@@ -68,6 +75,8 @@ func Run(ctx context.Context, o Options) error {
 		bindIP  = o.BindIP
 		localIP string
 		ntpDHCP []net.IP // DHCP option 42
+		state   string   // the state device; "" = none
+		dev     = web.Device{Version: o.Version, Board: o.Board.Name, Started: start}
 	)
 	if o.Board.Name == "sim" {
 		// The host: configuration from a file, SIP and RTP on bindIP.
@@ -77,8 +86,12 @@ func Run(ctx context.Context, o Options) error {
 		if ip := net.ParseIP(bindIP); ip != nil && !ip.IsUnspecified() {
 			localIP = bindIP
 		} // else the address of the route to the registrar (routeIP)
-		if prov, cfg, err = provisionConfig(ctx, o, nil, step); err != nil {
+		if prov, cfg, state, err = provisionConfig(ctx, o, nil, step); err != nil {
 			return fmt.Errorf("app: configuration: %w", err)
+		}
+		dev.Name, _ = os.Hostname()
+		if localIP != "" {
+			dev.IPs = []string{localIP}
 		}
 	} else {
 		// A phone: DHCP, then the configuration over TFTP.
@@ -88,9 +101,11 @@ func Run(ctx context.Context, o Options) error {
 		}
 		localIP, bindIP = lease.Addr.IP.String(), ""
 		ntpDHCP = lease.NTP
-		if prov, cfg, err = provisionConfig(ctx, o, &lease, step); err != nil {
+		if prov, cfg, state, err = provisionConfig(ctx, o, &lease, step); err != nil {
 			return err
 		}
+		dev.IPs, dev.MAC = []string{localIP}, lease.MAC.String()
+		dev.Name = "deskphone-" + strings.ReplaceAll(dev.MAC, ":", "")
 	}
 
 	mediaHost := cfg.PublicAddress
@@ -205,15 +220,28 @@ func Run(ctx context.Context, o Options) error {
 		}
 		newFirmware = firmwareUpdates(ctx, o, cfg, prov.Source.String(), ph.Idle, w.registered, cancel, step)
 	}
+	acts := &actions{ctx: ctx, prov: prov, idle: ph.Idle, stop: cancel, state: state, logf: step}
+	if cfg.AdminPassword != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			serveWeb(ctx, o, cfg, dev, bindIP, state, prov, ph, acts, step)
+		}()
+	} else {
+		step("web page: off (no admin.password)")
+	}
 	err = ph.Run(ctx)
 	cancel()
 	f.close() // unblocks the audio loop's Exchange
 	wg.Wait()
-	if newFirmware.Load() {
+	switch {
+	case newFirmware.Load():
 		ua.Close()
 		return update.ErrRestart
-	}
-	if newConfig.Load() {
+	case acts.reboot.Load():
+		ua.Close()
+		return reboot(step)
+	case newConfig.Load():
 		ua.Close()
 		step("provisioning: restarting to apply the new configuration")
 		return provision.Restart()

@@ -12,9 +12,9 @@ import (
 	"github.com/deskphone/deskphone/firmware/update"
 )
 
-// idlePoll is how often a firmware update that waits for the phone to be
-// idle looks again (as provision.Provisioner.IdlePoll does for a
-// configuration).
+// idlePoll is how often a firmware update or a reboot that waits for the
+// phone to be idle looks again (as provision.Provisioner.IdlePoll does for
+// a configuration).
 const idlePoll = 2 * time.Second
 
 // firmwareUpdates confirms the running slot once the phone has

@@ -47,12 +47,15 @@ func upNetwork(ctx context.Context, step func(string, ...any)) (netboot.Lease, e
 // it). On the sim board it is read from o.ConfigFile, at once, and the last
 // good one is kept in <ConfigFile>.state. A file that cannot be fetched or
 // is refused leaves the phone on the stored last good configuration.
-func provisionConfig(ctx context.Context, o Options, lease *netboot.Lease, step func(string, ...any)) (*provision.Provisioner, config.Config, error) {
+//
+// It also returns the state device's path ("" = none), where the web
+// page keeps its certificate (storage.WebRegion).
+func provisionConfig(ctx context.Context, o Options, lease *netboot.Lease, step func(string, ...any)) (*provision.Provisioner, config.Config, string, error) {
 	p := &provision.Provisioner{Logf: step}
 	state := o.ConfigFile + ".state"
 	if lease != nil {
 		if lease.Server == "" {
-			return nil, config.Config{}, errors.New("app: DHCP named no provisioning server (options 66, 150, 160, 43, siaddr)")
+			return nil, config.Config{}, "", errors.New("app: DHCP named no provisioning server (options 66, 150, 160, 43, siaddr)")
 		}
 		p.Source = leaseSource(*lease)
 		p.CommonFile, p.OwnFile = lease.BootFile, provision.OwnFile(lease.MAC)
@@ -79,15 +82,15 @@ func provisionConfig(ctx context.Context, o Options, lease *netboot.Lease, step 
 	for {
 		cfg, err := p.Boot(ctx)
 		if err == nil {
-			return p, cfg, nil
+			return p, cfg, state, nil
 		}
 		if lease == nil {
-			return nil, config.Config{}, err
+			return nil, config.Config{}, "", err
 		}
 		step("provisioning: %v; retrying in %s", err, backoff)
 		select {
 		case <-ctx.Done():
-			return nil, config.Config{}, ctx.Err()
+			return nil, config.Config{}, "", ctx.Err()
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 60*time.Second)

@@ -50,14 +50,14 @@ func TestProvisionOverHTTPS(t *testing.T) {
 	joined := func() string { mu.Lock(); defer mu.Unlock(); return strings.Join(logs, "\n") }
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	p, cfg, err := provisionConfig(ctx, o, &lease, step)
+	p, cfg, _, err := provisionConfig(ctx, o, &lease, step)
 	if err != nil || cfg.Lines[0].User != "1001" || !strings.Contains(joined(), "configuration from http://"+n.HTTP+"/p: site.cfg") {
 		t.Fatalf("first boot: %v\n%s", err, joined())
 	}
 
 	// The restart: on the stored configuration at once, then over https.
 	logs = nil
-	p, cfg, err = provisionConfig(ctx, o, &lease, step)
+	p, cfg, _, err = provisionConfig(ctx, o, &lease, step)
 	if err != nil || cfg.Lines[0].User != "1001" || !strings.Contains(joined(), "starting on the stored configuration") {
 		t.Fatalf("second boot: %v\n%s", err, joined())
 	}

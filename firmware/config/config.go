@@ -33,24 +33,24 @@ func (l Line) InUse() bool { return l.User != "" }
 // Config is the whole configuration of a phone. The zero value is not
 // useful; start from Default.
 type Config struct {
-	Lines          [MaxLines]Line // line N is Lines[N-1]; in use when User != ""
-	SIPPort        int            // sip.port
-	TrustedOnly    bool           // sip.trusted_only
-	SessionExpires int            // sip.session_expires, seconds; 0 = no session timers
-	Reliable100rel bool           // sip.100rel
-	RTPPortMin     int            // rtp.port_min
-	RTPPortMax     int            // rtp.port_max
-	Codecs         []string       // audio.codecs, upper case, in order of preference
-	Ptime          int            // audio.ptime, ms
-	SRTP           string         // media.srtp: off, optional or required (sipua.SRTPMode)
-	NoAnswerSeconds int    // call.noanswer_seconds
-	RingSeconds     int    // call.ring_seconds
-	ForwardNoAnswer string // call.forward_noanswer
-	ForwardBusy     string // call.forward_busy
-	ForwardAlways   string // call.forward_always
-	DND             bool   // call.dnd
-	CallWaiting     bool   // call.waiting
-	VoicemailNumber string // voicemail.number
+	Lines           [MaxLines]Line // line N is Lines[N-1]; in use when User != ""
+	SIPPort         int            // sip.port
+	TrustedOnly     bool           // sip.trusted_only
+	SessionExpires  int            // sip.session_expires, seconds; 0 = no session timers
+	Reliable100rel  bool           // sip.100rel
+	RTPPortMin      int            // rtp.port_min
+	RTPPortMax      int            // rtp.port_max
+	Codecs          []string       // audio.codecs, upper case, in order of preference
+	Ptime           int            // audio.ptime, ms
+	SRTP            string         // media.srtp: off, optional or required (sipua.SRTPMode)
+	NoAnswerSeconds int            // call.noanswer_seconds
+	RingSeconds     int            // call.ring_seconds
+	ForwardNoAnswer string         // call.forward_noanswer
+	ForwardBusy     string         // call.forward_busy
+	ForwardAlways   string         // call.forward_always
+	DND             bool           // call.dnd
+	CallWaiting     bool           // call.waiting
+	VoicemailNumber string         // voicemail.number
 	// DigitMap (dialplan.digitmap) is the dial plan: patterns such as
 	// "[2-9]xxx|0x.|*xx" (digit_map.go); "" = none, calls go on send, # or
 	// the interdigit timeout.
@@ -98,6 +98,11 @@ type Config struct {
 	// TLSCert and TLSKey (sip.tls_cert, sip.tls_key) are the phone's
 	// certificate chain and key, PEM; "" = none.
 	TLSCA, TLSCert, TLSKey string
+	// AdminPassword (admin.password) is the web page's password; "" = no
+	// web page.
+	AdminPassword string
+	AdminPort     int  // admin.port: the web page's TCP port
+	AdminHTTP     bool // admin.http: plain HTTP instead of HTTPS
 }
 
 // Warning is a line of a file that was skipped but did not stop the file
@@ -264,19 +269,47 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	if c.AdminPort == c.SIPPort || c.TLSCert != "" && c.AdminPort == c.SIPPort+1 {
+		return &Error{Key: "admin.port", Err: fmt.Errorf("%d is where SIP listens (sip.port for TCP, sip.port + 1 for TLS)", c.AdminPort)}
+	}
 	return c.checkTLSPair()
 }
+
+// Entry is one key of a configuration as a page shows it.
+type Entry struct {
+	Name    string
+	Value   string // "********" for a secret that is set
+	Default bool   // Value is the key's default
+	Secret  bool
+	// Unused: a key of a line that is not in use (no line.N.user).
+	Unused bool
+}
+
+// Entries lists every key of c, in the order of Keys, with secrets masked:
+// what a page or a log may show of the configuration.
+func (c Config) Entries() []Entry {
+	out := make([]Entry, len(keys))
+	for i, k := range keys {
+		v := k.get(c)
+		e := Entry{Name: k.name, Value: v, Default: v == k.def, Secret: k.secret, Unused: k.line > 0 && !c.Lines[k.line-1].InUse()}
+		if k.secret && v != "" {
+			e.Value = Masked
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// Masked is what String and Entries show for a secret that is set.
+const Masked = "********"
 
 // String prints the configuration as a configuration file with every key,
 // in the order of Keys; passwords are masked.
 func (c Config) String() string {
 	var b strings.Builder
-	for _, k := range keys {
-		v := k.get(c)
-		if k.secret && v != "" {
-			v = "********"
-		}
-		b.WriteString(k.name)
+	for _, e := range c.Entries() {
+		v := e.Value
+		b.WriteString(e.Name)
 		if v == "" {
 			b.WriteString(" =\n")
 			continue

@@ -23,6 +23,7 @@ func TestDefault(t *testing.T) {
 		TonesLocale: "us", ResyncMinutes: 1440, SpreadSeconds: 30, TimeZone: "UTC", TimeFormat: "24h",
 		FirmwareTries: 3, FirmwareConfirmSeconds: 180,
 		InterdigitSeconds: 5, PoundSends: true, HistorySize: 20, CallWaiting: true,
+		AdminPort: 443,
 	}
 	for i := range want.Lines {
 		want.Lines[i] = Line{Transport: "udp", Expires: 3600}
@@ -277,6 +278,78 @@ func TestKeys(t *testing.T) {
 	}
 }
 
+// TestEntriesMaskSecrets sets every secret key and finds none of their
+// values in Entries or String; every key named like a password or a
+// secret is marked Secret (provision.public_key is a public key).
+func TestEntriesMaskSecrets(t *testing.T) {
+	var file strings.Builder
+	for _, k := range Keys() {
+		named := strings.Contains(k.Name, "password") || strings.Contains(k.Name, "secret") || strings.HasSuffix(k.Name, "private_key")
+		if named && !k.Secret {
+			t.Errorf("key %s looks secret but is not marked Secret", k.Name)
+		}
+		// A secret the key's check takes as free text (passwords); keys
+		// with a format of their own (a PEM or DER key) are masked all
+		// the same, checked with their own values in their tests.
+		line := k.Name + " = s3cr3t-" + k.Name + "\n"
+		if _, _, err := Parse("t", []byte(line), Default()); k.Secret && err == nil {
+			file.WriteString(line)
+		}
+	}
+	c, _, err := Parse("t", []byte(file.String()), Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range c.Entries() {
+		if strings.Contains(e.Value, "s3cr3t") {
+			t.Errorf("%s shows %q", e.Name, e.Value)
+		}
+		if e.Secret && e.Value != "" { // an unset secret shows as empty
+			n++
+			if e.Value != Masked {
+				t.Errorf("%s = %q, want it masked", e.Name, e.Value)
+			}
+		}
+	}
+	if n < MaxLines+1 { // the lines' passwords and admin.password
+		t.Errorf("%d secret keys", n)
+	}
+	if strings.Contains(c.String(), "s3cr3t") {
+		t.Errorf("String shows a secret:\n%s", c)
+	}
+}
+
+// TestEntriesUnused: the keys of a line without a user are marked Unused,
+// every one of them, and no other key.
+func TestEntriesUnused(t *testing.T) {
+	c, _, err := Load([]byte("line.2.user = 1002\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range c.Entries() {
+		inLine := strings.HasPrefix(e.Name, "line.")
+		if want := inLine && !strings.HasPrefix(e.Name, "line.2."); e.Unused != want {
+			t.Errorf("%s: Unused %v", e.Name, e.Unused)
+		}
+		if e.Unused {
+			n++
+		}
+	}
+	if n == 0 || n%(MaxLines-1) != 0 {
+		t.Errorf("%d unused keys for %d unused lines", n, MaxLines-1)
+	}
+}
+
+func TestAdminPortIsNotSIPPort(t *testing.T) {
+	_, _, err := Load([]byte("sip.port = 5061\nadmin.port = 5061\n"), nil)
+	var e *Error
+	if !errors.As(err, &e) || e.Key != "admin.port" || e.Line != 2 {
+		t.Fatalf("err = %v, want admin.port on line 2", err)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("line.1.user = 1001\nsip.port=5060\n# c\n"))
 	f.Add([]byte("audio.codecs=PCMA,PCMU\r\nline.2.registrar=[::1]:5060"))
@@ -304,6 +377,9 @@ func FuzzParse(f *testing.F) {
 			if c.Lines[i].Password != "" {
 				c.Lines[i].Password = "********"
 			}
+		}
+		if c.AdminPassword != "" {
+			c.AdminPassword = "********"
 		}
 		if !reflect.DeepEqual(back, c) {
 			t.Fatalf("round trip differs:\n%s\n%s", back, c)

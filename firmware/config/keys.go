@@ -22,13 +22,16 @@ type KeyInfo struct {
 	Name    string // e.g. "sip.port" or "line.1.user"
 	Default string // as written in a file; "" = empty
 	Help    string // one line: what it means and what is accepted
+	// Secret keys (passwords, keys) are never shown: String and Entries
+	// mask their values, and so does every page that lists keys.
+	Secret bool
 }
 
 // Keys lists every key the phone knows, in the order String prints them.
 func Keys() []KeyInfo {
 	out := make([]KeyInfo, len(keys))
 	for i, k := range keys {
-		out[i] = KeyInfo{Name: k.name, Default: k.def, Help: k.help}
+		out[i] = KeyInfo{Name: k.name, Default: k.def, Help: k.help, Secret: k.secret}
 	}
 	return out
 }
@@ -38,6 +41,7 @@ type key struct {
 	def    string
 	help   string
 	secret bool
+	line   int // N of a line.N key; 0: not a line's
 	set    func(c *Config, v string) error
 	get    func(c Config) string
 }
@@ -58,6 +62,7 @@ func buildKeys() []key {
 	for n := 1; n <= MaxLines; n++ {
 		i := n - 1
 		p := fmt.Sprintf("line.%d.", n)
+		first := len(ks)
 		ks = append(ks,
 			// line.N.user: user part of the line's address of record; the
 			// line is in use when it is set. Any SIP user characters.
@@ -110,6 +115,9 @@ func buildKeys() []key {
 				set: func(c *Config, v string) error { return setInt(&c.Lines[i].Expires, v, 60, 86400) },
 				get: func(c Config) string { return strconv.Itoa(c.Lines[i].Expires) }},
 		)
+		for j := first; j < len(ks); j++ {
+			ks[j].line = n
+		}
 	}
 	ks = append(ks,
 		// sip.port: local UDP/TCP port the user agent listens on.
@@ -356,6 +364,19 @@ func buildKeys() []key {
 		key{name: "provision.spread_seconds", def: "30", help: "each fetch waits a random 0 to this many seconds (0-3600), so a fleet does not hit the server in the same second: at boot a phone with a stored configuration starts on it and fetches within the window; periodic resyncs and retries are spread the same way; a phone with nothing stored fetches at once",
 			set: func(c *Config, v string) error { return setInt(&c.SpreadSeconds, v, 0, 3600) },
 			get: func(c Config) string { return strconv.Itoa(c.SpreadSeconds) }},
+		// admin.password: the web page's login (firmware/web); empty: no
+		// web page, the phone does not listen on admin.port at all.
+		key{name: "admin.password", help: "password of the phone's web page (user admin; printed masked); empty: no web page, nothing listens on admin.port", secret: true,
+			set: func(c *Config, v string) error { return setFree(&c.AdminPassword, v) },
+			get: func(c Config) string { return c.AdminPassword }},
+		// admin.port: the web page's TCP port.
+		key{name: "admin.port", def: "443", help: "TCP port of the web page (1-65535, not sip.port)",
+			set: func(c *Config, v string) error { return setInt(&c.AdminPort, v, 1, 65535) },
+			get: func(c Config) string { return strconv.Itoa(c.AdminPort) }},
+		// admin.http: plain HTTP instead of HTTPS on admin.port.
+		key{name: "admin.http", def: "off", help: "serve the web page over plain HTTP instead of HTTPS (on/off); off: HTTPS with the certificate the phone made on first boot",
+			set: func(c *Config, v string) error { return setBool(&c.AdminHTTP, v) },
+			get: func(c Config) string { return onOff(c.AdminHTTP) }},
 		// nat.public_address: IP address the phone advertises for media (SDP
 		// c= line) when it sits behind a static NAT whose forwarded ports
 		// match its own; empty: its own address. In QEMU: 10.0.2.2.

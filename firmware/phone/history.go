@@ -2,6 +2,7 @@ package phone
 
 import (
 	"fmt"
+	"time"
 )
 
 // histEntry is one call of the call history.
@@ -10,6 +11,7 @@ type histEntry struct {
 	peer     string // as shown
 	number   string // to call back
 	result   string // answered, missed, busy, rejected, cancelled, forwarded:TARGET, failed:CODE
+	ended    time.Time
 }
 
 func (h histEntry) String() string {
@@ -26,6 +28,7 @@ func (p *Phone) addHist(h histEntry) {
 	if max <= 0 || h.peer == "" {
 		return
 	}
+	h.ended = time.Now()
 	if len(p.hist) < max {
 		p.hist = append(p.hist, histEntry{})
 	}

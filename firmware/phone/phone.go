@@ -169,7 +169,8 @@ type Phone struct {
 	// What Status reports, copied by publish after every event.
 	statusMu sync.Mutex
 	shown    statusView
-	idle     atomic.Bool // p.state == Idle, for Idle
+	idle     atomic.Bool        // p.state == Idle, for Idle
+	snapReq  chan chan Snapshot // Snapshot's requests, served by Run
 	// digitEvery is how often a call's digits are polled (digitPoll),
 	// settled once when Run starts: a type assertion at every poll built
 	// the runtime's assertion cache now and then, an allocation in a
@@ -184,7 +185,8 @@ const maxDigits = 64
 func New(d Deps) *Phone {
 	p := &Phone{d: d, logf: d.Logf, digits: make([]byte, 0, maxDigits),
 		sentDTMF: make([]byte, 0, maxDigits), rcvdDTMF: make([]byte, 0, maxDigits), text: make([]byte, 0, 256), tone: "none", histPos: -1,
-		dnd: d.Config.DND, fwdAlways: d.Config.ForwardAlways,
+		snapReq: make(chan chan Snapshot),
+		dnd:     d.Config.DND, fwdAlways: d.Config.ForwardAlways,
 		zone: zoneOf(d.Config.TimeZone), hour12: d.Config.TimeFormat == "12h"}
 	p.idle.Store(true) // the zero State is Idle
 	// Asked once: a type assertion per row would now and then grow the
@@ -292,6 +294,9 @@ func (p *Phone) Run(ctx context.Context) error {
 		case <-p.clockTick.C():
 			p.clockTick.fired()
 			p.showClock()
+		case r := <-p.snapReq:
+			r <- p.snapshot() // buffered: never blocks
+			continue          // nothing changed: nothing to publish
 		case ev, ok := <-in:
 			if !ok {
 				in = nil

@@ -180,6 +180,52 @@ type Provisioner struct {
 	bootDeferred bool
 	bootWait     time.Duration
 	http         clientCache
+	gen          uint64 // the stored generation of cur; 0: not stored
+	checked      time.Time
+	checkErr     error
+	booted       Origin // where the configuration the phone booted with came from
+}
+
+// Origin says where a configuration came from: what an administrator's
+// page shows beside it.
+type Origin struct {
+	From       string    // the source: tftp://10.0.2.2, a folder
+	CommonName string    // the common file
+	OwnName    string    // the phone's own file; "" = none
+	Fetched    time.Time // when it was fetched; zero: the defaults
+	// Generation is the storage generation it is kept under (counting
+	// saves on this phone); 0: not kept (no storage).
+	Generation uint64
+	// Stored: the source failed at boot and the phone runs on the stored
+	// last good configuration.
+	Stored bool
+}
+
+// Status is the provisioner's state for an administrator: the origin of the
+// configuration the phone runs, the last resync, and whether a new
+// configuration waits for the phone to be idle.
+type Status struct {
+	Running   Origin
+	Checked   time.Time // the last resync; zero: none since boot
+	CheckErr  error     // why it failed; nil: it worked
+	Pending   bool      // a new configuration is stored and waits for idle
+	PendingAt Origin    // the pending one's origin, when Pending
+}
+
+// Status reports where the running configuration came from and how the
+// last resync went. Safe from any goroutine.
+func (p *Provisioner) Status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := Status{Running: p.booted, Checked: p.checked, CheckErr: p.checkErr, Pending: p.pending != nil}
+	if st.Pending {
+		st.PendingAt = p.originLocked(false)
+	}
+	return st
+}
+
+func (p *Provisioner) originLocked(stored bool) Origin {
+	return Origin{From: p.cur.From, CommonName: p.cur.CommonName, OwnName: p.cur.OwnName, Fetched: p.cur.Fetched, Generation: p.gen, Stored: stored}
 }
 
 // BuildPublicKey is the base64 Ed25519 key the build trusts, set with
@@ -426,17 +472,19 @@ func (p *Provisioner) fetchAndCheck(ctx context.Context) (Files, config.Config, 
 	return f, cfg, nil
 }
 
-// save stores f as the last good configuration.
-func (p *Provisioner) save(f Files) {
+// save stores f as the last good configuration and returns its
+// generation, 0 when it was not stored.
+func (p *Provisioner) save(f Files) uint64 {
 	if p.Store == nil {
-		return
+		return 0
 	}
 	gen, err := p.Store.Save(f.marshal())
 	if err != nil {
 		p.logf("provision: storing the configuration failed: %v; the previous one stays stored", err)
-		return
+		return 0
 	}
 	p.logf("provision: configuration stored (generation %d)", gen)
+	return gen
 }
 
 // stored returns the last good configuration from the Store.
@@ -475,6 +523,7 @@ func (p *Provisioner) Boot(ctx context.Context) (config.Config, error) {
 	switch {
 	case serr == nil:
 		p.take(sf, scfg)
+		p.setGen(gen)
 	case errors.Is(serr, storage.ErrEmpty) || p.Store == nil:
 		p.take(Files{}, config.Default())
 	default:
@@ -489,6 +538,7 @@ func (p *Provisioner) Boot(ctx context.Context) (config.Config, error) {
 	if w := p.spread(scfg); serr == nil && w > 0 {
 		p.mu.Lock()
 		p.bootDeferred, p.bootWait = true, p.jitter(w)
+		p.booted = p.originLocked(true) // the stored one, until the deferred fetch
 		p.mu.Unlock()
 		p.logf("provision: starting on the stored configuration (generation %d, from %s at %s: %s); the next fetch is in %s (a random part of provision.spread_seconds %d)",
 			gen, sf.From, sf.Fetched.UTC().Format(time.RFC3339), describe(sf), p.bootWait.Round(time.Millisecond), scfg.SpreadSeconds)
@@ -497,10 +547,15 @@ func (p *Provisioner) Boot(ctx context.Context) (config.Config, error) {
 	f, cfg, err := p.fetchAndCheck(ctx)
 	if err == nil {
 		p.logf("provision: configuration from %s: %s", f.From, describe(f))
+		g := gen
 		if serr != nil || !sameStored(f, sf) {
-			p.save(f)
+			g = p.save(f)
 		}
 		p.take(f, cfg)
+		p.setGen(g)
+		p.mu.Lock()
+		p.booted = p.originLocked(false)
+		p.mu.Unlock()
 		return cfg, nil
 	}
 	if serr != nil {
@@ -508,6 +563,7 @@ func (p *Provisioner) Boot(ctx context.Context) (config.Config, error) {
 	}
 	p.mu.Lock()
 	p.fellBack = true
+	p.booted = p.originLocked(true)
 	p.mu.Unlock()
 	p.logf("%s; using the last good configuration from storage (generation %d, from %s at %s: %s)",
 		says(err), gen, sf.From, sf.Fetched.UTC().Format(time.RFC3339), describe(sf))
@@ -585,6 +641,12 @@ func (p *Provisioner) Pending() bool {
 	return p.pending != nil
 }
 
+func (p *Provisioner) setGen(g uint64) {
+	p.mu.Lock()
+	p.gen = g
+	p.mu.Unlock()
+}
+
 func (p *Provisioner) trigger() chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -609,6 +671,11 @@ func (p *Provisioner) Resync() {
 // pending (Run hands it to Apply when the phone is idle); changed says so.
 // On any failure the current configuration stays.
 func (p *Provisioner) Check(ctx context.Context) (changed bool, err error) {
+	defer func() {
+		p.mu.Lock()
+		p.checked, p.checkErr = time.Now(), err
+		p.mu.Unlock()
+	}()
 	f, cfg, err := p.fetchAndCheck(ctx)
 	if err != nil {
 		return false, err
@@ -624,8 +691,9 @@ func (p *Provisioner) Check(ctx context.Context) (changed bool, err error) {
 		return false, nil
 	}
 	p.logf("provision: new configuration from %s: %s", f.From, describe(f))
-	p.save(f)
+	g := p.save(f)
 	p.take(f, cfg)
+	p.setGen(g)
 	p.mu.Lock()
 	p.pending = &cfg
 	p.mu.Unlock()

@@ -506,3 +506,55 @@ func FuzzUnmarshalFiles(f *testing.F) {
 		}
 	})
 }
+
+// TestStatus: the origin an administrator's page shows follows boots,
+// fallbacks and resyncs, and the generation counts what was stored.
+func TestStatus(t *testing.T) {
+	src := &memSource{}
+	src.set("phone.cfg", "line.1.registrar = 10.0.2.2\n")
+	src.set(own, "line.1.user = 1001\n")
+	st := newStore(t)
+	var logs []string
+	p := newProv(src, st, &logs)
+	if _, err := p.Boot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := p.Status()
+	if o := s.Running; o.From != "mem" || o.CommonName != "phone.cfg" || o.OwnName != own || o.Generation != 1 || o.Stored || o.Fetched.IsZero() {
+		t.Fatalf("after boot: %+v", s)
+	}
+	if !s.Checked.IsZero() || s.Pending {
+		t.Fatalf("after boot: %+v", s)
+	}
+	// A resync that finds the same files: checked, nothing pending.
+	if changed, err := p.Check(context.Background()); changed || err != nil {
+		t.Fatal(changed, err)
+	}
+	if s = p.Status(); s.Checked.IsZero() || s.CheckErr != nil || s.Pending {
+		t.Fatalf("after an unchanged resync: %+v", s)
+	}
+	// A new file: stored as generation 2 and pending; the running one is
+	// still the first.
+	src.set(own, "line.1.user = 1001\nline.1.display_name = Desk\n")
+	if changed, err := p.Check(context.Background()); !changed || err != nil {
+		t.Fatal(changed, err)
+	}
+	if s = p.Status(); !s.Pending || s.PendingAt.Generation != 2 || s.Running.Generation != 1 {
+		t.Fatalf("after a changed resync: %+v", s)
+	}
+	src.setDown(true)
+	if _, err := p.Check(context.Background()); err == nil {
+		t.Fatal("no error")
+	}
+	if s = p.Status(); s.CheckErr == nil {
+		t.Fatalf("after a failed resync: %+v", s)
+	}
+	// Boot with the server down: the stored generation 2.
+	p = newProv(src, st, &logs)
+	if _, err := p.Boot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if o := p.Status().Running; !o.Stored || o.Generation != 2 {
+		t.Fatalf("fallen back: %+v", o)
+	}
+}

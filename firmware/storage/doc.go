@@ -1,9 +1,12 @@
-// Package storage keeps the phone's last good configuration across power
-// cycles in a small, crash-safe format over any io.ReaderAt/io.WriterAt: a
-// file on the sim board, a raw block device (/dev/vda in QEMU, a partition
-// on a Raspberry Pi).
+// Package storage keeps the phone's last good configuration, and the web
+// page's certificate, across power cycles in a small, crash-safe format
+// over any io.ReaderAt/io.WriterAt: a file on the sim board, a raw block
+// device (/dev/vda in QEMU, a partition on a Raspberry Pi).
 //
-// The device is split into two equal slots. Each slot is a header and the
+// The state device holds one Store per Region: ConfigRegion (the first
+// MiB) and WebRegion (64 KiB after it).
+//
+// A region is split into two equal slots. Each slot is a header and the
 // payload:
 //
 //	offset size

@@ -40,18 +40,50 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type Store struct {
 	mu   sync.Mutex
 	dev  Device
+	off  int64 // where the first slot starts on dev
 	slot int64 // bytes per slot
 }
 
 // New uses the first size bytes of dev (rounded down to an even number of
 // 512-byte sectors) as two slots. It does not touch the device.
-func New(dev Device, size int64) (*Store, error) {
+func New(dev Device, size int64) (*Store, error) { return NewAt(dev, 0, size) }
+
+// NewAt is New over the size bytes of dev from off (a multiple of 512):
+// one Region of a device that holds several.
+func NewAt(dev Device, off, size int64) (*Store, error) {
 	size &^= 1023
 	if size < MinSize {
-		return nil, fmt.Errorf("storage: device of %d bytes, want at least %d", size, MinSize)
+		return nil, fmt.Errorf("storage: region of %d bytes, want at least %d", size, MinSize)
 	}
-	return &Store{dev: dev, slot: size / 2}, nil
+	if off < 0 || off%512 != 0 {
+		return nil, fmt.Errorf("storage: region offset %d is not a multiple of 512", off)
+	}
+	return &Store{dev: dev, off: off, slot: size / 2}, nil
 }
+
+// Region is a part of the state device that holds one Store.
+type Region struct {
+	Name      string // for messages
+	Off, Size int64
+}
+
+// The state device's layout, the one table of it: the configuration's
+// first MiB, the boot record and the web certificate in the second, the
+// firmware slots from SlotsOffset (firmware/update). A device smaller than
+// a region's end holds the regions before it only (a 1 MiB QEMU disk made
+// before the boot record and the web certificate had their regions keeps
+// only the configuration).
+var (
+	// ConfigRegion holds the last good configuration (firmware/provision).
+	ConfigRegion = Region{Name: "configuration", Off: 0, Size: DefaultSize}
+	// RecordRegion holds the firmware's boot record (firmware/update).
+	RecordRegion = Region{Name: "boot record", Off: DefaultSize, Size: 64 << 10}
+	// WebRegion holds the web page's certificate and key (firmware/web).
+	WebRegion = Region{Name: "web certificate", Off: DefaultSize + 64<<10, Size: 64 << 10}
+)
+
+// SlotsOffset is where the firmware slots begin (firmware/update): 2 MiB.
+const SlotsOffset = 2 << 20
 
 // MaxData is the largest payload Save takes.
 func (s *Store) MaxData() int { return int(s.slot) - headerSize }
@@ -65,7 +97,7 @@ type Copy struct {
 
 // readSlot returns the slot's copy, or an error saying why it is not valid.
 func (s *Store) readSlot(i int) (Copy, error) {
-	off := int64(i) * s.slot
+	off := s.off + int64(i)*s.slot
 	var h [headerSize]byte
 	if _, err := s.dev.ReadAt(h[:], off); err != nil && !errors.Is(err, io.EOF) {
 		return Copy{}, fmt.Errorf("storage: slot %d: %w", i, err)
@@ -141,7 +173,7 @@ func (s *Store) Save(data []byte) (uint64, error) {
 	binary.BigEndian.PutUint32(buf[12:16], uint32(len(data)))
 	copy(buf[headerSize:], data)
 	binary.BigEndian.PutUint32(buf[16:20], crc32.Update(crc32.Checksum(buf[4:16], castagnoli), castagnoli, data))
-	if _, err := s.dev.WriteAt(buf, int64(slot)*s.slot); err != nil {
+	if _, err := s.dev.WriteAt(buf, s.off+int64(slot)*s.slot); err != nil {
 		return 0, fmt.Errorf("storage: slot %d: %w", slot, err)
 	}
 	if f, ok := s.dev.(interface{ Sync() error }); ok {
@@ -152,12 +184,36 @@ func (s *Store) Save(data []byte) (uint64, error) {
 	return gen, nil
 }
 
-// Open opens (creating when absent) a file or block device as a Store. A
-// regular file uses DefaultSize (it grows as slots are written); a device
-// uses its size, capped at DefaultSize. Opening and every later read,
-// write and sync are bounded by IOTimeout (WithDeadline). Close the file
-// when done.
-func Open(path string) (*Store, *os.File, error) {
+// Erase invalidates both slots (a factory reset): Load returns ErrEmpty
+// until the next Save, whose generation starts again at 1.
+func (s *Store) Erase() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var zero [headerSize]byte
+	for i := range 2 {
+		if _, err := s.dev.WriteAt(zero[:], s.off+int64(i)*s.slot); err != nil {
+			return fmt.Errorf("storage: erase slot %d: %w", i, err)
+		}
+	}
+	if f, ok := s.dev.(interface{ Sync() error }); ok {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("storage: sync: %w", err)
+		}
+	}
+	return nil
+}
+
+// Open opens (creating when absent) a file or block device as the Store of
+// its ConfigRegion. A regular file uses DefaultSize (it grows as slots are
+// written); a device uses its size, capped at DefaultSize. Opening and
+// every later read, write and sync are bounded by IOTimeout
+// (WithDeadline). Close the file when done.
+func Open(path string) (*Store, *os.File, error) { return OpenRegion(path, ConfigRegion) }
+
+// OpenRegion is Open for one region of the device: a regular file grows to
+// hold it; a block device must reach at least MinSize into it, and the
+// region is cut to the device's end.
+func OpenRegion(path string, r Region) (*Store, *os.File, error) {
 	type opened struct {
 		f    *os.File
 		size int64
@@ -170,11 +226,11 @@ func Open(path string) (*Store, *os.File, error) {
 			done <- opened{err: err}
 			return
 		}
-		size := int64(DefaultSize)
+		size := r.Size
 		if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
 			// A block device's Stat size is 0; seeking to its end tells.
 			if n, err := f.Seek(0, io.SeekEnd); err == nil && n > 0 {
-				size = n
+				size = min(n-r.Off, r.Size)
 			}
 		}
 		done <- opened{f: f, size: size}
@@ -193,10 +249,10 @@ func Open(path string) (*Store, *os.File, error) {
 	if o.err != nil {
 		return nil, nil, fmt.Errorf("storage: %w", o.err)
 	}
-	s, err := New(WithDeadline(o.f, IOTimeout), min(o.size, DefaultSize))
+	s, err := NewAt(WithDeadline(o.f, IOTimeout), r.Off, o.size)
 	if err != nil {
 		o.f.Close()
-		return nil, nil, fmt.Errorf("storage: %s: %w", path, err)
+		return nil, nil, fmt.Errorf("storage: %s: %s: %w", path, r.Name, err)
 	}
 	return s, o.f, nil
 }

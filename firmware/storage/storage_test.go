@@ -199,6 +199,55 @@ func TestOpenFile(t *testing.T) {
 	}
 }
 
+// TestRegions: the configuration and the web certificate share one file
+// and neither Save touches the other's copy.
+func TestRegions(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "state")
+	cfg, f1, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f1.Close()
+	web, f2, err := OpenRegion(p, WebRegion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f2.Close()
+	for i := 0; i < 3; i++ {
+		if _, err := cfg.Save(bytes.Repeat([]byte("c"), cfg.MaxData())); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := web.Save([]byte("cert")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, err := web.Load(); err != nil || string(c.Data) != "cert" || c.Generation != 3 {
+		t.Fatalf("web region: %+v, %v", c, err)
+	}
+	if c, err := cfg.Load(); err != nil || len(c.Data) != cfg.MaxData() || c.Generation != 3 {
+		t.Fatalf("config region: %d bytes gen %d, %v", len(c.Data), c.Generation, err)
+	}
+	// A factory reset erases one region and leaves the other.
+	if err := web.Erase(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := web.Load(); !errors.Is(err, ErrEmpty) {
+		t.Fatalf("after Erase: %v", err)
+	}
+	if c, err := cfg.Load(); err != nil || c.Generation != 3 {
+		t.Fatalf("config region after the web region's Erase: %v", err)
+	}
+	if gen, err := web.Save([]byte("new")); err != nil || gen != 1 {
+		t.Fatalf("Save after Erase: generation %d, %v", gen, err)
+	}
+	if web.MaxData() != int(WebRegion.Size/2-headerSize) {
+		t.Errorf("web region holds %d bytes", web.MaxData())
+	}
+	if _, err := NewAt(newMem(MinSize), 100, MinSize); err == nil {
+		t.Error("an offset inside a sector was taken")
+	}
+}
+
 func BenchmarkSaveLoad(b *testing.B) {
 	m := newMem(DefaultSize)
 	s, _ := New(m, DefaultSize)
@@ -236,4 +285,20 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("after Save: %+v, %v", c2, err)
 		}
 	})
+}
+
+// TestLayout: the regions of the state device do not overlap, and the
+// firmware slots begin after them.
+func TestLayout(t *testing.T) {
+	rs := []Region{ConfigRegion, RecordRegion, WebRegion}
+	for i, a := range rs {
+		if a.Off+a.Size > SlotsOffset {
+			t.Errorf("%s ends at %d, past the slots at %d", a.Name, a.Off+a.Size, SlotsOffset)
+		}
+		for _, b := range rs[i+1:] {
+			if a.Off < b.Off+b.Size && b.Off < a.Off+a.Size {
+				t.Errorf("%s and %s overlap", a.Name, b.Name)
+			}
+		}
+	}
 }

@@ -10,14 +10,14 @@ import (
 	"github.com/deskphone/deskphone/firmware/storage"
 )
 
-// The state device's layout. The first MiB is the configuration's
-// storage.Store (as before A/B: storage.Open uses at most DefaultSize),
-// so a phone updated to this layout keeps its last good configuration.
+// The state device's layout is storage's table: the first MiB is the
+// configuration's storage.Store (as before A/B: storage.Open uses at most
+// DefaultSize), so a phone updated to this layout keeps its last good
+// configuration; the boot record is storage.RecordRegion; slot A, then
+// slot B, start at storage.SlotsOffset.
 const (
-	recordOffset = storage.DefaultSize // 1 MiB: the boot record's two copies
-	recordSize   = 64 << 10
-	slotsOffset  = 2 << 20 // 2 MiB: slot A, then slot B
-	slotAlign    = 1 << 20
+	slotsOffset = storage.SlotsOffset
+	slotAlign   = 1 << 20
 	// MinSlot is the smallest slot: a device too small for two is a
 	// phone without A/B (only the factory image boots).
 	MinSlot = 8 << 20
@@ -45,7 +45,7 @@ func NewDevice(dev storage.Device, size int64) (*Device, error) {
 	if slot < MinSlot {
 		return nil, fmt.Errorf("%w: %d bytes, want at least %d", ErrNoSlots, size, slotsOffset+2*MinSlot)
 	}
-	st, err := storage.New(offsetDevice{dev, recordOffset}, recordSize)
+	st, err := storage.New(offsetDevice{dev, storage.RecordRegion.Off}, storage.RecordRegion.Size)
 	if err != nil {
 		return nil, err
 	}

@@ -62,9 +62,13 @@ type Options struct {
 	// Version is the version the QEMU phones' phoned is built with (-X
 	// main.version); "" leaves "dev".
 	Version string
+	// WebPassword, when set, is every phone's admin.password: each serves
+	// its web page (HTTPS) at Phone.WebURL, a port of the host's loopback
+	// (forwarded into QEMU, or the sim phone's admin.port).
+	WebPassword string
 	// Disk gives each QEMU phone a disk (Dir/disk-EXT.img, qemu.DiskSize),
-	// its state device: the last good configuration and the firmware
-	// slots, kept across PowerCycle.
+	// its state device: the last good configuration, the web certificate,
+	// the boot record and the firmware slots, kept across PowerCycle.
 	Disk bool
 }
 
@@ -74,6 +78,13 @@ type Phone struct {
 	PanelAddr string // panel.md address: unix:PATH
 	Panel     *panelclient.Client
 	SIPPort   int // host port of the phone's SIP socket
+	// WebURL is the phone's web page, https://127.0.0.1:PORT, when
+	// Options.WebPassword is set; "" otherwise.
+	WebURL string
+	// MAC is the QEMU phone's MAC address.
+	MAC string
+	// Disk is the QEMU phone's state disk (Options.Disk); "" = none.
+	Disk string
 	// Started is when the phone's process (QEMU or phoned) was started.
 	Started time.Time
 
@@ -81,6 +92,15 @@ type Phone struct {
 	qp  qemu.Phone // how vm was started, for PowerCycle
 	cmd *exec.Cmd
 	hub *panelhub.Hub // SharedPanels
+}
+
+// Exited is closed when the QEMU phone's machine has ended (it powered
+// off or rebooted: QEMU runs with -no-reboot); nil on the sim board.
+func (ph *Phone) Exited() <-chan struct{} {
+	if ph.vm == nil {
+		return nil
+	}
+	return ph.vm.Done()
 }
 
 // PID is the process ID of the phone's phoned on the sim board; 0 on the
@@ -316,14 +336,21 @@ audio.codecs = PCMU,PCMA
 			return err
 		}
 		sock := filepath.Join(l.opts.Dir, "panel-"+ext+".sock")
-		ph := &Phone{Ext: ext, PanelAddr: "unix:" + sock, SIPPort: sipPort, Started: time.Now()}
+		ph := &Phone{Ext: ext, PanelAddr: "unix:" + sock, SIPPort: sipPort, Started: time.Now(), MAC: mac}
 		ph.qp = qemu.Phone{
 			Name: ext, MAC: mac, TFTPDir: tftp, BootFile: "phone.cfg",
 			SIPPort: sipPort, RTPMin: rtpMin, RTPMax: rtpMin + rtpPorts - 1,
 			Panel: ph.PanelAddr, Console: l.console(ext),
 		}
+		if l.opts.WebPassword != "" {
+			if ph.qp.WebPort, err = l.webPort(); err != nil {
+				return err
+			}
+			ph.WebURL = fmt.Sprintf("https://127.0.0.1:%d", ph.qp.WebPort) // guest port 443, admin.port's default
+		}
 		if l.opts.Disk {
 			ph.qp.Disk = filepath.Join(l.opts.Dir, "disk-"+ext+".img")
+			ph.Disk = ph.qp.Disk
 		}
 		vm, err := qemu.Start(context.Background(), kernel, initrd, ph.qp)
 		if err != nil {
@@ -404,7 +431,17 @@ line.1.expires = %d
 sip.port = %d
 rtp.port_min = %d
 rtp.port_max = %d
-`, l.pbxPort(), expires, sipPort, rtpMin, rtpMin+rtpPorts-1) + l.ownConfig(ext)
+`, l.pbxPort(), expires, sipPort, rtpMin, rtpMin+rtpPorts-1)
+		webURL := ""
+		if l.opts.WebPassword != "" {
+			port, err := l.webPort()
+			if err != nil {
+				return err
+			}
+			cfg += fmt.Sprintf("admin.port = %d\n", port)
+			webURL = fmt.Sprintf("https://127.0.0.1:%d", port)
+		}
+		cfg += l.ownConfig(ext)
 		file := filepath.Join(l.opts.Dir, ext+".cfg")
 		if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
 			return err
@@ -413,7 +450,7 @@ rtp.port_max = %d
 		cmd := exec.Command(bin, "-board", "sim", "-config", file, "-panel", "unix:"+sock)
 		cmd.Stdout = l.console(ext)
 		cmd.Stderr = cmd.Stdout
-		ph := &Phone{Ext: ext, PanelAddr: "unix:" + sock, SIPPort: sipPort, Started: time.Now(), cmd: cmd}
+		ph := &Phone{Ext: ext, PanelAddr: "unix:" + sock, SIPPort: sipPort, Started: time.Now(), cmd: cmd, WebURL: webURL}
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("phone %s: %w", ext, err)
 		}
@@ -427,7 +464,25 @@ func (l *Lab) ownConfig(ext string) string {
 line.1.user = %s
 line.1.display_name = Ext %s
 line.1.password = %s
-`, ext, ext, ext, l.opts.Users[ext]) + l.opts.PhoneConfig[ext]
+`, ext, ext, ext, l.opts.Users[ext]) + l.adminConfig() + l.opts.PhoneConfig[ext]
+}
+
+// adminConfig is the web page's password line, when the lab has one.
+func (l *Lab) adminConfig() string {
+	if l.opts.WebPassword == "" {
+		return ""
+	}
+	return "admin.password = " + l.opts.WebPassword + "\n"
+}
+
+// webPort holds a host port for a phone's web page until Close.
+func (l *Lab) webPort() (int, error) {
+	h, err := testtool.Hold(1)
+	if err != nil {
+		return 0, err
+	}
+	l.held = append(l.held, h)
+	return h.Base, nil
 }
 
 // console returns where a phone's console goes: a file in Dir, and
@@ -472,7 +527,9 @@ func MACFile(mac string) string {
 	return strings.ToLower(strings.ReplaceAll(mac, ":", "")) + ".cfg"
 }
 
-// ModuleRoot is the folder of the project's go.mod.
+// ModuleRoot is the folder of the project's go.mod: the one of the
+// current module, or above it for a module nested in the project (such as
+// tools/webtest).
 func ModuleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
@@ -482,7 +539,16 @@ func ModuleRoot() (string, error) {
 	if mod == "" || mod == os.DevNull {
 		return "", errors.New("not inside the project's module")
 	}
-	return filepath.Dir(mod), nil
+	for dir := filepath.Dir(mod); ; {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/deskphone/deskphone\n")) {
+			return dir, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", fmt.Errorf("no go.mod of github.com/deskphone/deskphone at or above %s", filepath.Dir(mod))
+		}
+		dir = up
+	}
 }
 
 // BuildInitramfs builds phoned for arm64 and packs it as /init into

@@ -30,7 +30,9 @@
 //   - Forwarded ports: the runner forwards host UDP 127.0.0.1:SIPPort to the
 //     guest's SIPPort, and each port of RTPMin..RTPMax from the same host
 //     port to the same guest port. Keep the range small (about 10 ports)
-//     and give each phone its own ports, since they share the host.
+//     and give each phone its own ports, since they share the host. The web
+//     page (TCP, admin.port: 443 by default) is forwarded from host
+//     127.0.0.1:WebPort when WebPort is set.
 //
 // Media: a phone advertises its own address, 10.0.2.15, in SDP, which no
 // other phone can reach. So a phone in QEMU is configured with
@@ -45,8 +47,8 @@
 // # Storage
 //
 // Phone.Disk attaches a raw image as a virtio block device, the guest's
-// /dev/vda, where the phone keeps its last good configuration
-// (firmware/storage), its boot record and two firmware slots
+// /dev/vda, where the phone keeps its last good configuration, its web
+// certificate (firmware/storage), its boot record and two firmware slots
 // (firmware/update); Start creates a zeroed, sparse 64 MiB image
 // (DiskSize) when the file is absent, and the image outlives the instance,
 // like a phone's flash.

@@ -27,6 +27,9 @@ type Phone struct {
 	// SIPPort is the guest UDP port forwarded from host 127.0.0.1:SIPPort;
 	// 0: none.
 	SIPPort int
+	// WebPort is the host TCP port (on 127.0.0.1) forwarded to the guest's
+	// web page on WebGuestPort (default 443, admin.port); 0: none.
+	WebPort, WebGuestPort int
 	// RTPMin..RTPMax are guest UDP ports forwarded from the same host ports
 	// on 127.0.0.1 (keep the range small: at most MaxForwardedPorts); 0: none.
 	RTPMin, RTPMax int
@@ -103,6 +106,16 @@ func (p Phone) Args(kernel, initrd string) ([]string, error) {
 			return nil, fmt.Errorf("qemu: %s: bad SIP port %d", p.Name, p.SIPPort)
 		}
 		netdev += fwd(p.SIPPort)
+	}
+	if p.WebPort != 0 {
+		guest := p.WebGuestPort
+		if guest == 0 {
+			guest = 443
+		}
+		if p.WebPort < 1 || p.WebPort > 65535 || guest < 1 || guest > 65535 {
+			return nil, fmt.Errorf("qemu: %s: bad web port %d -> %d", p.Name, p.WebPort, guest)
+		}
+		netdev += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:%d", p.WebPort, guest)
 	}
 	if p.RTPMin != 0 || p.RTPMax != 0 {
 		if p.RTPMin < 1 || p.RTPMax > 65535 || p.RTPMin > p.RTPMax || p.RTPMax-p.RTPMin+1 > MaxForwardedPorts {

@@ -57,5 +57,6 @@ if [ "$major" -lt 1 ] || { [ "$major" -eq 1 ] && [ "$minor" -lt 26 ]; }; then
 fi
 go mod download
 (cd tools/sipbench && go mod download) # emiago/sipgo, for the side-by-side parser benchmark only
+(cd tools/webtest && go mod download) # chromedp, for the web page test in Chromium only
 bash tools/setup/debian-kernel.sh # Debian's arm64 kernel: the Pi image's, and snd-aloop for the ALSA test (tools/alsatest)
 echo "install-deps: ok ($(qemu-system-aarch64 --version | head -1); go $ver)"

@@ -29,16 +29,17 @@ func main() {
 	listen := flag.String("pbx", "127.0.0.1:5060", "the development PBX's UDP address")
 	board := flag.String("board", "qemu", "where the phones run: qemu or sim")
 	dir := flag.String("dir", "", "work folder: configs, consoles, sockets (default: a new temporary one)")
+	webPassword := flag.String("web-password", "admin", "every phone's admin.password: the password of its web page")
 	var so sound.Options
 	sound.Flags(flag.CommandLine, &so)
 	flag.Parse()
-	if err := run(strings.Split(*phones, ","), *listen, *board, *dir, so); err != nil {
+	if err := run(strings.Split(*phones, ","), *listen, *board, *dir, *webPassword, so); err != nil {
 		fmt.Fprintln(os.Stderr, "run:", err)
 		os.Exit(1)
 	}
 }
 
-func run(exts []string, listen, board, dir string, so sound.Options) error {
+func run(exts []string, listen, board, dir, webPassword string, so sound.Options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if dir == "" {
@@ -62,7 +63,7 @@ func run(exts []string, listen, board, dir string, so sound.Options) error {
 	sctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	l, err := lab.Start(sctx, lab.Options{
 		Board: lab.Board(board), Exts: exts, Dir: dir, PBXListen: listen,
-		Console: logFile, Logf: logf, SharedPanels: true,
+		Console: logFile, Logf: logf, SharedPanels: true, WebPassword: webPassword,
 	})
 	cancel()
 	if err != nil {
@@ -73,6 +74,9 @@ func run(exts []string, listen, board, dir string, so sound.Options) error {
 	fmt.Printf("\nDevelopment PBX: %s, extensions 1001-1010, password pw+extension (1001: pw1001).\n", l.PBX.Addr())
 	for _, ph := range l.Phones {
 		fmt.Printf("Phone %s: panel %s, SIP on host port %d\n", ph.Ext, ph.PanelAddr, ph.SIPPort)
+		if ph.WebURL != "" {
+			fmt.Printf("  web page: %s/ (password %s; the certificate is the phone's own, self-signed: accept it)\n", ph.WebURL, webPassword)
+		}
 	}
 	fmt.Printf("Consoles and the PBX log: %s\n", filepath.Join(dir, "run.log"))
 	fmt.Printf("Any number of panels can attach to a phone, now or later: go run ./tools/cmd/panel -panel ADDRESS\n")
