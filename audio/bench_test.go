@@ -10,17 +10,20 @@ import (
 	zaf "github.com/zaf/g711"
 
 	"github.com/deskphone/deskphone/audio/g711"
+	"github.com/deskphone/deskphone/audio/g722"
 )
 
-// BenchmarkFrame moves one 20 ms PCMU frame each way (encode and packetise
+// BenchmarkFrame moves one 20 ms frame each way (encode and packetise
 // the microphone frame; parse a packet and decode it for the earpiece),
 // without sockets:
 //
-//   - engine: the Engine's own path: table G.711, MarshalTo into its
+//   - engine: the Engine's own path (PCMU on an 8 kHz engine; engine-G722:
+//     G.722 on a 16 kHz one; engine-PCMU-16k: PCMU resampled on a 16 kHz
+//     one): table G.711 or G.722's coder, MarshalTo into its
 //     buffer, Unmarshal into a reused packet, the jitter buffer and the
 //     mutex, as Process and the reader run it.
 //   - core: the floor of that: table G.711 and pion's MarshalTo/Unmarshal
-//     into reused buffers, no jitter buffer.
+//     into reused buffers, no jitter buffer (core-G722: G.722's).
 //   - convenience: zaf's slice API (EncodeUlaw/DecodeUlaw) and pion's
 //     allocating Marshal and a new Packet per Unmarshal.
 func BenchmarkFrame(b *testing.B) {
@@ -29,39 +32,11 @@ func BenchmarkFrame(b *testing.B) {
 	Sine(mic, 1000, 0.5, 8000, &ph)
 	ear := make([]int16, 160)
 
-	b.Run("engine", func(b *testing.B) {
-		e, err := NewEngine(Config{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		e.s = stream{up: true, codec: PCMU, seq: 1, opts: StreamOptions{Source: SourceAny, DTMFPayloadType: 101}}
-		e.txPkt.PayloadType = 0
-		var rx rtp.Packet
-		// One packet ahead, so playout starts at the target of two frames.
-		e.mu.Lock()
-		pkt := e.packet(mic)
-		e.mu.Unlock()
-		e.receive(&rx, pkt, netip.AddrPort{})
-		e.mu.Lock()
-		pkt = e.packet(mic)
-		e.mu.Unlock()
-		e.receive(&rx, pkt, netip.AddrPort{}) // validates the source (RFC 3550 A.1)
-		b.ReportAllocs()
-		at := time.Now() // the reader stamps arrivals with its read
-		for b.Loop() {
-			e.mu.Lock()
-			pkt := e.packet(mic)
-			e.mu.Unlock()
-			at = at.Add(20 * time.Millisecond)
-			e.receiveAt(&rx, pkt, netip.AddrPort{}, at)
-			e.mu.Lock()
-			e.playout(ear)
-			e.mu.Unlock()
-		}
-		if st := e.Stats(); st.Concealed != 0 || ToneLevel(ear, 1000, 8000) < 0.2 {
-			b.Fatalf("the earpiece did not get the frames: level %v, %+v", ToneLevel(ear, 1000, 8000), st)
-		}
-	})
+	b.Run("engine", func(b *testing.B) { benchEngine(b, 8000, PCMU) })
+	// Wideband, side by side: G.722 on a 16 kHz engine, and G.711 on one
+	// (resampled at the codec, as a G.711 call on a wideband phone).
+	b.Run("engine-G722", func(b *testing.B) { benchEngine(b, 16000, G722) })
+	b.Run("engine-PCMU-16k", func(b *testing.B) { benchEngine(b, 16000, PCMU) })
 
 	b.Run("core", func(b *testing.B) {
 		payload := make([]byte, 160)
@@ -83,6 +58,35 @@ func BenchmarkFrame(b *testing.B) {
 			g711.DecodeUlaw(ear, rx.Payload)
 		}
 		if ToneLevel(ear, 1000, 8000) < 0.2 {
+			b.Fatal("no tone out")
+		}
+	})
+
+	b.Run("core-G722", func(b *testing.B) {
+		wmic := make([]int16, 320)
+		var ph float64
+		Sine(wmic, 1000, 0.5, 16000, &ph)
+		wear := make([]int16, 320)
+		enc, dec := g722.NewEncoder(), g722.NewDecoder()
+		payload := make([]byte, 160)
+		buf := make([]byte, 1500)
+		tx := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1, PayloadType: 9}, Payload: payload}
+		var rx rtp.Packet
+		b.ReportAllocs()
+		for b.Loop() {
+			enc.Encode(payload, wmic)
+			tx.SequenceNumber++
+			tx.Timestamp += 160
+			n, err := tx.MarshalTo(buf)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := rx.Unmarshal(buf[:n]); err != nil {
+				b.Fatal(err)
+			}
+			dec.Decode(wear, rx.Payload)
+		}
+		if ToneLevel(wear, 1000, 16000) < 0.2 {
 			b.Fatal("no tone out")
 		}
 	})
@@ -115,6 +119,46 @@ func BenchmarkFrame(b *testing.B) {
 			b.Fatal("no tone out")
 		}
 	})
+}
+
+// benchEngine is BenchmarkFrame's engine path on an engine at rate with
+// codec: a 1 kHz tone through packet, receive and playout.
+func benchEngine(b *testing.B, rate int, codec Codec) {
+	e, err := NewEngine(Config{Rate: rate})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mic, ear := make([]int16, e.FrameSamples()), make([]int16, e.FrameSamples())
+	var ph float64
+	Sine(mic, 1000, 0.5, rate, &ph)
+	e.s = stream{up: true, codec: codec, seq: 1, opts: StreamOptions{Source: SourceAny, DTMFPayloadType: 101}}
+	e.txPkt.PayloadType = codec.PayloadType()
+	e.coder.reset(codec)
+	var rx rtp.Packet
+	// One packet ahead, so playout starts at the target of two frames.
+	e.mu.Lock()
+	pkt := e.packet(mic)
+	e.mu.Unlock()
+	e.receive(&rx, pkt, netip.AddrPort{})
+	e.mu.Lock()
+	pkt = e.packet(mic)
+	e.mu.Unlock()
+	e.receive(&rx, pkt, netip.AddrPort{}) // validates the source (RFC 3550 A.1)
+	b.ReportAllocs()
+	at := time.Now() // the reader stamps arrivals with its read
+	for b.Loop() {
+		e.mu.Lock()
+		pkt := e.packet(mic)
+		e.mu.Unlock()
+		at = at.Add(20 * time.Millisecond)
+		e.receiveAt(&rx, pkt, netip.AddrPort{}, at)
+		e.mu.Lock()
+		e.playout(ear)
+		e.mu.Unlock()
+	}
+	if st := e.Stats(); st.Concealed != 0 || ToneLevel(ear, 1000, rate) < 0.2 {
+		b.Fatalf("the earpiece did not get the frames: level %v, %+v", ToneLevel(ear, 1000, rate), st)
+	}
 }
 
 // BenchmarkProcessLoopback is a whole frame period of two engines in a call

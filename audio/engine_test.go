@@ -28,7 +28,8 @@ func TestNewEngine(t *testing.T) {
 		{"10 ms", Config{Ptime: 10}, 80, ""},
 		{"30 ms uk", Config{Ptime: 30, Locale: "uk"}, 240, ""},
 		{"explicit", Config{Rate: 8000, Ptime: 20, Locale: "US", JitterMs: 60, JitterMaxMs: 100}, 160, ""},
-		{"rate", Config{Rate: 16000}, 0, "rate"},
+		{"wideband", Config{Rate: 16000}, 320, ""},
+		{"rate", Config{Rate: 44100}, 0, "rate"},
 		{"ptime", Config{Ptime: 25}, 0, "ptime"},
 		{"locale", Config{Locale: "xx"}, 0, "locale"},
 		{"negative jitter", Config{JitterMs: -1}, 0, "jitter"},
@@ -490,7 +491,7 @@ func TestStartStreamErrors(t *testing.T) {
 	}{
 		{"nil conn", nil, addr, PCMU},
 		{"nil remote", conn, nil, PCMU},
-		{"bad codec", conn, addr, 3},
+		{"bad codec", conn, addr, 4},
 		{"port 0", conn, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, PCMU},
 	}
 	for _, tt := range tests {
