@@ -5,7 +5,7 @@ import (
 
 	"github.com/deskphone/deskphone/audio/g711"
 	"github.com/deskphone/deskphone/audio/g722"
-	"github.com/deskphone/deskphone/audio/resample"
+	"github.com/deskphone/deskphone/internal/resample"
 )
 
 // Codec is a stream's audio codec: G.711 (narrowband) or G.722 (wideband).

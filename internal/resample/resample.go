@@ -1,7 +1,9 @@
 // Package resample converts audio between 8000 and 16000 samples/s, the
-// phone's two rates (G.711's and G.722's): the one place the media engine
-// changes rate, where a stream's codec and the device (or a conference)
-// run at different rates.
+// phone's two rates (G.711's and G.722's). It is the one converter of the
+// firmware, shared by two layers (so it lives in internal): the media
+// engine, where a stream's codec and the engine (the device, a
+// conference) run at different rates, and the virtual panel, whose
+// audio client may take 8000 while the phone runs at 16000 (panel.md).
 //
 // Both directions use one half-band low-pass FIR filter (49 taps, Kaiser
 // window, beta 8; cut-off at 4 kHz): half of its taps are zero, so each
