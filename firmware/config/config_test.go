@@ -11,7 +11,7 @@ func TestDefault(t *testing.T) {
 	c := Default()
 	want := Config{
 		SIPPort: 5060, TrustedOnly: true, SessionExpires: 1800, RTPPortMin: 10000, RTPPortMax: 10999,
-		Codecs: []string{"PCMU", "PCMA"}, Ptime: 20, NoAnswerSeconds: 20, RingSeconds: 180,
+		Codecs: []string{"G722", "PCMU", "PCMA"}, Ptime: 20, NoAnswerSeconds: 20, RingSeconds: 180,
 		TonesLocale: "us", ResyncMinutes: 1440,
 		InterdigitSeconds: 5, PoundSends: true, HistorySize: 20, CallWaiting: true,
 	}
@@ -161,7 +161,7 @@ func TestParseDoesNotAliasBase(t *testing.T) {
 	c.Codecs[0] = "XXXX"
 	c2, _, _ := Parse("x", nil, base)
 	c2.Codecs[0] = "YYYY"
-	if base.Codecs[0] != "PCMU" {
+	if base.Codecs[0] != "G722" {
 		t.Fatalf("base changed: %v", base.Codecs)
 	}
 }

@@ -139,9 +139,12 @@ func buildKeys() []key {
 		key{name: "rtp.port_max", def: "10999", help: "highest local RTP port (1025-65535, above rtp.port_min)",
 			set: func(c *Config, v string) error { return setInt(&c.RTPPortMax, v, 1025, 65535) },
 			get: func(c Config) string { return strconv.Itoa(c.RTPPortMax) }},
-		// audio.codecs: offered codecs in order of preference, comma
-		// separated; PCMU and PCMA (G.711), each at most once.
-		key{name: "audio.codecs", def: "PCMU,PCMA", help: "offered codecs in order, comma separated: PCMU, PCMA",
+		// audio.codecs: codecs in order of preference, comma separated;
+		// G722 (wideband), PCMU and PCMA (G.711), each at most once. The
+		// offer lists them in this order; an answer takes the first of
+		// them the offer has (RFC 3264 6.1 lets the answerer choose).
+		key{name: "audio.codecs", def: "G722,PCMU,PCMA",
+			help: "codecs in order of preference, comma separated: G722, PCMU, PCMA; offers list them in this order, answers take the first of them the offer has",
 			set: setCodecs,
 			get: func(c Config) string { return strings.Join(c.Codecs, ",") }},
 		// audio.ptime: packet time in ms: 10, 20, 30 or 40.
@@ -440,9 +443,9 @@ func setCodecs(c *Config, v string) error {
 	for _, f := range strings.Split(v, ",") {
 		name := strings.ToUpper(strings.TrimSpace(f))
 		switch name {
-		case "PCMU", "PCMA":
+		case "G722", "PCMU", "PCMA":
 		default:
-			return fmt.Errorf("%q is not a supported codec (PCMU, PCMA)", clip(f))
+			return fmt.Errorf("%q is not a supported codec (G722, PCMU, PCMA)", clip(f))
 		}
 		for _, o := range out {
 			if o == name {
