@@ -125,7 +125,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// PollReceive: the audio loop's Process reads the RTP sockets itself,
 	// one wake-up a frame (DESIGN.md, "Wake-ups").
-	eng, err := audio.NewEngine(audio.Config{Rate: 8000, Ptime: cfg.Ptime, Locale: cfg.TonesLocale, PollReceive: true})
+	// The engine runs at the codec's rate: 16000 (wideband) where the
+	// codec takes it, else 8000, G.711's rate, byte for byte.
+	rate := 8000
+	if w, ok := f.codec.(hal.Wideband); ok && w.Wideband() {
+		rate = 16000
+	}
+	eng, err := audio.NewEngine(audio.Config{Rate: rate, Ptime: cfg.Ptime, Locale: cfg.TonesLocale, PollReceive: true})
 	if err != nil {
 		// The file asked for what this engine cannot do yet (a locale
 		// without tone tables, a packet time it does not support): say so
@@ -133,7 +139,7 @@ func Run(ctx context.Context, o Options) error {
 		def := config.Default()
 		step("audio: %v; using tones.locale=%s audio.ptime=%d instead", err, def.TonesLocale, def.Ptime)
 		cfg.TonesLocale, cfg.Ptime = def.TonesLocale, def.Ptime
-		if eng, err = audio.NewEngine(audio.Config{Rate: 8000, Ptime: cfg.Ptime, Locale: cfg.TonesLocale, PollReceive: true}); err != nil {
+		if eng, err = audio.NewEngine(audio.Config{Rate: rate, Ptime: cfg.Ptime, Locale: cfg.TonesLocale, PollReceive: true}); err != nil {
 			return fmt.Errorf("app: %w", err)
 		}
 	}
@@ -209,7 +215,7 @@ func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine, mix *mix
 		return errors.New("the board has no working codec")
 	}
 	n := eng.FrameSamples()
-	if err := codec.Open(8000, n); err != nil {
+	if err := codec.Open(eng.Config().Rate, n); err != nil {
 		return err
 	}
 	mic := make([]int16, n)

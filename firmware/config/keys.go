@@ -145,8 +145,8 @@ func buildKeys() []key {
 		// them the offer has (RFC 3264 6.1 lets the answerer choose).
 		key{name: "audio.codecs", def: "G722,PCMU,PCMA",
 			help: "codecs in order of preference, comma separated: G722, PCMU, PCMA; offers list them in this order, answers take the first of them the offer has",
-			set: setCodecs,
-			get: func(c Config) string { return strings.Join(c.Codecs, ",") }},
+			set:  setCodecs,
+			get:  func(c Config) string { return strings.Join(c.Codecs, ",") }},
 		// audio.ptime: packet time in ms: 10, 20, 30 or 40.
 		key{name: "audio.ptime", def: "20", help: "packet time, ms: 10, 20, 30 or 40",
 			set: func(c *Config, v string) error {

@@ -12,7 +12,7 @@ import (
 )
 
 // Version is the panel protocol version announced in the ready line.
-const Version = "panel/2"
+const Version = "panel/3"
 
 // namedKeys are the named keys of panel.md, besides 0-9, * and #.
 var namedKeys = map[string]bool{
@@ -38,6 +38,7 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' || c == '*' || c == '#' 
 type request struct {
 	events []hal.Event // to deliver to the phone, in order
 	status bool        // answer with a status line
+	rate   int         // "audio rate R" (panel/3): the audio stream's rate asked for; 0: none
 }
 
 // maxDial bounds the digits of one dial line.
@@ -151,6 +152,13 @@ func parseControl(line string) (request, error) {
 			return request{}, errors.New("usage: status")
 		}
 		return request{status: true}, nil
+	case "audio":
+		// panel/3: the client asks for the audio stream's rate.
+		if len(f) != 3 || f[1] != "rate" || (f[2] != "8000" && f[2] != "16000") {
+			return request{}, errors.New("usage: audio rate 8000|16000")
+		}
+		r, _ := strconv.Atoi(f[2])
+		return request{rate: r}, nil
 	}
 	return request{}, fmt.Errorf("unknown command %s", quote(f[0]))
 }
