@@ -1,15 +1,17 @@
-// Package panel is the virtual panel of panel.md, version 2: the hal of the
+// Package panel is the virtual panel of panel.md, version 3: the hal of the
 // qemu and sim boards. A Server is at once the phone's hal.Input (key and
 // hook events from the control stream), hal.Observer (each method sends its
 // panel.md line to the connected client) and hal.Codec (the audio stream: the
 // panel is the codec, so its frame clock paces the phone's audio loop).
 //
 // Two byte streams per phone: control (UTF-8 text lines) and audio (s16le
-// mono PCM at the codec's rate, both ways). Listen serves them on sockets
+// mono PCM, both ways, at the client's rate: 8000 samples/s, or 16000 once
+// it says "audio rate 16000"; where the codec's rate, Open's, differs,
+// Exchange converts with internal/resample). Listen serves them on sockets
 // (sim board); OpenVirtio serves them on the virtio-serial ports named
 // "panel" and "panel.audio" (qemu board). One client at a time per stream; a
 // new client replaces the old one and is greeted with
-// "ready BOARD VERSION panel/2" and the audio clock's state ("audio on" or
+// "ready BOARD VERSION panel/3" and the audio clock's state ("audio on" or
 // "audio off"). The codec is a hal.PCM: Stop stops the frame clock (nothing
 // wakes the phone for audio while it is stopped), Start starts it again.
 //

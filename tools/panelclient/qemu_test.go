@@ -78,7 +78,7 @@ func TestQEMUVirtio(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Ready() != "ready qemu guest panel/2" {
+	if c.Ready() != "ready qemu guest panel/3" {
 		t.Fatalf("ready %q", c.Ready())
 	}
 	wait := func(c *Client, re string) string {
