@@ -170,13 +170,18 @@ func (v codecView) Close() error                    { v.c.close(); return nil }
 func (v codecView) Start() error                    { return v.c.startClock() }
 func (v codecView) Stop() error                     { v.c.stopClock(); return nil }
 
-// Wideband: the panel runs at 16000 samples/s, converting for an audio
-// client at 8000 (panel.md, panel/3).
+// Wideband (Server's and its Codec's): the panel runs at 16000 samples/s,
+// converting for an audio client at 8000 (panel.md, panel/3).
 func (v codecView) Wideband() bool { return true }
+
+// Wideband: see codecView.Wideband.
+func (s *Server) Wideband() bool { return true }
 
 var (
 	_ hal.PCM      = codecView{}
 	_ hal.Wideband = codecView{}
+	_ hal.PCM      = (*Server)(nil)
+	_ hal.Wideband = (*Server)(nil)
 )
 
 func (c *codec) openCodec(rate, frame int) error {

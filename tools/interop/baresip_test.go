@@ -114,9 +114,10 @@ func TestBaresipAnswers(t *testing.T) {
 // baresipLab starts the development PBX with a sim-board phone, 1001, and
 // baresip as 1003 (params: the account's parameters after auth_pass, such
 // as ";regint=0"), playing a sineHz sine and typing the command dial makes
-// of the PBX's address (nil: none). before, when set, runs between the two
+// of the PBX's address (nil: none), with the codec modules codecs loaded
+// first (BaresipOptions.Codecs). before, when set, runs between the two
 // starts. Both stop with the test, baresip's log shown on failure.
-func baresipLab(ctx context.Context, t *testing.T, params string, sineHz int, before func(*lab.Lab), dial func(pbx string) string) (*lab.Lab, *Baresip) {
+func baresipLab(ctx context.Context, t *testing.T, params string, sineHz int, before func(*lab.Lab), dial func(pbx string) string, codecs ...string) (*lab.Lab, *Baresip) {
 	t.Helper()
 	bin := need(t, "baresip")
 	if BaresipModules() == "" {
@@ -141,7 +142,8 @@ func baresipLab(ctx context.Context, t *testing.T, params string, sineHz int, be
 		Account:  fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003%s", l.PBX.Addr(), params),
 		SineHz:   sineHz,
 		Lifetime: 50 * time.Second,
-		Commands: commands})
+		Commands: commands,
+		Codecs:   codecs})
 	if err != nil {
 		t.Fatal(err)
 	}
