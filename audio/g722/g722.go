@@ -278,13 +278,19 @@ func (e *Encoder) encodePair(x0, x1 int32) byte {
 
 	// Lower band: SUBTRA, QUANTL.
 	el := sat16(xl - e.lo.s)
+	// The interval m: the least of 1..29 whose upper decision level is
+	// above wd, else 30 (the levels grow with m: a binary search).
 	wd := mag(el)
-	m := int32(1)
-	for ; m < 30; m++ {
+	lo, hi := int32(1), int32(30)
+	for lo < hi {
+		m := (lo + hi) / 2
 		if wd < (q6[m]*e.lo.det)>>12 {
-			break
+			hi = m
+		} else {
+			lo = m + 1
 		}
 	}
+	m := lo
 	il := ilp[m]
 	if el < 0 {
 		il = iln[m]
