@@ -158,9 +158,12 @@ type side struct {
 }
 
 // pair returns two engines streaming to each other over 127.0.0.1.
-func pair(t testing.TB, cfg Config, codec Codec) (a, b side) {
-	for _, s := range []*side{&a, &b} {
-		e, err := NewEngine(cfg)
+func pair(t testing.TB, cfg Config, codec Codec) (a, b side) { return pairAt(t, cfg, cfg, codec) }
+
+// pairAt is pair with each side's own configuration.
+func pairAt(t testing.TB, cfgA, cfgB Config, codec Codec) (a, b side) {
+	for i, s := range []*side{&a, &b} {
+		e, err := NewEngine([]Config{cfgA, cfgB}[i])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,26 +11,6 @@ import (
 	"github.com/deskphone/deskphone/audio/g722"
 )
 
-// pairAt is pair with each side's own configuration.
-func pairAt(t testing.TB, cfgA, cfgB Config, codec Codec) (a, b side) {
-	for i, s := range []*side{&a, &b} {
-		e, err := NewEngine([]Config{cfgA, cfgB}[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		*s = side{e: e, conn: listen(t), recv: notify(e)}
-	}
-	if err := a.e.StartStream(a.conn, b.conn.LocalAddr().(*net.UDPAddr), codec); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.e.StartStream(b.conn, a.conn.LocalAddr().(*net.UDPAddr), codec); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.e.StopStream)
-	t.Cleanup(b.e.StopStream)
-	return a, b
-}
-
 // TestWideband: A's microphone carries 1 kHz and 6 kHz; B's earpiece gets
 // 1 kHz in every combination, and 6 kHz only when the codec is G.722 and
 // both devices run at 16 kHz (G.711, or a narrowband device at either

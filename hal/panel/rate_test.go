@@ -6,18 +6,13 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/audio/tone"
 )
 
-// level is the Goertzel power of freq relative to a full-scale sine.
-func level(s []int16, freq float64, rate int) float64 {
-	c := 2 * math.Cos(2*math.Pi*freq/float64(rate))
-	var s1, s2 float64
-	for _, x := range s {
-		s1, s2 = float64(x)+c*s1-s2, s1
-	}
-	a := 2 / (float64(len(s)) * 32767)
-	return (s1*s1 + s2*s2 - c*s1*s2) * a * a
-}
+// level is the Goertzel power of freq relative to a full-scale sine (the
+// media engine's measure; a test may borrow it).
+var level = tone.Level
 
 // TestAudioRate (panel/3): a phone whose codec runs at 16000 samples/s
 // streams 8000 to a client that does not ask (panel/1 and panel/2

@@ -112,28 +112,7 @@ func TestBaresipG722(t *testing.T) {
 				t.Errorf("the phone did not hear baresip's %.0f Hz through G.722 (level %.4f)", wideFromBaresip, heard)
 			}
 			// The other way: baresip's decoded audio.
-			wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
-			err = b.WaitLog(wctx, regexp.MustCompile(`audio: destroyed`))
-			wcancel()
-			if err != nil {
-				t.Fatal(err)
-			}
-			dec := ""
-			for _, f := range b.Dumps() {
-				if strings.HasSuffix(f, "-dec.wav") {
-					dec = f
-				}
-			}
-			if dec == "" {
-				t.Fatalf("no decode dump among %v", b.Dumps())
-			}
-			rx, drate, err := ReadWAV(dec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := 2 * drate; len(rx) > n {
-				rx = rx[len(rx)-n:]
-			}
+			rx, drate := baresipDecoded(ctx, t, b)
 			got := audio.ToneLevel(rx, wideFromPhone, drate)
 			t.Logf("baresip decoded %d samples at %d Hz: %.0f Hz level %.3f", len(rx), drate, wideFromPhone, got)
 			if drate != 16000 || got < lab.MinLevel {

@@ -82,8 +82,20 @@ func TestBaresipAnswers(t *testing.T) {
 	}
 	// The other way: what baresip decoded (its sndfile dump) holds the
 	// phone's 1000 Hz.
-	wctx, wcancel = context.WithTimeout(ctx, 5*time.Second)
-	err = b.WaitLog(wctx, regexp.MustCompile(`audio: destroyed`))
+	rx, rate := baresipDecoded(ctx, t, b)
+	got, wrong := audio.ToneLevel(rx, lab.ToneAtoB, rate), audio.ToneLevel(rx, sine, rate)
+	t.Logf("baresip decoded %d samples at %d Hz: 1000 Hz level %.3f, %.0f Hz level %.3f", len(rx), rate, got, sine, wrong)
+	if got < lab.MinLevel || got < 10*wrong {
+		t.Fatalf("baresip did not receive the phone's 1000 Hz (level %.3f)", got)
+	}
+}
+
+// baresipDecoded waits for baresip's call to end and returns the last 2 s
+// of what it decoded (its sndfile dump) and their rate.
+func baresipDecoded(ctx context.Context, t *testing.T, b *Baresip) ([]int16, int) {
+	t.Helper()
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	err := b.WaitLog(wctx, regexp.MustCompile(`audio: destroyed`))
 	wcancel()
 	if err != nil {
 		t.Fatal(err)
@@ -104,11 +116,7 @@ func TestBaresipAnswers(t *testing.T) {
 	if n := 2 * rate; len(rx) > n {
 		rx = rx[len(rx)-n:]
 	}
-	got, wrong := audio.ToneLevel(rx, lab.ToneAtoB, rate), audio.ToneLevel(rx, sine, rate)
-	t.Logf("baresip decoded %d samples at %d Hz: 1000 Hz level %.3f, %.0f Hz level %.3f", len(rx), rate, got, sine, wrong)
-	if got < lab.MinLevel || got < 10*wrong {
-		t.Fatalf("baresip did not receive the phone's 1000 Hz (level %.3f)", got)
-	}
+	return rx, rate
 }
 
 // baresipLab starts the development PBX with a sim-board phone, 1001, and

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/hal"
 	"github.com/deskphone/deskphone/hal/panel"
 )
@@ -245,17 +246,7 @@ func TestSetRate(t *testing.T) {
 	if len(got) < 4000 {
 		t.Fatalf("recorded %d samples in 0.5 s", len(got))
 	}
-	if l := level(got, 6000, WideRate); l < 0.03 {
+	if l := audio.ToneLevel(got, 6000, WideRate); l < 0.03 {
 		t.Fatalf("6 kHz at %.4f, want about 0.06", l)
 	}
-}
-
-func level(s []int16, freq float64, rate int) float64 {
-	k := 2 * math.Cos(2*math.Pi*freq/float64(rate))
-	var s1, s2 float64
-	for _, x := range s {
-		s1, s2 = float64(x)+k*s1-s2, s1
-	}
-	a := 2 / (float64(len(s)) * 32767)
-	return (s1*s1 + s2*s2 - k*s1*s2) * a * a
 }
