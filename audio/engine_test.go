@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/deskphone/deskphone/audio/g711"
+	"github.com/deskphone/deskphone/audio/g722"
 )
 
 const deadline = 5 * time.Second
@@ -259,11 +260,16 @@ func TestToneMixedOverFarEnd(t *testing.T) {
 	}
 }
 
-// TestWire checks the packets an engine sends, bit for bit.
+// TestWire checks the packets an engine sends, bit for bit: G.722's on a
+// 16 kHz engine too, payload type 9, 160 octets a 20 ms frame (our
+// encoder's, fresh at each stream's start) and the timestamp advancing 160
+// a packet, the 8000 Hz clock of RFC 3551 4.5.2 although it samples at 16
+// kHz.
 func TestWire(t *testing.T) {
-	for _, codec := range []Codec{PCMU, PCMA} {
+	for _, codec := range []Codec{PCMU, PCMA, G722} {
 		t.Run(codec.String(), func(t *testing.T) {
-			e, err := NewEngine(Config{})
+			rate := codec.Rate()
+			e, err := NewEngine(Config{Rate: rate})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -273,12 +279,13 @@ func TestWire(t *testing.T) {
 				if err := e.StartStream(conn, sink.LocalAddr().(*net.UDPAddr), codec); err != nil {
 					t.Fatal(err)
 				}
-				mic, ear := make([]int16, 160), make([]int16, 160)
+				mic, ear := make([]int16, e.FrameSamples()), make([]int16, e.FrameSamples())
 				var ph float64
 				var first rtp.Packet
 				buf := make([]byte, 1500)
+				enc := g722.NewEncoder()
 				for i := range 5 {
-					Sine(mic, 700, 0.8, 8000, &ph)
+					Sine(mic, 700, 0.8, rate, &ph)
 					e.Process(mic, ear)
 					sink.SetReadDeadline(time.Now().Add(deadline))
 					n, _, err := sink.ReadFromUDP(buf)
@@ -294,10 +301,13 @@ func TestWire(t *testing.T) {
 						ssrcs = append(ssrcs, p.SSRC)
 					}
 					want := make([]byte, 160)
-					if codec == PCMU {
+					switch codec {
+					case PCMU:
 						g711.EncodeUlaw(want, mic)
-					} else {
+					case PCMA:
 						g711.EncodeAlaw(want, mic)
+					default:
+						enc.Encode(want, mic)
 					}
 					if p.Version != 2 || p.PayloadType != codec.PayloadType() || p.Marker != (i == 0) ||
 						p.SSRC != first.SSRC || p.SequenceNumber != first.SequenceNumber+uint16(i) ||

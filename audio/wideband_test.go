@@ -1,14 +1,9 @@
 package audio
 
 import (
-	"net"
 	"testing"
-	"time"
-
-	"github.com/pion/rtp"
 
 	"github.com/deskphone/deskphone/audio/dtmf"
-	"github.com/deskphone/deskphone/audio/g722"
 )
 
 // TestWideband: A's microphone carries 1 kHz and 6 kHz; B's earpiece gets
@@ -77,49 +72,6 @@ func TestWideband(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestWireG722 checks G.722's packets bit for bit: payload type 9, 160
-// octets a 20 ms frame (our encoder's, fresh at the stream's start) and
-// the timestamp advancing 160 a packet, the 8000 Hz clock of RFC 3551
-// 4.5.2 although the codec samples at 16 kHz.
-func TestWireG722(t *testing.T) {
-	e, err := NewEngine(Config{Rate: 16000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, sink := listen(t), listen(t)
-	if err := e.StartStream(conn, sink.LocalAddr().(*net.UDPAddr), G722); err != nil {
-		t.Fatal(err)
-	}
-	defer e.StopStream()
-	enc := g722.NewEncoder()
-	mic, ear := make([]int16, 320), make([]int16, 320)
-	var ph float64
-	var first rtp.Packet
-	buf := make([]byte, 1500)
-	for i := range 5 {
-		Sine(mic, 5000, 0.5, 16000, &ph)
-		e.Process(mic, ear)
-		sink.SetReadDeadline(time.Now().Add(deadline))
-		n, _, err := sink.ReadFromUDP(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p rtp.Packet
-		if err := p.Unmarshal(buf[:n]); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			first = p
-		}
-		want := make([]byte, 160)
-		enc.Encode(want, mic)
-		if p.PayloadType != 9 || p.Marker != (i == 0) || p.SequenceNumber != first.SequenceNumber+uint16(i) ||
-			p.Timestamp != first.Timestamp+uint32(160*i) || string(p.Payload) != string(want) {
-			t.Fatalf("packet %d: %+v, %d octets (want 160, our encoder's)", i, p.Header, len(p.Payload))
-		}
 	}
 }
 

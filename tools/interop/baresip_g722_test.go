@@ -75,19 +75,7 @@ func TestBaresipG722(t *testing.T) {
 					t.Fatal(err)
 				}
 			} else {
-				wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-				err := b.WaitLog(wctx, regexp.MustCompile(`(?i)1003@127\.0\.0\.1.*200 OK`))
-				wcancel()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := ph.Panel.Send("hook off"); err != nil {
-					t.Fatal(err)
-				}
-				wait(`^tone dial$`)
-				if err := ph.Panel.Send("dial 1003"); err != nil {
-					t.Fatal(err)
-				}
+				dialBaresip(ctx, t, ph, b, wait)
 			}
 			wait(`^phone connected$`)
 			playCtx, stop := context.WithCancel(ctx)

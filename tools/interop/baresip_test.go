@@ -24,12 +24,6 @@ func TestBaresipAnswers(t *testing.T) {
 	if _, err := l.WaitRegistered(ctx); err != nil {
 		t.Fatal(err)
 	}
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	err := b.WaitLog(wctx, regexp.MustCompile(`(?i)1003@127\.0\.0\.1.*200 OK`))
-	wcancel()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ph := l.Phones[0]
 	mark := ph.Panel.Mark()
 	wait := func(re string) {
@@ -38,13 +32,7 @@ func TestBaresipAnswers(t *testing.T) {
 			t.Fatalf("waiting for %q: %v", re, err)
 		}
 	}
-	if err := ph.Panel.Send("hook off"); err != nil {
-		t.Fatal(err)
-	}
-	wait(`^tone dial$`)
-	if err := ph.Panel.Send("dial 1003"); err != nil {
-		t.Fatal(err)
-	}
+	dialBaresip(ctx, t, ph, b, wait)
 	wait(`^phone connected$`)
 	playCtx, stop := context.WithCancel(ctx)
 	go ph.Panel.PlayTone(playCtx, lab.ToneAtoB, 9830)
@@ -87,6 +75,25 @@ func TestBaresipAnswers(t *testing.T) {
 	t.Logf("baresip decoded %d samples at %d Hz: 1000 Hz level %.3f, %.0f Hz level %.3f", len(rx), rate, got, sine, wrong)
 	if got < lab.MinLevel || got < 10*wrong {
 		t.Fatalf("baresip did not receive the phone's 1000 Hz (level %.3f)", got)
+	}
+}
+
+// dialBaresip has the phone call baresip (1003) once baresip has
+// registered: hook off, dial tone (wait waits for a panel line), dial.
+func dialBaresip(ctx context.Context, t *testing.T, ph *lab.Phone, b *Baresip, wait func(re string)) {
+	t.Helper()
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	err := b.WaitLog(wctx, regexp.MustCompile(`(?i)1003@127\.0\.0\.1.*200 OK`))
+	wcancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ph.Panel.Send("hook off"); err != nil {
+		t.Fatal(err)
+	}
+	wait(`^tone dial$`)
+	if err := ph.Panel.Send("dial 1003"); err != nil {
+		t.Fatal(err)
 	}
 }
 
