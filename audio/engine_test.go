@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,41 +69,44 @@ func TestToneIntoEar(t *testing.T) {
 		{"eu", "dial", []float64{425}, 350},
 	}
 	for _, tt := range tests {
-		t.Run(tt.locale+"/"+tt.tone, func(t *testing.T) {
-			e, err := NewEngine(Config{Locale: tt.locale})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.SetTone(tt.tone); err != nil {
-				t.Fatal(err)
-			}
-			// 100 ms of ear audio, in frames, to resolve 10 Hz.
-			ear := make([]int16, 800)
-			mic := make([]int16, 160)
-			for i := 0; i < len(ear); i += 160 {
-				e.Process(mic, ear[i:i+160])
-			}
-			for _, f := range tt.freqs {
-				if l := ToneLevel(ear, f, 8000); l < 1e-3 {
-					t.Errorf("level at %v Hz = %v", f, l)
+		for _, rate := range []int{8000, 16000} { // narrowband and wideband engines
+			t.Run(tt.locale+"/"+tt.tone+"/"+strconv.Itoa(rate), func(t *testing.T) {
+				e, err := NewEngine(Config{Locale: tt.locale, Rate: rate})
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if l := ToneLevel(ear, tt.absent, 8000); l > 1e-4 {
-				t.Errorf("level at %v Hz = %v, want none", tt.absent, l)
-			}
-			if e.Tone() != tt.tone {
-				t.Errorf("Tone() = %q", e.Tone())
-			}
-			if err := e.SetTone("none"); err != nil {
-				t.Fatal(err)
-			}
-			e.Process(mic, ear[:160])
-			for _, v := range ear[:160] {
-				if v != 0 {
-					t.Fatal("tone none: ear not silent")
+				if err := e.SetTone(tt.tone); err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
+				// 100 ms of ear audio, in frames, to resolve 10 Hz.
+				n := e.FrameSamples()
+				ear := make([]int16, 5*n)
+				mic := make([]int16, n)
+				for i := 0; i < len(ear); i += n {
+					e.Process(mic, ear[i:i+n])
+				}
+				for _, f := range tt.freqs {
+					if l := ToneLevel(ear, f, rate); l < 1e-3 {
+						t.Errorf("level at %v Hz = %v", f, l)
+					}
+				}
+				if l := ToneLevel(ear, tt.absent, rate); l > 1e-4 {
+					t.Errorf("level at %v Hz = %v, want none", tt.absent, l)
+				}
+				if e.Tone() != tt.tone {
+					t.Errorf("Tone() = %q", e.Tone())
+				}
+				if err := e.SetTone("none"); err != nil {
+					t.Fatal(err)
+				}
+				e.Process(mic, ear[:n])
+				for _, v := range ear[:n] {
+					if v != 0 {
+						t.Fatal("tone none: ear not silent")
+					}
+				}
+			})
+		}
 	}
 	e, _ := NewEngine(Config{})
 	if err := e.SetTone("howler"); err == nil || !strings.HasPrefix(err.Error(), "audio: ") {
