@@ -126,9 +126,10 @@ func Run(ctx context.Context, o Options) error {
 	// PollReceive: the audio loop's Process reads the RTP sockets itself,
 	// one wake-up a frame (DESIGN.md, "Wake-ups").
 	// The engine runs at the codec's rate: 16000 (wideband) where the
-	// codec takes it, else 8000, G.711's rate, byte for byte.
+	// codec takes it and audio.wideband is on, else 8000, G.711's rate,
+	// byte for byte.
 	rate := 8000
-	if w, ok := f.codec.(hal.Wideband); ok && w.Wideband() {
+	if w, ok := f.codec.(hal.Wideband); ok && w.Wideband() && cfg.Wideband {
 		rate = 16000
 	}
 	eng, err := audio.NewEngine(audio.Config{Rate: rate, Ptime: cfg.Ptime, Locale: cfg.TonesLocale, PollReceive: true})

@@ -41,6 +41,7 @@ type Config struct {
 	RTPPortMax      int            // rtp.port_max
 	Codecs          []string       // audio.codecs, upper case, in order of preference
 	Ptime           int            // audio.ptime, ms
+	Wideband        bool           // audio.wideband: the handset at 16 kHz where it can
 	NoAnswerSeconds int            // call.noanswer_seconds
 	RingSeconds     int            // call.ring_seconds
 	ForwardNoAnswer string         // call.forward_noanswer

@@ -11,7 +11,7 @@ func TestDefault(t *testing.T) {
 	c := Default()
 	want := Config{
 		SIPPort: 5060, TrustedOnly: true, SessionExpires: 1800, RTPPortMin: 10000, RTPPortMax: 10999,
-		Codecs: []string{"G722", "PCMU", "PCMA"}, Ptime: 20, NoAnswerSeconds: 20, RingSeconds: 180,
+		Codecs: []string{"G722", "PCMU", "PCMA"}, Ptime: 20, Wideband: true, NoAnswerSeconds: 20, RingSeconds: 180,
 		TonesLocale: "us", ResyncMinutes: 1440,
 		InterdigitSeconds: 5, PoundSends: true, HistorySize: 20, CallWaiting: true,
 	}
@@ -53,12 +53,12 @@ func TestParse(t *testing.T) {
 		{"session timers", "sip.session_expires=90", func(c Config) bool { return c.SessionExpires == 90 && Default().SessionExpires == 1800 }, 0},
 		{"100rel", "sip.100rel = on\n", func(c Config) bool { return c.Reliable100rel }, 0},
 		{"100rel off by default", "sip.port = 5070\n", func(c Config) bool { return !c.Reliable100rel }, 0},
-		{"global keys", "rtp.port_min=20000\nrtp.port_max=20009\naudio.codecs= pcma , PCMU\naudio.ptime=30\n" +
+		{"global keys", "rtp.port_min=20000\nrtp.port_max=20009\naudio.codecs= pcma , PCMU\naudio.ptime=30\naudio.wideband=off\n" +
 			"call.noanswer_seconds=5\ncall.ring_seconds=90\ncall.forward_noanswer=8000\ncall.forward_busy=sip:vm@pbx\ncall.forward_always=1002\n" +
 			"voicemail.number=8000\ntones.locale=DE\nprovision.resync_minutes=0\nnat.public_address=10.0.2.2\n",
 			func(c Config) bool {
 				return c.RTPPortMin == 20000 && c.RTPPortMax == 20009 && reflect.DeepEqual(c.Codecs, []string{"PCMA", "PCMU"}) &&
-					c.Ptime == 30 && c.NoAnswerSeconds == 5 && c.RingSeconds == 90 && c.ForwardNoAnswer == "8000" && c.ForwardBusy == "sip:vm@pbx" &&
+					c.Ptime == 30 && !c.Wideband && c.NoAnswerSeconds == 5 && c.RingSeconds == 90 && c.ForwardNoAnswer == "8000" && c.ForwardBusy == "sip:vm@pbx" &&
 					c.ForwardAlways == "1002" && c.VoicemailNumber == "8000" && c.TonesLocale == "de" && c.ResyncMinutes == 0 &&
 					c.PublicAddress == "10.0.2.2"
 			}, 0},

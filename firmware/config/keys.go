@@ -159,6 +159,13 @@ func buildKeys() []key {
 				return nil
 			},
 			get: func(c Config) string { return strconv.Itoa(c.Ptime) }},
+		// audio.wideband: run the handset (the codec chip, the panel) at
+		// 16 kHz where it can, for G.722; off keeps it at 8 kHz, where a
+		// G.711 call is the narrowband path byte for byte and a G.722 call
+		// is resampled to 8 kHz at its codec.
+		key{name: "audio.wideband", def: "on", help: "run the handset at 16 kHz where the codec or panel can, for G.722 (on/off); off: 8 kHz, G.711 calls unresampled, G.722 calls heard narrowband",
+			set: func(c *Config, v string) error { return setBool(&c.Wideband, v) },
+			get: func(c Config) string { return onOff(c.Wideband) }},
 		// call.noanswer_seconds: ringing time before no-answer forwarding
 		// (1-600).
 		key{name: "call.noanswer_seconds", def: "20", help: "ringing time before no-answer forwarding, seconds (1-600)",
