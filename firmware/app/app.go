@@ -125,13 +125,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// PollReceive: the audio loop's Process reads the RTP sockets itself,
 	// one wake-up a frame (DESIGN.md, "Wake-ups").
-	// The engine runs at the codec's rate: 16000 (wideband) where the
-	// codec takes it and audio.wideband is on, else 8000, G.711's rate,
-	// byte for byte.
-	rate := 8000
-	if w, ok := f.codec.(hal.Wideband); ok && w.Wideband() && cfg.Wideband {
-		rate = 16000
-	}
+	rate := engineRate(f.codec, cfg)
 	eng, err := audio.NewEngine(audio.Config{Rate: rate, Ptime: cfg.Ptime, Locale: cfg.TonesLocale, PollReceive: true})
 	if err != nil {
 		// The file asked for what this engine cannot do yet (a locale
@@ -196,6 +190,16 @@ func Run(ctx context.Context, o Options) error {
 		return provision.Restart()
 	}
 	return err
+}
+
+// engineRate is the rate the engine (and the handset codec) runs at:
+// 16000 (wideband) where the codec takes it (hal.Wideband) and
+// audio.wideband is on, else 8000, G.711's rate, byte for byte.
+func engineRate(codec hal.Codec, cfg config.Config) int {
+	if w, ok := codec.(hal.Wideband); ok && w.Wideband() && cfg.Wideband {
+		return 16000
+	}
+	return 8000
 }
 
 // idleFrames is how many frames the engines stay inactive before the
