@@ -147,18 +147,26 @@ func (b *band) adapt(d int32) {
 	p := sat16(d + b.sz) // PARREC
 	r := sat16(b.s + d)  // RECONS
 
-	// UPZERO: sign-sign update with leakage 1-2^-8 (32640/32768).
+	// UPZERO (sign-sign update with leakage 1-2^-8, 32640/32768: +128
+	// when d and the difference i+1 back have one sign, zero counting as
+	// positive, -128 when not, nothing when d is 0), the delay line of
+	// the differences (DELAYA) and FILTEZ over the updated ones, in one
+	// pass. FILTEZ doubles each difference without saturating: |d| is at
+	// most 10228 (the lower band's largest DETL, 16384, times QM4's
+	// largest 20456, over 2^15; the higher band's at most 3704), so 2d
+	// fits in 16 bits.
+	var sz int32
+	in := d
 	for i := range b.b {
-		var wd int32
+		bi := (b.b[i] * 32640) >> 15
 		if d != 0 {
-			if (d < 0) == (b.d[i] < 0) {
-				wd = 128
-			} else {
-				wd = -128
-			}
+			bi += 128 + 256*((d^b.d[i])>>31) // (d^di)>>31: -1 when the signs differ
 		}
-		b.b[i] = (b.b[i]*32640)>>15 + wd
+		b.b[i] = bi
+		b.d[i], in = in, b.d[i]
+		sz += (bi * (b.d[i] + b.d[i])) >> 15
 	}
+	b.sz = sat16(sz)
 
 	// UPPOL2 and UPPOL1: the signs compare p with its last two values
 	// (zero counts as positive, the sign bit's reading).
@@ -184,19 +192,11 @@ func (b *band) adapt(d int32) {
 	a1 = min(max(a1, -lim), lim)
 	b.a[0], b.a[1] = a1, a2
 
-	// The delay lines.
-	copy(b.d[1:], b.d[:5])
-	b.d[0] = d
+	// The other delay lines; FILTEP and PREDIC: the estimate of the
+	// next sample.
 	b.p[1], b.p[0] = b.p[0], p
 	b.r[1], b.r[0] = b.r[0], r
-
-	// FILTEP, FILTEZ, PREDIC: the estimate of the next sample.
 	sp := (b.a[0]*sat16(b.r[0]+b.r[0]))>>15 + (b.a[1]*sat16(b.r[1]+b.r[1]))>>15
-	var sz int32
-	for i := range b.b {
-		sz += (b.b[i] * sat16(b.d[i]+b.d[i])) >> 15
-	}
-	b.sz = sat16(sz)
 	b.s = sat16(sp + b.sz)
 }
 
@@ -229,7 +229,11 @@ func (b *band) reset(shift int32) {
 // Encoder is a G.722 encoder's state. Its zero value is not ready: use
 // NewEncoder or Reset.
 type Encoder struct {
-	x      [24]int32 // the QMF's input, newest last
+	// x is the QMF's last 24 inputs, newest first, from x[xi]: each is
+	// written twice (at i and i+24), so the window is always contiguous
+	// and nothing is shifted.
+	x      [48]int32
+	xi     int
 	lo, hi band
 }
 
@@ -243,7 +247,7 @@ func NewEncoder() *Encoder {
 // Reset puts the encoder in the Recommendation's initial state (a new
 // stream).
 func (e *Encoder) Reset() {
-	e.x = [24]int32{}
+	e.x, e.xi = [48]int32{}, 0
 	e.lo.reset(8)
 	e.hi.reset(10)
 }
@@ -263,15 +267,19 @@ func (e *Encoder) Encode(dst []byte, src []int16) int {
 // encodePair is the transmit QMF and both sub-band encoders for the
 // samples x0 (earlier) and x1.
 func (e *Encoder) encodePair(x0, x1 int32) byte {
-	copy(e.x[:], e.x[2:])
-	e.x[22], e.x[23] = x0, x1
+	if e.xi -= 2; e.xi < 0 {
+		e.xi = 22
+	}
+	i := e.xi
+	e.x[i], e.x[i+1], e.x[i+24], e.x[i+25] = x1, x0, x1, x0
+	w := (*[24]int32)(e.x[i : i+24]) // w[k]: the input k samples back
 	// xA sums the even coefficients over the newest sample and every
 	// second before it, xB the odd ones over the others (the QMF's
 	// polyphase halves).
 	var xa, xb int32
-	for i := range 12 {
-		xa += qmf[2*i] * e.x[23-2*i]
-		xb += qmf[2*i+1] * e.x[22-2*i]
+	for k := 0; k < 24; k += 2 {
+		xa += qmf[k] * w[k]
+		xb += qmf[k+1] * w[k+1]
 	}
 	xl := limit((xa + xb) >> 14)
 	xh := limit((xa - xb) >> 14)
@@ -314,7 +322,10 @@ func (e *Encoder) encodePair(x0, x1 int32) byte {
 // Decoder is a G.722 decoder's state (64 kbit/s mode). Its zero value is
 // not ready: use NewDecoder or Reset.
 type Decoder struct {
-	xd, xs [12]int32 // the receive QMF's inputs rl-rh and rl+rh, newest first
+	// xd and xs are the receive QMF's last 12 inputs rl-rh and rl+rh,
+	// newest first from xi, each written twice (as Encoder.x).
+	xd, xs [24]int32
+	xi     int
 	lo, hi band
 }
 
@@ -327,7 +338,7 @@ func NewDecoder() *Decoder {
 
 // Reset puts the decoder in the initial state (a new stream).
 func (d *Decoder) Reset() {
-	d.xd, d.xs = [12]int32{}, [12]int32{}
+	d.xd, d.xs, d.xi = [24]int32{}, [24]int32{}, 0
 	d.lo.reset(8)
 	d.hi.reset(10)
 }
@@ -358,13 +369,17 @@ func (d *Decoder) decodeOctet(c byte) (int16, int16) {
 	d.hi.adapt(dh)
 
 	// Receive QMF.
-	copy(d.xd[1:], d.xd[:11])
-	copy(d.xs[1:], d.xs[:11])
-	d.xd[0], d.xs[0] = rl-rh, rl+rh
+	if d.xi--; d.xi < 0 {
+		d.xi = 11
+	}
+	i := d.xi
+	d.xd[i], d.xd[i+12] = rl-rh, rl-rh
+	d.xs[i], d.xs[i+12] = rl+rh, rl+rh
+	xd, xs := (*[12]int32)(d.xd[i:i+12]), (*[12]int32)(d.xs[i:i+12])
 	var y0, y1 int32
-	for i := range 12 {
-		y0 += qmf[2*i] * d.xd[i]
-		y1 += qmf[2*i+1] * d.xs[i]
+	for k := range 12 {
+		y0 += qmf[2*k] * xd[k]
+		y1 += qmf[2*k+1] * xs[k]
 	}
 	return int16(sat16(y0 >> 11)), int16(sat16(y1 >> 11))
 }
