@@ -60,6 +60,18 @@ func newConfRig(t *testing.T, rateA, rateB, rateC int, ca, cb Codec, fill func(r
 	return r
 }
 
+// run steps the conference until the jitter buffers settle, then 100
+// frames more, which must not allocate.
+func (r *confRig) run(t *testing.T) {
+	t.Helper()
+	for range 30 {
+		r.step()
+	}
+	if n := testing.AllocsPerRun(100, r.step); n != 0 {
+		t.Fatalf("allocs per frame %v", n)
+	}
+}
+
 // TestConference: the user (C) holds calls to A and B and joins them: C
 // hears A's 600 Hz and B's 1400 Hz; A hears C's 1000 Hz and B's 1400 Hz;
 // B hears C's 1000 Hz and A's 600 Hz; with no allocation per frame.
@@ -73,12 +85,7 @@ func TestConference(t *testing.T) {
 	if _, err := NewConference(r.c1, r.c1); err == nil {
 		t.Fatal("conference with itself")
 	}
-	for range 30 {
-		r.step()
-	}
-	if n := testing.AllocsPerRun(100, r.step); n != 0 {
-		t.Fatalf("allocs per frame %v", n)
-	}
+	r.run(t)
 	earA, earB, earC := r.earA, r.earB, r.earC
 	lv := func(s []int16, f float64) float64 { return ToneLevel(s, f, 8000) }
 	t.Logf("C hears 600 %.3f 1400 %.3f; A hears 1000 %.3f 1400 %.3f; B hears 1000 %.3f 600 %.3f",
@@ -117,12 +124,7 @@ func TestConferenceWideNarrow(t *testing.T) {
 	if _, err := NewConference(r.c1, r.eb); err == nil {
 		t.Fatal("conference of a 16 kHz and an 8 kHz engine")
 	}
-	for range 30 {
-		r.step()
-	}
-	if n := testing.AllocsPerRun(100, r.step); n != 0 {
-		t.Fatalf("allocs per frame %v", n)
-	}
+	r.run(t)
 	earA, earB, earC := r.earA, r.earB, r.earC
 	wl := func(s []int16, f float64) float64 { return ToneLevel(s, f, 16000) }
 	nl := func(s []int16, f float64) float64 { return ToneLevel(s, f, 8000) }
