@@ -10,18 +10,21 @@ import (
 	zaf "github.com/zaf/g711"
 
 	"github.com/deskphone/deskphone/audio/g711"
+	"github.com/deskphone/deskphone/audio/g722"
 )
 
-// BenchmarkFrame moves one 20 ms PCMU frame each way (encode and packetise
+// BenchmarkFrame moves one 20 ms frame each way (encode and packetise
 // the microphone frame; parse a packet and decode it for the earpiece),
 // without sockets:
 //
-//   - engine: the Engine's own path: table G.711, MarshalTo into its
+//   - engine: the Engine's own path (PCMU on an 8 kHz engine; engine-G722:
+//     G.722 on a 16 kHz one; engine-PCMU-16k: PCMU resampled on a 16 kHz
+//     one): table G.711 or G.722's coder, MarshalTo into its
 //     buffer, Unmarshal into a reused packet, the jitter buffer and the
 //     mutex, as Process and the reader run it; engine-srtp the same with
 //     SRTP both ways (srtp.go).
 //   - core: the floor of that: table G.711 and pion's MarshalTo/Unmarshal
-//     into reused buffers, no jitter buffer.
+//     into reused buffers, no jitter buffer (core-G722: G.722's).
 //   - convenience: zaf's slice API (EncodeUlaw/DecodeUlaw) and pion's
 //     allocating Marshal and a new Packet per Unmarshal.
 func BenchmarkFrame(b *testing.B) {
@@ -30,74 +33,29 @@ func BenchmarkFrame(b *testing.B) {
 	Sine(mic, 1000, 0.5, 8000, &ph)
 	ear := make([]int16, 160)
 
-	engine := func(b *testing.B, protect bool) {
-		e, err := NewEngine(Config{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		e.s = stream{up: true, codec: PCMU, seq: 1, opts: StreamOptions{Source: SourceAny, DTMFPayloadType: 101}}
-		e.txPkt.PayloadType = 0
-		if protect {
-			// The engine talks to itself: one key both ways.
-			k, _ := testKeys(AESCM128SHA1_80)
-			if e.s.srtp, err = newSRTPPair(&SRTPKeys{Profile: k.Profile, Local: k.Local, Remote: k.Local}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		var rx rtp.Packet
-		rx.CSRC = make([]uint32, 0, 15)
-		// packet is what send puts on the wire: protected with SRTP.
-		packet := func() []byte {
-			e.mu.Lock()
-			defer e.mu.Unlock()
-			pkt := e.packet(mic)
-			if protect {
-				pkt, _ = e.protectRTP(pkt)
-			}
-			return pkt
-		}
-		// One packet ahead, so playout starts at the target of two frames.
-		e.receive(&rx, packet(), netip.AddrPort{})
-		e.receive(&rx, packet(), netip.AddrPort{}) // validates the source (RFC 3550 A.1)
-		b.ReportAllocs()
-		at := time.Now() // the reader stamps arrivals with its read
-		for b.Loop() {
-			pkt := packet()
-			at = at.Add(20 * time.Millisecond)
-			e.receiveAt(&rx, pkt, netip.AddrPort{}, at)
-			e.mu.Lock()
-			e.playout(ear)
-			e.mu.Unlock()
-		}
-		if st := e.Stats(); st.Concealed != 0 || st.Unauthenticated != 0 || ToneLevel(ear, 1000, 8000) < 0.2 {
-			b.Fatalf("the earpiece did not get the frames: level %v, %+v", ToneLevel(ear, 1000, 8000), st)
-		}
-	}
-	b.Run("engine", func(b *testing.B) { engine(b, false) })
+	b.Run("engine", func(b *testing.B) { benchEngine(b, 8000, PCMU, false) })
 	// engine-srtp: the same with SRTP (AES_CM_128_HMAC_SHA1_80) each way:
 	// EncryptRTP and DecryptRTP into the engine's buffers.
-	b.Run("engine-srtp", func(b *testing.B) { engine(b, true) })
+	b.Run("engine-srtp", func(b *testing.B) { benchEngine(b, 8000, PCMU, true) })
+	// Wideband, side by side: G.722 on a 16 kHz engine, and G.711 on one
+	// (resampled at the codec, as a G.711 call on a wideband phone).
+	b.Run("engine-G722", func(b *testing.B) { benchEngine(b, 16000, G722, false) })
+	b.Run("engine-PCMU-16k", func(b *testing.B) { benchEngine(b, 16000, PCMU, false) })
 
 	b.Run("core", func(b *testing.B) {
-		payload := make([]byte, 160)
-		buf := make([]byte, 1500)
-		tx := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1}, Payload: payload}
-		var rx rtp.Packet
-		b.ReportAllocs()
-		for b.Loop() {
-			g711.EncodeUlaw(payload, mic)
-			tx.SequenceNumber++
-			tx.Timestamp += 160
-			n, err := tx.MarshalTo(buf)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := rx.Unmarshal(buf[:n]); err != nil {
-				b.Fatal(err)
-			}
-			g711.DecodeUlaw(ear, rx.Payload)
-		}
+		benchCore(b, 0, func(p []byte) { g711.EncodeUlaw(p, mic) }, func(p []byte) { g711.DecodeUlaw(ear, p) })
 		if ToneLevel(ear, 1000, 8000) < 0.2 {
+			b.Fatal("no tone out")
+		}
+	})
+
+	b.Run("core-G722", func(b *testing.B) {
+		wmic, wear := make([]int16, 320), make([]int16, 320)
+		var ph float64
+		Sine(wmic, 1000, 0.5, 16000, &ph)
+		enc, dec := g722.NewEncoder(), g722.NewDecoder()
+		benchCore(b, 9, func(p []byte) { enc.Encode(p, wmic) }, func(p []byte) { dec.Decode(wear, p) })
+		if ToneLevel(wear, 1000, 16000) < 0.2 {
 			b.Fatal("no tone out")
 		}
 	})
@@ -130,6 +88,81 @@ func BenchmarkFrame(b *testing.B) {
 			b.Fatal("no tone out")
 		}
 	})
+}
+
+// benchCore is BenchmarkFrame's floor: encode a 20 ms payload (160
+// octets), pion's MarshalTo and Unmarshal into reused buffers, decode.
+func benchCore(b *testing.B, pt uint8, encode, decode func(payload []byte)) {
+	payload := make([]byte, 160)
+	buf := make([]byte, 1500)
+	tx := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1, PayloadType: pt}, Payload: payload}
+	var rx rtp.Packet
+	b.ReportAllocs()
+	for b.Loop() {
+		encode(payload)
+		tx.SequenceNumber++
+		tx.Timestamp += 160
+		n, err := tx.MarshalTo(buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := rx.Unmarshal(buf[:n]); err != nil {
+			b.Fatal(err)
+		}
+		decode(rx.Payload)
+	}
+}
+
+// benchEngine is BenchmarkFrame's engine path on an engine at rate with
+// codec: a 1 kHz tone through packet, receive and playout.
+func benchEngine(b *testing.B, rate int, codec Codec, protect bool) {
+	e, err := NewEngine(Config{Rate: rate})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mic, ear := make([]int16, e.FrameSamples()), make([]int16, e.FrameSamples())
+	var ph float64
+	Sine(mic, 1000, 0.5, rate, &ph)
+	e.s = stream{up: true, codec: codec, seq: 1, opts: StreamOptions{Source: SourceAny, DTMFPayloadType: 101}}
+	e.txPkt.PayloadType = codec.PayloadType()
+	e.coder.reset(codec)
+	if protect {
+		// The engine talks to itself: one key both ways.
+		k, _ := testKeys(AESCM128SHA1_80)
+		if e.s.srtp, err = newSRTPPair(&SRTPKeys{Profile: k.Profile, Local: k.Local, Remote: k.Local}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var rx rtp.Packet
+	rx.CSRC = make([]uint32, 0, 15)
+	// packet is what send puts on the wire: protected with SRTP.
+	packet := func() []byte {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		pkt := e.packet(mic)
+		if protect {
+			pkt, _ = e.protectRTP(pkt)
+		}
+		return pkt
+	}
+	// One packet ahead, so playout starts at the target of two frames.
+	e.receive(&rx, packet(), netip.AddrPort{})
+	e.receive(&rx, packet(), netip.AddrPort{}) // validates the source (RFC 3550 A.1)
+	b.ReportAllocs()
+	at := time.Now() // the reader stamps arrivals with its read
+	for b.Loop() {
+		pkt := packet()
+		at = at.Add(20 * time.Millisecond)
+		e.receiveAt(&rx, pkt, netip.AddrPort{}, at)
+		e.mu.Lock()
+		e.playout(ear)
+		e.mu.Unlock()
+	}
+	// Amplitude 0.5: 0.25 once the resampler's history has filled (a
+	// few frames in: make bench runs one).
+	if st := e.Stats(); st.Concealed != 0 || st.Unauthenticated != 0 || ToneLevel(ear, 1000, rate) < 0.1 {
+		b.Fatalf("the earpiece did not get the frames: level %v, %+v", ToneLevel(ear, 1000, rate), st)
+	}
 }
 
 // BenchmarkProcessLoopback is a whole frame period of two engines in a call

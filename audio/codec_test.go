@@ -14,7 +14,9 @@ func TestCodec(t *testing.T) {
 		{"pcmu", PCMU, true, 0, "PCMU"},
 		{"PCMA", PCMA, true, 8, "PCMA"},
 		{"pcMa", PCMA, true, 8, "PCMA"},
-		{"G722", 0, false, 255, "unknown"},
+		{"G722", G722, true, 9, "G722"},
+		{"g722", G722, true, 9, "G722"},
+		{"G729", 0, false, 255, "unknown"},
 		{"", 0, false, 255, "unknown"},
 	}
 	for _, tt := range tests {

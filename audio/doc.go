@@ -1,6 +1,7 @@
-// Package audio is the phone's media engine: RTP (github.com/pion/rtp) and
-// G.711 (github.com/zaf/g711, through the table-based audio/g711) in frames
-// of 10, 20 or 30 ms between the handset codec and the network, an adaptive
+// Package audio is the phone's media engine: RTP (github.com/pion/rtp),
+// G.711 (github.com/zaf/g711, through the table-based audio/g711) and G.722
+// (audio/g722, wideband) in frames of 10, 20 or 30 ms between the handset
+// codec and the network, at 8000 or 16000 samples/s (Config.Rate), an adaptive
 // jitter buffer placing packets by timestamp (audio/jitter), G.711
 // Appendix I loss concealment (audio/plc), RFC 4733 DTMF and an in-band
 // detector (audio/dtmf), RTCP reports, the call-progress tones a caller
@@ -14,9 +15,19 @@
 // out, the frame's whole work in one wake-up. The codec is the clock: the engine has no timer of its own
 // (RTCP intervals are counted in frames).
 //
-// Send: microphone frame -> G.711 -> RTP (MarshalTo into the engine's
-// buffer) -> SRTP when StreamOptions.SRTP has keys (srtp.go; SRTCP for
-// the reports) -> UDP, or an RFC 4733 event packet while a digit is sent
+// Rates: the engine runs at Config.Rate (the device's); a stream's codec at
+// its own (G.711 8000, G.722 16000), converted at the codec where they
+// differ (internal/resample), so concealment, tones, in-band DTMF and a
+// Conference all work at the engine's rate. Every codec's RTP clock is
+// 8000 Hz (G.722's by RFC 3551 4.5.2) and so is telephone-event's: 8
+// timestamp units and 8 payload octets a millisecond, so the jitter buffer
+// is the same for all three. At 8000 a G.711 stream is the narrowband path
+// byte for byte (no resampling, no state).
+//
+// Send: microphone frame -> G.711 or G.722 -> RTP (MarshalTo into the
+// engine's buffer) -> SRTP when StreamOptions.SRTP has keys (srtp.go;
+// SRTCP for the reports) -> UDP, or an RFC 4733 event packet while a digit
+// is sent
 // (SendDTMF: the event's start timestamp on each packet, growing durations,
 // the end packet three times, the media clock running on).
 //
@@ -40,7 +51,10 @@
 // late, duplicate, concealed, partial frames, probation, rejected sources,
 // digits, RTCP, and what the far end reported (loss, jitter, round trip).
 //
-// Limits: G.711 only, at 8000 samples/s; comfort noise is white at the
+// Limits: G.711 and G.722 (64 kbit/s) only; after a lost G.722 frame the
+// decoder goes on from its state (no G.722 Appendix III/IV concealment of
+// the ADPCM state: concealment is the engine's, on the decoded audio);
+// comfort noise is white at the
 // far end's level (no spectral shaping) and is never sent (no voice
 // activity detection); RTCP carries SR/RR and SDES CNAME only (no BYE, no
 // extended reports) and runs only when StreamOptions ask for it.

@@ -21,7 +21,12 @@ import (
 
 // Config configures an Engine. Zero fields take their defaults.
 type Config struct {
-	Rate   int    // samples/s: 8000 (the default; G.711's only rate)
+	// Rate is the rate of the frames Process takes and gives, samples/s:
+	// 8000 (the default) or 16000 (wideband, for G.722). A stream whose
+	// codec runs at the other rate is resampled at the codec (a G.711
+	// call on a 16 kHz device, say); at 8000 a G.711 stream is the
+	// narrowband path byte for byte.
+	Rate   int
 	Ptime  int    // ms per frame: 10, 20 (default) or 30
 	Locale string // call-progress tones: "us" (default) or "uk"
 	// JitterMs is the jitter buffer's initial target, ms; default one
@@ -89,7 +94,8 @@ const maxPacket = 1500
 // methods are safe to call from different goroutines.
 type Engine struct {
 	cfg   Config
-	frame int // samples per frame
+	frame int // samples per frame at cfg.Rate
+	ticks int // RTP timestamp units (and payload octets) per frame
 
 	// muted replaces the microphone with silence (SetMute).
 	muted atomic.Bool
@@ -122,6 +128,7 @@ type Engine struct {
 	txBuf     []byte
 	rxPayload []byte  // frame taken from the jitter buffer
 	earBuf    []int16 // one frame for the earpiece
+	coder     coder   // the stream's codec at cfg.Rate
 	plc       *plc.Concealer
 	det       *dtmf.Detector
 
@@ -267,8 +274,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if cfg.Rate == 0 {
 		cfg.Rate = 8000
 	}
-	if cfg.Rate != 8000 {
-		return nil, fmt.Errorf("audio: rate %d: G.711 runs at 8000 samples/s", cfg.Rate)
+	if cfg.Rate != 8000 && cfg.Rate != 16000 {
+		return nil, fmt.Errorf("audio: rate %d: want 8000 or 16000 samples/s", cfg.Rate)
 	}
 	if cfg.Ptime == 0 {
 		cfg.Ptime = 20
@@ -293,11 +300,12 @@ func NewEngine(cfg Config) (*Engine, error) {
 			cfg.JitterMs, cfg.JitterMaxMs)
 	}
 	frame := cfg.Rate * cfg.Ptime / 1000
+	ticks := clockRate * cfg.Ptime / 1000
 	target := max(1, (cfg.JitterMs+cfg.Ptime-1)/cfg.Ptime)
 	depth := max(target+1, (cfg.JitterMaxMs+cfg.Ptime-1)/cfg.Ptime)
 	jb, err := jitter.New(jitter.Config{
 		Depth:      depth,
-		FrameBytes: frame,
+		FrameBytes: ticks, // octets a frame, as many as its timestamp units
 		Target:     target,
 		Fill:       0xff,             // mu-law silence; StartStream sets the codec's
 		Window:     2000 / cfg.Ptime, // adapt down after 2 s with slack
@@ -308,13 +316,15 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg:        cfg,
 		frame:      frame,
+		ticks:      ticks,
 		tone:       tone.NewGenerator(cfg.Rate),
 		jb:         jb,
-		txPayload:  make([]byte, frame),
+		txPayload:  make([]byte, ticks),
 		txBuf:      make([]byte, maxPacket),
-		rxPayload:  make([]byte, frame),
+		rxPayload:  make([]byte, ticks),
 		earBuf:     make([]int16, frame),
-		plc:        plc.New(),
+		coder:      newCoder(cfg.Rate, cfg.Ptime),
+		plc:        plc.NewRate(cfg.Rate),
 		held:       make([]byte, maxPacket),
 		rtcpBuf:    make([]byte, 512),
 		srtpOut:    make([]byte, 0, maxPacket+srtpSlack),
@@ -329,7 +339,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	e.rxPkt.CSRC = make([]uint32, 0, 15)
 	e.rxPkt.Extensions = make([]rtp.Extension, 0, 16)
 	e.srtpTxHdr.CSRC = make([]uint32, 0, 15)
-	e.det = dtmf.NewDetector() // used while Config or StreamOptions asks
+	e.det = dtmf.NewDetectorRate(cfg.Rate) // used while Config or StreamOptions asks
 	e.inbandFn = e.pushDigit
 	e.txPkt.Version = 2
 	e.txPkt.Payload = e.txPayload
@@ -338,7 +348,8 @@ func NewEngine(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// FrameSamples is the number of samples in one frame (160 at 20 ms).
+// FrameSamples is the number of samples in one frame at Config.Rate (160
+// at 20 ms and 8000 samples/s, 320 at 16000).
 func (e *Engine) FrameSamples() int { return e.frame }
 
 // Config returns the configuration in use, defaults filled in.
@@ -506,6 +517,7 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 	e.evPkt.PayloadType = opts.DTMFPayloadType
 	e.jb.Reset()
 	e.jb.SetFill(codec.silence())
+	e.coder.reset(codec)
 	e.plc.Reset()
 	e.det.Reset()
 	e.foldLoss()
@@ -753,7 +765,7 @@ func (e *Engine) receiveLocked(pkt *rtp.Packet, b []byte, from netip.AddrPort, a
 	e.st.PacketsReceived++
 	e.st.BytesReceived += uint64(len(pkt.Payload))
 	e.cnOn = false // speech again
-	e.src.arrival(pkt.Timestamp, uint32(at.Sub(e.epoch)*time.Duration(e.cfg.Rate)/time.Second))
+	e.src.arrival(pkt.Timestamp, uint32(at.Sub(e.epoch)*clockRate/time.Second))
 	e.deliver(pkt.Timestamp, pkt.Marker, pkt.Payload)
 }
 
@@ -930,19 +942,12 @@ func (e *Engine) drain() {
 
 // packet builds the next RTP packet from mic into txBuf; e.mu is held.
 func (e *Engine) packet(mic []int16) []byte {
-	c := e.s.codec
-	n := c.encode(e.txPayload, mic)
-	if n < len(e.txPayload) {
-		sil := c.silence()
-		for i := n; i < len(e.txPayload); i++ {
-			e.txPayload[i] = sil
-		}
-	}
+	e.coder.encode(e.txPayload, mic)
 	e.txPkt.SequenceNumber = e.s.seq
 	e.txPkt.Timestamp = e.s.ts
 	e.txPkt.Marker = e.s.first
 	e.s.seq++
-	e.s.ts += uint32(e.frame)
+	e.s.ts += uint32(e.ticks)
 	e.s.first = false
 	m, err := e.txPkt.MarshalTo(e.txBuf)
 	if err != nil { // cannot happen: txBuf holds any frame
@@ -975,14 +980,14 @@ func (e *Engine) eventPacket() []byte {
 		e.evFrames++
 	}
 	end := e.evFrames == e.ev.frames
-	dur := min(e.evFrames*e.frame, 0xffff)
+	dur := min(e.evFrames*e.ticks, 0xffff) // telephone-event's clock is 8000 Hz with every codec
 	p := dtmf.Payload{Event: e.ev.event, End: end, Volume: 10, Duration: uint16(dur)}
 	p.MarshalTo(e.evBuf[:])
 	e.evPkt.SequenceNumber = e.s.seq
 	e.evPkt.Timestamp = e.evTS
 	e.evPkt.Marker = first
 	e.s.seq++
-	e.s.ts += uint32(e.frame)
+	e.s.ts += uint32(e.ticks)
 	if end {
 		if e.evEnds++; e.evEnds == 3 {
 			e.evOn = false
@@ -1035,8 +1040,7 @@ func (e *Engine) playout(ear []int16) {
 	n, r := e.jb.Get(e.rxPayload)
 	switch r {
 	case jitter.Frame:
-		k := e.s.codec.decode(ear, e.rxPayload[:n])
-		clear(ear[k:])
+		e.coder.decode(ear, e.rxPayload[:n])
 		e.plc.Good(ear)
 	case jitter.Missing:
 		if e.cnOn {
@@ -1140,7 +1144,7 @@ func (e *Engine) receiveRTCP(b []byte) {
 		bk := info.blk
 		e.st.FarLost = int64(bk.lost)
 		e.st.FarFraction = bk.fraction
-		e.st.FarJitter = time.Duration(bk.jitter) * time.Second / time.Duration(e.cfg.Rate)
+		e.st.FarJitter = time.Duration(bk.jitter) * time.Second / clockRate
 		if bk.lsr != 0 {
 			mid := uint32(ntpTime(now) >> 16)
 			if rtt := int32(mid - bk.lsr - bk.dlsr); rtt >= 0 {
@@ -1164,7 +1168,7 @@ func (e *Engine) Stats() Stats {
 	s.Lost = uint64(lost)
 	s.Silent = e.plc.Silent
 	if e.locked {
-		s.Jitter = time.Duration(e.src.jitter>>4) * time.Second / time.Duration(e.cfg.Rate)
+		s.Jitter = time.Duration(e.src.jitter>>4) * time.Second / clockRate
 	}
 	pt := time.Duration(e.cfg.Ptime) * time.Millisecond
 	s.Delay = time.Duration(e.jb.Delay()) * pt

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/deskphone/deskphone/audio/g711"
+	"github.com/deskphone/deskphone/audio/g722"
 )
 
 const deadline = 5 * time.Second
@@ -28,7 +30,8 @@ func TestNewEngine(t *testing.T) {
 		{"10 ms", Config{Ptime: 10}, 80, ""},
 		{"30 ms uk", Config{Ptime: 30, Locale: "uk"}, 240, ""},
 		{"explicit", Config{Rate: 8000, Ptime: 20, Locale: "US", JitterMs: 60, JitterMaxMs: 100}, 160, ""},
-		{"rate", Config{Rate: 16000}, 0, "rate"},
+		{"wideband", Config{Rate: 16000}, 320, ""},
+		{"rate", Config{Rate: 44100}, 0, "rate"},
 		{"ptime", Config{Ptime: 25}, 0, "ptime"},
 		{"locale", Config{Locale: "xx"}, 0, "locale"},
 		{"negative jitter", Config{JitterMs: -1}, 0, "jitter"},
@@ -66,41 +69,44 @@ func TestToneIntoEar(t *testing.T) {
 		{"eu", "dial", []float64{425}, 350},
 	}
 	for _, tt := range tests {
-		t.Run(tt.locale+"/"+tt.tone, func(t *testing.T) {
-			e, err := NewEngine(Config{Locale: tt.locale})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.SetTone(tt.tone); err != nil {
-				t.Fatal(err)
-			}
-			// 100 ms of ear audio, in frames, to resolve 10 Hz.
-			ear := make([]int16, 800)
-			mic := make([]int16, 160)
-			for i := 0; i < len(ear); i += 160 {
-				e.Process(mic, ear[i:i+160])
-			}
-			for _, f := range tt.freqs {
-				if l := ToneLevel(ear, f, 8000); l < 1e-3 {
-					t.Errorf("level at %v Hz = %v", f, l)
+		for _, rate := range []int{8000, 16000} { // narrowband and wideband engines
+			t.Run(tt.locale+"/"+tt.tone+"/"+strconv.Itoa(rate), func(t *testing.T) {
+				e, err := NewEngine(Config{Locale: tt.locale, Rate: rate})
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if l := ToneLevel(ear, tt.absent, 8000); l > 1e-4 {
-				t.Errorf("level at %v Hz = %v, want none", tt.absent, l)
-			}
-			if e.Tone() != tt.tone {
-				t.Errorf("Tone() = %q", e.Tone())
-			}
-			if err := e.SetTone("none"); err != nil {
-				t.Fatal(err)
-			}
-			e.Process(mic, ear[:160])
-			for _, v := range ear[:160] {
-				if v != 0 {
-					t.Fatal("tone none: ear not silent")
+				if err := e.SetTone(tt.tone); err != nil {
+					t.Fatal(err)
 				}
-			}
-		})
+				// 100 ms of ear audio, in frames, to resolve 10 Hz.
+				n := e.FrameSamples()
+				ear := make([]int16, 5*n)
+				mic := make([]int16, n)
+				for i := 0; i < len(ear); i += n {
+					e.Process(mic, ear[i:i+n])
+				}
+				for _, f := range tt.freqs {
+					if l := ToneLevel(ear, f, rate); l < 1e-3 {
+						t.Errorf("level at %v Hz = %v", f, l)
+					}
+				}
+				if l := ToneLevel(ear, tt.absent, rate); l > 1e-4 {
+					t.Errorf("level at %v Hz = %v, want none", tt.absent, l)
+				}
+				if e.Tone() != tt.tone {
+					t.Errorf("Tone() = %q", e.Tone())
+				}
+				if err := e.SetTone("none"); err != nil {
+					t.Fatal(err)
+				}
+				e.Process(mic, ear[:n])
+				for _, v := range ear[:n] {
+					if v != 0 {
+						t.Fatal("tone none: ear not silent")
+					}
+				}
+			})
+		}
 	}
 	e, _ := NewEngine(Config{})
 	if err := e.SetTone("howler"); err == nil || !strings.HasPrefix(err.Error(), "audio: ") {
@@ -157,9 +163,12 @@ type side struct {
 }
 
 // pair returns two engines streaming to each other over 127.0.0.1.
-func pair(t testing.TB, cfg Config, codec Codec) (a, b side) {
-	for _, s := range []*side{&a, &b} {
-		e, err := NewEngine(cfg)
+func pair(t testing.TB, cfg Config, codec Codec) (a, b side) { return pairAt(t, cfg, cfg, codec) }
+
+// pairAt is pair with each side's own configuration.
+func pairAt(t testing.TB, cfgA, cfgB Config, codec Codec) (a, b side) {
+	for i, s := range []*side{&a, &b} {
+		e, err := NewEngine([]Config{cfgA, cfgB}[i])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -255,11 +264,16 @@ func TestToneMixedOverFarEnd(t *testing.T) {
 	}
 }
 
-// TestWire checks the packets an engine sends, bit for bit.
+// TestWire checks the packets an engine sends, bit for bit: G.722's on a
+// 16 kHz engine too, payload type 9, 160 octets a 20 ms frame (our
+// encoder's, fresh at each stream's start) and the timestamp advancing 160
+// a packet, the 8000 Hz clock of RFC 3551 4.5.2 although it samples at 16
+// kHz.
 func TestWire(t *testing.T) {
-	for _, codec := range []Codec{PCMU, PCMA} {
+	for _, codec := range []Codec{PCMU, PCMA, G722} {
 		t.Run(codec.String(), func(t *testing.T) {
-			e, err := NewEngine(Config{})
+			rate := codec.Rate()
+			e, err := NewEngine(Config{Rate: rate})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -269,12 +283,13 @@ func TestWire(t *testing.T) {
 				if err := e.StartStream(conn, sink.LocalAddr().(*net.UDPAddr), codec); err != nil {
 					t.Fatal(err)
 				}
-				mic, ear := make([]int16, 160), make([]int16, 160)
+				mic, ear := make([]int16, e.FrameSamples()), make([]int16, e.FrameSamples())
 				var ph float64
 				var first rtp.Packet
 				buf := make([]byte, 1500)
+				enc := g722.NewEncoder()
 				for i := range 5 {
-					Sine(mic, 700, 0.8, 8000, &ph)
+					Sine(mic, 700, 0.8, rate, &ph)
 					e.Process(mic, ear)
 					sink.SetReadDeadline(time.Now().Add(deadline))
 					n, _, err := sink.ReadFromUDP(buf)
@@ -290,10 +305,13 @@ func TestWire(t *testing.T) {
 						ssrcs = append(ssrcs, p.SSRC)
 					}
 					want := make([]byte, 160)
-					if codec == PCMU {
+					switch codec {
+					case PCMU:
 						g711.EncodeUlaw(want, mic)
-					} else {
+					case PCMA:
 						g711.EncodeAlaw(want, mic)
+					default:
+						enc.Encode(want, mic)
 					}
 					if p.Version != 2 || p.PayloadType != codec.PayloadType() || p.Marker != (i == 0) ||
 						p.SSRC != first.SSRC || p.SequenceNumber != first.SequenceNumber+uint16(i) ||
@@ -494,7 +512,7 @@ func TestStartStreamErrors(t *testing.T) {
 	}{
 		{"nil conn", nil, addr, PCMU},
 		{"nil remote", conn, nil, PCMU},
-		{"bad codec", conn, addr, 3},
+		{"bad codec", conn, addr, 4},
 		{"port 0", conn, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, PCMU},
 	}
 	for _, tt := range tests {

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/deskphone/deskphone/audio/dtmf"
+	"github.com/deskphone/deskphone/audio/g711"
 )
 
 // TestSourceMatch: which source addresses a stream accepts. The SDP says
@@ -52,76 +53,87 @@ func TestSourceMatch(t *testing.T) {
 // timestamp on every packet, durations growing by a frame, the marker on
 // the first, the end packet three times, sequence numbers contiguous with
 // the audio, and the audio timestamp still running after the digit.
+// TestSendDTMF: a digit's RFC 4733 packets on the wire, at narrowband and
+// at wideband (G.722 on a 16 kHz engine: telephone-event's clock and the
+// media timestamp still run at 8000 Hz, 160 a frame).
 func TestSendDTMF(t *testing.T) {
-	e, _ := NewEngine(Config{})
-	conn, peer := listen(t), listen(t)
-	if err := e.StartStreamOptions(conn, peer.LocalAddr().(*net.UDPAddr), PCMA,
-		StreamOptions{DTMFPayloadType: 96}); err != nil {
-		t.Fatal(err)
-	}
-	defer e.StopStream()
-	if err := e.SendDTMF('x', 0); err == nil {
-		t.Fatal("x accepted")
-	}
-	mic, ear := make([]int16, 160), make([]int16, 160)
-	e.Process(mic, ear) // one audio packet
-	if err := e.SendDTMF('#', 100*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	for range 10 {
-		e.Process(mic, ear)
-	}
-	buf := make([]byte, 1500)
-	var pkts []rtp.Packet
-	peer.SetReadDeadline(time.Now().Add(deadline))
-	for range 11 {
-		n, _, err := peer.ReadFrom(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var p rtp.Packet
-		if err := p.Unmarshal(append([]byte(nil), buf[:n]...)); err != nil {
-			t.Fatal(err)
-		}
-		pkts = append(pkts, p)
-	}
-	audio0 := pkts[0]
-	want := []struct {
-		pt     uint8
-		marker bool
-		end    bool
-		dur    uint16
-	}{
-		{8, true, false, 0},
-		{96, true, false, 160}, {96, false, false, 320}, {96, false, false, 480}, {96, false, false, 640},
-		{96, false, true, 800}, {96, false, true, 800}, {96, false, true, 800},
-		{8, false, false, 0}, {8, false, false, 0}, // 40 ms between digits... audio
-		{8, false, false, 0},
-	}
-	for i, p := range pkts {
-		w := want[i]
-		if p.SequenceNumber != audio0.SequenceNumber+uint16(i) || p.PayloadType != w.pt {
-			t.Fatalf("packet %d: seq %d pt %d", i, p.SequenceNumber, p.PayloadType)
-		}
-		if p.PayloadType == 96 {
-			var ev dtmf.Payload
-			if err := ev.Unmarshal(p.Payload); err != nil {
+	for _, tc := range []struct {
+		cfg   Config
+		codec Codec
+	}{{Config{}, PCMA}, {Config{Rate: 16000}, G722}} {
+		t.Run(tc.codec.String(), func(t *testing.T) {
+			pt := tc.codec.PayloadType()
+			e, _ := NewEngine(tc.cfg)
+			conn, peer := listen(t), listen(t)
+			if err := e.StartStreamOptions(conn, peer.LocalAddr().(*net.UDPAddr), tc.codec,
+				StreamOptions{DTMFPayloadType: 96}); err != nil {
 				t.Fatal(err)
 			}
-			if p.Timestamp != audio0.Timestamp+160 || p.Marker != w.marker || ev.End != w.end ||
-				ev.Duration != w.dur || ev.Event != 11 || ev.Volume != 10 {
-				t.Fatalf("event packet %d: ts %d marker %v %+v", i, p.Timestamp-audio0.Timestamp, p.Marker, ev)
+			defer e.StopStream()
+			if err := e.SendDTMF('x', 0); err == nil {
+				t.Fatal("x accepted")
 			}
-		} else if p.Timestamp != audio0.Timestamp+uint32(i)*160 {
-			t.Fatalf("audio packet %d: ts +%d", i, p.Timestamp-audio0.Timestamp)
-		}
-	}
-	if !pkts[8].Marker {
-		// The first audio packet after a digit starts a talkspurt.
-		t.Fatal("no marker after the digit")
-	}
-	if st := e.Stats(); st.DigitsSent != 1 {
-		t.Fatalf("stats %+v", st)
+			mic, ear := make([]int16, e.FrameSamples()), make([]int16, e.FrameSamples())
+			e.Process(mic, ear) // one audio packet
+			if err := e.SendDTMF('#', 100*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			for range 10 {
+				e.Process(mic, ear)
+			}
+			buf := make([]byte, 1500)
+			var pkts []rtp.Packet
+			peer.SetReadDeadline(time.Now().Add(deadline))
+			for range 11 {
+				n, _, err := peer.ReadFrom(buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var p rtp.Packet
+				if err := p.Unmarshal(append([]byte(nil), buf[:n]...)); err != nil {
+					t.Fatal(err)
+				}
+				pkts = append(pkts, p)
+			}
+			audio0 := pkts[0]
+			want := []struct {
+				pt     uint8
+				marker bool
+				end    bool
+				dur    uint16
+			}{
+				{pt, true, false, 0},
+				{96, true, false, 160}, {96, false, false, 320}, {96, false, false, 480}, {96, false, false, 640},
+				{96, false, true, 800}, {96, false, true, 800}, {96, false, true, 800},
+				{pt, false, false, 0}, {pt, false, false, 0}, // 40 ms between digits... audio
+				{pt, false, false, 0},
+			}
+			for i, p := range pkts {
+				w := want[i]
+				if p.SequenceNumber != audio0.SequenceNumber+uint16(i) || p.PayloadType != w.pt {
+					t.Fatalf("packet %d: seq %d pt %d", i, p.SequenceNumber, p.PayloadType)
+				}
+				if p.PayloadType == 96 {
+					var ev dtmf.Payload
+					if err := ev.Unmarshal(p.Payload); err != nil {
+						t.Fatal(err)
+					}
+					if p.Timestamp != audio0.Timestamp+160 || p.Marker != w.marker || ev.End != w.end ||
+						ev.Duration != w.dur || ev.Event != 11 || ev.Volume != 10 {
+						t.Fatalf("event packet %d: ts %d marker %v %+v", i, p.Timestamp-audio0.Timestamp, p.Marker, ev)
+					}
+				} else if p.Timestamp != audio0.Timestamp+uint32(i)*160 {
+					t.Fatalf("audio packet %d: ts +%d", i, p.Timestamp-audio0.Timestamp)
+				}
+			}
+			if !pkts[8].Marker {
+				// The first audio packet after a digit starts a talkspurt.
+				t.Fatal("no marker after the digit")
+			}
+			if st := e.Stats(); st.DigitsSent != 1 {
+				t.Fatalf("stats %+v", st)
+			}
+		})
 	}
 }
 
@@ -298,7 +310,7 @@ func TestFarEndPacketTimes(t *testing.T) {
 			for k := range frames {
 				for sent < played+2*160 {
 					Sine(tone, 700, 0.3, 8000, &ph)
-					PCMU.encode(payload, tone)
+					g711.EncodeUlaw(payload, tone)
 					put(0, marker && sent == 0, payload)
 					ts += uint32(ps)
 					sent += ps

@@ -6,7 +6,12 @@ import "errors"
 // far ends, each on its own Engine (one per call, same frame size). The
 // user hears both far ends; each far end hears the user and the other far
 // end. The far ends' audio reaches each other one frame later (each
-// engine's Process sends before it plays out). Conference allocates its
+// engine's Process sends before it plays out). The engines run at one
+// rate (Config.Rate) whatever their codecs: a wideband (G.722) leg and a
+// narrowband (G.711) one mix at 16000 samples/s, each engine resampling at
+// its codec (audio/resample), so the narrowband far end hears the
+// wideband one low-pass filtered, and the mix does no rate conversion of
+// its own. Conference allocates its
 // buffers in NewConference and nothing per frame; it is driven by one
 // audio loop.
 type Conference struct {
@@ -22,8 +27,8 @@ func NewConference(a, b *Engine) (*Conference, error) {
 	if a == nil || b == nil || a == b {
 		return nil, errors.New("audio: a conference needs two engines")
 	}
-	if a.frame != b.frame {
-		return nil, errors.New("audio: conference engines must have the same frame size")
+	if a.frame != b.frame || a.cfg.Rate != b.cfg.Rate {
+		return nil, errors.New("audio: conference engines must have the same rate and frame size")
 	}
 	n := a.frame
 	return &Conference{a: a, b: b, frame: n,

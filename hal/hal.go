@@ -51,6 +51,16 @@ type Codec interface {
 	Close() error
 }
 
+// Wideband is a Codec that runs at 16000 samples/s (G.722's rate) as well
+// as 8000: the phone opens it at 16000 when Wideband says so, and its media
+// engine runs wideband (a G.711 call is resampled at its codec). The
+// virtual panel is one (it streams 8000 to an audio client that does not
+// ask for 16000: panel.md); so is the WM8960 with its ALSA PCM.
+type Wideband interface {
+	Codec
+	Wideband() bool
+}
+
 // Observer is told what a person would see and hear: the state lines of
 // panel.md. The virtual panel sends them to its client; a hardware board
 // drives its lamps, ringer and display from them and logs the rest.

@@ -8,7 +8,7 @@ import (
 	"github.com/deskphone/deskphone/sipua/sdp"
 )
 
-// session turns local Media into an SDP session (G.711 only: PCMU, PCMA):
+// session turns local Media into an SDP session (G.722, PCMU, PCMA):
 // one audio m-line, RTP/AVP, with the direction at session level (Marshal
 // writes it on the m-line; Hold changes it there). With SRTP on it carries
 // fresh a=crypto keys, over RTP/SAVP when required, RTP/AVP (best effort)
@@ -34,7 +34,7 @@ func (m Media) session(version uint64, mode SRTPMode) (sdp.Session, error) {
 	}
 	for _, name := range m.Codecs {
 		c, ok := sdp.StaticCodec(name)
-		if !ok || (c.Name != "PCMU" && c.Name != "PCMA") {
+		if !ok || (c.Name != "PCMU" && c.Name != "PCMA" && c.Name != "G722") {
 			return sdp.Session{}, fmt.Errorf("sipua: unsupported codec %q", name)
 		}
 		a.Codecs = append(a.Codecs, c)
@@ -48,14 +48,15 @@ func (m Media) session(version uint64, mode SRTPMode) (sdp.Session, error) {
 	return s, nil
 }
 
-// g711 is what the phone plays: the local side with which audio picks a
-// remote description's audio stream.
+// g711 is what the phone plays (G.711, and G.722 with its 8000 Hz RTP
+// clock, RFC 3551 4.5.2): the local side with which audio picks a remote
+// description's audio stream.
 var g711 = sdp.Media{Type: "audio", Proto: "RTP/AVP", Codecs: []sdp.Codec{
-	{PT: 0, Name: "PCMU", Rate: 8000}, {PT: 8, Name: "PCMA", Rate: 8000}}}
+	{PT: 9, Name: "G722", Rate: 8000}, {PT: 0, Name: "PCMU", Rate: 8000}, {PT: 8, Name: "PCMA", Rate: 8000}}}
 
 // audio returns "the audio stream" of a remote description, the one the UA
 // talks about: the m-line sdp.Answer takes (the first audio stream with a
-// port, RTP/AVP or RTP/AVPF, and G.711), else the first audio m-line, else
+// port, RTP/AVP or RTP/AVPF, and G.711 or G.722), else the first audio m-line, else
 // a zero Media.
 func audio(s sdp.Session) sdp.Media {
 	if i, err := sdp.Select(s, g711); err == nil {

@@ -118,7 +118,7 @@ type CallID int
 type Media struct {
 	Host   string   // c= address
 	Port   int      // RTP port
-	Codecs []string // "PCMU", "PCMA" in preference order
+	Codecs []string // "G722", "PCMU", "PCMA" in preference order
 	Ptime  int      // ms, default 20
 	// TelephoneEvent is the RFC 4733 telephone-event payload type: in local
 	// Media, the one to offer (0 = 101, the default); in remote Media, the

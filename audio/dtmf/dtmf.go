@@ -88,14 +88,16 @@ func Freqs(d byte) (row, col float64, err error) {
 	return 0, 0, ErrDigit
 }
 
-// Detector finds DTMF digits in 8000 samples/s audio: Goertzel power on the
-// eight frequencies over blocks of BlockSamples, a digit when one row and
+// Detector finds DTMF digits in 8000 samples/s audio (or 16000, with
+// NewDetectorRate): Goertzel power on the eight frequencies over blocks of
+// BlockSamples (twice as many at 16000: the same 13.25 ms), a digit when one row and
 // one column stand out (above an absolute floor, at least 8 dB over the
 // other frequencies of their group, twist within 8 dB) in two blocks in a
 // row, reported once until the tone stops.
 type Detector struct {
 	coeff [8]float64
-	buf   [BlockSamples]int16
+	buf   [2 * BlockSamples]int16
+	block int // samples per block at the detector's rate
 	n     int
 	cand  byte // digit seen in the last block
 	held  byte // digit reported and still sounding
@@ -105,11 +107,18 @@ type Detector struct {
 // classic 106-sample block resolves the DTMF frequencies).
 const BlockSamples = 106
 
-// NewDetector returns a Detector.
-func NewDetector() *Detector {
-	d := &Detector{}
+// NewDetector returns a Detector for 8000 samples/s.
+func NewDetector() *Detector { return NewDetectorRate(8000) }
+
+// NewDetectorRate returns a Detector for rate samples/s: 8000 or 16000
+// (another rate panics).
+func NewDetectorRate(rate int) *Detector {
+	if rate != 8000 && rate != 16000 {
+		panic("dtmf: detector rate must be 8000 or 16000")
+	}
+	d := &Detector{block: BlockSamples * rate / 8000}
 	for i, f := range append(rowFreq[:], colFreq[:]...) {
-		d.coeff[i] = 2 * math.Cos(2*math.Pi*f/8000)
+		d.coeff[i] = 2 * math.Cos(2*math.Pi*f/float64(rate))
 	}
 	return d
 }
@@ -122,14 +131,14 @@ func (d *Detector) Reset() { d.n, d.cand, d.held = 0, 0, 0 }
 func (d *Detector) Feed(samples []int16, found func(byte)) byte {
 	var last byte
 	for len(samples) > 0 {
-		k := copy(d.buf[d.n:], samples)
+		k := copy(d.buf[d.n:d.block], samples)
 		d.n += k
 		samples = samples[k:]
-		if d.n < BlockSamples {
+		if d.n < d.block {
 			break
 		}
 		d.n = 0
-		got := d.block()
+		got := d.analyse()
 		switch {
 		case got == 0:
 			d.held = 0
@@ -145,15 +154,16 @@ func (d *Detector) Feed(samples []int16, found func(byte)) byte {
 	return last
 }
 
-func (d *Detector) block() byte {
+func (d *Detector) analyse() byte {
 	var p [8]float64
 	var total float64
-	for _, x := range d.buf {
+	buf := d.buf[:d.block]
+	for _, x := range buf {
 		total += float64(x) * float64(x)
 	}
 	for i, c := range d.coeff {
 		var s1, s2 float64
-		for _, x := range d.buf {
+		for _, x := range buf {
 			s0 := float64(x) + c*s1 - s2
 			s2, s1 = s1, s0
 		}
@@ -162,7 +172,8 @@ func (d *Detector) block() byte {
 	r, c := argmax(p[:4]), 4+argmax(p[4:])
 	// Absolute floor: each tone at least about -30 dBm0 (power of a sine of
 	// amplitude A over N samples is (A*N/2)^2).
-	const floor = (1000.0 * BlockSamples / 2) * (1000.0 * BlockSamples / 2)
+	n := float64(d.block)
+	floor := (1000.0 * n / 2) * (1000.0 * n / 2)
 	if p[r] < floor || p[c] < floor {
 		return 0
 	}
@@ -182,7 +193,7 @@ func (d *Detector) block() byte {
 		return 0
 	}
 	// The two tones must carry most of the block's energy (not speech).
-	tone := (p[r] + p[c]) * 2 / BlockSamples
+	tone := (p[r] + p[c]) * 2 / n
 	if tone < 0.6*total {
 		return 0
 	}

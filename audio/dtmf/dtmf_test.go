@@ -85,3 +85,37 @@ func TestDetectorNoAllocs(t *testing.T) {
 		t.Fatalf("allocs %v", n)
 	}
 }
+
+// TestDetectorWideband: at 16000 samples/s each digit (50 ms on, 50 off)
+// is found once, and a 1 kHz tone is no digit.
+func TestDetectorWideband(t *testing.T) {
+	d := NewDetectorRate(16000)
+	frame := make([]int16, 320)
+	var got []byte
+	pos := 0
+	for _, want := range []byte("159#D") {
+		r, c, _ := Freqs(want)
+		for k := range 10 {
+			for i := range frame {
+				tt := float64(pos+i) / 16000
+				frame[i] = 0
+				if k < 5 {
+					frame[i] = int16(3000 * (math.Sin(2*math.Pi*r*tt) + math.Sin(2*math.Pi*c*tt)))
+				}
+			}
+			d.Feed(frame, func(b byte) { got = append(got, b) })
+			pos += 320
+		}
+	}
+	if string(got) != "159#D" {
+		t.Fatalf("detected %q", got)
+	}
+	for k := range 20 {
+		for i := range frame {
+			frame[i] = int16(8000 * math.Sin(2*math.Pi*1000*float64(k*320+i)/16000))
+		}
+		if b := d.Feed(frame, nil); b != 0 {
+			t.Fatalf("false digit %c", b)
+		}
+	}
+}

@@ -9,6 +9,7 @@
 // Unlike Appendix I the output is not delayed by 3.75 ms to smooth the
 // start of a loss: the repetition starts one pitch period back, which
 // continues a periodic signal without a step, and the phone keeps the
-// latency. A Concealer works at 8000 samples/s on frames of any length,
+// latency. A Concealer works at 8000 samples/s (New) or, every length doubled,
+// at 16000 (NewRate: G.722's wideband), on frames of any length,
 // allocates nothing after New, and is not safe for concurrent use.
 package plc

@@ -2,25 +2,39 @@ package plc
 
 import "math"
 
+// The lengths at 8000 samples/s; a Concealer at 16000 doubles each
+// (maxScale: the arrays hold the widest).
 const (
-	histLen  = 390 // 48.75 ms of history
-	minPitch = 40  // 200 Hz
-	maxPitch = 120 // 66.7 Hz
-	corrLen  = 160 // correlation window, 20 ms
-	tenMs    = 80
-	maxOLA   = 80
-	silentAt = 480 // 60 ms
+	histLen8  = 390 // 48.75 ms of history
+	minPitch8 = 40  // 200 Hz
+	maxPitch8 = 120 // 66.7 Hz
+	corrLen8  = 160 // correlation window, 20 ms
+	tenMs8    = 80
+	maxOLA8   = 80
+	silentAt8 = 480 // 60 ms
+	fadeStep8 = 32  // cross-fade added per 10 ms lost: 4 ms
+	maxScale  = 2
 )
+
+// lengths are the Concealer's lengths in samples at its rate.
+type lengths struct {
+	histLen, minPitch, maxPitch, corrLen, tenMs, maxOLA, silentAt, fadeStep int
+}
+
+func lengthsAt(k int) lengths {
+	return lengths{histLen8 * k, minPitch8 * k, maxPitch8 * k, corrLen8 * k, tenMs8 * k, maxOLA8 * k, silentAt8 * k, fadeStep8 * k}
+}
 
 // Concealer holds the history of one stream.
 type Concealer struct {
-	ring   [histLen]int16 // history, a ring: the oldest sample at head
+	lengths
+	ring   [histLen8 * maxScale]int16 // history, a ring: the oldest sample at head
 	head   int
-	hist   [histLen]int16      // the history in order, made when a loss begins
-	orig   [3 * maxPitch]int16 // the history when the loss began
-	pbuf   [3 * maxPitch]int16 // the periods being repeated
-	plen   int                 // samples of pbuf in use
-	pos    int                 // next sample of pbuf
+	hist   [histLen8 * maxScale]int16      // the history in order, made when a loss begins
+	orig   [3 * maxPitch8 * maxScale]int16 // the history when the loss began
+	pbuf   [3 * maxPitch8 * maxScale]int16 // the periods being repeated
+	plen   int                             // samples of pbuf in use
+	pos    int                             // next sample of pbuf
 	pitch  int
 	erased int // samples concealed in the current loss; 0: none
 	// Concealed counts frames Conceal produced; Silent those of them past
@@ -28,11 +42,23 @@ type Concealer struct {
 	Concealed, Silent uint64
 }
 
-// New returns a Concealer with silent history.
-func New() *Concealer { return &Concealer{} }
+// New returns a Concealer at 8000 samples/s with silent history.
+func New() *Concealer { return &Concealer{lengths: lengthsAt(1)} }
+
+// NewRate returns a Concealer at rate samples/s: 8000 or 16000 (G.722's
+// wideband); every length (history, pitch range, fades) scales with it.
+// Another rate panics: the engine checks its rate first.
+func NewRate(rate int) *Concealer {
+	if rate != 8000 && rate != 16000 {
+		panic("plc: rate must be 8000 or 16000")
+	}
+	return &Concealer{lengths: lengthsAt(rate / 8000)}
+}
 
 // Reset forgets the history (a new stream).
-func (c *Concealer) Reset() { *c = Concealer{Concealed: c.Concealed, Silent: c.Silent} }
+func (c *Concealer) Reset() {
+	*c = Concealer{lengths: c.lengths, Concealed: c.Concealed, Silent: c.Silent}
+}
 
 // Erasing reports whether the last frame was concealed.
 func (c *Concealer) Erasing() bool { return c.erased > 0 }
@@ -42,9 +68,9 @@ func (c *Concealer) Erasing() bool { return c.erased > 0 }
 // history.
 func (c *Concealer) Good(frame []int16) {
 	if c.erased > 0 {
-		n := min(len(frame), maxOLA, c.pitch/4+(c.erased/tenMs)*32)
+		n := min(len(frame), c.maxOLA, c.pitch/4+(c.erased/c.tenMs)*c.fadeStep)
 		if n > 0 {
-			var syn [maxOLA]int16
+			var syn [maxOLA8 * maxScale]int16
 			c.synth(syn[:n])
 			for i := range n {
 				w := float64(i+1) / float64(n+1)
@@ -57,20 +83,20 @@ func (c *Concealer) Good(frame []int16) {
 }
 
 func (c *Concealer) push(f []int16) {
-	if len(f) >= histLen {
-		copy(c.ring[:], f[len(f)-histLen:])
+	if len(f) >= c.histLen {
+		copy(c.ring[:c.histLen], f[len(f)-c.histLen:])
 		c.head = 0
 		return
 	}
-	n := copy(c.ring[c.head:], f)
+	n := copy(c.ring[c.head:c.histLen], f)
 	copy(c.ring[:], f[n:])
-	c.head = (c.head + len(f)) % histLen
+	c.head = (c.head + len(f)) % c.histLen
 }
 
 // linearise puts the history in order into hist.
 func (c *Concealer) linearise() {
-	n := copy(c.hist[:], c.ring[c.head:])
-	copy(c.hist[n:], c.ring[:c.head])
+	n := copy(c.hist[:c.histLen], c.ring[c.head:c.histLen])
+	copy(c.hist[n:c.histLen], c.ring[:c.head])
 }
 
 // Conceal fills out with the synthetic continuation of the history.
@@ -79,10 +105,10 @@ func (c *Concealer) Conceal(out []int16) {
 	if c.erased == 0 {
 		c.linearise()
 		c.pitch = c.findPitch()
-		copy(c.orig[:], c.hist[histLen-len(c.orig):])
+		copy(c.orig[:3*c.maxPitch], c.hist[c.histLen-3*c.maxPitch:c.histLen])
 		c.setPeriods(1)
 	}
-	if c.erased >= silentAt {
+	if c.erased >= c.silentAt {
 		c.Silent++
 		clear(out)
 		c.erased += len(out)
@@ -97,7 +123,7 @@ func (c *Concealer) Conceal(out []int16) {
 // period boundary, it keeps the phase.
 func (c *Concealer) setPeriods(n int) {
 	c.plen = n * c.pitch
-	copy(c.pbuf[:c.plen], c.orig[len(c.orig)-c.plen:])
+	copy(c.pbuf[:c.plen], c.orig[3*c.maxPitch-c.plen:3*c.maxPitch])
 	c.pos = 0
 }
 
@@ -106,12 +132,12 @@ func (c *Concealer) setPeriods(n int) {
 func (c *Concealer) synth(out []int16) {
 	for i := range out {
 		e := c.erased
-		if e >= tenMs && c.pos == 0 && c.plen == c.pitch {
+		if e >= c.tenMs && c.pos == 0 && c.plen == c.pitch {
 			c.setPeriods(3)
 		}
 		g := 1.0
-		if e >= tenMs {
-			g = 1 - 0.2*float64(e-tenMs)/tenMs
+		if e >= c.tenMs {
+			g = 1 - 0.2*float64(e-c.tenMs)/float64(c.tenMs)
 		}
 		if g <= 0 {
 			out[i] = 0
@@ -129,10 +155,10 @@ func (c *Concealer) synth(out []int16) {
 // findPitch returns the lag in minPitch..maxPitch whose window best matches
 // the last corrLen samples (normalised cross correlation).
 func (c *Concealer) findPitch() int {
-	end := c.hist[histLen-corrLen:]
-	best, bestT := -math.MaxFloat64, maxPitch
-	for t := minPitch; t <= maxPitch; t++ {
-		w := c.hist[histLen-corrLen-t : histLen-t]
+	end := c.hist[c.histLen-c.corrLen : c.histLen]
+	best, bestT := -math.MaxFloat64, c.maxPitch
+	for t := c.minPitch; t <= c.maxPitch; t++ {
+		w := c.hist[c.histLen-c.corrLen-t : c.histLen-t]
 		var xy, yy float64
 		for i, x := range end {
 			y := float64(w[i])

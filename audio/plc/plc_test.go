@@ -103,3 +103,41 @@ func BenchmarkConceal(b *testing.B) {
 		c.Conceal(f)
 	}
 }
+
+// TestWideband: at 16000 samples/s a 200 Hz tone (pitch 80 samples) loses
+// a 20 ms frame (320 samples): the concealment continues it as at 8000,
+// and a long loss is silent after 60 ms (960 samples).
+func TestWideband(t *testing.T) {
+	c := NewRate(16000)
+	frame := make([]int16, 320)
+	wide := func(buf []int16, start int) {
+		for i := range buf {
+			buf[i] = int16(8000 * math.Sin(2*math.Pi*200*float64(start+i)/16000))
+		}
+	}
+	pos := 0
+	for range 5 {
+		wide(frame, pos)
+		c.Good(frame)
+		pos += 320
+	}
+	want := make([]int16, 320)
+	wide(want, pos)
+	c.Conceal(frame)
+	diff := make([]int16, 320)
+	for i := range frame {
+		diff[i] = frame[i] - want[i]
+	}
+	if c.pitch != 80 && c.pitch != 160 && c.pitch != 240 {
+		t.Errorf("pitch %d samples, want a multiple of 80", c.pitch)
+	}
+	if snr := 20 * math.Log10(rms(want)/rms(diff)); snr < 10 {
+		t.Errorf("concealment SNR %.1f dB", snr)
+	}
+	c.Conceal(frame)
+	c.Conceal(frame)
+	c.Conceal(frame) // 60 to 80 ms
+	if c.Silent != 1 || rms(frame) != 0 {
+		t.Errorf("after 60 ms: Silent %d, level %.0f", c.Silent, rms(frame))
+	}
+}

@@ -153,7 +153,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	// PollReceive: the audio loop's Process reads the RTP sockets itself,
 	// one wake-up a frame (DESIGN.md, "Wake-ups").
-	eng, err := audio.NewEngine(audio.Config{Rate: 8000, Ptime: cfg.Ptime, Locale: cfg.TonesLocale, PollReceive: true})
+	rate := engineRate(f.codec, cfg)
+	eng, err := audio.NewEngine(audio.Config{Rate: rate, Ptime: cfg.Ptime, Locale: cfg.TonesLocale, PollReceive: true})
 	if err != nil {
 		// The file asked for what this engine cannot do yet (a locale
 		// without tone tables, a packet time it does not support): say so
@@ -161,7 +162,7 @@ func Run(ctx context.Context, o Options) error {
 		def := config.Default()
 		step("audio: %v; using tones.locale=%s audio.ptime=%d instead", err, def.TonesLocale, def.Ptime)
 		cfg.TonesLocale, cfg.Ptime = def.TonesLocale, def.Ptime
-		if eng, err = audio.NewEngine(audio.Config{Rate: 8000, Ptime: cfg.Ptime, Locale: cfg.TonesLocale, PollReceive: true}); err != nil {
+		if eng, err = audio.NewEngine(audio.Config{Rate: rate, Ptime: cfg.Ptime, Locale: cfg.TonesLocale, PollReceive: true}); err != nil {
 			return fmt.Errorf("app: %w", err)
 		}
 	}
@@ -259,6 +260,16 @@ func registers(lines []sipua.LineConfig) bool {
 	return false
 }
 
+// engineRate is the rate the engine (and the handset codec) runs at:
+// 16000 (wideband) where the codec takes it (hal.Wideband) and
+// audio.wideband is on, else 8000, G.711's rate, byte for byte.
+func engineRate(codec hal.Codec, cfg config.Config) int {
+	if w, ok := codec.(hal.Wideband); ok && w.Wideband() && cfg.Wideband {
+		return 16000
+	}
+	return 8000
+}
+
 // idleFrames is how many frames the engines stay inactive before the
 // audio loop stops a codec that can stop: a tone that ends just before a
 // stream starts (ringback, then the answer) does not stop and restart it.
@@ -277,7 +288,7 @@ func audioLoop(ctx context.Context, codec hal.Codec, eng *audio.Engine, mix *mix
 		return errors.New("the board has no working codec")
 	}
 	n := eng.FrameSamples()
-	if err := codec.Open(8000, n); err != nil {
+	if err := codec.Open(eng.Config().Rate, n); err != nil {
 		return err
 	}
 	mic := make([]int16, n)

@@ -11,6 +11,7 @@ import (
 	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/firmware/config"
+	"github.com/deskphone/deskphone/hal"
 )
 
 func TestUALines(t *testing.T) {
@@ -24,6 +25,38 @@ func TestUALines(t *testing.T) {
 	}
 	if len(said) != 1 || !strings.Contains(said[0], "gap") {
 		t.Fatalf("said %q", said)
+	}
+}
+
+type narrowCodec struct{ hal.Codec }
+
+type wideCodec struct {
+	hal.Codec
+	wide bool
+}
+
+func (w wideCodec) Wideband() bool { return w.wide }
+
+// TestEngineRate: 16 kHz only with a codec that says it can and
+// audio.wideband on.
+func TestEngineRate(t *testing.T) {
+	on, off := config.Default(), config.Default()
+	off.Wideband = false
+	for _, tc := range []struct {
+		name  string
+		codec hal.Codec
+		cfg   config.Config
+		want  int
+	}{
+		{"wideband codec", wideCodec{wide: true}, on, 16000},
+		{"audio.wideband off", wideCodec{wide: true}, off, 8000},
+		{"card at 8 kHz only", wideCodec{wide: false}, on, 8000},
+		{"narrowband codec", narrowCodec{}, on, 8000},
+		{"no codec", nil, on, 8000},
+	} {
+		if got := engineRate(tc.codec, tc.cfg); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }
 

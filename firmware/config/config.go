@@ -43,6 +43,7 @@ type Config struct {
 	Codecs          []string       // audio.codecs, upper case, in order of preference
 	Ptime           int            // audio.ptime, ms
 	SRTP            string         // media.srtp: off, optional or required (sipua.SRTPMode)
+	Wideband        bool           // audio.wideband: the handset at 16 kHz where it can
 	NoAnswerSeconds int            // call.noanswer_seconds
 	RingSeconds     int            // call.ring_seconds
 	ForwardNoAnswer string         // call.forward_noanswer

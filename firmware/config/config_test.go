@@ -19,7 +19,7 @@ func TestDefault(t *testing.T) {
 	c := Default()
 	want := Config{
 		SIPPort: 5060, TrustedOnly: true, SessionExpires: 1800, RTPPortMin: 10000, RTPPortMax: 10999,
-		Codecs: []string{"PCMU", "PCMA"}, Ptime: 20, SRTP: "off", NoAnswerSeconds: 20, RingSeconds: 180,
+		Codecs: []string{"G722", "PCMU", "PCMA"}, Ptime: 20, Wideband: true, SRTP: "off", NoAnswerSeconds: 20, RingSeconds: 180,
 		TonesLocale: "us", ResyncMinutes: 1440, SpreadSeconds: 30, TimeZone: "UTC", TimeFormat: "24h",
 		FirmwareTries: 3, FirmwareConfirmSeconds: 180,
 		InterdigitSeconds: 5, PoundSends: true, HistorySize: 20, CallWaiting: true,
@@ -63,12 +63,12 @@ func TestParse(t *testing.T) {
 		{"session timers", "sip.session_expires=90", func(c Config) bool { return c.SessionExpires == 90 && Default().SessionExpires == 1800 }, 0},
 		{"100rel", "sip.100rel = on\n", func(c Config) bool { return c.Reliable100rel }, 0},
 		{"100rel off by default", "sip.port = 5070\n", func(c Config) bool { return !c.Reliable100rel }, 0},
-		{"global keys", "rtp.port_min=20000\nrtp.port_max=20009\naudio.codecs= pcma , PCMU\naudio.ptime=30\n" +
+		{"global keys", "rtp.port_min=20000\nrtp.port_max=20009\naudio.codecs= pcma , PCMU\naudio.ptime=30\naudio.wideband=off\n" +
 			"call.noanswer_seconds=5\ncall.ring_seconds=90\ncall.forward_noanswer=8000\ncall.forward_busy=sip:vm@pbx\ncall.forward_always=1002\n" +
 			"voicemail.number=8000\ntones.locale=DE\nprovision.resync_minutes=0\nnat.public_address=10.0.2.2\n",
 			func(c Config) bool {
 				return c.RTPPortMin == 20000 && c.RTPPortMax == 20009 && reflect.DeepEqual(c.Codecs, []string{"PCMA", "PCMU"}) &&
-					c.Ptime == 30 && c.NoAnswerSeconds == 5 && c.RingSeconds == 90 && c.ForwardNoAnswer == "8000" && c.ForwardBusy == "sip:vm@pbx" &&
+					c.Ptime == 30 && !c.Wideband && c.NoAnswerSeconds == 5 && c.RingSeconds == 90 && c.ForwardNoAnswer == "8000" && c.ForwardBusy == "sip:vm@pbx" &&
 					c.ForwardAlways == "1002" && c.VoicemailNumber == "8000" && c.TonesLocale == "de" && c.ResyncMinutes == 0 &&
 					c.PublicAddress == "10.0.2.2"
 			}, 0},
@@ -178,7 +178,7 @@ func TestParseDoesNotAliasBase(t *testing.T) {
 	c.Codecs[0] = "XXXX"
 	c2, _, _ := Parse("x", nil, base)
 	c2.Codecs[0] = "YYYY"
-	if base.Codecs[0] != "PCMU" {
+	if base.Codecs[0] != "G722" {
 		t.Fatalf("base changed: %v", base.Codecs)
 	}
 }

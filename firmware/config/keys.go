@@ -193,11 +193,14 @@ func buildKeys() []key {
 		key{name: "rtp.port_max", def: "10999", help: "highest local RTP port (1025-65535, above rtp.port_min)",
 			set: func(c *Config, v string) error { return setInt(&c.RTPPortMax, v, 1025, 65535) },
 			get: func(c Config) string { return strconv.Itoa(c.RTPPortMax) }},
-		// audio.codecs: offered codecs in order of preference, comma
-		// separated; PCMU and PCMA (G.711), each at most once.
-		key{name: "audio.codecs", def: "PCMU,PCMA", help: "offered codecs in order, comma separated: PCMU, PCMA",
-			set: setCodecs,
-			get: func(c Config) string { return strings.Join(c.Codecs, ",") }},
+		// audio.codecs: codecs in order of preference, comma separated;
+		// G722 (wideband), PCMU and PCMA (G.711), each at most once. The
+		// offer lists them in this order; an answer takes the first of
+		// them the offer has (RFC 3264 6.1 lets the answerer choose).
+		key{name: "audio.codecs", def: "G722,PCMU,PCMA",
+			help: "codecs in order of preference, comma separated: G722, PCMU, PCMA; offers list them in this order, answers take the first of them the offer has",
+			set:  setCodecs,
+			get:  func(c Config) string { return strings.Join(c.Codecs, ",") }},
 		// media.srtp: SRTP with SDES keys (RFC 3711, RFC 4568) for every
 		// line; sipua/srtp.go has the modes. Not off needs every line in
 		// use on transport tls (Validate).
@@ -218,6 +221,13 @@ func buildKeys() []key {
 				return nil
 			},
 			get: func(c Config) string { return strconv.Itoa(c.Ptime) }},
+		// audio.wideband: run the handset (the codec chip, the panel) at
+		// 16 kHz where it can, for G.722; off keeps it at 8 kHz, where a
+		// G.711 call is the narrowband path byte for byte and a G.722 call
+		// is resampled to 8 kHz at its codec.
+		key{name: "audio.wideband", def: "on", help: "run the handset at 16 kHz where the codec or panel can, for G.722 (on/off); off: 8 kHz, G.711 calls unresampled, G.722 calls heard narrowband",
+			set: func(c *Config, v string) error { return setBool(&c.Wideband, v) },
+			get: func(c Config) string { return onOff(c.Wideband) }},
 		// call.noanswer_seconds: ringing time before no-answer forwarding
 		// (1-600).
 		key{name: "call.noanswer_seconds", def: "20", help: "ringing time before no-answer forwarding, seconds (1-600)",
@@ -606,9 +616,9 @@ func setCodecs(c *Config, v string) error {
 	for _, f := range strings.Split(v, ",") {
 		name := strings.ToUpper(strings.TrimSpace(f))
 		switch name {
-		case "PCMU", "PCMA":
+		case "G722", "PCMU", "PCMA":
 		default:
-			return fmt.Errorf("%q is not a supported codec (PCMU, PCMA)", clip(f))
+			return fmt.Errorf("%q is not a supported codec (G722, PCMU, PCMA)", clip(f))
 		}
 		for _, o := range out {
 			if o == name {

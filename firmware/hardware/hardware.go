@@ -29,8 +29,9 @@ type Parts interface {
 	Pin(chip string, n boards.GPIO, pwm bool) (gpio.PinIO, error)
 	I2C(bus int) (i2c.Bus, error)
 	// SoundCard checks that the PCM devices exist and take the phone's
-	// samples (cfg at 8 kHz), and says which device nodes they are.
-	SoundCard(cfg alsa.Config) (string, error)
+	// samples (cfg at 16 kHz, else at 8 kHz), says which device nodes they
+	// are, and returns the rate they take.
+	SoundCard(cfg alsa.Config) (string, int, error)
 }
 
 // Host is Parts on a real board, through hal/gpiohost.
@@ -54,7 +55,7 @@ func (Host) I2C(bus int) (i2c.Bus, error) { return gpiohost.I2C(bus) }
 // codec need not be clocking yet. The kernel registers the card once the
 // I2S controller and both stub codecs have probed, which can trail the
 // module loading by a moment: it waits up to cardWait for it.
-func (Host) SoundCard(cfg alsa.Config) (string, error) {
+func (Host) SoundCard(cfg alsa.Config) (string, int, error) {
 	deadline := time.Now().Add(cardWait)
 	var desc string
 	for {
@@ -65,20 +66,26 @@ func (Host) SoundCard(cfg alsa.Config) (string, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			return "", err
+			return "", 0, err
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	const rate = 8000
+	// 16 kHz (wideband, G.722's rate) if the card takes it, else 8 kHz.
 	pcm := alsa.New(cfg)
-	if err := pcm.Open(rate, rate*20/1000); err != nil {
-		return "", fmt.Errorf("hardware: %s: the card does not take the phone's samples: %w", desc, err)
+	rate := 16000
+	err := pcm.Open(rate, rate*20/1000)
+	if err != nil {
+		rate = 8000
+		err = pcm.Open(rate, rate*20/1000)
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("hardware: %s: the card does not take the phone's samples: %w", desc, err)
 	}
 	st := pcm.Stats()
 	if err := pcm.Close(); err != nil {
-		return "", fmt.Errorf("hardware: %s: %w", desc, err)
+		return "", 0, fmt.Errorf("hardware: %s: %w", desc, err)
 	}
-	return fmt.Sprintf("%s; takes %d Hz, %d channel(s), period %d frames, buffer %d", desc, rate, max(cfg.Channels, 1), st.PeriodSize, st.BufferSize), nil
+	return fmt.Sprintf("%s; takes %d Hz, %d channel(s), period %d frames, buffer %d", desc, rate, max(cfg.Channels, 1), st.PeriodSize, st.BufferSize), rate, nil
 }
 
 const cardWait = 5 * time.Second
@@ -337,7 +344,7 @@ func (h *HAL) startCodec() error {
 	// The sound card first: without it the codec has nowhere to send
 	// samples, and its absence (a missing module or device tree) is the
 	// likelier fault.
-	card, err := h.opts.Parts.SoundCard(cfg)
+	card, rate, err := h.opts.Parts.SoundCard(cfg)
 	if err != nil {
 		return err
 	}
@@ -356,6 +363,7 @@ func (h *HAL) startCodec() error {
 		return err
 	}
 	h.codec = NewCodec(wm, alsa.New(cfg))
+	h.codec.narrow = rate != 16000
 	return nil
 }
 
@@ -481,13 +489,15 @@ var (
 	_ hal.Indicators   = (*HAL)(nil)
 	_ hal.PCM          = (*Codec)(nil)
 	_ hal.CodecControl = (*Codec)(nil)
+	_ hal.Wideband     = (*Codec)(nil)
 )
 
 // Codec is the WM8960 and its ALSA PCM as one hal.Codec: Open sets the
 // codec's clocks for the rate before the PCM opens.
 type Codec struct {
-	wm  *wm8960.Dev
-	pcm *alsa.PCM
+	wm     *wm8960.Dev
+	pcm    *alsa.PCM
+	narrow bool // the card takes 8000 samples/s only
 }
 
 // NewCodec joins a codec already initialised (wm.Init) and its PCM.
@@ -504,11 +514,17 @@ func (c *Codec) Open(rate, frame int) error {
 }
 
 func (c *Codec) Exchange(ear, mic []int16) error { return c.pcm.Exchange(ear, mic) }
-func (c *Codec) Start() error                    { return c.pcm.Start() }
-func (c *Codec) Stop() error                     { return c.pcm.Stop() }
-func (c *Codec) SetVolume(p int) error           { return c.wm.SetVolume(p) }
-func (c *Codec) SetMute(m bool) error            { return c.wm.SetMute(m) }
-func (c *Codec) SetMicGain(db int) error         { return c.wm.SetMicGain(db) }
+
+// Wideband: the WM8960's clocking (SetRate) and the ALSA PCM take 16000
+// samples/s, so the phone runs its handset wideband, unless the sound
+// card refused 16000 when the HAL probed it (HAL.Start logs the rate).
+func (c *Codec) Wideband() bool { return !c.narrow }
+
+func (c *Codec) Start() error            { return c.pcm.Start() }
+func (c *Codec) Stop() error             { return c.pcm.Stop() }
+func (c *Codec) SetVolume(p int) error   { return c.wm.SetVolume(p) }
+func (c *Codec) SetMute(m bool) error    { return c.wm.SetMute(m) }
+func (c *Codec) SetMicGain(db int) error { return c.wm.SetMicGain(db) }
 
 // Close closes the PCM and puts the codec in standby.
 func (c *Codec) Close() error { return errors.Join(c.pcm.Close(), c.wm.PowerDown()) }

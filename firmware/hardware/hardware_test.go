@@ -87,11 +87,11 @@ func (f *fakeParts) I2C(bus int) (i2c.Bus, error) {
 	return f.i2c, nil
 }
 
-func (f *fakeParts) SoundCard(cfg alsa.Config) (string, error) {
+func (f *fakeParts) SoundCard(cfg alsa.Config) (string, int, error) {
 	if f.noCard {
-		return "", errors.New("alsa: no sound card \"phone\" (the kernel's cards: none)")
+		return "", 0, errors.New("alsa: no sound card \"phone\" (the kernel's cards: none)")
 	}
-	return "fake card", nil
+	return "fake card", 16000, nil
 }
 
 func (f *fakeParts) press(r, c int, down bool) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/hal"
+	"github.com/deskphone/deskphone/internal/resample"
 )
 
 // earFrames is how many earpiece frames may wait for the audio client.
@@ -19,7 +20,8 @@ const earFrames = 4
 const micKeep = 200 * time.Millisecond
 
 type frameBuf struct {
-	b    []byte
+	b    []byte // room for a frame at 16000 samples/s
+	n    int    // bytes of b in use
 	pool chan *frameBuf
 }
 
@@ -75,6 +77,17 @@ type codec struct {
 
 	// micHook, if set (by tests), is signalled after samples arrive.
 	micHook chan struct{}
+
+	// The audio client's rate (panel/3's "audio rate"; 8000 for a client
+	// that does not ask), guarded by mu, and the codec's own (Open's).
+	// Where they differ Exchange converts (internal/resample) with the
+	// state below, its own: up and down are reset when the pair changes.
+	clientRate int
+	rate       int
+	convRate   int // the client rate the converters run for; 0: none yet
+	up         resample.Up
+	down       resample.Down
+	earC, micC []int16 // a frame at the client's rate
 }
 
 // audSession is one audio client.
@@ -96,8 +109,33 @@ func (c *codec) init(s *Server) {
 	c.s = s
 	c.tbuf = make([]byte, 8)
 	c.full = make(chan *frameBuf, earFrames)
-	c.ring = make([]int16, 8000*int(micKeep/time.Millisecond)/1000)
 	c.rd = make([]byte, 4096)
+	c.clientRate = 8000
+	c.sizeRingLocked()
+}
+
+// setClientRate sets the audio client's rate: 8000 or 16000.
+func (c *codec) setClientRate(r int) {
+	c.mu.Lock()
+	if r != c.clientRate {
+		c.clientRate = r
+		c.head, c.fill, c.odd = 0, 0, false // microphone audio at the old rate
+		c.sizeRingLocked()
+	}
+	c.mu.Unlock()
+}
+
+// sizeRingLocked makes the microphone ring hold micKeep at the client's
+// rate (at least two frames); c.mu is held.
+func (c *codec) sizeRingLocked() {
+	n := c.clientRate * int(micKeep/time.Millisecond) / 1000
+	if c.rate > 0 {
+		n = max(n, 2*c.frame*c.clientRate/c.rate)
+	}
+	if len(c.ring) != n {
+		c.ring = make([]int16, n)
+		c.head, c.fill = 0, 0
+	}
 }
 
 // Open starts the frame clock: rate samples/s, frame samples a frame.
@@ -132,7 +170,19 @@ func (v codecView) Close() error                    { v.c.close(); return nil }
 func (v codecView) Start() error                    { return v.c.startClock() }
 func (v codecView) Stop() error                     { v.c.stopClock(); return nil }
 
-var _ hal.PCM = codecView{}
+// Wideband (Server's and its Codec's): the panel runs at 16000 samples/s,
+// converting for an audio client at 8000 (panel.md, panel/3).
+func (v codecView) Wideband() bool { return true }
+
+// Wideband: see codecView.Wideband.
+func (s *Server) Wideband() bool { return true }
+
+var (
+	_ hal.PCM      = codecView{}
+	_ hal.Wideband = codecView{}
+	_ hal.PCM      = (*Server)(nil)
+	_ hal.Wideband = (*Server)(nil)
+)
 
 func (c *codec) openCodec(rate, frame int) error {
 	if rate < 1000 || rate > 192000 || frame < 1 || frame > rate {
@@ -146,16 +196,17 @@ func (c *codec) openCodec(rate, frame int) error {
 	period := time.Duration(frame) * time.Second / time.Duration(rate)
 	c.close()
 	c.mu.Lock()
-	c.frame, c.period = frame, period
+	c.frame, c.period, c.rate, c.convRate = frame, period, rate, 0
+	// Buffers hold a frame at the client's rate, up to twice the codec's
+	// (a 16000 client of an 8000 codec).
+	wide := 2 * frame
 	c.pool = make(chan *frameBuf, earFrames)
 	for range earFrames {
-		c.pool <- &frameBuf{b: make([]byte, 2*frame), pool: c.pool}
+		c.pool <- &frameBuf{b: make([]byte, 2*wide), pool: c.pool}
 	}
-	n := max(rate*int(micKeep/time.Millisecond)/1000, 2*frame)
-	if len(c.ring) != n {
-		c.ring = make([]int16, n)
-	}
-	c.earB, c.pend, c.pendN = make([]byte, 2*frame), make([]byte, 2*frame), 0
+	c.sizeRingLocked()
+	c.earC, c.micC = make([]int16, wide), make([]int16, wide)
+	c.earB, c.pend, c.pendN = make([]byte, 2*wide), make([]byte, 2*wide), 0
 	c.closed = make(chan struct{})
 	c.open = true
 	c.startLocked()
@@ -258,6 +309,7 @@ func (c *codec) exchange(ear, mic []int16) error {
 	}
 	open, frame, tick, tfd, tclk, closed, pool, prime := c.open, c.frame, c.tick, c.tfd, c.tclk, c.closed, c.pool, c.prime
 	c.prime = false
+	clientRate, rate := c.clientRate, c.rate
 	c.mu.Unlock()
 	if started {
 		c.s.line("audio on")
@@ -287,11 +339,25 @@ func (c *codec) exchange(ear, mic []int16) error {
 			return ErrClosed
 		}
 	}
+	// The earpiece at the client's rate (the converters are this
+	// goroutine's: only Exchange uses them).
+	out := ear
+	if clientRate != c.convRate {
+		c.up.Reset()
+		c.down.Reset()
+		c.convRate = clientRate
+	}
+	switch {
+	case clientRate > rate:
+		out = c.earC[:c.up.Process(c.earC, ear)]
+	case clientRate < rate:
+		out = c.earC[:c.down.Process(c.earC, ear)]
+	}
 	c.mu.Lock()
 	sess := c.sess
 	var gone *audSession
 	if sess != nil && sess.d != nil {
-		if !c.writeDirect(sess.d, ear) || c.parked && !c.readDirect(sess.d) {
+		if !c.writeDirect(sess.d, out) || c.parked && !c.readDirect(sess.d) {
 			gone = sess
 		}
 	}
@@ -303,9 +369,10 @@ func (c *codec) exchange(ear, mic []int16) error {
 		// Earpiece: to earLoop if a buffer is free, else dropped.
 		select {
 		case f := <-pool:
-			for i, v := range ear {
+			for i, v := range out {
 				binary.LittleEndian.PutUint16(f.b[2*i:], uint16(v))
 			}
+			f.n = 2 * len(out)
 			select {
 			case c.full <- f:
 			default: // frames of an earlier Open still queued
@@ -314,11 +381,16 @@ func (c *codec) exchange(ear, mic []int16) error {
 		default:
 		}
 	}
-	// Microphone: what has arrived, silence for the rest.
+	// Microphone: what has arrived, silence for the rest, at the
+	// client's rate, then at the codec's.
+	in := mic
+	if clientRate != rate {
+		in = c.micC[:len(mic)*clientRate/rate]
+	}
 	c.mu.Lock()
-	n := min(c.fill, len(mic))
+	n := min(c.fill, len(in))
 	for i := range n {
-		mic[i] = c.ring[c.head]
+		in[i] = c.ring[c.head]
 		c.head++
 		if c.head == len(c.ring) {
 			c.head = 0
@@ -326,7 +398,13 @@ func (c *codec) exchange(ear, mic []int16) error {
 	}
 	c.fill -= n
 	c.mu.Unlock()
-	clear(mic[n:])
+	clear(in[n:])
+	switch {
+	case clientRate > rate:
+		c.down.Process(mic, in)
+	case clientRate < rate:
+		c.up.Process(mic, in)
+	}
 	return nil
 }
 

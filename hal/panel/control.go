@@ -39,6 +39,7 @@ type request struct {
 	events []hal.Event // to deliver to the phone, in order
 	status bool        // answer with a status line
 	state  bool        // replay the state (panel/3)
+	rate   int         // "audio rate R" (panel/3): the audio stream's rate asked for; 0: none
 }
 
 // maxDial bounds the digits of one dial line.
@@ -159,6 +160,13 @@ func parseControl(line string) (request, error) {
 			return request{}, errors.New("usage: state")
 		}
 		return request{state: true}, nil
+	case "audio":
+		// panel/3: the client asks for the audio stream's rate.
+		if len(f) != 3 || f[1] != "rate" || (f[2] != "8000" && f[2] != "16000") {
+			return request{}, errors.New("usage: audio rate 8000|16000")
+		}
+		r, _ := strconv.Atoi(f[2])
+		return request{rate: r}, nil
 	}
 	return request{}, fmt.Errorf("unknown command %s", quote(f[0]))
 }

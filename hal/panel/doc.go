@@ -5,16 +5,18 @@
 // panel is the codec, so its frame clock paces the phone's audio loop).
 //
 // Two byte streams per phone: control (UTF-8 text lines) and audio (s16le
-// mono PCM at the codec's rate, both ways). Listen serves them on sockets
+// mono PCM, both ways, at the client's rate: 8000 samples/s, or 16000 once
+// it says "audio rate 16000"; where the codec's rate, Open's, differs,
+// Exchange converts with internal/resample). Listen serves them on sockets
 // (sim board); OpenVirtio serves them on the virtio-serial ports named
 // "panel" and "panel.audio" (qemu board). One client at a time per stream; a
 // new client replaces the old one and is greeted with
 // "ready BOARD VERSION panel/3" and the audio clock's state ("audio on" or
 // "audio off"), then the replay of what the phone shows (state.go: lines,
-// calls, ringer, tone, lamps, display rows, voicemail) ending in "state end";
-// a "state" request replays it again. The codec is a hal.PCM: Stop stops the
-// frame clock (nothing wakes the phone for audio while it is stopped), Start
-// starts it again.
+// calls, ringer, tone, lamps, display rows, voicemail) between "state
+// begin" and "state end"; a "state" request replays it again. The codec is
+// a hal.PCM: Stop stops the frame clock (nothing wakes the phone for audio
+// while it is stopped), Start starts it again.
 //
 // Nothing here blocks the phone: observer lines go through a bounded queue
 // per client and are dropped when the client is slow or absent; earpiece

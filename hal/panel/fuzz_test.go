@@ -21,8 +21,11 @@ func FuzzParseControl(f *testing.F) {
 				t.Fatalf("%q: parseFast %+v, parseControl %+v (%v)", line, fast, req, err)
 			}
 		}
+		if req.rate != 0 && req.rate != 8000 && req.rate != 16000 {
+			t.Fatalf("%q: audio rate %d", line, req.rate)
+		}
 		if err != nil {
-			if len(req.events) != 0 || req.status {
+			if len(req.events) != 0 || req.status || req.rate != 0 {
 				t.Fatalf("%q: error %v with a request", line, err)
 			}
 			if e := Text(err.Error()); strings.ContainsAny(e, "\n\r") {
@@ -30,8 +33,15 @@ func FuzzParseControl(f *testing.F) {
 			}
 			return
 		}
-		if req.status == (len(req.events) > 0) {
-			t.Fatalf("%q: status %v with %d events", line, req.status, len(req.events))
+		// Exactly one of: events, a status request, an audio rate.
+		asks := 0
+		for _, b := range []bool{len(req.events) > 0, req.status, req.rate != 0} {
+			if b {
+				asks++
+			}
+		}
+		if asks != 1 {
+			t.Fatalf("%q: status %v with %d events, rate %d", line, req.status, len(req.events), req.rate)
 		}
 		for _, e := range req.events {
 			switch e.Kind {

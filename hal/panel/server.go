@@ -243,6 +243,9 @@ func (s *Server) serveControl(rw io.ReadWriteCloser) {
 	if old != nil {
 		old.close()
 	}
+	// A new client gets the audio stream at 8000 samples/s until it asks
+	// for another rate (panel/3): a panel/1 or panel/2 client never does.
+	s.codec.setClientRate(8000)
 	c.send("ready " + s.board + " " + s.version + " " + Version)
 	c.send("audio " + s.codec.state())
 	s.replay(c)
@@ -295,6 +298,11 @@ func (s *Server) handle(c *ctlSession, line []byte) bool {
 	}
 	if req.state {
 		s.replay(c)
+	}
+	if req.rate != 0 {
+		s.codec.setClientRate(req.rate)
+		c.send("audio rate " + strconv.Itoa(req.rate))
+		return true
 	}
 	if req.status {
 		s.mu.Lock()
@@ -564,7 +572,7 @@ func (s *Server) earLoop() {
 			a := s.aud
 			s.mu.Unlock()
 			if a != nil {
-				a.rw.Write(f.b)
+				a.rw.Write(f.b[:f.n])
 			}
 			f.pool <- f
 		}

@@ -49,6 +49,10 @@ type BaresipOptions struct {
 	// it then also listens for SIP over TLS on SIPPort+1
 	// (sip_certificate), trusting the CAs of CAFile (sip_cafile).
 	TLSCert, CAFile string
+	// Codecs are audio codec modules loaded before g711.so, so that
+	// baresip offers and prefers them in this order (e.g. "g722.so",
+	// wideband: a 16 kHz call, the 8000 Hz RTP clock of RFC 3551 4.5.2).
+	Codecs []string
 }
 
 // Baresip is a running baresip.
@@ -75,8 +79,9 @@ func BaresipModules() string {
 	return ""
 }
 
-// baresipConfig is baresip's config file: G.711 only, a sine at 48 kHz
-// stereo (what ausine supports; baresip resamples to 8 kHz mono) as the
+// baresipConfig is baresip's config file: G.711 (after o.Codecs' modules,
+// if any), a sine at 48 kHz stereo (what ausine supports; baresip
+// resamples to the codec's rate, mono) as the
 // microphone, the earpiece into aubridge (a sink while nothing reads it),
 // what it receives dumped into WAV files (sndfile), SIP and RTP on the
 // loopback only.
@@ -90,6 +95,10 @@ func baresipConfig(o BaresipOptions, mods string) string {
 	}
 	if o.CAFile != "" {
 		fmt.Fprintf(&extra, "sip_cafile\t\t%s\n", o.CAFile)
+	}
+	var codecs strings.Builder
+	for _, m := range o.Codecs {
+		fmt.Fprintf(&codecs, "module\t\t\t%s\n", m)
 	}
 	return fmt.Sprintf(`poll_method		epoll
 sip_listen		127.0.0.1:%d
@@ -108,14 +117,14 @@ rtp_ports		%d-%d
 rtcp_mux		no
 jitter_buffer_delay	1-10
 module_path		%s
-module			g711.so
+%smodule			g711.so
 module			ausine.so
 module			aubridge.so
 module			sndfile.so
 module_app		account.so
 module_app		menu.so
 snd_path		%s
-%s`, o.SIPPort, o.SineHz, o.RTPMin, o.RTPMax, mods, o.Dir, extra.String())
+%s`, o.SIPPort, o.SineHz, o.RTPMin, o.RTPMax, mods, codecs.String(), o.Dir, extra.String())
 }
 
 // StartBaresip writes baresip's configuration into o.Dir and starts it
@@ -125,6 +134,11 @@ func StartBaresip(ctx context.Context, o BaresipOptions) (*Baresip, error) {
 	mods := BaresipModules()
 	if mods == "" {
 		return nil, errors.New("interop: baresip's modules (g711.so) not found")
+	}
+	for _, m := range o.Codecs {
+		if _, err := os.Stat(filepath.Join(mods, m)); err != nil {
+			return nil, fmt.Errorf("interop: baresip's module %s not found in %s", m, mods)
+		}
 	}
 	if o.Lifetime == 0 {
 		o.Lifetime = 60 * time.Second

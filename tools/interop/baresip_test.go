@@ -131,9 +131,10 @@ func dialOut(ctx context.Context, t *testing.T, ph *lab.Phone, number string) in
 // baresipLab starts the development PBX with a sim-board phone, 1001, and
 // baresip as 1003 (params: the account's parameters after auth_pass, such
 // as ";regint=0"), playing a sineHz sine and typing the command dial makes
-// of the PBX's address (nil: none). before, when set, runs between the two
+// of the PBX's address (nil: none), with the codec modules codecs loaded
+// first (BaresipOptions.Codecs). before, when set, runs between the two
 // starts. Both stop with the test, baresip's log shown on failure.
-func baresipLab(ctx context.Context, t *testing.T, params string, sineHz int, before func(*lab.Lab), dial func(pbx string) string) (*lab.Lab, *Baresip) {
+func baresipLab(ctx context.Context, t *testing.T, params string, sineHz int, before func(*lab.Lab), dial func(pbx string) string, codecs ...string) (*lab.Lab, *Baresip) {
 	t.Helper()
 	bin := need(t, "baresip")
 	if BaresipModules() == "" {
@@ -158,7 +159,8 @@ func baresipLab(ctx context.Context, t *testing.T, params string, sineHz int, be
 		Account:  fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003%s", l.PBX.Addr(), params),
 		SineHz:   sineHz,
 		Lifetime: 50 * time.Second,
-		Commands: commands})
+		Commands: commands,
+		Codecs:   codecs})
 	return l, b
 }
 
@@ -177,4 +179,36 @@ func startBaresip(ctx context.Context, t *testing.T, o BaresipOptions) *Baresip 
 		}
 	})
 	return b
+}
+
+// dialBaresip has the phone call baresip (1003) once baresip has
+// registered: hook off, dial tone (wait waits for a panel line), dial.
+func dialBaresip(ctx context.Context, t *testing.T, ph *lab.Phone, b *Baresip, wait func(re string)) {
+	t.Helper()
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	err := b.WaitLog(wctx, regexp.MustCompile(`(?i)1003@127\.0\.0\.1.*200 OK`))
+	wcancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ph.Panel.Send("hook off"); err != nil {
+		t.Fatal(err)
+	}
+	wait(`^tone dial$`)
+	if err := ph.Panel.Send("dial 1003"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// baresipDecoded waits for baresip's call to end and returns the last 2 s
+// of what it decoded (Baresip.Decoded) and their rate.
+func baresipDecoded(ctx context.Context, t *testing.T, b *Baresip) ([]int16, int) {
+	t.Helper()
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	rx, rate, err := b.Decoded(wctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rx, rate
 }

@@ -167,7 +167,7 @@ func (l *Lab) BasicCallVia(ctx context.Context, a, b *Phone, ladder func() []pbx
 		return nil, err
 	}
 
-	r := &CallReport{A: a.Ext, B: b.Ext, AHears: levels(ra.samples), BHears: levels(rb.samples)}
+	r := &CallReport{A: a.Ext, B: b.Ext, AHears: levels(ra.samples, a.Panel.Rate()), BHears: levels(rb.samples, b.Panel.Rate())}
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		all := ladder()
@@ -191,14 +191,15 @@ func (l *Lab) BasicCallVia(ctx context.Context, a, b *Phone, ladder func() []pbx
 }
 
 // levels measures both test tones over the last two seconds of a recording
-// (the first part may hold audio from before the answer).
-func levels(s []int16) map[float64]float64 {
-	if n := 2 * 8000; len(s) > n {
+// at rate samples/s (the panel's: 8000, or 16000 after SetRate; the first
+// part may hold audio from before the answer).
+func levels(s []int16, rate int) map[float64]float64 {
+	if n := 2 * rate; len(s) > n {
 		s = s[len(s)-n:]
 	}
 	return map[float64]float64{
-		ToneAtoB: audio.ToneLevel(s, ToneAtoB, 8000),
-		ToneBtoA: audio.ToneLevel(s, ToneBtoA, 8000),
+		ToneAtoB: audio.ToneLevel(s, ToneAtoB, rate),
+		ToneBtoA: audio.ToneLevel(s, ToneBtoA, rate),
 	}
 }
 

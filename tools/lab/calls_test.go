@@ -23,7 +23,7 @@ func (f *flow) hears(ext string, freq float64) float64 {
 	if err != nil {
 		f.T.Fatal(err)
 	}
-	return levels(s[len(s)/3:])[freq]
+	return levels(s[len(s)/3:], 8000)[freq]
 }
 
 // TestHoldAndWaitingSim: 1001 holds 1002 and resumes (the audio comes
@@ -132,7 +132,7 @@ func TestConferenceSim(t *testing.T) {
 				res <- got{ext, nil}
 				return
 			}
-			res <- got{ext, levels(s[len(s)/3:])}
+			res <- got{ext, levels(s[len(s)/3:], 8000)}
 		}()
 	}
 	heard := map[string]map[float64]float64{}

@@ -233,7 +233,7 @@ func TestMuteDTMFSim(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return levels(s[len(s)/3:])[ToneAtoB]
+		return levels(s[len(s)/3:], 8000)[ToneAtoB]
 	}
 	if l := hear(); l < MinLevel {
 		t.Fatalf("1002 does not hear 1001 before mute (level %.4f)", l)

@@ -485,6 +485,12 @@ func (l *Lab) webPort() (int, error) {
 	return h.Base, nil
 }
 
+// ConsoleLog returns what phone ext has written to its console (or log)
+// so far: the file in Options.Dir that console makes.
+func (l *Lab) ConsoleLog(ext string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(l.opts.Dir, "console-"+ext+".log"))
+}
+
 // console returns where a phone's console goes: a file in Dir, and
 // Options.Console with the extension before each line.
 func (l *Lab) console(ext string) io.Writer {

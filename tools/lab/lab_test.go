@@ -3,10 +3,12 @@ package lab
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/deskphone/deskphone/internal/testtool"
+	"github.com/deskphone/deskphone/tools/panelclient"
 )
 
 // needQEMU skips without qemu-system-aarch64, except in CI (testtool.Need).
@@ -15,7 +17,7 @@ func needQEMU(t *testing.T) {
 	testtool.Need(t, "qemu-system-aarch64")
 }
 
-func runBasicCall(t *testing.T, board Board, boot time.Duration) {
+func runBasicCall(t *testing.T, board Board, boot time.Duration, panelRate ...int) {
 	if testing.Short() {
 		t.Skip("end-to-end call: make e2e")
 	}
@@ -41,6 +43,13 @@ func runBasicCall(t *testing.T, board Board, boot time.Duration) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, rate := range panelRate { // the panels' audio at this rate (panel/3)
+		for _, ph := range l.Phones {
+			if err := ph.Panel.SetRate(ctx, rate); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	r, err := l.BasicCall(ctx, l.Phones[0], l.Phones[1], func(s string) { t.Log(s) })
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +59,13 @@ func runBasicCall(t *testing.T, board Board, boot time.Duration) {
 	t.Logf("summary:\n%s", r.Summary())
 	if err := r.OK(); err != nil {
 		t.Fatal(err)
+	}
+	if len(panelRate) > 0 { // and the call was G.722 (each phone's log)
+		for _, ph := range l.Phones {
+			if c, _ := l.ConsoleLog(ph.Ext); !strings.Contains(string(c), "audio G722 to ") {
+				t.Errorf("%s's log has no G722 stream", ph.Ext)
+			}
+		}
 	}
 }
 
@@ -65,4 +81,11 @@ func TestBasicCallQEMU(t *testing.T) {
 // host (the sim board).
 func TestBasicCallSim(t *testing.T) {
 	runBasicCall(t, Sim, 20*time.Second)
+}
+
+// TestBasicCallSimWideband is that call with both panels' audio at 16000
+// (panel/3): G.722 (the phones' first codec) from microphone to earpiece
+// without a narrowband step.
+func TestBasicCallSimWideband(t *testing.T) {
+	runBasicCall(t, Sim, 20*time.Second, panelclient.WideRate)
 }

@@ -36,6 +36,9 @@ type Model struct {
 	Logs    []string // the last few log and error lines
 	OffHook bool     // what this panel last did with the hook
 	Audio   bool     // panel/2: the phone streams audio (audio on / audio off)
+	// AudioRate is the audio stream's rate, samples/s: 8000 unless the
+	// client asked for another (panel/3's audio rate); 0: not said.
+	AudioRate int
 }
 
 // NewModel returns an empty model.
@@ -119,6 +122,13 @@ func (m *Model) Apply(line string) {
 		if a == "on" || a == "off" {
 			m.Audio = a == "on"
 			return
+		}
+		// panel/3: the answer to "audio rate R".
+		if a == "rate" {
+			if n, err := strconv.Atoi(b); err == nil && n > 0 {
+				m.AudioRate = n
+				return
+			}
 		}
 	case "state":
 		// panel/3: the replay of the phone's state is framed by "state

@@ -79,6 +79,8 @@ func TestApply(t *testing.T) {
 		{[]string{"mwi 1 0/3"}, func(m *Model) bool { return m.MWI[1] == "0/3" }},
 		{[]string{"audio on"}, func(m *Model) bool { return m.Audio && len(m.Logs) == 0 }},
 		{[]string{"audio on", "audio off"}, func(m *Model) bool { return !m.Audio && len(m.Logs) == 0 }},
+		{[]string{"audio rate 16000"}, func(m *Model) bool { return m.AudioRate == 16000 && len(m.Logs) == 0 }},
+		{[]string{"audio rate x"}, func(m *Model) bool { return m.AudioRate == 0 && m.Logs[0] == "? audio rate x" }},
 		{[]string{"led dnd on", "led dnd off"}, func(m *Model) bool { return m.LEDs["dnd"] == "off" }},
 	}
 	for _, tt := range tests {

@@ -46,8 +46,10 @@ type Client struct {
 	wbuf    []byte
 	closeMu sync.Once
 
-	// The earpiece ring, filled by drainAudio.
+	// The earpiece ring, filled by drainAudio, and the stream's rate
+	// (0: Rate).
 	amu          sync.Mutex
+	rate         int
 	aring        []int16
 	ahead, afill int
 	anotify      chan struct{}
@@ -233,7 +235,7 @@ func (c *Client) WriteAudio(s []int16) error {
 // earKeep is how much earpiece audio the client keeps unread: it drains
 // the stream all the time, so the phone (and QEMU between it and us) never
 // waits on a client that is not listening.
-const earKeep = Rate // 1 s
+const earKeep = WideRate // 1 s at the wideband rate
 
 // drainAudio reads the earpiece stream into the ring until it ends.
 func (c *Client) drainAudio() {

@@ -2,6 +2,7 @@ package panelclient
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/hal"
 	"github.com/deskphone/deskphone/hal/panel"
 )
@@ -191,5 +193,60 @@ func TestAudio(t *testing.T) {
 		if v != 1234 {
 			t.Fatalf("ear sample %d = %d, want 1234", i, v)
 		}
+	}
+}
+
+// TestSetRate: after SetRate(WideRate) the phone's 16 kHz codec (the
+// panel's real clock) streams a 6 kHz tone to the client whole, and a
+// bad rate is refused by the phone.
+func TestSetRate(t *testing.T) {
+	s, c := start(t)
+	if err := c.SetRate(ctx(t), 44100); err == nil {
+		t.Fatal("44100 accepted")
+	}
+	if c.Rate() != Rate {
+		t.Fatalf("rate %d after a refusal", c.Rate())
+	}
+	if err := c.SetRate(ctx(t), WideRate); err != nil {
+		t.Fatal(err)
+	}
+	codec := s.Codec()
+	if err := codec.Open(16000, 320); err != nil {
+		t.Fatal(err)
+	}
+	defer codec.Close()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ear, mic := make([]int16, 320), make([]int16, 320)
+		var ph float64
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for i := range ear {
+				ear[i] = int16(8000 * math.Sin(ph))
+				ph += 2 * math.Pi * 6000 / 16000
+			}
+			if codec.Exchange(ear, mic) != nil {
+				return
+			}
+		}
+	}()
+	got, err := c.Record(500 * time.Millisecond)
+	close(stop)
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0.5 s at 16000 (a little less on a loaded machine).
+	if len(got) < 4000 {
+		t.Fatalf("recorded %d samples in 0.5 s", len(got))
+	}
+	if l := audio.ToneLevel(got, 6000, WideRate); l < 0.03 {
+		t.Fatalf("6 kHz at %.4f, want about 0.06", l)
 	}
 }

@@ -10,7 +10,8 @@
 //     the client that asked for it. Lines from any client go to the phone.
 //     A new client is greeted with the phone's ready and audio lines and
 //     the replay of what the phone shows, so it starts where the others are.
-//   - Audio: the earpiece goes to every audio client (a slow one loses
+//   - Audio: at 8000 samples/s (a client's "audio rate 16000" is refused:
+//     the one stream serves them all); the earpiece goes to every audio client (a slow one loses
 //     frames, never holds the others); the microphone is the last audio
 //     client to attach (the others' is read and dropped), handed back to
 //     the one before when it leaves.
@@ -279,8 +280,18 @@ func (h *Hub) toPhone(from *ctlClient, l string) {
 		from.send("error the phone is not connected")
 		return
 	}
-	if strings.TrimSpace(l) == "state" {
+	switch t := strings.TrimSpace(l); {
+	case t == "state":
 		h.asked = append(h.asked, from)
+	case strings.HasPrefix(t, "audio rate"):
+		// One audio stream serves every client: it stays at the rate
+		// each new panel client starts at (8000, panel.md).
+		if t == "audio rate 8000" {
+			from.send("audio rate 8000")
+		} else {
+			from.send("error a shared panel's audio stays at 8000 samples/s")
+		}
+		return
 	}
 	h.ctl.SetWriteDeadline(time.Now().Add(2 * time.Second))
 	io.WriteString(h.ctl, l+"\n")

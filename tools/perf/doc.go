@@ -17,6 +17,9 @@
 // Then both pairs hang up and everything stops; every process is bounded
 // in time (baresip -t, the lab's Close).
 //
+// The sim phones are set to G.711 with the handset at 8 kHz
+// (audio.codecs = PCMU,PCMA, audio.wideband = off), as baresip is.
+//
 // baresip is set up as lean as its virtual audio devices allow
 // (leanConfig): G.711 only, 8 kHz mono at both ends of its pipeline (no
 // resampling), aubridge as earpiece and microphone of one device, so that

@@ -187,8 +187,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	r := &Report{LoadBefore: LoadAvg()}
 
 	o.Logf("perf: starting the development PBX and two sim phones (%s, %s)", phonedCaller, phonedCallee)
+	// Like for like with baresip's lean set-up: G.711 with the handset at
+	// 8 kHz (no resampling on either side).
+	narrow := "audio.codecs = PCMU,PCMA\naudio.wideband = off\n"
 	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{phonedCaller, phonedCallee},
-		Dir: filepath.Join(o.Dir, "lab"), Logf: o.Logf})
+		Dir: filepath.Join(o.Dir, "lab"), Logf: o.Logf,
+		PhoneConfig: map[string]string{phonedCaller: narrow, phonedCallee: narrow}})
 	if err != nil {
 		return nil, err
 	}

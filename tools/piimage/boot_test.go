@@ -138,7 +138,7 @@ func bootOnRaspi3b(t *testing.T, dtbName, board, model string, withSD bool) {
 	for _, re := range append([]string{
 		`board ` + board + ` picked by the device tree's model "` + regexp.QuoteMeta(model) + `"`,
 		`boot: \d+ kernel modules loaded in \S+, 0 failed`,
-		`hardware: sound card: playback hw:CARD=phone,DEV=0 \(/dev/snd/pcmC0D0p\), capture hw:CARD=phone,DEV=1 \(/dev/snd/pcmC0D1c\); takes 8000 Hz, 2 channel\(s\), period 80 frames, buffer \d+`,
+		`hardware: sound card: playback hw:CARD=phone,DEV=0 \(/dev/snd/pcmC0D0p\), capture hw:CARD=phone,DEV=1 \(/dev/snd/pcmC0D1c\); takes 16000 Hz, 2 channel\(s\), period 160 frames, buffer \d+`,
 		`hardware: keypad 3x4 loaded`,
 		`hardware: hookswitch on GPIO22 loaded`,
 		`hardware: ringer on GPIO23 loaded`,
