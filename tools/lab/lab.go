@@ -328,6 +328,9 @@ rtp.port_min = %d
 rtp.port_max = %d
 nat.public_address = 10.0.2.2
 audio.codecs = PCMU,PCMA
+# a lab's phone fetches its files at once when it starts, so a file a test
+# (or a person) changed applies at the next boot (no fleet to spread)
+provision.spread_seconds = 0
 `, l.pbxPort(), sipPort, rtpMin, rtpMin+rtpPorts-1)
 		if err := os.WriteFile(filepath.Join(tftp, "phone.cfg"), []byte(common), 0o644); err != nil {
 			return err
