@@ -159,7 +159,7 @@ func (b *bubbleUA) answer(req regSent, code int, mod func(r *sipmsg.Message)) {
 		mod(r)
 	}
 	raw := r.AppendTo(nil)
-	b.ua.post(func() { b.ua.receive(raw, req.to) })
+	b.ua.post(func() { b.ua.receive(tUDP, raw, req.to) })
 }
 
 // ok answers 200 granting the asked lifetime (or granted if not 0).

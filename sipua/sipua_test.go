@@ -26,7 +26,8 @@ type traced struct {
 	notify chan struct{} // nudged after each datagram received
 }
 
-func (tr *traced) fn(dir string, _ *net.UDPAddr, b []byte) {
+func (tr *traced) fn(td TraceDir, _ string, _ *net.UDPAddr, b []byte) {
+	dir := td.String()
 	if dir != "recv" {
 		return
 	}

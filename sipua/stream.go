@@ -53,7 +53,7 @@ func (ua *UA) listen() error {
 		if err != nil {
 			return fmt.Errorf("sipua: %w", err)
 		}
-		ua.tcp = transport.NewStream(transport.StreamConfig{Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf,
+		ua.tcp = transport.NewStream(transport.StreamConfig{Handler: ua.streamRecv(tTCP), Oversize: ua.oversize, Logf: ua.logf,
 			Closed: func(a *net.UDPAddr, err error) { ua.post(func() { ua.streamClosed(tTCP, a, err) }) }})
 		ua.conn, ua.local = conn, conn.LocalAddr()
 		err = ua.tcp.Listen(ua.local.String())
@@ -87,7 +87,7 @@ func (ua *UA) listen() error {
 		server = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	ua.tls = transport.NewStream(transport.StreamConfig{TLS: true, ServerTLS: server, ClientTLS: client,
-		Handler: ua.streamRecv, Oversize: ua.oversize, Logf: ua.logf,
+		Handler: ua.streamRecv(tTLS), Oversize: ua.oversize, Logf: ua.logf,
 		Closed: func(a *net.UDPAddr, err error) { ua.post(func() { ua.streamClosed(tTLS, a, err) }) }})
 	ua.tlsPort = ua.local.Port
 	if server != nil {
@@ -170,10 +170,13 @@ func (ua *UA) streamClosed(k tkind, a *net.UDPAddr, dialErr error) {
 	}
 }
 
-// streamRecv hands a message from a TCP or TLS connection to the loop, as
-// UDP datagrams are (the source is the connection's remote address).
-func (ua *UA) streamRecv(b []byte, from *net.UDPAddr) {
-	ua.post(func() { ua.receive(b, from) })
+// streamRecv is the handler of k's connections: it hands each message to
+// the loop, as UDP datagrams are (the source is the connection's remote
+// address).
+func (ua *UA) streamRecv(k tkind) func(b []byte, from *net.UDPAddr) {
+	return func(b []byte, from *net.UDPAddr) {
+		ua.post(func() { ua.receive(k, b, from) })
+	}
 }
 
 // oversize answers a request over the size bound with 413 (RFC 3261
@@ -331,14 +334,10 @@ func (ua *UA) sendMessage(m *sipmsg.Message, to *net.UDPAddr) error {
 func (ua *UA) sendOn(k tkind, b []byte, to *net.UDPAddr, serverName string) error {
 	switch k {
 	case tTCP:
-		if ua.cfg.Trace != nil {
-			ua.cfg.Trace("send", to, b)
-		}
+		ua.trace(TraceSend, k, to, b)
 		return ua.tcp.Send(b, to, serverName)
 	case tTLS:
-		if ua.cfg.Trace != nil {
-			ua.cfg.Trace("send", to, b)
-		}
+		ua.trace(TraceSend, k, to, b)
 		return ua.tls.Send(b, to, serverName)
 	}
 	return ua.sendRaw(b, to)

@@ -31,14 +31,20 @@ type LineConfig struct {
 
 // Config configures a UA.
 type Config struct {
-	Listen      string                                            // local UDP address to bind, e.g. "0.0.0.0:5060"
-	DNSServers  []string                                          // host[:port] of the DNS servers for RFC 3263 next hops; empty: /etc/resolv.conf
-	ContactHost string                                            // address for Contact and Via; "" = the local address of the route to the first outbound proxy/registrar
-	UserAgent   string                                            // User-Agent header; "" = none
-	Lines       []LineConfig                                      // Lines[0] is line 1
-	TrustedOnly bool                                              // accept requests only from a line's registrar/outbound proxy IP; others dropped (logged)
-	Logf        func(format string, args ...any)                  // nil = silent
-	Trace       func(dir string, remote *net.UDPAddr, msg []byte) // nil = none; dir "send"/"recv"; every datagram
+	Listen      string                           // local UDP address to bind, e.g. "0.0.0.0:5060"
+	DNSServers  []string                         // host[:port] of the DNS servers for RFC 3263 next hops; empty: /etc/resolv.conf
+	ContactHost string                           // address for Contact and Via; "" = the local address of the route to the first outbound proxy/registrar
+	UserAgent   string                           // User-Agent header; "" = none
+	Lines       []LineConfig                     // Lines[0] is line 1
+	TrustedOnly bool                             // accept requests only from a line's registrar/outbound proxy IP; others dropped (logged)
+	Logf        func(format string, args ...any) // nil = silent
+	// Trace, when set, sees every message the UA sends or receives, on
+	// every transport, as it goes on or comes off the wire (keepalives
+	// too): transport is "UDP", "TCP" or "TLS", msg the bytes, valid only
+	// during the call. It runs on the UA's goroutine and must not block
+	// (the firmware copies into its SIP trace ring, firmware/diag). nil:
+	// nothing is traced, at no cost.
+	Trace func(dir TraceDir, transport string, remote *net.UDPAddr, msg []byte)
 	// OnCheckSync is called, from the UA's goroutine, when a trusted peer
 	// sends NOTIFY with Event: check-sync (the PBX asks the phone to re-read
 	// its configuration; parameters such as reboot=true are ignored). It must
@@ -89,6 +95,22 @@ type Config struct {
 	// TLSInsecureSkipVerifyLabOnly accepts any server certificate: for
 	// labs with self-signed PBXs only; it gives up all protection.
 	TLSInsecureSkipVerifyLabOnly bool
+}
+
+// TraceDir says whether Config.Trace sees a message sent or received.
+type TraceDir uint8
+
+// Trace directions.
+const (
+	TraceSend TraceDir = iota + 1
+	TraceRecv
+)
+
+func (d TraceDir) String() string {
+	if d == TraceSend {
+		return "send"
+	}
+	return "recv"
 }
 
 // CallID names a call for the life of the UA.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,6 +15,7 @@ import (
 	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/firmware/config"
+	"github.com/deskphone/deskphone/firmware/diag"
 	"github.com/deskphone/deskphone/firmware/phone"
 	"github.com/deskphone/deskphone/firmware/provision"
 	"github.com/deskphone/deskphone/hal"
@@ -30,6 +33,11 @@ type Options struct {
 	// (default 127.0.0.1); the qemu board binds all addresses.
 	BindIP string
 	Logf   func(format string, args ...any)
+	// Log is the phone's log, which Logf writes into (phoned's log.Logger
+	// writes every line into it): its ring of recent lines, for the web
+	// page, and the syslog server log.syslog names. nil: a Log without a
+	// console, fed by Run's logf beside Logf.
+	Log *diag.Log
 	// Started is when the process started, for the boot timings; zero: when
 	// Run is called.
 	Started time.Time
@@ -42,6 +50,18 @@ func Run(ctx context.Context, o Options) error {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	dl := o.Log
+	if dl == nil {
+		dl = diag.NewLog(diag.LogConfig{})
+		inner := logf
+		logf = func(format string, args ...any) {
+			inner(format, args...)
+			dl.Printf(format, args...)
+		}
+	}
+	// The SIP trace: every message the user agent sends and receives, in
+	// its ring always, in the log too with log.sip = on.
+	trace := diag.NewTrace(0, nil)
 	start := o.Started
 	if start.IsZero() {
 		start = time.Now()
@@ -56,10 +76,11 @@ func Run(ctx context.Context, o Options) error {
 	defer f.close()
 
 	var (
-		cfg     config.Config
-		prov    *provision.Provisioner
-		bindIP  = o.BindIP
-		localIP string
+		cfg      config.Config
+		prov     *provision.Provisioner
+		bindIP   = o.BindIP
+		localIP  string
+		localMAC net.HardwareAddr
 	)
 	if o.Board.Name == "sim" {
 		// The host: configuration from a file, SIP and RTP on bindIP.
@@ -78,12 +99,19 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		localIP, bindIP = lease.Addr.IP.String(), ""
+		localIP, bindIP, localMAC = lease.Addr.IP.String(), "", lease.MAC
 		if prov, cfg, err = provisionConfig(ctx, o, &lease, step); err != nil {
 			return err
 		}
 	}
 
+	if cfg.LogSIP {
+		trace.SetLog(dl)
+	}
+	if cfg.Syslog != "" {
+		host := sysHostname(localMAC)
+		go startSyslog(ctx, dl, diag.SyslogConfig{Addr: cfg.Syslog, Hostname: host}, logf)
+	}
 	mediaHost := cfg.PublicAddress
 	lines := uaLines(cfg, step)
 	if len(lines) == 0 {
@@ -110,6 +138,9 @@ func Run(ctx context.Context, o Options) error {
 		// sip.100rel: reliable 180s for callers that support 100rel.
 		Reliable100rel: cfg.Reliable100rel,
 		Logf:           logf,
+		Trace: func(dir sipua.TraceDir, transport string, peer *net.UDPAddr, msg []byte) {
+			trace.Message(dir == sipua.TraceSend, transport, unmapped(peer), msg)
+		},
 		// A PBX's NOTIFY check-sync: re-fetch now (Resync never blocks).
 		OnCheckSync: func(int) { prov.Resync() },
 		OnMessageSummary: func(line int, waiting bool, n, o int) {
@@ -316,4 +347,44 @@ func routeIP(l sipua.LineConfig) string {
 		return "127.0.0.1"
 	}
 	return ip.String()
+}
+
+// unmapped is peer as an address and port, an IPv4 address as such (not
+// IPv4-mapped IPv6), without allocating; nil: the zero AddrPort.
+func unmapped(peer *net.UDPAddr) netip.AddrPort {
+	if peer == nil {
+		return netip.AddrPort{}
+	}
+	ap := peer.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// sysHostname is the HOSTNAME the phone's syslog messages carry: its MAC
+// as 12 hex digits (the name its own configuration file has, <mac>.cfg),
+// else (the sim board) the host's name.
+func sysHostname(mac net.HardwareAddr) string {
+	if len(mac) > 0 {
+		return fmt.Sprintf("%x", []byte(mac))
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return ""
+}
+
+// startSyslog resolves log.syslog's server off the boot path (a DNS name
+// may take its time) and, once it has a socket, sends the log there too
+// until ctx ends. A server that cannot be resolved is said once; the
+// phone goes on without syslog.
+func startSyslog(ctx context.Context, dl *diag.Log, cfg diag.SyslogConfig, logf func(string, ...any)) {
+	s, err := diag.DialSyslog(cfg)
+	if err != nil {
+		logf("app: error: log.syslog: %v; no syslog", err)
+		return
+	}
+	dl.SetSyslog(s)
+	logf("app: syslog to %v as %s (RFC 5424 over UDP)", s.Addr(), cfg.Hostname)
+	<-ctx.Done()
+	dl.SetSyslog(nil)
+	s.Close()
 }

@@ -66,6 +66,12 @@ type Config struct {
 	// for media when it sits behind a static NAT with forwarded ports; "" =
 	// its own address.
 	PublicAddress string
+	// LogSIP (log.sip) puts every SIP message sent and received into the
+	// log as well as into the SIP trace (firmware/diag).
+	LogSIP bool
+	// Syslog (log.syslog) is the host[:port] the log goes to as RFC 5424
+	// over UDP; "" = none.
+	Syslog string
 }
 
 // Warning is a line of a file that was skipped but did not stop the file

@@ -61,7 +61,8 @@ type traced struct {
 	line string // "send|recv ADDR START-LINE CSEQ VIA-PROTOCOL"
 }
 
-func (f *failoverUA) traced(dir string, a *net.UDPAddr, b []byte) {
+func (f *failoverUA) traced(td sipua.TraceDir, _ string, a *net.UDPAddr, b []byte) {
+	dir := td.String()
 	m, err := sipmsg.Parse(b)
 	if err != nil {
 		return // keepalives

@@ -19,6 +19,7 @@ import (
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/firmware/app"
 	"github.com/deskphone/deskphone/firmware/boot"
+	"github.com/deskphone/deskphone/firmware/diag"
 )
 
 // version is set by the build (-ldflags "-X main.version=...").
@@ -32,8 +33,13 @@ func main() {
 	bindIP := flag.String("bind", "127.0.0.1", "local address for SIP and RTP (sim board)")
 	flag.Parse()
 
-	log.SetFlags(log.Lmicroseconds)
-	log.SetPrefix("phoned: ")
+	// Every line goes through the phone's Log: the console as before
+	// ("phoned: 15:04:05.000000 ..."), the recent-log ring of the web
+	// page, and syslog once log.syslog is read (firmware/diag).
+	logs := diag.NewLog(diag.LogConfig{Console: os.Stderr, Prefix: "phoned: "})
+	log.SetFlags(0)
+	log.SetPrefix("")
+	log.SetOutput(logs)
 	if boot.IsPID1() {
 		// As init: the file systems first, the board is read from /proc.
 		if err := boot.MountEssentials(log.Printf); err != nil {
@@ -57,7 +63,7 @@ func main() {
 	defer stop()
 	err = app.Run(ctx, app.Options{
 		Board: board, Version: version, ConfigFile: *cfgFile, Panel: *panelAddr,
-		BindIP: *bindIP, Logf: log.Printf, Started: started,
+		BindIP: *bindIP, Logf: log.Printf, Log: logs, Started: started,
 	})
 	if err != nil {
 		fail(err)
