@@ -3,6 +3,7 @@ package sipua
 import (
 	"errors"
 	"net"
+	"net/netip"
 
 	"github.com/deskphone/deskphone/sipua/transport"
 )
@@ -28,6 +29,16 @@ type rxSlot struct {
 	ip   [16]byte // from.IP's storage
 }
 
+// unreachable fails the UDP requests waiting on to, about which an ICMP
+// error came back (the reader, readUDP): a REGISTER to a port nothing
+// listens on fails at once rather than after timer F.
+func (ua *UA) unreachable(to netip.AddrPort, cause error) {
+	a := net.UDPAddrFromAddrPort(to)
+	if n := ua.tl.Unreachable(a, true, cause); n > 0 {
+		ua.logf("sipua: %v: %v; %d requests failed", to, cause, n)
+	}
+}
+
 // readUDP is the UDP reader: it runs until the socket is closed.
 func (ua *UA) readUDP(conn *transport.UDP) {
 	for range rxSlots {
@@ -42,7 +53,17 @@ func (ua *UA) readUDP(conn *transport.UDP) {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			continue // ICMP port unreachable surfaces here on Linux; keep reading
+			// An ICMP error (port unreachable) for a datagram sent
+			// earlier (transport's IP_RECVERR): the requests waiting
+			// on that address fail at once.
+			for {
+				to, cause, ok := conn.ReadError()
+				if !ok {
+					break
+				}
+				ua.post(func() { ua.unreachable(to, cause) })
+			}
+			continue
 		}
 		var s *rxSlot
 		select {

@@ -180,6 +180,12 @@ const (
 	// (Number to answer) for Line, its Text cleaned for a display and at
 	// most MaxMessageText bytes; Call is set when it came in a call's dialog.
 	MessageReceived
+	// RegTrouble: line Line's registration is in trouble while its
+	// attempt goes on: Detail says how in plain words ("registrar
+	// 127.0.0.1:5060 does not answer (retrying)": its REGISTER went
+	// unanswered four times over UDP, transaction.UnansweredSends). A
+	// RegChanged follows when the attempt ends, whatever its outcome.
+	RegTrouble
 )
 
 func (k EventKind) String() string {
@@ -202,6 +208,8 @@ func (k EventKind) String() string {
 		return "call-transfer"
 	case MessageReceived:
 		return "message-received"
+	case RegTrouble:
+		return "reg-trouble"
 	}
 	return "unknown"
 }
@@ -226,4 +234,10 @@ type Event struct {
 	ReplacesCall CallID
 	Reason       string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any
 	Text         string // MessageReceived: the message, one line, valid UTF-8, at most MaxMessageText bytes
+	// Detail is, for RegChanged with RegFailed and for RegTrouble, what
+	// went wrong in plain words, for the display and the log: "wrong
+	// password for 1001 (403)", "registrar refused 1001: 404 Not Found",
+	// "registrar 127.0.0.1:5060 does not answer", "no route to
+	// pbx.example.com (DNS)"; "" otherwise.
+	Detail string
 }

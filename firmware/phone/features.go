@@ -144,11 +144,6 @@ func (p *Phone) selectLine(n int) {
 	p.selLine = n
 	p.d.Out.Log("calls go out on line " + strconv.Itoa(n))
 	if p.state == Idle || p.state == DialTone {
-		l := p.d.Config.Lines[n-1]
-		name := l.DisplayName
-		if name == "" {
-			name = l.User
-		}
-		p.d.Out.Display(0, name+"  line "+strconv.Itoa(n)+" "+p.reg[n-1])
+		p.d.Out.Display(0, p.lineRow(n))
 	}
 }

@@ -121,6 +121,10 @@ type Phone struct {
 	conf    bool                               // call and other are mixed: a local three-way conference
 	reg     [len(config.Config{}.Lines)]string // each line's registration as shown ("registered", "failed:403"); "" = no line
 	regUp   [len(config.Config{}.Lines)]bool   // each line is registered (sipua.Registered)
+	// regWhy is each line's registration trouble in plain words
+	// (sipua.Event.Detail: "wrong password for 1001 (403)"), shown on
+	// the display in place of reg while set; "" = none.
+	regWhy  [len(config.Config{}.Lines)]string
 	nextRTP int
 
 	// Timers: each is armed and stopped here and read by Run (the
@@ -552,7 +556,7 @@ func (p *Phone) hangup() {
 
 func (p *Phone) onSIP(ev sipua.Event) {
 	switch ev.Kind {
-	case sipua.RegChanged:
+	case sipua.RegChanged, sipua.RegTrouble:
 		p.onReg(ev)
 		return
 	case sipua.CallIncoming:
@@ -634,8 +638,24 @@ func (p *Phone) onReg(ev sipua.Event) {
 	if i < 0 || i >= len(p.reg) {
 		return
 	}
+	if ev.Kind == sipua.RegTrouble {
+		// The attempt goes on: said on the display and in the log, the
+		// state (and the panel's reg line) stays until it ends.
+		p.regWhy[i] = ev.Detail
+		p.logf("phone: warning: line %d: %s", ev.Line, ev.Detail)
+		p.d.Out.Log("line " + strconv.Itoa(ev.Line) + ": " + ev.Detail)
+		if p.state == Idle {
+			p.showIdle()
+		}
+		return
+	}
 	p.reg[i] = ev.RegText()
 	p.regUp[i] = ev.RegState == sipua.Registered
+	p.regWhy[i] = ev.Detail
+	if ev.Detail != "" {
+		p.logf("phone: error: line %d: %s", ev.Line, ev.Detail)
+		p.d.Out.Log("line " + strconv.Itoa(ev.Line) + ": " + ev.Detail)
+	}
 	p.d.Out.Reg(ev.Line, p.reg[i])
 	led := "off"
 	switch ev.RegState {
@@ -755,14 +775,23 @@ func (p *Phone) toIdle() {
 }
 
 func (p *Phone) showIdle() {
-	l := p.line()
-	line := p.d.Config.Lines[l-1]
+	p.d.Out.Display(0, p.lineRow(p.line()))
+	p.d.Out.Display(1, p.idleText())
+}
+
+// lineRow is display row 0 for line n: its name, number and registration
+// ("1001  line 1 registered"), or the registration's trouble in plain
+// words ("1001  line 1: wrong password for 1001 (403)").
+func (p *Phone) lineRow(n int) string {
+	line := p.d.Config.Lines[n-1]
 	name := line.DisplayName
 	if name == "" {
 		name = line.User
 	}
-	p.d.Out.Display(0, fmt.Sprintf("%s  line %d %s", name, l, p.reg[l-1]))
-	p.d.Out.Display(1, p.idleText())
+	if why := p.regWhy[n-1]; why != "" {
+		return name + "  line " + strconv.Itoa(n) + ": " + why
+	}
+	return name + "  line " + strconv.Itoa(n) + " " + p.reg[n-1]
 }
 
 // startMedia starts RTP to the negotiated remote media of the current call.

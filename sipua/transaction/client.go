@@ -15,7 +15,18 @@ type ClientHandler struct {
 	OnResponse func(c *Client, resp *sipmsg.Message)
 	// OnError gets ErrTimeout (timer B/F) or ErrTransport, wrapped.
 	OnError func(c *Client, err error)
+	// OnUnanswered, if set, is told once when the request has been sent
+	// UnansweredSends times over UDP without any response (3.5 s at the
+	// default T1): the peer very likely does not answer, which the TU can
+	// say long before timer B or F (32 s) ends the transaction, which
+	// goes on meanwhile.
+	OnUnanswered func(c *Client)
 }
+
+// UnansweredSends is how many sends without a response make a client
+// transaction call OnUnanswered: the first and three retransmissions,
+// timer A or E having doubled twice (at 0, T1, 3*T1 and 7*T1).
+const UnansweredSends = 4
 
 // Client is a client transaction (17.1).
 type Client struct {
@@ -31,6 +42,7 @@ type Client struct {
 	state    State
 	h        ClientHandler
 	ack      *sipmsg.Message
+	resent   int // retransmissions sent (UnansweredSends)
 
 	retrans Timer // A or E
 	timeout Timer // B or F
@@ -94,6 +106,10 @@ func (c *Client) armRetransmit(d time.Duration) {
 			c.fail(fmt.Errorf("%w: %w", ErrTransport, err))
 			return
 		}
+		c.resent++
+		if c.resent == UnansweredSends-1 && (c.state == Calling || c.state == Trying) && c.h.OnUnanswered != nil {
+			c.h.OnUnanswered(c)
+		}
 		next := 2 * d
 		if !c.invite {
 			next = min(next, c.l.cfg.T2)
@@ -131,21 +147,23 @@ func (c *Client) terminate() {
 // Terminate ends the transaction at once without telling the TU.
 func (c *Client) Terminate() { c.terminate() }
 
-// Unreachable tells the layer that a connection to to could not be made
-// (a reliable transport's connect failed): every client transaction over a
-// reliable transport to that address that has no final response yet ends
-// with ErrTransport at once, as RFC 3261 8.1.3.1 and 17.1.4 ask, instead
-// of waiting for timer B or F. It returns how many ended.
-func (l *Layer) Unreachable(to *net.UDPAddr) int {
+// Unreachable tells the layer that to cannot be reached: over a reliable
+// transport (udp false) a connection to it could not be made; over UDP
+// (udp true) an ICMP error (port or host unreachable) came back for a
+// datagram sent to it. Every client transaction of that kind to that
+// address that has no final response yet ends with ErrTransport wrapping
+// cause at once, as RFC 3261 8.1.3.1 and 17.1.4 ask, instead of waiting
+// for timer B or F. It returns how many ended.
+func (l *Layer) Unreachable(to *net.UDPAddr, udp bool, cause error) int {
 	var failed []*Client
 	for _, c := range l.clients {
-		if c.reliable && c.to != nil && c.to.Port == to.Port && c.to.IP.Equal(to.IP) &&
+		if c.reliable != udp && c.to != nil && c.to.Port == to.Port && c.to.IP.Equal(to.IP) &&
 			(c.state == Calling || c.state == Trying || c.state == Proceeding) {
 			failed = append(failed, c)
 		}
 	}
 	for _, c := range failed {
-		c.fail(fmt.Errorf("%w: cannot connect to %v", ErrTransport, to))
+		c.fail(fmt.Errorf("%w: cannot reach %v: %w", ErrTransport, to, cause))
 	}
 	return len(failed)
 }
