@@ -67,6 +67,7 @@ type line struct {
 	regCode   int       // the failure's status while regState is RegFailed
 	regDetail string    // the failure in plain words while regState is RegFailed (Event.Detail)
 	trouble   bool      // a RegTrouble was reported since the last RegChanged
+	regICMP   bool      // an ICMP error came back for this attempt's REGISTER (rx.go)
 	regAt     time.Time // the last 2xx to a REGISTER, or re-registration on a lost connection
 	regCallID string
 	regTag    string
@@ -221,6 +222,8 @@ func (l *line) server(to *net.UDPAddr) string {
 // another transport error.
 func (l *line) transportDetail(to *net.UDPAddr, err error) string {
 	switch {
+	case isTimeout(err) && l.regICMP:
+		return "nothing listens at " + l.server(to) + " (port unreachable)"
 	case isTimeout(err):
 		return l.server(to) + " does not answer"
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -287,6 +290,7 @@ func (l *line) sendRegister(expires int) {
 		return
 	}
 	ua := l.ua
+	l.regICMP = false
 	l.regSeq++
 	ruri := sipmsg.URI{Scheme: "sip", Host: l.domain}
 	if l.domain == "" {
@@ -329,7 +333,7 @@ func (l *line) sendRegister(expires int) {
 			l.regFailed(code, l.transportDetail(c.to, err), expires, 0)
 		},
 		onUnanswered: func(c *outReq) {
-			if l.regTx == c && expires != 0 {
+			if l.regTx == c && expires != 0 && !l.regICMP { // an ICMP error said more
 				l.troubled(l.server(c.to) + " does not answer (retrying)")
 			}
 		},

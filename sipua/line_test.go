@@ -494,7 +494,10 @@ func TestRegisterTimeoutBackoff(t *testing.T) {
 		if d := last.at.Sub(first.at); d < 32*time.Second+regBackoff(1)/2 || d > 32*time.Second+regBackoff(1) {
 			t.Fatalf("second attempt %v after the first", d)
 		}
-		if e := b.event(); e.RegText() != "failed:408" {
+		if e := b.event(); e.Kind != RegTrouble || e.Detail != "registrar 127.0.0.1:5070 does not answer (retrying)" {
+			t.Fatalf("event %+v, want the trouble first", e)
+		}
+		if e := b.event(); e.RegText() != "failed:408" || e.Detail != "registrar 127.0.0.1:5070 does not answer" {
 			t.Fatalf("event %+v", e)
 		}
 	})

@@ -29,13 +29,18 @@ type rxSlot struct {
 	ip   [16]byte // from.IP's storage
 }
 
-// unreachable fails the UDP requests waiting on to, about which an ICMP
-// error came back (the reader, readUDP): a REGISTER to a port nothing
-// listens on fails at once rather than after timer F.
+// unreachable runs on the loop when an ICMP error came back for a
+// datagram sent to to (the reader, readUDP): a line whose REGISTER went
+// there says so at once, rather than after four sends or timer F. The
+// transaction goes on: over UDP the datagram may have raced the peer's
+// start, and a retransmission may yet be answered.
 func (ua *UA) unreachable(to netip.AddrPort, cause error) {
 	a := net.UDPAddrFromAddrPort(to)
-	if n := ua.tl.Unreachable(a, true, cause); n > 0 {
-		ua.logf("sipua: %v: %v; %d requests failed", to, cause, n)
+	for _, l := range ua.lines {
+		if l.regTx != nil && sameAddr(l.regTx.to, a) && !l.regICMP {
+			l.regICMP = true
+			l.troubled("nothing listens at " + l.server(a) + " (" + cause.Error() + "; retrying)")
+		}
 	}
 }
 

@@ -150,7 +150,7 @@ const reflowAfter = 30 * time.Second
 // outbound flow tokens).
 func (ua *UA) streamClosed(k tkind, a *net.UDPAddr, dialErr error) {
 	if dialErr != nil {
-		if n := ua.tl.Unreachable(a, false, dialErr); n > 0 {
+		if n := ua.tl.Unreachable(a, dialErr); n > 0 {
 			ua.logf("sipua: %v: %d requests failed", dialErr, n)
 		}
 	}

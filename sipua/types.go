@@ -234,6 +234,11 @@ type Event struct {
 	ReplacesCall CallID
 	Reason       string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any
 	Text         string // MessageReceived: the message, one line, valid UTF-8, at most MaxMessageText bytes
+	// Divert is, for CallProgress and CallAnswered of a call the phone
+	// placed, where the PBX says the call went instead (a mailbox, another
+	// extension): Diversion or History-Info in the response (divert.go);
+	// zero when it went where it was placed.
+	Divert Divert
 	// Detail is, for RegChanged with RegFailed and for RegTrouble, what
 	// went wrong in plain words, for the display and the log: "wrong
 	// password for 1001 (403)", "registrar refused 1001: 404 Not Found",

@@ -81,7 +81,7 @@ func (p *Phone) pollDigits() {
 
 // showDigits shows the call and the digits sent or received in it.
 func (p *Phone) showDigits(c *call, what string, digits []byte) {
-	b := append(p.text[:0], "Talking to "...)
+	b := append(p.text[:0], c.talkingTo()...)
 	b = append(b, c.peer...)
 	b = append(b, what...)
 	b = append(b, digits...)

@@ -83,8 +83,11 @@ type Deps struct {
 
 // call is the phone's view of one SIP call.
 type call struct {
-	id       sipua.CallID
-	peer     string // as shown
+	id   sipua.CallID
+	peer string // as shown
+	// named: peer says it all ("Voicemail of 1002": a PBX diverted the
+	// call, sipua.Divert), without "Talking to " before it.
+	named    bool
 	number   string // to call back (history)
 	incoming bool
 	state    string // panel.md call state
@@ -408,7 +411,7 @@ func (p *Phone) onKey(k string) {
 		switch {
 		case p.xfer:
 			p.xfer = false
-			p.show(1, "Talking to ", p.call.peer)
+			p.show(1, p.call.talkingTo(), p.call.peer)
 		case p.other != nil && p.other.waiting:
 			p.rejectWaiting()
 		case p.histPos >= 0:
@@ -528,7 +531,7 @@ func (p *Phone) answer() {
 	p.setTone("none")
 	p.callState("connected")
 	c.answered = true
-	p.show(1, "Talking to ", c.peer)
+	p.show(1, c.talkingTo(), c.peer)
 }
 
 func (p *Phone) reject(code int) {
@@ -592,7 +595,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 			p.callState("held")
 		} else {
 			p.callState("connected")
-			p.show(1, "Talking to ", c.peer)
+			p.show(1, c.talkingTo(), c.peer)
 		}
 	case sipua.CallTransfer:
 		p.onTransferred(ev)
@@ -608,7 +611,8 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.setTone("none")
 		p.callState("connected")
 		c.answered = true
-		p.show(1, "Talking to ", c.peer)
+		p.diverted(c, ev.Divert)
+		p.show(1, c.talkingTo(), c.peer)
 	case sipua.CallEnded:
 		if !c.answered && !c.incoming {
 			c.result = "failed:" + strconv.Itoa(ev.Code)
@@ -1067,4 +1071,35 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// talkingTo is what the display says before the call's peer.
+func (c *call) talkingTo() string {
+	if c.named {
+		return ""
+	}
+	return "Talking to "
+}
+
+// diverted shows where a call the phone placed went when the PBX says it
+// went elsewhere (sipua.Divert): into a mailbox, "Voicemail of 1002",
+// when it reached voicemail.number or the PBX named it so; else "Talking
+// to 1003, diverted from 1002".
+func (p *Phone) diverted(c *call, d sipua.Divert) {
+	if d.From == "" || c.incoming {
+		return
+	}
+	p.logf("phone: call %d: the PBX diverted it from %s to %s (%s)", c.id, d.From, d.To, d.Reason)
+	switch vm := p.d.Config.VoicemailNumber; {
+	case d.To != "" && d.To == vm:
+		c.peer, c.named = "Voicemail of "+d.From, true
+	case d.Name != "":
+		c.peer, c.named = d.Name, true
+	default:
+		to := d.To
+		if to == "" {
+			to = c.peer
+		}
+		c.peer = to + ", diverted from " + d.From
+	}
 }

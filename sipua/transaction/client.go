@@ -147,17 +147,18 @@ func (c *Client) terminate() {
 // Terminate ends the transaction at once without telling the TU.
 func (c *Client) Terminate() { c.terminate() }
 
-// Unreachable tells the layer that to cannot be reached: over a reliable
-// transport (udp false) a connection to it could not be made; over UDP
-// (udp true) an ICMP error (port or host unreachable) came back for a
-// datagram sent to it. Every client transaction of that kind to that
-// address that has no final response yet ends with ErrTransport wrapping
-// cause at once, as RFC 3261 8.1.3.1 and 17.1.4 ask, instead of waiting
-// for timer B or F. It returns how many ended.
-func (l *Layer) Unreachable(to *net.UDPAddr, udp bool, cause error) int {
+// Unreachable tells the layer that a connection to to could not be made
+// (a reliable transport's connect failed, cause says why): every client
+// transaction over a reliable transport to that address that has no
+// final response yet ends with ErrTransport wrapping cause at once, as RFC
+// 3261 8.1.3.1 and 17.1.4 ask, instead of waiting for timer B or F. It
+// returns how many ended. (Over UDP an ICMP error ends nothing: the
+// datagram may have raced the peer's start, and the retransmissions go
+// on; the UA reports it, rx.go.)
+func (l *Layer) Unreachable(to *net.UDPAddr, cause error) int {
 	var failed []*Client
 	for _, c := range l.clients {
-		if c.reliable != udp && c.to != nil && c.to.Port == to.Port && c.to.IP.Equal(to.IP) &&
+		if c.reliable && c.to != nil && c.to.Port == to.Port && c.to.IP.Equal(to.IP) &&
 			(c.state == Calling || c.state == Trying || c.state == Proceeding) {
 			failed = append(failed, c)
 		}

@@ -155,7 +155,7 @@ func TestUnreachable(t *testing.T) {
 			_, _ = e.l.NewClient(overTCP(request("OPTIONS", "z9hG4bKa")), other, h) // elsewhere
 		})
 		var n int
-		e.do(func() { n = e.l.Unreachable(peer, false, errors.New("connection refused")) })
+		e.do(func() { n = e.l.Unreachable(peer, errors.New("connection refused")) })
 		if n != 2 || len(errs) != 2 || !errors.Is(errs[0], ErrTransport) || !errors.Is(errs[1], ErrTransport) {
 			t.Fatalf("Unreachable ended %d, errors %v", n, errs)
 		}
