@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -138,9 +137,7 @@ func Run(ctx context.Context, o Options) error {
 		// sip.100rel: reliable 180s for callers that support 100rel.
 		Reliable100rel: cfg.Reliable100rel,
 		Logf:           logf,
-		Trace: func(dir sipua.TraceDir, transport string, peer *net.UDPAddr, msg []byte) {
-			trace.Message(dir == sipua.TraceSend, transport, unmapped(peer), msg)
-		},
+		Trace:          trace.Hook,
 		// A PBX's NOTIFY check-sync: re-fetch now (Resync never blocks).
 		OnCheckSync: func(int) { prov.Resync() },
 		OnMessageSummary: func(line int, waiting bool, n, o int) {
@@ -347,16 +344,6 @@ func routeIP(l sipua.LineConfig) string {
 		return "127.0.0.1"
 	}
 	return ip.String()
-}
-
-// unmapped is peer as an address and port, an IPv4 address as such (not
-// IPv4-mapped IPv6), without allocating; nil: the zero AddrPort.
-func unmapped(peer *net.UDPAddr) netip.AddrPort {
-	if peer == nil {
-		return netip.AddrPort{}
-	}
-	ap := peer.AddrPort()
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // sysHostname is the HOSTNAME the phone's syslog messages carry: its MAC

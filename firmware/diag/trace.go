@@ -2,11 +2,14 @@ package diag
 
 import (
 	"io"
+	"net"
 	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/deskphone/deskphone/sipua"
 )
 
 // DefaultTraceRing is the SIP trace's size: a few hundred messages, the
@@ -89,6 +92,22 @@ func (t *Trace) Message(sent bool, transport string, peer netip.AddrPort, msg []
 		_, _ = (*w).Write(b[start:])
 	}
 	t.buf = b[:0]
+}
+
+// Hook is the user agent's trace hook (sipua.Config.Trace = t.Hook): each
+// message it sends or receives, on any transport, into the trace.
+func (t *Trace) Hook(dir sipua.TraceDir, transport string, peer *net.UDPAddr, msg []byte) {
+	t.Message(dir == sipua.TraceSend, transport, unmapped(peer), msg)
+}
+
+// unmapped is peer as an address and port, an IPv4 address as such (not
+// IPv4-mapped IPv6), without allocating; nil: the zero AddrPort.
+func unmapped(peer *net.UDPAddr) netip.AddrPort {
+	if peer == nil {
+		return netip.AddrPort{}
+	}
+	ap := peer.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 func appendTraceHead(b []byte, sent bool, transport string, peer netip.AddrPort, n int) []byte {
