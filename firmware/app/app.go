@@ -59,7 +59,9 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}
 	// The SIP trace: every message the user agent sends and receives, in
-	// its ring always, in the log too with log.sip = on.
+	// its ring always, in the log too with log.sip = on. dl.Recent() and
+	// trace.Ring() are what the web page's recent log and SIP trace
+	// download read (io.WriterTo).
 	trace := diag.NewTrace(0, nil)
 	start := o.Started
 	if start.IsZero() {

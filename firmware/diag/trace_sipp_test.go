@@ -30,7 +30,7 @@ func TestTraceSippCall(t *testing.T) {
 	port := testtool.Port(t)
 	sippLog := filepath.Join(t.TempDir(), "sipp-messages.log")
 	wait := testtool.SIPp(t, "-sf", "../../sipua/testdata/sipp/uas_voicemail.xml", "-p", fmt.Sprint(port),
-		"-mp", fmt.Sprint(testtool.Ports(t, 2)), "-trace_msg", "-message_file", sippLog)
+		"-mp", fmt.Sprint(testtool.Ports(t, 4)), "-trace_msg", "-message_file", sippLog) // media: RTP and RTCP, audio and video
 	tr := NewTrace(0, nil)
 	var console syncBuffer
 	l := NewLog(LogConfig{Console: &console})

@@ -41,22 +41,7 @@ func DNSMasq(t testing.TB, flags ...string) (server string) {
 	args := append(append(append([]string(nil), dnsmasqBase...), "--port="+strconv.Itoa(port)), flags...)
 	cmd := exec.Command(bin, args...)
 	out := &procOutput{seen: []byte("started, version"), ready: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("testtool: dnsmasq: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("dnsmasq %q:\n%s", args, out.String())
-		}
-	})
+	exited := startDaemon(t, cmd, out)
 	// dnsmasq logs "started" once its sockets are bound; a probe then
 	// checks that it answers
 	deadline := time.Now().Add(10 * time.Second)
@@ -113,6 +98,30 @@ func probeDNS(server string, id uint16, timeout time.Duration) error {
 			return nil
 		}
 	}
+}
+
+// startDaemon starts a peer's daemon (cmd) for the test, its output into
+// out, and kills it when the test ends, logging the output if the test
+// failed. The channel is closed when it has exited.
+func startDaemon(t testing.TB, cmd *exec.Cmd, out *procOutput) <-chan struct{} {
+	t.Helper()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testtool: %s: %v", cmd.Path, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("%q:\n%s", cmd.Args, out.String())
+		}
+	})
+	return exited
 }
 
 // procOutput keeps a process's output (the first 64 KiB) and closes ready

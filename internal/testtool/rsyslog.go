@@ -45,22 +45,7 @@ input(type="imudp" address="127.0.0.1" port="%d" ruleset="test")
 	}
 	cmd := exec.Command(bin, "-n", "-f", conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
 	out := &procOutput{seen: []byte("\x00"), ready: make(chan struct{})} // kept, never "ready"
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("testtool: rsyslogd: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("rsyslogd -f %s:\n%s", conf, out.String())
-		}
-	})
+	exited := startDaemon(t, cmd, out)
 	c, err := net.Dial("udp", addr)
 	if err != nil {
 		t.Fatal(err)
