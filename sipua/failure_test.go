@@ -1,6 +1,7 @@
 package sipua
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"testing"
@@ -159,5 +160,24 @@ func TestDivertOf(t *testing.T) {
 		if got != c.want || (err != nil) != c.err {
 			t.Errorf("%v: %+v, %v; want %+v", c.headers, got, err, c.want)
 		}
+	}
+}
+
+// TestRegistrarNameUnknown: the registrar's name does not resolve
+// (dnsmasq answers NXDOMAIN for its domain): said as such.
+func TestRegistrarNameUnknown(t *testing.T) {
+	dns := testtool.DNSMasq(t, "--local=/example.test/")
+	ua, err := New(Config{Listen: "127.0.0.1:0", DNSServers: []string{dns}, Logf: t.Logf,
+		Lines: []LineConfig{{User: "1001", Registrar: "pbx.example.test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ua.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close()
+	e := expect(t, ua, RegChanged)
+	if e.RegState != RegFailed || e.Detail != "no route to pbx.example.test (DNS)" {
+		t.Fatalf("%+v", e)
 	}
 }
