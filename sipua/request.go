@@ -93,7 +93,11 @@ func (o *outReq) send(m *sipmsg.Message) error {
 		o.l.digest.Authorize(m, &o.auth)
 	}
 	o.req, o.tx = m, nil // nil while NewClient runs: a send that fails at once reports through failed
-	tx, err := o.ua.tl.NewClient(m, o.to, transaction.ClientHandler{OnResponse: o.response, OnError: o.failed, OnUnanswered: o.unanswered})
+	h := transaction.ClientHandler{OnResponse: o.response, OnError: o.failed}
+	if o.onUnanswered != nil { // a method value is an allocation: only for those who listen (REGISTER)
+		h.OnUnanswered = o.unanswered
+	}
+	tx, err := o.ua.tl.NewClient(m, o.to, h)
 	if err != nil {
 		return err
 	}
