@@ -181,3 +181,14 @@ func TestRegistrarNameUnknown(t *testing.T) {
 		t.Fatalf("%+v", e)
 	}
 }
+
+// TestRegistrarTCPRefused: over TCP nothing listens at the registrar's
+// port: the refused connection fails the attempt at once, said as such.
+func TestRegistrarTCPRefused(t *testing.T) {
+	reg := fmt.Sprintf("127.0.0.1:%d", testtool.Port(t)) // held, never bound
+	ua, _ := startUA(t, LineConfig{User: "1001", Registrar: reg, Transport: "tcp"})
+	e := expect(t, ua, RegChanged)
+	if want := "nothing listens at registrar " + reg + " (connection refused)"; e.RegState != RegFailed || e.Code != 503 || e.Detail != want {
+		t.Fatalf("%+v, want %q", e, want)
+	}
+}
