@@ -20,7 +20,9 @@ const RsyslogFields = "%HOSTNAME% %APP-NAME% %PROCID% %MSGID% %syslogseverity-te
 // Rsyslog starts rsyslogd (Debian's rsyslog) in the foreground with a
 // configuration of its own: imudp on 127.0.0.1 at a port held for the
 // test, RFC 5424 parsing, and every message written to a file in
-// t.TempDir() through RsyslogFields. It returns the address to send to
+// t.TempDir() through RsyslogFields. Its ruleset parses RFC 5424 only
+// (rsyslog.rfc5424, no fallback to RFC 3164): a message that is not
+// RFC 5424 is written as rsyslog's parse failure, never as the fields. It returns the address to send to
 // and the file, once rsyslogd has written a probe of its own there (at
 // most 10 s). rsyslogd is killed when the test ends, its output logged if
 // the test failed. Without rsyslogd the test stops as Need says.
@@ -35,7 +37,7 @@ func Rsyslog(t testing.TB) (addr, file string) {
 	err := os.WriteFile(conf, []byte(fmt.Sprintf(`global(workDirectory=%q)
 module(load="imudp")
 template(name="fields" type="string" string=%q)
-ruleset(name="test") {
+ruleset(name="test" parser="rsyslog.rfc5424") {
 	action(type="omfile" file=%q template="fields" flushOnTXEnd="on" asyncWriting="off")
 }
 input(type="imudp" address="127.0.0.1" port="%d" ruleset="test")
