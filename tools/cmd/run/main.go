@@ -87,7 +87,8 @@ func run(exts []string, listen, board, dir string) error {
 	if len(l.Phones) > 1 {
 		fmt.Printf("Attach to another phone from a second terminal: go run ./tools/cmd/panel -panel %s\n", l.Phones[1].PanelAddr)
 	}
-	fmt.Printf("Consoles and the PBX log: %s\n\nPress Enter to attach the terminal panel to %s (q quits)...", filepath.Join(dir, "run.log"), exts[0])
+	fmt.Printf("Consoles: %s (and console-EXT.log); the PBX's ladder: %s\n\nPress Enter to attach the terminal panel to %s (q quits)...",
+		filepath.Join(dir, "run.log"), filepath.Join(dir, "ladder.txt"), exts[0])
 	buf := make([]byte, 1)
 	os.Stdin.Read(buf)
 
