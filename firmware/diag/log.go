@@ -33,8 +33,10 @@ func (s Severity) String() string {
 // words as a failure starts with "error: " or "fatal: " (err) or
 // "warning: " (warning), after an optional package prefix ("sipua: error:
 // ..."); the rest are informational. The firmware words its failures this
-// way on purpose (firmware/app's plain-word failures, phoned's fatal
-// error), so the severity is the firmware's choice, not a guess.
+// way on purpose (the phone's registration failures in plain words,
+// "phone: error: line 1: wrong password for 1001 (403)", its troubles as
+// warnings, app's syslog errors, phoned's fatal error), so the severity
+// is the firmware's choice, not a guess.
 func SeverityOf(msg []byte) Severity {
 	for range 2 {
 		switch {
