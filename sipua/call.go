@@ -360,7 +360,7 @@ func (c *call) onInviteResponse(o *outReq, r *sipmsg.Message) {
 		if !c.reliable18x(r) { // prack.go: a retransmitted or out-of-order reliable 18x is not reported
 			return
 		}
-		e := Event{Kind: CallProgress, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer}
+		e := Event{Kind: CallProgress, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer, Divert: c.divert(r)}
 		if len(r.Body) > 0 {
 			if s, err := sdp.Parse(r.Body); err == nil {
 				if m, err := answered(c.offer, s); err == nil {
@@ -540,7 +540,20 @@ func (c *call) on2xx(r *sipmsg.Message) {
 	c.remote = m
 	c.state = csConfirmed
 	c.sessionAnswered(r)
-	c.ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: m})
+	c.ua.emit(Event{Kind: CallAnswered, Line: c.line.n, Call: c.id, Peer: c.peer, Remote: m, Divert: c.divert(r)})
+}
+
+// divert is what a response to the call's INVITE says of where the call
+// went (divert.go); headers that do not parse are logged and ignored.
+func (c *call) divert(r *sipmsg.Message) Divert {
+	d, err := divertOf(r)
+	if err != nil {
+		c.ua.logf("sipua: call %d: %v; ignored", c.id, err)
+	}
+	if d.From != "" {
+		c.ua.logf("sipua: call %d for %s went to %s (%s) %q", c.id, d.From, d.To, d.Reason, d.Name)
+	}
+	return d
 }
 
 // fork2xx handles a 2xx after the first: a retransmission of the

@@ -48,7 +48,7 @@
 // configured with (RFC 5922 section 4: the registrar's or proxy's host,
 // not an SRV target) or for the IP address; the phone's own certificate
 // goes to servers that ask. A server that fails is a *transport.CertError:
-// the REGISTER fails with 503 and Event.Reason ("registrar pbx.test:
+// the REGISTER fails with 503 and Event.Detail ("registrar pbx.test:
 // certificate not trusted (x509: ...)"), with no failover to another
 // server or transport. A SIPS line (LineConfig.SIPS, RFC 3261 26.2.2)
 // uses sips: for its address of record, REGISTER, Contact and dialled

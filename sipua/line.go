@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/deskphone/deskphone/sipua/digest"
@@ -66,7 +67,9 @@ type line struct {
 
 	regState  RegState
 	regCode   int       // the failure's status while regState is RegFailed
-	regWhy    string    // and what is known of why (Event.Reason)
+	regDetail string    // the failure in plain words while regState is RegFailed (Event.Detail)
+	trouble   bool      // a RegTrouble was reported since the last RegChanged
+	regICMP   bool      // an ICMP error came back for this attempt's REGISTER (rx.go)
 	regAt     time.Time // the last 2xx to a REGISTER, or re-registration on a lost connection
 	regCallID string
 	regTag    string
@@ -166,9 +169,10 @@ func (l *line) aor() sipmsg.URI {
 	return sipmsg.URI{Scheme: l.scheme(), User: l.cfg.User, Host: d}
 }
 
-// server names the server the line's requests go to, for messages:
-// "outbound proxy HOST" or "registrar HOST".
-func (l *line) server() string {
+// serverRole names the kind of server the line's requests go to, for a
+// TLS failure's message ("registrar pbx.test: certificate not trusted"),
+// whose error names the host: "outbound proxy" or "registrar".
+func (l *line) serverRole() string {
 	if len(l.out.targets) > 0 {
 		return "outbound proxy"
 	}
@@ -210,26 +214,87 @@ func (l *line) keepalive() {
 	l.stopKeep = l.ua.after(keepaliveEvery, l.keepalive)
 }
 
-// setReg moves the line to state (code: the failure's status for
-// RegFailed) and reports a change.
-func (l *line) setReg(state RegState, code int) { l.setRegWhy(state, code, "") }
-
-// setRegWhy is setReg with why a failure happened (Event.Reason).
-func (l *line) setRegWhy(state RegState, code int, why string) {
+// setReg moves the line to state (code and detail: the failure's status
+// and plain words for RegFailed) and reports a change, or the end of a
+// trouble reported (RegTrouble) even when the state stays.
+func (l *line) setReg(state RegState, code int, detail string) {
 	if state != RegFailed {
-		code, why = 0, ""
+		code, detail = 0, ""
 	}
-	if state == l.regState && code == l.regCode && why == l.regWhy {
+	if state == l.regState && code == l.regCode && detail == l.regDetail && !l.trouble {
 		return
 	}
-	l.regState, l.regCode, l.regWhy = state, code, why
-	e := Event{Kind: RegChanged, Line: l.n, RegState: state, Code: code, Reason: why}
-	if why != "" {
-		l.ua.logf("sipua: line %d %s: %s", l.n, e.RegText(), why)
+	l.regState, l.regCode, l.regDetail, l.trouble = state, code, detail, false
+	e := Event{Kind: RegChanged, Line: l.n, RegState: state, Code: code, Detail: detail}
+	if detail != "" {
+		l.ua.logf("sipua: line %d %s: %s", l.n, e.RegText(), detail)
 	} else {
 		l.ua.logf("sipua: line %d %s", l.n, e.RegText())
 	}
 	l.ua.emit(e)
+}
+
+// troubled reports a trouble of the attempt under way (RegTrouble).
+func (l *line) troubled(detail string) {
+	l.trouble = true
+	l.ua.logf("sipua: line %d: %s", l.n, detail)
+	l.ua.emit(Event{Kind: RegTrouble, Line: l.n, RegState: l.regState, Detail: detail})
+}
+
+// server names where a request of the line went, for people: "registrar
+// 127.0.0.1:5060", or "proxy ..." when an outbound proxy is in between.
+func (l *line) server(to *net.UDPAddr) string {
+	what := "registrar"
+	if l.cfg.OutboundProxy != "" {
+		what = "proxy"
+	}
+	if to == nil {
+		return what + " " + l.reg.uri.HostPort()
+	}
+	return what + " " + to.String()
+}
+
+// transportDetail says in plain words why a REGISTER to to failed
+// without a response: timer F, a refused connection or port (ICMP), or
+// another transport error.
+func (l *line) transportDetail(to *net.UDPAddr, err error) string {
+	switch {
+	case isTimeout(err) && l.regICMP:
+		return "nothing listens at " + l.server(to) + " (port unreachable)"
+	case isTimeout(err):
+		return l.server(to) + " does not answer"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "nothing listens at " + l.server(to) + " (connection refused)"
+	}
+	return "cannot reach " + l.server(to) + ": " + rootErr(err).Error()
+}
+
+// rootErr is the innermost of a chain of wrapped errors (the system
+// call's "connection reset by peer" rather than every layer's prefix).
+func rootErr(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}
+
+// refusedDetail says in plain words why the registrar refused a
+// REGISTER: a challenge it repeated, or a 403 to credentials, is a wrong
+// password; the rest say the status.
+func (l *line) refusedDetail(req, r *sipmsg.Message) string {
+	code := r.StatusCode
+	credentials := req.Get("Authorization") != "" || req.Get("Proxy-Authorization") != ""
+	if code == 401 || code == 407 || code == 403 && credentials {
+		return "wrong password for " + l.authUser + " (" + strconv.Itoa(code) + ")"
+	}
+	reason := r.Reason
+	if reason == "" {
+		reason = sipmsg.ReasonPhrase(code)
+	}
+	return "registrar refused " + l.cfg.User + ": " + strconv.Itoa(code) + " " + reason
 }
 
 // register starts an attempt: a REGISTER for expires seconds (0 = remove
@@ -258,10 +323,11 @@ func (l *line) sendRegister(expires int) {
 	}
 	if l.proxy == nil { // the registrar's name does not resolve (yet)
 		l.ua.logf("sipua: line %d: %s does not resolve: no REGISTER", l.n, l.reg.uri.HostPort())
-		l.regFailed(503, expires, 0)
+		l.regFailed(503, "no route to "+l.reg.uri.Host+" (DNS)", expires, 0)
 		return
 	}
 	ua := l.ua
+	l.regICMP = false
 	l.regSeq++
 	ruri := sipmsg.URI{Scheme: l.scheme(), Host: l.domain}
 	if l.domain == "" {
@@ -302,14 +368,19 @@ func (l *line) sendRegister(expires int) {
 				// phone's certificate): the registration fails, saying
 				// why. No other server or transport is tried (a
 				// downgrade is what an attacker would want).
-				l.regFailedWhy(503, expires, 0, l.server()+" "+why.Error())
+				l.regFailed(503, l.serverRole()+" "+why.Error(), expires, 0)
 				return
 			}
 			if expires != 0 && l.failover(err.Error(), c.to, viaTransport(c.req), &l.regTried) {
 				l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
 				return
 			}
-			l.regFailed(code, expires, 0)
+			l.regFailed(code, l.transportDetail(c.to, err), expires, 0)
+		},
+		onUnanswered: func(c *outReq) {
+			if l.regTx == c && expires != 0 && !l.regICMP { // an ICMP error said more
+				l.troubled(l.server(c.to) + " does not answer (retrying)")
+			}
 		},
 	}
 	l.regTx = o // before the send: a send that fails at once reports to it
@@ -317,7 +388,7 @@ func (l *line) sendRegister(expires int) {
 	if _, err := ua.request(l, nil, m, l.proxy, o); err != nil {
 		l.regTx = nil
 		l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
-		l.regFailed(503, expires, 0)
+		l.regFailed(503, "cannot send REGISTER: "+err.Error(), expires, 0)
 	}
 }
 
@@ -350,17 +421,17 @@ func (l *line) onRegResponse(c *outReq, r *sipmsg.Message, expires int) {
 	case code >= 200 && code < 300:
 		l.failures = 0
 		if expires == 0 {
-			l.setReg(Unregistered, 0)
+			l.setReg(Unregistered, 0, "")
 			l.ua.regDone()
 			return
 		}
 		granted := grantedExpires(r, l.contact(), expires)
 		if granted <= 0 {
-			l.setReg(Unregistered, 0)
+			l.setReg(Unregistered, 0, "")
 			return
 		}
 		l.regAt = time.Now()
-		l.setReg(Registered, 0)
+		l.setReg(Registered, 0, "")
 		if l.natMoved(r) {
 			// RFC 3581: the registrar saw us from another public address
 			// or port than last time (the NAT rebound the phone's
@@ -373,14 +444,14 @@ func (l *line) onRegResponse(c *outReq, r *sipmsg.Message, expires int) {
 		l.scheduleRegister(regRefreshAfter(granted), l.expires)
 	case code == 401 || code == 407: // the request sender did not answer it: refused
 		l.ua.logf("sipua: line %d: credentials refused (%d)", l.n, code)
-		l.regFailed(code, expires, 0)
+		l.regFailed(code, l.refusedDetail(c.req, r), expires, 0)
 	case code == 423 && expires != 0 && !l.minExpFollowed:
 		// Interval Too Brief: ask again at once for the registrar's
 		// minimum (RFC 3261 section 10.2.8), which later refreshes keep.
 		n, err := strconv.Atoi(strings.TrimSpace(r.Get("Min-Expires")))
 		if err != nil || n <= expires || n > regMaxExpires {
 			l.ua.logf("sipua: line %d: 423 with Min-Expires %q for %d s", l.n, r.Get("Min-Expires"), expires)
-			l.regFailed(code, expires, 0)
+			l.regFailed(code, l.refusedDetail(c.req, r), expires, 0)
 			return
 		}
 		l.ua.logf("sipua: line %d: registrar wants at least %d s", l.n, n)
@@ -390,7 +461,7 @@ func (l *line) onRegResponse(c *outReq, r *sipmsg.Message, expires int) {
 	case code == 503 && expires != 0 && l.failover("503 from", c.to, viaTransport(c.req), &l.regTried):
 		l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
 	default:
-		l.regFailed(code, expires, retryAfter(r))
+		l.regFailed(code, l.refusedDetail(c.req, r), expires, retryAfter(r))
 	}
 }
 
@@ -409,18 +480,13 @@ func retryAfter(r *sipmsg.Message) time.Duration {
 
 // regFailed reports the failure and tries again later (never a tight loop):
 // after the RFC 5626 backoff, or Retry-After if that is longer.
-func (l *line) regFailed(code, expires int, after time.Duration) {
-	l.regFailedWhy(code, expires, after, "")
-}
-
-// regFailedWhy is regFailed with why (Event.Reason).
-func (l *line) regFailedWhy(code, expires int, after time.Duration, why string) {
+func (l *line) regFailed(code int, detail string, expires int, after time.Duration) {
 	if expires == 0 {
-		l.setReg(Unregistered, 0)
+		l.setReg(Unregistered, 0, "")
 		l.ua.regDone()
 		return
 	}
-	l.setRegWhy(RegFailed, code, why)
+	l.setReg(RegFailed, code, detail)
 	l.digest.Reset() // the next attempt starts with fresh challenges
 	l.failures++
 	bound := regBackoff(l.failures)

@@ -159,7 +159,7 @@ func (b *bubbleUA) answer(req regSent, code int, mod func(r *sipmsg.Message)) {
 		mod(r)
 	}
 	raw := r.AppendTo(nil)
-	b.ua.post(func() { b.ua.receive(raw, req.to) })
+	b.ua.post(func() { b.ua.receive(tUDP, raw, req.to) })
 }
 
 // ok answers 200 granting the asked lifetime (or granted if not 0).
@@ -494,7 +494,10 @@ func TestRegisterTimeoutBackoff(t *testing.T) {
 		if d := last.at.Sub(first.at); d < 32*time.Second+regBackoff(1)/2 || d > 32*time.Second+regBackoff(1) {
 			t.Fatalf("second attempt %v after the first", d)
 		}
-		if e := b.event(); e.RegText() != "failed:408" {
+		if e := b.event(); e.Kind != RegTrouble || e.Detail != "registrar 127.0.0.1:5070 does not answer (retrying)" {
+			t.Fatalf("event %+v, want the trouble first", e)
+		}
+		if e := b.event(); e.RegText() != "failed:408" || e.Detail != "registrar 127.0.0.1:5070 does not answer" {
 			t.Fatalf("event %+v", e)
 		}
 	})

@@ -386,7 +386,7 @@ func TestPrackRetransmit(t *testing.T) {
 				inv.Add("Content-Type", "application/sdp")
 				inv.Body = fmt.Appendf(nil, peerSDP, 1, "sendrecv")
 				raw := inv.AppendTo(nil)
-				ua.post(func() { ua.receive(raw, peer) })
+				ua.post(func() { ua.receive(tUDP, raw, peer) })
 				if s := <-n.sent; s.m.StatusCode != 100 {
 					t.Fatalf("sent %d, want 100", s.m.StatusCode)
 				}
@@ -407,7 +407,7 @@ func TestPrackRetransmit(t *testing.T) {
 						pr.Add("CSeq", "2 PRACK")
 						pr.Add("RAck", rseq+" 1 INVITE")
 						raw := pr.AppendTo(nil)
-						ua.post(func() { ua.receive(raw, peer) })
+						ua.post(func() { ua.receive(tUDP, raw, peer) })
 						if s := <-n.sent; !isResp(s.m, 200, "PRACK") {
 							t.Fatalf("sent %s, want 200 to the PRACK", s.m.AppendTo(nil))
 						}

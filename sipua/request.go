@@ -36,6 +36,10 @@ type outReq struct {
 	// last re-send).
 	onResponse func(o *outReq, r *sipmsg.Message)
 	onError    func(o *outReq, err error)
+	// onUnanswered, if set, is told when the current round has gone
+	// unanswered for a while (transaction.ClientHandler.OnUnanswered);
+	// it goes on.
+	onUnanswered func(o *outReq)
 	// mayResend, if set, is asked before answering a challenge (a call
 	// hung up meanwhile does not re-send its INVITE); onResend is told of
 	// the new request (the call keeps its INVITE for CANCEL and ACK).
@@ -89,7 +93,11 @@ func (o *outReq) send(m *sipmsg.Message) error {
 		o.l.digest.Authorize(m, &o.auth)
 	}
 	o.req, o.tx = m, nil // nil while NewClient runs: a send that fails at once reports through failed
-	tx, err := o.ua.tl.NewClient(m, o.to, transaction.ClientHandler{OnResponse: o.response, OnError: o.failed})
+	h := transaction.ClientHandler{OnResponse: o.response, OnError: o.failed}
+	if o.onUnanswered != nil { // a method value is an allocation: only for those who listen (REGISTER)
+		h.OnUnanswered = o.unanswered
+	}
+	tx, err := o.ua.tl.NewClient(m, o.to, h)
 	if err != nil {
 		return err
 	}
@@ -110,6 +118,12 @@ func (o *outReq) failed(tx *transaction.Client, err error) {
 	}
 	if o.onError != nil {
 		o.onError(o, err)
+	}
+}
+
+func (o *outReq) unanswered(tx *transaction.Client) {
+	if tx == o.tx && o.onUnanswered != nil {
+		o.onUnanswered(o)
 	}
 }
 

@@ -32,7 +32,8 @@ type wireMsg struct {
 	m   *sipmsg.Message
 }
 
-func (w *onWire) fn(dir string, _ *net.UDPAddr, b []byte) {
+func (w *onWire) fn(td TraceDir, _ string, _ *net.UDPAddr, b []byte) {
+	dir := td.String()
 	m, err := sipmsg.Parse(b)
 	if err != nil {
 		return

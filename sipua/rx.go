@@ -3,6 +3,7 @@ package sipua
 import (
 	"errors"
 	"net"
+	"net/netip"
 
 	"github.com/deskphone/deskphone/sipua/transport"
 )
@@ -28,6 +29,21 @@ type rxSlot struct {
 	ip   [16]byte // from.IP's storage
 }
 
+// unreachable runs on the loop when an ICMP error came back for a
+// datagram sent to to (the reader, readUDP): a line whose REGISTER went
+// there says so at once, rather than after four sends or timer F. The
+// transaction goes on: over UDP the datagram may have raced the peer's
+// start, and a retransmission may yet be answered.
+func (ua *UA) unreachable(to netip.AddrPort, cause error) {
+	a := net.UDPAddrFromAddrPort(to)
+	for _, l := range ua.lines {
+		if l.regTx != nil && sameAddr(l.regTx.to, a) && !l.regICMP {
+			l.regICMP = true
+			l.troubled("nothing listens at " + l.server(a) + " (" + cause.Error() + "; retrying)")
+		}
+	}
+}
+
 // readUDP is the UDP reader: it runs until the socket is closed.
 func (ua *UA) readUDP(conn *transport.UDP) {
 	for range rxSlots {
@@ -42,7 +58,17 @@ func (ua *UA) readUDP(conn *transport.UDP) {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			continue // ICMP port unreachable surfaces here on Linux; keep reading
+			// An ICMP error (port unreachable) for a datagram sent
+			// earlier (transport's IP_RECVERR): the requests waiting
+			// on that address fail at once.
+			for {
+				to, cause, ok := conn.ReadError()
+				if !ok {
+					break
+				}
+				ua.post(func() { ua.unreachable(to, cause) })
+			}
+			continue
 		}
 		var s *rxSlot
 		select {

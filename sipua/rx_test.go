@@ -47,11 +47,11 @@ func TestReceiveAllocs(t *testing.T) {
 	} {
 		var allocs float64
 		_ = ua.do(func() error {
-			ua.receive(append([]byte(nil), optB...), from) // the first OPTIONS: a transaction, answered
+			ua.receive(tUDP, append([]byte(nil), optB...), from) // the first OPTIONS: a transaction, answered
 			buf := make([]byte, len(tc.b))
 			allocs = testing.AllocsPerRun(100, func() {
 				copy(buf, tc.b) // ParseFrom may rewrite the buffer
-				ua.receive(buf, from)
+				ua.receive(tUDP, buf, from)
 			})
 			return nil
 		})
@@ -88,12 +88,12 @@ func BenchmarkReceive(b *testing.B) {
 	src := opt.AppendTo(nil)
 	buf := make([]byte, len(src))
 	_ = ua.do(func() error {
-		ua.receive(append([]byte(nil), src...), from)
+		ua.receive(tUDP, append([]byte(nil), src...), from)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
 			copy(buf, src)
-			ua.receive(buf, from)
+			ua.receive(tUDP, buf, from)
 		}
 		return nil
 	})

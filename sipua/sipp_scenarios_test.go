@@ -112,7 +112,8 @@ func TestSippUACHold(t *testing.T) {
 func TestSippUACLost200(t *testing.T) {
 	var oks atomic.Int32
 	ua, err := New(Config{Listen: "127.0.0.1:0", Lines: []LineConfig{{User: "1002"}}, Logf: t.Logf,
-		Trace: func(dir string, _ *net.UDPAddr, b []byte) {
+		Trace: func(td TraceDir, _ string, _ *net.UDPAddr, b []byte) {
+			dir := td.String()
 			if m, err := sipmsg.Parse(b); err == nil && dir == "send" && m.StatusCode == 200 {
 				if _, method, _ := m.CSeq(); method == "INVITE" {
 					oks.Add(1)

@@ -1,11 +1,8 @@
 package sipua
 
 import (
-	"context"
 	"fmt"
-	"os/exec"
 	"testing"
-	"time"
 
 	"github.com/deskphone/deskphone/internal/testtool"
 )
@@ -17,23 +14,8 @@ func sipp(t *testing.T, args ...string) (wait func() error) {
 	if testing.Short() {
 		t.Skip("sipp interop skipped in -short")
 	}
-	path := testtool.Need(t, "sipp")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	base := []string{"-i", "127.0.0.1", "-m", "1", "-nostdin", "-timeout", "15s", "-timeout_error", "-mp", fmt.Sprint(testtool.Ports(t, 4))} // media: RTP and RTCP, audio and video
-	cmd := exec.CommandContext(ctx, path, append(base, args...)...)
-	out := &limitedBuffer{max: 8 << 10}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	return func() error {
-		defer cancel()
-		if err := cmd.Wait(); err != nil {
-			return fmt.Errorf("sipp: %w\n%s", err, out.b)
-		}
-		return nil
-	}
+	// media: RTP and RTCP, audio and video
+	return testtool.SIPp(t, append([]string{"-mp", fmt.Sprint(testtool.Ports(t, 4))}, args...)...)
 }
 
 type limitedBuffer struct {

@@ -16,8 +16,9 @@ import (
 
 // okCounter counts the 2xx responses the phone receives to its requests
 // of method.
-func okCounter(method string, n *atomic.Int32) func(string, *net.UDPAddr, []byte) {
-	return func(dir string, _ *net.UDPAddr, b []byte) {
+func okCounter(method string, n *atomic.Int32) func(TraceDir, string, *net.UDPAddr, []byte) {
+	return func(td TraceDir, _ string, _ *net.UDPAddr, b []byte) {
+		dir := td.String()
 		if dir != "recv" {
 			return
 		}

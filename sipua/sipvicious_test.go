@@ -54,7 +54,8 @@ func TestSipviciousCannotRing(t *testing.T) {
 	start := func(trusted bool) *UA {
 		cfg := Config{Listen: "127.0.0.1:0", TrustedOnly: trusted, Lines: []LineConfig{{User: "1001"}}, Logf: t.Logf}
 		if trusted {
-			cfg.Trace = func(dir string, _ *net.UDPAddr, _ []byte) {
+			cfg.Trace = func(td TraceDir, _ string, _ *net.UDPAddr, _ []byte) {
+				dir := td.String()
 				if dir == "send" {
 					sent.Add(1)
 				}

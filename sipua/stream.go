@@ -197,10 +197,10 @@ func (ua *UA) streamClosed(k tkind, a *net.UDPAddr, dialErr error) {
 
 // streamRecv is the handler of k's connections: it hands each message to
 // the loop, as UDP datagrams are (the source is the connection's remote
-// address), saying what it came over.
+// address).
 func (ua *UA) streamRecv(k tkind) func(b []byte, from *net.UDPAddr) {
 	return func(b []byte, from *net.UDPAddr) {
-		ua.post(func() { ua.receiveOn(k, b, from) })
+		ua.post(func() { ua.receive(k, b, from) })
 	}
 }
 
@@ -368,14 +368,10 @@ func (ua *UA) sendMessage(m *sipmsg.Message, to *net.UDPAddr) error {
 func (ua *UA) sendOn(k tkind, b []byte, to *net.UDPAddr, serverName string) error {
 	switch k {
 	case tTCP:
-		if ua.cfg.Trace != nil {
-			ua.cfg.Trace("send", to, b)
-		}
+		ua.trace(TraceSend, k, to, b)
 		return ua.tcp.Send(b, to, serverName)
 	case tTLS:
-		if ua.cfg.Trace != nil {
-			ua.cfg.Trace("send", to, b)
-		}
+		ua.trace(TraceSend, k, to, b)
 		return ua.tls.Send(b, to, serverName)
 	}
 	return ua.sendRaw(b, to)

@@ -26,7 +26,8 @@ type wire struct {
 	msgs []string
 }
 
-func (w *wire) fn(dir string, _ *net.UDPAddr, b []byte) {
+func (w *wire) fn(td TraceDir, _ string, _ *net.UDPAddr, b []byte) {
+	dir := td.String()
 	w.mu.Lock()
 	w.msgs = append(w.msgs, dir+" "+string(b))
 	w.mu.Unlock()

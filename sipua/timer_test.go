@@ -104,7 +104,7 @@ func TestUACTimer(t *testing.T) {
 // startTimerUA starts a UA with session timers of interval seconds and
 // our Min-SE at minSE (below RFC 4028's 90 s, for tests only).
 // trace, if not nil, sees every message (Config.Trace).
-func startTimerUA(t *testing.T, interval, minSE int, trace func(string, *net.UDPAddr, []byte), lines ...LineConfig) *UA {
+func startTimerUA(t *testing.T, interval, minSE int, trace func(TraceDir, string, *net.UDPAddr, []byte), lines ...LineConfig) *UA {
 	t.Helper()
 	ua, err := New(Config{Listen: "127.0.0.1:0", UserAgent: "deskphone-test", Lines: lines, Logf: t.Logf, Trace: trace, SessionExpires: 1800})
 	if err != nil {

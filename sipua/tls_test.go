@@ -61,7 +61,7 @@ func TestRegisterTLS(t *testing.T) {
 		host      string // the registrar's host; its port is the registrar's
 		srv       bool   // host is a domain with a _sips._tcp SRV record to host1.example.test
 		cfg       Config
-		reason    string // a failure's Event.Reason, with %d for the port; "" = registered
+		reason    string // a failure's Event.Detail, with %d for the port; "" = registered
 		clientSub string // the client certificate the registrar must have seen
 	}{
 		{name: "by IP", server: plain(pbx.TLS), host: "127.0.0.1", cfg: Config{TLSCA: ca.PEM}},
@@ -92,8 +92,8 @@ func TestRegisterTLS(t *testing.T) {
 			ua, _ := startUACfg(t, tc.cfg)
 			e := expect(t, ua, RegChanged)
 			if tc.reason != "" {
-				if e.RegText() != "failed:503" || e.Reason != tc.reason {
-					t.Fatalf("registration %s %q, want failed:503 %q", e.RegText(), e.Reason, tc.reason)
+				if e.RegText() != "failed:503" || e.Detail != tc.reason {
+					t.Fatalf("registration %s %q, want failed:503 %q", e.RegText(), e.Detail, tc.reason)
 				}
 				select {
 				case m := <-got:
@@ -103,7 +103,7 @@ func TestRegisterTLS(t *testing.T) {
 				return
 			}
 			if e.RegText() != "registered" {
-				t.Fatalf("registration %s %q", e.RegText(), e.Reason)
+				t.Fatalf("registration %s %q", e.RegText(), e.Detail)
 			}
 			m := <-got
 			if !strings.HasPrefix(m.Get("Via"), "SIP/2.0/TLS ") {
@@ -132,7 +132,7 @@ func TestSIPSLine(t *testing.T) {
 		lc.Registrar += fmt.Sprintf("127.0.0.1:%d", port)
 		ua, _ := startUACfg(t, Config{TLSCA: ca.PEM, Lines: []LineConfig{lc}})
 		if e := expect(t, ua, RegChanged); e.RegText() != "registered" {
-			t.Fatalf("%+v: registration %s %q", lc, e.RegText(), e.Reason)
+			t.Fatalf("%+v: registration %s %q", lc, e.RegText(), e.Detail)
 		}
 		m := <-got
 		contact := fmt.Sprintf("<sips:1001@127.0.0.1:%d>", ua.tlsPort)

@@ -42,14 +42,20 @@ type LineConfig struct {
 
 // Config configures a UA.
 type Config struct {
-	Listen      string                                            // local UDP address to bind, e.g. "0.0.0.0:5060"
-	DNSServers  []string                                          // host[:port] of the DNS servers for RFC 3263 next hops; empty: /etc/resolv.conf
-	ContactHost string                                            // address for Contact and Via; "" = the local address of the route to the first outbound proxy/registrar
-	UserAgent   string                                            // User-Agent header; "" = none
-	Lines       []LineConfig                                      // Lines[0] is line 1
-	TrustedOnly bool                                              // accept requests only from a line's registrar/outbound proxy IP; others dropped (logged)
-	Logf        func(format string, args ...any)                  // nil = silent
-	Trace       func(dir string, remote *net.UDPAddr, msg []byte) // nil = none; dir "send"/"recv"; every datagram
+	Listen      string                           // local UDP address to bind, e.g. "0.0.0.0:5060"
+	DNSServers  []string                         // host[:port] of the DNS servers for RFC 3263 next hops; empty: /etc/resolv.conf
+	ContactHost string                           // address for Contact and Via; "" = the local address of the route to the first outbound proxy/registrar
+	UserAgent   string                           // User-Agent header; "" = none
+	Lines       []LineConfig                     // Lines[0] is line 1
+	TrustedOnly bool                             // accept requests only from a line's registrar/outbound proxy IP; others dropped (logged)
+	Logf        func(format string, args ...any) // nil = silent
+	// Trace, when set, sees every message the UA sends or receives, on
+	// every transport, as it goes on or comes off the wire (keepalives
+	// too): transport is "UDP", "TCP" or "TLS", msg the bytes, valid only
+	// during the call. It runs on the UA's goroutine and must not block
+	// (the firmware copies into its SIP trace ring, firmware/diag). nil:
+	// nothing is traced, at no cost.
+	Trace func(dir TraceDir, transport string, remote *net.UDPAddr, msg []byte)
 	// OnCheckSync is called, from the UA's goroutine, when a trusted peer
 	// sends NOTIFY with Event: check-sync (the PBX asks the phone to re-read
 	// its configuration; parameters such as reboot=true are ignored). It must
@@ -98,7 +104,7 @@ type Config struct {
 	// as configured (RFC 5922 section 4: the URI's host, never an SRV
 	// target DNS gave; an IP address is checked against the IP
 	// addresses the certificate names). A failure fails the request at
-	// once (a REGISTER with 503 and Event.Reason saying why); nothing is
+	// once (a REGISTER with 503 and Event.Detail saying why); nothing is
 	// ever sent over a connection that did not verify, and no other
 	// transport is tried.
 	//
@@ -109,6 +115,22 @@ type Config struct {
 	TLSCAFile               string // PEM file of CAs, added to TLSCA
 	TLSCertFile, TLSKeyFile string // PEM files of the certificate chain and key, when TLSCert is empty
 	TLSListen               string // TLS address; "" = Listen's host, port+1 (port 0 stays 0)
+}
+
+// TraceDir says whether Config.Trace sees a message sent or received.
+type TraceDir uint8
+
+// Trace directions.
+const (
+	TraceSend TraceDir = iota + 1
+	TraceRecv
+)
+
+func (d TraceDir) String() string {
+	if d == TraceSend {
+		return "send"
+	}
+	return "recv"
 }
 
 // CallID names a call for the life of the UA.
@@ -182,6 +204,12 @@ const (
 	// (Number to answer) for Line, its Text cleaned for a display and at
 	// most MaxMessageText bytes; Call is set when it came in a call's dialog.
 	MessageReceived
+	// RegTrouble: line Line's registration is in trouble while its
+	// attempt goes on: Detail says how in plain words ("registrar
+	// 127.0.0.1:5060 does not answer (retrying)": its REGISTER went
+	// unanswered four times over UDP, transaction.UnansweredSends). A
+	// RegChanged follows when the attempt ends, whatever its outcome.
+	RegTrouble
 )
 
 func (k EventKind) String() string {
@@ -204,6 +232,8 @@ func (k EventKind) String() string {
 		return "call-transfer"
 	case MessageReceived:
 		return "message-received"
+	case RegTrouble:
+		return "reg-trouble"
 	}
 	return "unknown"
 }
@@ -226,6 +256,17 @@ type Event struct {
 	// CallIncoming: the confirmed call this INVITE with Replaces (RFC
 	// 3891) takes over; 0 = none. Answering it ends that call with a BYE.
 	ReplacesCall CallID
-	Reason       string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any; RegChanged with RegFailed: why, when the phone knows more than the code, e.g. "registrar pbx.example.com: certificate not trusted (x509: certificate signed by unknown authority)"
+	Reason       string // CallEnded: the peer's Reason header (RFC 3326), e.g. `SIP;cause=200;text="Call completed elsewhere"`, if any
 	Text         string // MessageReceived: the message, one line, valid UTF-8, at most MaxMessageText bytes
+	// Divert is, for CallProgress and CallAnswered of a call the phone
+	// placed, where the PBX says the call went instead (a mailbox, another
+	// extension): Diversion or History-Info in the response (divert.go);
+	// zero when it went where it was placed.
+	Divert Divert
+	// Detail is, for RegChanged with RegFailed and for RegTrouble, what
+	// went wrong in plain words, for the display and the log: "wrong
+	// password for 1001 (403)", "registrar refused 1001: 404 Not Found",
+	// "registrar 127.0.0.1:5060 does not answer", "no route to
+	// pbx.example.com (DNS)"; "" otherwise.
+	Detail string
 }

@@ -278,7 +278,7 @@ func (ua *UA) loop() {
 		case f := <-ua.work:
 			f()
 		case s := <-ua.rx:
-			ua.receive(s.b[:s.n], &s.from)
+			ua.receive(tUDP, s.b[:s.n], &s.from)
 			ua.rxFree <- s
 		case <-ua.stop:
 			return
@@ -316,10 +316,17 @@ func (s *sender) Send(m *sipmsg.Message, to *net.UDPAddr) error {
 }
 
 func (ua *UA) sendRaw(b []byte, to *net.UDPAddr) error {
-	if ua.cfg.Trace != nil {
-		ua.cfg.Trace("send", to, b)
-	}
+	ua.trace(TraceSend, tUDP, to, b)
 	return ua.conn.Send(b, to)
+}
+
+// trace hands a message to Config.Trace: the one place every message
+// sent (sendRaw, sendOn) and received (receive) passes, whatever its
+// transport.
+func (ua *UA) trace(dir TraceDir, k tkind, peer *net.UDPAddr, b []byte) {
+	if ua.cfg.Trace != nil {
+		ua.cfg.Trace(dir, k.via(), peer, b)
+	}
 }
 
 // sendMsg sends outside any transaction (ACK to 2xx, stateless responses).
@@ -419,14 +426,10 @@ func (ua *UA) trusted(ip net.IP) bool {
 	return false
 }
 
-// receive handles one datagram on the loop goroutine.
-func (ua *UA) receive(b []byte, from *net.UDPAddr) { ua.receiveOn(tUDP, b, from) }
-
-// receiveOn handles one message that came over k on the loop goroutine.
-func (ua *UA) receiveOn(k tkind, b []byte, from *net.UDPAddr) {
-	if ua.cfg.Trace != nil {
-		ua.cfg.Trace("recv", from, b)
-	}
+// receive handles one message received over k (a datagram, or a message
+// a stream framed) on the loop goroutine.
+func (ua *UA) receive(k tkind, b []byte, from *net.UDPAddr) {
+	ua.trace(TraceRecv, k, from, b)
 	if len(bytes.Trim(b, "\r\n")) == 0 {
 		return // keepalive (RFC 5626 section 4.4.1 style CRLF)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/firmware/config"
+	"github.com/deskphone/deskphone/firmware/diag"
 	"github.com/deskphone/deskphone/firmware/phone"
 	"github.com/deskphone/deskphone/firmware/provision"
 	"github.com/deskphone/deskphone/firmware/update"
@@ -35,6 +35,11 @@ type Options struct {
 	// (default 127.0.0.1); the qemu board binds all addresses.
 	BindIP string
 	Logf   func(format string, args ...any)
+	// Log is the phone's log, which Logf writes into (phoned's log.Logger
+	// writes every line into it): its ring of recent lines, for the web
+	// page, and the syslog server log.syslog names. nil: a Log without a
+	// console, fed by Run's logf beside Logf.
+	Log *diag.Log
 	// Started is when the process started, for the boot timings; zero: when
 	// Run is called.
 	Started time.Time
@@ -44,9 +49,6 @@ type Options struct {
 	Firmware *update.Updater
 	// Notice is shown on the idle display: the last firmware rollback.
 	Notice string
-	// Log and Trace are the recent log and the SIP trace the web page
-	// offers as downloads; nil: not available.
-	Log, Trace io.WriterTo
 }
 
 // Run is the whole phone: it boots the board, provisions the configuration,
@@ -56,6 +58,20 @@ func Run(ctx context.Context, o Options) error {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	dl := o.Log
+	if dl == nil {
+		dl = diag.NewLog(diag.LogConfig{})
+		inner := logf
+		logf = func(format string, args ...any) {
+			inner(format, args...)
+			dl.Printf(format, args...)
+		}
+	}
+	// The SIP trace: every message the user agent sends and receives, in
+	// its ring always, in the log too with log.sip = on. dl.Recent() and
+	// trace.Ring() are what the web page's recent log and SIP trace
+	// download read (io.WriterTo).
+	trace := diag.NewTrace(0, nil)
 	start := o.Started
 	if start.IsZero() {
 		start = time.Now()
@@ -70,13 +86,14 @@ func Run(ctx context.Context, o Options) error {
 	defer f.close()
 
 	var (
-		cfg     config.Config
-		prov    *provision.Provisioner
-		bindIP  = o.BindIP
-		localIP string
-		ntpDHCP []net.IP // DHCP option 42
-		state   string   // the state device; "" = none
-		dev     = web.Device{Version: o.Version, Board: o.Board.Name, Started: start}
+		cfg      config.Config
+		prov     *provision.Provisioner
+		bindIP   = o.BindIP
+		localIP  string
+		localMAC net.HardwareAddr
+		ntpDHCP  []net.IP // DHCP option 42
+		state    string   // the state device; "" = none
+		dev      = web.Device{Version: o.Version, Board: o.Board.Name, Started: start}
 	)
 	if o.Board.Name == "sim" {
 		// The host: configuration from a file, SIP and RTP on bindIP.
@@ -99,7 +116,7 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			return err
 		}
-		localIP, bindIP = lease.Addr.IP.String(), ""
+		localIP, bindIP, localMAC = lease.Addr.IP.String(), "", lease.MAC
 		ntpDHCP = lease.NTP
 		if prov, cfg, state, err = provisionConfig(ctx, o, &lease, step); err != nil {
 			return err
@@ -108,6 +125,13 @@ func Run(ctx context.Context, o Options) error {
 		dev.Name = "deskphone-" + strings.ReplaceAll(dev.MAC, ":", "")
 	}
 
+	if cfg.LogSIP {
+		trace.SetLog(dl)
+	}
+	if cfg.Syslog != "" {
+		host := sysHostname(localMAC)
+		go startSyslog(ctx, dl, diag.SyslogConfig{Addr: cfg.Syslog, Hostname: host}, logf)
+	}
 	mediaHost := cfg.PublicAddress
 	lines := uaLines(cfg, step)
 	if len(lines) == 0 {
@@ -137,7 +161,8 @@ func Run(ctx context.Context, o Options) error {
 		// chain to (a phone has no system roots) and the phone's own
 		// certificate.
 		TLSCA: []byte(cfg.TLSCA), TLSCert: []byte(cfg.TLSCert), TLSKey: []byte(cfg.TLSKey),
-		Logf: logf,
+		Logf:  logf,
+		Trace: trace.Hook,
 		// A PBX's NOTIFY check-sync: re-fetch now (Resync never blocks).
 		OnCheckSync: func(int) { prov.Resync() },
 		OnMessageSummary: func(line int, waiting bool, n, o int) {
@@ -226,7 +251,8 @@ func Run(ctx context.Context, o Options) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			serveWeb(ctx, o, cfg, dev, bindIP, state, prov, ph, acts, step)
+			// The page's downloads: the recent log and the SIP trace.
+			serveWeb(ctx, o, cfg, dev, bindIP, state, prov, ph, acts, dl.Recent(), trace.Ring(), step)
 		}()
 	} else {
 		step("web page: off (no admin.password)")
@@ -401,4 +427,34 @@ func routeIP(l sipua.LineConfig) string {
 		return "127.0.0.1"
 	}
 	return ip.String()
+}
+
+// sysHostname is the HOSTNAME the phone's syslog messages carry: its MAC
+// as 12 hex digits (the name its own configuration file has, <mac>.cfg),
+// else (the sim board) the host's name.
+func sysHostname(mac net.HardwareAddr) string {
+	if len(mac) > 0 {
+		return fmt.Sprintf("%x", []byte(mac))
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return ""
+}
+
+// startSyslog resolves log.syslog's server off the boot path (a DNS name
+// may take its time) and, once it has a socket, sends the log there too
+// until ctx ends. A server that cannot be resolved is said once; the
+// phone goes on without syslog.
+func startSyslog(ctx context.Context, dl *diag.Log, cfg diag.SyslogConfig, logf func(string, ...any)) {
+	s, err := diag.DialSyslog(cfg)
+	if err != nil {
+		logf("app: error: log.syslog: %v; no syslog", err)
+		return
+	}
+	dl.SetSyslog(s)
+	logf("app: syslog to %v as %s (RFC 5424 over UDP)", s.Addr(), cfg.Hostname)
+	<-ctx.Done()
+	dl.SetSyslog(nil)
+	s.Close()
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync/atomic"
@@ -21,13 +22,14 @@ import (
 // serveWeb serves the web page (firmware/web) on admin.port until ctx
 // ends: HTTPS with the phone's certificate, or plain HTTP with
 // admin.http = on. It runs only with an admin.password; a port it cannot
-// listen on is logged and the phone goes on without its page.
+// listen on is logged and the phone goes on without its page. logs and
+// sipTrace are its downloads (firmware/diag's rings).
 func serveWeb(ctx context.Context, o Options, cfg config.Config, dev web.Device, bindIP, state string,
-	prov *provision.Provisioner, ph *phone.Phone, acts *actions, step func(string, ...any)) {
+	prov *provision.Provisioner, ph *phone.Phone, acts *actions, logs, sipTrace io.WriterTo, step func(string, ...any)) {
 	srv, err := web.New(web.Options{
 		Password: cfg.AdminPassword, Device: dev, Phone: ph,
 		Config: func() web.Configuration { return configuration(cfg, prov) },
-		Log:    o.Log, Trace: o.Trace, Actions: acts, Secure: !cfg.AdminHTTP, Logf: o.Logf,
+		Log:    logs, Trace: sipTrace, Actions: acts, Secure: !cfg.AdminHTTP, Logf: o.Logf,
 	})
 	if err != nil {
 		step("web page: %v", err)

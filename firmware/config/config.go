@@ -104,6 +104,12 @@ type Config struct {
 	AdminPassword string
 	AdminPort     int  // admin.port: the web page's TCP port
 	AdminHTTP     bool // admin.http: plain HTTP instead of HTTPS
+	// LogSIP (log.sip) puts every SIP message sent and received into the
+	// log as well as into the SIP trace (firmware/diag).
+	LogSIP bool
+	// Syslog (log.syslog) is the host[:port] the log goes to as RFC 5424
+	// over UDP; "" = none.
+	Syslog string
 }
 
 // Warning is a line of a file that was skipped but did not stop the file

@@ -427,6 +427,15 @@ func buildKeys() []key {
 		key{name: "time.format", def: "24h", help: "clock on the display: 24h (21:41) or 12h (9:41pm)",
 			set: func(c *Config, v string) error { return setEnum(&c.TimeFormat, strings.ToLower(v), "24h", "12h") },
 			get: func(c Config) string { return c.TimeFormat }},
+		// log.sip: every SIP message in the log too (the console, syslog);
+		// the SIP trace ring keeps the last ones either way.
+		key{name: "log.sip", def: "off", help: "every SIP message sent and received (direction, transport, peer, time, the whole message) in the log too (on/off); the phone's SIP trace keeps the most recent either way",
+			set: func(c *Config, v string) error { return setBool(&c.LogSIP, v) },
+			get: func(c Config) string { return onOff(c.LogSIP) }},
+		// log.syslog: where the log goes as RFC 5424 over UDP.
+		key{name: "log.syslog", help: "syslog server host[:port] (port 514 by default): every log line as RFC 5424 over UDP (RFC 5426), severity err for failures, else info; never waited for, dropped when the network refuses; empty: none",
+			set: func(c *Config, v string) error { return setHostPort(&c.Syslog, v) },
+			get: func(c Config) string { return c.Syslog }},
 	)
 	for n := 1; n <= MaxSpeedDial; n++ {
 		i := n - 1

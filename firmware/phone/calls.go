@@ -201,9 +201,9 @@ func (p *Phone) showCall() {
 	case c.held:
 		p.show(1, "On hold: ", c.peer)
 	case o != nil && o.held:
-		p.show(1, "Talking to ", c.peer, "  (held: ", o.peer, ")")
+		p.show(1, c.talkingTo(), c.peer, "  (held: ", o.peer, ")")
 	default:
-		p.show(1, "Talking to ", c.peer)
+		p.show(1, c.talkingTo(), c.peer)
 	}
 }
 

@@ -81,7 +81,7 @@ func (p *Phone) pollDigits() {
 
 // showDigits shows the call and the digits sent or received in it.
 func (p *Phone) showDigits(c *call, what string, digits []byte) {
-	b := append(p.lock(1, p.text[:0]), "Talking to "...)
+	b := append(p.lock(1, p.text[:0]), c.talkingTo()...)
 	b = append(b, c.peer...)
 	b = append(b, what...)
 	b = append(b, digits...)
@@ -144,11 +144,6 @@ func (p *Phone) selectLine(n int) {
 	p.selLine = n
 	p.prompt("calls go out on line " + strconv.Itoa(n))
 	if p.state == Idle || p.state == DialTone {
-		l := p.d.Config.Lines[n-1]
-		name := l.DisplayName
-		if name == "" {
-			name = l.User
-		}
-		p.d.Out.Display(0, name+"  line "+strconv.Itoa(n)+" "+p.reg[n-1])
+		p.d.Out.Display(0, p.lineRow(n))
 	}
 }

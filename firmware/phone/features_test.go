@@ -380,3 +380,18 @@ func TestNoticeOnIdleDisplay(t *testing.T) {
 	r.key("fwd")
 	has(t, r.out.take(), "display 1 update to 1.1.0 failed, rolled back to 1.0.0")
 }
+
+// A registration failure is shown in plain words on the display and in
+// the log, the panel's reg line keeping its state token; a trouble while
+// the attempt goes on likewise, until the attempt ends.
+func TestRegistrationInPlainWords(t *testing.T) {
+	r := newRig(t)
+	r.p.onSIP(sipua.Event{Kind: sipua.RegTrouble, Line: 1, RegState: sipua.RegNone, Detail: "registrar 127.0.0.1:5060 does not answer (retrying)"})
+	has(t, r.out.take(), "log line 1: registrar 127.0.0.1:5060 does not answer (retrying)",
+		"display 0 1001  line 1: registrar 127.0.0.1:5060 does not answer (retrying)")
+	r.p.onSIP(sipua.Event{Kind: sipua.RegChanged, Line: 1, RegState: sipua.RegFailed, Code: 403, Detail: "wrong password for 1001 (403)"})
+	has(t, r.out.take(), "log line 1: wrong password for 1001 (403)", "reg 1 failed:403", "led line1 blink",
+		"display 0 1001  line 1: wrong password for 1001 (403)")
+	r.p.onSIP(sipua.Event{Kind: sipua.RegChanged, Line: 1, RegState: sipua.Registered})
+	has(t, r.out.take(), "reg 1 registered", "display 0 1001  line 1 registered")
+}

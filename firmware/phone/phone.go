@@ -93,8 +93,11 @@ type Deps struct {
 
 // call is the phone's view of one SIP call.
 type call struct {
-	id       sipua.CallID
-	peer     string // as shown
+	id   sipua.CallID
+	peer string // as shown
+	// named: peer says it all ("Voicemail of 1002": a PBX diverted the
+	// call, sipua.Divert), without "Talking to " before it.
+	named    bool
 	number   string // to call back (history)
 	incoming bool
 	state    string // panel.md call state
@@ -135,6 +138,10 @@ type Phone struct {
 	conf    bool                               // call and other are mixed: a local three-way conference
 	reg     [len(config.Config{}.Lines)]string // each line's registration as shown ("registered", "failed:403"); "" = no line
 	regUp   [len(config.Config{}.Lines)]bool   // each line is registered (sipua.Registered)
+	// regWhy is each line's registration trouble in plain words
+	// (sipua.Event.Detail: "wrong password for 1001 (403)"), shown on
+	// the display in place of reg while set; "" = none.
+	regWhy  [len(config.Config{}.Lines)]string
 	nextRTP int
 
 	// Timers: each is armed and stopped here and read by Run (the
@@ -439,7 +446,7 @@ func (p *Phone) onKey(k string) {
 		switch {
 		case p.xfer:
 			p.xfer = false
-			p.show(1, "Talking to ", p.call.peer)
+			p.show(1, p.call.talkingTo(), p.call.peer)
 		case p.other != nil && p.other.waiting:
 			p.rejectWaiting()
 		case p.histPos >= 0:
@@ -558,7 +565,7 @@ func (p *Phone) answer() {
 	p.setState(Connected)
 	p.setTone("none")
 	p.callState("connected")
-	p.show(1, "Talking to ", c.peer)
+	p.show(1, c.talkingTo(), c.peer)
 	p.connected(c)
 }
 
@@ -587,7 +594,7 @@ func (p *Phone) hangup() {
 
 func (p *Phone) onSIP(ev sipua.Event) {
 	switch ev.Kind {
-	case sipua.RegChanged:
+	case sipua.RegChanged, sipua.RegTrouble:
 		p.onReg(ev)
 		return
 	case sipua.CallIncoming:
@@ -626,7 +633,7 @@ func (p *Phone) onSIP(ev sipua.Event) {
 			p.callState("held")
 		} else {
 			p.callState("connected")
-			p.show(1, "Talking to ", c.peer)
+			p.show(1, c.talkingTo(), c.peer)
 		}
 	case sipua.CallTransfer:
 		p.onTransferred(ev)
@@ -647,7 +654,8 @@ func (p *Phone) onSIP(ev sipua.Event) {
 		p.setState(Connected)
 		p.setTone("none")
 		p.callState("connected")
-		p.show(1, "Talking to ", c.peer)
+		p.diverted(c, ev.Divert)
+		p.show(1, c.talkingTo(), c.peer)
 		p.connected(c)
 	case sipua.CallEnded:
 		if !c.answered && !c.incoming {
@@ -678,8 +686,24 @@ func (p *Phone) onReg(ev sipua.Event) {
 	if i < 0 || i >= len(p.reg) {
 		return
 	}
+	if ev.Kind == sipua.RegTrouble {
+		// The attempt goes on: said on the display and in the log, the
+		// state (and the panel's reg line) stays until it ends.
+		p.regWhy[i] = ev.Detail
+		p.logf("phone: warning: line %d: %s", ev.Line, ev.Detail)
+		p.d.Out.Log("line " + strconv.Itoa(ev.Line) + ": " + ev.Detail)
+		if p.state == Idle {
+			p.showIdle()
+		}
+		return
+	}
 	p.reg[i] = ev.RegText()
 	p.regUp[i] = ev.RegState == sipua.Registered
+	p.regWhy[i] = ev.Detail
+	if ev.Detail != "" {
+		p.logf("phone: error: line %d: %s", ev.Line, ev.Detail)
+		p.d.Out.Log("line " + strconv.Itoa(ev.Line) + ": " + ev.Detail)
+	}
 	p.d.Out.Reg(ev.Line, p.reg[i])
 	led := "off"
 	switch ev.RegState {
@@ -799,15 +823,24 @@ func (p *Phone) toIdle() {
 }
 
 func (p *Phone) showIdle() {
-	l := p.line()
-	line := p.d.Config.Lines[l-1]
+	p.d.Out.Display(0, p.lineRow(p.line()))
+	p.d.Out.Display(1, p.idleText())
+	p.showClock()
+}
+
+// lineRow is display row 0 for line n: its name, number and registration
+// ("1001  line 1 registered"), or the registration's trouble in plain
+// words ("1001  line 1: wrong password for 1001 (403)").
+func (p *Phone) lineRow(n int) string {
+	line := p.d.Config.Lines[n-1]
 	name := line.DisplayName
 	if name == "" {
 		name = line.User
 	}
-	p.d.Out.Display(0, fmt.Sprintf("%s  line %d %s", name, l, p.reg[l-1]))
-	p.d.Out.Display(1, p.idleText())
-	p.showClock()
+	if why := p.regWhy[n-1]; why != "" {
+		return name + "  line " + strconv.Itoa(n) + ": " + why
+	}
+	return name + "  line " + strconv.Itoa(n) + " " + p.reg[n-1]
 }
 
 // startMedia starts RTP to the negotiated remote media of the current call.
@@ -1134,4 +1167,35 @@ func srtpKeys(k *sipua.SRTPKeys) *audio.SRTPKeys {
 		prof = audio.AESCM128SHA1_32
 	}
 	return &audio.SRTPKeys{Profile: prof, Local: k.Local, Remote: k.Remote}
+}
+
+// talkingTo is what the display says before the call's peer.
+func (c *call) talkingTo() string {
+	if c.named {
+		return ""
+	}
+	return "Talking to "
+}
+
+// diverted shows where a call the phone placed went when the PBX says it
+// went elsewhere (sipua.Divert): into a mailbox, "Voicemail of 1002",
+// when it reached voicemail.number or the PBX named it so; else "Talking
+// to 1003, diverted from 1002".
+func (p *Phone) diverted(c *call, d sipua.Divert) {
+	if d.From == "" || c.incoming {
+		return
+	}
+	p.logf("phone: call %d: the PBX diverted it from %s to %s (%s)", c.id, d.From, d.To, d.Reason)
+	switch vm := p.d.Config.VoicemailNumber; {
+	case d.To != "" && d.To == vm:
+		c.peer, c.named = "Voicemail of "+d.From, true
+	case d.Name != "":
+		c.peer, c.named = d.Name, true
+	default:
+		to := d.To
+		if to == "" {
+			to = c.peer
+		}
+		c.peer = to + ", diverted from " + d.From
+	}
 }

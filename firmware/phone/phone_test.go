@@ -380,3 +380,28 @@ func TestStateNames(t *testing.T) {
 		}
 	}
 }
+
+// TestDivertedToVoicemail: the PBX answers a call to 1002 from 1002's
+// mailbox and says so (History-Info to voicemail.number): the display
+// says whose voicemail it is, not "Talking to 1002"; another diversion
+// names both.
+func TestDivertedToVoicemail(t *testing.T) {
+	for _, c := range []struct {
+		divert sipua.Divert
+		want   string
+	}{
+		{sipua.Divert{From: "1002", To: "8000", Reason: "unavailable"}, "display 1 Voicemail of 1002"},
+		{sipua.Divert{From: "1002", To: "5555", Name: "Mailbox 1002"}, "display 1 Mailbox 1002"},
+		{sipua.Divert{From: "1002", To: "1003", Reason: "user-busy"}, "display 1 Talking to 1003, diverted from 1002"},
+		{sipua.Divert{}, "display 1 Talking to 1002"},
+	} {
+		r := newRigWith(t, func(cfg *config.Config) { cfg.VoicemailNumber = "8000" })
+		r.hook(true)
+		for _, k := range []string{"1", "0", "0", "2", "send"} {
+			r.key(k)
+		}
+		r.out.take()
+		r.p.onSIP(sipua.Event{Kind: sipua.CallAnswered, Call: 1, Remote: &sipua.Media{Host: "127.0.0.1", Port: 4002, Codecs: []string{"PCMU"}}, Divert: c.divert})
+		has(t, r.out.take(), "phone connected", c.want)
+	}
+}

@@ -11,9 +11,11 @@ import (
 
 // Daemon starts bin (a peer's program, from Need) with args, as name in
 // messages, and returns once its output (stdout and stderr together) holds
-// seen, at most within wait; the test fails if it exits or stays silent
-// that long. It is killed when the test ends, and its output logged if the
-// test failed. The readiness of a socket is the caller's to probe.
+// seen, at most within wait (seen "": at once); the test fails if it exits
+// or stays silent that long. It is killed when the test ends, and its
+// output logged if the test failed. The readiness of a socket is the
+// caller's to probe. Every peer a test starts and stops (dnsmasq, nginx,
+// chronyd, rsyslogd, pulseaudio, rtpengine) starts here.
 func Daemon(t testing.TB, name, bin string, args []string, seen string, wait time.Duration) *Proc {
 	t.Helper()
 	return DaemonEnv(t, name, bin, args, nil, seen, wait)
@@ -43,6 +45,10 @@ func DaemonEnv(t testing.TB, name, bin string, args, env []string, seen string, 
 			t.Logf("%s %q:\n%s", name, args, out.String())
 		}
 	})
+	p := &Proc{cmd: cmd, out: out, exited: exited}
+	if seen == "" {
+		return p
+	}
 	select {
 	case <-out.ready:
 	case <-exited:
@@ -50,13 +56,31 @@ func DaemonEnv(t testing.TB, name, bin string, args, env []string, seen string, 
 	case <-time.After(wait):
 		t.Fatalf("testtool: %s did not start in %v\n%s", name, wait, out.String())
 	}
-	return &Proc{out: out, exited: exited}
+	return p
 }
 
 // Proc is a peer Daemon started.
 type Proc struct {
+	cmd    *exec.Cmd
 	out    *procOutput
 	exited chan struct{}
+}
+
+// Kill stops it at once (SIGKILL: a peer that stops mid-transfer) and
+// waits until it has exited.
+func (p *Proc) Kill() {
+	p.cmd.Process.Kill()
+	<-p.exited
+}
+
+// State is how it exited; nil while it runs.
+func (p *Proc) State() *os.ProcessState {
+	select {
+	case <-p.exited:
+		return p.cmd.ProcessState
+	default:
+		return nil
+	}
 }
 
 // Output is what it has written so far (its first 64 KiB).

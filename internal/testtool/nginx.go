@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -36,10 +35,8 @@ type NginxServer struct {
 	HTTPS string // "127.0.0.1:port" of HTTPS; "" when not served
 	Dir   string // its prefix folder: nginx.conf, access.log, nginx.pid
 
-	cmd    *exec.Cmd
-	out    *procOutput
-	exited chan struct{}
-	once   sync.Once
+	proc *Proc
+	once sync.Once
 }
 
 // accessFormat is the access log's line: enough to check what a client
@@ -62,7 +59,7 @@ func Nginx(t testing.TB, c NginxConfig) *NginxServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &NginxServer{Dir: t.TempDir(), exited: make(chan struct{})}
+	n := &NginxServer{Dir: t.TempDir()}
 	var servers strings.Builder
 	server := func(listen, tls string) {
 		fmt.Fprintf(&servers, "  server {\n    listen %s;\n%s    root %s;\n    location / { }\n%s\n  }\n", listen, tls, quote(root), c.Extra)
@@ -102,20 +99,10 @@ http {
 	if err := os.WriteFile(filepath.Join(n.Dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n.cmd = exec.Command(bin, "-p", n.Dir, "-c", "nginx.conf", "-e", "stderr")
-	n.out = &procOutput{seen: []byte("\x00never"), ready: make(chan struct{})}
-	n.cmd.Stdout, n.cmd.Stderr = n.out, n.out
-	if err := n.cmd.Start(); err != nil {
-		t.Fatalf("testtool: nginx: %v", err)
-	}
-	go func() {
-		n.cmd.Wait()
-		close(n.exited)
-	}()
+	n.proc = Daemon(t, "nginx", bin, []string{"-p", n.Dir, "-c", "nginx.conf", "-e", "stderr"}, "", 0)
 	t.Cleanup(func() {
-		n.Kill()
 		if t.Failed() {
-			t.Logf("nginx.conf:\n%s\nnginx output:\n%s", conf, n.out.String())
+			t.Logf("nginx.conf:\n%s", conf)
 		}
 	})
 	deadline := time.Now().Add(10 * time.Second)
@@ -127,12 +114,12 @@ http {
 				break
 			}
 			select {
-			case <-n.exited:
-				t.Fatalf("testtool: nginx exited: %v\n%s\nnginx.conf:\n%s", n.cmd.ProcessState, n.out.String(), conf)
+			case <-n.proc.Exited():
+				t.Fatalf("testtool: nginx exited: %v\n%s\nnginx.conf:\n%s", n.proc.State(), n.proc.Output(), conf)
 			case <-time.After(20 * time.Millisecond):
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("testtool: nginx does not accept on %s in 10 s: %v\n%s", addr, err, n.out.String())
+				t.Fatalf("testtool: nginx does not accept on %s in 10 s: %v\n%s", addr, err, n.proc.Output())
 			}
 		}
 	}
@@ -142,10 +129,7 @@ http {
 // Kill stops nginx at once (SIGKILL): transfers under way break off. Safe
 // to call more than once.
 func (n *NginxServer) Kill() {
-	n.once.Do(func() {
-		n.cmd.Process.Kill()
-		<-n.exited
-	})
+	n.once.Do(n.proc.Kill)
 }
 
 // AccessLog returns the access log's lines so far, one per request:
@@ -182,7 +166,7 @@ func (n *NginxServer) WaitLog(t testing.TB, lines int) []string {
 }
 
 // Output is what nginx wrote to stderr so far (its error log).
-func (n *NginxServer) Output() string { return n.out.String() }
+func (n *NginxServer) Output() string { return n.proc.Output() }
 
 // quote makes s one nginx configuration token.
 func quote(s string) string {

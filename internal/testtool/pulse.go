@@ -30,4 +30,3 @@ func PulseAudio(t testing.TB, sinks ...string) (server string) {
 		"Daemon startup complete", 15*time.Second)
 	return "unix:" + sock
 }
-

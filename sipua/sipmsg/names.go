@@ -24,7 +24,7 @@ func init() {
 		"Retry-After", "Reply-To", "Organization", "Priority", "In-Reply-To",
 		"Authentication-Info", "MIME-Version", "Content-Disposition", "Content-Language",
 		"Path", "Service-Route", "Subscription-State", "Reason", "P-Asserted-Identity",
-		"Diversion", "Replaces", "Min-SE", "RSeq", "RAck",
+		"Diversion", "History-Info", "Replaces", "Min-SE", "RSeq", "RAck",
 	} {
 		if len(n) > maxKnownName {
 			panic("sipmsg: maxKnownName too small for " + n)
@@ -36,7 +36,7 @@ func init() {
 		"Proxy-Require", "Unsupported", "Accept", "Accept-Encoding", "Accept-Language",
 		"Alert-Info", "Call-Info", "Error-Info", "Content-Encoding", "Content-Language",
 		"Allow-Events", "In-Reply-To", "Path", "Service-Route", "Warning", "Reason",
-		"P-Asserted-Identity", "Diversion",
+		"P-Asserted-Identity", "Diversion", "History-Info",
 	} {
 		listHeaders[n] = true
 	}

@@ -15,7 +15,18 @@ type ClientHandler struct {
 	OnResponse func(c *Client, resp *sipmsg.Message)
 	// OnError gets ErrTimeout (timer B/F) or ErrTransport, wrapped.
 	OnError func(c *Client, err error)
+	// OnUnanswered, if set, is told once when the request has been sent
+	// UnansweredSends times over UDP without any response (3.5 s at the
+	// default T1): the peer very likely does not answer, which the TU can
+	// say long before timer B or F (32 s) ends the transaction, which
+	// goes on meanwhile.
+	OnUnanswered func(c *Client)
 }
+
+// UnansweredSends is how many sends without a response make a client
+// transaction call OnUnanswered: the first and three retransmissions,
+// timer A or E having doubled twice (at 0, T1, 3*T1 and 7*T1).
+const UnansweredSends = 4
 
 // Client is a client transaction (17.1).
 type Client struct {
@@ -31,6 +42,7 @@ type Client struct {
 	state    State
 	h        ClientHandler
 	ack      *sipmsg.Message
+	resent   int // retransmissions sent (UnansweredSends)
 
 	retrans Timer // A or E
 	timeout Timer // B or F
@@ -94,6 +106,10 @@ func (c *Client) armRetransmit(d time.Duration) {
 			c.fail(fmt.Errorf("%w: %w", ErrTransport, err))
 			return
 		}
+		c.resent++
+		if c.resent == UnansweredSends-1 && (c.state == Calling || c.state == Trying) && c.h.OnUnanswered != nil {
+			c.h.OnUnanswered(c)
+		}
 		next := 2 * d
 		if !c.invite {
 			next = min(next, c.l.cfg.T2)
@@ -132,12 +148,13 @@ func (c *Client) terminate() {
 func (c *Client) Terminate() { c.terminate() }
 
 // Unreachable tells the layer that a connection to to could not be made
-// (a reliable transport's connect failed): every client transaction over a
-// reliable transport to that address that has no final response yet ends
-// with ErrTransport at once, as RFC 3261 8.1.3.1 and 17.1.4 ask, instead
-// of waiting for timer B or F. The error wraps cause (why the connection
-// failed, e.g. a TLS certificate that did not verify; nil: unknown), so
-// the TU can say why. It returns how many ended.
+// (a reliable transport's connect failed, cause says why): every client
+// transaction over a reliable transport to that address that has no
+// final response yet ends with ErrTransport wrapping cause at once, as RFC
+// 3261 8.1.3.1 and 17.1.4 ask, instead of waiting for timer B or F. It
+// returns how many ended. (Over UDP an ICMP error ends nothing: the
+// datagram may have raced the peer's start, and the retransmissions go
+// on; the UA reports it, rx.go.)
 func (l *Layer) Unreachable(to *net.UDPAddr, cause error) int {
 	var failed []*Client
 	for _, c := range l.clients {

@@ -402,3 +402,45 @@ func sleep(d time.Duration) {
 	time.Sleep(d)
 	synctest.Wait()
 }
+
+// A request nobody answers is said to be unanswered at its fourth send
+// (3.5 s), once, long before timer F ends it; one that got a provisional
+// response is not.
+func TestClientUnanswered(t *testing.T) {
+	for _, tc := range []struct {
+		method      string
+		provisional bool
+		want        []time.Duration
+	}{
+		{"REGISTER", false, []time.Duration{3500 * time.Millisecond}},
+		{"INVITE", false, []time.Duration{3500 * time.Millisecond}},
+		{"REGISTER", true, nil},
+	} {
+		t.Run(fmt.Sprint(tc.method, tc.provisional), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newEnv()
+				var at []time.Duration
+				var timedOut bool
+				req := request(tc.method, "z9hG4bK9")
+				e.do(func() {
+					_, err := e.l.NewClient(req, peer, ClientHandler{
+						OnUnanswered: func(c *Client) { at = append(at, time.Since(e.rec.start)) },
+						OnError:      func(c *Client, err error) { timedOut = errors.Is(err, ErrTimeout) },
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+				})
+				if tc.provisional {
+					sleep(time.Second)
+					e.do(func() { e.l.HandleResponse(reply(req, 100)) })
+				}
+				sleep(40 * time.Second)
+				synctest.Wait()
+				if !reflect.DeepEqual(at, tc.want) || !timedOut {
+					t.Fatalf("unanswered at %v (want %v), timed out %v", at, tc.want, timedOut)
+				}
+			})
+		})
+	}
+}

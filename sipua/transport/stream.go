@@ -266,9 +266,16 @@ func (s *Stream) Send(b []byte, to *net.UDPAddr, serverName string) error {
 		}
 		sc.start(nil, &dialInfo{serverName: serverName})
 	}
+	// Queued first: a connection that has just failed to open (its dial
+	// already refused) reports why through Closed, which a random pick
+	// between a free queue and done would now and then have turned into
+	// this error instead (TestStreamDialFails).
 	select {
 	case sc.out <- b:
 		return nil
+	default:
+	}
+	select {
 	case <-sc.done:
 		return fmt.Errorf("transport: %s to %v: connection closed", s.name(), to)
 	default:

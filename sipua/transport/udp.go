@@ -25,6 +25,7 @@ func Listen(addr string) (*UDP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: %w", err)
 	}
+	recvErr(c)
 	return &UDP{conn: c}, nil
 }
 
@@ -42,7 +43,13 @@ func (u *UDP) Send(b []byte, to *net.UDPAddr) error {
 	if a := ap.Addr(); a.Is4In6() {
 		ap = netip.AddrPortFrom(a.Unmap(), ap.Port())
 	}
-	if _, err := u.conn.WriteToUDPAddrPort(b, ap); err != nil {
+	_, err := u.conn.WriteToUDPAddrPort(b, ap)
+	if err != nil && icmpErr(err) {
+		// the error an ICMP report about an earlier datagram left on
+		// the socket (any destination's): it is gone now, try again
+		_, err = u.conn.WriteToUDPAddrPort(b, ap)
+	}
+	if err != nil {
 		return fmt.Errorf("transport: send to %v: %w", to, err)
 	}
 	return nil

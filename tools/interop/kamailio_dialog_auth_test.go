@@ -39,7 +39,8 @@ type wireLog struct {
 	msgs []wireMsg
 }
 
-func (l *wireLog) trace(dir string, _ *net.UDPAddr, b []byte) {
+func (l *wireLog) trace(td sipua.TraceDir, _ string, _ *net.UDPAddr, b []byte) {
+	dir := td.String()
 	m, err := sipmsg.Parse(b)
 	if err != nil {
 		return

@@ -18,7 +18,8 @@ type tcpSeen struct {
 	vias []string
 }
 
-func (s *tcpSeen) trace(dir string, _ *net.UDPAddr, b []byte) {
+func (s *tcpSeen) trace(td sipua.TraceDir, _ string, _ *net.UDPAddr, b []byte) {
+	dir := td.String()
 	if dir != "recv" {
 		return
 	}

@@ -113,7 +113,7 @@ func TestKamailioTLS(t *testing.T) {
 		name, user, host string
 		roots            []byte
 		noCert           bool
-		reason           string // Event.Reason, or its start when it ends in "("
+		reason           string // Event.Detail, or its start when it ends in "("
 	}{
 		{name: "wrong host name", user: "1003", host: "wrong.test", roots: ca.PEM,
 			reason: "registrar wrong.test: certificate not valid for this name (x509: certificate is valid for pbx.test, not wrong.test)"},
@@ -126,11 +126,11 @@ func TestKamailioTLS(t *testing.T) {
 			ua, _ := start(tc.user, tc.host, tc.roots, !tc.noCert)
 			select {
 			case e := <-ua.Events():
-				ok := e.Reason == tc.reason || strings.HasSuffix(tc.reason, "(") && strings.HasPrefix(e.Reason, tc.reason)
+				ok := e.Detail == tc.reason || strings.HasSuffix(tc.reason, "(") && strings.HasPrefix(e.Detail, tc.reason)
 				if e.Kind != sipua.RegChanged || e.RegText() != "failed:503" || !ok {
 					t.Fatalf("%+v, want failed:503 %q", e, tc.reason)
 				}
-				t.Logf("registration failed: %s", e.Reason)
+				t.Logf("registration failed: %s", e.Detail)
 			case <-time.After(10 * time.Second):
 				t.Fatal("no registration event")
 			}

@@ -51,6 +51,9 @@ type Options struct {
 	// PhoneConfig adds configuration lines to a phone's own file, by
 	// extension (e.g. "call.forward_busy = 1003\n").
 	PhoneConfig map[string]string
+	// VoicemailDir is where the PBX keeps its mailboxes (kept after
+	// Close); "" = a temporary folder the PBX removes on Close.
+	VoicemailDir string
 	// Expires is the sim phones' registration lifetime (line.1.expires),
 	// 300 s when zero; the PBX grants at least 60.
 	Expires int
@@ -147,7 +150,7 @@ func Start(ctx context.Context, o Options) (*Lab, error) {
 		}
 		o.Logf("lab: phones register with the external registrar %s", o.External)
 	} else {
-		p, err := pbx.New(pbx.Config{Listen: o.PBXListen, Realm: "deskphone", Users: o.Users, Logf: o.Logf, Trace: o.Trace})
+		p, err := pbx.New(pbx.Config{Listen: o.PBXListen, Realm: "deskphone", Users: o.Users, Logf: o.Logf, Trace: o.Trace, VoicemailDir: o.VoicemailDir})
 		if err != nil {
 			return nil, fmt.Errorf("lab: %w", err)
 		}
@@ -463,11 +466,17 @@ rtp.port_max = %d
 }
 
 func (l *Lab) ownConfig(ext string) string {
+	own := l.opts.PhoneConfig[ext]
+	vm := ""
+	if l.PBX != nil && !strings.Contains(own, "voicemail.number") {
+		// The vm key dials the development PBX's mailboxes.
+		vm = "voicemail.number = " + l.PBX.VoicemailNumber() + "\n"
+	}
 	return fmt.Sprintf(`# phone %s
 line.1.user = %s
 line.1.display_name = Ext %s
 line.1.password = %s
-`, ext, ext, ext, l.opts.Users[ext]) + l.adminConfig() + l.opts.PhoneConfig[ext]
+`, ext, ext, ext, l.opts.Users[ext]) + vm + l.adminConfig() + own
 }
 
 // adminConfig is the web page's password line, when the lab has one.

@@ -246,6 +246,9 @@ func (p *PBX) answerVoicemail(req *sipmsg.Message, src *net.UDPAddr, box string,
 	r.Add("Contact", "<sip:"+p.cfg.VoicemailNumber+"@"+via+">")
 	r.Add("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS")
 	r.Add("Server", "deskphone-pbx")
+	if !owner {
+		p.saysDiverted(r, req, box)
+	}
 	r.Set("Content-Type", "application/sdp")
 	r.Body = ans.Marshal()
 	c.ok = r
@@ -409,6 +412,44 @@ func (p *PBX) tickVoicemail(now time.Time) {
 		}
 	}
 	p.sweepSubs(now)
+}
+
+// saysDiverted tells the caller, in the mailbox's 200, that its call
+// reached box's mailbox rather than box, as PBXs do: the Diversion
+// headers the call came with (RFC 5806), History-Info from the number
+// called to the voicemail number with the cause of the diversion (RFC
+// 7044; the cause per RFC 4458, mp: the target was mapped), and the
+// mailbox's name in P-Asserted-Identity (RFC 3325). The phone shows
+// "Voicemail of 1002" (sipua.Divert).
+func (p *PBX) saysDiverted(r, req *sipmsg.Message, box string) {
+	divs := req.GetAll("Diversion")
+	reason := "unavailable"
+	for i, d := range divs {
+		r.Add("Diversion", d)
+		if na, err := sipmsg.ParseNameAddr(d); i == 0 && err == nil {
+			if v, ok := na.Param("reason"); ok {
+				reason = v
+			}
+		}
+	}
+	vm, host := p.cfg.VoicemailNumber, p.cfg.Realm
+	r.Add("History-Info", "<sip:"+box+"@"+host+">;index=1")
+	r.Add("History-Info", "<sip:"+vm+"@"+host+";cause="+strconv.Itoa(diversionCause(reason))+">;index=1.1;mp=1")
+	r.Add("P-Asserted-Identity", `"Voicemail of `+box+`" <sip:`+vm+"@"+host+">")
+}
+
+// diversionCause is the RFC 4458 cause of an RFC 5806 reason.
+func diversionCause(reason string) int {
+	switch reason {
+	case "user-busy":
+		return 486
+	case "no-answer":
+		return 408
+	case "unconditional":
+		return 302
+	default:
+		return 480
+	}
 }
 
 // diversionReason is the RFC 5806 reason for a failure response.

@@ -230,6 +230,17 @@ func TestVoicemailNotRegistered(t *testing.T) {
 	am := newMedia(t)
 	inv := a.invite("1003", am)
 	ok, rtpAddr := a.okFromVoicemail()
+	// The 200 says the call went to 1003's mailbox, as PBXs say it.
+	if hi := ok.GetAll("History-Info"); len(hi) != 2 || hi[0] != "<sip:1003@test>;index=1" ||
+		hi[1] != "<sip:8000@test;cause=480>;index=1.1;mp=1" {
+		t.Errorf("History-Info %q", hi)
+	}
+	if d := ok.Get("Diversion"); d != "<sip:1003@test>;reason=unavailable" {
+		t.Errorf("Diversion %q", d)
+	}
+	if pai := ok.Get("P-Asserted-Identity"); pai != `"Voicemail of 1003" <sip:8000@test>` {
+		t.Errorf("P-Asserted-Identity %q", pai)
+	}
 	am.sendTone(rtpAddr, 1000, 400*time.Millisecond)
 	am.recvPCM(100 * time.Millisecond)
 	a.ackAndBye(inv, ok)

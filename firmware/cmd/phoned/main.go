@@ -21,6 +21,7 @@ import (
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/firmware/app"
 	"github.com/deskphone/deskphone/firmware/boot"
+	"github.com/deskphone/deskphone/firmware/diag"
 	"github.com/deskphone/deskphone/firmware/provision"
 	"github.com/deskphone/deskphone/firmware/update"
 )
@@ -37,8 +38,13 @@ func main() {
 	slotName := flag.String("slot", "", "the A/B slot this phoned runs from (set by the boot loader)")
 	flag.Parse()
 
-	log.SetFlags(log.Lmicroseconds)
-	log.SetPrefix("phoned: ")
+	// Every line goes through the phone's Log: the console as before
+	// ("phoned: 15:04:05.000000 ..."), the recent-log ring of the web
+	// page, and syslog once log.syslog is read (firmware/diag).
+	logs := diag.NewLog(diag.LogConfig{Console: os.Stderr, Prefix: "phoned: "})
+	log.SetFlags(0)
+	log.SetPrefix("")
+	log.SetOutput(logs)
 	running := update.Factory
 	if *slotName != "" {
 		s, err := update.ParseSlot(*slotName)
@@ -77,7 +83,7 @@ func main() {
 	defer stop()
 	err = app.Run(ctx, app.Options{
 		Board: board, Version: version, ConfigFile: *cfgFile, Panel: *panelAddr,
-		BindIP: *bindIP, Logf: log.Printf, Started: started,
+		BindIP: *bindIP, Logf: log.Printf, Log: logs, Started: started,
 		Firmware: fw, Notice: notice,
 	})
 	if errors.Is(err, update.ErrRestart) {
