@@ -64,6 +64,9 @@ func (p *PBX) toMailbox(f *forwarded, code int) bool {
 	if p.cfg.NoVoicemailFallback || !safeBox(f.ext) || f.req == nil || f.upstream == nil {
 		return false
 	}
+	if r := p.st.relays[f.req.Get("Call-ID")]; r != nil && !r.answered {
+		p.closeRelay(f.req.Get("Call-ID")) // the mailbox takes the caller's own SDP
+	}
 	nr := f.req.Clone()
 	nr.Prepend("Diversion", "<sip:"+f.ext+"@"+p.cfg.Realm+">;reason="+diversionReason(code))
 	f.final = true
