@@ -13,7 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/audio"
+	"github.com/deskphone/deskphone/internal/testtool"
+	"github.com/deskphone/deskphone/tools/wav"
 )
 
 // BaresipOptions say how to start baresip.
@@ -206,4 +211,55 @@ func (b *Baresip) Dumps() []string {
 // Stop ends baresip (SIGTERM to its process group, SIGKILL after 3 s).
 func (b *Baresip) Stop() {
 	stopGroup(b.cmd, b.done, 3*time.Second)
+}
+
+// DecodedLevels waits until baresip's call has ended (its audio stream
+// destroyed) and returns the Goertzel level (audio.ToneLevel) of each
+// frequency in the last 2 s of what it decoded: its newest sndfile dump.
+func (b *Baresip) DecodedLevels(ctx context.Context, freqs ...float64) ([]float64, error) {
+	if err := b.WaitLog(ctx, regexp.MustCompile(`audio: destroyed`)); err != nil {
+		return nil, err
+	}
+	dec := ""
+	for _, f := range b.Dumps() {
+		if strings.HasSuffix(f, "-dec.wav") && f > dec {
+			dec = f
+		}
+	}
+	if dec == "" {
+		return nil, fmt.Errorf("interop: no decode dump among %v", b.Dumps())
+	}
+	rx, rate, err := wav.Read(dec)
+	if err != nil {
+		return nil, err
+	}
+	if n := 2 * rate; len(rx) > n {
+		rx = rx[len(rx)-n:]
+	}
+	out := make([]float64, len(freqs))
+	for i, f := range freqs {
+		out[i] = audio.ToneLevel(rx, f, rate)
+	}
+	return out, nil
+}
+
+// StartBaresipT starts baresip for a test: account (one accounts line),
+// playing a sineHz sine, typing commands, on a SIP port and ten RTP ports
+// held for the test (testtool); it stops when the test ends, its log shown
+// if the test failed.
+func StartBaresipT(ctx context.Context, t testing.TB, bin, account string, sineHz int, commands []string) *Baresip {
+	t.Helper()
+	sip, rtp := testtool.Port(t), testtool.EvenPorts(t, 10)
+	b, err := StartBaresip(ctx, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: sip, RTPMin: rtp, RTPMax: rtp + 9,
+		Account: account, SineHz: sineHz, Lifetime: 120 * time.Second, Commands: commands})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b.Stop()
+		if t.Failed() {
+			t.Logf("baresip log:\n%s", b.Log())
+		}
+	})
+	return b
 }

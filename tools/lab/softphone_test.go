@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/interop"
 	"github.com/deskphone/deskphone/tools/pbx"
-	"github.com/deskphone/deskphone/tools/wav"
 )
 
 // TestSoftphoneQEMU: a phone in QEMU (behind QEMU's NAT, advertising
@@ -49,7 +47,7 @@ func TestSoftphoneQEMU(t *testing.T) {
 	}()
 	pbxAddr := l.PBX.Addr().String()
 	// baresip 1003 registers (while the phone boots) and answers by itself.
-	b1 := startBaresip(ctx, t, bin, fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003;answermode=auto;regint=300", pbxAddr), 700, nil)
+	b1 := interop.StartBaresipT(ctx, t, bin, fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003;answermode=auto;regint=300", pbxAddr), 700, nil)
 	if err := l.PBX.WaitRegistered(ctx, "1003"); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +89,7 @@ func TestSoftphoneQEMU(t *testing.T) {
 	// baresip calls the phone (not registered: it dials as soon as it runs;
 	// the PBX challenges its INVITE).
 	mark = ph.Panel.Mark()
-	b2 := startBaresip(ctx, t, bin, fmt.Sprintf("<sip:1004@%s>;auth_pass=pw1004;regint=0", pbxAddr), 500,
+	b2 := interop.StartBaresipT(ctx, t, bin, fmt.Sprintf("<sip:1004@%s>;auth_pass=pw1004;regint=0", pbxAddr), 500,
 		[]string{"dsip:1001@" + pbxAddr})
 	panelWait(`^ring on`)
 	mark = ph.Panel.Mark()
@@ -112,40 +110,14 @@ func TestSoftphoneQEMU(t *testing.T) {
 	}
 }
 
-// startBaresip starts baresip with account, playing a sineHz sine, typing
-// commands; it stops with the test, its log shown on failure.
-func startBaresip(ctx context.Context, t *testing.T, bin, account string, sineHz int, commands []string) *interop.Baresip {
-	t.Helper()
-	sip, rtp := testtool.Port(t), testtool.EvenPorts(t, 10)
-	b, err := interop.StartBaresip(ctx, interop.BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: sip, RTPMin: rtp, RTPMax: rtp + 9,
-		Account: account, SineHz: sineHz, Lifetime: 120 * time.Second, Commands: commands})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		b.Stop()
-		if t.Failed() {
-			t.Logf("baresip log:\n%s", b.Log())
-		}
-	})
-	return b
-}
-
-// talk plays ToneAtoB into the phone's microphone while it records its
-// earpiece for 3 s, checks that it heard the far end's sine and that the
-// PBX relays the call's media with packets from both legs; it returns the
-// sine's level.
+// talk records the phone's earpiece while it plays ToneAtoB (Talk),
+// checks that it heard the far end's sine and that the PBX relays the
+// call's media with packets from both legs; it returns the sine's level.
 func talk(ctx context.Context, t *testing.T, l *Lab, ph *Phone, sine float64) float64 {
 	t.Helper()
-	playCtx, stop := context.WithCancel(ctx)
-	go ph.Panel.PlayTone(playCtx, ToneAtoB, toneAmp)
-	s, err := ph.Panel.Record(3 * time.Second)
-	stop()
+	s, err := ph.Talk(ctx, 3*time.Second)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(s) > 16000 {
-		s = s[len(s)-16000:]
 	}
 	rs := l.PBX.Relays()
 	heard, other := audio.ToneLevel(s, sine, 8000), audio.ToneLevel(s, ToneAtoB, 8000)
@@ -160,34 +132,17 @@ func talk(ctx context.Context, t *testing.T, l *Lab, ph *Phone, sine float64) fl
 }
 
 // decoded waits for baresip's call to end and returns the level of the
-// phone's ToneAtoB in what it decoded (the last 2 s of its sndfile dump).
+// phone's ToneAtoB in what it decoded.
 func decoded(ctx context.Context, t *testing.T, b *interop.Baresip, sine float64) float64 {
 	t.Helper()
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	err := b.WaitLog(wctx, regexp.MustCompile(`audio: destroyed`))
+	lv, err := b.DecodedLevels(wctx, ToneAtoB, sine)
 	cancel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec := ""
-	for _, f := range b.Dumps() {
-		if strings.HasSuffix(f, "-dec.wav") {
-			dec = f
-		}
+	if lv[0] < MinLevel || lv[0] < 10*lv[1] {
+		t.Fatalf("baresip did not hear the phone's %.0f Hz (level %.3f, its own %.0f Hz %.3f)", ToneAtoB, lv[0], sine, lv[1])
 	}
-	if dec == "" {
-		t.Fatalf("no decode dump among %v", b.Dumps())
-	}
-	rx, rate, err := wav.Read(dec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := 2 * rate; len(rx) > n {
-		rx = rx[len(rx)-n:]
-	}
-	got, wrong := audio.ToneLevel(rx, ToneAtoB, rate), audio.ToneLevel(rx, sine, rate)
-	if got < MinLevel || got < 10*wrong {
-		t.Fatalf("baresip did not hear the phone's %.0f Hz (level %.3f, its own %.0f Hz %.3f)", ToneAtoB, got, sine, wrong)
-	}
-	return got
+	return lv[0]
 }
