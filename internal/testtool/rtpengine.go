@@ -26,7 +26,9 @@ const rtpenginePorts = 20
 
 // StartRtpengine starts rtpengine in the foreground for the test:
 // userspace forwarding only (--table=-1: no kernel module), media on
-// 127.0.0.1 on ports of its own (Ports), the ng control protocol on
+// 127.0.0.1 on ports of its own (Ports) through two logical interfaces,
+// "host" (advertised as 127.0.0.1) and "guest" (advertised as 10.0.2.2,
+// how a phone in QEMU reaches the host), the ng control protocol on
 // 127.0.0.1 (Port), a session ended at once on delete (--delete-delay=0),
 // logging on stderr at level 6 (one line per offer, answer and delete,
 // and each call's final packet counts), no configuration file. It returns once rtpengine says it started and
@@ -38,7 +40,7 @@ func StartRtpengine(t testing.TB) *Rtpengine {
 	lo := EvenPorts(t, rtpenginePorts)
 	r := &Rtpengine{NG: ng, PortMin: lo, PortMax: lo + rtpenginePorts - 1}
 	r.Proc = Daemon(t, "rtpengine", bin, []string{
-		"--config-file=none", "--table=-1", "--interface=127.0.0.1",
+		"--config-file=none", "--table=-1", "--interface=host/127.0.0.1", "--interface=guest/127.0.0.1!10.0.2.2",
 		"--listen-ng=" + ng.String(),
 		"--port-min=" + strconv.Itoa(r.PortMin), "--port-max=" + strconv.Itoa(r.PortMax),
 		"--delete-delay=0", "--foreground", "--log-stderr", "--log-level=6",

@@ -16,19 +16,35 @@ import (
 	"github.com/deskphone/deskphone/tools/pbx"
 )
 
-// TestKamailioRtpengine: the production setup for phones behind a NAT,
-// Kamailio with rtpengine (userspace forwarding, started by the test), and
-// a phone that looks NATed to it: a sim-board phone advertising
-// nat.public_address = 10.0.2.2 (what a QEMU phone advertises: a private
-// address the host cannot send to) while it signals from 127.0.0.1.
-// Kamailio's nathelper sees the private SDP address (nat_uac_test 8) and
-// hands each SDP to rtpengine with SIP-source-address. The phone calls
-// baresip (1003, answering with a 700 Hz sine), then baresip (1004) calls
-// the phone (500 Hz); the phone plays 1000 Hz. Each side hears the other
-// (without rtpengine the phone hears nothing: baresip sends to 10.0.2.2),
+// TestKamailioRtpengineQEMU: the production setup for phones behind a
+// NAT, Kamailio with rtpengine (userspace forwarding, started by the
+// test), with a phone in QEMU behind QEMU's NAT and baresip on the host.
+// Kamailio's nathelper sees the NAT (the phone's Contact and SDP name
+// private addresses: nat_uac_test 19 and 8), saves the phone's binding at
+// its source address (fix_nated_register), aliases its Contact, and hands
+// each SDP to rtpengine, the phone's with SIP-source-address and through
+// rtpengine's interface that advertises 10.0.2.2. The phone calls baresip
+// (1003, answering with a 700 Hz sine), then baresip (1004) calls the
+// phone (500 Hz); the phone plays 1000 Hz. Each side hears the other,
 // baresip's media peer is one of rtpengine's ports, and rtpengine reports
 // both sessions' packets.
+func TestKamailioRtpengineQEMU(t *testing.T) {
+	testtool.Need(t, "qemu-system-aarch64")
+	rtpengineCalls(t, lab.QEMU, "")
+}
+
+// TestKamailioRtpengine is the same with a sim-board phone that looks
+// NATed: it advertises nat.public_address = 10.0.2.2 (what a QEMU phone
+// advertises: a private address the host cannot send to) while it signals
+// from 127.0.0.1, so only its media is behind the "NAT" (without
+// rtpengine it hears nothing: baresip sends to 10.0.2.2).
 func TestKamailioRtpengine(t *testing.T) {
+	rtpengineCalls(t, lab.Sim, "nat.public_address = 10.0.2.2\n")
+}
+
+// rtpengineCalls runs the calls of TestKamailioRtpengineQEMU with a phone
+// on board configured with phoneConfig.
+func rtpengineCalls(t *testing.T, board lab.Board, phoneConfig string) {
 	bin := need(t, "baresip")
 	if BaresipModules() == "" {
 		testtool.Missing(t, "baresip's modules are not installed")
@@ -38,9 +54,9 @@ func TestKamailioRtpengine(t *testing.T) {
 	rt := testtool.StartRtpengine(t)
 	k := startKamailioOpts(t, ctx, KamailioOptions{Rtpengine: "udp:" + rt.NG.String()})
 	dir := t.TempDir()
-	l, err := lab.Start(ctx, lab.Options{Board: lab.Sim, Exts: []string{"1001"}, Dir: dir,
+	l, err := lab.Start(ctx, lab.Options{Board: board, Exts: []string{"1001"}, Dir: dir,
 		Users: pbx.DefaultUsers(), External: k.Addr.String(), Logf: t.Logf,
-		PhoneConfig: map[string]string{"1001": "nat.public_address = 10.0.2.2\n"}})
+		PhoneConfig: map[string]string{"1001": phoneConfig}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +70,10 @@ func TestKamailioRtpengine(t *testing.T) {
 		}
 	}()
 	b1 := StartBaresipT(ctx, t, bin, fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003;answermode=auto;regint=300", k.Addr), 700, nil)
-	if _, err := l.WaitRegistered(ctx); err != nil {
+	regCtx, cancelReg := context.WithTimeout(ctx, 60*time.Second)
+	_, err = l.WaitRegistered(regCtx)
+	cancelReg()
+	if err != nil {
 		t.Fatal(err)
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
@@ -145,6 +164,9 @@ func TestKamailioRtpengine(t *testing.T) {
 		case !strings.Contains(m, "SIP-source-address"):
 			plain++
 		}
+	}
+	if guest := strings.Count(strings.Join(media, "\n"), "direction=guest"); board == lab.QEMU && guest != 2 {
+		t.Errorf("%d offers through rtpengine's guest interface, want the QEMU phone's two calls", guest)
 	}
 	if natOffer < 1 || natAnswer < 1 || plain < 2 {
 		t.Errorf("SDPs given to rtpengine: %d NATed offers, %d NATed answers, %d others; want the phone's offer and answer NATed, baresip's two not", natOffer, natAnswer, plain)
