@@ -243,15 +243,15 @@ func (b *Baresip) DecodedLevels(ctx context.Context, freqs ...float64) ([]float6
 	return out, nil
 }
 
-// StartBaresipT starts baresip for a test: account (one accounts line),
-// playing a sineHz sine, typing commands, on a SIP port and ten RTP ports
-// held for the test (testtool); it stops when the test ends, its log shown
-// if the test failed.
-func StartBaresipT(ctx context.Context, t testing.TB, bin, account string, sineHz int, commands []string) *Baresip {
+// StartBaresipT starts baresip for a test (StartBaresip) with o's
+// folder, SIP port and ten RTP ports filled in, the ports held for the
+// test (testtool); it stops when the test ends, its log shown if the test
+// failed.
+func StartBaresipT(ctx context.Context, t testing.TB, o BaresipOptions) *Baresip {
 	t.Helper()
-	sip, rtp := testtool.Port(t), testtool.EvenPorts(t, 10)
-	b, err := StartBaresip(ctx, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: sip, RTPMin: rtp, RTPMax: rtp + 9,
-		Account: account, SineHz: sineHz, Lifetime: 120 * time.Second, Commands: commands})
+	o.SIPPort, o.RTPMin = testtool.Port(t), testtool.EvenPorts(t, 10)
+	o.RTPMax, o.Dir = o.RTPMin+9, t.TempDir()
+	b, err := StartBaresip(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,8 @@ func rtpengineCalls(t *testing.T, board lab.Board, phoneConfig string) {
 			t.Logf("rtpengine:\n%s", rt.Output())
 		}
 	}()
-	b1 := StartBaresipT(ctx, t, bin, fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003;answermode=auto;regint=300", k.Addr), 700, nil)
+	b1 := StartBaresipT(ctx, t, BaresipOptions{Binary: bin, SineHz: 700, Lifetime: 80 * time.Second,
+		Account: fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003;answermode=auto;regint=300", k.Addr)})
 	regCtx, cancelReg := context.WithTimeout(ctx, 60*time.Second)
 	_, err = l.WaitRegistered(regCtx)
 	cancelReg()
@@ -142,8 +143,9 @@ func rtpengineCalls(t *testing.T, board lab.Board, phoneConfig string) {
 	wait(`^phone connected$`)
 	converse(b1, 700, "1001 calls baresip")
 
-	b2 := StartBaresipT(ctx, t, bin, fmt.Sprintf("<sip:1004@%s>;auth_pass=pw1004;regint=0", k.Addr), 500,
-		[]string{"dsip:1001@" + k.Addr.String()})
+	b2 := StartBaresipT(ctx, t, BaresipOptions{Binary: bin, SineHz: 500, Lifetime: 80 * time.Second,
+		Account:  fmt.Sprintf("<sip:1004@%s>;auth_pass=pw1004;regint=0", k.Addr),
+		Commands: []string{"dsip:1001@" + k.Addr.String()}})
 	wait(`^ring on`)
 	send("hook off")
 	wait(`^phone connected$`)

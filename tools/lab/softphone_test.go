@@ -47,7 +47,8 @@ func TestSoftphoneQEMU(t *testing.T) {
 	}()
 	pbxAddr := l.PBX.Addr().String()
 	// baresip 1003 registers (while the phone boots) and answers by itself.
-	b1 := interop.StartBaresipT(ctx, t, bin, fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003;answermode=auto;regint=300", pbxAddr), 700, nil)
+	b1 := interop.StartBaresipT(ctx, t, interop.BaresipOptions{Binary: bin, SineHz: 700, Lifetime: 120 * time.Second,
+		Account: fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003;answermode=auto;regint=300", pbxAddr)})
 	if err := l.PBX.WaitRegistered(ctx, "1003"); err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +90,9 @@ func TestSoftphoneQEMU(t *testing.T) {
 	// baresip calls the phone (not registered: it dials as soon as it runs;
 	// the PBX challenges its INVITE).
 	mark = ph.Panel.Mark()
-	b2 := interop.StartBaresipT(ctx, t, bin, fmt.Sprintf("<sip:1004@%s>;auth_pass=pw1004;regint=0", pbxAddr), 500,
-		[]string{"dsip:1001@" + pbxAddr})
+	b2 := interop.StartBaresipT(ctx, t, interop.BaresipOptions{Binary: bin, SineHz: 500, Lifetime: 120 * time.Second,
+		Account:  fmt.Sprintf("<sip:1004@%s>;auth_pass=pw1004;regint=0", pbxAddr),
+		Commands: []string{"dsip:1001@" + pbxAddr}})
 	panelWait(`^ring on`)
 	mark = ph.Panel.Mark()
 	if err := ph.Panel.Send("hook off"); err != nil {
