@@ -567,9 +567,7 @@ func (p *PBX) retransmit(now time.Time) {
 		if now.Sub(f.at) >= timerB {
 			f.final = true
 			p.cfg.Logf("pbx: INVITE to %s timed out", f.dst)
-			if r := p.st.relays[f.req.Get("Call-ID")]; r != nil && !r.answered {
-				p.closeRelay(f.req.Get("Call-ID"))
-			}
+			p.closeUnanswered(f.req.Get("Call-ID"))
 			if !p.toMailbox(f, 408) {
 				p.respond(f.req, f.upstream, 408, "Request Timeout", nil)
 			}
@@ -618,9 +616,7 @@ func (p *PBX) cancel(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, seq ui
 	}
 	p.respond(m, src, 200, "OK", nil)
 	f.cancelled = true
-	if r := p.st.relays[m.Get("Call-ID")]; r != nil && !r.answered {
-		p.closeRelay(m.Get("Call-ID"))
-	}
+	p.closeUnanswered(m.Get("Call-ID"))
 	if f.final {
 		return
 	}

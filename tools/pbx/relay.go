@@ -437,8 +437,8 @@ func (p *PBX) anchorResponse(m *sipmsg.Message) {
 	if method == "INVITE" && m.StatusCode >= 200 && m.StatusCode < 300 {
 		r.answered = true
 	}
-	if method == "INVITE" && m.StatusCode >= 300 && !r.answered {
-		p.closeRelay(callID)
+	if method == "INVITE" && m.StatusCode >= 300 {
+		p.closeUnanswered(callID)
 		return
 	}
 	// The response's sender is the other side of its request's.
@@ -473,6 +473,15 @@ func (p *PBX) closeRelay(callID string) {
 		r.close()
 		p.cfg.Logf("pbx: call %s: media relay closed (%d packets from the caller, %d from the callee)",
 			callID, r.legs[callerLeg].packets.Load(), r.legs[calleeLeg].packets.Load())
+	}
+}
+
+// closeUnanswered ends the relay of a call that was never answered (the
+// caller cancelled, the INVITE failed or went to a mailbox); a relay of an
+// answered call lives until BYE.
+func (p *PBX) closeUnanswered(callID string) {
+	if r := p.st.relays[callID]; r != nil && !r.answered {
+		p.closeRelay(callID)
 	}
 }
 
