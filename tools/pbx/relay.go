@@ -15,11 +15,14 @@ import (
 
 // Media anchoring for phones behind a NAT, as PBXs do for NATed phones
 // (Kamailio's nat_uac_test and rtpengine, Asterisk's direct_media=no).
+// The relay is made when the initial INVITE is forwarded; with a late
+// offer (no SDP in the INVITE) the offer in the 2xx and the answer in the
+// ACK are rewritten the same way.
 //
 // A phone in QEMU advertises 10.0.2.2 (nat.public_address) in its SDP:
 // another QEMU phone reaches that, the host does not, and the QEMU phone
 // cannot reach a host softphone's 127.0.0.1 either (inside the guest that
-// is the guest). So when an initial INVITE with an offer is forwarded and
+// is the guest). So when an initial INVITE is forwarded and
 // either side is behind a NAT, the PBX puts itself in the media path: a
 // relay with an RTP/RTCP socket pair per leg on its listening address, each
 // SDP rewritten (the first audio stream's c= and port; Content-Length
@@ -28,8 +31,9 @@ import (
 // listening IP for the host). Each socket forwards what it receives to the
 // other leg from that leg's socket, so both legs see symmetric RTP.
 //
-// A leg is behind a NAT when the address in its SDP is not the source
-// address of its signalling (Kamailio's nat_uac_test flag 8), or, for the
+// A leg is behind a NAT when the address in its SDP, or its Contact's, is
+// not the source address of its signalling (Kamailio's nat_uac_test 8 and
+// 32 ideas), or, for the
 // callee whose SDP is not known yet, when its registration came through
 // a NAT: it reached the PBX by another address than the listening one
 // (10.0.2.2), or its Contact's IP is not its flow's. Two phones on the
@@ -47,8 +51,7 @@ import (
 // packets (maxRelayPacket; a longer datagram is dropped).
 //
 // Known limits: one audio stream per call is relayed (other m-lines keep
-// their own address); an initial INVITE without an offer (late offer) is
-// not anchored; RTCP is expected on the RTP port + 1, or on the RTP port
+// their own address); RTCP is expected on the RTP port + 1, or on the RTP port
 // with rtcp-mux (a=rtcp in an SDP is dropped: the relay's RTCP is its RTP
 // port + 1).
 
@@ -373,14 +376,14 @@ func natted(m *sipmsg.Message, src *net.UDPAddr) bool {
 }
 
 // anchorRequest anchors the media of a request the PBX forwards to dst
-// (reached by the phone there as local): an initial INVITE with an offer
-// where either side is behind a NAT gets a relay; any SDP in a call that
+// (reached by the phone there as local): an initial INVITE where either
+// side is behind a NAT gets a relay; any SDP in a call that
 // has one is rewritten; BYE closes it.
 func (p *PBX) anchorRequest(m *sipmsg.Message, src, dst *net.UDPAddr, local string) {
 	callID := m.Get("Call-ID")
 	r := p.st.relays[callID]
 	initial := m.Method == "INVITE" && m.ToTag() == ""
-	if r == nil && initial && isSDP(m) {
+	if r == nil && initial {
 		calleeNAT := hostOf(local) != p.addr.IP.String()
 		if u, err := sipmsg.ParseURI(m.RequestURI); err == nil {
 			if ip := net.ParseIP(u.Host); ip != nil && !ip.Equal(dst.IP) {

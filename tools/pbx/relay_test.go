@@ -188,6 +188,43 @@ func TestRelayNAT(t *testing.T) {
 	}
 }
 
+// TestRelayLateOffer: a NATed phone's INVITE without SDP gets a relay all
+// the same; the callee's offer in the 200 and the caller's answer in the
+// ACK are rewritten, and media crosses.
+func TestRelayLateOffer(t *testing.T) {
+	p, _ := startPBX(t, nil)
+	a := newPhone(t, p, "1001", "pw1001", "10.0.2.15", "10.0.2.2:"+strconv.Itoa(p.Addr().Port))
+	b := newPhone(t, p, "1002", "pw1002", "", "")
+	a.register(3600)
+	b.register(3600)
+	am, bm := newLegMedia(t), newLegMedia(t)
+	inv, got := invite(t, a, b, "1002", nil)
+	if len(got.Body) != 0 {
+		t.Fatalf("INVITE body %q", got.Body)
+	}
+	ok := b.answer(got, 200, "OK", sipmsg.NewTag())
+	ok.Set("Content-Type", "application/sdp")
+	ok.Body = bm.offer("127.0.0.1", "sendrecv")
+	b.send(ok)
+	ok2 := a.expect(200, "INVITE")
+	asees := audioOf(t, ok2)
+	if asees.Host != "10.0.2.2" || asees.Port == bm.port() {
+		t.Fatalf("offer in the 200 at 1001: %s:%d", asees.Host, asees.Port)
+	}
+	ack := a.inDialog("ACK", a.seq, mustNA(t, ok2.Get("Contact")).URI.String(), reverse(ok2.GetAll("Record-Route")), inv.Get("From"), ok2.Get("To"))
+	ack.Set("Content-Type", "application/sdp")
+	ack.Body = am.offer("10.0.2.2", "sendrecv")
+	a.send(ack)
+	bsees := audioOf(t, b.expect(0, "ACK"))
+	if bsees.Host != "127.0.0.1" || bsees.Port == am.port() || bsees.Port == asees.Port {
+		t.Fatalf("answer in the ACK at 1002: %s:%d", bsees.Host, bsees.Port)
+	}
+	send(t, bm.rtp, []byte("rtp b1"), bsees.Port)
+	expectPacket(t, am.rtp, []byte("rtp b1"), asees.Port)
+	send(t, am.rtp, []byte("rtp a1"), asees.Port)
+	expectPacket(t, bm.rtp, []byte("rtp a1"), bsees.Port)
+}
+
 // TestRelayDirect: two phones on the loopback (SDP address = signalling
 // source, the sim board) keep direct media: the offer reaches the callee
 // as it was sent.
