@@ -201,6 +201,12 @@ func (b *Baresip) WaitLog(ctx context.Context, re *regexp.Regexp) error {
 	}
 }
 
+// WaitRegistered waits until baresip's log says its account for user
+// registered (a 200 OK for user@127.0.0.1).
+func (b *Baresip) WaitRegistered(ctx context.Context, user string) error {
+	return b.WaitLog(ctx, regexp.MustCompile(`(?i)`+regexp.QuoteMeta(user)+`@127\.0\.0\.1.*200 OK`))
+}
+
 // Dumps returns the WAV files sndfile wrote (what baresip decoded and
 // encoded).
 func (b *Baresip) Dumps() []string {

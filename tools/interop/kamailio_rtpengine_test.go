@@ -78,7 +78,7 @@ func rtpengineCalls(t *testing.T, board lab.Board, phoneConfig string) {
 		t.Fatal(err)
 	}
 	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
-	err = b1.WaitLog(wctx, regexp.MustCompile(`(?i)1003@127\.0\.0\.1.*200 OK`))
+	err = b1.WaitRegistered(wctx, "1003")
 	wcancel()
 	if err != nil {
 		t.Fatal(err)

@@ -79,6 +79,19 @@ func audioOf(t *testing.T, m *sipmsg.Message) sdp.Media {
 	return s.Media[i]
 }
 
+// natPair starts a PBX with 1001 registered from behind QEMU's NAT (it
+// believes it is 10.0.2.15 and reaches the PBX as 10.0.2.2) and 1002 on
+// the loopback.
+func natPair(t *testing.T) (*PBX, *phone, *phone) {
+	t.Helper()
+	p, _ := startPBX(t, nil)
+	a := newPhone(t, p, "1001", "pw1001", "10.0.2.15", "10.0.2.2:"+strconv.Itoa(p.Addr().Port))
+	b := newPhone(t, p, "1002", "pw1002", "", "")
+	a.register(3600)
+	b.register(3600)
+	return p, a, b
+}
+
 // invite sends an authenticated INVITE with body from a to ext and
 // returns it as sent and as the callee received it.
 func invite(t *testing.T, a, b *phone, ext string, body []byte) (inv, got *sipmsg.Message) {
@@ -97,11 +110,7 @@ func invite(t *testing.T, a, b *phone, ext string, body []byte) (inv, got *sipms
 // oversized datagram is dropped; a hold re-INVITE keeps the relay; BYE
 // closes it.
 func TestRelayNAT(t *testing.T) {
-	p, _ := startPBX(t, nil)
-	a := newPhone(t, p, "1001", "pw1001", "10.0.2.15", "10.0.2.2:"+strconv.Itoa(p.Addr().Port))
-	b := newPhone(t, p, "1002", "pw1002", "", "")
-	a.register(3600)
-	b.register(3600)
+	p, a, b := natPair(t)
 	am, bm := newLegMedia(t), newLegMedia(t)
 
 	inv, got := invite(t, a, b, "1002", am.offer("10.0.2.2", "sendrecv"))
@@ -192,11 +201,7 @@ func TestRelayNAT(t *testing.T) {
 // the same; the callee's offer in the 200 and the caller's answer in the
 // ACK are rewritten, and media crosses.
 func TestRelayLateOffer(t *testing.T) {
-	p, _ := startPBX(t, nil)
-	a := newPhone(t, p, "1001", "pw1001", "10.0.2.15", "10.0.2.2:"+strconv.Itoa(p.Addr().Port))
-	b := newPhone(t, p, "1002", "pw1002", "", "")
-	a.register(3600)
-	b.register(3600)
+	_, a, b := natPair(t)
 	am, bm := newLegMedia(t), newLegMedia(t)
 	inv, got := invite(t, a, b, "1002", nil)
 	if len(got.Body) != 0 {
