@@ -13,8 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/audio"
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/wav"
 )
 
@@ -229,6 +232,12 @@ func (b *Baresip) WaitLog(ctx context.Context, re *regexp.Regexp) error {
 	}
 }
 
+// WaitRegistered waits until baresip's log says its account for user
+// registered (a 200 OK for user@127.0.0.1).
+func (b *Baresip) WaitRegistered(ctx context.Context, user string) error {
+	return b.WaitLog(ctx, regexp.MustCompile(`(?i)`+regexp.QuoteMeta(user)+`@127\.0\.0\.1.*200 OK`))
+}
+
 // Dumps returns the WAV files sndfile wrote (what baresip decoded and
 // encoded).
 func (b *Baresip) Dumps() []string {
@@ -265,4 +274,65 @@ func (b *Baresip) Decoded(ctx context.Context, seconds int) ([]int16, int, error
 // Stop ends baresip (SIGTERM to its process group, SIGKILL after 3 s).
 func (b *Baresip) Stop() {
 	stopGroup(b.cmd, b.done, 3*time.Second)
+}
+
+// DecodedLevels waits until baresip's call has ended (its audio stream
+// destroyed) and returns the Goertzel level (audio.ToneLevel) of each
+// frequency in the last 2 s of what it decoded: its newest sndfile dump.
+func (b *Baresip) DecodedLevels(ctx context.Context, freqs ...float64) ([]float64, error) {
+	if err := b.WaitLog(ctx, regexp.MustCompile(`audio: destroyed`)); err != nil {
+		return nil, err
+	}
+	dec := ""
+	for _, f := range b.Dumps() {
+		if strings.HasSuffix(f, "-dec.wav") && f > dec {
+			dec = f
+		}
+	}
+	if dec == "" {
+		return nil, fmt.Errorf("interop: no decode dump among %v", b.Dumps())
+	}
+	rx, rate, err := wav.Read(dec)
+	if err != nil {
+		return nil, err
+	}
+	if n := 2 * rate; len(rx) > n {
+		rx = rx[len(rx)-n:]
+	}
+	out := make([]float64, len(freqs))
+	for i, f := range freqs {
+		out[i] = audio.ToneLevel(rx, f, rate)
+	}
+	return out, nil
+}
+
+// StartBaresipT starts baresip for a test (StartBaresip), with o's
+// folder, SIP port and ten RTP ports filled in where o leaves them zero,
+// the ports held for the test (testtool); it stops when the test ends, its
+// log shown if the test failed.
+func StartBaresipT(ctx context.Context, t testing.TB, o BaresipOptions) *Baresip {
+	t.Helper()
+	if o.SIPPort == 0 {
+		o.SIPPort = testtool.Port(t)
+	}
+	if o.RTPMin == 0 {
+		o.RTPMin, o.RTPMax = testtool.EvenPorts(t, 10), 0
+	}
+	if o.RTPMax == 0 {
+		o.RTPMax = o.RTPMin + 9
+	}
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	b, err := StartBaresip(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b.Stop()
+		if t.Failed() {
+			t.Logf("baresip log:\n%s", b.Log())
+		}
+	})
+	return b
 }

@@ -233,7 +233,7 @@ func TestBaresipSRTP(t *testing.T) {
 	// tlsBaresip starts baresip as 1003 over TLS with the account's
 	// parameters params (";mediaenc=srtp-mand": SDES SRTP mandatory).
 	tlsBaresip := func(t *testing.T, sine int, params string, commands ...string) *Baresip {
-		b := startBaresip(ctx, t, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: bSIP, RTPMin: bRTP, RTPMax: bRTP + 9,
+		b := StartBaresipT(ctx, t, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: bSIP, RTPMin: bRTP, RTPMax: bRTP + 9,
 			Account: "<sip:1003@127.0.0.1;transport=tls>;regint=0" + params,
 			SineHz:  sine, Lifetime: 40 * time.Second, Commands: commands,
 			Modules: []string{"srtp.so"}, TLSCert: both, CAFile: ca})

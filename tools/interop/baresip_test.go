@@ -153,32 +153,13 @@ func baresipLab(ctx context.Context, t *testing.T, params string, sineHz int, be
 	if dial != nil {
 		commands = []string{dial(l.PBX.Addr().String())}
 	}
-	// Held for the test: clear of the lab phone's ports, which the lab holds.
-	sipPort, rtp := testtool.Port(t), testtool.EvenPorts(t, 10)
-	b := startBaresip(ctx, t, BaresipOptions{Binary: bin, Dir: t.TempDir(), SIPPort: sipPort, RTPMin: rtp, RTPMax: rtp + 9,
+	b := StartBaresipT(ctx, t, BaresipOptions{Binary: bin,
 		Account:  fmt.Sprintf("<sip:1003@%s>;auth_pass=pw1003%s", l.PBX.Addr(), params),
 		SineHz:   sineHz,
 		Lifetime: 50 * time.Second,
 		Commands: commands,
 		Codecs:   codecs})
 	return l, b
-}
-
-// startBaresip is StartBaresip for a test: stopped with it, its log shown
-// when it failed.
-func startBaresip(ctx context.Context, t *testing.T, o BaresipOptions) *Baresip {
-	t.Helper()
-	b, err := StartBaresip(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		b.Stop()
-		if t.Failed() {
-			t.Logf("baresip log:\n%s", b.Log())
-		}
-	})
-	return b
 }
 
 // dialBaresip has the phone call baresip (1003) once baresip has

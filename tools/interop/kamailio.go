@@ -53,7 +53,11 @@ type KamailioOptions struct {
 	Defines []string // -A NAME for each, e.g. WITH_SHA256
 	TCP     bool     // listen on TCP at Port too (-A WITH_TCP)
 	TLS     *KamailioTLS
-	Ready   time.Duration
+	// Rtpengine, when set, is the ng control socket of an rtpengine
+	// ("udp:127.0.0.1:PORT", testtool.StartRtpengine) that Kamailio puts
+	// in the media path of every call (-A WITH_RTPENGINE).
+	Rtpengine string
+	Ready     time.Duration
 }
 
 // KamailioTLS makes Kamailio listen on TLS too (tls.so, -A WITH_TLS),
@@ -91,6 +95,9 @@ func StartKamailio(ctx context.Context, o KamailioOptions) (*Kamailio, error) {
 		args = append(args, "-l", fmt.Sprintf("tls:127.0.0.1:%d", t.Port), "-A", "WITH_TLS",
 			"-A", fmt.Sprintf("TLS_CERT=%q", t.Cert), "-A", fmt.Sprintf("TLS_KEY=%q", t.Key), "-A", fmt.Sprintf("TLS_CA=%q", t.CA),
 			"-A", "TLS_REQUIRE_CLIENT="+req)
+	}
+	if o.Rtpengine != "" {
+		args = append(args, "-A", "WITH_RTPENGINE", "-A", fmt.Sprintf("RTPENGINE_SOCK=%q", o.Rtpengine))
 	}
 	for _, d := range o.Defines {
 		args = append(args, "-A", d)
@@ -184,6 +191,11 @@ func (k *Kamailio) Authenticated() []string { return k.logged("AUTHOK|", 4) }
 // and over TLS the client certificate's common name ("-" without one),
 // from the configuration's PROTO lines (KamailioOptions.TLS).
 func (k *Kamailio) Protos() []string { return k.logged("PROTO|", 5) }
+
+// Media returns, for each SDP Kamailio handed to rtpengine
+// (KamailioOptions.Rtpengine), "method-or-code call-id flags", from the
+// configuration's MEDIA lines.
+func (k *Kamailio) Media() []string { return k.logged("MEDIA|", 4) }
 
 // logged returns the log's lines "PREFIX|f1|f2|..." of n fields (the
 // prefix's one included) as "f1 f2 ...".

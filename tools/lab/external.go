@@ -12,7 +12,9 @@ import (
 // host's loopback seen from the guest, from behind QEMU's NAT: calls to them
 // then need a registrar that keeps the REGISTER's source address
 // (Kamailio's nathelper, fix_nated_register), which
-// tools/interop/testdata/kamailio.cfg does not do; the sim board needs none.
+// tools/interop/testdata/kamailio.cfg does with WITH_RTPENGINE (and its
+// media through rtpengine: TestKamailioRtpengineQEMU); the sim board needs
+// none.
 func (l *Lab) checkExternal() error {
 	host, port, err := net.SplitHostPort(l.opts.External)
 	if err != nil {

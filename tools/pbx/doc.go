@@ -23,6 +23,15 @@
 // authenticated. Via headers of requests get
 // received= and rport= (RFC 3581, forced as Kamailio's force_rport does).
 //
+// Media of phones behind a NAT is anchored (relay.go): when a call's
+// caller or callee is behind a NAT (its SDP names another address than its
+// signalling comes from, or it registered through one, as a QEMU phone
+// does), the PBX relays RTP and RTCP between the two legs through a socket
+// pair per leg and rewrites each SDP to name the socket facing the leg
+// that receives it, at the address that leg reaches the PBX by (10.0.2.2
+// or the listening IP), with symmetric RTP latching; phones on the
+// loopback keep direct media.
+//
 // One goroutine owns all state (bindings, nonces, forwarded INVITEs, the cache
 // of responses the PBX sent itself); a second reads the socket. Every message
 // in and out is recorded in a bounded ladder (Ladder, Config.Trace,

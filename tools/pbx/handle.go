@@ -541,6 +541,7 @@ func (p *PBX) forward(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, dst *
 		}
 		orig = m.Clone()
 	}
+	p.anchorRequest(m, src, dst, local)
 	via := "SIP/2.0/UDP " + local + ";branch=" + p.branchFor(top, salt) + ";rport"
 	m.Prepend("Via", via)
 	now := p.now() // before sending: a fast peer may move a test's clock
@@ -566,6 +567,7 @@ func (p *PBX) retransmit(now time.Time) {
 		if now.Sub(f.at) >= timerB {
 			f.final = true
 			p.cfg.Logf("pbx: INVITE to %s timed out", f.dst)
+			p.closeUnanswered(f.req.Get("Call-ID"))
 			if !p.toMailbox(f, 408) {
 				p.respond(f.req, f.upstream, 408, "Request Timeout", nil)
 			}
@@ -614,6 +616,7 @@ func (p *PBX) cancel(m *sipmsg.Message, src *net.UDPAddr, top sipmsg.Via, seq ui
 	}
 	p.respond(m, src, 200, "OK", nil)
 	f.cancelled = true
+	p.closeUnanswered(m.Get("Call-ID"))
 	if f.final {
 		return
 	}
@@ -697,6 +700,7 @@ func (p *PBX) response(m *sipmsg.Message, src *net.UDPAddr) {
 		p.cfg.Logf("pbx: response %d: %v", m.StatusCode, err)
 		return
 	}
+	p.anchorResponse(m)
 	p.send(m, dst)
 }
 

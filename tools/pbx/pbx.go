@@ -68,6 +68,14 @@ type Config struct {
 	// cancels the call there and sends it to the callee's mailbox (0: the
 	// phone decides, with its own no-answer forwarding).
 	NoAnswer time.Duration
+
+	// MaxRelays bounds the calls whose media the PBX relays for phones
+	// behind a NAT at once (relay.go), DefaultMaxRelays when zero; a call
+	// beyond it keeps direct media.
+	MaxRelays int
+	// MediaIdle closes a call's media relay after that long without a
+	// packet or a SIP message for the call, DefaultMediaIdle when zero.
+	MediaIdle time.Duration
 }
 
 // PBX is a running (or ready to run) development PBX.
@@ -132,6 +140,12 @@ func New(cfg Config) (*PBX, error) {
 	}
 	if _, clash := users[cfg.VoicemailNumber]; clash || strings.ContainsAny(cfg.VoicemailNumber, " \t@;<>\"*") {
 		return nil, fmt.Errorf("pbx: bad voicemail number %q", cfg.VoicemailNumber)
+	}
+	if cfg.MaxRelays <= 0 {
+		cfg.MaxRelays = DefaultMaxRelays
+	}
+	if cfg.MediaIdle <= 0 {
+		cfg.MediaIdle = DefaultMediaIdle
 	}
 	if cfg.VoicemailMax <= 0 {
 		cfg.VoicemailMax = DefaultVoicemailMax
@@ -329,6 +343,11 @@ func (p *PBX) loop(in <-chan packet) {
 	defer p.wg.Done()
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
+	defer func() {
+		for id := range p.st.relays {
+			p.closeRelay(id)
+		}
+	}()
 	for {
 		select {
 		case pk := <-in:
@@ -340,6 +359,7 @@ func (p *PBX) loop(in <-chan packet) {
 			p.tickUAC(p.now())
 			p.tickVoicemail(p.now())
 			p.st.sweep(p.now())
+			p.sweepRelays()
 		case <-p.done:
 			return
 		}

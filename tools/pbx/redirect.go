@@ -64,6 +64,7 @@ func (p *PBX) toMailbox(f *forwarded, code int) bool {
 	if p.cfg.NoVoicemailFallback || !safeBox(f.ext) || f.req == nil || f.upstream == nil {
 		return false
 	}
+	p.closeUnanswered(f.req.Get("Call-ID")) // the mailbox takes the caller's own SDP
 	nr := f.req.Clone()
 	nr.Prepend("Diversion", "<sip:"+f.ext+"@"+p.cfg.Realm+">;reason="+diversionReason(code))
 	f.final = true
@@ -146,6 +147,7 @@ func (p *PBX) reroute(f *forwarded, nr *sipmsg.Message, user string) {
 	nr.RequestURI = "sip:" + user + "@" + local
 	if box, owner, ok := p.vmTarget(nr, user); ok {
 		f.final = true
+		p.closeUnanswered(nr.Get("Call-ID")) // the mailbox takes the caller's own SDP
 		if r := p.answerVoicemail(nr, f.upstream, box, owner); r != nil {
 			f.last = r
 		}

@@ -89,6 +89,8 @@ type state struct {
 	subs map[string]*subscription // Call-ID -> message-summary subscription
 	uacs map[string]*uac          // branch -> request the PBX sent itself
 	mwi  map[string]*mwiDialog    // ext -> unsolicited NOTIFY Call-ID and CSeq
+
+	relays map[string]*relay // Call-ID -> media relay of a NATed call (relay.go)
 }
 
 func newState() *state {
@@ -103,6 +105,7 @@ func newState() *state {
 		subs:     map[string]*subscription{},
 		uacs:     map[string]*uac{},
 		mwi:      map[string]*mwiDialog{},
+		relays:   map[string]*relay{},
 	}
 }
 

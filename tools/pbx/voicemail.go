@@ -184,11 +184,7 @@ func (p *PBX) answerVoicemail(req *sipmsg.Message, src *net.UDPAddr, box string,
 	pcma, _ := sdp.StaticCodec("PCMA")
 	via := p.upstreamLocal(src, req.RequestURI)
 	host, _, _ := net.SplitHostPort(via)
-	bind := p.addr.IP
-	if la, err := net.ResolveUDPAddr("udp", p.cfg.Listen); err == nil && la.IP != nil {
-		bind = la.IP // all interfaces when listening on all
-	}
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: bind})
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: p.mediaBind()})
 	if err != nil {
 		p.cfg.Logf("pbx: voicemail RTP socket: %v", err)
 		p.respond(req, src, 500, "Server Internal Error", nil)
@@ -213,10 +209,7 @@ func (p *PBX) answerVoicemail(req *sipmsg.Message, src *net.UDPAddr, box string,
 			om, am = offer.Media[i], ans.Media[i]
 		}
 	}
-	if om.Host == qemuHost {
-		om.Host = "127.0.0.1" // a QEMU guest's forwarded port, seen from the host
-	}
-	if ip := net.ParseIP(om.Host); ip != nil && !ip.IsUnspecified() {
+	if ip := net.ParseIP(hostSide(om.Host)); ip != nil && !ip.IsUnspecified() {
 		remote = &net.UDPAddr{IP: ip, Port: om.Port}
 	}
 	pt := uint8(0)

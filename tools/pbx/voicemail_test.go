@@ -84,9 +84,16 @@ func (md *media) recvPCM(d time.Duration) []int16 {
 // (as sent the second time).
 func (ph *phone) invite(to string, md *media) *sipmsg.Message {
 	ph.t.Helper()
+	return ph.inviteBody(to, md.offer())
+}
+
+// inviteBody sends an INVITE to to with body as its SDP, answers the PBX's
+// 407 and returns the INVITE with credentials.
+func (ph *phone) inviteBody(to string, body []byte) *sipmsg.Message {
+	ph.t.Helper()
 	inv := ph.request("INVITE", "sip:"+to+"@"+ph.pbxHost, to)
 	inv.Set("Content-Type", "application/sdp")
-	inv.Body = md.offer()
+	inv.Body = body
 	ph.send(inv)
 	inv2 := ph.authorize(inv, ph.expect(407, "INVITE"))
 	ph.send(inv2)

@@ -42,7 +42,10 @@
 // port, which the host forwards into the first phone. A program on the host
 // (a test or the PBX) reaches the same phone at 127.0.0.1 on that port. The
 // phone must send its own RTP from the port it advertises, so replies fit the
-// same mapping (symmetric RTP).
+// same mapping (symmetric RTP). A softphone on the host cannot send to
+// 10.0.2.2, and the phone cannot reach the host's 127.0.0.1, so the
+// development PBX relays the media of such calls (tools/pbx/relay.go), as
+// a Kamailio does with rtpengine.
 //
 // # Storage
 //
