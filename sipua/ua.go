@@ -348,14 +348,32 @@ func (ua *UA) Close() error {
 		case <-ua.done:
 		}
 		t.Stop()
-		close(ua.stop)
-		ua.cancelLookup()
-		<-ua.done
-		ua.closeTransports()
-		<-ua.readerEnd
-		<-ua.forwarded // the forwarder has handed over what was queued, and closed Events
+		ua.shutdown()
 	})
 	return nil
+}
+
+// Halt stops the UA at once, as a power cut stops a phone: no BYE, no
+// CANCEL, no unregistration; the loop ends and the sockets close, so the
+// registrar keeps the bindings and the far ends of calls hear nothing
+// more. tools/fleet cuts a building's power with it. After Halt, Close
+// does nothing.
+func (ua *UA) Halt() {
+	if !ua.started.Load() {
+		return
+	}
+	ua.closeOnce.Do(ua.shutdown)
+}
+
+// shutdown stops the loop and closes the transports and the event
+// channel: the end of Close and all of Halt.
+func (ua *UA) shutdown() {
+	close(ua.stop)
+	ua.cancelLookup()
+	<-ua.done
+	ua.closeTransports()
+	<-ua.readerEnd
+	<-ua.forwarded // the forwarder has handed over what was queued, and closed Events
 }
 
 // beginClose runs on the loop: BYE/CANCEL/480 every call, unregister every

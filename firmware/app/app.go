@@ -13,6 +13,7 @@ import (
 	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/firmware/config"
+	"github.com/deskphone/deskphone/firmware/netboot"
 	"github.com/deskphone/deskphone/firmware/phone"
 	"github.com/deskphone/deskphone/firmware/provision"
 	"github.com/deskphone/deskphone/hal"
@@ -33,6 +34,22 @@ type Options struct {
 	// Started is when the process started, for the boot timings; zero: when
 	// Run is called.
 	Started time.Time
+	// TFTP, on the sim board, is a TFTP server (host:port) to provision
+	// from as a phone does from the one its DHCP lease names: the common
+	// file phone.cfg, then MAC's own file (provision.OwnFile), retrying
+	// until it has them; ConfigFile is not read and no last good
+	// configuration is kept. tools/fleet runs its phones so, from
+	// tftpd-hpa.
+	TFTP string
+	MAC  net.HardwareAddr
+	// PowerCut, once closed, stops the phone at once as a power cut would:
+	// no BYE, no unregistration (sipua.UA.Halt); Run then returns nil.
+	// nil: never.
+	PowerCut <-chan struct{}
+	// Restart applies a new configuration once the phone has stopped for
+	// it; nil is provision.Restart (phoned replaces itself with a fresh
+	// copy). Phones sharing one process (tools/fleet) run again instead.
+	Restart func() error
 }
 
 // Run is the whole phone: it boots the board, provisions the configuration,
@@ -69,7 +86,14 @@ func Run(ctx context.Context, o Options) error {
 		if ip := net.ParseIP(bindIP); ip != nil && !ip.IsUnspecified() {
 			localIP = bindIP
 		} // else the address of the route to the registrar (routeIP)
-		if prov, cfg, err = provisionConfig(ctx, o, nil, step); err != nil {
+		var lease *netboot.Lease
+		if o.TFTP != "" {
+			if len(o.MAC) != 6 {
+				return fmt.Errorf("app: provisioning from %s needs the phone's MAC", o.TFTP)
+			}
+			lease = &netboot.Lease{TFTPServer: o.TFTP, MAC: o.MAC, BootFile: "phone.cfg"}
+		}
+		if prov, cfg, err = provisionConfig(ctx, o, lease, step); err != nil {
 			return fmt.Errorf("app: configuration: %w", err)
 		}
 	} else {
@@ -170,6 +194,18 @@ func Run(ctx context.Context, o Options) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var halted atomic.Bool
+	if o.PowerCut != nil {
+		go func() {
+			select {
+			case <-o.PowerCut:
+				halted.Store(true)
+				ua.Halt()
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -183,9 +219,15 @@ func Run(ctx context.Context, o Options) error {
 	cancel()
 	f.close() // unblocks the audio loop's Exchange
 	wg.Wait()
+	if halted.Load() {
+		return nil
+	}
 	if newConfig.Load() {
 		ua.Close()
 		step("provisioning: restarting to apply the new configuration")
+		if o.Restart != nil {
+			return o.Restart()
+		}
 		return provision.Restart()
 	}
 	return err

@@ -425,6 +425,7 @@ func (p *Provisioner) Check(ctx context.Context) (changed bool, err error) {
 	same := sameFiles(f, p.cur)
 	p.mu.Unlock()
 	if same {
+		p.logf("provision: configuration from %s unchanged", f.From)
 		return false, nil
 	}
 	p.logf("provision: new configuration from %s: %s", f.From, describe(f))

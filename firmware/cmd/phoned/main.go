@@ -3,6 +3,7 @@
 //
 //	phoned                                  # as /init: board from the device tree's model
 //	phoned -board sim -config phone.cfg -panel unix:/tmp/p.sock
+//	phoned -board sim -tftp 127.0.0.1:6969 -mac 52:54:00:12:34:56 -panel unix:/tmp/p.sock
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -30,6 +32,8 @@ func main() {
 	cfgFile := flag.String("config", "", "configuration file (sim board)")
 	panelAddr := flag.String("panel", "unix:/tmp/phoned.sock", "virtual panel address (sim board): unix:PATH or tcp:HOST:PORT")
 	bindIP := flag.String("bind", "127.0.0.1", "local address for SIP and RTP (sim board)")
+	tftp := flag.String("tftp", "", "TFTP server host:port to provision from instead of -config (sim board; needs -mac)")
+	macFlag := flag.String("mac", "", "the phone's MAC, naming its own file on the -tftp server (sim board)")
 	flag.Parse()
 
 	log.SetFlags(log.Lmicroseconds)
@@ -52,12 +56,18 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	var mac net.HardwareAddr
+	if *macFlag != "" {
+		if mac, err = net.ParseMAC(*macFlag); err != nil {
+			fail(err)
+		}
+	}
 	log.Printf("deskphone %s on board %s", version, board.Name)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err = app.Run(ctx, app.Options{
 		Board: board, Version: version, ConfigFile: *cfgFile, Panel: *panelAddr,
-		BindIP: *bindIP, Logf: log.Printf, Started: started,
+		BindIP: *bindIP, Logf: log.Printf, Started: started, TFTP: *tftp, MAC: mac,
 	})
 	if err != nil {
 		fail(err)
