@@ -50,6 +50,13 @@ type Options struct {
 	// it; nil is provision.Restart (phoned replaces itself with a fresh
 	// copy). Phones sharing one process (tools/fleet) run again instead.
 	Restart func() error
+	// SharedProcess says that other phones run in this process
+	// (tools/fleet): the heap allocations and GC cycles of each call and
+	// idle spell (the watcher) are not logged, since the runtime's
+	// counters are the whole process's, and reading them stops every
+	// phone's goroutines (runtime.ReadMemStats), once a second for each
+	// idle phone: a thousand stops a second stalled a thousand-phone fleet.
+	SharedProcess bool
 }
 
 // Run is the whole phone: it boots the board, provisions the configuration,
@@ -175,7 +182,7 @@ func Run(ctx context.Context, o Options) error {
 		step("audio: no conference: %v", err)
 	}
 	deps := phone.Deps{
-		Config: cfg, UA: ua, Media: eng, Input: f.in, Out: newWatcher(ctx, f.out, start, step),
+		Config: cfg, UA: ua, Media: eng, Input: f.in, Out: newWatcher(ctx, f.out, start, step, !o.SharedProcess),
 		MediaHost: mediaHost, BindIP: bindIP, Logf: logf, MWI: mwi,
 	}
 	if mix.conf != nil {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -42,6 +43,9 @@ type Options struct {
 	// PATH or in the sbin folders when empty.
 	Kamailio, TFTPD string
 	Logf            func(format string, args ...any)
+	// Trace names extensions (20001 is the first phone) whose every log
+	// line goes to Logf.
+	Trace []string
 }
 
 // Report is a run's figures.
@@ -74,6 +78,9 @@ type Storm struct {
 	// At the phones: failed attempts (the line said failed) and new
 	// attempts after a failure; TFTP retries at boot.
 	RegFailures, RegRetries, ProvRetries int
+	// Phones (this process) and Kamailio from the first boot to the last
+	// registered.
+	Phones, Kamailio Usage
 }
 
 // Calls is what the concurrent calls did.
@@ -90,6 +97,9 @@ type Calls struct {
 type Resync struct {
 	Load     string
 	Notified int           // check-sync NOTIFYs answered 200
+	// NotifyResent counts NOTIFYs sent again for want of their 200 (lost
+	// at Kamailio or on the way to the phone).
+	NotifyResent int
 	Done     int           // phones that fetched both files again (unchanged)
 	Failed   int           // phones whose resync failed, or never finished
 	All      time.Duration // from the first NOTIFY to the last phone done
@@ -101,7 +111,7 @@ type Usage struct {
 	Procs     int
 	CPUMSPerS float64 // ms of CPU per second of the window (1000 = one core)
 	RSSMB     float64 // resident, summed over the processes
-	PerPhone  float64 // RSS per phone, KB (the phones' usage only)
+	PerPhone  float64 // RSS per phone, KB (the phones' usage only, else 0)
 }
 
 func (o *Options) defaults() {
@@ -217,6 +227,9 @@ func (f *fleet) start(ctx context.Context) error {
 			ip:       fmt.Sprintf("127.77.%d.%d", i/200, 10+i%200),
 			panel:    "unix:" + filepath.Join(f.dir, fmt.Sprintf("p%d.sock", i)),
 		}
+		if slices.Contains(f.o.Trace, ph.ext) {
+			ph.trace = f.o.Logf
+		}
 		users[ph.ext] = ph.password
 		fmt.Fprintf(&csv, "%s,%s,%s,Desk %s\n", ph.mac, ph.ext, ph.password, ph.ext)
 		f.phones = append(f.phones, ph)
@@ -311,6 +324,8 @@ func (f *fleet) storm(ctx context.Context) Storm {
 	for _, ph := range f.phones {
 		ph.regAt.Store(0)
 	}
+	selfA, kpids := f.sampleSelf(), f.kamailioPIDs()
+	kA := samples(kpids)
 	t0 := time.Now()
 	started := make([]time.Time, len(f.phones))
 	var wg sync.WaitGroup
@@ -361,6 +376,7 @@ func (f *fleet) storm(ctx context.Context) Storm {
 		sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 		s.P50, s.P95 = took[len(took)/2], took[(len(took)*95)/100]
 	}
+	s.Phones, s.Kamailio = usageOf(selfA, f.sampleSelf(), len(f.phones)), usage(kA, samples(kpids))
 	after := f.counters()
 	s.RegFailures, s.RegRetries, s.ProvRetries = after.regFailures-before.regFailures, after.regRetries-before.regRetries, after.provRetries-before.provRetries
 	time.Sleep(200 * time.Millisecond) // Kamailio's last lines
@@ -418,8 +434,7 @@ func (f *fleet) counters() counters {
 // measure samples this process and Kamailio's over d, or until during
 // returns when it is not nil (and at least d).
 func (f *fleet) measure(ctx context.Context, d time.Duration, during func()) (phones, kam Usage) {
-	selfA, _ := perf.ReadSample(os.Getpid())
-	kpids := append([]int{f.k.PID()}, perf.Children(f.k.PID())...)
+	selfA, kpids := f.sampleSelf(), f.kamailioPIDs()
 	kA := samples(kpids)
 	t0 := time.Now()
 	if during != nil {
@@ -431,11 +446,16 @@ func (f *fleet) measure(ctx context.Context, d time.Duration, during func()) (ph
 		case <-time.After(rest):
 		}
 	}
-	selfB, _ := perf.ReadSample(os.Getpid())
-	kB := samples(kpids)
-	phones = usage([]perf.Sample{selfA}, []perf.Sample{selfB})
-	phones.PerPhone = float64(selfB.RSSKB) / float64(len(f.phones))
-	return phones, usage(kA, kB)
+	return usageOf(selfA, f.sampleSelf(), len(f.phones)), usage(kA, samples(kpids))
+}
+
+// sampleSelf samples this process: the phones, their panels' clients and
+// the tool.
+func (f *fleet) sampleSelf() []perf.Sample { return samples([]int{os.Getpid()}) }
+
+// kamailioPIDs are Kamailio's main process and its workers.
+func (f *fleet) kamailioPIDs() []int {
+	return append([]int{f.k.PID()}, perf.Children(f.k.PID())...)
 }
 
 func samples(pids []int) []perf.Sample {
@@ -449,7 +469,10 @@ func samples(pids []int) []perf.Sample {
 }
 
 // usage sums the processes of a and b (the same processes, b later).
-func usage(a, b []perf.Sample) Usage {
+func usage(a, b []perf.Sample) Usage { return usageOf(a, b, 0) }
+
+// usageOf is usage with the RSS per phone for a process of phones.
+func usageOf(a, b []perf.Sample, phones int) Usage {
 	u := Usage{Procs: len(b)}
 	if len(a) == 0 || len(b) == 0 {
 		return u
@@ -461,6 +484,9 @@ func usage(a, b []perf.Sample) Usage {
 	for _, s := range b {
 		tb += s.CPUTicks + s.ChildTicks
 		u.RSSMB += float64(s.RSSKB) / 1024
+	}
+	if phones > 0 {
+		u.PerPhone = u.RSSMB * 1024 / float64(phones)
 	}
 	if sec := b[0].At.Sub(a[0].At).Seconds(); sec > 0 {
 		u.CPUMSPerS = float64(tb-ta) * 10 / sec // ticks of 10 ms (USER_HZ 100)
@@ -507,6 +533,7 @@ func (r *Report) Format() string {
 			s.name+":", st.Registered, ms(st.AllRegistered), ms(st.P50), ms(st.P95), st.Failed, st.Load)
 		fmt.Fprintf(&b, "%-10s Kamailio got %d REGISTERs, peak %d/s, challenged (401) %d, retransmitted %d, 5xx %d; phones: %d failed attempts, %d retries, %d TFTP retries\n",
 			"", st.Registers, st.PeakPerSec, st.Challenged, st.Retransmitted, st.ServerErrors, st.RegFailures, st.RegRetries, st.ProvRetries)
+		fmt.Fprintf(&b, "%-10s phones %s; Kamailio %s\n", "", st.Phones.format(true), st.Kamailio.format(false))
 	}
 	fmt.Fprintf(&b, "idle:      phones %s; Kamailio %s\n", r.PhonesIdle.format(true), r.KamailioIdle.format(false))
 	if r.C > 0 {
@@ -519,8 +546,8 @@ func (r *Report) Format() string {
 		}
 	}
 	rs := r.Resync
-	fmt.Fprintf(&b, "resync:    %d notified, %d fetched again in %s, %d failed; tftpd-hpa %.0f ms CPU/s over it; %s\n",
-		rs.Notified, rs.Done, ms(rs.All), rs.Failed, rs.TFTPD.CPUMSPerS, rs.Load)
+	fmt.Fprintf(&b, "resync:    %d notified (%d NOTIFYs sent again), %d fetched again in %s, %d failed; tftpd-hpa %.0f ms CPU/s over it; %s\n",
+		rs.Notified, rs.NotifyResent, rs.Done, ms(rs.All), rs.Failed, rs.TFTPD.CPUMSPerS, rs.Load)
 	return b.String()
 }
 

@@ -34,6 +34,8 @@ type phone struct {
 	resyncFails atomic.Int64 // "provision: resync: ...; keeping the current configuration"
 	runErr      atomic.Value // error: app.Run failed
 
+	trace func(format string, args ...any) // nil: the log is not traced
+
 	mu   sync.Mutex
 	tail []string // the last log lines, for a failure's report
 }
@@ -49,7 +51,7 @@ func (ph *phone) boot(ctx context.Context, tftp string) {
 	o := app.Options{
 		Board: sim, Version: "fleet", Panel: ph.panel, BindIP: ph.ip, Logf: ph.logf,
 		TFTP: tftp, MAC: ph.mac, PowerCut: ph.cut,
-		Restart: func() error { return errRestart },
+		Restart: func() error { return errRestart }, SharedProcess: true,
 	}
 	go func() {
 		defer close(ph.done)
@@ -78,6 +80,9 @@ const tailLines = 20
 func (ph *phone) logf(format string, args ...any) {
 	line := fmt.Sprintf(format, args...)
 	now := time.Now().UnixNano()
+	if ph.trace != nil {
+		ph.trace("%s| %s", ph.ext, line)
+	}
 	switch {
 	case strings.HasPrefix(line, "sipua: line 1 registered"):
 		ph.regAt.Store(now)

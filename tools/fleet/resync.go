@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/deskphone/deskphone/tools/perf"
@@ -28,39 +29,61 @@ func (f *fleet) resync(ctx context.Context) Resync {
 		return r
 	}
 	defer conn.Close()
-	conn.SetReadDeadline(time.Now().Add(f.o.Phase + time.Second))
-	answered := make(chan int, 1)
+	// A NOTIFY without its 200 is sent again every second, as a SIP
+	// client retransmits over UDP (a burst of a thousand overflows
+	// Kamailio's socket buffer), at most 8 times.
+	var mu sync.Mutex
+	ok := map[string]bool{}
 	go func() {
-		ok := map[string]bool{}
 		buf := make([]byte, 4096)
 		for {
 			n, _, err := conn.ReadFromUDP(buf)
 			if err != nil {
-				break
+				return
 			}
 			msg := string(buf[:n])
 			if strings.HasPrefix(msg, "SIP/2.0 200 ") {
 				if id := header(msg, "Call-ID"); id != "" {
+					mu.Lock()
 					ok[id] = true
+					mu.Unlock()
 				}
 			}
 		}
-		answered <- len(ok)
 	}()
 	tA, _ := perf.ReadSample(f.tftp.PID())
 	t0 := time.Now()
 	admin := f.phones[0].ext // a subscriber: the script knows no one else
-	for i, ph := range f.phones {
-		msg := fmt.Sprintf("NOTIFY sip:%s@127.0.0.1:%d SIP/2.0\r\n"+
-			"Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKfleet%d;rport\r\n"+
-			"Max-Forwards: 70\r\nFrom: <sip:%s@127.0.0.1>;tag=fleet\r\nTo: <sip:%s@127.0.0.1>\r\n"+
-			"Call-ID: check-sync-%d@fleet\r\nCSeq: 1 NOTIFY\r\nEvent: check-sync\r\n"+
-			"Subscription-State: terminated\r\nContent-Length: 0\r\n\r\n",
-			ph.ext, f.k.Addr.Port, f.notifyPort, i, admin, ph.ext, i)
-		if _, err := conn.WriteToUDP([]byte(msg), f.k.Addr); err != nil {
-			f.o.Logf("fleet: resync: NOTIFY to %s: %v", ph.ext, err)
+	go func() {
+		for try := 0; try < 8 && ctx.Err() == nil; try++ {
+			if try > 0 {
+				time.Sleep(time.Second)
+			}
+			for i, ph := range f.phones {
+				id := fmt.Sprintf("check-sync-%d@fleet", i)
+				mu.Lock()
+				done := ok[id]
+				mu.Unlock()
+				if done {
+					continue
+				}
+				if try > 0 {
+					mu.Lock()
+					r.NotifyResent++
+					mu.Unlock()
+				}
+				msg := fmt.Sprintf("NOTIFY sip:%s@127.0.0.1:%d SIP/2.0\r\n"+
+					"Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKfleet%d;rport\r\n"+
+					"Max-Forwards: 70\r\nFrom: <sip:%s@127.0.0.1>;tag=fleet\r\nTo: <sip:%s@127.0.0.1>\r\n"+
+					"Call-ID: %s\r\nCSeq: 1 NOTIFY\r\nEvent: check-sync\r\n"+
+					"Subscription-State: terminated\r\nContent-Length: 0\r\n\r\n",
+					ph.ext, f.k.Addr.Port, f.notifyPort, i, admin, ph.ext, id)
+				if _, err := conn.WriteToUDP([]byte(msg), f.k.Addr); err != nil {
+					f.o.Logf("fleet: resync: NOTIFY to %s: %v", ph.ext, err)
+				}
+			}
 		}
-	}
+	}()
 	deadline := t0.Add(f.o.Phase)
 	var last time.Time
 	for {
@@ -83,11 +106,19 @@ func (f *fleet) resync(ctx context.Context) Resync {
 	tB, _ := perf.ReadSample(f.tftp.PID())
 	r.TFTPD = usage([]perf.Sample{tA}, []perf.Sample{tB})
 	r.Failed = len(f.phones) - r.Done
+	shown := 0
+	for _, ph := range f.phones {
+		if ph.resyncAt.Load() <= t0.UnixNano() && shown < 3 {
+			shown++
+			f.o.Logf("fleet: %s did not resync; its last lines:\n%s", ph.ext, ph.lastLines())
+		}
+	}
 	if !last.IsZero() {
 		r.All = last.Sub(t0)
 	}
-	conn.SetReadDeadline(time.Now())
-	r.Notified = <-answered
+	mu.Lock()
+	r.Notified = len(ok)
+	mu.Unlock()
 	return r
 }
 

@@ -12,6 +12,8 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/deskphone/deskphone/tools/fleet"
@@ -25,10 +27,23 @@ func main() {
 	phase := flag.Duration("phase", 90*time.Second, "bound of each phase")
 	dir := flag.String("dir", "", "work folder (default: a temporary one, removed after)")
 	verbose := flag.Bool("v", false, "progress lines")
+	trace := flag.String("trace", "", "comma-separated extensions (20001 is the first phone) whose log lines to print (with -v)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(pf)
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	o := fleet.Options{N: *n, C: *c, Sample: *sample, Spread: *spread, Phase: *phase, Dir: *dir}
+	if *trace != "" {
+		o.Trace = strings.Split(*trace, ",")
+	}
 	if *verbose {
 		o.Logf = log.Printf
 	}
@@ -39,6 +54,7 @@ func main() {
 	fmt.Print(r.Format())
 	if err := r.Check(); err != nil {
 		fmt.Println(err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
