@@ -54,10 +54,16 @@ func (f *fleet) resync(ctx context.Context) Resync {
 	tA, _ := perf.ReadSample(f.tftp.PID())
 	t0 := time.Now()
 	admin := f.phones[0].ext // a subscriber: the script knows no one else
+	stop, sent := make(chan struct{}), make(chan struct{})
 	go func() {
-		for try := 0; try < 8 && ctx.Err() == nil; try++ {
+		defer close(sent)
+		for try := 0; try < 8; try++ {
 			if try > 0 {
-				time.Sleep(time.Second)
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Second):
+				}
 			}
 			for i, ph := range f.phones {
 				id := fmt.Sprintf("check-sync-%d@fleet", i)
@@ -103,6 +109,8 @@ func (f *fleet) resync(ctx context.Context) Resync {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	close(stop)
+	<-sent
 	tB, _ := perf.ReadSample(f.tftp.PID())
 	r.TFTPD = usage([]perf.Sample{tA}, []perf.Sample{tB})
 	r.Failed = len(f.phones) - r.Done
