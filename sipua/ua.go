@@ -362,7 +362,18 @@ func (ua *UA) Halt() {
 	if !ua.started.Load() {
 		return
 	}
-	ua.closeOnce.Do(ua.shutdown)
+	ua.closeOnce.Do(func() {
+		ua.shutdown()
+		// The loop has ended: its timers (refreshes, keepalives, the
+		// message-summary subscriptions) are stopped from here, so that
+		// none keeps the UA in memory until it would have fired.
+		for _, l := range ua.lines {
+			l.stopTimers()
+		}
+		for _, s := range ua.mwi {
+			s.cancel()
+		}
+	})
 }
 
 // shutdown stops the loop and closes the transports and the event

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -112,6 +113,10 @@ type Usage struct {
 	CPUMSPerS float64 // ms of CPU per second of the window (1000 = one core)
 	RSSMB     float64 // resident, summed over the processes
 	PerPhone  float64 // RSS per phone, KB (the phones' usage only, else 0)
+	// HeapMB is the Go heap in use at the window's end (the phones' only:
+	// runtime.MemStats.HeapInuse after a GC), what the phones hold; RSS
+	// also counts what the runtime has not given back yet.
+	HeapMB float64
 }
 
 func (o *Options) defaults() {
@@ -377,6 +382,8 @@ func (f *fleet) storm(ctx context.Context) Storm {
 		s.P50, s.P95 = took[len(took)/2], took[(len(took)*95)/100]
 	}
 	s.Phones, s.Kamailio = usageOf(selfA, f.sampleSelf(), len(f.phones)), usage(kA, samples(kpids))
+	s.Phones.HeapMB = heapMB()
+	f.o.Logf("fleet: %d goroutines", runtime.NumGoroutine())
 	after := f.counters()
 	s.RegFailures, s.RegRetries, s.ProvRetries = after.regFailures-before.regFailures, after.regRetries-before.regRetries, after.provRetries-before.provRetries
 	time.Sleep(200 * time.Millisecond) // Kamailio's last lines
@@ -446,7 +453,17 @@ func (f *fleet) measure(ctx context.Context, d time.Duration, during func()) (ph
 		case <-time.After(rest):
 		}
 	}
-	return usageOf(selfA, f.sampleSelf(), len(f.phones)), usage(kA, samples(kpids))
+	phones = usageOf(selfA, f.sampleSelf(), len(f.phones))
+	phones.HeapMB = heapMB()
+	return phones, usage(kA, samples(kpids))
+}
+
+// heapMB is the heap in use after a collection, in MB.
+func heapMB() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapInuse) / (1 << 20)
 }
 
 // sampleSelf samples this process: the phones, their panels' clients and
@@ -554,7 +571,7 @@ func (r *Report) Format() string {
 func (u Usage) format(phones bool) string {
 	s := fmt.Sprintf("%.0f ms CPU/s, %.1f MB RSS", u.CPUMSPerS, u.RSSMB)
 	if phones {
-		return s + fmt.Sprintf(" (%.0f KB a phone)", u.PerPhone)
+		return s + fmt.Sprintf(" (%.0f KB a phone), Go heap in use %.1f MB", u.PerPhone, u.HeapMB)
 	}
 	return s + fmt.Sprintf(" (%d processes)", u.Procs)
 }

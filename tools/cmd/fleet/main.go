@@ -29,6 +29,7 @@ func main() {
 	verbose := flag.Bool("v", false, "progress lines")
 	trace := flag.String("trace", "", "comma-separated extensions (20001 is the first phone) whose log lines to print (with -v)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	heapProfile := flag.String("memprofile", "", "write a heap profile to this file at the end")
 	flag.Parse()
 	if *cpuProfile != "" {
 		pf, err := os.Create(*cpuProfile)
@@ -50,6 +51,12 @@ func main() {
 	r, err := fleet.Run(ctx, o)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *heapProfile != "" {
+		if pf, err := os.Create(*heapProfile); err == nil {
+			pprof.WriteHeapProfile(pf)
+			pf.Close()
+		}
 	}
 	fmt.Print(r.Format())
 	if err := r.Check(); err != nil {
