@@ -22,12 +22,17 @@ func (f *fleet) calls(ctx context.Context) (Calls, Usage, Usage) {
 	ctx, cancel := context.WithTimeout(ctx, f.o.Phase)
 	defer cancel()
 	var mu sync.Mutex
-	fail := func(format string, args ...any) {
+	failed := map[string]bool{} // by caller: a call fails once however many of its steps do
+	fail := func(a, b *phone, why string, args ...any) {
 		mu.Lock()
 		defer mu.Unlock()
+		if failed[a.ext] {
+			return
+		}
+		failed[a.ext] = true
 		c.Failed++
 		if len(c.Failures) < 5 {
-			c.Failures = append(c.Failures, fmt.Sprintf(format, args...))
+			c.Failures = append(c.Failures, fmt.Sprintf("%s->%s: ", a.ext, b.ext)+fmt.Sprintf(why, args...))
 		}
 	}
 	// The panels of the phones in calls.
@@ -59,14 +64,14 @@ func (f *fleet) calls(ctx context.Context) (Calls, Usage, Usage) {
 	for i := range plain {
 		a, b := clients[2*i], clients[2*i+1]
 		if a == nil || b == nil {
-			fail("%s->%s: no panel", f.phones[2*i].ext, f.phones[2*i+1].ext)
+			fail(f.phones[2*i], f.phones[2*i+1], "no panel")
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := placeCall(ctx, a, b, f.phones[2*i+1].ext); err != nil {
-				fail("%s->%s: %v", f.phones[2*i].ext, f.phones[2*i+1].ext, err)
+				fail(f.phones[2*i], f.phones[2*i+1], "%v", err)
 				return
 			}
 			mu.Lock()
@@ -84,7 +89,7 @@ func (f *fleet) calls(ctx context.Context) (Calls, Usage, Usage) {
 			a, b := clients[2*i], clients[2*i+1]
 			pa, pb := f.phones[2*i], f.phones[2*i+1]
 			if a == nil || b == nil {
-				fail("%s->%s: no panel", pa.ext, pb.ext)
+				fail(pa, pb, "no panel")
 				continue
 			}
 			wg.Add(1)
@@ -95,7 +100,7 @@ func (f *fleet) calls(ctx context.Context) (Calls, Usage, Usage) {
 					err = r.OK()
 				}
 				if err != nil {
-					fail("%s->%s (audio sampled): %v", pa.ext, pb.ext, err)
+					fail(pa, pb, "(audio sampled) %v", err)
 					return
 				}
 				mu.Lock()
@@ -116,7 +121,7 @@ func (f *fleet) calls(ctx context.Context) (Calls, Usage, Usage) {
 		go func() {
 			defer wg.Done()
 			if err := hangUp(ctx, clients[2*i], clients[2*i+1]); err != nil {
-				fail("%s->%s hanging up: %v", f.phones[2*i].ext, f.phones[2*i+1].ext, err)
+				fail(f.phones[2*i], f.phones[2*i+1], "hanging up: %v", err)
 			}
 		}()
 	}

@@ -455,6 +455,9 @@ func (f *fleet) measure(ctx context.Context, d time.Duration, during func()) (ph
 	}
 	phones = usageOf(selfA, f.sampleSelf(), len(f.phones))
 	phones.HeapMB = heapMB()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	f.o.Logf("fleet: heap sys %d MB idle %d released %d, stacks %d MB, sys %d MB", m.HeapSys>>20, m.HeapIdle>>20, m.HeapReleased>>20, m.StackInuse>>20, m.Sys>>20)
 	return phones, usage(kA, samples(kpids))
 }
 
