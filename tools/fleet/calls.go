@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,16 @@ func (f *fleet) calls(ctx context.Context) (Calls, Usage, Usage) {
 		}
 		failed[a.ext] = true
 		c.Failed++
+		if c.Failed == 1 {
+			f.o.Logf("fleet: call %s->%s failed: %s; the caller's last lines:\n%s\nthe callee's:\n%s", a.ext, b.ext, fmt.Sprintf(why, args...), a.lastLines(), b.lastLines())
+			n := 0
+			for _, line := range strings.Split(f.k.Log(), "\n") {
+				if strings.Contains(line, "ERROR") && n < 5 {
+					n++
+					f.o.Logf("fleet: Kamailio: %s", line)
+				}
+			}
+		}
 		if len(c.Failures) < 5 {
 			c.Failures = append(c.Failures, fmt.Sprintf("%s->%s: ", a.ext, b.ext)+fmt.Sprintf(why, args...))
 		}

@@ -255,7 +255,7 @@ func (f *fleet) start(ctx context.Context) error {
 		return err
 	}
 	f.k, err = interop.StartKamailio(ctx, interop.KamailioOptions{Binary: f.o.Kamailio, Config: cfg, Dir: kdir, Port: kport,
-		Defines: []string{"WITH_SUBSCRIBERS", subs}})
+		Defines: []string{"WITH_SUBSCRIBERS", subs}, SharedMB: kamailioMB(f.o.N)})
 	if err != nil {
 		return err
 	}
@@ -288,6 +288,11 @@ audio.codecs = PCMU
 	f.o.Logf("fleet: Kamailio on %v (%d subscribers), tftpd-hpa on %s, phones on 127.77.x.y:%d", f.k.Addr, len(users), f.tftp.Addr, f.sipPort)
 	return nil
 }
+
+// kamailioMB is Kamailio's shared memory for n phones: its default 32 MB
+// ran out at 2000 (usrloc, tm's transactions of the storms and the
+// message-summary SUBSCRIBEs it routes); 64 MB and 64 KB a phone.
+func kamailioMB(n int) int { return 64 + n/16 }
 
 func randomPassword() string {
 	b := make([]byte, 8)

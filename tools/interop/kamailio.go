@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,10 @@ type KamailioOptions struct {
 	Defines []string // -A NAME for each, e.g. WITH_SHA256
 	TCP     bool     // listen on TCP at Port too (-A WITH_TCP)
 	Ready   time.Duration
+	// SharedMB is its shared memory (-m), where usrloc, the transactions
+	// and the nonces live; 32 when 0. tools/fleet saw 32 MB run out at
+	// 2000 phones (tm's "out of mem", a 500 to REGISTERs and INVITEs).
+	SharedMB int
 }
 
 // StartKamailio starts Kamailio in the foreground with its log on stderr
@@ -69,8 +74,11 @@ func StartKamailio(ctx context.Context, o KamailioOptions) (*Kamailio, error) {
 	if o.Ready == 0 {
 		o.Ready = 10 * time.Second
 	}
+	if o.SharedMB == 0 {
+		o.SharedMB = 32
+	}
 	args := []string{"-f", o.Config, "-DD", "-E", "-l", fmt.Sprintf("udp:127.0.0.1:%d", o.Port),
-		"-L", mods, "-Y", o.Dir, "-m", "32", "-M", "4", "-w", o.Dir}
+		"-L", mods, "-Y", o.Dir, "-m", strconv.Itoa(o.SharedMB), "-M", "4", "-w", o.Dir}
 	if o.TCP {
 		args = append(args, "-l", fmt.Sprintf("tcp:127.0.0.1:%d", o.Port), "-A", "WITH_TCP")
 	}
