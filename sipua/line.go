@@ -27,14 +27,15 @@ import (
 // less a random part of up to another tenth (regRefreshSpread).
 //
 // The first REGISTER goes out at once. tools/fleet (README, "Fleet")
-// booted a thousand phones within a second on Kamailio: every one
-// registered, with no failed attempt; at the peak of 1000-1400
-// REGISTERs a second Kamailio lost some (15-35% of the REGISTERs were
+// booted 1000 and 2000 phones within a second on Kamailio: every one
+// registered, with no failed attempt; at peaks of 700-1500 REGISTERs a
+// second Kamailio lost some (3-17% of the REGISTERs were
 // retransmissions, answered at timer A's 500 ms), and the provisioning
 // fetch before registering already spread the phones over seconds. A
 // random delay before the first REGISTER would cost every phone's boot
 // (DESIGN.md: start to registered in under 150 ms) for little; retries
-// after a failure are random already (above).
+// after a failure are random already (above; a 500 from a Kamailio out
+// of memory was retried after 28 s).
 const (
 	regBackoffBase   = 15 * time.Second
 	regBackoffMax    = 1800 * time.Second

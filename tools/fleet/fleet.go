@@ -97,14 +97,14 @@ type Calls struct {
 // Resync is the resync storm: every phone told to resync at once.
 type Resync struct {
 	Load     string
-	Notified int           // check-sync NOTIFYs answered 200
+	Notified int // check-sync NOTIFYs answered 200
 	// NotifyResent counts NOTIFYs sent again for want of their 200 (lost
 	// at Kamailio or on the way to the phone).
 	NotifyResent int
-	Done     int           // phones that fetched both files again (unchanged)
-	Failed   int           // phones whose resync failed, or never finished
-	All      time.Duration // from the first NOTIFY to the last phone done
-	TFTPD    Usage         // in.tftpd and the transfers it forked, over All
+	Done         int           // phones that fetched both files again (unchanged)
+	Failed       int           // phones whose resync failed, or never finished
+	All          time.Duration // from the first NOTIFY to the last phone done
+	TFTPD        Usage         // in.tftpd and the transfers it forked, over All
 }
 
 // Usage is one process's (or a group's) CPU and memory over a window.
@@ -137,12 +137,12 @@ func (o *Options) defaults() {
 
 // fleet is a running fleet: Kamailio, tftpd-hpa and the phones.
 type fleet struct {
-	o      Options
-	dir    string
-	k      *interop.Kamailio
-	tftp   *tftpdtest.Server
-	phones []*phone
-	held   []*testtool.Held
+	o               Options
+	dir             string
+	k               *interop.Kamailio
+	tftp            *tftpdtest.Server
+	phones          []*phone
+	held            []*testtool.Held
 	sipPort, rtpMin int
 	notifyPort      int
 }
@@ -583,4 +583,3 @@ func (u Usage) format(phones bool) string {
 	}
 	return s + fmt.Sprintf(" (%d processes)", u.Procs)
 }
-
