@@ -149,7 +149,8 @@ var (
 )
 
 // placeCall is a person at a lifting the handset and dialling ext, and one
-// at b answering when it rings; it returns when both phones say connected.
+// at b answering when it rings; it returns when both phones say connected,
+// or at once with why when the call ends at a first (a 404, a 500).
 func placeCall(ctx context.Context, a, b *panelclient.Client, ext string) error {
 	ma, mb := a.Mark(), b.Mark()
 	if err := a.Send("hook off"); err != nil {
@@ -158,20 +159,37 @@ func placeCall(ctx context.Context, a, b *panelclient.Client, ext string) error 
 	if _, err := a.WaitAfter(ctx, ma, dialToneRE); err != nil {
 		return fmt.Errorf("no dial tone: %w", err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ended := make(chan string, 1)
+	go func() {
+		if line, err := a.WaitAfter(ctx, ma, endedRE); err == nil {
+			ended <- line
+			cancel()
+		}
+	}()
+	why := func(what string, err error) error {
+		select {
+		case line := <-ended:
+			return fmt.Errorf("the caller said %q", line)
+		default:
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
 	if err := a.Send("dial " + ext); err != nil {
 		return err
 	}
 	if _, err := b.WaitAfter(ctx, mb, ringRE); err != nil {
-		return fmt.Errorf("callee never rang: %w", err)
+		return why("callee never rang", err)
 	}
 	if err := b.Send("hook off"); err != nil {
 		return err
 	}
 	if _, err := b.WaitAfter(ctx, mb, connectedRE); err != nil {
-		return fmt.Errorf("callee not connected: %w", err)
+		return why("callee not connected", err)
 	}
 	if _, err := a.WaitAfter(ctx, ma, connectedRE); err != nil {
-		return fmt.Errorf("caller not connected: %w", err)
+		return why("caller not connected", err)
 	}
 	return nil
 }

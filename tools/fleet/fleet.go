@@ -90,7 +90,7 @@ type Calls struct {
 	Up        int           // calls connected at both ends
 	Failed    int           // calls that did not connect, or lost their audio check
 	AudioOK   int           // sampled calls whose tones crossed both ways
-	SetupTime time.Duration // from the first hook off to the last call connected
+	SetupTime time.Duration // from the first hook off to the last of the plain (unsampled) calls connected
 	Failures  []string      // why, for the first few
 }
 
