@@ -20,7 +20,10 @@ import (
 // Kamailio measured over that window; then everything hangs up.
 func (f *fleet) calls(ctx context.Context) (Calls, Usage, Usage) {
 	c := Calls{Load: perf.LoadAvg()}
-	ctx, cancel := context.WithTimeout(ctx, f.o.Phase)
+	// Each step (placing the plain calls, the sampled ones, hanging up)
+	// has a Phase of its own: a slow setup leaves the others their time.
+	parent := ctx
+	ctx, cancel := context.WithTimeout(parent, f.o.Phase)
 	defer cancel()
 	var mu sync.Mutex
 	failed := map[string]bool{} // by caller: a call fails once however many of its steps do
@@ -95,6 +98,8 @@ func (f *fleet) calls(ctx context.Context) (Calls, Usage, Usage) {
 
 	// The sampled calls, while the others are up: C at once.
 	l := &lab.Lab{}
+	ctx, cancel = context.WithTimeout(parent, f.o.Phase)
+	defer cancel()
 	phones, kam := f.measure(ctx, 3*time.Second, func() {
 		for i := plain; i < f.o.C; i++ {
 			a, b := clients[2*i], clients[2*i+1]
@@ -124,6 +129,8 @@ func (f *fleet) calls(ctx context.Context) (Calls, Usage, Usage) {
 	if !last.IsZero() {
 		c.SetupTime = last.Sub(t0)
 	}
+	ctx, cancel = context.WithTimeout(parent, f.o.Phase)
+	defer cancel()
 	for i := range plain {
 		if !up[i] {
 			continue
