@@ -3,7 +3,7 @@
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: deps run demo test unit race peers e2e bench fuzz build image perf
+.PHONY: deps run demo test unit race peers e2e bench fuzz build image perf fleet
 
 deps:
 	@bash tools/setup/install-deps.sh
@@ -72,6 +72,23 @@ sipbench:
 PERFFLAGS ?=
 perf: deps
 	$(GO) run ./tools/cmd/perf $(PERFFLAGS)
+
+# The fleet benchmark (tools/fleet): N sim phones, the real firmware in
+# one process, each on its own loopback address, provisioned from
+# tftpd-hpa (files written by tools/provision from a generated CSV) and
+# registering with digest auth to Kamailio (usrloc, a subscriber table);
+# then a building power cut (all N stop, and boot again within 1 s), C
+# concurrent calls through Kamailio (4 with a tone each way checked), a
+# resync storm (check-sync to every phone); it prints the time until all
+# are registered, REGISTERs/s at the peak, 401s and retransmissions, CPU
+# and memory, failed registrations and calls. Not part of test: make
+# peers runs it once at N=20 C=4 (tools/fleet's TestRun).
+# FLEETFLAGS="-v -trace 20001" prints progress and one phone's log.
+N ?= 1000
+C ?= 100
+FLEETFLAGS ?=
+fleet: deps
+	$(GO) run ./tools/cmd/fleet -n $(N) -c $(C) $(FLEETFLAGS)
 
 # The SD card image of a Raspberry Pi phone (3B, 4B and Zero 2 W in one
 # image; BOARDS=rpi4b for one): write it to a card with dd.

@@ -25,7 +25,19 @@ import (
 // at least that long (RFC 3261 section 21.5.4), within the same cap.
 //
 // A binding is refreshed before it expires: at the granted lifetime less a
-// tenth of it (at least regRefreshMargin), but never before half of it.
+// tenth of it (at least regRefreshMargin), but never before half of it,
+// less a random part of up to another tenth (regRefreshSpread).
+//
+// The first REGISTER goes out at once. tools/fleet (README, "Fleet")
+// booted 1000 and 2000 phones within a second on Kamailio: every one
+// registered, with no failed attempt; at peaks of 700-1500 REGISTERs a
+// second Kamailio lost some (3-17% of the REGISTERs were
+// retransmissions, answered at timer A's 500 ms), and the provisioning
+// fetch before registering already spread the phones over seconds. A
+// random delay before the first REGISTER would cost every phone's boot
+// (DESIGN.md: start to registered in under 150 ms) for little; retries
+// after a failure are random already (above; a 500 from a Kamailio out
+// of memory was retried after 28 s).
 const (
 	regBackoffBase   = 15 * time.Second
 	regBackoffMax    = 1800 * time.Second
@@ -43,11 +55,38 @@ func regBackoff(failures int) time.Duration {
 	return min(d, regBackoffMax)
 }
 
-// regRefreshAfter is when to refresh a binding granted for granted seconds.
+// regRefreshAfter is the latest time to refresh a binding granted for
+// granted seconds.
 func regRefreshAfter(granted int) time.Duration {
 	g := time.Duration(granted) * time.Second
 	margin := max(g/10, regRefreshMargin)
 	return max(g-margin, g/2)
+}
+
+// regRefreshSpread is how much earlier than regRefreshAfter a refresh may
+// come, at random: a tenth of the lifetime, never before half of it.
+// Phones that registered together (a building's, after a power cut:
+// tools/fleet's thousand all within seconds) would otherwise refresh
+// together at every lifetime, the boot's storm again each time; spread
+// over a tenth (30 s of a 300 s binding), a thousand phones refresh at
+// about 33 a second.
+func regRefreshSpread(granted int) time.Duration {
+	g := time.Duration(granted) * time.Second
+	return max(min(g/10, regRefreshAfter(granted)-g/2), 0)
+}
+
+// refreshAfter is when this line refreshes a binding granted for granted
+// seconds: a random moment within regRefreshSpread before regRefreshAfter.
+func (l *line) refreshAfter(granted int) time.Duration {
+	return regRefreshAfter(granted) - l.random(regRefreshSpread(granted)+1)
+}
+
+// keepaliveAfter is the wait until the next keepalive: random between 80%
+// and 100% of keepaliveEvery (RFC 5626 section 4.4.1), so that the phones
+// of a fleet that booted together (tools/fleet) do not send theirs in the
+// same second, every 25 s.
+func (l *line) keepaliveAfter() time.Duration {
+	return keepaliveEvery - l.random(keepaliveEvery/5+1)
 }
 
 // line is one account and its registration state (RFC 3261 section 10).
@@ -196,7 +235,7 @@ func (l *line) stopTimers() {
 	}
 }
 
-// keepalive sends CRLFCRLF to the outbound proxy every 25 s to keep NAT
+// keepalive sends CRLFCRLF to the outbound proxy every 20-25 s to keep NAT
 // bindings open (RFC 5626 section 3.5.1 style; over TCP and TLS it is the
 // ping on the line's connection, which keeps it open too, and the proxy
 // answers CRLF).
@@ -205,13 +244,13 @@ func (l *line) keepalive() {
 		return
 	}
 	if l.proxy == nil { // not resolved yet: the next one
-		l.stopKeep = l.ua.after(keepaliveEvery, l.keepalive)
+		l.stopKeep = l.ua.after(l.keepaliveAfter(), l.keepalive)
 		return
 	}
 	if err := l.ua.sendOn(l.tk, []byte("\r\n\r\n"), l.proxy, l.serverName); err != nil {
 		l.ua.logf("sipua: line %d keepalive: %v", l.n, err)
 	}
-	l.stopKeep = l.ua.after(keepaliveEvery, l.keepalive)
+	l.stopKeep = l.ua.after(l.keepaliveAfter(), l.keepalive)
 }
 
 // setReg moves the line to state (code and detail: the failure's status
@@ -441,7 +480,7 @@ func (l *line) onRegResponse(c *outReq, r *sipmsg.Message, expires int) {
 			l.scheduleRegister(l.random(2*time.Second), l.expires)
 			return
 		}
-		l.scheduleRegister(regRefreshAfter(granted), l.expires)
+		l.scheduleRegister(l.refreshAfter(granted), l.expires)
 	case code == 401 || code == 407: // the request sender did not answer it: refused
 		l.ua.logf("sipua: line %d: credentials refused (%d)", l.n, code)
 		l.regFailed(code, l.refusedDetail(c.req, r), expires, 0)

@@ -47,6 +47,71 @@ func TestRegRefreshAfter(t *testing.T) {
 	}
 }
 
+func TestRegRefreshSpread(t *testing.T) {
+	for _, tc := range []struct {
+		granted int
+		want    time.Duration
+	}{
+		{3600, 360 * time.Second}, // a tenth: refreshed within 2880-3240 s
+		{300, 30 * time.Second},   // 240-270 s
+		{60, 6 * time.Second},     // 48-54 s
+		{30, 3 * time.Second},     // 22-25 s
+		{12, time.Second},         // 6-7 s: never before half
+		{8, 0},
+		{1, 0},
+	} {
+		if got := regRefreshSpread(tc.granted); got != tc.want {
+			t.Errorf("regRefreshSpread(%d) = %v, want %v", tc.granted, got, tc.want)
+		}
+		if g := time.Duration(tc.granted) * time.Second; regRefreshAfter(tc.granted)-tc.want < g/2 {
+			t.Errorf("granted %d: the earliest refresh is before half the lifetime", tc.granted)
+		}
+	}
+}
+
+// TestRefreshAndKeepaliveJitter: the refresh comes at a random moment of
+// the spread before the latest time, the keepalive at 80-100% of its
+// interval, each drawn from the line's jitter (here its least, its most,
+// and a middle value).
+func TestRefreshAndKeepaliveJitter(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		pick              func(d time.Duration) time.Duration // random in [0, d)
+		refresh, keepWait time.Duration
+	}{
+		{"least", func(time.Duration) time.Duration { return 0 }, 270 * time.Second, 25 * time.Second},
+		{"most", func(d time.Duration) time.Duration { return d - 1 }, 240 * time.Second, 20 * time.Second},
+		{"half", func(d time.Duration) time.Duration { return d / 2 }, 255 * time.Second, 22500 * time.Millisecond},
+	} {
+		l := &line{jitter: tc.pick}
+		if got := l.refreshAfter(300); got != tc.refresh {
+			t.Errorf("%s: refreshAfter(300) = %v, want %v", tc.name, got, tc.refresh)
+		}
+		if got := l.keepaliveAfter(); got != tc.keepWait {
+			t.Errorf("%s: keepaliveAfter = %v, want %v", tc.name, got, tc.keepWait)
+		}
+	}
+}
+
+// TestRegisterRefreshSpread: a registered line's refresh comes when its
+// jitter says, within the spread, through the whole user agent.
+func TestRegisterRefreshSpread(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubbleUA(t, line1(300))
+		b.ua.do(func() error { // on the loop, which reads it
+			b.ua.lines[0].jitter = func(d time.Duration) time.Duration { return d - 1 } // the earliest
+			return nil
+		})
+		start := time.Now()
+		r1 := b.next()
+		b.ok(r1, 0)
+		r2 := b.next()
+		if d := r2.at.Sub(start); d != 240*time.Second {
+			t.Fatalf("refresh after %v, want 240 s (270 s less the whole 30 s spread)", d)
+		}
+	})
+}
+
 func TestRetryAfter(t *testing.T) {
 	for v, want := range map[string]time.Duration{
 		"": 0, "120": 120 * time.Second, "18000;duration=3600": 18000 * time.Second,
@@ -99,6 +164,9 @@ func newBubbleUA(t *testing.T, lines ...LineConfig) *bubbleUA {
 		if err := l.resolve(); err != nil {
 			t.Fatal(err)
 		}
+		// The random parts (refresh spread, keepalive, backoff) at their
+		// least unless a test sets its own.
+		l.jitter = func(time.Duration) time.Duration { return 0 }
 	}
 	n := &regNet{sent: make(chan regSent, 64)}
 	ua.local = &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5060}

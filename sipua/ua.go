@@ -355,14 +355,43 @@ func (ua *UA) Close() error {
 		case <-ua.done:
 		}
 		t.Stop()
-		close(ua.stop)
-		ua.cancelLookup()
-		<-ua.done
-		ua.closeTransports()
-		<-ua.readerEnd
-		<-ua.forwarded // the forwarder has handed over what was queued, and closed Events
+		ua.shutdown()
 	})
 	return nil
+}
+
+// Halt stops the UA at once, as a power cut stops a phone: no BYE, no
+// CANCEL, no unregistration; the loop ends and the sockets close, so the
+// registrar keeps the bindings and the far ends of calls hear nothing
+// more. tools/fleet cuts a building's power with it. After Halt, Close
+// does nothing.
+func (ua *UA) Halt() {
+	if !ua.started.Load() {
+		return
+	}
+	ua.closeOnce.Do(func() {
+		ua.shutdown()
+		// The loop has ended: its timers (refreshes, keepalives, the
+		// message-summary subscriptions) are stopped from here, so that
+		// none keeps the UA in memory until it would have fired.
+		for _, l := range ua.lines {
+			l.stopTimers()
+		}
+		for _, s := range ua.mwi {
+			s.cancel()
+		}
+	})
+}
+
+// shutdown stops the loop and closes the transports and the event
+// channel: the end of Close and all of Halt.
+func (ua *UA) shutdown() {
+	close(ua.stop)
+	ua.cancelLookup()
+	<-ua.done
+	ua.closeTransports()
+	<-ua.readerEnd
+	<-ua.forwarded // the forwarder has handed over what was queued, and closed Events
 }
 
 // beginClose runs on the loop: BYE/CANCEL/480 every call, unregister every

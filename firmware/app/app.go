@@ -16,6 +16,7 @@ import (
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/firmware/config"
 	"github.com/deskphone/deskphone/firmware/diag"
+	"github.com/deskphone/deskphone/firmware/netboot"
 	"github.com/deskphone/deskphone/firmware/phone"
 	"github.com/deskphone/deskphone/firmware/provision"
 	"github.com/deskphone/deskphone/firmware/update"
@@ -49,6 +50,29 @@ type Options struct {
 	Firmware *update.Updater
 	// Notice is shown on the idle display: the last firmware rollback.
 	Notice string
+	// TFTP, on the sim board, is a TFTP server (host:port) to provision
+	// from as a phone does from the one its DHCP lease names: the common
+	// file phone.cfg, then MAC's own file (provision.OwnFile), retrying
+	// until it has them; ConfigFile is not read and no last good
+	// configuration is kept. tools/fleet runs its phones so, from
+	// tftpd-hpa.
+	TFTP string
+	MAC  net.HardwareAddr
+	// PowerCut, once closed, stops the phone at once as a power cut would:
+	// no BYE, no unregistration (sipua.UA.Halt); Run then returns nil.
+	// nil: never.
+	PowerCut <-chan struct{}
+	// Restart applies a new configuration once the phone has stopped for
+	// it; nil is provision.Restart (phoned replaces itself with a fresh
+	// copy). Phones sharing one process (tools/fleet) run again instead.
+	Restart func() error
+	// SharedProcess says that other phones run in this process
+	// (tools/fleet): the heap allocations and GC cycles of each call and
+	// idle spell (the watcher) are not logged, since the runtime's
+	// counters are the whole process's, and reading them stops every
+	// phone's goroutines (runtime.ReadMemStats), once a second for each
+	// idle phone: a thousand stops a second stalled a thousand-phone fleet.
+	SharedProcess bool
 }
 
 // Run is the whole phone: it boots the board, provisions the configuration,
@@ -103,7 +127,14 @@ func Run(ctx context.Context, o Options) error {
 		if ip := net.ParseIP(bindIP); ip != nil && !ip.IsUnspecified() {
 			localIP = bindIP
 		} // else the address of the route to the registrar (routeIP)
-		if prov, cfg, state, err = provisionConfig(ctx, o, nil, step); err != nil {
+		var lease *netboot.Lease
+		if o.TFTP != "" {
+			if len(o.MAC) != 6 {
+				return fmt.Errorf("app: provisioning from %s needs the phone's MAC", o.TFTP)
+			}
+			lease = &netboot.Lease{Server: o.TFTP, Scheme: "tftp", MAC: o.MAC, BootFile: "phone.cfg"}
+		}
+		if prov, cfg, state, err = provisionConfig(ctx, o, lease, step); err != nil {
 			return fmt.Errorf("app: configuration: %w", err)
 		}
 		dev.Name, _ = os.Hostname()
@@ -205,7 +236,7 @@ func Run(ctx context.Context, o Options) error {
 		step("audio: no conference: %v", err)
 	}
 	clock := newClock(o.Board.Name == "sim", logf)
-	w := newWatcher(ctx, f.out, start, step)
+	w := newWatcher(ctx, f.out, start, step, !o.SharedProcess)
 	deps := phone.Deps{
 		Config: cfg, UA: ua, Media: eng, Input: f.in, Out: w,
 		MediaHost: mediaHost, BindIP: bindIP, Logf: logf, MWI: mwi, Clock: clock.Current, Notice: o.Notice,
@@ -226,6 +257,18 @@ func Run(ctx context.Context, o Options) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var halted atomic.Bool
+	if o.PowerCut != nil {
+		go func() {
+			select {
+			case <-o.PowerCut:
+				halted.Store(true)
+				ua.Halt()
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -261,6 +304,9 @@ func Run(ctx context.Context, o Options) error {
 	cancel()
 	f.close() // unblocks the audio loop's Exchange
 	wg.Wait()
+	if halted.Load() {
+		return nil
+	}
 	switch {
 	case newFirmware.Load():
 		ua.Close()
@@ -271,6 +317,9 @@ func Run(ctx context.Context, o Options) error {
 	case newConfig.Load():
 		ua.Close()
 		step("provisioning: restarting to apply the new configuration")
+		if o.Restart != nil {
+			return o.Restart()
+		}
 		return provision.Restart()
 	}
 	return err

@@ -33,15 +33,21 @@ type watcher struct {
 
 	dw hal.DisplayWriter // Observer as one, or nil
 
+	// heap: the heap counters are watched; false where they are not this
+	// phone's alone (Options.SharedProcess).
+	heap bool
+
 	callID int    // the call being watched, 0: none
 	call   window // from its answer to its end
 	idle   window // from the phone going idle to it leaving idle
 }
 
-func newWatcher(ctx context.Context, o hal.Observer, start time.Time, step func(string, ...any)) *watcher {
-	w := &watcher{Observer: o, start: start, step: step, registered: make(chan struct{})}
+func newWatcher(ctx context.Context, o hal.Observer, start time.Time, step func(string, ...any), heap bool) *watcher {
+	w := &watcher{Observer: o, start: start, step: step, heap: heap, registered: make(chan struct{})}
 	w.dw, _ = o.(hal.DisplayWriter)
-	go w.sample(ctx)
+	if heap {
+		go w.sample(ctx)
+	}
 	return w
 }
 
@@ -144,6 +150,9 @@ func steadyText(steady, now memCount) (n uint64, rate float64, secs float64, ok 
 
 func (w *watcher) Call(id int, state, peer string) {
 	w.Observer.Call(id, state, peer)
+	if !w.heap {
+		return
+	}
 	switch {
 	case state == "connected" && w.callID == 0:
 		w.callID = id
@@ -159,6 +168,9 @@ func (w *watcher) Call(id int, state, peer string) {
 // idle (a registered phone's steady state: keepalives, refreshes).
 func (w *watcher) Phone(state string) {
 	w.Observer.Phone(state)
+	if !w.heap {
+		return
+	}
 	if state == "idle" {
 		w.idle.begin()
 		return

@@ -688,6 +688,7 @@ func (p *Provisioner) Check(ctx context.Context) (changed bool, err error) {
 			p.save(f)
 			p.take(f, cfg)
 		}
+		p.logf("provision: configuration from %s unchanged", f.From)
 		return false, nil
 	}
 	p.logf("provision: new configuration from %s: %s", f.From, describe(f))

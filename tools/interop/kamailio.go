@@ -3,6 +3,7 @@ package interop
 import (
 	"bufio"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +61,10 @@ type KamailioOptions struct {
 	// in the media path of every call (-A WITH_RTPENGINE).
 	Rtpengine string
 	Ready     time.Duration
+	// SharedMB is its shared memory (-m), where usrloc, the transactions
+	// and the nonces live; 32 when 0. tools/fleet saw 32 MB run out at
+	// 2000 phones (tm's "out of mem", a 500 to REGISTERs and INVITEs).
+	SharedMB int
 }
 
 // KamailioTLS makes Kamailio listen on TLS too (tls.so, -A WITH_TLS),
@@ -82,8 +89,11 @@ func StartKamailio(ctx context.Context, o KamailioOptions) (*Kamailio, error) {
 	if o.Ready == 0 {
 		o.Ready = 10 * time.Second
 	}
+	if o.SharedMB == 0 {
+		o.SharedMB = 32
+	}
 	args := []string{"-f", o.Config, "-DD", "-E", "-l", fmt.Sprintf("udp:127.0.0.1:%d", o.Port),
-		"-L", mods, "-Y", o.Dir, "-m", "32", "-M", "4", "-w", o.Dir}
+		"-L", mods, "-Y", o.Dir, "-m", strconv.Itoa(o.SharedMB), "-M", "4", "-w", o.Dir}
 	if o.TCP {
 		args = append(args, "-l", fmt.Sprintf("tcp:127.0.0.1:%d", o.Port), "-A", "WITH_TCP")
 	}
@@ -174,6 +184,10 @@ func (k *Kamailio) waitReady(ctx context.Context) error {
 	}
 }
 
+// PID is the process ID of Kamailio's main process (its workers are its
+// children).
+func (k *Kamailio) PID() int { return k.cmd.Process.Pid }
+
 // Ladder returns the messages Kamailio has logged so far.
 func (k *Kamailio) Ladder() []pbx.Entry {
 	k.mu.Lock()
@@ -253,4 +267,64 @@ func ParseLadderLine(line string, now time.Time) (pbx.Entry, bool) {
 		}
 	}
 	return e, true
+}
+
+// kamailioCfg is testdata/kamailio.cfg, for tools that run Kamailio
+// outside this package's tests (tools/fleet).
+//
+//go:embed testdata/kamailio.cfg
+var kamailioCfg []byte
+
+// WriteKamailioConfig writes the interop configuration
+// (testdata/kamailio.cfg, the one the tests run) into dir and returns its
+// path.
+func WriteKamailioConfig(dir string) (string, error) {
+	p := filepath.Join(dir, "kamailio.cfg")
+	if err := os.WriteFile(p, kamailioCfg, 0o644); err != nil {
+		return "", fmt.Errorf("interop: %w", err)
+	}
+	return p, nil
+}
+
+// WriteSubscribers writes users (extension -> password) as the db_text
+// table DIR/htable that the configuration's WITH_SUBSCRIBERS loads into
+// its password table, and returns the define that names the folder
+// (SUBSCRIBERS="text:///DIR", for KamailioOptions.Defines). Extensions
+// and passwords must be letters, digits, '-', '_' or '.' (db_text
+// escapes nothing here).
+func WriteSubscribers(dir string, users map[string]string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("interop: %w", err)
+	}
+	var b strings.Builder
+	b.WriteString("id(int,auto) key_name(string) key_type(int) value_type(int) key_value(string) expires(int)\n")
+	exts := make([]string, 0, len(users))
+	for ext := range users {
+		exts = append(exts, ext)
+	}
+	sort.Strings(exts)
+	for i, ext := range exts {
+		if !plainToken(ext) || !plainToken(users[ext]) {
+			return "", fmt.Errorf("interop: subscriber %q: extension and password must be letters, digits, '-', '_' or '.'", ext)
+		}
+		// key_type 0 (a plain key), value_type 0 (a string), never expires
+		fmt.Fprintf(&b, "%d:%s:0:0:%s:0\n", i+1, ext, users[ext])
+	}
+	if err := os.WriteFile(filepath.Join(abs, "htable"), []byte(b.String()), 0o644); err != nil {
+		return "", fmt.Errorf("interop: %w", err)
+	}
+	return `SUBSCRIBERS="text://` + abs + `"`, nil
+}
+
+func plainToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -28,6 +28,9 @@ type Sample struct {
 	AnonKB, FileKB int64
 	Threads        int   // Threads, /proc/PID/status
 	CPUTicks       int64 // utime+stime, /proc/PID/stat, in 1/userHZ s: every thread, exited ones included
+	// ChildTicks is cutime+cstime, /proc/PID/stat: the CPU of the children
+	// it has waited for (in.tftpd's transfers, each a child of its own).
+	ChildTicks int64
 	// Tasks are the live threads, by thread ID (/proc/PID/task/TID).
 	Tasks map[int]Task
 }
@@ -96,7 +99,7 @@ func ReadSample(pid int) (Sample, error) {
 	if err != nil {
 		return s, fmt.Errorf("perf: %w", err)
 	}
-	if s.CPUTicks, err = cpuTicks(stat); err != nil {
+	if s.CPUTicks, s.ChildTicks, err = cpuTicks(stat); err != nil {
 		return s, fmt.Errorf("perf: %s/stat: %w", dir, err)
 	}
 	tids, err := os.ReadDir(filepath.Join(dir, "task"))
@@ -150,25 +153,61 @@ func kb(v string) int64 {
 	return n
 }
 
-// cpuTicks returns utime+stime (fields 14 and 15) of a /proc/PID/stat line;
-// the command name (field 2) may hold spaces and parentheses, so the fields
-// are counted from its last ')'.
-func cpuTicks(stat []byte) (int64, error) {
+// cpuTicks returns utime+stime (fields 14 and 15) and cutime+cstime (16
+// and 17) of a /proc/PID/stat line; the command name (field 2) may hold
+// spaces and parentheses, so the fields are counted from its last ')'.
+func cpuTicks(stat []byte) (own, children int64, err error) {
 	i := bytes.LastIndexByte(stat, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("no command name")
+		return 0, 0, fmt.Errorf("no command name")
 	}
 	f := strings.Fields(string(stat[i+1:]))
 	// f[0] is field 3 (state): utime is field 14, stime 15.
-	if len(f) < 13 {
-		return 0, fmt.Errorf("%d fields", len(f)+2)
+	if len(f) < 15 {
+		return 0, 0, fmt.Errorf("%d fields", len(f)+2)
 	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("utime %q stime %q", f[11], f[12])
+	var v [4]int64
+	for j := range v {
+		if v[j], err = strconv.ParseInt(f[11+j], 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("field %d %q", 14+j, f[11+j])
+		}
 	}
-	return u + s, nil
+	return v[0] + v[1], v[2] + v[3], nil
+}
+
+// PPID is the parent process ID of pid (field 4 of /proc/PID/stat).
+func PPID(pid int) (int, error) {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, fmt.Errorf("perf: %w", err)
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("perf: /proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 2 {
+		return 0, fmt.Errorf("perf: /proc/%d/stat: %d fields", pid, len(f)+2)
+	}
+	return strconv.Atoi(f[1])
+}
+
+// Children returns the process IDs whose parent is pid (Kamailio's
+// workers, which the main process forks), from a scan of /proc.
+func Children(pid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		c, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if pp, err := PPID(c); err == nil && pp == pid {
+			out = append(out, c)
+		}
+	}
+	sort.Ints(out)
+	return out
 }
 
 // Figures are one process's figures over a window: the difference of two

@@ -9,13 +9,14 @@ import (
 )
 
 func TestCPUTicks(t *testing.T) {
-	// A command name with spaces and a parenthesis; utime 1234, stime 56.
-	line := "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 500 0 0 0 1234 56 0 0 20 0 9 0 100 8000000 2000 18446744073709551615\n"
-	n, err := cpuTicks([]byte(line))
-	if err != nil || n != 1290 {
-		t.Fatalf("cpuTicks = %d, %v; want 1290", n, err)
+	// A command name with spaces and a parenthesis; utime 1234, stime 56,
+	// cutime 7, cstime 3.
+	line := "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 500 0 0 0 1234 56 7 3 20 0 9 0 100 8000000 2000 18446744073709551615\n"
+	n, c, err := cpuTicks([]byte(line))
+	if err != nil || n != 1290 || c != 10 {
+		t.Fatalf("cpuTicks = %d, %d, %v; want 1290, 10", n, c, err)
 	}
-	if _, err := cpuTicks([]byte("4242 (x) S 1 2")); err == nil {
+	if _, _, err := cpuTicks([]byte("4242 (x) S 1 2")); err == nil {
 		t.Fatal("a short stat line parsed")
 	}
 }

@@ -3,6 +3,7 @@
 //
 //	phoned                                  # as /init: board from the device tree's model
 //	phoned -board sim -config phone.cfg -panel unix:/tmp/p.sock
+//	phoned -board sim -tftp 127.0.0.1:6969 -mac 52:54:00:12:34:56 -panel unix:/tmp/p.sock
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -36,6 +38,8 @@ func main() {
 	panelAddr := flag.String("panel", "unix:/tmp/phoned.sock", "virtual panel address (sim board): unix:PATH or tcp:HOST:PORT")
 	bindIP := flag.String("bind", "127.0.0.1", "local address for SIP and RTP (sim board)")
 	slotName := flag.String("slot", "", "the A/B slot this phoned runs from (set by the boot loader)")
+	tftp := flag.String("tftp", "", "TFTP server host:port to provision from instead of -config (sim board; needs -mac)")
+	macFlag := flag.String("mac", "", "the phone's MAC, naming its own file on the -tftp server (sim board)")
 	flag.Parse()
 
 	// Every line goes through the phone's Log: the console as before
@@ -70,6 +74,12 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	var mac net.HardwareAddr
+	if *macFlag != "" {
+		if mac, err = net.ParseMAC(*macFlag); err != nil {
+			fail(err)
+		}
+	}
 	log.Printf("deskphone %s on board %s", version, board.Name)
 	var fw *update.Updater
 	notice := ""
@@ -83,7 +93,7 @@ func main() {
 	defer stop()
 	err = app.Run(ctx, app.Options{
 		Board: board, Version: version, ConfigFile: *cfgFile, Panel: *panelAddr,
-		BindIP: *bindIP, Logf: log.Printf, Log: logs, Started: started,
+		BindIP: *bindIP, Logf: log.Printf, Log: logs, Started: started, TFTP: *tftp, MAC: mac,
 		Firmware: fw, Notice: notice,
 	})
 	if errors.Is(err, update.ErrRestart) {
