@@ -161,7 +161,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if cfg.Syslog != "" {
 		host := sysHostname(localMAC)
-		go startSyslog(ctx, dl, diag.SyslogConfig{Addr: cfg.Syslog, Hostname: host}, logf)
+		go startSyslog(ctx, dl, diag.SyslogConfig{Addr: cfg.Syslog, Hostname: host}, o.Notice, logf)
 	}
 	mediaHost := cfg.PublicAddress
 	lines := uaLines(cfg, step)
@@ -494,8 +494,10 @@ func sysHostname(mac net.HardwareAddr) string {
 // startSyslog resolves log.syslog's server off the boot path (a DNS name
 // may take its time) and, once it has a socket, sends the log there too
 // until ctx ends. A server that cannot be resolved is said once; the
-// phone goes on without syslog.
-func startSyslog(ctx context.Context, dl *diag.Log, cfg diag.SyslogConfig, logf func(string, ...any)) {
+// phone goes on without syslog. notice, the boot loader's note of a
+// firmware rollback (logged before the configuration named the server),
+// is sent again once syslog is up, so an administrator's log has it.
+func startSyslog(ctx context.Context, dl *diag.Log, cfg diag.SyslogConfig, notice string, logf func(string, ...any)) {
 	s, err := diag.DialSyslog(cfg)
 	if err != nil {
 		logf("app: error: log.syslog: %v; no syslog", err)
@@ -503,6 +505,9 @@ func startSyslog(ctx context.Context, dl *diag.Log, cfg diag.SyslogConfig, logf 
 	}
 	dl.SetSyslog(s)
 	logf("app: syslog to %v as %s (RFC 5424 over UDP)", s.Addr(), cfg.Hostname)
+	if notice != "" {
+		logf("firmware: warning: %s", notice)
+	}
 	<-ctx.Done()
 	dl.SetSyslog(nil)
 	s.Close()
