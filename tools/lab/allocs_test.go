@@ -169,8 +169,13 @@ func TestSteadyAllocsSim(t *testing.T) {
 	f.Expect("1003", `^phone dialtone$`)
 	n, secs, line := f.steady("1003", steadyRE("idle"), 1)
 	t.Logf("1003: %s", line)
-	if secs < 50 {
-		t.Errorf("1003: the idle spell was %.1f s, want past the refresh (54 s)", secs)
+	// The refresh of a 60 s registration comes at a random moment 48-54 s
+	// in (sipua's refreshAfter spreads refreshes over the tenth of the
+	// lifetime before the latest moment: what make fleet showed); the
+	// spell ended a second after it, and its steady part (secs) starts a
+	// second in.
+	if secs < 46 {
+		t.Errorf("1003: the idle spell's steady part was %.1f s, want past the refresh (48-54 s after the start)", secs)
 	}
 	if rate := float64(n) / secs; rate > maxIdleRate {
 		t.Errorf("1003: %d heap allocations in %.1f s idle over a registration refresh (%.1f/s), want at most %.0f/s", n, secs, rate, maxIdleRate)
