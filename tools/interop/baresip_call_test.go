@@ -32,14 +32,7 @@ func TestBaresipCalls(t *testing.T) {
 		mark = ph.Panel.Mark()
 	}
 	l, b := baresipLab(ctx, t, ";regint=0", int(sine), before, func(pbx string) string { return "dsip:1001@" + pbx })
-	wait := func(re string) string {
-		t.Helper()
-		line, err := ph.Panel.WaitAfter(ctx, mark, regexp.MustCompile(re))
-		if err != nil {
-			t.Fatalf("waiting for %q: %v", re, err)
-		}
-		return line
-	}
+	wait := func(re string) string { t.Helper(); return ph.Await(t, ctx, mark, re) }
 	inctx, incancel := context.WithTimeout(ctx, 15*time.Second)
 	line, err := ph.Panel.WaitAfter(inctx, mark, regexp.MustCompile(`^call \d+ incoming`))
 	incancel()

@@ -62,12 +62,7 @@ func TestBaresipG722(t *testing.T) {
 				params, dial = ";answermode=auto;regint=300;audio_codecs=G722/16000/1", nil
 			}
 			l, b := baresipLab(ctx, t, params, int(wideFromBaresip), before, dial, "g722.so")
-			wait := func(re string) {
-				t.Helper()
-				if _, err := ph.Panel.WaitAfter(ctx, mark, regexp.MustCompile(re)); err != nil {
-					t.Fatalf("waiting for %q: %v", re, err)
-				}
-			}
+			wait := func(re string) { t.Helper(); ph.Await(t, ctx, mark, re) }
 			if dir == "baresip calls" {
 				wait(`^ring on`)
 				mark = ph.Panel.Mark()

@@ -248,14 +248,7 @@ func TestBaresipSRTP(t *testing.T) {
 	// call checks a connected call: the lock, the status, the audio both
 	// ways and the wire; then hangs up from the phone.
 	call := func(t *testing.T, b *Baresip, mark int, sine float64) {
-		wait := func(re string) string {
-			t.Helper()
-			line, err := ph.Panel.WaitAfter(ctx, mark, regexp.MustCompile(re))
-			if err != nil {
-				t.Fatalf("waiting for %q: %v", re, err)
-			}
-			return line
-		}
+		wait := func(re string) string { t.Helper(); return ph.Await(t, ctx, mark, re) }
 		wait(`^phone connected$`)
 		t.Log(wait(`^display 1 ` + regexp.QuoteMeta(phone.Lock) + `Talking to`))
 		if st, err := ph.Panel.Status(ctx); err != nil || !strings.Contains(st, "srtp=on") {

@@ -31,12 +31,7 @@ func TestBaresipAnswers(t *testing.T) {
 	}
 	ph := l.Phones[0]
 	mark := ph.Panel.Mark()
-	wait := func(re string) {
-		t.Helper()
-		if _, err := ph.Panel.WaitAfter(ctx, mark, regexp.MustCompile(re)); err != nil {
-			t.Fatalf("waiting for %q: %v", re, err)
-		}
-	}
+	wait := func(re string) { t.Helper(); ph.Await(t, ctx, mark, re) }
 	if err := ph.Panel.Send("hook off"); err != nil {
 		t.Fatal(err)
 	}

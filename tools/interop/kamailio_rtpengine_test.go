@@ -85,12 +85,7 @@ func rtpengineCalls(t *testing.T, board lab.Board, phoneConfig string) {
 	}
 	ph := l.Phones[0]
 	mark := ph.Panel.Mark()
-	wait := func(re string) {
-		t.Helper()
-		if _, err := ph.Panel.WaitAfter(ctx, mark, regexp.MustCompile(re)); err != nil {
-			t.Fatalf("waiting for %q: %v", re, err)
-		}
-	}
+	wait := func(re string) { t.Helper(); ph.Await(t, ctx, mark, re) }
 	send := func(line string) {
 		t.Helper()
 		mark = ph.Panel.Mark()

@@ -111,3 +111,14 @@ func joinLines(ls []string) string {
 	}
 	return b.String()
 }
+
+// Await waits for a line matching re on the phone's panel after mark, at
+// most until ctx ends, and returns it; the test fails if none comes.
+func (ph *Phone) Await(t testing.TB, ctx context.Context, mark int, re string) string {
+	t.Helper()
+	line, err := ph.Panel.WaitAfter(ctx, mark, regexp.MustCompile(re))
+	if err != nil {
+		t.Fatalf("%s waiting for %q: %v", ph.Ext, re, err)
+	}
+	return line
+}

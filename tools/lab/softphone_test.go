@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"regexp"
 	"testing"
 	"time"
 
@@ -63,12 +62,7 @@ func TestSoftphoneQEMU(t *testing.T) {
 
 	// The phone calls baresip.
 	mark := ph.Panel.Mark()
-	panelWait := func(re string) {
-		t.Helper()
-		if _, err := ph.Panel.WaitAfter(ctx, mark, regexp.MustCompile(re)); err != nil {
-			t.Fatalf("waiting for %q: %v", re, err)
-		}
-	}
+	panelWait := func(re string) { t.Helper(); ph.Await(t, ctx, mark, re) }
 	if err := ph.Panel.Send("hook off"); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package lab
 import (
 	"context"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -54,14 +53,7 @@ func runVoicemail(t *testing.T, board Board, boot time.Duration) {
 		t.Fatal(err)
 	}
 	a, b := l.Phones[0], l.Phones[1]
-	wait := func(ph *Phone, mark int, re string) string {
-		t.Helper()
-		line, err := ph.Panel.WaitAfter(ctx, mark, regexp.MustCompile(re))
-		if err != nil {
-			t.Fatalf("%s waiting for %q: %v", ph.Ext, re, err)
-		}
-		return line
-	}
+	wait := func(ph *Phone, mark int, re string) string { t.Helper(); return ph.Await(t, ctx, mark, re) }
 	send := func(ph *Phone, line string) int {
 		t.Helper()
 		mark := ph.Panel.Mark()
