@@ -9,6 +9,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/deskphone/deskphone/audio/g711"
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 // testKeys returns the two sides' SRTP keys of one stream: a's Local is
@@ -204,9 +205,7 @@ func TestSRTPKeysChecked(t *testing.T) {
 // on another port (another SSRC) and the old one stops; B follows it
 // within a few seconds (a second of silence and 25 packets: source.go).
 func TestSourceLockSpray(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real time: about 5 s a case (make race runs it)")
-	}
+	testtool.Long(t, "make race")
 	for _, protect := range []bool{false, true} {
 		name := "RTP"
 		if protect {

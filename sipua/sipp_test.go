@@ -11,9 +11,7 @@ import (
 
 func sipp(t *testing.T, args ...string) (wait func() error) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("sipp interop skipped in -short")
-	}
+	testtool.Long(t, "make race")
 	// media: RTP and RTCP, audio and video
 	return testtool.SIPp(t, append([]string{"-mp", fmt.Sprint(testtool.Ports(t, 4))}, args...)...)
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/sipua/digest"
 	"github.com/deskphone/deskphone/sipua/resolve"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
@@ -579,10 +580,8 @@ func TestRegisterWrongPassword(t *testing.T) {
 }
 
 func TestRegisterTimeout(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for timer F (32 s)")
-	}
-	p := newPeer(t) // never answers
+	testtool.Long(t, "make race") // waits for timer F (32 s)
+	p := newPeer(t)               // never answers
 	ua, _ := startUA(t, LineConfig{User: "1001", Registrar: p.addr()})
 	expect(t, ua, RegTrouble) // after four sends (failure_test.go)
 	select {

@@ -20,9 +20,7 @@ import (
 // the same svmap finds a UA without TrustedOnly (its SDP-less INVITE gets
 // 488 there), which shows the scan reaches the phone.
 func TestSipviciousCannotRing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("sipvicious scan skipped in -short")
-	}
+	testtool.Long(t, "make race")
 	svmap, svwar := testtool.Need(t, "svmap"), testtool.Need(t, "svwar") // Debian package sipvicious
 	run := func(ua *UA, name string, args ...string) string {
 		t.Helper()

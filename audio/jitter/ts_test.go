@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"sort"
 	"testing"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 const fill = 0xff
@@ -251,9 +253,7 @@ func driftRun(t *testing.T, ps int, ppm, jit, loss float64, seed uint64) (maxDel
 // TestDrift: clocks 100 ppm apart either way for an hour neither grow the
 // delay nor starve the buffer.
 func TestDrift(t *testing.T) {
-	if testing.Short() {
-		t.Skip("an hour of frames")
-	}
+	testtool.Long(t, "make race") // an hour of frames
 	for _, tt := range []struct {
 		ppm float64
 		ps  int

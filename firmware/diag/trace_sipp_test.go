@@ -24,9 +24,7 @@ import (
 // in the SIP trace in the same order, whole (the same bytes), with the
 // direction, transport and peer; and in the log, in order.
 func TestTraceSippCall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("sipp interop: the race step (make race) runs it")
-	}
+	testtool.Long(t, "make race")
 	port := testtool.Port(t)
 	sippLog := filepath.Join(t.TempDir(), "sipp-messages.log")
 	wait := testtool.SIPp(t, "-sf", "../../sipua/testdata/sipp/uas_voicemail.xml", "-p", fmt.Sprint(port),

@@ -18,10 +18,8 @@ import (
 // SRV at priorities 10 and 20 (ports A and B), A records; then fails the
 // first over to the second as a user agent would.
 func TestDnsmasq(t *testing.T) {
-	if testing.Short() {
-		t.Skip("dnsmasq interop skipped in -short")
-	}
-	kam := testtool.Ports(t, 2) // the two instances' SIP ports, A and B
+	testtool.Long(t, "make race")
+	kam := testtool.Ports(t, 2)   // the two instances' SIP ports, A and B
 	portA, portB := kam, kam+1
 	server := testtool.DNSMasq(t,
 		"--local=/example.test/", // authoritative for the test domain: unknown names are NXDOMAIN

@@ -13,9 +13,7 @@ import (
 )
 
 func TestALSALoopbackInQEMU(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots QEMU")
-	}
+	testtool.Long(t, "make peers") // boots QEMU
 	k, err := kmod.Open(kmod.Dir())
 	if err != nil {
 		testtool.Missing(t, "Debian's arm64 kernel package: %v", err)

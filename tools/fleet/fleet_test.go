@@ -14,9 +14,7 @@ import (
 // power cut, every call connects, the sampled ones with a tone each way,
 // and every phone resyncs.
 func TestRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts Kamailio, tftpd-hpa and 20 phones; make peers runs it")
-	}
+	testtool.Long(t, "make peers")
 	o := Options{N: 20, C: 4, Sample: 2, Phase: 60 * time.Second, Logf: t.Logf,
 		Kamailio: testtool.Need(t, "kamailio"), TFTPD: testtool.Need(t, "in.tftpd"), Dir: t.TempDir()}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

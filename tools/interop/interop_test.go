@@ -11,8 +11,6 @@ import (
 // peers there). With -short (make unit) the tests skip: make peers runs them.
 func need(t *testing.T, name string) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("runs real peers: make peers (without -short)")
-	}
+	testtool.Long(t, "make peers")
 	return testtool.Need(t, name)
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 // steadyRE finds a phone's steady-state figure in its console: the call
@@ -64,9 +66,7 @@ const (
 )
 
 func TestSteadyAllocsSim(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: make e2e")
-	}
+	testtool.Long(t, "make e2e")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var mu sync.Mutex

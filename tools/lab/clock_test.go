@@ -14,9 +14,7 @@ import (
 // (ntp.server), show the time in their zone on the status row (display
 // row 3), and during a call the call timer beside it.
 func TestClockSim(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: make e2e")
-	}
+	testtool.Long(t, "make e2e")
 	ntp := testtool.Chrony(t)
 	cfg := "ntp.server = " + ntp + "\ntime.zone = Asia/Tokyo\n"
 	f := startFlow(t, []string{"1001", "1002"}, map[string]string{"1001": cfg, "1002": cfg})

@@ -28,9 +28,7 @@ func startFlow(t *testing.T, exts []string, cfg map[string]string) *flow {
 // startFlowOn is startFlow with the PBX on pbxAddr ("": a free port).
 func startFlowOn(t *testing.T, pbxAddr string, exts []string, cfg map[string]string) *flow {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: make e2e")
-	}
+	testtool.Long(t, "make e2e")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	t.Cleanup(cancel)
 	l, err := Start(ctx, Options{Board: Sim, Exts: exts, Dir: t.TempDir(), Logf: t.Logf, PhoneConfig: cfg, PBXListen: pbxAddr})

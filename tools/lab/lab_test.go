@@ -18,9 +18,7 @@ func needQEMU(t *testing.T) {
 }
 
 func runBasicCall(t *testing.T, board Board, boot time.Duration, panelRate ...int) {
-	if testing.Short() {
-		t.Skip("end-to-end call: make e2e")
-	}
+	testtool.Long(t, "make e2e")
 	ctx, cancel := context.WithTimeout(context.Background(), boot+60*time.Second)
 	defer cancel()
 	l, err := Start(ctx, Options{Board: board, Exts: []string{"1001", "1002"}, Dir: t.TempDir(), Logf: t.Logf})

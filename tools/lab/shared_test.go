@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/panelclient"
 )
 
@@ -15,9 +16,7 @@ import (
 // replay), works the phone beside the test's own client, and detaches
 // without ending anything.
 func TestSharedPanelsSim(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: make e2e")
-	}
+	testtool.Long(t, "make e2e")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	l, err := Start(ctx, Options{Board: Sim, Exts: []string{"1001", "1002"}, Dir: t.TempDir(), Logf: t.Logf, SharedPanels: true})

@@ -22,9 +22,7 @@ import (
 // decoded (its sndfile dump).
 func TestSoftphoneQEMU(t *testing.T) {
 	needQEMU(t)
-	if testing.Short() {
-		t.Skip("end-to-end with QEMU and baresip: make e2e")
-	}
+	testtool.Long(t, "make e2e")
 	bin := testtool.Need(t, "baresip")
 	if interop.BaresipModules() == "" {
 		testtool.Missing(t, "baresip's modules are not installed")

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/pbx"
 	"github.com/deskphone/deskphone/tools/provision"
 	"github.com/deskphone/deskphone/tools/qemu"
@@ -35,9 +36,7 @@ import (
 // Every case ends on a registered phone with the version it expects.
 func TestFirmwareUpdates(t *testing.T) {
 	needQEMU(t)
-	if testing.Short() {
-		t.Skip("firmware updates in QEMU: make e2e")
-	}
+	testtool.Long(t, "make e2e")
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	dir := t.TempDir()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deskphone/deskphone/audio"
+	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/pbx"
 )
 
@@ -26,9 +27,7 @@ func TestVoicemailQEMU(t *testing.T) {
 }
 
 func runVoicemail(t *testing.T, board Board, boot time.Duration) {
-	if testing.Short() {
-		t.Skip("end-to-end voicemail: go test ./tools/lab")
-	}
+	testtool.Long(t, "make e2e")
 	ctx, cancel := context.WithTimeout(context.Background(), boot+70*time.Second)
 	defer cancel()
 	l, err := Start(ctx, Options{Board: board, Exts: []string{"1001", "1002"}, Dir: t.TempDir(), Logf: t.Logf})

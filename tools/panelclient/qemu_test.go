@@ -22,9 +22,7 @@ import (
 // comes straight back, and a phone that keeps its frame clock while nobody
 // listens. It needs qemu-system-aarch64 and is skipped with -short.
 func TestQEMUVirtio(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots a VM")
-	}
+	testtool.Long(t, "make peers") // boots a VM
 	qemu := testtool.Need(t, "qemu-system-aarch64")
 	kdir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/gokrazy/kernel.arm64").Output()
 	if err != nil || strings.TrimSpace(string(kdir)) == "" {

@@ -18,9 +18,7 @@ import (
 // how large a figure is. With -short (make unit) it skips: make peers runs
 // it.
 func TestRun(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two sim phones and two baresips: make peers (without -short)")
-	}
+	testtool.Long(t, "make peers")
 	bin := testtool.Need(t, "baresip")
 	if interop.BaresipModules() == "" {
 		testtool.Missing(t, "baresip's modules (g711.so) are not installed")

@@ -36,9 +36,7 @@ import (
 // puts the card on the SDHCI controller, which QEMU 7.2 does not route the
 // card to (commands time out), so that run checks the rest.
 func TestImageBootsOnRaspi3b(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots QEMU")
-	}
+	testtool.Long(t, "make peers") // boots QEMU
 	for _, c := range []struct {
 		dtb, board, model string
 		sd                bool
@@ -294,9 +292,7 @@ func (m *memDevice) WriteAt(p []byte, off int64) (int, error) {
 // Raspberry Pi 3B, with that board's device tree, the ringer drives the
 // kernel's pwm-bcm2835 through sysfs with the cadence (pwmcheck).
 func TestKernelPWMOnRaspi3b(t *testing.T) {
-	if testing.Short() {
-		t.Skip("boots QEMU")
-	}
+	testtool.Long(t, "make peers") // boots QEMU
 	k := needKernel(t)
 	b, _ := boards.ByName("rpi3b")
 	b.Wiring.Ringer, b.Wiring.RingerPWM = 12, true

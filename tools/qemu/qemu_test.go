@@ -202,10 +202,8 @@ func (c *console) waitFor(s string, deadline <-chan time.Time, done <-chan struc
 // the pinned kernel. ctx ends after timeout.
 func bootFiles(t *testing.T, pkg string, timeout time.Duration) (ctx context.Context, kernel, initrd, dir string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("boots QEMU; skipped in -short mode")
-	}
-	testtool.Need(t, Binary) // Debian package qemu-system-arm
+	testtool.Long(t, "make peers")
+	testtool.Need(t, Binary)       // Debian package qemu-system-arm
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	kernel, err := KernelPath(ctx)

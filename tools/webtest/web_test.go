@@ -32,9 +32,7 @@ const password = "web-Test-1"
 // shown) and serves the same certificate, kept on its disk. Last, a
 // factory reset erases both from the disk and reboots the phone.
 func TestWebPageQEMU(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: make e2e")
-	}
+	testtool.Long(t, "make e2e")
 	chromium := testtool.Need(t, "chromium")
 	testtool.Need(t, "qemu-system-aarch64")
 	shots := os.Getenv("DESKPHONE_SCREENSHOTS")
