@@ -19,7 +19,7 @@ import (
 // first over to the second as a user agent would.
 func TestDnsmasq(t *testing.T) {
 	testtool.Long(t, "make race")
-	kam := testtool.Ports(t, 2)   // the two instances' SIP ports, A and B
+	kam := testtool.Ports(t, 2) // the two instances' SIP ports, A and B
 	portA, portB := kam, kam+1
 	server := testtool.DNSMasq(t,
 		"--local=/example.test/", // authoritative for the test domain: unknown names are NXDOMAIN

@@ -203,7 +203,7 @@ func (c *console) waitFor(s string, deadline <-chan time.Time, done <-chan struc
 func bootFiles(t *testing.T, pkg string, timeout time.Duration) (ctx context.Context, kernel, initrd, dir string) {
 	t.Helper()
 	testtool.Long(t, "make peers")
-	testtool.Need(t, Binary)       // Debian package qemu-system-arm
+	testtool.Need(t, Binary) // Debian package qemu-system-arm
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	kernel, err := KernelPath(ctx)
