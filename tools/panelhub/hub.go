@@ -206,10 +206,11 @@ func (h *Hub) servePhone(ctl, aud net.Conn) {
 				// Whole samples only, so a client that loses a chunk
 				// stays aligned.
 				even := n &^ 1
+				chunk := append([]byte(nil), buf[:even]...) // one copy, read by every client
 				h.mu.Lock()
 				for _, a := range h.auds {
 					select {
-					case a.ear <- append([]byte(nil), buf[:even]...):
+					case a.ear <- chunk:
 					default: // slow: this client loses the chunk
 					}
 				}

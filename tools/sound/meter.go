@@ -2,6 +2,7 @@ package sound
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -81,26 +82,8 @@ func bar(db float64) string {
 	}
 	fig := "  -inf"
 	if !math.IsInf(db, -1) && db > -100 {
-		fig = strings.Repeat(" ", max(0, 3-len(itoa(int(math.Round(db)))))) + itoa(int(math.Round(db))) + " dB"
+		dbs := strconv.Itoa(int(math.Round(db)))
+		fig = strings.Repeat(" ", max(0, 3-len(dbs))) + dbs + " dB"
 	}
 	return "[" + strings.Repeat("#", n) + strings.Repeat(".", steps-n) + "] " + fig
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	neg := i < 0
-	if neg {
-		i = -i
-	}
-	var b []byte
-	for i > 0 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-		i /= 10
-	}
-	if neg {
-		b = append([]byte{'-'}, b...)
-	}
-	return string(b)
 }
