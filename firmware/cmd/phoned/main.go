@@ -33,6 +33,7 @@ var version = "dev"
 
 func main() {
 	started := time.Now()
+	oneProcessor()
 	boardName := flag.String("board", "", "board: qemu, sim, rpi3b, rpi4b, rpizero2w (default: from the device tree; qemu when PID 1)")
 	cfgFile := flag.String("config", "", "configuration file (sim board)")
 	panelAddr := flag.String("panel", "unix:/tmp/phoned.sock", "virtual panel address (sim board): unix:PATH or tcp:HOST:PORT")
@@ -162,6 +163,20 @@ func pickBoard(name string) (boards.Board, error) {
 		return b, nil
 	}
 	return boards.Board{}, fmt.Errorf("no -board given and the device tree names none")
+}
+
+// oneProcessor runs the phone's goroutines on one processor (P) unless
+// GOMAXPROCS says otherwise. A phone's work is one call's frame tick and
+// the SIP that steers it, never enough to keep two cores busy; with a P
+// per core the scheduler wakes an idle M to steal every goroutine made
+// runnable, and each P keeps its own caches. On one P, the sim phone in
+// make perf wakes about 6 times a second idle instead of 15-17, and its
+// anonymous memory is 0.3 MB smaller. Blocking system calls still get
+// threads of their own, so a slow flash write never stalls the audio.
+func oneProcessor() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 }
 
 // fail reports a fatal error. As PID 1 the phone must not exit (the kernel
