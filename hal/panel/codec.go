@@ -447,6 +447,9 @@ func (c *codec) readDirect(d *direct) bool {
 			break
 		}
 		c.pushBytesLocked(c.rd[:n])
+		if n < len(c.rd) {
+			break // a stream socket's read takes all that is waiting: the next would be empty
+		}
 	}
 	return true
 }

@@ -114,6 +114,12 @@ type rawClock struct {
 	rc  syscall.RawConn
 	buf [8]byte
 	fn  func(fd uintptr) bool
+	// first: the wait's first call of read, which waits for the poller
+	// without reading. The last wait read the expiry before it, so the
+	// next cannot have come yet unless the poller says so (or the reader
+	// is late: then the poller has it ready and the wait is at once); a
+	// read first would be an empty one (EAGAIN) every frame.
+	first bool
 }
 
 func newRawClock(f *os.File) *rawClock {
@@ -127,9 +133,16 @@ func newRawClock(f *os.File) *rawClock {
 }
 
 func (k *rawClock) read(fd uintptr) bool {
+	if k.first {
+		k.first = false
+		return false
+	}
 	_, err := rawIO(syscall.SYS_READ, fd, k.buf[:])
 	return err != syscall.EAGAIN && err != syscall.EINTR
 }
 
 // wait returns at the next expiry, or an error once the timerfd is closed.
-func (k *rawClock) wait() error { return k.rc.Read(k.fn) }
+func (k *rawClock) wait() error {
+	k.first = true
+	return k.rc.Read(k.fn)
+}
