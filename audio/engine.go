@@ -218,7 +218,7 @@ type stream struct {
 	rx, rtcpRx *poller
 	polled     bool
 	rxDead     bool
-	rtcpSkip   int // frames until the RTCP socket is read again (drain)
+	rtcpSkip   int       // frames until the RTCP socket is read again (drain)
 	rawTx      bool      // send through rx.sendTo
 	srtp       *srtpPair // nil: RTP in the clear
 }
