@@ -269,6 +269,9 @@ func Run(ctx context.Context, o Options) error {
 			}
 		}()
 	}
+	if !o.SharedProcess {
+		go settle(ctx, w.registered, step)
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {

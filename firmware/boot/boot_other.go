@@ -30,3 +30,8 @@ func Reboot() error { return fmt.Errorf("boot: reboot: %w", errors.ErrUnsupporte
 func StartChild(path string, args []string) (wait func() string, kill func(), err error) {
 	return nil, nil, fmt.Errorf("boot: start %s: %w", path, errors.ErrUnsupported)
 }
+
+// DropStartPages is Linux only.
+func DropStartPages() (before, after int, err error) {
+	return 0, 0, fmt.Errorf("boot: drop start pages: %w", errors.ErrUnsupported)
+}

@@ -1,0 +1,54 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/deskphone/deskphone/firmware/boot"
+)
+
+// settleAfter is how long after its first registration the phone lets go
+// of what starting cost it: by then provisioning, the first REGISTER and
+// its subscriptions are done.
+const settleAfter = 2 * time.Second
+
+// settle runs once, settleAfter the first registration, in a phone that
+// has its process to itself (not Options.SharedProcess): a collection
+// that returns the start's garbage to the system (the first one would
+// otherwise wait for 4 MB of heap, which a steady phone never reaches, or
+// for the runtime's forced collection two minutes on), then
+// boot.DropStartPages, so the process keeps mapped only the code and data
+// the phone runs from then on. The collection comes first because every
+// later one (the runtime forces one every two minutes) keeps what it
+// touches, its work buffers and the stack maps it reads: dropping pages
+// before it would show a phone smaller than it stays. Both once: doing
+// either again later would only move the figure, not the memory.
+func settle(ctx context.Context, registered <-chan struct{}, step func(string, ...any)) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-registered:
+	}
+	t := time.NewTimer(settleAfter)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return
+	case <-t.C:
+	}
+	debug.FreeOSMemory()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	before, after, err := boot.DropStartPages()
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		step("settled after start: heap %d KiB in use", m.HeapAlloc/1024)
+	case err != nil:
+		step("settled after start: heap %d KiB in use; program pages kept (%v)", m.HeapAlloc/1024, err)
+	default:
+		step("settled after start: heap %d KiB in use, the program's pages mapped %d KiB before and %d KiB after", m.HeapAlloc/1024, before, after)
+	}
+}
