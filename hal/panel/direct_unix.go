@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/deskphone/deskphone/internal/quiet"
@@ -111,23 +112,29 @@ func rawIO(trap, fd uintptr, b []byte) (int, error) {
 // rawClock reads a timerfd through Go's netpoller: the wait parks the
 // goroutine (no thread blocked in a read), the read itself is raw.
 type rawClock struct {
-	rc  syscall.RawConn
-	buf [8]byte
-	fn  func(fd uintptr) bool
-	// first: the wait's first call of read, which waits for the poller
-	// without reading. The last wait read the expiry before it, so the
-	// next cannot have come yet unless the poller says so (or the reader
-	// is late: then the poller has it ready and the wait is at once); a
-	// read first would be an empty one (EAGAIN) every frame.
+	rc     syscall.RawConn
+	buf    [8]byte
+	fn     func(fd uintptr) bool
+	period time.Duration
+	// woke is when the last wait returned, with its expiry read. A wait
+	// well before the next expiry is due goes to the poller first,
+	// without a read, which would only find nothing (EAGAIN) every frame;
+	// a late one reads first, since the runtime forgets a readiness that
+	// came before the wait began (RawConn.Read resets it), and the expiry
+	// waiting in the timerfd would otherwise cost a whole period.
+	woke  time.Time
 	first bool
 }
 
-func newRawClock(f *os.File) *rawClock {
+// clockSlack: a wait within this of the next expiry reads first.
+const clockSlack = 2 * time.Millisecond
+
+func newRawClock(f *os.File, period time.Duration) *rawClock {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return nil
 	}
-	k := &rawClock{rc: rc}
+	k := &rawClock{rc: rc, period: period}
 	k.fn = k.read
 	return k
 }
@@ -143,6 +150,8 @@ func (k *rawClock) read(fd uintptr) bool {
 
 // wait returns at the next expiry, or an error once the timerfd is closed.
 func (k *rawClock) wait() error {
-	k.first = true
-	return k.rc.Read(k.fn)
+	k.first = !k.woke.IsZero() && time.Since(k.woke) < k.period-clockSlack
+	err := k.rc.Read(k.fn)
+	k.woke = time.Now()
+	return err
 }
