@@ -30,9 +30,13 @@ demo: deps
 # Every test that skips with -short runs in race, peers or e2e.
 test: deps unit race peers e2e bench
 
+# tools/piimage is its own module (go-diskfs, the Pi's boot firmware), so
+# ./... of the root leaves it out: each step that tests the tools names it.
 unit:
 	$(GO) vet ./...
+	cd tools/piimage && $(GO) vet ./...
 	$(GO) test -short -count=1 -timeout 8m ./...
+	cd tools/piimage && $(GO) test -short -count=1 -timeout 8m ./...
 
 # The SIP user agent, the media engine and the firmware with -race and
 # without -short: their tests against real peers (sipp, sipvicious,
@@ -42,9 +46,11 @@ race:
 	$(GO) test -race -count=1 -timeout 10m ./sipua/... ./audio/... ./firmware/...
 
 # hal and the tools without -short (tools/lab is e2e), tools/perf's
-# short run of make perf among them.
+# short run of make perf among them, and tools/piimage (own module: the
+# Raspberry Pi image booted on QEMU's raspi3b).
 peers:
 	$(GO) test -count=1 -timeout 8m ./hal/... $$($(GO) list ./tools/... | grep -v /tools/lab$$)
+	cd tools/piimage && $(GO) test -count=1 -timeout 8m ./...
 
 # tools/webtest: the web page in headless Chromium against a QEMU phone
 # (own module: chromedp). DESKPHONE_SCREENSHOTS=DIR keeps its screenshots.
@@ -54,6 +60,7 @@ e2e:
 
 bench:
 	$(GO) test -short -count=1 -run '^$$' -bench . -benchtime=1x ./...
+	cd tools/piimage && $(GO) test -short -count=1 -run '^$$' -bench . -benchtime=1x ./...
 	$(MAKE) sipbench
 
 # sipmsg against emiago/sipgo and sipua/sdp against pion/sdp/v3, side by
@@ -91,11 +98,12 @@ fleet: deps
 	$(GO) run ./tools/cmd/fleet -n $(N) -c $(C) $(FLEETFLAGS)
 
 # The SD card image of a Raspberry Pi phone (3B, 4B and Zero 2 W in one
-# image; BOARDS=rpi4b for one): write it to a card with dd.
+# image; BOARDS=rpi4b for one): write it to a card with dd. The command
+# runs in its own module (tools/piimage), IMAGE relative to this folder.
 IMAGE ?= deskphone-rpi.img
 BOARDS ?=
 image: deps
-	$(GO) run ./tools/cmd/piimage -o $(IMAGE) -boards "$(BOARDS)"
+	cd tools/piimage && $(GO) run ./cmd/piimage -o $(abspath $(IMAGE)) -boards "$(BOARDS)"
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/phoned ./firmware/cmd/phoned

@@ -317,7 +317,7 @@ func TestKernelPWMOnRaspi3b(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	initrd, err := qemu.BuildInitramfs(ctx, "../..", "./tools/piimage/internal/pwmcheck", dir, mods)
+	initrd, err := qemu.BuildInitramfs(ctx, ".", "./internal/pwmcheck", dir, mods)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/deskphone/deskphone/tools/piimage/disk"
 	"github.com/deskphone/deskphone/tools/qemu"
 
-	// The Raspberry Pi boot firmware is a module in go.mod; this import
-	// keeps it there.
+	// The Raspberry Pi boot firmware is a module in this module's go.mod
+	// (tools/piimage/go.mod); this import keeps it there.
 	_ "github.com/gokrazy/firmware"
 )
 

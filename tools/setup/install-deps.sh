@@ -13,8 +13,8 @@
 # rsyslog (the phone's remote log), chrony (an NTP server for the phone's
 # clock) and kamailio-tls-modules (SIP over TLS
 # with certificate checks), each started by its own test, never as a system
-# service; then the Go modules (the kernel for QEMU and the Pi's boot
-# firmware among them) and Debian's arm64 kernel for the Pi image. Safe to run again: it installs only what
+# service; then the Go modules (the kernel for QEMU among them; the Pi's
+# boot firmware in tools/piimage's own module) and Debian's arm64 kernel for the Pi image. Safe to run again: it installs only what
 # is missing. Go itself (1.26 or newer) must be on PATH already.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -58,5 +58,6 @@ fi
 go mod download
 (cd tools/sipbench && go mod download) # emiago/sipgo, for the side-by-side parser benchmark only
 (cd tools/webtest && go mod download) # chromedp, for the web page test in Chromium only
+(cd tools/piimage && go mod download) # go-diskfs and the Pi's boot firmware, for the SD card image only
 bash tools/setup/debian-kernel.sh # Debian's arm64 kernel: the Pi image's, and snd-aloop for the ALSA test (tools/alsatest)
 echo "install-deps: ok ($(qemu-system-aarch64 --version | head -1); go $ver)"

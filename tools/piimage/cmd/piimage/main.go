@@ -4,12 +4,16 @@
 // boards' kernel modules. Write the image to a card with dd or any SD card
 // writer; the phone then provisions itself over DHCP and TFTP.
 //
-//	go run ./tools/cmd/piimage -o deskphone-rpi.img            # every Pi board
-//	go run ./tools/cmd/piimage -o rpi4.img -boards rpi4b
-//	make image
+//	make image                                        # every Pi board, deskphone-rpi.img
+//	make image BOARDS=rpi4b IMAGE=rpi4.img
+//	cd tools/piimage && go run ./cmd/piimage -o ../../rpi4.img -boards rpi4b
 //
-// Needs Debian's arm64 kernel (tools/setup/debian-kernel.sh) and dtc
-// (device-tree-compiler); make deps installs both.
+// tools/piimage is its own module (go-diskfs and the boot firmware stay
+// out of the firmware's go.mod), so the command runs inside it, where the
+// go command finds the boot firmware module; phoned it builds from the
+// project's module root (lab.ModuleRoot). Needs Debian's arm64 kernel
+// (tools/setup/debian-kernel.sh) and dtc (device-tree-compiler); make deps
+// installs both.
 package main
 
 import (
@@ -24,6 +28,7 @@ import (
 
 	"github.com/deskphone/deskphone/boards"
 	"github.com/deskphone/deskphone/tools/kmod"
+	"github.com/deskphone/deskphone/tools/lab"
 	"github.com/deskphone/deskphone/tools/piimage"
 	"github.com/deskphone/deskphone/tools/piimage/disk"
 	"github.com/deskphone/deskphone/tools/qemu"
@@ -72,8 +77,12 @@ func run(out, names, kdir, version string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	root, err := lab.ModuleRoot()
+	if err != nil {
+		return err
+	}
 	phoned := filepath.Join(tmp, "phoned")
-	if err := qemu.BuildArm64WithVersion(ctx, ".", "./firmware/cmd/phoned", phoned, version); err != nil {
+	if err := qemu.BuildArm64WithVersion(ctx, root, "./firmware/cmd/phoned", phoned, version); err != nil {
 		return err
 	}
 	if err := piimage.Write(ctx, piimage.Options{Boards: bs, Kernel: k, Phoned: phoned, Version: version}, out); err != nil {
