@@ -26,7 +26,7 @@ const settleAfter = 2 * time.Second
 // touches, its work buffers and the stack maps it reads: dropping pages
 // before it would show a phone smaller than it stays. Both once: doing
 // either again later would only move the figure, not the memory.
-func settle(ctx context.Context, registered <-chan struct{}, step func(string, ...any)) {
+func settle(ctx context.Context, registered <-chan struct{}, idle func() bool, step func(string, ...any)) {
 	select {
 	case <-ctx.Done():
 		return
@@ -38,6 +38,11 @@ func settle(ctx context.Context, registered <-chan struct{}, step func(string, .
 	case <-ctx.Done():
 		return
 	case <-t.C:
+	}
+	// Never in a call: reading the maps allocates, and a call's steady
+	// state allocates nothing (DESIGN.md); after it, when idle again.
+	if !waitIdle(ctx, idle) {
+		return
 	}
 	debug.FreeOSMemory()
 	var m runtime.MemStats

@@ -223,7 +223,7 @@ func (c *codec) startLocked() {
 	case c.newTicker != nil:
 		c.tick, c.stop = c.newTicker(c.period)
 	case err == nil:
-		c.tfd, c.tclk, c.stop = f, newRawClock(f, c.period), func() { f.Close() }
+		c.tfd, c.tclk, c.stop = f, newRawClock(f), func() { f.Close() }
 	default:
 		c.tick, c.stop = realTicker(c.period)
 	}

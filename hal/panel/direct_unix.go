@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"github.com/deskphone/deskphone/internal/quiet"
@@ -112,46 +111,25 @@ func rawIO(trap, fd uintptr, b []byte) (int, error) {
 // rawClock reads a timerfd through Go's netpoller: the wait parks the
 // goroutine (no thread blocked in a read), the read itself is raw.
 type rawClock struct {
-	rc     syscall.RawConn
-	buf    [8]byte
-	fn     func(fd uintptr) bool
-	period time.Duration
-	// woke is when the last wait returned, with its expiry read. A wait
-	// well before the next expiry is due goes to the poller first,
-	// without a read, which would only find nothing (EAGAIN) every frame;
-	// a late one reads first, since the runtime forgets a readiness that
-	// came before the wait began (RawConn.Read resets it), and the expiry
-	// waiting in the timerfd would otherwise cost a whole period.
-	woke  time.Time
-	first bool
+	rc  syscall.RawConn
+	buf [8]byte
+	fn  func(fd uintptr) bool
 }
 
-// clockSlack: a wait within this of the next expiry reads first.
-const clockSlack = 2 * time.Millisecond
-
-func newRawClock(f *os.File, period time.Duration) *rawClock {
+func newRawClock(f *os.File) *rawClock {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return nil
 	}
-	k := &rawClock{rc: rc, period: period}
+	k := &rawClock{rc: rc}
 	k.fn = k.read
 	return k
 }
 
 func (k *rawClock) read(fd uintptr) bool {
-	if k.first {
-		k.first = false
-		return false
-	}
 	_, err := rawIO(syscall.SYS_READ, fd, k.buf[:])
 	return err != syscall.EAGAIN && err != syscall.EINTR
 }
 
 // wait returns at the next expiry, or an error once the timerfd is closed.
-func (k *rawClock) wait() error {
-	k.first = !k.woke.IsZero() && time.Since(k.woke) < k.period-clockSlack
-	err := k.rc.Read(k.fn)
-	k.woke = time.Now()
-	return err
-}
+func (k *rawClock) wait() error { return k.rc.Read(k.fn) }
