@@ -18,7 +18,7 @@ import (
 // memory of its own (the pages stay in the page cache, as the kernel would
 // have left them under memory pressure); what it changes is how much of the
 // file the process holds mapped, which is the file part of its resident
-// set. It returns that part before and after, in KiB.
+// set. It returns that part before and after, in KiB (rssFileKiB).
 func DropStartPages() (before, after int, err error) {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
@@ -64,13 +64,21 @@ func DropStartPages() (before, after int, err error) {
 	return before, rssFileKiB(), nil
 }
 
-// rssFileKiB is /proc/self/status's RssFile, 0 when it cannot be read.
+// rssFileKiB is the file part of the resident set, KiB, from
+// /proc/self/status: RssFile, plus RssShmem for a program run from a
+// tmpfs or an initramfs (the QEMU and Pi images' phoned), whose pages
+// are counted there; 0 when it cannot be read.
 func rssFileKiB() int {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
-	_, rest, ok := bytes.Cut(b, []byte("RssFile:"))
+	return statusKiB(b, "RssFile:") + statusKiB(b, "RssShmem:")
+}
+
+// statusKiB is the figure of one "Key:   N kB" line of a status file.
+func statusKiB(b []byte, key string) int {
+	_, rest, ok := bytes.Cut(b, []byte(key))
 	if !ok {
 		return 0
 	}
