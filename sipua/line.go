@@ -114,8 +114,11 @@ type line struct {
 	regTag    string
 	regSeq    uint32
 	regTx     *outReq
-	stopRefr  func()
-	stopKeep  func()
+	// refr (the next REGISTER, with refrExpires) and keep (the next
+	// keepalive) are made with the line and re-armed each time: a refresh
+	// or a keepalive allocates no timer (alarm.go).
+	refr, keep  *alarm
+	refrExpires int
 
 	// digest answers the challenges of every request of the line (the
 	// request sender, request.go) and keeps them, so later requests to
@@ -152,6 +155,7 @@ func newLine(ua *UA, n int, lc LineConfig) (*line, error) {
 		}
 	}
 	l := &line{ua: ua, n: n, cfg: lc, domain: lc.Domain, authUser: lc.AuthUser, expires: lc.Expires, sips: lc.SIPS}
+	l.refr, l.keep = ua.newAlarm(l.refreshDue), ua.newAlarm(l.keepalive)
 	tk, err := parseTransport(lc.Transport)
 	if err != nil {
 		return nil, fmt.Errorf("sipua: line %d: %w", n, err)
@@ -225,14 +229,8 @@ func (l *line) fromValue() string {
 }
 
 func (l *line) stopTimers() {
-	if l.stopRefr != nil {
-		l.stopRefr()
-		l.stopRefr = nil
-	}
-	if l.stopKeep != nil {
-		l.stopKeep()
-		l.stopKeep = nil
-	}
+	l.refr.Stop()
+	l.keep.Stop()
 }
 
 // keepalive sends CRLFCRLF to the outbound proxy every 20-25 s to keep NAT
@@ -244,14 +242,17 @@ func (l *line) keepalive() {
 		return
 	}
 	if l.proxy == nil { // not resolved yet: the next one
-		l.stopKeep = l.ua.after(l.keepaliveAfter(), l.keepalive)
+		l.keep.reset(l.keepaliveAfter())
 		return
 	}
-	if err := l.ua.sendOn(l.tk, []byte("\r\n\r\n"), l.proxy, l.serverName); err != nil {
+	if err := l.ua.sendOn(l.tk, keepaliveCRLF, l.proxy, l.serverName); err != nil {
 		l.ua.logf("sipua: line %d keepalive: %v", l.n, err)
 	}
-	l.stopKeep = l.ua.after(l.keepaliveAfter(), l.keepalive)
+	l.keep.reset(l.keepaliveAfter())
 }
+
+// keepaliveCRLF is what a keepalive sends (read only: sendOn copies it).
+var keepaliveCRLF = []byte("\r\n\r\n")
 
 // setReg moves the line to state (code and detail: the failure's status
 // and plain words for RegFailed) and reports a change, or the end of a
@@ -552,15 +553,15 @@ func (l *line) scheduleRegister(d time.Duration, expires int) {
 	if l.ua.closing {
 		return
 	}
-	if l.stopRefr != nil {
-		l.stopRefr()
+	l.refrExpires = expires
+	l.refr.reset(d)
+}
+
+// refreshDue is the refr alarm: the REGISTER scheduleRegister set.
+func (l *line) refreshDue() {
+	if !l.ua.closing {
+		l.register(l.refrExpires)
 	}
-	l.stopRefr = l.ua.after(d, func() {
-		l.stopRefr = nil
-		if !l.ua.closing {
-			l.register(expires)
-		}
-	})
 }
 
 // grantedExpires is the lifetime the registrar granted our contact: its

@@ -72,6 +72,8 @@ type UA struct {
 	rxFree   chan *rxSlot      // slots back to the reader
 
 	// Owned by the loop goroutine.
+	clock       *time.Timer // fires at the earliest of alarms (alarm.go); stopped while none is armed
+	alarms      []*alarm    // the armed alarms, a heap on their moment
 	tl          *transaction.Layer
 	contactHost string
 	lines       []*line
@@ -131,6 +133,8 @@ func New(cfg Config) (*UA, error) {
 	}
 	ua.supportedOff = strings.Join(tags, ", ")
 	ua.queue.wake = make(chan struct{}, 1)
+	ua.clock = time.NewTimer(time.Hour)
+	ua.clock.Stop()
 	ua.lookupCtx, ua.cancelLookup = context.WithCancel(context.Background())
 	for i, lc := range cfg.Lines {
 		l, err := newLine(ua, i+1, lc)
@@ -176,7 +180,7 @@ func (ua *UA) start(ctx context.Context) error {
 	}
 	conn := ua.conn
 	ua.contactHost = ua.pickContactHost()
-	ua.tl = transaction.NewLayer(transaction.Config{Transport: (*sender)(ua), Post: ua.post, Max: ua.cfg.MaxTransactions})
+	ua.tl = transaction.NewLayer(transaction.Config{Transport: (*sender)(ua), Post: ua.post, Clock: (*loopClock)(ua), OnOwner: true, Max: ua.cfg.MaxTransactions})
 	ua.started.Store(true)
 	go ua.loop()
 	go func() {
@@ -277,6 +281,8 @@ func (ua *UA) loop() {
 		select {
 		case f := <-ua.work:
 			f()
+		case <-ua.clock.C:
+			ua.fireAlarms()
 		case s := <-ua.rx:
 			ua.receive(tUDP, s.b[:s.n], &s.from)
 			ua.rxFree <- s
@@ -299,13 +305,6 @@ func (ua *UA) emit(e Event) {
 	if !ua.queue.push(e) {
 		ua.logf("sipua: the phone is %d events behind: dropped %v (line %d, call %d)", eventRing, e.Kind, e.Line, e.Call)
 	}
-}
-
-// after runs f on the loop goroutine after d. The returned stop function
-// cancels it.
-func (ua *UA) after(d time.Duration, f func()) func() {
-	t := time.AfterFunc(d, func() { ua.post(f) })
-	return func() { t.Stop() }
 }
 
 // sender adapts the UA's socket to transaction.Transport.
