@@ -210,7 +210,7 @@ func (ua *UA) streamRecv(k tkind) func(b []byte, from *net.UDPAddr) {
 func (ua *UA) oversize(head []byte, from *net.UDPAddr) []byte {
 	m := new(sipmsg.Message)
 	_ = m.ParseFrom(head) // Content-Length disagrees with the (missing) body
-	if !m.IsRequest() || m.Method == "ACK" || len(m.GetAll("Via")) == 0 || m.Get("CSeq") == "" || !ua.trusted(from.IP) {
+	if !m.IsRequest() || m.Method == "ACK" || !m.Has("Via") || m.Get("CSeq") == "" || !ua.trusted(from.IP) {
 		return nil
 	}
 	r := sipmsg.NewResponse(m, 413, "")

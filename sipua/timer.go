@@ -74,10 +74,12 @@ func parseSE(v string) (secs int, ref string, ok bool) {
 	if err != nil || n <= 0 {
 		return 0, "", false
 	}
-	for _, p := range strings.Split(params, ";") {
+	for params != "" { // a scan: no slice
+		var p string
+		p, params, _ = strings.Cut(params, ";")
 		name, val, _ := strings.Cut(strings.TrimSpace(p), "=")
 		if strings.EqualFold(strings.TrimSpace(name), "refresher") {
-			ref = strings.ToLower(strings.TrimSpace(val))
+			ref = strings.ToLower(strings.TrimSpace(val)) // "uac" or "uas": lower already, no copy
 		}
 	}
 	return n, ref, true
@@ -99,7 +101,7 @@ func parseMinSE(v string) int {
 // hasOption reports whether a list header of m (Supported, Allow,
 // Require) names tag.
 func hasOption(m *sipmsg.Message, header, tag string) bool {
-	for _, v := range m.GetAll(header) {
+	for v := range m.Values(header) {
 		if strings.EqualFold(strings.TrimSpace(v), tag) {
 			return true
 		}
@@ -214,7 +216,7 @@ func (ua *UA) sessionTooSmall(srv *transaction.Server, m *sipmsg.Message) bool {
 // starts again (section 10: each 2xx is a refresh).
 func (c *call) sessionAnswer(req, r *sipmsg.Message) {
 	r.Add("Supported", c.ua.supported())
-	if len(req.GetAll("Allow")) > 0 {
+	if req.Has("Allow") {
 		c.st.peerUpdate = hasOption(req, "Allow", "UPDATE")
 	}
 	se, ref, _ := parseSE(req.Get("Session-Expires"))
@@ -236,7 +238,7 @@ func (c *call) sessionAnswer(req, r *sipmsg.Message) {
 // sessionAnswered takes the session timer a 2xx to our INVITE, re-INVITE
 // or UPDATE settles (RFC 4028 section 7.2) and starts it again.
 func (c *call) sessionAnswered(r *sipmsg.Message) {
-	if len(r.GetAll("Allow")) > 0 {
+	if r.Has("Allow") {
 		c.st.peerUpdate = hasOption(r, "Allow", "UPDATE")
 	}
 	if c.ua.cfg.SessionExpires == 0 {

@@ -502,7 +502,7 @@ func (ua *UA) receive(k tkind, b []byte, from *net.UDPAddr) {
 // fragments) is dropped. The phone carries on either way.
 func (ua *UA) malformed(m *sipmsg.Message, err error, from *net.UDPAddr) {
 	code, reason := sipmsg.ResponseFor(err)
-	if !m.IsRequest() || m.Method == "ACK" || len(m.GetAll("Via")) == 0 || !ua.trusted(from.IP) {
+	if !m.IsRequest() || m.Method == "ACK" || !m.Has("Via") || !ua.trusted(from.IP) {
 		ua.logf("sipua: dropped from %v: %v", from, err)
 		return
 	}
@@ -612,12 +612,10 @@ func (ua *UA) supported() string {
 // unsupported lists the Require options we do not support (RFC 3261
 // 8.2.2.3): all but those in supported.
 func unsupported(m *sipmsg.Message, supported string) []string {
-	var u []string
-	for _, v := range m.GetAll("Require") {
-		for _, opt := range sipmsg.SplitList(v) {
-			if opt = strings.TrimSpace(opt); opt != "" && !hasTag(supported, opt) {
-				u = append(u, opt)
-			}
+	var u []string // nil, unallocated, when every option is supported
+	for opt := range m.Values("Require") {
+		if opt = strings.TrimSpace(opt); opt != "" && !hasTag(supported, opt) {
+			u = append(u, opt)
 		}
 	}
 	return u

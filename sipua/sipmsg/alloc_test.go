@@ -145,3 +145,36 @@ func TestParseCopies(t *testing.T) {
 		t.Fatalf("Parse shares the input: %q", m.String())
 	}
 }
+
+// TestValuesAllocs: Values and Has look through a message's headers, list
+// elements split, without allocating, and yield what GetAll returns.
+func TestValuesAllocs(t *testing.T) {
+	m, err := Parse([]byte("INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n" +
+		"From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n" +
+		"Supported: 100rel, timer\r\nSupported: replaces\r\nAllow: INVITE, ACK\r\nContent-Length: 0\r\n\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for v := range m.Values("supported") {
+		got = append(got, v)
+	}
+	if want := m.GetAll("Supported"); len(got) != 3 || len(want) != 3 || got[0] != want[0] || got[2] != "replaces" {
+		t.Fatalf("Values %q, GetAll %q", got, want)
+	}
+	n := testing.AllocsPerRun(100, func() {
+		found := false
+		for v := range m.Values("Supported") {
+			if v == "timer" {
+				found = true
+				break
+			}
+		}
+		if !found || !m.Has("Allow") || m.Has("Require") {
+			t.Fatal("Values or Has wrong")
+		}
+	})
+	if n != 0 {
+		t.Errorf("Values and Has: %v allocations, want 0", n)
+	}
+}
