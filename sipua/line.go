@@ -114,6 +114,19 @@ type line struct {
 	regTag    string
 	regSeq    uint32
 	regTx     *outReq
+	// afterLookup runs once the lookups refresh started are done: the
+	// REGISTER that waited for them (register).
+	afterLookup func()
+	regExp      int // the Expires of regTx's REGISTER
+	// Made at the line's first REGISTER and kept (sendRegister): what
+	// every REGISTER of it says the same, the Expires text last sent,
+	// and its handlers bound once.
+	regRURI, regFrom, regTo string
+	regExpSent              int
+	regExpText              string
+	onRegResp               func(*outReq, *sipmsg.Message)
+	onRegErr                func(*outReq, error)
+	onRegSilent             func(*outReq)
 	// refr (the next REGISTER, with refrExpires) and keep (the next
 	// keepalive) are made with the line and re-armed each time: a refresh
 	// or a keepalive allocates no timer (alarm.go).
@@ -125,9 +138,11 @@ type line struct {
 	// the same server carry credentials at once, each with the next nonce
 	// count (RFC 7616 section 3.4).
 	digest *digest.Client
-	// natSeen is where the registrar last saw the phone from (the 2xx's
-	// Via received:rport, RFC 3581), to notice a NAT rebinding (natMoved).
-	natSeen string
+	// natReceived and natRport are where the registrar last saw the phone
+	// from (the 2xx's Via received and rport, RFC 3581; natSeen: it has
+	// said), to notice a NAT rebinding (natMoved).
+	natSeen               bool
+	natReceived, natRport string
 	// minExpFollowed: this attempt (one register call) has followed a 423;
 	// regTried: the registrar targets it has failed over from;
 	// regAttempt counts the attempts, so that one waiting for a lookup
@@ -342,15 +357,17 @@ func (l *line) refusedDetail(req, r *sipmsg.Message) string {
 func (l *line) register(expires int) {
 	l.minExpFollowed, l.regTried = false, 0
 	l.regAttempt++
-	n := l.regAttempt
-	if l.refresh(func() {
-		// an attempt begun while this one waited (Close's unREGISTER, a
-		// re-registration) has taken its place: not sent
-		if l.regAttempt == n {
-			l.sendRegister(expires)
+	if l.refresh() {
+		// The registrar's records expired: sent once they are looked up
+		// again, unless an attempt begun meanwhile (Close's unREGISTER,
+		// a re-registration) has taken its place.
+		n := l.regAttempt
+		l.afterLookup = func() {
+			if l.regAttempt == n {
+				l.sendRegister(expires)
+			}
 		}
-	}) {
-		return // the registrar's records expired: sent once they are looked up again
+		return
 	}
 	l.sendRegister(expires)
 }
@@ -369,66 +386,84 @@ func (l *line) sendRegister(expires int) {
 	ua := l.ua
 	l.regICMP = false
 	l.regSeq++
-	ruri := sipmsg.URI{Scheme: l.scheme(), Host: l.domain}
-	if l.domain == "" {
-		ruri.Host = hostOnly(l.cfg.Registrar)
+	if l.regFrom == "" { // made once: the line's domain, user and tag, and the contact host, do not change
+		ruri := sipmsg.URI{Scheme: l.scheme(), Host: l.domain}
+		if l.domain == "" {
+			ruri.Host = hostOnly(l.cfg.Registrar)
+		}
+		to := sipmsg.NameAddr{Display: l.cfg.DisplayName, URI: l.aor()}
+		from := to
+		from.SetParam("tag", l.regTag)
+		l.regRURI, l.regFrom, l.regTo = ruri.String(), from.String(), to.String()
+		l.onRegResp, l.onRegErr, l.onRegSilent = l.regResponse, l.regError, l.regUnanswered
 	}
-	m := sipmsg.NewRequest("REGISTER", ruri.String())
+	if expires != l.regExpSent || l.regExpText == "" {
+		l.regExpSent, l.regExpText = expires, strconv.Itoa(expires)
+	}
+	// One allocation each for the message, its headers (room for the
+	// credentials the request sender adds), the Via and the CSeq.
+	m := &sipmsg.Message{Method: "REGISTER", RequestURI: l.regRURI, Headers: make([]sipmsg.Header, 0, 12)}
 	m.Add("Via", ua.viaFor(l.tk))
 	m.Add("Max-Forwards", "70")
-	to := sipmsg.NameAddr{Display: l.cfg.DisplayName, URI: l.aor()}
-	from := to
-	from.SetParam("tag", l.regTag)
-	m.Add("From", from.String())
-	m.Add("To", to.String())
+	m.Add("From", l.regFrom)
+	m.Add("To", l.regTo)
 	m.Add("Call-ID", l.regCallID)
-	m.Add("CSeq", fmt.Sprintf("%d REGISTER", l.regSeq))
+	var cseq [24]byte
+	m.Add("CSeq", string(append(strconv.AppendUint(cseq[:0], uint64(l.regSeq), 10), " REGISTER"...)))
 	m.Add("Contact", l.contact())
-	m.Add("Expires", strconv.Itoa(expires))
+	m.Add("Expires", l.regExpText)
 	m.Add("Allow", allowHeader)
 	if ua.cfg.UserAgent != "" {
 		m.Add("User-Agent", ua.cfg.UserAgent)
 	}
 	// Credentials for the registrar's (and a proxy's) challenges: the
-	// request sender answers them (request.go).
-	o := &outReq{
-		onResponse: func(c *outReq, r *sipmsg.Message) { l.onRegResponse(c, r, expires) },
-		onError: func(c *outReq, err error) {
-			if l.regTx != c {
-				return
-			}
-			l.regTx = nil
-			code := 408
-			if !isTimeout(err) {
-				code = 503
-			}
-			l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
-			if why := tlsFailure(err); why != nil {
-				// The server did not prove who it is (or refused the
-				// phone's certificate): the registration fails, saying
-				// why. No other server or transport is tried (a
-				// downgrade is what an attacker would want).
-				l.regFailed(503, l.serverRole()+" "+why.Error(), expires, 0)
-				return
-			}
-			if expires != 0 && l.failover(err.Error(), c.to, viaTransport(c.req), &l.regTried) {
-				l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
-				return
-			}
-			l.regFailed(code, l.transportDetail(c.to, err), expires, 0)
-		},
-		onUnanswered: func(c *outReq) {
-			if l.regTx == c && expires != 0 && !l.regICMP { // an ICMP error said more
-				l.troubled(l.server(c.to) + " does not answer (retrying)")
-			}
-		},
-	}
+	// request sender answers them (request.go). The handlers are the
+	// line's, bound once; they know their attempt by l.regTx.
+	l.regExp = expires
+	o := &outReq{onResponse: l.onRegResp, onError: l.onRegErr, onUnanswered: l.onRegSilent}
 	l.regTx = o // before the send: a send that fails at once reports to it
 	// Through the outbound proxy when there is one (8.1.2), else to the registrar.
 	if _, err := ua.request(l, nil, m, l.proxy, o); err != nil {
 		l.regTx = nil
 		l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
 		l.regFailed(503, "cannot send REGISTER: "+err.Error(), expires, 0)
+	}
+}
+
+// regResponse, regError and regUnanswered are the handlers of the line's
+// REGISTER (sendRegister): of the attempt in l.regTx, whose Expires is
+// l.regExp; a late one of an earlier attempt is ignored.
+func (l *line) regResponse(c *outReq, r *sipmsg.Message) { l.onRegResponse(c, r, l.regExp) }
+
+func (l *line) regError(c *outReq, err error) {
+	if l.regTx != c {
+		return
+	}
+	expires := l.regExp
+	l.regTx = nil
+	code := 408
+	if !isTimeout(err) {
+		code = 503
+	}
+	l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
+	if why := tlsFailure(err); why != nil {
+		// The server did not prove who it is (or refused the
+		// phone's certificate): the registration fails, saying
+		// why. No other server or transport is tried (a
+		// downgrade is what an attacker would want).
+		l.regFailed(503, l.serverRole()+" "+why.Error(), expires, 0)
+		return
+	}
+	if expires != 0 && l.failover(err.Error(), c.to, viaTransport(c.req), &l.regTried) {
+		l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
+		return
+	}
+	l.regFailed(code, l.transportDetail(c.to, err), expires, 0)
+}
+
+func (l *line) regUnanswered(c *outReq) {
+	if l.regTx == c && l.regExp != 0 && !l.regICMP { // an ICMP error said more
+		l.troubled(l.server(c.to) + " does not answer (retrying)")
 	}
 }
 
@@ -565,11 +600,13 @@ func (l *line) refreshDue() {
 }
 
 // grantedExpires is the lifetime the registrar granted our contact: its
-// expires parameter in the response's Contact, else Expires, else what we asked.
+// expires parameter in the response's Contact, else Expires, else what we
+// asked. It reads views of the response and of ourContact: it allocates
+// nothing.
 func grantedExpires(r *sipmsg.Message, ourContact string, asked int) int {
-	our, _ := sipmsg.ParseNameAddr(ourContact)
-	for _, c := range r.GetAll("Contact") {
-		na, err := sipmsg.ParseNameAddr(c)
+	our, _ := sipmsg.ScanNameAddr(ourContact)
+	for c := range r.Values("Contact") {
+		na, err := sipmsg.ScanNameAddr(c)
 		if err != nil {
 			continue
 		}
@@ -597,7 +634,7 @@ func (l *line) natMoved(r *sipmsg.Message) bool {
 	if l.tk != tUDP {
 		return false
 	}
-	v, err := sipmsg.ParseVia(r.Get("Via"))
+	v, err := r.TopVia() // views into r: copied below only when they changed
 	if err != nil {
 		return false
 	}
@@ -606,12 +643,14 @@ func (l *line) natMoved(r *sipmsg.Message) bool {
 	if rport == "" && received == "" {
 		return false
 	}
-	seen := received + ":" + rport
-	old := l.natSeen
-	l.natSeen = seen
-	if old == "" || old == seen {
+	if l.natSeen && received == l.natReceived && rport == l.natRport {
 		return false
 	}
-	l.ua.logf("sipua: line %d: the registrar now sees the phone at %s, not %s (NAT rebinding): registering again", l.n, seen, old)
+	oldSeen, was := l.natReceived+":"+l.natRport, l.natSeen
+	l.natSeen, l.natReceived, l.natRport = true, strings.Clone(received), strings.Clone(rport)
+	if !was {
+		return false
+	}
+	l.ua.logf("sipua: line %d: the registrar now sees the phone at %s:%s, not %s (NAT rebinding): registering again", l.n, received, rport, oldSeen)
 	return true
 }

@@ -237,7 +237,9 @@ func (ua *UA) viaFor(k tkind) string {
 	if ua.viaSentBy[k] == "" { // contactHost and the ports are fixed once started
 		ua.viaSentBy[k] = "SIP/2.0/" + k.via() + " " + sipmsg.URI{Host: ua.contactHost, Port: ua.portFor(k)}.HostPort()
 	}
-	return ua.viaSentBy[k] + ";branch=" + sipmsg.NewBranch() + ";rport"
+	var b [96]byte // room for an IPv4 sent-by: the string is the one allocation
+	v := append(append(b[:0], ua.viaSentBy[k]...), ";branch="...)
+	return string(append(sipmsg.AppendBranch(v), ";rport"...))
 }
 
 // contactFor is the Contact of line l on k (;transport=tcp/tls on

@@ -15,7 +15,18 @@ func randHex(n int) string {
 }
 
 // NewBranch returns a fresh Via branch: the magic cookie and 64 random bits.
-func NewBranch() string { return MagicCookie + randHex(8) }
+func NewBranch() string {
+	var b [len(MagicCookie) + 16]byte
+	return string(AppendBranch(b[:0]))
+}
+
+// AppendBranch appends a fresh branch (NewBranch) to dst: a Via built in
+// one buffer costs one allocation, its string.
+func AppendBranch(dst []byte) []byte {
+	var r [8]byte
+	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.AppendEncode(append(dst, MagicCookie...), r[:])
+}
 
 // NewTag returns a fresh From/To tag.
 func NewTag() string { return randHex(6) }
