@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,8 +99,8 @@ func (c *call) sendReInvite() {
 			case code < 300:
 				if ack == nil {
 					ack = c.inDialog(c.dlg, "ACK")
-					seq, _, _ := tx.req.CSeq()                  // the re-INVITE as last sent (re-sent with credentials)
-					ack.Set("CSeq", fmt.Sprintf("%d ACK", seq)) // 13.2.2.4: the INVITE's number
+					seq, _, _ := tx.req.CSeq()                                  // the re-INVITE as last sent (re-sent with credentials)
+					ack.Set("CSeq", strconv.FormatUint(uint64(seq), 10)+" ACK") // 13.2.2.4: the INVITE's number
 				}
 				c.ua.sendMsg(ack, c.hop()) // again for each retransmitted 2xx
 				if c.reinvTx != tx {
