@@ -178,3 +178,39 @@ func TestValuesAllocs(t *testing.T) {
 		t.Errorf("Values and Has: %v allocations, want 0", n)
 	}
 }
+
+// TestAppendVia: AppendVia writes what ParseVia, SetParam and String do,
+// into the caller's buffer without allocating.
+func TestAppendVia(t *testing.T) {
+	for _, c := range []struct {
+		via string
+		set []Param
+	}{
+		{"SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKa;rport", []Param{{"received", "192.0.2.1"}, {"rport", "5062"}}},
+		{"SIP/2.0/udp host.example ; branch=z9hG4bKb ;rport=7;received=1.2.3.4", []Param{{"received", "192.0.2.1"}}},
+		{"SIP / 2.0 / tcp [2001:db8::1]:5061;branch=z9hG4bKc;x;RPORT", []Param{{"received", "2001:db8::2"}, {"rport", "9"}}},
+		{"SIP/2.0/UDP h;branch=z9hG4bKd", nil},
+	} {
+		v, err := ParseVia(c.via)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range c.set {
+			v.SetParam(p.Name, p.Value)
+		}
+		b, err := AppendVia(nil, c.via, c.set...)
+		if err != nil || string(b) != v.String() {
+			t.Errorf("AppendVia(%q) = %q, %v; want %q", c.via, b, err, v.String())
+		}
+	}
+	if _, err := AppendVia(nil, "SIP/2.0/UDP h;;x"); err == nil {
+		t.Error("AppendVia took an empty parameter")
+	}
+	buf := make([]byte, 0, 256)
+	via := "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKa;rport"
+	if n := testing.AllocsPerRun(100, func() {
+		buf, _ = AppendVia(buf[:0], via, Param{"received", "192.0.2.1"}, Param{"rport", "5062"})
+	}); n != 0 {
+		t.Errorf("AppendVia: %v allocations, want 0", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -70,6 +71,10 @@ type Layer struct {
 	cfg     Config
 	clients map[ckey]*Client
 	servers map[skey]*Server
+
+	// The last request's source and its text (stampVia's srcText).
+	lastSrc          netip.AddrPort
+	lastIP, lastPort string
 }
 
 // NewLayer returns an empty transaction layer.

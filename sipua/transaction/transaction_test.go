@@ -444,3 +444,26 @@ func TestClientUnanswered(t *testing.T) {
 		})
 	}
 }
+
+// TestStampViaAllocs: stamping received and rport costs the new Via
+// alone; a top Via inside a comma list becomes a header of its own.
+func TestStampViaAllocs(t *testing.T) {
+	l := NewLayer(Config{Post: func(f func()) { f() }})
+	from := &net.UDPAddr{IP: net.IPv4(10, 0, 2, 2), Port: 40000}
+	const via = "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK9;rport"
+	m := &sipmsg.Message{Method: "OPTIONS", Headers: []sipmsg.Header{{Name: "Via", Value: via}}}
+	if n := testing.AllocsPerRun(50, func() {
+		m.Headers[0].Value = via
+		l.stampVia(m, from)
+	}); n != 1 {
+		t.Errorf("%v allocations a stamp, want 1", n)
+	}
+	if got := m.Get("Via"); got != "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK9;rport=40000;received=10.0.2.2" {
+		t.Fatalf("Via %q", got)
+	}
+	m.Headers[0].Value = via + ", SIP/2.0/UDP p.example;branch=z9hG4bKp"
+	l.stampVia(m, from)
+	if got := m.GetAll("Via"); len(m.Headers) != 2 || len(got) != 2 || got[0] != "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK9;rport=40000;received=10.0.2.2" || got[1] != "SIP/2.0/UDP p.example;branch=z9hG4bKp" {
+		t.Fatalf("Vias %q in %d headers", got, len(m.Headers))
+	}
+}
