@@ -214,3 +214,20 @@ func TestAppendVia(t *testing.T) {
 		t.Errorf("AppendVia: %v allocations, want 0", n)
 	}
 }
+
+// TestNewResponseAllocs: a response is its message and its headers, with
+// room for what a UA adds to them.
+func TestNewResponseAllocs(t *testing.T) {
+	req, err := Parse(benchMessage(t, "invite.sip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(50, func() {
+		r := NewResponse(req, 200, "")
+		for range respRoom {
+			r.Add("X", "y")
+		}
+	}); n != 2 {
+		t.Errorf("%v allocations a response, want 2", n)
+	}
+}

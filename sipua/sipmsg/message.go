@@ -337,6 +337,9 @@ func NewRequest(method, requestURI string) *Message {
 	return &Message{Method: method, RequestURI: requestURI}
 }
 
+// respRoom is the room NewResponse leaves for the headers a UA adds.
+const respRoom = 10
+
 // dialogCreating are the methods whose 1xx/2xx responses create a dialog and
 // so carry the request's Record-Route (RFC 3261 section 12.1.1).
 var dialogCreating = map[string]bool{"INVITE": true, "SUBSCRIBE": true, "REFER": true, "NOTIFY": true}
@@ -350,13 +353,27 @@ func NewResponse(req *Message, code int, reason string) *Message {
 	if reason == "" {
 		reason = ReasonPhrase(code)
 	}
-	r := &Message{StatusCode: code, Reason: reason}
+	rr := code > 100 && code < 300 && dialogCreating[req.Method]
+	n := 0
+	for _, h := range req.Headers {
+		switch h.Name {
+		case "Via", "From", "To", "Call-ID", "CSeq":
+			n++
+		case "Record-Route":
+			if rr {
+				n++
+			}
+		}
+	}
+	// Room for what a UA adds (Contact, Allow, Supported, Server, the
+	// body's headers, ...): the headers are one allocation.
+	r := &Message{StatusCode: code, Reason: reason, Headers: make([]Header, 0, n+respRoom)}
 	for _, h := range req.Headers {
 		switch h.Name {
 		case "Via", "From", "To", "Call-ID", "CSeq":
 			r.Headers = append(r.Headers, h)
 		case "Record-Route":
-			if code > 100 && code < 300 && dialogCreating[req.Method] {
+			if rr {
 				r.Headers = append(r.Headers, h)
 			}
 		}
