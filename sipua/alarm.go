@@ -39,6 +39,15 @@ func (a *alarm) reset(d time.Duration) {
 	ua.rearm()
 }
 
+// Reset is reset for the transaction layer, which re-arms the timers of
+// a Client it starts again (transaction.StartClient); it reports whether
+// a was armed.
+func (a *alarm) Reset(d time.Duration) bool {
+	was := a.armed()
+	a.reset(d)
+	return was
+}
+
 // Stop disarms a and reports whether it was armed (transaction.Timer).
 func (a *alarm) Stop() bool {
 	if a.i < 0 {
