@@ -118,15 +118,16 @@ type line struct {
 	// REGISTER that waited for them (register).
 	afterLookup func()
 	regExp      int // the Expires of regTx's REGISTER
-	// Made at the line's first REGISTER and kept (sendRegister): what
-	// every REGISTER of it says the same, the Expires text last sent,
-	// and its handlers bound once.
+	// What every REGISTER of the line says the same, made at its first
+	// (buildRegister).
 	regRURI, regFrom, regTo string
-	regExpSent              int
-	regExpText              string
-	onRegResp               func(*outReq, *sipmsg.Message)
-	onRegErr                func(*outReq, error)
-	onRegSilent             func(*outReq)
+	// The line's REGISTER, reused (sendRegister, buildRegister): its
+	// text, its message (views into the text), its outReq (handlers bound
+	// with the line) and the Client its first send's transaction runs in.
+	regBuf    []byte
+	regMsg    sipmsg.Message
+	regOut    outReq
+	regClient transaction.Client
 	// refr (the next REGISTER, with refrExpires) and keep (the next
 	// keepalive) are made with the line and re-armed each time: a refresh
 	// or a keepalive allocates no timer (alarm.go).
@@ -171,6 +172,7 @@ func newLine(ua *UA, n int, lc LineConfig) (*line, error) {
 	}
 	l := &line{ua: ua, n: n, cfg: lc, domain: lc.Domain, authUser: lc.AuthUser, expires: lc.Expires, sips: lc.SIPS}
 	l.refr, l.keep = ua.newAlarm(l.refreshDue), ua.newAlarm(l.keepalive)
+	l.regOut.onResponse, l.regOut.onError, l.regOut.onUnanswered = l.regResponse, l.regError, l.regUnanswered
 	tk, err := parseTransport(lc.Transport)
 	if err != nil {
 		return nil, fmt.Errorf("sipua: line %d: %w", n, err)
@@ -378,6 +380,12 @@ func (l *line) sendRegister(expires int) {
 		l.regTx.Terminate()
 		l.regTx = nil
 	}
+	if st := l.regClient.State(); st != 0 && st != transaction.Terminated {
+		// The last REGISTER's own transaction (at most in timer K, or
+		// answered by a re-send with credentials): its request's text
+		// is about to be rewritten.
+		l.regClient.Terminate()
+	}
 	if l.proxy == nil { // the registrar's name does not resolve (yet)
 		l.ua.logf("sipua: line %d: %s does not resolve: no REGISTER", l.n, l.reg.uri.HostPort())
 		l.regFailed(503, "no route to "+l.reg.uri.Host+" (DNS)", expires, 0)
@@ -386,41 +394,21 @@ func (l *line) sendRegister(expires int) {
 	ua := l.ua
 	l.regICMP = false
 	l.regSeq++
-	if l.regFrom == "" { // made once: the line's domain, user and tag, and the contact host, do not change
-		ruri := sipmsg.URI{Scheme: l.scheme(), Host: l.domain}
-		if l.domain == "" {
-			ruri.Host = hostOnly(l.cfg.Registrar)
-		}
-		to := sipmsg.NameAddr{Display: l.cfg.DisplayName, URI: l.aor()}
-		from := to
-		from.SetParam("tag", l.regTag)
-		l.regRURI, l.regFrom, l.regTo = ruri.String(), from.String(), to.String()
-		l.onRegResp, l.onRegErr, l.onRegSilent = l.regResponse, l.regError, l.regUnanswered
-	}
-	if expires != l.regExpSent || l.regExpText == "" {
-		l.regExpSent, l.regExpText = expires, strconv.Itoa(expires)
-	}
-	// One allocation each for the message, its headers (room for the
-	// credentials the request sender adds), the Via and the CSeq.
-	m := &sipmsg.Message{Method: "REGISTER", RequestURI: l.regRURI, Headers: make([]sipmsg.Header, 0, 12)}
-	m.Add("Via", ua.viaFor(l.tk))
-	m.Add("Max-Forwards", "70")
-	m.Add("From", l.regFrom)
-	m.Add("To", l.regTo)
-	m.Add("Call-ID", l.regCallID)
-	var cseq [24]byte
-	m.Add("CSeq", string(append(strconv.AppendUint(cseq[:0], uint64(l.regSeq), 10), " REGISTER"...)))
-	m.Add("Contact", l.contact())
-	m.Add("Expires", l.regExpText)
-	m.Add("Allow", allowHeader)
-	if ua.cfg.UserAgent != "" {
-		m.Add("User-Agent", ua.cfg.UserAgent)
-	}
-	// Credentials for the registrar's (and a proxy's) challenges: the
-	// request sender answers them (request.go). The handlers are the
-	// line's, bound once; they know their attempt by l.regTx.
 	l.regExp = expires
-	o := &outReq{onResponse: l.onRegResp, onError: l.onRegErr, onUnanswered: l.onRegSilent}
+	// The line's one outReq for its REGISTERs (its handlers know their
+	// attempt by l.regTx and l.regExp): its first send starts the
+	// transaction in l.regClient, its responses are borrowed (none is
+	// kept: onRegResponse copies what it keeps), its credentials are in
+	// the text already.
+	o := &l.regOut
+	o.keep, o.borrow, o.authorized = &l.regClient, true, true
+	o.auth = digest.Attempt{Dest: ua.destKey(l.tk, l.proxy)}
+	m, err := l.buildRegister(expires, &o.auth)
+	if err != nil {
+		l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
+		l.regFailed(503, "cannot build REGISTER: "+err.Error(), expires, 0)
+		return
+	}
 	l.regTx = o // before the send: a send that fails at once reports to it
 	// Through the outbound proxy when there is one (8.1.2), else to the registrar.
 	if _, err := ua.request(l, nil, m, l.proxy, o); err != nil {
@@ -430,9 +418,58 @@ func (l *line) sendRegister(expires int) {
 	}
 }
 
+// buildRegister writes the line's REGISTER for expires as text into
+// l.regBuf, with the credentials the line holds for attempt a, and parses
+// it into l.regMsg, whose strings are views into the text: once both have
+// grown to a REGISTER's size a REGISTER allocates nothing. The text is the
+// request's until the line's next REGISTER, which ends the transaction
+// that sent it first (sendRegister).
+func (l *line) buildRegister(expires int, a *digest.Attempt) (*sipmsg.Message, error) {
+	ua := l.ua
+	if l.regFrom == "" { // made once: the line's domain, user and tag, and the contact host, do not change
+		ruri := sipmsg.URI{Scheme: l.scheme(), Host: l.domain}
+		if l.domain == "" {
+			ruri.Host = hostOnly(l.cfg.Registrar)
+		}
+		to := sipmsg.NameAddr{Display: l.cfg.DisplayName, URI: l.aor()}
+		from := to
+		from.SetParam("tag", l.regTag)
+		l.regRURI, l.regFrom, l.regTo = ruri.String(), from.String(), to.String()
+	}
+	if l.regBuf == nil {
+		// Room for any REGISTER of the line, credentials of both kinds
+		// included, from the first: it never grows in a refresh.
+		l.regBuf = make([]byte, 0, 2048)
+	}
+	b := append(l.regBuf[:0], "REGISTER "...)
+	b = append(append(b, l.regRURI...), " SIP/2.0\r\nVia: "...)
+	b = ua.appendVia(b, l.tk)
+	b = append(append(b, "\r\nMax-Forwards: 70\r\nFrom: "...), l.regFrom...)
+	b = append(append(b, "\r\nTo: "...), l.regTo...)
+	b = append(append(b, "\r\nCall-ID: "...), l.regCallID...)
+	b = append(strconv.AppendUint(append(b, "\r\nCSeq: "...), uint64(l.regSeq), 10), " REGISTER"...)
+	b = append(append(b, "\r\nContact: "...), l.contact()...)
+	b = strconv.AppendInt(append(b, "\r\nExpires: "...), int64(expires), 10)
+	b = append(append(b, "\r\nAllow: "...), allowHeader...)
+	if ua.cfg.UserAgent != "" {
+		b = append(append(b, "\r\nUser-Agent: "...), ua.cfg.UserAgent...)
+	}
+	b = append(b, "\r\n"...)
+	// Credentials for the registrar's (and a proxy's) challenges, the
+	// last ones answered: a challenge now is answered by the request
+	// sender (request.go), with a copy of this request.
+	b = l.digest.AppendAuthorization(b, "REGISTER", l.regRURI, a)
+	l.regBuf = append(b, "Content-Length: 0\r\n\r\n"...)
+	if err := l.regMsg.ParseFrom(l.regBuf); err != nil {
+		return nil, err
+	}
+	return &l.regMsg, nil
+}
+
 // regResponse, regError and regUnanswered are the handlers of the line's
-// REGISTER (sendRegister): of the attempt in l.regTx, whose Expires is
-// l.regExp; a late one of an earlier attempt is ignored.
+// REGISTER (l.regOut): of the attempt in l.regTx (nil: none waits), whose
+// Expires is l.regExp. An earlier attempt's transaction never reaches
+// them (outReq passes up only its current transaction's).
 func (l *line) regResponse(c *outReq, r *sipmsg.Message) { l.onRegResponse(c, r, l.regExp) }
 
 func (l *line) regError(c *outReq, err error) {

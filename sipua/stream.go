@@ -234,12 +234,17 @@ func (ua *UA) portFor(k tkind) int {
 // 3261 18.1.1), a fresh branch and rport (RFC 3581). Every request is
 // built for the transport it goes over; nothing is rewritten on the way out.
 func (ua *UA) viaFor(k tkind) string {
+	var b [96]byte // room for an IPv4 sent-by: the string is the one allocation
+	return string(ua.appendVia(b[:0], k))
+}
+
+// appendVia is viaFor appending the Via's value to dst.
+func (ua *UA) appendVia(dst []byte, k tkind) []byte {
 	if ua.viaSentBy[k] == "" { // contactHost and the ports are fixed once started
 		ua.viaSentBy[k] = "SIP/2.0/" + k.via() + " " + sipmsg.URI{Host: ua.contactHost, Port: ua.portFor(k)}.HostPort()
 	}
-	var b [96]byte // room for an IPv4 sent-by: the string is the one allocation
-	v := append(append(b[:0], ua.viaSentBy[k]...), ";branch="...)
-	return string(append(sipmsg.AppendBranch(v), ";rport"...))
+	dst = append(append(dst, ua.viaSentBy[k]...), ";branch="...)
+	return append(sipmsg.AppendBranch(dst), ";rport"...)
 }
 
 // contactFor is the Contact of line l on k (;transport=tcp/tls on

@@ -2,6 +2,7 @@ package sipmsg
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -229,5 +230,26 @@ func TestNewResponseAllocs(t *testing.T) {
 		}
 	}); n != 2 {
 		t.Errorf("%v allocations a response, want 2", n)
+	}
+}
+
+// TestAppendBranch: a branch is the magic cookie and 16 hex digits, fresh
+// each time, appended without allocating.
+func TestAppendBranch(t *testing.T) {
+	a, b := NewBranch(), NewBranch()
+	if len(a) != len(MagicCookie)+16 || a[:len(MagicCookie)] != MagicCookie || a == b {
+		t.Fatalf("branches %q %q", a, b)
+	}
+	for _, c := range a[len(MagicCookie):] {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			t.Fatalf("branch %q", a)
+		}
+	}
+	buf := make([]byte, 0, 64)
+	if got := string(AppendBranch(append(buf, "x;branch="...))); len(got) != 9+len(a) || got[:9+len(MagicCookie)] != "x;branch="+MagicCookie {
+		t.Fatalf("AppendBranch %q", got)
+	}
+	if n := testing.AllocsPerRun(50, func() { buf = AppendBranch(buf[:0]) }); n != 0 {
+		t.Errorf("AppendBranch: %v allocations, want 0", n)
 	}
 }

@@ -23,9 +23,14 @@ func NewBranch() string {
 // AppendBranch appends a fresh branch (NewBranch) to dst: a Via built in
 // one buffer costs one allocation, its string.
 func AppendBranch(dst []byte) []byte {
-	var r [8]byte
-	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return hex.AppendEncode(append(dst, MagicCookie...), r[:])
+	// The random bits are read into dst's own room, after where their hex
+	// goes (a local array escapes to rand.Read in a -race build).
+	at := len(dst) + len(MagicCookie)
+	dst = append(append(dst, MagicCookie...), make([]byte, 16+8)...)
+	raw := dst[at+16:]
+	_, _ = rand.Read(raw) // crypto/rand.Read never fails (Go 1.24+)
+	hex.Encode(dst[at:at+16], raw)
+	return dst[:at+16]
 }
 
 // NewTag returns a fresh From/To tag.
