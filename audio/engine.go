@@ -106,6 +106,13 @@ type Engine struct {
 	stopping atomic.Bool
 	done     chan struct{}
 	done2    chan struct{} // the RTCP connection's reader, if any
+	// polls are the pollers of the last stream's sockets (RTP, and RTCP
+	// on a socket of its own), kept under ctl: a stream started again on
+	// the same sockets (a hold and its resume) reuses them, their buffers
+	// and the sockets' epoll registrations (internal/quiet), allocating
+	// nothing. They keep the last call's sockets referenced (closed by
+	// then) until the next call's stream replaces them.
+	polls [2]*poller
 
 	// onReceive, if set (tests only), is called after each datagram the
 	// reader handled (with PollReceive: inside Process, e.mu held).
@@ -479,8 +486,8 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 
 	var rx, rtcpRx *poller
 	if e.cfg.PollReceive {
-		if rx = newPoller(conn); rx != nil && second {
-			if rtcpRx = newPoller(rtcpConn); rtcpRx == nil {
+		if rx = e.pollerFor(0, conn); rx != nil && second {
+			if rtcpRx = e.pollerFor(1, rtcpConn); rtcpRx == nil {
 				rx = nil // both polled or neither
 			}
 		}
@@ -547,6 +554,18 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 	return nil
 }
 
+// pollerFor is the poller of conn in slot i of polls (0: RTP, 1: RTCP):
+// the kept one when it is conn's, else a new one kept in its place; nil
+// when conn cannot be polled. e.ctl is held.
+func (e *Engine) pollerFor(i int, conn *net.UDPConn) *poller {
+	if p := e.polls[i]; p != nil && p.conn == conn {
+		return p
+	}
+	p := newPoller(conn)
+	e.polls[i] = p
+	return p
+}
+
 func unmapped(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
@@ -569,7 +588,7 @@ func (e *Engine) stopLocked() {
 	e.s.srtp = nil
 	e.foldLoss()
 	e.mu.Unlock()
-	for _, p := range []*poller{rx, rtcpRx} {
+	for _, p := range [2]*poller{rx, rtcpRx} {
 		if p != nil {
 			p.unmute() // the runtime's epoll has the socket back
 		}

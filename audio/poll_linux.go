@@ -19,8 +19,9 @@ import (
 // the interarrival jitter is the network's and not the audio loop's. All
 // buffers are the poller's: a read allocates nothing.
 type poller struct {
-	rc  syscall.RawConn
-	buf []byte
+	conn *net.UDPConn // the socket (Engine.pollerFor keeps a poller for it)
+	rc   syscall.RawConn
+	buf  []byte
 	// Filled by each read.
 	n     int
 	from  netip.AddrPort
@@ -60,7 +61,7 @@ func newPoller(conn *net.UDPConn) *poller {
 	}); err != nil || serr != nil {
 		return nil
 	}
-	p := &poller{rc: rc, buf: make([]byte, maxPacket), family: family}
+	p := &poller{conn: conn, rc: rc, buf: make([]byte, maxPacket), family: family}
 	p.fn, p.sfn = p.recv, p.send
 	return p
 }

@@ -11,6 +11,7 @@ import (
 // poller is Linux's; elsewhere Config.PollReceive falls back to a reader
 // goroutine.
 type poller struct {
+	conn  *net.UDPConn
 	buf   []byte
 	n     int
 	from  netip.AddrPort

@@ -180,3 +180,31 @@ func BenchmarkProcessPolled(b *testing.B) {
 		b.Fatal("no tone out")
 	}
 }
+
+// TestRestartAllocsPolled: a polled stream stopped and started again on
+// the same sockets (a hold and its resume) reuses its pollers and the
+// sockets' epoll registrations found the first time: it allocates
+// nothing.
+func TestRestartAllocsPolled(t *testing.T) {
+	e, _ := NewEngine(polled)
+	conn, rconn, peer, rpeer := listen(t), listen(t), listen(t), listen(t)
+	to, rto := peer.LocalAddr().(*net.UDPAddr), rpeer.LocalAddr().(*net.UDPAddr)
+	o := StreamOptions{RTCPConn: rconn, RTCPRemote: rto}
+	if err := e.StartStreamOptions(conn, to, PCMU, o); err != nil {
+		t.Fatal(err)
+	}
+	defer e.StopStream()
+	first := e.s.rx
+	n := testing.AllocsPerRun(20, func() {
+		e.StopStream()
+		if err := e.StartStreamOptions(conn, to, PCMU, o); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if runtime.GOOS == "linux" && (e.s.rx != first || e.s.rtcpRx == nil) {
+		t.Fatal("the stream started again with new pollers")
+	}
+	if n != 0 {
+		t.Errorf("%.1f allocations a stop and start on the same sockets, want 0", n)
+	}
+}

@@ -79,7 +79,9 @@ type call struct {
 	stopGlare   func()
 	reSrv       *transaction.Server // a peer's re-INVITE whose 2xx waits for its ACK
 	reOK        *sipmsg.Message
-	stopReOK    func()
+	reOKA       *alarm                     // retransmitReOK's, made at the first
+	reOKEvery   time.Duration              // its interval now
+	reOKElapsed time.Duration              // since its 2xx was first sent
 	reOfferless bool                       // that re-INVITE had no offer: the answer comes in the ACK
 	redirects   int                        // 3xx followed so far
 	hopTries    int                        // servers the INVITE failed over from (hop.go)
@@ -122,9 +124,7 @@ func (c *call) end(code int) {
 	if c.stopGlare != nil {
 		c.stopGlare()
 	}
-	if c.stopReOK != nil {
-		c.stopReOK()
-	}
+	c.stopReOK()
 	c.st.stop()
 	delete(c.ua.calls, c.id)
 	c.ua.emit(Event{Kind: CallEnded, Line: c.line.n, Call: c.id, Code: code, Peer: c.peer, Reason: c.reason})

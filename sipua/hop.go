@@ -29,6 +29,7 @@ const lookupTimeout = 5 * time.Second
 type server struct {
 	uri     sipmsg.URI // sip:host[:port][;transport=x], from the configuration
 	targets []resolve.Target
+	spare   []resolve.Target // the list before targets, for refresh to read the cache into
 	cur     int
 	// looking: a Lookup runs on another goroutine.
 	looking bool
@@ -179,14 +180,24 @@ func (l *line) resolve() error {
 // IP address when that is what was configured.
 func (l *line) apply() {
 	if t, ok := l.reg.target(); ok {
-		l.registrar = t.UDPAddr()
+		l.registrar = udpAddrOf(t, l.registrar)
 		l.proxy = l.registrar
 		l.tk, l.serverName = tkindOf(t.Transport), l.reg.uri.Host
 	}
 	if t, ok := l.out.target(); ok {
-		l.proxy = t.UDPAddr()
+		l.proxy = udpAddrOf(t, l.proxy)
 		l.tk, l.serverName = tkindOf(t.Transport), l.out.uri.Host
 	}
+}
+
+// udpAddrOf is t's address as a *net.UDPAddr: cur itself when it is that
+// address already, so a refresh on the same target allocates none (the
+// addresses are never modified, only replaced).
+func udpAddrOf(t resolve.Target, cur *net.UDPAddr) *net.UDPAddr {
+	if cur != nil && cur.AddrPort() == t.Addr {
+		return cur
+	}
+	return t.UDPAddr()
 }
 
 // next is the server whose targets the line's requests fail over on: the
@@ -241,15 +252,19 @@ func sameTarget(t resolve.Target, to *net.UDPAddr, tk tkind) bool {
 
 // refresh brings the line's servers up to date with the resolver before a
 // new attempt: from the cache at once when the records are fresh (failed
-// targets come last there), else by a Lookup on another goroutine, after
-// which then runs on the loop. It reports whether then must wait for that.
-func (l *line) refresh(then func()) (waiting bool) {
+// targets come last there; read into the server's spare list, so a
+// refresh allocates nothing), else by a Lookup on another goroutine,
+// after which l.afterLookup runs on the loop. It reports whether the
+// attempt must wait for that (the caller sets afterLookup then).
+func (l *line) refresh() (waiting bool) {
 	for _, s := range [2]*server{&l.reg, &l.out} {
 		if s.uri.Host == "" || s.looking {
 			continue
 		}
-		if ts, ok := l.ua.res.Cached(s.uri); ok {
+		if ts, ok := l.ua.res.AppendCached(s.spare[:0], s.uri); ok {
+			old := s.targets
 			s.update(ts)
+			s.spare = old[:0] // the next refresh reads into it (ts is not old: spare and targets never share)
 			continue
 		}
 		s.looking, waiting = true, true
@@ -265,7 +280,9 @@ func (l *line) refresh(then func()) (waiting bool) {
 					s.update(ts)
 				}
 				l.apply()
-				if !l.reg.looking && !l.out.looking {
+				if !l.reg.looking && !l.out.looking && l.afterLookup != nil {
+					then := l.afterLookup
+					l.afterLookup = nil
 					then()
 				}
 			})

@@ -114,17 +114,36 @@ type line struct {
 	regTag    string
 	regSeq    uint32
 	regTx     *outReq
-	stopRefr  func()
-	stopKeep  func()
+	// afterLookup runs once the lookups refresh started are done: the
+	// REGISTER that waited for them (register).
+	afterLookup func()
+	regExp      int // the Expires of regTx's REGISTER
+	// What every REGISTER of the line says the same, made at its first
+	// (buildRegister).
+	regRURI, regFrom, regTo string
+	// The line's REGISTER, reused (sendRegister, buildRegister): its
+	// text, its message (views into the text), its outReq (handlers bound
+	// with the line) and the Client its first send's transaction runs in.
+	regBuf    []byte
+	regMsg    sipmsg.Message
+	regOut    outReq
+	regClient transaction.Client
+	// refr (the next REGISTER, with refrExpires) and keep (the next
+	// keepalive) are made with the line and re-armed each time: a refresh
+	// or a keepalive allocates no timer (alarm.go).
+	refr, keep  *alarm
+	refrExpires int
 
 	// digest answers the challenges of every request of the line (the
 	// request sender, request.go) and keeps them, so later requests to
 	// the same server carry credentials at once, each with the next nonce
 	// count (RFC 7616 section 3.4).
 	digest *digest.Client
-	// natSeen is where the registrar last saw the phone from (the 2xx's
-	// Via received:rport, RFC 3581), to notice a NAT rebinding (natMoved).
-	natSeen string
+	// natReceived and natRport are where the registrar last saw the phone
+	// from (the 2xx's Via received and rport, RFC 3581; natSeen: it has
+	// said), to notice a NAT rebinding (natMoved).
+	natSeen               bool
+	natReceived, natRport string
 	// minExpFollowed: this attempt (one register call) has followed a 423;
 	// regTried: the registrar targets it has failed over from;
 	// regAttempt counts the attempts, so that one waiting for a lookup
@@ -152,6 +171,8 @@ func newLine(ua *UA, n int, lc LineConfig) (*line, error) {
 		}
 	}
 	l := &line{ua: ua, n: n, cfg: lc, domain: lc.Domain, authUser: lc.AuthUser, expires: lc.Expires, sips: lc.SIPS}
+	l.refr, l.keep = ua.newAlarm(l.refreshDue), ua.newAlarm(l.keepalive)
+	l.regOut.onResponse, l.regOut.onError, l.regOut.onUnanswered = l.regResponse, l.regError, l.regUnanswered
 	tk, err := parseTransport(lc.Transport)
 	if err != nil {
 		return nil, fmt.Errorf("sipua: line %d: %w", n, err)
@@ -225,14 +246,8 @@ func (l *line) fromValue() string {
 }
 
 func (l *line) stopTimers() {
-	if l.stopRefr != nil {
-		l.stopRefr()
-		l.stopRefr = nil
-	}
-	if l.stopKeep != nil {
-		l.stopKeep()
-		l.stopKeep = nil
-	}
+	l.refr.Stop()
+	l.keep.Stop()
 }
 
 // keepalive sends CRLFCRLF to the outbound proxy every 20-25 s to keep NAT
@@ -244,14 +259,17 @@ func (l *line) keepalive() {
 		return
 	}
 	if l.proxy == nil { // not resolved yet: the next one
-		l.stopKeep = l.ua.after(l.keepaliveAfter(), l.keepalive)
+		l.keep.reset(l.keepaliveAfter())
 		return
 	}
-	if err := l.ua.sendOn(l.tk, []byte("\r\n\r\n"), l.proxy, l.serverName); err != nil {
+	if err := l.ua.sendOn(l.tk, keepaliveCRLF, l.proxy, l.serverName); err != nil {
 		l.ua.logf("sipua: line %d keepalive: %v", l.n, err)
 	}
-	l.stopKeep = l.ua.after(l.keepaliveAfter(), l.keepalive)
+	l.keep.reset(l.keepaliveAfter())
 }
+
+// keepaliveCRLF is what a keepalive sends (read only: sendOn copies it).
+var keepaliveCRLF = []byte("\r\n\r\n")
 
 // setReg moves the line to state (code and detail: the failure's status
 // and plain words for RegFailed) and reports a change, or the end of a
@@ -341,15 +359,17 @@ func (l *line) refusedDetail(req, r *sipmsg.Message) string {
 func (l *line) register(expires int) {
 	l.minExpFollowed, l.regTried = false, 0
 	l.regAttempt++
-	n := l.regAttempt
-	if l.refresh(func() {
-		// an attempt begun while this one waited (Close's unREGISTER, a
-		// re-registration) has taken its place: not sent
-		if l.regAttempt == n {
-			l.sendRegister(expires)
+	if l.refresh() {
+		// The registrar's records expired: sent once they are looked up
+		// again, unless an attempt begun meanwhile (Close's unREGISTER,
+		// a re-registration) has taken its place.
+		n := l.regAttempt
+		l.afterLookup = func() {
+			if l.regAttempt == n {
+				l.sendRegister(expires)
+			}
 		}
-	}) {
-		return // the registrar's records expired: sent once they are looked up again
+		return
 	}
 	l.sendRegister(expires)
 }
@@ -360,6 +380,12 @@ func (l *line) sendRegister(expires int) {
 		l.regTx.Terminate()
 		l.regTx = nil
 	}
+	if st := l.regClient.State(); st != 0 && st != transaction.Terminated {
+		// The last REGISTER's own transaction (at most in timer K, or
+		// answered by a re-send with credentials): its request's text
+		// is about to be rewritten.
+		l.regClient.Terminate()
+	}
 	if l.proxy == nil { // the registrar's name does not resolve (yet)
 		l.ua.logf("sipua: line %d: %s does not resolve: no REGISTER", l.n, l.reg.uri.HostPort())
 		l.regFailed(503, "no route to "+l.reg.uri.Host+" (DNS)", expires, 0)
@@ -368,59 +394,20 @@ func (l *line) sendRegister(expires int) {
 	ua := l.ua
 	l.regICMP = false
 	l.regSeq++
-	ruri := sipmsg.URI{Scheme: l.scheme(), Host: l.domain}
-	if l.domain == "" {
-		ruri.Host = hostOnly(l.cfg.Registrar)
-	}
-	m := sipmsg.NewRequest("REGISTER", ruri.String())
-	m.Add("Via", ua.viaFor(l.tk))
-	m.Add("Max-Forwards", "70")
-	to := sipmsg.NameAddr{Display: l.cfg.DisplayName, URI: l.aor()}
-	from := to
-	from.SetParam("tag", l.regTag)
-	m.Add("From", from.String())
-	m.Add("To", to.String())
-	m.Add("Call-ID", l.regCallID)
-	m.Add("CSeq", fmt.Sprintf("%d REGISTER", l.regSeq))
-	m.Add("Contact", l.contact())
-	m.Add("Expires", strconv.Itoa(expires))
-	m.Add("Allow", allowHeader)
-	if ua.cfg.UserAgent != "" {
-		m.Add("User-Agent", ua.cfg.UserAgent)
-	}
-	// Credentials for the registrar's (and a proxy's) challenges: the
-	// request sender answers them (request.go).
-	o := &outReq{
-		onResponse: func(c *outReq, r *sipmsg.Message) { l.onRegResponse(c, r, expires) },
-		onError: func(c *outReq, err error) {
-			if l.regTx != c {
-				return
-			}
-			l.regTx = nil
-			code := 408
-			if !isTimeout(err) {
-				code = 503
-			}
-			l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
-			if why := tlsFailure(err); why != nil {
-				// The server did not prove who it is (or refused the
-				// phone's certificate): the registration fails, saying
-				// why. No other server or transport is tried (a
-				// downgrade is what an attacker would want).
-				l.regFailed(503, l.serverRole()+" "+why.Error(), expires, 0)
-				return
-			}
-			if expires != 0 && l.failover(err.Error(), c.to, viaTransport(c.req), &l.regTried) {
-				l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
-				return
-			}
-			l.regFailed(code, l.transportDetail(c.to, err), expires, 0)
-		},
-		onUnanswered: func(c *outReq) {
-			if l.regTx == c && expires != 0 && !l.regICMP { // an ICMP error said more
-				l.troubled(l.server(c.to) + " does not answer (retrying)")
-			}
-		},
+	l.regExp = expires
+	// The line's one outReq for its REGISTERs (its handlers know their
+	// attempt by l.regTx and l.regExp): its first send starts the
+	// transaction in l.regClient, its responses are borrowed (none is
+	// kept: onRegResponse copies what it keeps), its credentials are in
+	// the text already.
+	o := &l.regOut
+	o.keep, o.borrow, o.authorized = &l.regClient, true, true
+	o.auth = digest.Attempt{Dest: ua.destKey(l.tk, l.proxy)}
+	m, err := l.buildRegister(expires, &o.auth)
+	if err != nil {
+		l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
+		l.regFailed(503, "cannot build REGISTER: "+err.Error(), expires, 0)
+		return
 	}
 	l.regTx = o // before the send: a send that fails at once reports to it
 	// Through the outbound proxy when there is one (8.1.2), else to the registrar.
@@ -428,6 +415,92 @@ func (l *line) sendRegister(expires int) {
 		l.regTx = nil
 		l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
 		l.regFailed(503, "cannot send REGISTER: "+err.Error(), expires, 0)
+	}
+}
+
+// buildRegister writes the line's REGISTER for expires as text into
+// l.regBuf, with the credentials the line holds for attempt a, and parses
+// it into l.regMsg, whose strings are views into the text: once both have
+// grown to a REGISTER's size a REGISTER allocates nothing. The text is the
+// request's until the line's next REGISTER, which ends the transaction
+// that sent it first (sendRegister).
+func (l *line) buildRegister(expires int, a *digest.Attempt) (*sipmsg.Message, error) {
+	ua := l.ua
+	if l.regFrom == "" { // made once: the line's domain, user and tag, and the contact host, do not change
+		ruri := sipmsg.URI{Scheme: l.scheme(), Host: l.domain}
+		if l.domain == "" {
+			ruri.Host = hostOnly(l.cfg.Registrar)
+		}
+		to := sipmsg.NameAddr{Display: l.cfg.DisplayName, URI: l.aor()}
+		from := to
+		from.SetParam("tag", l.regTag)
+		l.regRURI, l.regFrom, l.regTo = ruri.String(), from.String(), to.String()
+	}
+	if l.regBuf == nil {
+		// Room for any REGISTER of the line, credentials of both kinds
+		// included, from the first: it never grows in a refresh.
+		l.regBuf = make([]byte, 0, 2048)
+	}
+	b := append(l.regBuf[:0], "REGISTER "...)
+	b = append(append(b, l.regRURI...), " SIP/2.0\r\nVia: "...)
+	b = ua.appendVia(b, l.tk)
+	b = append(append(b, "\r\nMax-Forwards: 70\r\nFrom: "...), l.regFrom...)
+	b = append(append(b, "\r\nTo: "...), l.regTo...)
+	b = append(append(b, "\r\nCall-ID: "...), l.regCallID...)
+	b = append(strconv.AppendUint(append(b, "\r\nCSeq: "...), uint64(l.regSeq), 10), " REGISTER"...)
+	b = append(append(b, "\r\nContact: "...), l.contact()...)
+	b = strconv.AppendInt(append(b, "\r\nExpires: "...), int64(expires), 10)
+	b = append(append(b, "\r\nAllow: "...), allowHeader...)
+	if ua.cfg.UserAgent != "" {
+		b = append(append(b, "\r\nUser-Agent: "...), ua.cfg.UserAgent...)
+	}
+	b = append(b, "\r\n"...)
+	// Credentials for the registrar's (and a proxy's) challenges, the
+	// last ones answered: a challenge now is answered by the request
+	// sender (request.go), with a copy of this request.
+	b = l.digest.AppendAuthorization(b, "REGISTER", l.regRURI, a)
+	l.regBuf = append(b, "Content-Length: 0\r\n\r\n"...)
+	if err := l.regMsg.ParseFrom(l.regBuf); err != nil {
+		return nil, err
+	}
+	return &l.regMsg, nil
+}
+
+// regResponse, regError and regUnanswered are the handlers of the line's
+// REGISTER (l.regOut): of the attempt in l.regTx (nil: none waits), whose
+// Expires is l.regExp. An earlier attempt's transaction never reaches
+// them (outReq passes up only its current transaction's).
+func (l *line) regResponse(c *outReq, r *sipmsg.Message) { l.onRegResponse(c, r, l.regExp) }
+
+func (l *line) regError(c *outReq, err error) {
+	if l.regTx != c {
+		return
+	}
+	expires := l.regExp
+	l.regTx = nil
+	code := 408
+	if !isTimeout(err) {
+		code = 503
+	}
+	l.ua.logf("sipua: line %d REGISTER: %v", l.n, err)
+	if why := tlsFailure(err); why != nil {
+		// The server did not prove who it is (or refused the
+		// phone's certificate): the registration fails, saying
+		// why. No other server or transport is tried (a
+		// downgrade is what an attacker would want).
+		l.regFailed(503, l.serverRole()+" "+why.Error(), expires, 0)
+		return
+	}
+	if expires != 0 && l.failover(err.Error(), c.to, viaTransport(c.req), &l.regTried) {
+		l.sendRegister(expires) // RFC 3263 4.3: the next server, at once
+		return
+	}
+	l.regFailed(code, l.transportDetail(c.to, err), expires, 0)
+}
+
+func (l *line) regUnanswered(c *outReq) {
+	if l.regTx == c && l.regExp != 0 && !l.regICMP { // an ICMP error said more
+		l.troubled(l.server(c.to) + " does not answer (retrying)")
 	}
 }
 
@@ -552,23 +625,25 @@ func (l *line) scheduleRegister(d time.Duration, expires int) {
 	if l.ua.closing {
 		return
 	}
-	if l.stopRefr != nil {
-		l.stopRefr()
+	l.refrExpires = expires
+	l.refr.reset(d)
+}
+
+// refreshDue is the refr alarm: the REGISTER scheduleRegister set.
+func (l *line) refreshDue() {
+	if !l.ua.closing {
+		l.register(l.refrExpires)
 	}
-	l.stopRefr = l.ua.after(d, func() {
-		l.stopRefr = nil
-		if !l.ua.closing {
-			l.register(expires)
-		}
-	})
 }
 
 // grantedExpires is the lifetime the registrar granted our contact: its
-// expires parameter in the response's Contact, else Expires, else what we asked.
+// expires parameter in the response's Contact, else Expires, else what we
+// asked. It reads views of the response and of ourContact: it allocates
+// nothing.
 func grantedExpires(r *sipmsg.Message, ourContact string, asked int) int {
-	our, _ := sipmsg.ParseNameAddr(ourContact)
-	for _, c := range r.GetAll("Contact") {
-		na, err := sipmsg.ParseNameAddr(c)
+	our, _ := sipmsg.ScanNameAddr(ourContact)
+	for c := range r.Values("Contact") {
+		na, err := sipmsg.ScanNameAddr(c)
 		if err != nil {
 			continue
 		}
@@ -596,7 +671,7 @@ func (l *line) natMoved(r *sipmsg.Message) bool {
 	if l.tk != tUDP {
 		return false
 	}
-	v, err := sipmsg.ParseVia(r.Get("Via"))
+	v, err := r.TopVia() // views into r: copied below only when they changed
 	if err != nil {
 		return false
 	}
@@ -605,12 +680,14 @@ func (l *line) natMoved(r *sipmsg.Message) bool {
 	if rport == "" && received == "" {
 		return false
 	}
-	seen := received + ":" + rport
-	old := l.natSeen
-	l.natSeen = seen
-	if old == "" || old == seen {
+	if l.natSeen && received == l.natReceived && rport == l.natRport {
 		return false
 	}
-	l.ua.logf("sipua: line %d: the registrar now sees the phone at %s, not %s (NAT rebinding): registering again", l.n, seen, old)
+	oldSeen, was := l.natReceived+":"+l.natRport, l.natSeen
+	l.natSeen, l.natReceived, l.natRport = true, strings.Clone(received), strings.Clone(rport)
+	if !was {
+		return false
+	}
+	l.ua.logf("sipua: line %d: the registrar now sees the phone at %s:%s, not %s (NAT rebinding): registering again", l.n, received, rport, oldSeen)
 	return true
 }

@@ -45,6 +45,17 @@ type outReq struct {
 	// the new request (the call keeps its INVITE for CANCEL and ACK).
 	mayResend func() bool
 	onResend  func(m *sipmsg.Message)
+
+	// keep, when set, is the Client the next send starts its transaction
+	// in (transaction.StartClient: a line's REGISTER, whose Client is the
+	// line's); a re-send makes a new one. borrow: onResponse keeps nothing
+	// of a response (transaction.ClientHandler.Borrow). authorized: the
+	// request to send carries its credentials already (built as text with
+	// digest.AppendAuthorization); a re-send gets them from Authorize.
+	keep       *transaction.Client
+	borrow     bool
+	authorized bool
+	h          transaction.ClientHandler // bound at the first send
 }
 
 // request sends req to to in a new client transaction on behalf of line
@@ -89,15 +100,27 @@ type hopKey struct {
 }
 
 func (o *outReq) send(m *sipmsg.Message) error {
-	if o.l != nil && m.Method != "ACK" && m.Method != "CANCEL" {
+	if o.l != nil && m.Method != "ACK" && m.Method != "CANCEL" && !o.authorized {
 		o.l.digest.Authorize(m, &o.auth)
 	}
-	o.req, o.tx = m, nil // nil while NewClient runs: a send that fails at once reports through failed
-	h := transaction.ClientHandler{OnResponse: o.response, OnError: o.failed}
-	if o.onUnanswered != nil { // a method value is an allocation: only for those who listen (REGISTER)
-		h.OnUnanswered = o.unanswered
+	o.authorized = false
+	o.req, o.tx = m, nil       // nil while the transaction starts: a send that fails at once reports through failed
+	if o.h.OnResponse == nil { // bound once: a method value is an allocation
+		o.h = transaction.ClientHandler{OnResponse: o.response, OnError: o.failed}
+		if o.onUnanswered != nil { // only for those who listen (REGISTER)
+			o.h.OnUnanswered = o.unanswered
+		}
 	}
-	tx, err := o.ua.tl.NewClient(m, o.to, h)
+	o.h.Borrow = o.borrow
+	if c := o.keep; c != nil {
+		o.keep = nil
+		if err := o.ua.tl.StartClient(c, m, o.to, o.h); err != nil {
+			return err
+		}
+		o.tx = c
+		return nil
+	}
+	tx, err := o.ua.tl.NewClient(m, o.to, o.h)
 	if err != nil {
 		return err
 	}

@@ -552,7 +552,7 @@ func TestAckWithInviteBranch(t *testing.T) {
 				return fmt.Errorf("%s: the call is gone", what)
 			}
 			if !cond(c) {
-				return fmt.Errorf("%s: call %v, 200 retransmitting %v, re-INVITE waiting %v", what, c.state, c.stopOK != nil || c.stopReOK != nil, c.reSrv != nil)
+				return fmt.Errorf("%s: call %v, 200 retransmitting %v, re-INVITE waiting %v", what, c.state, c.stopOK != nil || c.reOKWaiting(), c.reSrv != nil)
 			}
 			return nil
 		}); err != nil {
@@ -574,7 +574,7 @@ func TestAckWithInviteBranch(t *testing.T) {
 	if e := expect(t, ua, CallAnswered); e.Remote.Port != 4200 {
 		t.Fatalf("the answer in the ACK: %+v", e.Remote)
 	}
-	settled("after the re-INVITE's ACK", func(c *call) bool { return c.reSrv == nil && c.stopReOK == nil })
+	settled("after the re-INVITE's ACK", func(c *call) bool { return c.reSrv == nil && !c.reOKWaiting() })
 }
 
 func TestMessageKindString(t *testing.T) {

@@ -2,6 +2,7 @@ package sipua
 
 import (
 	"net"
+	"strconv"
 	"testing"
 
 	"github.com/deskphone/deskphone/sipua/sipmsg"
@@ -97,4 +98,58 @@ func BenchmarkReceive(b *testing.B) {
 		}
 		return nil
 	})
+}
+
+// TestRegisterRefreshAllocs: a REGISTER refresh, with the credentials of
+// the registrar's last challenge, allocates nothing: the line writes it as
+// text into its buffer, parses it into its message and sends it in its
+// Client (transaction.StartClient), and takes the 200 through views.
+func TestRegisterRefreshAllocs(t *testing.T) {
+	reg, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	from := reg.LocalAddr().(*net.UDPAddr)
+	ua, err := New(Config{Listen: "127.0.0.1:0", Lines: []LineConfig{{User: "1001", Password: "secret", Registrar: from.String(), Expires: 60}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ua.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Halt() // no unREGISTER to wait for: the registrar here never answers
+	buf := make([]byte, 0, 2048)
+	answer := func(l *line, code int, extra string) {
+		m := l.regOut.req // the REGISTER as last sent (a re-send with credentials is a copy)
+		buf = strconv.AppendInt(append(buf[:0], "SIP/2.0 "...), int64(code), 10)
+		buf = append(append(buf, " X\r\nVia: "...), m.Get("Via")...)
+		buf = append(append(buf, "\r\nFrom: "...), m.Get("From")...)
+		buf = append(append(append(buf, "\r\nTo: "...), m.Get("To")...), ";tag=reg"...)
+		buf = append(append(buf, "\r\nCall-ID: "...), m.Get("Call-ID")...)
+		buf = append(append(buf, "\r\nCSeq: "...), m.Get("CSeq")...)
+		buf = append(append(append(buf, "\r\nContact: "...), m.Get("Contact")...), ";expires=60\r\n"...)
+		buf = append(append(buf, extra...), "Content-Length: 0\r\n\r\n"...)
+		ua.receive(tUDP, buf, from)
+	}
+	var allocs float64
+	_ = ua.do(func() error {
+		l := ua.lines[0]
+		l.register(60)
+		answer(l, 401, `WWW-Authenticate: Digest realm="pbx", nonce="n1", qop="auth", algorithm=MD5`+"\r\n")
+		answer(l, 200, "") // to the re-send with credentials
+		refresh := func() {
+			l.register(60) // as the refresh alarm does (refreshDue)
+			answer(l, 200, "")
+		}
+		refresh()
+		if l.regState != Registered || l.regOut.req.Get("Authorization") == "" {
+			t.Errorf("after a refresh: %v, credentials %q", l.regState, l.regOut.req.Get("Authorization"))
+		}
+		allocs = testing.AllocsPerRun(50, refresh)
+		return nil
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations a REGISTER refresh, want 0", allocs)
+	}
 }

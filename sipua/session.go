@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,8 +99,8 @@ func (c *call) sendReInvite() {
 			case code < 300:
 				if ack == nil {
 					ack = c.inDialog(c.dlg, "ACK")
-					seq, _, _ := tx.req.CSeq()                  // the re-INVITE as last sent (re-sent with credentials)
-					ack.Set("CSeq", fmt.Sprintf("%d ACK", seq)) // 13.2.2.4: the INVITE's number
+					seq, _, _ := tx.req.CSeq()                                  // the re-INVITE as last sent (re-sent with credentials)
+					ack.Set("CSeq", strconv.FormatUint(uint64(seq), 10)+" ACK") // 13.2.2.4: the INVITE's number
 				}
 				c.ua.sendMsg(ack, c.hop()) // again for each retransmitted 2xx
 				if c.reinvTx != tx {
@@ -299,31 +300,46 @@ func (c *call) remoteChanged(offer sdp.Session, remote *Media) {
 	c.ua.emit(e)
 }
 
-// retransmitReOK re-sends a re-INVITE's 2xx until its ACK (13.3.1.4); with
-// no ACK after 64*T1 the call ends with a BYE.
+// retransmitReOK re-sends a re-INVITE's 2xx until its ACK (13.3.1.4), at
+// interval, doubling up to T2; with no ACK after 64*T1 the call ends with
+// a BYE. Its alarm is the call's, made once: a hold or a resume the peer
+// sends allocates no timer.
 func (c *call) retransmitReOK(interval, elapsed time.Duration) {
-	c.stopReOK = c.ua.after(interval, func() {
-		if c.reSrv == nil || c.state != csConfirmed {
-			return
-		}
-		elapsed += interval
-		if elapsed >= 64*transaction.T1 {
-			c.reSrv, c.reOK = nil, nil
-			c.sendBye(`SIP;cause=408;text="No ACK"`)
-			return
-		}
-		_ = c.reSrv.Respond(c.reOK)
-		c.retransmitReOK(min(2*interval, transaction.T2), elapsed)
-	})
+	if c.reOKA == nil {
+		c.reOKA = c.ua.newAlarm(c.reOKDue)
+	}
+	c.reOKEvery, c.reOKElapsed = interval, elapsed
+	c.reOKA.reset(interval)
 }
+
+func (c *call) reOKDue() {
+	if c.reSrv == nil || c.state != csConfirmed {
+		return
+	}
+	c.reOKElapsed += c.reOKEvery
+	if c.reOKElapsed >= 64*transaction.T1 {
+		c.reSrv, c.reOK = nil, nil
+		c.sendBye(`SIP;cause=408;text="No ACK"`)
+		return
+	}
+	_ = c.reSrv.Respond(c.reOK)
+	c.retransmitReOK(min(2*c.reOKEvery, transaction.T2), c.reOKElapsed)
+}
+
+// stopReOK stops retransmitReOK.
+func (c *call) stopReOK() {
+	if c.reOKA != nil {
+		c.reOKA.Stop()
+	}
+}
+
+// reOKWaiting reports whether retransmitReOK waits to re-send.
+func (c *call) reOKWaiting() bool { return c.reOKA != nil && c.reOKA.armed() }
 
 // reAcked takes the ACK of a re-INVITE's 2xx (with the answer when the
 // re-INVITE had no offer).
 func (c *call) reAcked(ack *sipmsg.Message) {
-	if c.stopReOK != nil {
-		c.stopReOK()
-		c.stopReOK = nil
-	}
+	c.stopReOK()
 	c.reSrv, c.reOK = nil, nil
 	if c.reOfferless {
 		c.reOfferless = false

@@ -210,7 +210,7 @@ func (ua *UA) streamRecv(k tkind) func(b []byte, from *net.UDPAddr) {
 func (ua *UA) oversize(head []byte, from *net.UDPAddr) []byte {
 	m := new(sipmsg.Message)
 	_ = m.ParseFrom(head) // Content-Length disagrees with the (missing) body
-	if !m.IsRequest() || m.Method == "ACK" || len(m.GetAll("Via")) == 0 || m.Get("CSeq") == "" || !ua.trusted(from.IP) {
+	if !m.IsRequest() || m.Method == "ACK" || !m.Has("Via") || m.Get("CSeq") == "" || !ua.trusted(from.IP) {
 		return nil
 	}
 	r := sipmsg.NewResponse(m, 413, "")
@@ -234,10 +234,17 @@ func (ua *UA) portFor(k tkind) int {
 // 3261 18.1.1), a fresh branch and rport (RFC 3581). Every request is
 // built for the transport it goes over; nothing is rewritten on the way out.
 func (ua *UA) viaFor(k tkind) string {
+	var b [96]byte // room for an IPv4 sent-by: the string is the one allocation
+	return string(ua.appendVia(b[:0], k))
+}
+
+// appendVia is viaFor appending the Via's value to dst.
+func (ua *UA) appendVia(dst []byte, k tkind) []byte {
 	if ua.viaSentBy[k] == "" { // contactHost and the ports are fixed once started
 		ua.viaSentBy[k] = "SIP/2.0/" + k.via() + " " + sipmsg.URI{Host: ua.contactHost, Port: ua.portFor(k)}.HostPort()
 	}
-	return ua.viaSentBy[k] + ";branch=" + sipmsg.NewBranch() + ";rport"
+	dst = append(append(dst, ua.viaSentBy[k]...), ";branch="...)
+	return append(sipmsg.AppendBranch(dst), ";rport"...)
 }
 
 // contactFor is the Contact of line l on k (;transport=tcp/tls on

@@ -48,19 +48,37 @@ type sessTimer struct {
 	retried     bool      // a 422 was followed (once a call: section 7.4)
 	peerUpdate  bool      // the peer's Allow lists UPDATE: refresh with it
 	wantRefresh bool      // a refresh by re-INVITE is due (retried after a 491)
-	stopRefresh func()
-	stopExpire  func()
+	// refreshA (our refresh, c.refresh) and expireA (the peer's deadline,
+	// c.sessionExpired) are the call's, made when first armed (alarms)
+	// and re-armed at each 2xx: a refresh, a hold or a resume allocates
+	// no timer (alarm.go).
+	refreshA, expireA *alarm
 }
 
 func (st *sessTimer) stop() {
-	if st.stopRefresh != nil {
-		st.stopRefresh()
-		st.stopRefresh = nil
+	if st.refreshA != nil {
+		st.refreshA.Stop()
+		st.expireA.Stop()
 	}
-	if st.stopExpire != nil {
-		st.stopExpire()
-		st.stopExpire = nil
+}
+
+// armed reports whether a refresh or the peer's deadline waits.
+func (st *sessTimer) armed() bool {
+	return st.refreshA != nil && (st.refreshA.armed() || st.expireA.armed())
+}
+
+// alarms returns the call's session alarms, made at the first call.
+func (c *call) alarms() (refresh, expire *alarm) {
+	if c.st.refreshA == nil {
+		c.st.refreshA, c.st.expireA = c.ua.newAlarm(c.refresh), c.ua.newAlarm(c.sessionExpired)
 	}
+	return c.st.refreshA, c.st.expireA
+}
+
+// refreshIn arms our session refresh d from now.
+func (c *call) refreshIn(d time.Duration) {
+	a, _ := c.alarms()
+	a.reset(d)
 }
 
 // parseSE reads a Session-Expires value (RFC 4028 section 4):
@@ -74,10 +92,12 @@ func parseSE(v string) (secs int, ref string, ok bool) {
 	if err != nil || n <= 0 {
 		return 0, "", false
 	}
-	for _, p := range strings.Split(params, ";") {
+	for params != "" { // a scan: no slice
+		var p string
+		p, params, _ = strings.Cut(params, ";")
 		name, val, _ := strings.Cut(strings.TrimSpace(p), "=")
 		if strings.EqualFold(strings.TrimSpace(name), "refresher") {
-			ref = strings.ToLower(strings.TrimSpace(val))
+			ref = strings.ToLower(strings.TrimSpace(val)) // "uac" or "uas": lower already, no copy
 		}
 	}
 	return n, ref, true
@@ -99,7 +119,7 @@ func parseMinSE(v string) int {
 // hasOption reports whether a list header of m (Supported, Allow,
 // Require) names tag.
 func hasOption(m *sipmsg.Message, header, tag string) bool {
-	for _, v := range m.GetAll(header) {
+	for v := range m.Values(header) {
 		if strings.EqualFold(strings.TrimSpace(v), tag) {
 			return true
 		}
@@ -214,7 +234,7 @@ func (ua *UA) sessionTooSmall(srv *transaction.Server, m *sipmsg.Message) bool {
 // starts again (section 10: each 2xx is a refresh).
 func (c *call) sessionAnswer(req, r *sipmsg.Message) {
 	r.Add("Supported", c.ua.supported())
-	if len(req.GetAll("Allow")) > 0 {
+	if req.Has("Allow") {
 		c.st.peerUpdate = hasOption(req, "Allow", "UPDATE")
 	}
 	se, ref, _ := parseSE(req.Get("Session-Expires"))
@@ -236,7 +256,7 @@ func (c *call) sessionAnswer(req, r *sipmsg.Message) {
 // sessionAnswered takes the session timer a 2xx to our INVITE, re-INVITE
 // or UPDATE settles (RFC 4028 section 7.2) and starts it again.
 func (c *call) sessionAnswered(r *sipmsg.Message) {
-	if len(r.GetAll("Allow")) > 0 {
+	if r.Has("Allow") {
 		c.st.peerUpdate = hasOption(r, "Allow", "UPDATE")
 	}
 	if c.ua.cfg.SessionExpires == 0 {
@@ -257,10 +277,11 @@ func (c *call) armTimer() {
 	}
 	d := time.Duration(c.st.interval) * time.Second
 	if c.st.who == refUs {
-		c.st.stopRefresh = c.ua.after(refreshAt(d), c.refresh)
+		c.refreshIn(refreshAt(d))
 		return
 	}
-	c.st.stopExpire = c.ua.after(expireAt(d), c.sessionExpired)
+	_, expire := c.alarms()
+	expire.reset(expireAt(d))
 }
 
 // refresh sends the session refresh (RFC 4028 section 7.4/9): an UPDATE
@@ -268,13 +289,12 @@ func (c *call) armTimer() {
 // of ours is out (its 2xx refreshes too) or the peer's re-INVITE waits for
 // its ACK, it tries again a second later.
 func (c *call) refresh() {
-	c.st.stopRefresh = nil
 	if c.state != csConfirmed || c.st.who != refUs {
 		return
 	}
 	switch {
 	case c.reinvTx != nil || c.upd.tx != nil || c.reSrv != nil || c.stopGlare != nil:
-		c.st.stopRefresh = c.ua.after(time.Second, c.refresh)
+		c.refreshIn(time.Second)
 	case c.st.peerUpdate:
 		c.sendUpdate()
 	default:
@@ -286,7 +306,6 @@ func (c *call) refresh() {
 // sessionExpired ends a call whose peer did not refresh it in time (RFC
 // 4028 section 10).
 func (c *call) sessionExpired() {
-	c.st.stopExpire = nil
 	if c.state != csConfirmed {
 		return
 	}

@@ -308,7 +308,7 @@ func TestSession422(t *testing.T) {
 	p.send(okFor(inv2, p, fmt.Appendf(nil, peerSDP, 1, "sendrecv")), from)
 	expect(t, ua, CallAnswered)
 	_ = ua.do(func() error {
-		if c := ua.calls[id]; c.st.interval != 0 || c.st.stopRefresh != nil || c.st.stopExpire != nil {
+		if c := ua.calls[id]; c.st.interval != 0 || c.st.armed() {
 			t.Errorf("session timer %+v after a 2xx without Session-Expires", c.st)
 		}
 		return nil

@@ -72,6 +72,8 @@ type UA struct {
 	rxFree   chan *rxSlot      // slots back to the reader
 
 	// Owned by the loop goroutine.
+	clock       *time.Timer // fires at the earliest of alarms (alarm.go); stopped while none is armed
+	alarms      []*alarm    // the armed alarms, a heap on their moment
 	tl          *transaction.Layer
 	contactHost string
 	lines       []*line
@@ -131,6 +133,8 @@ func New(cfg Config) (*UA, error) {
 	}
 	ua.supportedOff = strings.Join(tags, ", ")
 	ua.queue.wake = make(chan struct{}, 1)
+	ua.clock = time.NewTimer(time.Hour)
+	ua.clock.Stop()
 	ua.lookupCtx, ua.cancelLookup = context.WithCancel(context.Background())
 	for i, lc := range cfg.Lines {
 		l, err := newLine(ua, i+1, lc)
@@ -176,7 +180,7 @@ func (ua *UA) start(ctx context.Context) error {
 	}
 	conn := ua.conn
 	ua.contactHost = ua.pickContactHost()
-	ua.tl = transaction.NewLayer(transaction.Config{Transport: (*sender)(ua), Post: ua.post, Max: ua.cfg.MaxTransactions})
+	ua.tl = transaction.NewLayer(transaction.Config{Transport: (*sender)(ua), Post: ua.post, Clock: (*loopClock)(ua), OnOwner: true, Max: ua.cfg.MaxTransactions})
 	ua.started.Store(true)
 	go ua.loop()
 	go func() {
@@ -277,6 +281,8 @@ func (ua *UA) loop() {
 		select {
 		case f := <-ua.work:
 			f()
+		case <-ua.clock.C:
+			ua.fireAlarms()
 		case s := <-ua.rx:
 			ua.receive(tUDP, s.b[:s.n], &s.from)
 			ua.rxFree <- s
@@ -299,13 +305,6 @@ func (ua *UA) emit(e Event) {
 	if !ua.queue.push(e) {
 		ua.logf("sipua: the phone is %d events behind: dropped %v (line %d, call %d)", eventRing, e.Kind, e.Line, e.Call)
 	}
-}
-
-// after runs f on the loop goroutine after d. The returned stop function
-// cancels it.
-func (ua *UA) after(d time.Duration, f func()) func() {
-	t := time.AfterFunc(d, func() { ua.post(f) })
-	return func() { t.Stop() }
 }
 
 // sender adapts the UA's socket to transaction.Transport.
@@ -503,7 +502,7 @@ func (ua *UA) receive(k tkind, b []byte, from *net.UDPAddr) {
 // fragments) is dropped. The phone carries on either way.
 func (ua *UA) malformed(m *sipmsg.Message, err error, from *net.UDPAddr) {
 	code, reason := sipmsg.ResponseFor(err)
-	if !m.IsRequest() || m.Method == "ACK" || len(m.GetAll("Via")) == 0 || !ua.trusted(from.IP) {
+	if !m.IsRequest() || m.Method == "ACK" || !m.Has("Via") || !ua.trusted(from.IP) {
 		ua.logf("sipua: dropped from %v: %v", from, err)
 		return
 	}
@@ -613,12 +612,10 @@ func (ua *UA) supported() string {
 // unsupported lists the Require options we do not support (RFC 3261
 // 8.2.2.3): all but those in supported.
 func unsupported(m *sipmsg.Message, supported string) []string {
-	var u []string
-	for _, v := range m.GetAll("Require") {
-		for _, opt := range sipmsg.SplitList(v) {
-			if opt = strings.TrimSpace(opt); opt != "" && !hasTag(supported, opt) {
-				u = append(u, opt)
-			}
+	var u []string // nil, unallocated, when every option is supported
+	for opt := range m.Values("Require") {
+		if opt = strings.TrimSpace(opt); opt != "" && !hasTag(supported, opt) {
+			u = append(u, opt)
 		}
 	}
 	return u

@@ -183,7 +183,7 @@ func (c *call) sendUpdate() {
 	})
 	if err != nil {
 		c.ua.logf("sipua: call %d UPDATE: %v", c.id, err)
-		c.st.stopRefresh = c.ua.after(time.Second, c.refresh)
+		c.refreshIn(time.Second)
 		return
 	}
 	c.upd.tx = o
@@ -209,7 +209,7 @@ func (c *call) updateResponse(o *outReq, r *sipmsg.Message) {
 	case code < 300:
 		c.sessionAnswered(r)
 	case code == 491:
-		c.st.stopRefresh = c.ua.after(glareDelay(c.outgoing), c.refresh)
+		c.refreshIn(glareDelay(c.outgoing))
 	case code == 405 || code == 501:
 		c.st.peerUpdate = false
 		c.refresh()

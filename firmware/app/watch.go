@@ -46,39 +46,82 @@ func newWatcher(ctx context.Context, o hal.Observer, start time.Time, step func(
 	w := &watcher{Observer: o, start: start, step: step, heap: heap, registered: make(chan struct{})}
 	w.dw, _ = o.(hal.DisplayWriter)
 	if heap {
+		// The call's ticker and the idle spell's timer, made once and
+		// stopped until a window opens (begin resets them).
+		w.call.tick = time.NewTicker(time.Second)
+		w.call.tick.Stop()
+		w.idle.once = time.NewTimer(steadyAfter)
+		w.idle.once.Stop()
 		go w.sample(ctx)
 	}
 	return w
 }
 
-// sample reads the counters once a second (one goroutine and one ticker,
-// made once: a sample allocates nothing) for the open windows: the first
-// read a second (steadyAfter) into a window starts its steady part, the
-// last before its end ends it. So the event that ends a window (the far
-// end's BYE, handled by the user agent before the phone hears of it) is
-// not counted as steady.
+// sample reads the counters for the open windows (one goroutine, and one
+// ticker and one timer made once: a sample allocates nothing). A call is
+// read once a second while it lasts: the first read a second
+// (steadyAfter) into it starts its steady part, the last before its end
+// ends it, so the event that ends a call (the far end's BYE, handled by
+// the user agent before the phone hears of it) is not counted as steady.
+// A call already wakes the phone 50 times a second (its audio), so the
+// ticker costs it nothing that matters.
+//
+// An idle spell is read only at its start, once steadyAfter into it (its
+// timer, reset by begin) and at its end: nothing wakes an idle phone for
+// the watcher, and ReadMemStats, which stops the world, is in no periodic
+// path of it. Its steady part therefore runs to the end and counts the
+// event that ended the spell up to the phone hearing of it: for the
+// phone's own input (the handset lifted, a key) that is the phone's
+// handling of it, held to 0 like the rest; for a call coming in it is
+// the user agent taking the INVITE in, which the log line tells by the
+// state the phone left idle for ("idle: 50.4 s to ringing, ..."). Reading
+// once a second to leave that out would wake every idle phone each
+// second for the sake of one figure.
 func (w *watcher) sample(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-w.call.tick.C:
+			w.call.read()
+		case <-w.idle.once.C:
+			w.idle.read()
 		}
-		w.call.tick()
-		w.idle.tick()
 	}
 }
 
 // window is one stretch the watcher counts: the counters at its start, at
-// the first sample a second (steadyAfter) into it and at the last sample.
+// the first read steadyAfter into it and at the last read (a call's
+// ticker); an idle spell's steady part runs to the end instead (once).
 type window struct {
 	mu     sync.Mutex // sample's goroutine writes steady and last
 	on     bool
 	at     memCount
 	steady memCount // zero until steadyAfter into the window
 	last   memCount
+
+	// What wakes sample for the window, one of the two: a call's
+	// once-a-second ticker, or an idle spell's one timer, steadyAfter into
+	// it, whose steady part then runs to the end.
+	tick *time.Ticker
+	once *time.Timer
+}
+
+// arm starts the window's ticker or timer; disarm stops it.
+func (w *window) arm() {
+	if w.once != nil {
+		w.once.Reset(steadyAfter)
+		return
+	}
+	w.tick.Reset(time.Second)
+}
+
+func (w *window) disarm() {
+	if w.once != nil {
+		w.once.Stop()
+		return
+	}
+	w.tick.Stop()
 }
 
 // memCount is what the watcher reads of the runtime. Mallocs counts every
@@ -99,14 +142,16 @@ func readMem() memCount {
 	return memCount{ok: true, mallocs: m.Mallocs, gcs: m.NumGC, heapKiB: m.HeapAlloc / 1024, readTime: time.Now()}
 }
 
-// begin starts the window.
+// begin starts the window, and its ticker or timer.
 func (w *window) begin() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.on, w.at, w.steady, w.last = true, readMem(), memCount{}, memCount{}
+	w.arm()
 }
 
-func (w *window) tick() {
+// read is sample's read for the window (its ticker or timer fired).
+func (w *window) read() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.on {
@@ -121,9 +166,9 @@ func (w *window) tick() {
 	}
 }
 
-// end closes the window and returns the counters at its start, at the
-// start and end of its steady part (ok false if it was too short to have
-// one) and now.
+// end closes the window (and stops its ticker or timer) and returns the
+// counters at its start, at the start and end of its steady part (ok
+// false if it was too short to have one) and now.
 func (w *window) end() (at, steady, last, now memCount, was bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -131,7 +176,13 @@ func (w *window) end() (at, steady, last, now memCount, was bool) {
 		return
 	}
 	w.on = false
-	return w.at, w.steady, w.last, readMem(), true
+	w.disarm()
+	now = readMem()
+	last = w.last
+	if w.once != nil && w.steady.ok {
+		last = now
+	}
+	return w.at, w.steady, last, now, true
 }
 
 // steadyText says what the steady part of a window cost: "N after its
@@ -176,14 +227,14 @@ func (w *watcher) Phone(state string) {
 		return
 	}
 	if at, steady, last, now, was := w.idle.end(); was && steady.ok {
-		w.logWindow("idle", at, steady, last, now, "")
+		w.logWindow("idle", at, steady, last, now, "to "+state)
 	}
 }
 
 // logWindow logs one window, e.g. "call 1: 12.0 s connected, 512 heap
 // allocations, 0 after its first second (0.0/s over 10.0 s), 0 GC cycles,
-// heap 540 KiB": the steady part from the first sample a second in to the
-// last sample before the end.
+// heap 540 KiB": the steady part from the read a second in to the last
+// read before the end (a call) or to the end (an idle spell: sample).
 func (w *watcher) logWindow(what string, at, steady, last, now memCount, verb string) {
 	if verb != "" {
 		verb = " " + verb

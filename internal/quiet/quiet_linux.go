@@ -22,41 +22,60 @@ import (
 // descriptor, so a socket closed meanwhile (the runtime deletes its
 // registration at close) is left alone. Anything unexpected leaves the
 // registration as it was: only the wake-ups come back.
+//
+// A Socket serves one socket for its life: the registration its first
+// Mute finds is kept (the runtime registers a socket once, when it is
+// made, and never modifies it), so a later Mute of the same socket (a
+// stream stopped and started again: a hold and its resume) reads no
+// /proc file and allocates nothing.
 type Socket struct {
-	epfd int
-	ev   syscall.EpollEvent
-	on   bool
+	epfd  int
+	ev    syscall.EpollEvent
+	known bool // epfd and ev are the socket's registration, found once
+	on    bool
+
+	muteFn, unmuteFn func(fd uintptr) // q.mute and q.unmute, bound once
 }
 
-// mute quiets the socket of rc; false when it could not.
+// Mute quiets the socket of rc; false when it could not.
 func (q *Socket) Mute(rc syscall.RawConn) bool {
 	q.on = false
-	rc.Control(func(fd uintptr) {
+	if q.muteFn == nil {
+		q.muteFn, q.unmuteFn = q.mute, q.unmute
+	}
+	rc.Control(q.muteFn)
+	return q.on
+}
+
+func (q *Socket) mute(fd uintptr) {
+	if !q.known {
 		epfd, events, data, ok := registration(int(fd))
 		if !ok {
 			return
 		}
 		q.epfd = epfd
 		q.ev = syscall.EpollEvent{Events: events, Fd: int32(uint32(data)), Pad: int32(uint32(data >> 32))}
-		off := q.ev
-		off.Events = 1 << 31 // EPOLLET alone: no event (EPOLLERR and EPOLLHUP, which cannot be masked, once)
-		if syscall.EpollCtl(epfd, syscall.EPOLL_CTL_MOD, int(fd), &off) == nil {
-			q.on = true
-		}
-	})
-	return q.on
+		q.known = true
+	}
+	off := q.ev
+	off.Events = 1 << 31 // EPOLLET alone: no event (EPOLLERR and EPOLLHUP, which cannot be masked, once)
+	if syscall.EpollCtl(q.epfd, syscall.EPOLL_CTL_MOD, int(fd), &off) == nil {
+		q.on = true
+	}
 }
 
-// unmute gives the runtime its registration back.
+// Unmute gives the runtime its registration back.
 func (q *Socket) Unmute(rc syscall.RawConn) {
 	if !q.on {
 		return
 	}
 	q.on = false
-	rc.Control(func(fd uintptr) {
-		ev := q.ev
-		syscall.EpollCtl(q.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
-	})
+	rc.Control(q.unmuteFn)
+}
+
+func (q *Socket) unmute(fd uintptr) {
+	ev := q.ev
+	syscall.EpollCtl(q.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
 }
 
 // runtimeEpoll caches the epoll descriptor registration last found fd in

@@ -50,3 +50,39 @@ func TestMuteUnmute(t *testing.T) {
 		t.Fatalf("blocking read after Unmute: %q, %v", buf[:n], err)
 	}
 }
+
+// TestMuteAgainAllocs: a Socket keeps the registration its first Mute
+// found, so muting and unmuting the same socket again (a stream stopped
+// and started: a hold and its resume) allocates nothing and still
+// restores the registration verbatim.
+func TestMuteAgainAllocs(t *testing.T) {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fd int
+	rc.Control(func(f uintptr) { fd = int(f) })
+	before, _ := Registered(fd)
+	var q Socket
+	if !q.Mute(rc) {
+		t.Fatal("Mute changed nothing")
+	}
+	q.Unmute(rc)
+	allocs := testing.AllocsPerRun(20, func() {
+		if !q.Mute(rc) {
+			t.Fatal("a second Mute changed nothing")
+		}
+		q.Unmute(rc)
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations a Mute and Unmute of a socket muted before, want 0", allocs)
+	}
+	if ev, _ := Registered(fd); ev != before {
+		t.Fatalf("events %#x after Unmute, want %#x", ev, before)
+	}
+}

@@ -19,6 +19,13 @@ type Dialog struct {
 	// Written once by NewRequest (Local, Remote and the route set do not
 	// change in a dialog; the remote target does, by SetRemoteTarget).
 	localS, remoteS, targetS string
+	// The route set as requests use it, worked out once (routed): with a
+	// strict router first (no lr), strictURI is the request URI and
+	// strictRoutes the Route values, which end in the remote target.
+	routed       bool
+	strictURI    string
+	strictRoutes []string
+	strictFor    string // the targetS strictRoutes ends in
 }
 
 // SetRemoteTarget replaces the remote target (a target refresh, 12.2.1.2
@@ -117,15 +124,24 @@ func (d *Dialog) NewRequest(method string) *sipmsg.Message {
 	}
 	ruri := d.targetS
 	routes := d.RouteSet
-	if len(routes) > 0 {
+	if !d.routed && len(routes) > 0 {
 		if first, err := sipmsg.ParseNameAddr(routes[0]); err == nil {
 			if _, lr := first.URI.Param("lr"); !lr { // strict routing
-				ruri = first.URI.String()
-				routes = append(append([]string(nil), routes[1:]...), "<"+d.targetS+">")
+				d.strictURI = first.URI.String()
 			}
 		}
 	}
-	m := sipmsg.NewRequest(method, ruri)
+	d.routed = true
+	if d.strictURI != "" {
+		if d.strictFor != d.targetS { // the remote target is the last route
+			d.strictRoutes = append(append([]string(nil), routes[1:]...), "<"+d.targetS+">")
+			d.strictFor = d.targetS
+		}
+		ruri, routes = d.strictURI, d.strictRoutes
+	}
+	// Room for every header a request of the dialog gets (the Via, the
+	// Contact, Allow, credentials, the body's): one allocation.
+	m := &sipmsg.Message{Method: method, RequestURI: ruri, Headers: make([]sipmsg.Header, 0, len(routes)+16)}
 	for _, r := range routes {
 		m.Add("Route", r)
 	}
@@ -133,7 +149,8 @@ func (d *Dialog) NewRequest(method string) *sipmsg.Message {
 	m.Add("From", d.localS)
 	m.Add("To", d.remoteS)
 	m.Add("Call-ID", d.CallID)
-	m.Add("CSeq", strconv.FormatUint(uint64(d.LocalSeq), 10)+" "+method)
+	var cseq [32]byte
+	m.Add("CSeq", string(append(append(strconv.AppendUint(cseq[:0], uint64(d.LocalSeq), 10), ' '), method...)))
 	return m
 }
 

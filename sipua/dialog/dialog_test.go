@@ -69,6 +69,34 @@ func TestStrictRoute(t *testing.T) {
 	if (&Dialog{RemoteTarget: d.RemoteTarget}).NextHop().Host != "h" {
 		t.Fatal("NextHop without routes")
 	}
+	// A target refresh moves the last route with it.
+	d.SetRemoteTarget(sipmsg.URI{Scheme: "sip", User: "b", Host: "h2"})
+	if m := d.NewRequest("BYE"); m.RequestURI != "sip:strict.example" || !reflect.DeepEqual(m.GetAll("Route"), []string{"<sip:p2;lr>", "<sip:b@h2>"}) {
+		t.Fatalf("strict after a target refresh: %s", m)
+	}
+}
+
+// TestNewRequestAllocs: a request in a dialog costs its message, its
+// headers (room for all a UA adds) and its CSeq, whatever the route set.
+func TestNewRequestAllocs(t *testing.T) {
+	req, _ := sipmsg.Parse([]byte(inv))
+	uas, err := NewUAS(req, "bt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict := &Dialog{CallID: "c", RemoteTarget: sipmsg.URI{Scheme: "sip", User: "b", Host: "h"}, RouteSet: []string{"<sip:strict.example>", "<sip:p2;lr>"}}
+	for _, d := range []*Dialog{uas, strict} {
+		d.NewRequest("INVITE")
+		n := testing.AllocsPerRun(50, func() {
+			m := d.NewRequest("INVITE")
+			for range 8 { // Via, Contact, Allow, User-Agent, credentials, Content-Type, ...
+				m.Add("X", "y")
+			}
+		})
+		if n != 3 {
+			t.Errorf("%v allocations a request, want 3", n)
+		}
+	}
 }
 
 func TestErrors(t *testing.T) {

@@ -184,27 +184,47 @@ func (c *Client) Authorize(m *sipmsg.Message, a *Attempt) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := range c.cache {
-		e := &c.cache[i]
-		if e.used == 0 || e.dest != a.Dest {
-			continue
+		if e := &c.cache[i]; e.used != 0 && e.dest == a.Dest {
+			m.Add(e.kind.credsHeader(), string(c.credentials(e, m.Method, m.RequestURI)))
 		}
-		c.clock++
-		e.used = c.clock
-		var ncb [8]byte
-		var cnb [2 * len(c.rnd)]byte
-		var nc, cnonce []byte
-		if e.ch.Qop != "" {
-			e.nc++
-			nc = appendNC(ncb[:0], e.nc)
-			_, _ = rand.Read(c.rnd[:])
-			cnonce = hex.AppendEncode(cnb[:0], c.rnd[:])
-		}
-		var respb [maxHex]byte
-		resp, tmp := appendResponse(respb[:0], c.tmp, e.alg, e.sess, e.ha1[:e.ha1n], m.Method, m.RequestURI, e.ch.Nonce, e.ch.Qop, nc, cnonce)
-		c.tmp = tmp
-		c.out = appendCredentials(c.out[:0], &e.ch, c.user, m.RequestURI, resp, nc, cnonce)
-		m.Add(e.kind.credsHeader(), string(c.out))
 	}
+}
+
+// AppendAuthorization is Authorize for a request built as text (a line's
+// REGISTER): it appends each header line ("Authorization: Digest
+// ...\r\n") to dst for a request of method to uri, allocating nothing.
+func (c *Client) AppendAuthorization(dst []byte, method, uri string, a *Attempt) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.cache {
+		if e := &c.cache[i]; e.used != 0 && e.dest == a.Dest {
+			dst = append(append(dst, e.kind.credsHeader()...), ": "...)
+			dst = append(append(dst, c.credentials(e, method, uri)...), "\r\n"...)
+		}
+	}
+	return dst
+}
+
+// credentials are the credentials for cache entry e, a request of method
+// to uri, in c.out (valid until the next call); c.mu is held. With qop
+// they take the next nonce count of e's nonce and a fresh cnonce.
+func (c *Client) credentials(e *entry, method, uri string) []byte {
+	c.clock++
+	e.used = c.clock
+	var ncb [8]byte
+	var cnb [2 * len(c.rnd)]byte
+	var nc, cnonce []byte
+	if e.ch.Qop != "" {
+		e.nc++
+		nc = appendNC(ncb[:0], e.nc)
+		_, _ = rand.Read(c.rnd[:])
+		cnonce = hex.AppendEncode(cnb[:0], c.rnd[:])
+	}
+	var respb [maxHex]byte
+	resp, tmp := appendResponse(respb[:0], c.tmp, e.alg, e.sess, e.ha1[:e.ha1n], method, uri, e.ch.Nonce, e.ch.Qop, nc, cnonce)
+	c.tmp = tmp
+	c.out = appendCredentials(c.out[:0], &e.ch, c.user, uri, resp, nc, cnonce)
+	return c.out
 }
 
 // pick is the strongest usable challenge a response holds for one kind and

@@ -611,3 +611,31 @@ func FuzzChallenged(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendAuthorization: the header lines AppendAuthorization writes are
+// Authorize's headers (without qop, whose cnonce differs each time), and
+// with qop it allocates nothing.
+func TestAppendAuthorization(t *testing.T) {
+	const ch = `WWW-Authenticate: Digest algorithm=MD5, realm="asterisk", nonce="1cbd3a1b"`
+	dest := &Attempt{Dest: "udp:192.0.2.1:5060"}
+	c1, c2 := NewClient("1001", "", testPassword), NewClient("1001", "", testPassword)
+	for _, c := range []*Client{c1, c2} {
+		if retry, err := c.Challenged(respWith(t, 401, ch), &Attempt{Dest: dest.Dest}); !retry || err != nil {
+			t.Fatal(retry, err)
+		}
+	}
+	m := request("REGISTER", "sip:pbx")
+	c1.Authorize(m, dest)
+	want := "Authorization: " + m.Get("Authorization") + "\r\n"
+	if got := string(c2.AppendAuthorization(nil, "REGISTER", "sip:pbx", dest)); got != want {
+		t.Fatalf("AppendAuthorization:\n%q\nwant\n%q", got, want)
+	}
+	c3 := NewClient("1001", "", testPassword)
+	if retry, err := c3.Challenged(respWith(t, 401, `WWW-Authenticate: Digest realm="pbx", nonce="x1", qop="auth", algorithm=MD5`), &Attempt{Dest: dest.Dest}); !retry || err != nil {
+		t.Fatal(retry, err)
+	}
+	buf := make([]byte, 0, 512)
+	if n := testing.AllocsPerRun(50, func() { buf = c3.AppendAuthorization(buf[:0], "REGISTER", "sip:pbx", dest) }); n != 0 {
+		t.Errorf("AppendAuthorization: %v allocations, want 0", n)
+	}
+}

@@ -15,7 +15,23 @@ func randHex(n int) string {
 }
 
 // NewBranch returns a fresh Via branch: the magic cookie and 64 random bits.
-func NewBranch() string { return MagicCookie + randHex(8) }
+func NewBranch() string {
+	var b [len(MagicCookie) + 16]byte
+	return string(AppendBranch(b[:0]))
+}
+
+// AppendBranch appends a fresh branch (NewBranch) to dst: a Via built in
+// one buffer costs one allocation, its string.
+func AppendBranch(dst []byte) []byte {
+	// The random bits are read into dst's own room, after where their hex
+	// goes (a local array escapes to rand.Read in a -race build).
+	at := len(dst) + len(MagicCookie)
+	dst = append(append(dst, MagicCookie...), make([]byte, 16+8)...)
+	raw := dst[at+16:]
+	_, _ = rand.Read(raw) // crypto/rand.Read never fails (Go 1.24+)
+	hex.Encode(dst[at:at+16], raw)
+	return dst[:at+16]
+}
 
 // NewTag returns a fresh From/To tag.
 func NewTag() string { return randHex(6) }

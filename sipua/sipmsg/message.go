@@ -2,6 +2,7 @@ package sipmsg
 
 import (
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 )
@@ -106,19 +107,51 @@ func (m *Message) Get(name string) string {
 // GetAll returns every value of the header in order; comma-list headers
 // (Via, Route, Record-Route, Contact, ...) are split into their elements.
 func (m *Message) GetAll(name string) []string {
-	canon := CanonicalName(name)
 	var out []string
+	for v := range m.Values(name) {
+		out = append(out, v)
+	}
+	return out
+}
+
+// Values yields what GetAll returns, one value at a time, without
+// allocating: for a look at a header (an option tag in Supported, any
+// Allow) on a path that must not allocate.
+func (m *Message) Values(name string) iter.Seq[string] {
+	return func(yield func(string) bool) { m.values(name, yield) }
+}
+
+// values is Values' loop: small Values inlines, so neither it nor the
+// caller's loop body escapes.
+func (m *Message) values(name string, yield func(string) bool) {
+	canon := CanonicalName(name)
+	list := isList(canon)
 	for _, h := range m.Headers {
 		if !strings.EqualFold(h.Name, canon) {
 			continue
 		}
-		if isList(canon) {
-			out = append(out, SplitList(h.Value)...)
-		} else {
-			out = append(out, h.Value)
+		if !list {
+			if !yield(h.Value) {
+				return
+			}
+			continue
+		}
+		for v := h.Value; v != ""; {
+			var e string
+			if e, v = nextElem(v); e != "" && !yield(e) {
+				return
+			}
 		}
 	}
-	return out
+}
+
+// Has reports whether the message has a value of the header (a list
+// header an element): len(m.GetAll(name)) > 0, without allocating.
+func (m *Message) Has(name string) bool {
+	for range m.Values(name) {
+		return true
+	}
+	return false
 }
 
 // Set replaces every header named name with one header of that value, at the
@@ -304,6 +337,9 @@ func NewRequest(method, requestURI string) *Message {
 	return &Message{Method: method, RequestURI: requestURI}
 }
 
+// respRoom is the room NewResponse leaves for the headers a UA adds.
+const respRoom = 10
+
 // dialogCreating are the methods whose 1xx/2xx responses create a dialog and
 // so carry the request's Record-Route (RFC 3261 section 12.1.1).
 var dialogCreating = map[string]bool{"INVITE": true, "SUBSCRIBE": true, "REFER": true, "NOTIFY": true}
@@ -317,13 +353,27 @@ func NewResponse(req *Message, code int, reason string) *Message {
 	if reason == "" {
 		reason = ReasonPhrase(code)
 	}
-	r := &Message{StatusCode: code, Reason: reason}
+	rr := code > 100 && code < 300 && dialogCreating[req.Method]
+	n := 0
+	for _, h := range req.Headers {
+		switch h.Name {
+		case "Via", "From", "To", "Call-ID", "CSeq":
+			n++
+		case "Record-Route":
+			if rr {
+				n++
+			}
+		}
+	}
+	// Room for what a UA adds (Contact, Allow, Supported, Server, the
+	// body's headers, ...): the headers are one allocation.
+	r := &Message{StatusCode: code, Reason: reason, Headers: make([]Header, 0, n+respRoom)}
 	for _, h := range req.Headers {
 		switch h.Name {
 		case "Via", "From", "To", "Call-ID", "CSeq":
 			r.Headers = append(r.Headers, h)
 		case "Record-Route":
-			if code > 100 && code < 300 && dialogCreating[req.Method] {
+			if rr {
 				r.Headers = append(r.Headers, h)
 			}
 		}

@@ -1,6 +1,7 @@
 package sipmsg
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -517,6 +518,79 @@ func (v Via) String() string {
 	b = append(b, joinHostPort(v.Host, v.Port)...)
 	b = appendParams(b, v.Params)
 	return string(b)
+}
+
+// AppendVia appends the Via value s as ParseVia then Via.String write it,
+// with each parameter of set given its value (SetParam: the first of
+// that name replaced, else added at the end, in set's order): a server's
+// received and rport stamp (RFC 3261 18.2.1, RFC 3581) in one buffer,
+// allocating nothing. On an error (what ParseVia refuses) dst is
+// returned as it was. set holds at most 8 parameters.
+func AppendVia(dst []byte, s string, set ...Param) ([]byte, error) {
+	if len(set) > 8 {
+		return dst, errViaSet
+	}
+	transport, hp, params, err := scanVia(s)
+	if err != nil {
+		return dst, err
+	}
+	if err := eachParam(params, nil); err != nil {
+		return dst, err
+	}
+	host, port, err := splitHostPort(strings.ReplaceAll(hp, " ", ""))
+	if err != nil {
+		return dst, err
+	}
+	b := append(dst, "SIP/2.0/"...)
+	for i := 0; i < len(transport); i++ { // a token: ASCII, as strings.ToUpper has it
+		c := transport[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	b = append(b, ' ')
+	b = appendHostPort(b, host, port)
+	var done [8]bool
+	_ = eachParam(params, func(n, v string) {
+		for i, p := range set {
+			if !done[i] && strings.EqualFold(n, p.Name) {
+				v, done[i] = p.Value, true
+				break
+			}
+		}
+		b = appendParam(b, n, v)
+	})
+	for i, p := range set {
+		if !done[i] {
+			b = appendParam(b, p.Name, p.Value)
+		}
+	}
+	return b, nil
+}
+
+var errViaSet = errors.New("sipmsg: AppendVia sets at most 8 parameters")
+
+// appendHostPort is joinHostPort appending to b.
+func appendHostPort(b []byte, host string, port int) []byte {
+	if strings.IndexByte(host, ':') >= 0 {
+		b = append(append(append(b, '['), host...), ']')
+	} else {
+		b = append(b, host...)
+	}
+	if port != 0 {
+		b = strconv.AppendInt(append(b, ':'), int64(port), 10)
+	}
+	return b
+}
+
+// appendParam appends ";name" or ";name=value", as appendParams does.
+func appendParam(b []byte, name, value string) []byte {
+	b = append(append(b, ';'), name...)
+	if value != "" {
+		b = append(append(b, '='), value...)
+	}
+	return b
 }
 
 // Param returns a Via parameter (branch, received, rport, ...).

@@ -21,6 +21,11 @@ type ClientHandler struct {
 	// say long before timer B or F (32 s) ends the transaction, which
 	// goes on meanwhile.
 	OnUnanswered func(c *Client)
+	// Borrow says that OnResponse keeps nothing of the response it is
+	// given, which is then the caller's of HandleResponse (its receive
+	// buffer), valid only during the call, and not a copy: the TU copies
+	// what it keeps. Not for INVITE, whose final response the ACK keeps.
+	Borrow bool
 }
 
 // UnansweredSends is how many sends without a response make a client
@@ -44,9 +49,16 @@ type Client struct {
 	ack      *sipmsg.Message
 	resent   int // retransmissions sent (UnansweredSends)
 
-	retrans Timer // A or E
-	timeout Timer // B or F
-	wait    Timer // D, K or M
+	retrans Timer         // A or E
+	timeout Timer         // B or F
+	wait    Timer         // D, K or M
+	every   time.Duration // timer A or E's interval now
+
+	// kept: started by StartClient on a Layer whose timers fire on its
+	// owner (Config.OnOwner): the timers above are kept when stopped and
+	// re-armed, each for its one function, bound once below.
+	kept                     bool
+	fRetrans, fTimeout, fEnd func()
 }
 
 // Request is the request this transaction sends.
@@ -62,20 +74,42 @@ func (c *Client) Dest() *net.UDPAddr { return c.to }
 // retransmits it. req must carry its top Via with a fresh branch; ACK has
 // no transaction (send it directly).
 func (l *Layer) NewClient(req *sipmsg.Message, to *net.UDPAddr, h ClientHandler) (*Client, error) {
+	c := &Client{}
+	if err := l.start(c, req, to, h); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// StartClient is NewClient in c, a Client its TU keeps for one request
+// after another (a line's REGISTERs): c must be new or terminated. On a
+// Layer whose timers fire on its owner (Config.OnOwner) c keeps its
+// timers and re-arms them, so that a transaction started again this way
+// allocates nothing.
+func (l *Layer) StartClient(c *Client, req *sipmsg.Message, to *net.UDPAddr, h ClientHandler) error {
+	if c.state != 0 && c.state != Terminated {
+		return fmt.Errorf("transaction: StartClient of a live transaction (%v)", c.state)
+	}
+	c.kept = l.cfg.OnOwner
+	return l.start(c, req, to, h)
+}
+
+func (l *Layer) start(c *Client, req *sipmsg.Message, to *net.UDPAddr, h ClientHandler) error {
 	if req.Method == "ACK" {
-		return nil, fmt.Errorf("transaction: ACK has no client transaction")
+		return fmt.Errorf("transaction: ACK has no client transaction")
 	}
 	key, err := clientKey(req)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if l.full() {
-		return nil, ErrFull
+		return ErrFull
 	}
 	if _, dup := l.clients[key]; dup {
-		return nil, fmt.Errorf("transaction: branch %q already in use", key.branch)
+		return fmt.Errorf("transaction: branch %q already in use", key.branch)
 	}
-	c := &Client{l: l, key: key, req: req, to: to, invite: req.Method == "INVITE", reliable: Reliable(req), h: h}
+	c.l, c.key, c.req, c.to, c.h = l, key, req, to, h
+	c.invite, c.reliable, c.ack, c.resent = req.Method == "INVITE", Reliable(req), nil, 0
 	l.clients[key] = c
 	if c.invite {
 		c.state = Calling
@@ -84,41 +118,78 @@ func (l *Layer) NewClient(req *sipmsg.Message, to *net.UDPAddr, h ClientHandler)
 	}
 	if err := l.cfg.Transport.Send(req, to); err != nil {
 		c.fail(fmt.Errorf("%w: %w", ErrTransport, err))
-		return c, nil
+		return nil
 	}
 	if !c.reliable {
 		c.armRetransmit(l.cfg.T1)
 	}
-	c.timeout = l.timer(64*l.cfg.T1, c.timerTimeout) // B (17.1.1.2) or F (17.1.2.2)
-	return c, nil
+	if c.fTimeout == nil {
+		c.fTimeout = c.timerTimeout
+	}
+	c.arm(&c.timeout, 64*l.cfg.T1, c.fTimeout) // B (17.1.1.2) or F (17.1.2.2)
+	return nil
+}
+
+// arm starts the timer in t after d with f: a kept one re-armed, else a
+// new one. disarm stops it (a kept one stays, stopped).
+func (c *Client) arm(t *Timer, d time.Duration, f func()) {
+	if r, ok := (*t).(interface{ Reset(time.Duration) bool }); ok && c.kept {
+		r.Reset(d)
+		return
+	}
+	*t = c.l.timer(d, f)
+}
+
+func (c *Client) disarm(t *Timer) {
+	if c.kept {
+		if *t != nil {
+			(*t).Stop()
+		}
+		return
+	}
+	stop(t)
+}
+
+// waitEnd arms timer D, K or M: the end of the transaction after d.
+func (c *Client) waitEnd(d time.Duration) {
+	if c.fEnd == nil {
+		c.fEnd = c.terminate
+	}
+	c.arm(&c.wait, d, c.fEnd)
 }
 
 // armRetransmit starts timer A (INVITE, 17.1.1.2: doubling) or E
 // (non-INVITE, 17.1.2.2: doubling up to T2).
 func (c *Client) armRetransmit(d time.Duration) {
-	c.retrans = c.l.timer(d, func() {
-		switch {
-		case c.invite && c.state == Calling, !c.invite && (c.state == Trying || c.state == Proceeding):
-		default:
-			return
+	if c.fRetrans == nil {
+		c.fRetrans = c.retransmit
+	}
+	c.every = d
+	c.arm(&c.retrans, d, c.fRetrans)
+}
+
+func (c *Client) retransmit() {
+	switch {
+	case c.invite && c.state == Calling, !c.invite && (c.state == Trying || c.state == Proceeding):
+	default:
+		return
+	}
+	if err := c.l.cfg.Transport.Send(c.req, c.to); err != nil {
+		c.fail(fmt.Errorf("%w: %w", ErrTransport, err))
+		return
+	}
+	c.resent++
+	if c.resent == UnansweredSends-1 && (c.state == Calling || c.state == Trying) && c.h.OnUnanswered != nil {
+		c.h.OnUnanswered(c)
+	}
+	next := 2 * c.every
+	if !c.invite {
+		next = min(next, c.l.cfg.T2)
+		if c.state == Proceeding {
+			next = c.l.cfg.T2
 		}
-		if err := c.l.cfg.Transport.Send(c.req, c.to); err != nil {
-			c.fail(fmt.Errorf("%w: %w", ErrTransport, err))
-			return
-		}
-		c.resent++
-		if c.resent == UnansweredSends-1 && (c.state == Calling || c.state == Trying) && c.h.OnUnanswered != nil {
-			c.h.OnUnanswered(c)
-		}
-		next := 2 * d
-		if !c.invite {
-			next = min(next, c.l.cfg.T2)
-			if c.state == Proceeding {
-				next = c.l.cfg.T2
-			}
-		}
-		c.armRetransmit(next)
-	})
+	}
+	c.armRetransmit(next)
 }
 
 func (c *Client) timerTimeout() {
@@ -136,9 +207,9 @@ func (c *Client) fail(err error) {
 
 func (c *Client) terminate() {
 	c.state = Terminated
-	stop(&c.retrans)
-	stop(&c.timeout)
-	stop(&c.wait)
+	c.disarm(&c.retrans)
+	c.disarm(&c.timeout)
+	c.disarm(&c.wait)
 	if c.l.clients[c.key] == c {
 		delete(c.l.clients, c.key)
 	}
@@ -206,24 +277,24 @@ func (c *Client) receive(resp *sipmsg.Message) {
 			switch {
 			case code < 200:
 				c.state = Proceeding
-				stop(&c.retrans)
+				c.disarm(&c.retrans)
 				c.up(resp)
 			case code < 300: // RFC 6026 section 7.2: Accepted, timer M
 				c.state = Accepted
-				stop(&c.retrans)
-				stop(&c.timeout)
-				c.wait = c.l.timer(64*c.l.cfg.T1, c.terminate)
+				c.disarm(&c.retrans)
+				c.disarm(&c.timeout)
+				c.waitEnd(64 * c.l.cfg.T1)
 				c.up(resp)
 			default: // 17.1.1.3: ACK the failure, Completed, timer D
 				c.state = Completed
-				stop(&c.retrans)
-				stop(&c.timeout)
+				c.disarm(&c.retrans)
+				c.disarm(&c.timeout)
 				c.ack = AckFor(c.req, resp)
 				c.sendAck()
 				if c.reliable { // timer D is zero
 					c.terminate()
 				} else {
-					c.wait = c.l.timer(max(32*time.Second, 64*c.l.cfg.T1), c.terminate)
+					c.waitEnd(max(32*time.Second, 64*c.l.cfg.T1))
 				}
 				c.up(resp)
 			}
@@ -240,19 +311,21 @@ func (c *Client) receive(resp *sipmsg.Message) {
 	}
 	switch c.state { // 17.1.2.2
 	case Trying, Proceeding:
-		resp = resp.Clone() // passed up
+		if !c.h.Borrow {
+			resp = resp.Clone() // passed up
+		}
 		if code < 200 {
 			c.state = Proceeding
 			c.up(resp)
 			return
 		}
 		c.state = Completed
-		stop(&c.retrans)
-		stop(&c.timeout)
+		c.disarm(&c.retrans)
+		c.disarm(&c.timeout)
 		if c.reliable { // timer K is zero
 			c.terminate()
 		} else {
-			c.wait = c.l.timer(c.l.cfg.T4, c.terminate) // timer K
+			c.waitEnd(c.l.cfg.T4) // timer K
 		}
 		c.up(resp)
 	}

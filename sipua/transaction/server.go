@@ -3,6 +3,8 @@ package transaction
 import (
 	"fmt"
 	"net"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/deskphone/deskphone/sipua/sipmsg"
@@ -77,13 +79,13 @@ func (l *Layer) HandleRequest(req *sipmsg.Message, from *net.UDPAddr) (*Server, 
 	}
 	if l.full() && !(req.Method == "CANCEL" && l.servers[inviteKey(key)] != nil) {
 		r := sipmsg.NewResponse(req, 503, "")
-		stampVia(r, from)
+		l.stampVia(r, from)
 		r.Add("Retry-After", "5")
 		_ = l.cfg.Transport.Send(r, from)
 		return nil, false
 	}
 	req = req.Clone()
-	stampVia(req, from)
+	l.stampVia(req, from)
 	if key, err = serverKey(req); err != nil { // the map keeps views into the copy
 		return nil, false
 	}
@@ -98,29 +100,69 @@ func (l *Layer) HandleRequest(req *sipmsg.Message, from *net.UDPAddr) (*Server, 
 	return s, true
 }
 
-// stampVia adds received and rport to the top Via (18.2.1, RFC 3581).
-func stampVia(req *sipmsg.Message, from *net.UDPAddr) {
+// stampVia adds received and rport to the top Via (18.2.1, RFC 3581):
+// the new Via is its one allocation (sipmsg.AppendVia; the source's text
+// is kept for the next request from it, srcText).
+func (l *Layer) stampVia(req *sipmsg.Message, from *net.UDPAddr) {
 	if from == nil {
 		return
 	}
-	v, err := sipmsg.ParseVia(req.Get("Via"))
+	top := req.Get("Via")
+	v, err := sipmsg.ScanVia(top)
 	if err != nil {
 		return
 	}
-	changed := false
-	if v.Host != from.IP.String() {
-		v.SetParam("received", from.IP.String())
-		changed = true
+	ip, port := l.srcText(from)
+	var set [2]sipmsg.Param
+	n := 0
+	if v.Host != ip {
+		set[n] = sipmsg.Param{Name: "received", Value: ip}
+		n++
 	}
 	if rp, ok := v.Param("rport"); ok && rp == "" {
-		v.SetParam("rport", fmt.Sprint(from.Port))
-		v.SetParam("received", from.IP.String())
-		changed = true
+		set[n] = sipmsg.Param{Name: "rport", Value: port}
+		n++
+		if set[0].Name != "received" {
+			set[n] = sipmsg.Param{Name: "received", Value: ip}
+			n++
+		}
 	}
-	if changed {
-		req.RemoveFirst("Via")
-		req.Prepend("Via", v.String())
+	if n == 0 {
+		return
 	}
+	var buf [160]byte
+	b, err := sipmsg.AppendVia(buf[:0], top, set[:n]...)
+	if err != nil {
+		return
+	}
+	replaceTopVia(req, string(b))
+}
+
+// replaceTopVia puts via in place of the first Via value: in its header
+// when that holds it alone (no allocation), else (a comma list) as a
+// header of its own before the rest.
+func replaceTopVia(req *sipmsg.Message, via string) {
+	for i, h := range req.Headers {
+		if !strings.EqualFold(h.Name, "Via") {
+			continue
+		}
+		if strings.IndexByte(h.Value, ',') < 0 || len(sipmsg.SplitList(h.Value)) == 1 {
+			req.Headers[i].Value = via
+			return
+		}
+		break
+	}
+	req.RemoveFirst("Via")
+	req.Prepend("Via", via)
+}
+
+// srcText is from's address and port as text, kept for the last source
+// (a phone hears mostly from its registrar or proxy).
+func (l *Layer) srcText(from *net.UDPAddr) (ip, port string) {
+	if ap := from.AddrPort(); ap != l.lastSrc || l.lastIP == "" {
+		l.lastSrc, l.lastIP, l.lastPort = ap, from.IP.String(), strconv.Itoa(from.Port)
+	}
+	return l.lastIP, l.lastPort
 }
 
 // MatchCancel returns the INVITE server transaction a CANCEL cancels (9.2),

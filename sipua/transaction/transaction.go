@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -51,8 +52,12 @@ type Config struct {
 	Transport Transport
 	// Post runs f on the goroutine that owns the Layer; timers call it from
 	// their own goroutines. Required.
-	Post       func(f func())
-	Clock      Clock         // nil = package time
+	Post  func(f func())
+	Clock Clock // nil = package time
+	// OnOwner says that Clock's timers call f on the owner goroutine
+	// themselves (sipua's alarms, fired by its loop: no goroutine per
+	// firing), so the layer does not Post them.
+	OnOwner    bool
 	T1, T2, T4 time.Duration // zero = the defaults
 	// Max is the most live transactions, client and server together (zero =
 	// DefaultMax). A new request beyond it gets a stateless 503 with
@@ -66,6 +71,10 @@ type Layer struct {
 	cfg     Config
 	clients map[ckey]*Client
 	servers map[skey]*Server
+
+	// The last request's source and its text (stampVia's srcText).
+	lastSrc          netip.AddrPort
+	lastIP, lastPort string
 }
 
 // NewLayer returns an empty transaction layer.
@@ -95,6 +104,9 @@ func (l *Layer) Len() (clients, servers int) { return len(l.clients), len(l.serv
 
 // timer starts f after d on the owner goroutine.
 func (l *Layer) timer(d time.Duration, f func()) Timer {
+	if l.cfg.OnOwner {
+		return l.cfg.Clock.AfterFunc(d, f)
+	}
 	return l.cfg.Clock.AfterFunc(d, func() { l.cfg.Post(f) })
 }
 

@@ -444,3 +444,100 @@ func TestClientUnanswered(t *testing.T) {
 		})
 	}
 }
+
+// TestStampViaAllocs: stamping received and rport costs the new Via
+// alone; a top Via inside a comma list becomes a header of its own.
+func TestStampViaAllocs(t *testing.T) {
+	l := NewLayer(Config{Post: func(f func()) { f() }})
+	from := &net.UDPAddr{IP: net.IPv4(10, 0, 2, 2), Port: 40000}
+	const via = "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK9;rport"
+	m := &sipmsg.Message{Method: "OPTIONS", Headers: []sipmsg.Header{{Name: "Via", Value: via}}}
+	if n := testing.AllocsPerRun(50, func() {
+		m.Headers[0].Value = via
+		l.stampVia(m, from)
+	}); n != 1 {
+		t.Errorf("%v allocations a stamp, want 1", n)
+	}
+	if got := m.Get("Via"); got != "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK9;rport=40000;received=10.0.2.2" {
+		t.Fatalf("Via %q", got)
+	}
+	m.Headers[0].Value = via + ", SIP/2.0/UDP p.example;branch=z9hG4bKp"
+	l.stampVia(m, from)
+	if got := m.GetAll("Via"); len(m.Headers) != 2 || len(got) != 2 || got[0] != "SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK9;rport=40000;received=10.0.2.2" || got[1] != "SIP/2.0/UDP p.example;branch=z9hG4bKp" {
+		t.Fatalf("Vias %q in %d headers", got, len(m.Headers))
+	}
+}
+
+// ownerClock is a Clock whose timers the test fires itself, on its own
+// goroutine (Config.OnOwner), and which can be re-armed (as sipua's
+// alarms).
+type ownerClock struct{ made []*ownerTimer }
+
+type ownerTimer struct {
+	f  func()
+	on bool
+}
+
+func (c *ownerClock) AfterFunc(_ time.Duration, f func()) Timer {
+	t := &ownerTimer{f: f, on: true}
+	c.made = append(c.made, t)
+	return t
+}
+
+func (t *ownerTimer) Stop() bool                              { was := t.on; t.on = false; return was }
+func (t *ownerTimer) Reset(time.Duration) bool                { was := t.on; t.on = true; return was }
+func (t *ownerTimer) fire()                                   { t.on = false; t.f() }
+func (nopTransport) Send(*sipmsg.Message, *net.UDPAddr) error { return nil }
+
+type nopTransport struct{}
+
+// TestStartClientAllocs: a Client its TU keeps and starts again on an
+// OnOwner layer (a line's REGISTERs) keeps its timers and re-arms them,
+// and with Borrow takes its responses uncopied: a whole transaction,
+// request to timer K, allocates nothing.
+func TestStartClientAllocs(t *testing.T) {
+	clock := &ownerClock{}
+	l := NewLayer(Config{Transport: nopTransport{}, Post: func(f func()) { f() }, Clock: clock, OnOwner: true})
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5070}
+	reqs := [2]*sipmsg.Message{request("REGISTER", "z9hG4bKr1"), request("REGISTER", "z9hG4bKr2")}
+	oks := [2]*sipmsg.Message{reply(reqs[0], 200), reply(reqs[1], 200)}
+	var c Client
+	got := 0
+	h := ClientHandler{OnResponse: func(_ *Client, r *sipmsg.Message) { got += r.StatusCode }, Borrow: true}
+	round := func(i int) {
+		if err := l.StartClient(&c, reqs[i], to, h); err != nil {
+			t.Fatal(err)
+		}
+		if !l.HandleResponse(oks[i]) || c.State() != Completed {
+			t.Fatalf("the 200 did not complete the transaction: %v", c.State())
+		}
+		for _, tm := range clock.made {
+			if tm.on {
+				tm.fire() // timer K
+			}
+		}
+		if c.State() != Terminated {
+			t.Fatalf("timer K left %v", c.State())
+		}
+	}
+	round(0)
+	if err := l.StartClient(&c, reqs[1], to, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.StartClient(&c, reqs[1], to, h); err == nil {
+		t.Fatal("StartClient of a live transaction")
+	}
+	c.Terminate()
+	round(1)
+	made := len(clock.made)
+	i := 0
+	if n := testing.AllocsPerRun(50, func() { round(i % 2); i++ }); n != 0 {
+		t.Errorf("%v allocations a transaction started again, want 0", n)
+	}
+	if len(clock.made) != made || made != 3 || got == 0 {
+		t.Errorf("%d timers made (%d before the runs), want 3: A/E, B/F, D/K/M", len(clock.made), made)
+	}
+	if cl, _ := l.Len(); cl != 0 {
+		t.Errorf("%d clients left", cl)
+	}
+}
