@@ -269,9 +269,6 @@ func Run(ctx context.Context, o Options) error {
 			}
 		}()
 	}
-	if !o.SharedProcess {
-		go settle(ctx, w.registered, ph.Idle, step)
-	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {

@@ -113,11 +113,19 @@ func updateConfig(cfg config.Config, base string) (update.Config, string, error)
 
 // waitIdle waits until idle says so; false when ctx ends first.
 func waitIdle(ctx context.Context, idle func() bool) bool {
+	if idle() {
+		return ctx.Err() == nil
+	}
+	// One timer for the whole wait: a call it waits out allocates
+	// nothing for it each poll.
+	t := time.NewTimer(idlePoll)
+	defer t.Stop()
 	for !idle() {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(idlePoll):
+		case <-t.C:
+			t.Reset(idlePoll)
 		}
 	}
 	return ctx.Err() == nil

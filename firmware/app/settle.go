@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"runtime"
 	"runtime/debug"
@@ -15,9 +14,11 @@ import (
 // its subscriptions are done.
 const settleAfter = 2 * time.Second
 
-// settle runs once, settleAfter the first registration, in a phone that
-// has its process to itself (not Options.SharedProcess): a collection
-// that returns the start's garbage to the system (the first one would
+// settle is the phone's one settling after start, in a phone that has
+// its process to itself (not Options.SharedProcess; the watcher runs it,
+// watch.go, settleAfter the first registration, when the phone is idle,
+// and starts the idle spell's steady part after it): a collection that
+// returns the start's garbage to the system (the first one would
 // otherwise wait for 4 MB of heap, which a steady phone never reaches, or
 // for the runtime's forced collection two minutes on), then
 // boot.DropStartPages, so the process keeps mapped only the code and data
@@ -25,25 +26,10 @@ const settleAfter = 2 * time.Second
 // later one (the runtime forces one every two minutes) keeps what it
 // touches, its work buffers and the stack maps it reads: dropping pages
 // before it would show a phone smaller than it stays. Both once: doing
-// either again later would only move the figure, not the memory.
-func settle(ctx context.Context, registered <-chan struct{}, idle func() bool, step func(string, ...any)) {
-	select {
-	case <-ctx.Done():
-		return
-	case <-registered:
-	}
-	t := time.NewTimer(settleAfter)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return
-	case <-t.C:
-	}
-	// Never in a call: reading the maps allocates, and a call's steady
-	// state allocates nothing (DESIGN.md); after it, when idle again.
-	if !waitIdle(ctx, idle) {
-		return
-	}
+// either again later would only move the figure, not the memory. Never in
+// a call: reading the maps allocates, and a call's steady state
+// allocates nothing (DESIGN.md).
+func settle(step func(string, ...any)) {
 	debug.FreeOSMemory()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)

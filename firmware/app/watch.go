@@ -40,10 +40,18 @@ type watcher struct {
 	callID int    // the call being watched, 0: none
 	call   window // from its answer to its end
 	idle   window // from the phone going idle to it leaving idle
+
+	// The settling after start (settle.go), sample's alone: armed
+	// settleAfter the first registration, due from then, done at the
+	// first moment after it that the phone is idle.
+	settleAt  *time.Timer
+	settleDue bool
+	settled   bool
+	settle    func(step func(string, ...any)) // settle; a test's own
 }
 
 func newWatcher(ctx context.Context, o hal.Observer, start time.Time, step func(string, ...any), heap bool) *watcher {
-	w := &watcher{Observer: o, start: start, step: step, heap: heap, registered: make(chan struct{})}
+	w := &watcher{Observer: o, start: start, step: step, heap: heap, registered: make(chan struct{}), settle: settle}
 	w.dw, _ = o.(hal.DisplayWriter)
 	if heap {
 		// The call's ticker and the idle spell's timer, made once and
@@ -52,6 +60,8 @@ func newWatcher(ctx context.Context, o hal.Observer, start time.Time, step func(
 		w.call.tick.Stop()
 		w.idle.once = time.NewTimer(steadyAfter)
 		w.idle.once.Stop()
+		w.settleAt = time.NewTimer(settleAfter)
+		w.settleAt.Stop()
 		go w.sample(ctx)
 	}
 	return w
@@ -78,15 +88,46 @@ func newWatcher(ctx context.Context, o hal.Observer, start time.Time, step func(
 // once a second to leave that out would wake every idle phone each
 // second for the sake of one figure.
 func (w *watcher) sample(ctx context.Context) {
+	registered := w.registered
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-registered:
+			registered = nil
+			w.settleAt.Reset(settleAfter)
+		case <-w.settleAt.C:
+			w.settleDue = true
+			w.settleIfIdle()
 		case <-w.call.tick.C:
 			w.call.read()
 		case <-w.idle.once.C:
+			w.settleIfIdle()
 			w.idle.read()
 		}
+	}
+}
+
+// settleIfIdle settles the phone (settle.go) once it is due and the phone
+// is idle: inside an idle spell, whose steady part then starts after it
+// (the settling allocates: it is the start's, not the idle phone's). Not
+// idle (in a call), it waits for the next idle spell's read steadyAfter
+// into it. The spell's lock is held across it: the phone leaving idle
+// meanwhile waits for it (a few milliseconds, once).
+func (w *watcher) settleIfIdle() {
+	if !w.settleDue || w.settled {
+		return
+	}
+	w.idle.mu.Lock()
+	defer w.idle.mu.Unlock()
+	if !w.idle.on {
+		return
+	}
+	w.settle(w.step)
+	w.settled = true
+	if w.idle.steady.ok {
+		m := readMem()
+		w.idle.steady, w.idle.last = m, m
 	}
 }
 

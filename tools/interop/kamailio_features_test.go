@@ -3,8 +3,6 @@ package interop
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -41,11 +39,7 @@ func startKFlow(t *testing.T, exts []string, cfg map[string]string) *kflow {
 		l.Close()
 		if t.Failed() {
 			t.Logf("ladder at kamailio:\n%s", f.ladderText())
-			for _, ph := range l.Phones {
-				if b, err := os.ReadFile(filepath.Join(dir, "console-"+ph.Ext+".log")); err == nil {
-					t.Logf("console of %s:\n%s", ph.Ext, b)
-				}
-			}
+			l.LogConsoles(t.Logf)
 		}
 	})
 	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)

@@ -2,7 +2,6 @@ package interop
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -81,11 +80,7 @@ func TestKamailioCall(t *testing.T) {
 			defer func() {
 				l.Close()
 				if t.Failed() {
-					for _, ph := range l.Phones {
-						if b, err := os.ReadFile(filepath.Join(dir, "console-"+ph.Ext+".log")); err == nil {
-							t.Logf("console of %s:\n%s", ph.Ext, b)
-						}
-					}
+					l.LogConsoles(t.Logf)
 				}
 			}()
 			regCtx, cancelReg := context.WithTimeout(ctx, 15*time.Second)

@@ -2,8 +2,6 @@ package lab
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -25,20 +23,15 @@ func steadyRE(what string) *regexp.Regexp {
 // returns its allocation count and the seconds it covered.
 func (f *Flow) steady(ext string, re *regexp.Regexp, n int) (allocs int, secs float64, line string) {
 	f.T.Helper()
-	file := filepath.Join(f.Lab.opts.Dir, "console-"+ext+".log")
-	end := time.Now().Add(10 * time.Second)
-	for {
-		b, _ := os.ReadFile(file)
-		if m := re.FindAllSubmatch(b, -1); len(m) >= n {
-			a, _ := strconv.Atoi(string(m[n-1][1]))
-			s, _ := strconv.ParseFloat(string(m[n-1][3]), 64)
-			return a, s, string(m[n-1][0])
-		}
-		if time.Now().After(end) {
-			f.T.Fatalf("%s: no %d-th %s line in its console", ext, n, re)
-		}
-		time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(f.Ctx, 10*time.Second)
+	defer cancel()
+	m, err := f.Lab.WaitConsole(ctx, ext, re, n)
+	if err != nil {
+		f.T.Fatal(err)
 	}
+	a, _ := strconv.Atoi(string(m[1]))
+	s, _ := strconv.ParseFloat(string(m[3]), 64)
+	return a, s, string(m[0])
 }
 
 // TestSteadyAllocsSim: the whole phoned process in its steady state, as
@@ -95,11 +88,7 @@ func TestSteadyAllocsSim(t *testing.T) {
 	f := NewFlow(t, ctx, l)
 	defer func() {
 		if t.Failed() {
-			for _, ph := range l.Phones {
-				if b, err := os.ReadFile(filepath.Join(l.opts.Dir, "console-"+ph.Ext+".log")); err == nil {
-					t.Logf("console of %s:\n%s", ph.Ext, b)
-				}
-			}
+			l.LogConsoles(t.Logf)
 		}
 	}()
 

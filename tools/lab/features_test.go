@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -38,11 +37,7 @@ func startFlowOn(t *testing.T, pbxAddr string, exts []string, cfg map[string]str
 	t.Cleanup(func() {
 		l.Close()
 		if t.Failed() {
-			for _, ph := range l.Phones {
-				if b, err := os.ReadFile(l.opts.Dir + "/console-" + ph.Ext + ".log"); err == nil {
-					t.Logf("console of %s:\n%s", ph.Ext, b)
-				}
-			}
+			l.LogConsoles(t.Logf)
 		}
 	})
 	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)

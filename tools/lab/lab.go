@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -501,6 +502,35 @@ func (l *Lab) webPort() (int, error) {
 // so far: the file in Options.Dir that console makes.
 func (l *Lab) ConsoleLog(ext string) ([]byte, error) {
 	return os.ReadFile(filepath.Join(l.opts.Dir, "console-"+ext+".log"))
+}
+
+// WaitConsole waits, until ctx ends, for the n-th match (from 1) of re
+// in phone ext's console and returns it with its submatches.
+func (l *Lab) WaitConsole(ctx context.Context, ext string, re *regexp.Regexp, n int) ([][]byte, error) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if b, err := l.ConsoleLog(ext); err == nil {
+			if m := re.FindAllSubmatch(b, n); len(m) >= n {
+				return m[n-1], nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("lab: phone %s: no match %d of %q in its console: %w", ext, n, re, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// LogConsoles writes each phone's console so far through logf (a test's
+// Logf when it failed).
+func (l *Lab) LogConsoles(logf func(format string, args ...any)) {
+	for _, ph := range l.Phones {
+		if b, err := l.ConsoleLog(ph.Ext); err == nil {
+			logf("console of %s:\n%s", ph.Ext, b)
+		}
+	}
 }
 
 // console returns where a phone's console goes: a file in Dir, and

@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -28,11 +27,7 @@ func runBasicCall(t *testing.T, board Board, boot time.Duration, panelRate ...in
 	defer func() {
 		l.Close()
 		if t.Failed() {
-			for _, ph := range l.Phones {
-				if b, err := os.ReadFile(l.opts.Dir + "/console-" + ph.Ext + ".log"); err == nil {
-					t.Logf("console of %s:\n%s", ph.Ext, b)
-				}
-			}
+			l.LogConsoles(t.Logf)
 		}
 	}()
 	regCtx, cancelReg := context.WithTimeout(ctx, boot)

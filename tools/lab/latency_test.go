@@ -3,7 +3,6 @@ package lab
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -32,11 +31,7 @@ func BenchmarkMouthToEarSim(b *testing.B) {
 	defer func() {
 		l.Close()
 		if b.Failed() {
-			for _, ph := range l.Phones {
-				if c, err := os.ReadFile(dir + "/console-" + ph.Ext + ".log"); err == nil {
-					b.Logf("console of %s:\n%s", ph.Ext, c)
-				}
-			}
+			l.LogConsoles(b.Logf)
 		}
 	}()
 	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)

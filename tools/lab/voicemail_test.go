@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -36,11 +35,7 @@ func runVoicemail(t *testing.T, board Board, boot time.Duration) {
 	}
 	defer func() {
 		if t.Failed() {
-			for _, ph := range l.Phones {
-				if b, err := os.ReadFile(l.opts.Dir + "/console-" + ph.Ext + ".log"); err == nil {
-					t.Logf("console of %s:\n%s", ph.Ext, b)
-				}
-			}
+			l.LogConsoles(t.Logf)
 			t.Logf("PBX ladder:\n%s", pbx.FormatLadder(l.PBX.Ladder(), nil))
 		}
 		l.Close()

@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"os"
 	"runtime"
 	"sort"
 	"testing"
@@ -31,11 +30,7 @@ func BenchmarkWakeups(b *testing.B) {
 	defer func() {
 		l.Close()
 		if b.Failed() {
-			for _, ph := range l.Phones {
-				if out, err := os.ReadFile(l.opts.Dir + "/console-" + ph.Ext + ".log"); err == nil {
-					b.Logf("console of %s:\n%s", ph.Ext, out)
-				}
-			}
+			l.LogConsoles(b.Logf)
 		}
 	}()
 	if _, err := l.WaitRegistered(ctx); err != nil {

@@ -1,7 +1,6 @@
 package perf
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -228,9 +227,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// The phones settle once, a couple of seconds after registering
 	// (firmware/app's settle: a collection, the start's pages let go);
 	// the idle window is the phone after that, as it stays.
+	settledRE := regexp.MustCompile(`settled after start`)
 	for _, ph := range []string{pa.Ext, pe.Ext} {
-		if err := waitConsole(ctx, l, ph, "settled after start"); err != nil {
-			return nil, err
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := l.WaitConsole(wctx, ph, settledRE, 1)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("perf: %w", err)
 		}
 	}
 	if err := sleep(ctx, o.Settle); err != nil {
@@ -632,19 +635,5 @@ func ratio(p, b Proc) Ratio {
 		IdleCPU:     div(p.Idle.CPUMSPerSec, b.Idle.CPUMSPerSec),
 		IdleSched:   div(p.Idle.SchedMSPerSec, b.Idle.SchedMSPerSec),
 		IdleWakeups: div(p.Idle.WakeupsPerSec, b.Idle.WakeupsPerSec),
-	}
-}
-
-// waitConsole waits (10 s at most) for text in phone ext's console.
-func waitConsole(ctx context.Context, l *lab.Lab, ext, text string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for {
-		if b, _ := l.ConsoleLog(ext); bytes.Contains(b, []byte(text)) {
-			return nil
-		}
-		if err := sleep(ctx, 50*time.Millisecond); err != nil {
-			return fmt.Errorf("perf: phone %s: no %q in its console: %w", ext, text, err)
-		}
 	}
 }
