@@ -968,6 +968,9 @@ func (e *Engine) drain() {
 			if e.onReceive != nil {
 				e.onReceive()
 			}
+			if p.drained() {
+				break
+			}
 		}
 	}
 }

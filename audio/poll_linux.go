@@ -13,27 +13,31 @@ import (
 )
 
 // poller reads a stream's socket without blocking, for Config.PollReceive:
-// recvmsg(MSG_DONTWAIT) on the socket's descriptor inside RawConn.Read (which
-// holds the descriptor against a concurrent Close), with the kernel's
-// receive timestamp (SO_TIMESTAMPNS) as each datagram's arrival time, so
-// the interarrival jitter is the network's and not the audio loop's. All
-// buffers are the poller's: a read allocates nothing.
+// recvmmsg(MSG_DONTWAIT) on the socket's descriptor inside RawConn.Read
+// (which holds the descriptor against a concurrent Close), up to rxBatch
+// datagrams a call, with the kernel's receive timestamp (SO_TIMESTAMPNS)
+// as each datagram's arrival time, so the interarrival jitter is the
+// network's and not the audio loop's. All buffers are the poller's: a
+// read allocates nothing.
 type poller struct {
 	conn *net.UDPConn // the socket (Engine.pollerFor keeps a poller for it)
 	rc   syscall.RawConn
-	buf  []byte
-	// Filled by each read.
+	// Filled by each read: the datagram in buf[:n].
+	buf   []byte
 	n     int
 	from  netip.AddrPort
 	at    time.Time
 	errno syscall.Errno
 	empty bool // nothing waiting (EAGAIN)
 
-	sa  syscall.RawSockaddrAny
-	oob [64]byte
-	iov syscall.Iovec
-	msg syscall.Msghdr
-	fn  func(fd uintptr) bool // p.recv, bound once
+	// The batch the last recvmmsg filled: got datagrams, next the one
+	// read hands out next; now is when the call returned.
+	slots [rxBatch]rxSlot
+	msgs  [rxBatch]mmsghdr
+	got   int
+	next  int
+	now   time.Time
+	fn    func(fd uintptr) bool // p.recv, bound once
 
 	// The send side: the socket's family, the remote as a raw sockaddr.
 	family int
@@ -46,6 +50,27 @@ type poller struct {
 	sfn    func(fd uintptr) bool // p.send, bound once
 
 	q quiet.Socket
+}
+
+// rxBatch is how many datagrams one recvmmsg takes. A frame's drain finds
+// one packet in the usual case; a batch that comes back short says the
+// socket was empty, so the drain ends without the read that would only
+// find it empty (drained): one system call a frame instead of two.
+const rxBatch = 4
+
+// rxSlot is one datagram's room in a batch.
+type rxSlot struct {
+	buf []byte
+	sa  syscall.RawSockaddrAny
+	oob [64]byte
+	iov syscall.Iovec
+}
+
+// mmsghdr is the kernel's struct mmsghdr: a msghdr and the length the
+// kernel received into it.
+type mmsghdr struct {
+	hdr syscall.Msghdr
+	len uint32
 }
 
 func newPoller(conn *net.UDPConn) *poller {
@@ -61,7 +86,16 @@ func newPoller(conn *net.UDPConn) *poller {
 	}); err != nil || serr != nil {
 		return nil
 	}
-	p := &poller{conn: conn, rc: rc, buf: make([]byte, maxPacket), family: family}
+	p := &poller{conn: conn, rc: rc, family: family}
+	for i := range p.slots {
+		sl, m := &p.slots[i], &p.msgs[i]
+		sl.buf = make([]byte, maxPacket)
+		sl.iov.Base = &sl.buf[0]
+		sl.iov.SetLen(len(sl.buf))
+		m.hdr.Iov = &sl.iov
+		m.hdr.Iovlen = 1
+	}
+	p.buf = p.slots[0].buf
 	p.fn, p.sfn = p.recv, p.send
 	return p
 }
@@ -117,45 +151,60 @@ func (p *poller) send(fd uintptr) bool {
 
 // mute and unmute: see internal/quiet.
 func (p *poller) mute()   { p.q.Mute(p.rc) }
-func (p *poller) unmute() { p.q.Unmute(p.rc) }
+func (p *poller) unmute() {
+	p.got, p.next = 0, 0 // a batch not handed out is the stopped stream's
+	p.q.Unmute(p.rc)
+}
 
 // read takes the next datagram waiting, if any: ok with p.buf[:p.n] from
 // p.from at p.at; !ok and p.empty when none is waiting; !ok and err when
-// the socket failed (closed under the engine).
+// the socket failed (closed under the engine). It hands out the last
+// batch's datagrams first, then asks the socket again.
 func (p *poller) read() (ok bool, err error) {
-	if err := p.rc.Read(p.fn); err != nil {
-		return false, err
+	if p.next >= p.got {
+		if err := p.rc.Read(p.fn); err != nil {
+			return false, err
+		}
+		if p.empty {
+			return false, nil
+		}
+		if p.errno != 0 {
+			return false, p.errno
+		}
 	}
-	if p.empty {
-		return false, nil
-	}
-	if p.errno != 0 {
-		return false, p.errno
-	}
+	sl, m := &p.slots[p.next], &p.msgs[p.next]
+	p.next++
+	p.buf, p.n = sl.buf, int(m.len)
+	p.from = addr(&sl.sa)
+	p.at = p.stamp(&m.hdr, &sl.oob)
 	return true, nil
 }
 
-// recv is the RawConn.Read callback: one recvmsg, never waiting.
+// drained says the socket had nothing more when the batch that read last
+// handed out from was taken: it came back short and is all handed out.
+func (p *poller) drained() bool { return p.next >= p.got && p.got < rxBatch }
+
+// recv is the RawConn.Read callback: one recvmmsg, never waiting.
 func (p *poller) recv(fd uintptr) bool {
-	p.empty, p.errno = false, 0
-	p.iov.Base = &p.buf[0]
-	p.iov.SetLen(len(p.buf))
-	p.msg.Name = (*byte)(unsafe.Pointer(&p.sa))
-	p.msg.Namelen = uint32(unsafe.Sizeof(p.sa))
-	p.msg.Iov = &p.iov
-	p.msg.Iovlen = 1
-	p.msg.Control = &p.oob[0]
-	p.msg.SetControllen(len(p.oob))
-	p.msg.Flags = 0
+	p.empty, p.errno, p.got, p.next = false, 0, 0, 0
+	for i := range p.msgs {
+		sl, m := &p.slots[i], &p.msgs[i]
+		m.hdr.Name = (*byte)(unsafe.Pointer(&sl.sa))
+		m.hdr.Namelen = uint32(unsafe.Sizeof(sl.sa))
+		m.hdr.Control = &sl.oob[0]
+		m.hdr.SetControllen(len(sl.oob))
+		m.hdr.Flags = 0
+		m.len = 0
+	}
 	for {
 		// Raw: it never blocks, and a syscall entered the runtime's way
 		// would wake its sysmon thread each time (DESIGN.md, "Wake-ups").
-		n, _, e := syscall.RawSyscall(syscall.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&p.msg)), syscall.MSG_DONTWAIT)
+		n, _, e := syscall.RawSyscall6(syscall.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&p.msgs[0])), rxBatch, syscall.MSG_DONTWAIT, 0, 0)
 		switch e {
 		case 0:
-			p.n = int(n)
-			p.from = p.addr()
-			p.at = p.stamp()
+			p.got = int(n)
+			p.empty = n == 0
+			p.now = time.Now()
 			return true
 		case syscall.EINTR:
 			continue
@@ -168,34 +217,35 @@ func (p *poller) recv(fd uintptr) bool {
 	}
 }
 
-// addr is the datagram's source address.
-func (p *poller) addr() netip.AddrPort {
-	switch p.sa.Addr.Family {
+// addr is a datagram's source address.
+func addr(sa *syscall.RawSockaddrAny) netip.AddrPort {
+	switch sa.Addr.Family {
 	case syscall.AF_INET:
-		s := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&p.sa))
+		s := (*syscall.RawSockaddrInet4)(unsafe.Pointer(sa))
 		pp := (*[2]byte)(unsafe.Pointer(&s.Port))
 		return netip.AddrPortFrom(netip.AddrFrom4(s.Addr), uint16(pp[0])<<8|uint16(pp[1]))
 	case syscall.AF_INET6:
-		s := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&p.sa))
+		s := (*syscall.RawSockaddrInet6)(unsafe.Pointer(sa))
 		pp := (*[2]byte)(unsafe.Pointer(&s.Port))
 		return netip.AddrPortFrom(netip.AddrFrom16(s.Addr), uint16(pp[0])<<8|uint16(pp[1]))
 	}
 	return netip.AddrPort{}
 }
 
-// stamp is the datagram's arrival: the kernel's timestamp, carried over to
-// the monotonic clock (now less how long ago it came), or now without one.
-func (p *poller) stamp() time.Time {
-	now := time.Now()
+// stamp is a datagram's arrival: the kernel's timestamp, carried over to
+// the monotonic clock (when its batch was taken less how long before that
+// it came), or then without one.
+func (p *poller) stamp(h *syscall.Msghdr, oob *[64]byte) time.Time {
+	now := p.now
 	hdr := syscall.CmsgLen(0)
-	if int(p.msg.Controllen) < hdr+int(unsafe.Sizeof(syscall.Timespec{})) {
+	if int(h.Controllen) < hdr+int(unsafe.Sizeof(syscall.Timespec{})) {
 		return now
 	}
-	h := (*syscall.Cmsghdr)(unsafe.Pointer(&p.oob[0]))
-	if h.Level != syscall.SOL_SOCKET || h.Type != syscall.SO_TIMESTAMPNS {
+	c := (*syscall.Cmsghdr)(unsafe.Pointer(&oob[0]))
+	if c.Level != syscall.SOL_SOCKET || c.Type != syscall.SO_TIMESTAMPNS {
 		return now
 	}
-	ts := (*syscall.Timespec)(unsafe.Pointer(&p.oob[syscall.CmsgSpace(0)]))
+	ts := (*syscall.Timespec)(unsafe.Pointer(&oob[syscall.CmsgSpace(0)]))
 	ago := now.Sub(time.Unix(ts.Unix()))
 	if ago < 0 || ago > time.Second {
 		return now // the wall clock stepped

@@ -77,3 +77,49 @@ func TestPollerStamp(t *testing.T) {
 		t.Fatalf("allocs per read = %v", n)
 	}
 }
+
+// TestPollerBatch: datagrams come out in order, several to a system call;
+// a batch that came back short says the socket is drained, so a frame's
+// one packet costs one recvmmsg and not a second that finds nothing.
+func TestPollerBatch(t *testing.T) {
+	conn, peer := listen(t), listen(t)
+	p := newPoller(conn)
+	to := conn.LocalAddr().(*net.UDPAddr)
+	send := func(n, from int) {
+		for i := range n {
+			if _, err := peer.WriteToUDP([]byte{byte(from + i)}, to); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	send(1, 0)
+	if ok, err := p.read(); !ok || err != nil || p.n != 1 || p.buf[0] != 0 {
+		t.Fatalf("one datagram: %v %v %v", ok, err, p.buf[:p.n])
+	}
+	if !p.drained() {
+		t.Fatal("one datagram waiting, read: not drained")
+	}
+	const n = rxBatch*2 + 1
+	send(n, 1)
+	for i := range n {
+		ok, err := p.read()
+		if !ok || err != nil || p.n != 1 || int(p.buf[0]) != 1+i {
+			t.Fatalf("datagram %d: %v %v %v", i, ok, err, p.buf[:p.n])
+		}
+		if want := i == n-1; p.drained() != want {
+			t.Fatalf("after datagram %d of %d: drained %v", i+1, n, p.drained())
+		}
+	}
+	if ok, err := p.read(); ok || err != nil || !p.empty {
+		t.Fatalf("read of nothing: %v %v empty=%v", ok, err, p.empty)
+	}
+	send(2, 100)
+	if ok, _ := p.read(); !ok || p.buf[0] != 100 {
+		t.Fatal("first of two")
+	}
+	p.unmute() // a stream stopped: the batch's rest is dropped
+	if ok, err := p.read(); ok || err != nil {
+		t.Fatalf("after unmute: %v %v %v", ok, err, p.buf[:p.n])
+	}
+}

@@ -22,6 +22,7 @@ type poller struct {
 func newPoller(*net.UDPConn) *poller { return nil }
 
 func (p *poller) read() (bool, error)           { return false, nil }
+func (p *poller) drained() bool                 { return true }
 func (p *poller) setRemote(netip.AddrPort) bool { return false }
 func (p *poller) sendTo([]byte) error           { return nil }
 func (p *poller) mute()                         {}
