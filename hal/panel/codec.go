@@ -219,11 +219,12 @@ func (c *codec) openCodec(rate, frame int) error {
 // startLocked starts the clock of an open codec; c.mu is held.
 func (c *codec) startLocked() {
 	c.tick, c.tfd, c.tclk = nil, nil, nil
+	armed := time.Now() // the timerfd's schedule starts at or just after this
 	switch f, err := newTimerfd(c.period); {
 	case c.newTicker != nil:
 		c.tick, c.stop = c.newTicker(c.period)
 	case err == nil:
-		c.tfd, c.tclk, c.stop = f, newRawClock(f), func() { f.Close() }
+		c.tfd, c.tclk, c.stop = f, newRawClock(f, armed, c.period), func() { f.Close() }
 	default:
 		c.tick, c.stop = realTicker(c.period)
 	}

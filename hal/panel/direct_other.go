@@ -5,6 +5,7 @@ package panel
 import (
 	"io"
 	"os"
+	"time"
 )
 
 // direct is the unix socket path (direct_unix.go); elsewhere the reader
@@ -20,5 +21,5 @@ func (*direct) tryWrite([]byte) (int, error) { return 0, nil }
 
 type rawClock struct{}
 
-func newRawClock(*os.File) *rawClock { return nil }
-func (*rawClock) wait() error        { return nil }
+func newRawClock(*os.File, time.Time, time.Duration) *rawClock { return nil }
+func (*rawClock) wait() error                                  { return nil }

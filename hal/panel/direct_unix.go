@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/deskphone/deskphone/internal/quiet"
@@ -110,26 +111,62 @@ func rawIO(trap, fd uintptr, b []byte) (int, error) {
 
 // rawClock reads a timerfd through Go's netpoller: the wait parks the
 // goroutine (no thread blocked in a read), the read itself is raw.
+//
+// It keeps the timer's schedule (next: the first expiry not yet read,
+// from when the timer was armed and the expirations each read counts), so
+// that a wait with the next expiry more than half a period away goes to
+// the poller before it reads: a read then would only find nothing
+// (EAGAIN), a system call each frame for nothing. A wait nearer to the
+// expiry, or after it (a late loop), reads first, since the runtime
+// forgets a readiness that came before the wait began (RawConn.Read
+// resets it), and the expiry already in the timerfd would otherwise cost
+// a whole period. The schedule is the kernel's own, so the choice holds
+// however late the loop wakes (an emulated board's loop can wake many
+// milliseconds late: judging by the time since the last wake, an earlier
+// try waited out expiries that had come and lost them).
 type rawClock struct {
-	rc  syscall.RawConn
-	buf [8]byte
-	fn  func(fd uintptr) bool
+	rc     syscall.RawConn
+	buf    [8]byte
+	fn     func(fd uintptr) bool
+	period time.Duration
+	next   time.Time // the first expiry not yet read
+	first  bool      // this wait goes to the poller before its read
+	got    uint64    // the expirations the last read counted
+	early  int       // waits that went to the poller before their read
 }
 
-func newRawClock(f *os.File) *rawClock {
+// newRawClock reads f, armed at or just after armed to expire each
+// period.
+func newRawClock(f *os.File, armed time.Time, period time.Duration) *rawClock {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return nil
 	}
-	k := &rawClock{rc: rc}
+	k := &rawClock{rc: rc, period: period, next: armed.Add(period)}
 	k.fn = k.read
 	return k
 }
 
 func (k *rawClock) read(fd uintptr) bool {
-	_, err := rawIO(syscall.SYS_READ, fd, k.buf[:])
-	return err != syscall.EAGAIN && err != syscall.EINTR
+	if k.first {
+		k.first = false
+		k.early++
+		return false
+	}
+	n, err := rawIO(syscall.SYS_READ, fd, k.buf[:])
+	if err == syscall.EAGAIN || err == syscall.EINTR {
+		return false
+	}
+	if err == nil && n == len(k.buf) {
+		// The expirations since the last read.
+		k.got = *(*uint64)(unsafe.Pointer(&k.buf[0]))
+		k.next = k.next.Add(time.Duration(k.got) * k.period)
+	}
+	return true
 }
 
 // wait returns at the next expiry, or an error once the timerfd is closed.
-func (k *rawClock) wait() error { return k.rc.Read(k.fn) }
+func (k *rawClock) wait() error {
+	k.first = time.Until(k.next) > k.period/2
+	return k.rc.Read(k.fn)
+}
