@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/deskphone/deskphone/firmware/boot"
@@ -22,6 +25,7 @@ import (
 )
 
 func main() {
+	runtime.GOMAXPROCS(1) // as phoned runs (firmware/cmd/phoned)
 	fail := 0
 	if err := setup(); err != nil {
 		fmt.Printf("ALSATEST FAIL setup: %v\n", err)
@@ -185,7 +189,9 @@ func loopbackWith(rate, channels, periodMs, frameMs, prefill, periods int) error
 	defer pcm.Close()
 	tone := makeTone(rate, rate)
 	start := time.Now()
+	sw := switches()
 	at, err := playAndFind(pcm, tone, frame)
+	sw = switches() - sw
 	st := pcm.Stats()
 	if err != nil {
 		if st.Underruns+st.Overruns > 0 {
@@ -194,9 +200,10 @@ func loopbackWith(rate, channels, periodMs, frameMs, prefill, periods int) error
 		return err
 	}
 	took := time.Since(start)
-	fmt.Printf("ALSATEST PASS %d Hz %d ch period %d frames (%d ms), buffer %d, prefill %d ms, frame %d: %d samples back unchanged, delay %d samples (%.1f ms), %d frames in %v, xruns %d/%d\n",
+	frames := st.Frames / uint64(frame)
+	fmt.Printf("ALSATEST PASS %d Hz %d ch period %d frames (%d ms), buffer %d, prefill %d ms, frame %d: %d samples back unchanged, delay %d samples (%.1f ms), %d frames in %v, xruns %d/%d, wake-ups %.2f a frame\n",
 		rate, channels, st.PeriodSize, periodMs, st.BufferSize, prefill, frame, len(tone), at, float64(at)*1000/float64(rate),
-		st.Frames/uint64(frame), took.Round(time.Millisecond), st.Underruns, st.Overruns)
+		frames, took.Round(time.Millisecond), st.Underruns, st.Overruns, float64(sw)/float64(max(frames, 1)))
 	return nil
 }
 
@@ -265,4 +272,24 @@ func recovery() error {
 	fmt.Printf("ALSATEST PASS recovery: a 1.2 s stall gave %d underrun(s) and %d overrun(s), recovered; Stop and restart; the tone passed unchanged both times\n",
 		st.Underruns, st.Overruns)
 	return nil
+}
+
+// switches is the context switches of all this process's threads so far,
+// voluntary and not (the wake-up measure of make perf, tools/perf).
+func switches() int {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	n := 0
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) == 2 && (f[0] == "voluntary_ctxt_switches:" || f[0] == "nonvoluntary_ctxt_switches:") {
+				v, _ := strconv.Atoi(f[1])
+				n += v
+			}
+		}
+	}
+	return n
 }
