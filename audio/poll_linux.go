@@ -150,7 +150,7 @@ func (p *poller) send(fd uintptr) bool {
 }
 
 // mute and unmute: see internal/quiet.
-func (p *poller) mute()   { p.q.Mute(p.rc) }
+func (p *poller) mute() { p.q.Mute(p.rc) }
 func (p *poller) unmute() {
 	p.got, p.next = 0, 0 // a batch not handed out is the stopped stream's
 	p.q.Unmute(p.rc)
