@@ -24,6 +24,15 @@ type Message struct {
 // Header is one header line: its name and its (unfolded, trimmed) value.
 type Header struct{ Name, Value string }
 
+// cutByte is strings.Cut with a one-byte separator, found by IndexByte
+// directly (strings.Cut goes through Index for any separator).
+func cutByte(s string, c byte) (before, after string, found bool) {
+	if i := strings.IndexByte(s, c); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}
+
 func isToken(s string) bool {
 	if s == "" {
 		return false
@@ -236,7 +245,7 @@ func (m *Message) CSeq() (seq uint32, method string, err error) {
 }
 
 func parseCSeq(v string) (seq uint32, method string, err error) {
-	num, meth, ok := strings.Cut(strings.TrimSpace(v), " ")
+	num, meth, ok := cutByte(strings.TrimSpace(v), ' ')
 	meth = strings.TrimSpace(meth)
 	if !ok || !isToken(meth) {
 		return 0, "", fmt.Errorf("sipmsg: bad CSeq %.40q", v)

@@ -51,7 +51,7 @@ func checkURI(s string) error {
 // (";..." or ""). It allocates only for errors.
 func scanURI(s string) (u URI, params string, err error) {
 	s = strings.TrimSpace(s)
-	scheme, rest, ok := strings.Cut(s, ":")
+	scheme, rest, ok := cutByte(s, ':')
 	if !ok || scheme == "" || !isToken(scheme) {
 		return URI{}, "", fmt.Errorf("sipmsg: bad URI %.60q", s)
 	}
@@ -80,7 +80,7 @@ func scanURI(s string) (u URI, params string, err error) {
 	if at >= 0 {
 		ui := rest[:at]
 		rest = rest[at+1:]
-		u.User, u.Password, _ = strings.Cut(ui, ":")
+		u.User, u.Password, _ = cutByte(ui, ':')
 		if u.User == "" {
 			return URI{}, "", fmt.Errorf("sipmsg: empty user in URI %.60q", s)
 		}
@@ -120,7 +120,7 @@ func splitHostPort(hp string) (string, int, error) {
 		}
 	} else {
 		var ok bool
-		host, port, ok = strings.Cut(hp, ":")
+		host, port, ok = cutByte(hp, ':')
 		if ok && port == "" {
 			return "", 0, fmt.Errorf("sipmsg: empty port in %.60q", hp)
 		}
@@ -189,28 +189,45 @@ func eachParam(s string, fn func(name, value string)) error {
 	}
 	first := true
 	for {
-		// the next segment, up to a ';' outside quotes
-		end := strings.IndexByte(s, ';')
-		if end < 0 {
-			end = len(s)
+		// The next segment, up to a ';' outside quotes, and its first '=':
+		// one pass over it (parameters are short, and a scan a time for
+		// each of ';', '"' and '=' cost more than the bytes).
+		end, eq := len(s), -1
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c == ';' {
+				end = i
+				break
+			}
+			if c == '"' {
+				end = scanQuoted(s)
+				if eq < 0 {
+					eq = strings.IndexByte(s[:end], '=')
+				}
+				break
+			}
+			if c == '=' && eq < 0 {
+				eq = i
+			}
 		}
-		if strings.IndexByte(s[:end], '"') >= 0 {
-			end = scanQuoted(s)
-		}
-		p := strings.TrimSpace(s[:end])
+		seg := s[:end]
 		if first {
-			if p != "" {
+			if strings.TrimSpace(seg) != "" {
 				return fmt.Errorf("sipmsg: parameters must start with ';': %.60q", s)
 			}
 			first = false
 		} else {
-			if p == "" {
-				return fmt.Errorf("sipmsg: empty parameter in %.60q", s)
+			var n, v string
+			if eq < 0 {
+				n = strings.TrimSpace(seg)
+				if n == "" {
+					return fmt.Errorf("sipmsg: empty parameter in %.60q", s)
+				}
+			} else {
+				n, v = strings.TrimSpace(seg[:eq]), strings.TrimSpace(seg[eq+1:])
 			}
-			n, v, _ := strings.Cut(p, "=")
-			n, v = strings.TrimSpace(n), strings.TrimSpace(v)
 			if !isToken(n) {
-				return fmt.Errorf("sipmsg: bad parameter %.40q", p)
+				return fmt.Errorf("sipmsg: bad parameter %.40q", strings.TrimSpace(seg))
 			}
 			if fn != nil {
 				fn(n, v)
@@ -481,8 +498,8 @@ func checkVia(s string) error {
 func scanVia(s string) (transport, hp, params string, err error) {
 	s = strings.TrimSpace(s)
 	// sent-protocol: name SLASH version SLASH transport, LWS allowed around '/'.
-	name, rest, ok1 := strings.Cut(s, "/")
-	ver, rest, ok2 := strings.Cut(rest, "/")
+	name, rest, ok1 := cutByte(s, '/')
+	ver, rest, ok2 := cutByte(rest, '/')
 	if !ok1 || !ok2 || !strings.EqualFold(strings.TrimSpace(name), "SIP") || strings.TrimSpace(ver) != "2.0" {
 		return "", "", "", fmt.Errorf("sipmsg: bad Via %.60q", s)
 	}

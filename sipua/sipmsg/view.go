@@ -286,7 +286,7 @@ func paramValue(s, name string) (string, bool) {
 			end = scanQuoted(s)
 		}
 		if !first {
-			n, v, _ := strings.Cut(s[:end], "=")
+			n, v, _ := cutByte(s[:end], '=')
 			if n = strings.TrimSpace(n); len(n) == len(name) && strings.EqualFold(n, name) {
 				return strings.TrimSpace(v), true
 			}
