@@ -24,6 +24,19 @@ type Message struct {
 // Header is one header line: its name and its (unfolded, trimmed) value.
 type Header struct{ Name, Value string }
 
+// trimmed says strings.TrimSpace would leave s as it is, by its two ends
+// (a printable ASCII byte, '!' to '~', is never trimmed): the parse path's
+// usual case, told without a call (trimmed inlines, TrimSpace does not).
+func trimmed(s string) bool { return s != "" && printable[s[0]] && printable[s[len(s)-1]] }
+
+// printable is '!' to '~'.
+var printable = func() (t [256]bool) {
+	for c := '!'; c <= '~'; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
 // cutByte is strings.Cut with a one-byte separator, found by IndexByte
 // directly (strings.Cut goes through Index for any separator).
 func cutByte(s string, c byte) (before, after string, found bool) {

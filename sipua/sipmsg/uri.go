@@ -50,7 +50,9 @@ func checkURI(s string) error {
 // scanURI parses everything but the parameters, which it returns unparsed
 // (";..." or ""). It allocates only for errors.
 func scanURI(s string) (u URI, params string, err error) {
-	s = strings.TrimSpace(s)
+	if !trimmed(s) {
+		s = strings.TrimSpace(s)
+	}
 	scheme, rest, ok := cutByte(s, ':')
 	if !ok || scheme == "" || !isToken(scheme) {
 		return URI{}, "", fmt.Errorf("sipmsg: bad URI %.60q", s)
@@ -212,19 +214,26 @@ func eachParam(s string, fn func(name, value string)) error {
 		}
 		seg := s[:end]
 		if first {
-			if strings.TrimSpace(seg) != "" {
+			if seg != "" && strings.TrimSpace(seg) != "" {
 				return fmt.Errorf("sipmsg: parameters must start with ';': %.60q", s)
 			}
 			first = false
 		} else {
 			var n, v string
 			if eq < 0 {
-				n = strings.TrimSpace(seg)
+				if n = seg; !trimmed(n) {
+					n = strings.TrimSpace(n)
+				}
 				if n == "" {
 					return fmt.Errorf("sipmsg: empty parameter in %.60q", s)
 				}
 			} else {
-				n, v = strings.TrimSpace(seg[:eq]), strings.TrimSpace(seg[eq+1:])
+				if n, v = seg[:eq], seg[eq+1:]; !trimmed(n) {
+					n = strings.TrimSpace(n)
+				}
+				if !trimmed(v) {
+					v = strings.TrimSpace(v)
+				}
 			}
 			if !isToken(n) {
 				return fmt.Errorf("sipmsg: bad parameter %.40q", strings.TrimSpace(seg))
@@ -365,7 +374,9 @@ var badAddrSpecChar = byteSet(" \t?,>")
 // quotes, token display names, no whitespace inside <>, no '?' or ',' in a
 // bare addr-spec.
 func scanNameAddr(s string) (disp string, quoted bool, uriStr, params string, err error) {
-	s = strings.TrimSpace(s)
+	if !trimmed(s) {
+		s = strings.TrimSpace(s)
+	}
 	lt := -1
 	if strings.HasPrefix(s, `"`) {
 		i := 1
@@ -404,7 +415,9 @@ func scanNameAddr(s string) (disp string, quoted bool, uriStr, params string, er
 		if hasAny(uriStr, &wsChar) {
 			return "", false, "", "", fmt.Errorf("sipmsg: whitespace in <URI> in %.60q", s)
 		}
-		params = strings.TrimSpace(s[lt+gt+1:])
+		if params = s[lt+gt+1:]; !trimmed(params) {
+			params = strings.TrimSpace(params)
+		}
 	} else {
 		uriStr = s
 		if i := strings.IndexByte(s, ';'); i >= 0 {
@@ -496,7 +509,9 @@ func checkVia(s string) error {
 // scanVia splits a Via element into its transport (as written), sent-by
 // (trimmed, inner spaces kept) and parameters (";..." or "").
 func scanVia(s string) (transport, hp, params string, err error) {
-	s = strings.TrimSpace(s)
+	if !trimmed(s) {
+		s = strings.TrimSpace(s)
+	}
 	// sent-protocol: name SLASH version SLASH transport, LWS allowed around '/'.
 	name, rest, ok1 := cutByte(s, '/')
 	ver, rest, ok2 := cutByte(rest, '/')

@@ -287,8 +287,14 @@ func paramValue(s, name string) (string, bool) {
 		}
 		if !first {
 			n, v, _ := cutByte(s[:end], '=')
-			if n = strings.TrimSpace(n); len(n) == len(name) && strings.EqualFold(n, name) {
-				return strings.TrimSpace(v), true
+			if !trimmed(n) {
+				n = strings.TrimSpace(n)
+			}
+			if len(n) == len(name) && strings.EqualFold(n, name) {
+				if !trimmed(v) {
+					v = strings.TrimSpace(v)
+				}
+				return v, true
 			}
 		}
 		first = false
