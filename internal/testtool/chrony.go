@@ -1,10 +1,12 @@
 package testtool
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,17 +39,33 @@ func Chrony(t testing.TB) (server string) {
 	}
 	Daemon(t, "chronyd", bin, args, "chronyd version", 10*time.Second)
 	// Its socket is bound once it has read the configuration; a brief
-	// wait for it (the caller's query retries anyway).
+	// wait for it (the caller's query retries anyway), read from the
+	// kernel's socket table: a probe that bound the port itself could take
+	// it in the moment chronyd binds, and chronyd does not try again.
 	server = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		if c, err := net.ListenPacket("udp", server); err != nil {
-			return server // taken: chronyd has it
-		} else {
-			c.Close()
+		if udpBound(port) {
+			return server
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("testtool: chronyd did not bind %s in 5 s", server)
 	return ""
+}
+
+// udpBound says whether a UDP socket is bound to 127.0.0.1:port, from
+// /proc/net/udp (local_address as hex "0100007F:PORT").
+func udpBound(port int) bool {
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return false
+	}
+	want := fmt.Sprintf("0100007F:%04X", port)
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[1] == want {
+			return true
+		}
+	}
+	return false
 }
