@@ -109,6 +109,11 @@ func TestKamailioDialogAuth(t *testing.T) {
 			if inv.seq != 2 {
 				t.Fatalf("the INVITE passed with CSeq %d, want 2 (1 challenged)", inv.seq)
 			}
+			// The call is up on both sides before the hold: Kamailio's
+			// workers may relay a re-INVITE sent right after the ACK before
+			// the ACK itself, and 1002 answers that one 491 (1001 then
+			// tries again, with other CSeqs than the ones checked here).
+			bw.waitFor(t, "the ACK at 1002", func(w wireMsg) bool { return w.dir == "recv" && w.method == "ACK" && w.seq == inv.seq })
 
 			if err := a.Hold(id, true); err != nil {
 				t.Fatal(err)
