@@ -86,6 +86,24 @@ type DisplayWriter interface {
 	DisplayBytes(row int, text []byte)
 }
 
+// Discard is an Observer (and a DisplayWriter) that keeps nothing: for a
+// phone whose output nobody watches, and for tests that count what the
+// phone itself does.
+var Discard discard
+
+type discard struct{}
+
+func (discard) Reg(int, string)          {}
+func (discard) Phone(string)             {}
+func (discard) Call(int, string, string) {}
+func (discard) Ring(bool, string)        {}
+func (discard) Tone(string)              {}
+func (discard) LED(string, string)       {}
+func (discard) Display(int, string)      {}
+func (discard) MWI(int, int, int)        {}
+func (discard) Log(string)               {}
+func (discard) DisplayBytes(int, []byte) {}
+
 // DisplayBytes shows text on row of o: through DisplayBytes when o has it,
 // else as a string (a copy). A caller on a path that must not allocate
 // asserts o to a DisplayWriter once: a type assertion's cache at the call

@@ -5,20 +5,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/deskphone/deskphone/hal"
 )
-
-// nopObserver is a hal.Observer that takes everything and keeps nothing.
-type nopObserver struct{}
-
-func (nopObserver) Reg(int, string)          {}
-func (nopObserver) Phone(string)             {}
-func (nopObserver) Call(int, string, string) {}
-func (nopObserver) Ring(bool, string)        {}
-func (nopObserver) Tone(string)              {}
-func (nopObserver) LED(string, string)       {}
-func (nopObserver) Display(int, string)      {}
-func (nopObserver) MWI(int, int, int)        {}
-func (nopObserver) Log(string)               {}
 
 // settleLog records when the watcher settles, and what the phone was doing.
 type settleLog struct {
@@ -44,7 +33,7 @@ func (s *settleLog) settle(func(string, ...any)) {
 func watcherFor(t *testing.T, s *settleLog) *watcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	w := newWatcher(ctx, nopObserver{}, time.Now(), func(string, ...any) {}, true)
+	w := newWatcher(ctx, hal.Discard, time.Now(), func(string, ...any) {}, true)
 	w.settle = s.settle
 	return w
 }

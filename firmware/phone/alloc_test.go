@@ -20,22 +20,7 @@ import (
 	"github.com/deskphone/deskphone/sipua"
 )
 
-var _ hal.DisplayWriter = quietOut{}
-
-// quietOut is an observer that keeps nothing: what the phone itself
-// allocates is what is counted.
-type quietOut struct{}
-
-func (quietOut) Reg(int, string)          {}
-func (quietOut) Phone(string)             {}
-func (quietOut) Call(int, string, string) {}
-func (quietOut) Ring(bool, string)        {}
-func (quietOut) Tone(string)              {}
-func (quietOut) LED(string, string)       {}
-func (quietOut) Display(int, string)      {}
-func (quietOut) MWI(int, int, int)        {}
-func (quietOut) Log(string)               {}
-func (quietOut) DisplayBytes(int, []byte) {}
+var _ hal.DisplayWriter = hal.Discard
 
 // quietUA and quietMedia are the fakes without their records.
 type quietUA struct{ *fakeUA }
@@ -118,7 +103,7 @@ func TestSteadyCallAllocs(t *testing.T) {
 		// The status row's clock and call timer tick every second.
 		l := startLiveDeps(t, func(c *config.Config) { c.TimeZone = "Europe/Berlin" },
 			func(d *Deps) { d.Clock = wallAt(time.Date(2026, 12, 2, 9, 41, 0, 0, time.UTC), true) })
-		l.p.d.Out, l.p.dw = quietOut{}, quietOut{}
+		l.p.d.Out, l.p.dw = hal.Discard, hal.Discard
 		l.p.d.UA = quietUA{l.ua}
 		m := quietMedia{l.m}
 		l.p.d.Media = m

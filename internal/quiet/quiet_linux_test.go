@@ -2,6 +2,7 @@ package quiet
 
 import (
 	"net"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -10,17 +11,7 @@ import (
 // (no events but EPOLLET), Unmute restores its registration verbatim, and
 // the caller's blocking read works as before.
 func TestMuteUnmute(t *testing.T) {
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fd int
-	rc.Control(func(f uintptr) { fd = int(f) })
+	conn, rc, fd := udpSocket(t)
 	before, ok := Registered(fd)
 	if !ok {
 		t.Fatal("the socket is in no epoll instance")
@@ -56,17 +47,7 @@ func TestMuteUnmute(t *testing.T) {
 // and started: a hold and its resume) allocates nothing and still
 // restores the registration verbatim.
 func TestMuteAgainAllocs(t *testing.T) {
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var fd int
-	rc.Control(func(f uintptr) { fd = int(f) })
+	_, rc, fd := udpSocket(t)
 	before, _ := Registered(fd)
 	var q Socket
 	if !q.Mute(rc) {
@@ -85,4 +66,22 @@ func TestMuteAgainAllocs(t *testing.T) {
 	if ev, _ := Registered(fd); ev != before {
 		t.Fatalf("events %#x after Unmute, want %#x", ev, before)
 	}
+}
+
+// udpSocket is a UDP socket on 127.0.0.1 (closed when the test ends), its
+// RawConn and its descriptor.
+func udpSocket(t *testing.T) (*net.UDPConn, syscall.RawConn, int) {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fd int
+	rc.Control(func(f uintptr) { fd = int(f) })
+	return conn, rc, fd
 }

@@ -1,7 +1,7 @@
 // Command sizeclasses measures what the Go runtime's own bookkeeping costs
 // a program in resident memory, beside README's "The whole phone against
 // baresip": run alone it reports a program that only starts (the floor),
-// with -all one that allocates a little in every size class the way a
+// with -all one that allocates a little in most size classes the way a
 // phone's start does, collects a few times and keeps almost nothing. The
 // difference is the runtime's per-size-class state (mcentral span sets,
 // span structures), which it keeps once made.
@@ -22,11 +22,12 @@ import (
 var keep [][]byte
 
 func main() {
-	all := flag.Bool("all", false, "allocate in every size class first")
+	all := flag.Bool("all", false, "allocate in most size classes first")
 	flag.Parse()
 	runtime.GOMAXPROCS(1) // as phoned runs
 	if *all {
-		// The small size classes' object sizes (runtime/sizeclasses.go).
+		// 53 sizes from 8 B to 32 KiB, each about an eighth above the
+		// last: most of the runtime's 67 small size classes get objects.
 		for round := range 6 {
 			for size := 8; size <= 32<<10; size += size/8 + 8 {
 				for i := range 40 {
