@@ -1025,7 +1025,10 @@ func (ua *UA) handleAck(m *sipmsg.Message) {
 			return
 		}
 	}
-	if c.state != csConnecting {
+	// The INVITE's ACK has its CSeq number (13.2.2.4): a re-INVITE taken
+	// before it (handleReInvite) has a higher one, and its ACK, or that
+	// ACK's retransmission, does not confirm the call.
+	if seq, _, _ := m.CSeq(); c.state != csConnecting || seq != c.inviteSeq() {
 		return
 	}
 	if c.stopOK != nil {
@@ -1046,9 +1049,13 @@ func (ua *UA) handleAck(m *sipmsg.Message) {
 			c.ua.logf("sipua: call %d: transfer after the ACK: %v", c.id, err)
 		}
 	}
-	if c.wantHeld { // put on hold before the ACK
-		c.sendReInvite()
-	}
+	c.reinviteDone() // put on hold before the ACK
+}
+
+// inviteSeq is the CSeq number of the INVITE the call answered.
+func (c *call) inviteSeq() uint32 {
+	seq, _, _ := c.srv.Request().CSeq()
+	return seq
 }
 
 func (ua *UA) handleBye(srv *transaction.Server, m *sipmsg.Message) {

@@ -179,14 +179,20 @@ func (c *call) retryReInvite() {
 // reinviteDone sends the next re-INVITE if the wanted hold state changed
 // while one was pending.
 func (c *call) reinviteDone() {
-	if c.held != c.wantHeld && c.state == csConfirmed {
+	if c.held != c.wantHeld && c.state == csConfirmed && c.reSrv == nil { // 14.1: not while the peer's waits for its ACK
 		c.sendReInvite()
 	}
 }
 
-// handleReInvite answers a re-INVITE of a confirmed call (14.2): 491 while
-// our own re-INVITE is pending or the call is not confirmed yet, 500 for an
-// old CSeq (12.2.2), 488 for an offer we cannot serve; else 200 with our
+// handleReInvite answers a re-INVITE of a call whose 2xx is sent (14.2),
+// before its ACK too: the dialog exists once the 2xx is out (12.1.1), and
+// the peer may re-INVITE as soon as it has the 2xx (RFC 5407 3.1.4), so a
+// proxy that relays the ACK behind the re-INVITE must not cost a 14.1
+// retry. 491 while an offer of ours is open (oa: our re-INVITE, or a late
+// offer's 200 whose answer the ACK brings, RFC 3264 section 4, RFC 6337)
+// or the peer's previous re-INVITE waits for its ACK; 500 with
+// Retry-After while our 200 waits for a PRACK (14.2), and for an
+// old CSeq (12.2.2); 488 for an offer we cannot serve; else 200 with our
 // answer (hold kept: sendonly/inactive while we hold), retransmitted until
 // the ACK comes. The far end putting us on hold or taking us off it gives
 // CallHeld or CallResumed; a new media address or codec gives CallAnswered;
@@ -197,12 +203,18 @@ func (ua *UA) handleReInvite(srv *transaction.Server, m *sipmsg.Message) {
 		ua.respond(srv, 481, "", nil)
 		return
 	}
-	if c.state == csConnecting || c.reinvTx != nil || c.reSrv != nil {
-		ua.respond(srv, 491, "", nil)
-		return
-	}
-	if c.state != csConfirmed {
+	switch {
+	case c.state != csConfirmed && c.state != csConnecting:
 		ua.respond(srv, 481, "", nil)
+		return
+	case c.rel.heldOK != nil: // 14.2: our 200 to the INVITE is not sent yet (prack.go)
+		ua.respond(srv, 500, "", func(r *sipmsg.Message) { r.Add("Retry-After", itoa(rand.IntN(11))) })
+		return
+	case c.reSrv != nil || c.oa() == oaLocalOffer:
+		// 14.2 and RFC 3264 section 4: an offer of ours is open (our
+		// re-INVITE, or a 200 offering whose answer comes in the ACK) or
+		// the peer's last re-INVITE is not ACKed yet.
+		ua.respond(srv, 491, "", nil)
 		return
 	}
 	seq, _, _ := m.CSeq()
@@ -313,7 +325,7 @@ func (c *call) retransmitReOK(interval, elapsed time.Duration) {
 }
 
 func (c *call) reOKDue() {
-	if c.reSrv == nil || c.state != csConfirmed {
+	if c.reSrv == nil || (c.state != csConfirmed && c.state != csConnecting) {
 		return
 	}
 	c.reOKElapsed += c.reOKEvery
