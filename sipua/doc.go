@@ -15,7 +15,9 @@
 //
 // Inside a call (session.go, update.go, timer.go, lateoffer.go):
 // re-INVITE and UPDATE (RFC 3311) either way, with one answer path for
-// the peer's offers and glare answered 491; session timers (RFC 4028,
+// the peer's offers and glare answered 491 (a re-INVITE that overtakes
+// the ACK of our 2xx is served, unless that ACK is to bring the answer to
+// our offer); session timers (RFC 4028,
 // Config.SessionExpires) refreshed by UPDATE or re-INVITE; and the late
 // offer, an INVITE without SDP answered with our offer in the 200.
 //

@@ -26,9 +26,9 @@ func (l *lateOKs) fn(td TraceDir, _ string, _ *net.UDPAddr, b []byte) {
 	seq, method, _ := m.CSeq()
 	switch {
 	case seq != 1:
-	case td.String() == "recv" && m.Method == "ACK":
+	case td == TraceRecv && m.Method == "ACK":
 		l.acked.Store(1)
-	case td.String() == "send" && m.StatusCode == 200 && method == "INVITE" && l.acked.Load() == 1:
+	case td == TraceSend && m.StatusCode == 200 && method == "INVITE" && l.acked.Load() == 1:
 		l.late.Add(1)
 	}
 }
