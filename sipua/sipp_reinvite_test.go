@@ -1,7 +1,6 @@
 package sipua
 
 import (
-	"context"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -36,15 +35,7 @@ func (l *lateOKs) fn(td TraceDir, _ string, _ *net.UDPAddr, b []byte) {
 func startLateOKs(t *testing.T) (*UA, *lateOKs) {
 	t.Helper()
 	l := &lateOKs{}
-	ua, err := New(Config{Listen: "127.0.0.1:0", Lines: []LineConfig{{User: "1002"}}, Logf: t.Logf, Trace: l.fn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ua.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ua.Close() })
-	return ua, l
+	return startUAWith(t, Config{Lines: []LineConfig{{User: "1002"}}, Trace: l.fn}), l
 }
 
 // TestSippReInviteBeforeAck: SIPp's hold re-INVITE comes before its ACK

@@ -85,7 +85,15 @@ func (tr *traced) has(what string) bool {
 func startUA(t *testing.T, lines ...LineConfig) (*UA, *traced) {
 	t.Helper()
 	tr := newTraced()
-	ua, err := New(Config{Listen: "127.0.0.1:0", UserAgent: "deskphone-test", Lines: lines, Trace: tr.fn, Logf: t.Logf})
+	return startUAWith(t, Config{Lines: lines, Trace: tr.fn}), tr
+}
+
+// startUAWith starts a UA on a loopback port with cfg (its Listen,
+// UserAgent and Logf set here) and closes it when the test ends.
+func startUAWith(t *testing.T, cfg Config) *UA {
+	t.Helper()
+	cfg.Listen, cfg.UserAgent, cfg.Logf = "127.0.0.1:0", "deskphone-test", t.Logf
+	ua, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +101,7 @@ func startUA(t *testing.T, lines ...LineConfig) (*UA, *traced) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ua.Close() })
-	return ua, tr
+	return ua
 }
 
 // expect returns the UA's next event, which must be of kind want. Waiting
