@@ -11,9 +11,12 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/deskphone/deskphone/hal/panel"
+	"github.com/deskphone/deskphone/internal/quiet"
 )
 
 // maxHistory bounds the kept lines; the oldest are forgotten.
@@ -54,6 +57,14 @@ type Client struct {
 	ahead, afill int
 	anotify      chan struct{}
 	aerr         error
+
+	// batch is SetEarpieceBatch's period in nanoseconds (0: each frame
+	// as it arrives); the rest is drainAudio's own.
+	batch   atomic.Int64
+	brc     syscall.RawConn
+	bq      quiet.Socket
+	btick   *time.Ticker
+	bperiod time.Duration
 }
 
 // Dial connects to the phone's panel at addr, retrying until the phone has
@@ -237,13 +248,33 @@ func (c *Client) WriteAudio(s []int16) error {
 // waits on a client that is not listening.
 const earKeep = WideRate // 1 s at the wideband rate
 
+// SetEarpieceBatch makes the client take the earpiece stream in batches,
+// every d, instead of as each frame arrives (d 0: as each arrives, the
+// default). The audio socket then leaves the Go runtime's epoll interest
+// here (internal/quiet), so a frame the phone writes wakes nothing in this
+// process. It is for measuring the phone itself (tools/perf): a reader
+// woken by each frame is a wake-up that the kernel, for a local socket's
+// write, puts on the writer's processor, where it preempts the phone a
+// moment after its write (perf sched: most of a sim phone's nonvoluntary
+// switches in a call), as no codec chip does. What the stream says about
+// the phone's timing is lost to d: MeasureMouthToEar in tools/lab needs 0.
+// It takes effect after the next read.
+func (c *Client) SetEarpieceBatch(d time.Duration) { c.batch.Store(int64(max(d, 0))) }
+
 // drainAudio reads the earpiece stream into the ring until it ends.
 func (c *Client) drainAudio() {
 	buf := make([]byte, 4096)
 	var carry byte
 	odd := false
 	for {
-		n, err := c.audio.Read(buf)
+		var n int
+		var err error
+		if d := time.Duration(c.batch.Load()); d > 0 {
+			n, err = c.readBatch(buf, d)
+		} else {
+			c.unbatch()
+			n, err = c.audio.Read(buf)
+		}
 		b := buf[:n]
 		c.amu.Lock()
 		if odd && len(b) > 0 {
@@ -269,6 +300,61 @@ func (c *Client) drainAudio() {
 			return
 		}
 	}
+}
+
+// readBatch is drainAudio's read in batches: what is waiting on the audio
+// socket, read without blocking (up to len(buf): a fuller socket is read
+// again at once), else nothing until the next tick of every d.
+func (c *Client) readBatch(buf []byte, d time.Duration) (int, error) {
+	if c.brc == nil {
+		sc, ok := c.audio.(syscall.Conn)
+		if !ok {
+			return c.audio.Read(buf)
+		}
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			return c.audio.Read(buf)
+		}
+		c.brc = rc
+		c.bq.Mute(rc) // where it cannot, the socket still wakes this process, and nothing waits
+	}
+	if c.btick == nil || c.bperiod != d {
+		if c.btick != nil {
+			c.btick.Stop()
+		}
+		c.btick, c.bperiod = time.NewTicker(d), d
+	}
+	for {
+		var n int
+		var rerr error
+		if err := c.brc.Read(func(fd uintptr) bool {
+			n, rerr = syscall.Read(int(fd), buf)
+			return true // never wait for the poller: the socket is out of its interest
+		}); err != nil {
+			return 0, err
+		}
+		switch {
+		case rerr == syscall.EAGAIN || rerr == syscall.EINTR:
+			<-c.btick.C
+		case rerr != nil:
+			return 0, rerr
+		case n == 0:
+			return 0, io.EOF
+		default:
+			return n, nil
+		}
+	}
+}
+
+// unbatch gives the audio socket back to the runtime's poller after
+// SetEarpieceBatch(0).
+func (c *Client) unbatch() {
+	if c.brc == nil {
+		return
+	}
+	c.bq.Unmute(c.brc)
+	c.btick.Stop()
+	c.brc, c.btick, c.bperiod = nil, nil, 0
 }
 
 func (c *Client) pushLocked(v int16) {

@@ -5,14 +5,17 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/hal"
 	"github.com/deskphone/deskphone/hal/panel"
+	"github.com/deskphone/deskphone/internal/quiet"
 )
 
 const deadline = 10 * time.Second
@@ -199,6 +202,83 @@ func TestAudio(t *testing.T) {
 // TestSetRate: after SetRate(WideRate) the phone's 16 kHz codec (the
 // panel's real clock) streams a 6 kHz tone to the client whole, and a
 // bad rate is refused by the phone.
+// TestEarpieceBatch: with SetEarpieceBatch the earpiece stream comes in
+// batches, whole and in order, while the audio socket is out of the
+// runtime's epoll interest (Linux); SetEarpieceBatch(0) gives it back.
+func TestEarpieceBatch(t *testing.T) {
+	s, c := start(t)
+	if err := s.Open(8000, 160); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		ear := make([]int16, 160)
+		mic := make([]int16, 160)
+		for k := int16(1); s.Exchange(ear, mic) == nil; k++ {
+			for i := range ear {
+				ear[i] = k // the frame's number, in each of its samples
+			}
+		}
+	}()
+	fd := -1
+	sc, _ := c.audio.(syscall.Conn)
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(f uintptr) { fd = int(f) })
+	registered := func() uint32 {
+		ev, ok := quiet.Registered(fd)
+		if !ok {
+			t.Fatalf("socket %d not in an epoll instance", fd)
+		}
+		return ev
+	}
+	before := registered()
+	c.SetEarpieceBatch(60 * time.Millisecond)
+	buf := make([]int16, 4096)
+	var got []int16
+	biggest := 0
+	for len(got) < 20*160 {
+		n, err := c.ReadAudio(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+		if len(got) > 10*160 { // batching has begun: the first read came before it
+			biggest = max(biggest, n)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		if ev := registered(); ev&^0x18 != 1<<31 { // EPOLLERR and EPOLLHUP are always on
+			t.Errorf("batched: the socket's epoll events are %#x, want EPOLLET alone (was %#x)", ev, before)
+		}
+	}
+	if biggest <= 160 {
+		t.Errorf("batched every 60 ms, the largest read was %d samples, want more than a frame", biggest)
+	}
+	// Whole and in order: each frame's number is one more than the last.
+	first := slices.IndexFunc(got, func(v int16) bool { return v != 0 }) // after the first frame's silence
+	if first < 0 {
+		t.Fatal("no numbered frame came")
+	}
+	for i := first + 1; i < len(got); i++ {
+		if d := got[i] - got[i-1]; d != 0 && d != 1 {
+			t.Fatalf("sample %d: frame %d after %d", i, got[i], got[i-1])
+		}
+	}
+	c.SetEarpieceBatch(0)
+	for range 10 { // the change takes effect after a read
+		if _, err := c.ReadAudio(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		if ev := registered(); ev != before {
+			t.Errorf("unbatched: events %#x, want %#x again", ev, before)
+		}
+	}
+}
+
 func TestSetRate(t *testing.T) {
 	s, c := start(t)
 	if err := c.SetRate(ctx(t), 44100); err == nil {

@@ -218,6 +218,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	pa, pe := l.Phones[0], l.Phones[1]
+	for _, ph := range []*lab.Phone{pa, pe} {
+		ph.Panel.SetEarpieceBatch(earBatch)
+	}
 	r.Procs = []Proc{
 		{Name: "phoned", Ext: pa.Ext, Role: "caller", PID: pa.PID()},
 		{Name: "phoned", Ext: pe.Ext, Role: "callee", PID: pe.PID()},
@@ -432,6 +435,14 @@ func (s *bside) stop() {
 	}
 	s.held = nil
 }
+
+// earBatch is how often this tool, the sim phones' sound card, takes their
+// earpiece streams (panelclient's SetEarpieceBatch): a read woken by every
+// frame would preempt the phone that wrote it (the kernel puts a local
+// socket's reader on the writer's processor), a cost of this tool's and
+// not of the phone's, which no codec chip has and baresip's aubridge, in
+// its own process, does not pay either.
+const earBatch = 100 * time.Millisecond
 
 // toneAmp is the amplitude of the tones put into the phones' microphones
 // (0.3 of full scale, as tools/lab's basic call).
