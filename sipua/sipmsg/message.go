@@ -250,7 +250,7 @@ func (m *Message) RemoveFirst(name string) {
 
 // CSeq parses the CSeq header (RFC 3261 section 20.16).
 func (m *Message) CSeq() (seq uint32, method string, err error) {
-	v := m.Get("CSeq")
+	v, _ := m.lookup("CSeq") // what Get("CSeq") returns: not a list
 	if k := m.kept; k != nil && same(v, k.cseq) {
 		return k.seq, k.method, nil
 	}

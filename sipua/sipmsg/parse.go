@@ -396,14 +396,14 @@ func (m *Message) check() error {
 		case "From":
 			if nFrom++; nFrom == 1 {
 				from = h.Value
-				err = keepAddr(h.Value, &m.kept.from, &m.kept.fromAddr)
+				err = keepAddr(h.Value, h.Value, &m.kept.from, &m.kept.fromAddr, &m.kept.fromTag)
 			} else {
 				err = checkNameAddr(h.Value)
 			}
 		case "To":
 			if nTo++; nTo == 1 {
 				to = h.Value
-				err = keepAddr(h.Value, &m.kept.to, &m.kept.toAddr)
+				err = keepAddr(h.Value, h.Value, &m.kept.to, &m.kept.toAddr, &m.kept.toTag)
 			} else {
 				err = checkNameAddr(h.Value)
 			}
@@ -413,7 +413,7 @@ func (m *Message) check() error {
 			}
 			if nContact++; nContact == 1 && h.Value != "" {
 				elem, rest := nextElem(h.Value)
-				if err = keepAddr(elem, &m.kept.contact, &m.kept.contactAddr); err == nil {
+				if err = keepAddr(elem, h.Value, &m.kept.contact, &m.kept.contactAddr, nil); err == nil {
 					err = checkList(rest, checkNameAddr)
 				}
 			} else {

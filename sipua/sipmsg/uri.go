@@ -24,12 +24,14 @@ type URI struct {
 // ParseURI parses a URI. sip: and sips: are parsed into their parts; other
 // schemes (tel:, ...) are kept whole in Opaque.
 func ParseURI(s string) (URI, error) {
-	u, params, err := scanURI(s)
-	if err != nil {
+	var v URIView
+	if err := scanURIParts(s, &v); err != nil {
 		return URI{}, err
 	}
-	if params != "" {
-		ps, err := parseParams(params)
+	u := URI{Scheme: v.Scheme, User: v.User, Password: v.Password, Host: v.Host, Port: v.Port,
+		Headers: v.Headers, Opaque: v.Opaque}
+	if v.Params != "" {
+		ps, err := parseParams(v.Params)
 		if err != nil {
 			return URI{}, err
 		}
@@ -40,22 +42,30 @@ func ParseURI(s string) (URI, error) {
 
 // checkURI reports whether ParseURI would accept s, without allocating.
 func checkURI(s string) error {
-	_, params, err := scanURI(s)
-	if err != nil {
-		return err
-	}
-	return eachParam(params, nil)
+	var u URIView
+	return scanURIView(s, &u)
 }
 
-// scanURI parses everything but the parameters, which it returns unparsed
-// (";..." or ""). It allocates only for errors.
-func scanURI(s string) (u URI, params string, err error) {
+// scanURIView scans s into u as ParseURI reads it, its parameters checked
+// and kept as written: ScanURI's work, written in place (a URI passed back
+// through the callers is a copy each). It allocates only for errors; on
+// one, u holds what was scanned so far, for the caller to drop.
+func scanURIView(s string, u *URIView) error {
+	if err := scanURIParts(s, u); err != nil {
+		return err
+	}
+	return eachParam(u.Params, nil)
+}
+
+// scanURIParts is scanURIView without the check of the parameters, which
+// it leaves in u.Params unread (";..." or ""). It allocates only for errors.
+func scanURIParts(s string, u *URIView) error {
 	if !trimmed(s) {
 		s = strings.TrimSpace(s)
 	}
 	scheme, rest, ok := cutByte(s, ':')
 	if !ok || scheme == "" || !isToken(scheme) {
-		return URI{}, "", fmt.Errorf("sipmsg: bad URI %.60q", s)
+		return fmt.Errorf("sipmsg: bad URI %.60q", s)
 	}
 	switch {
 	case scheme == "sip" || scheme == "sips":
@@ -66,11 +76,11 @@ func scanURI(s string) (u URI, params string, err error) {
 		u.Scheme = "sips"
 	default:
 		if rest == "" {
-			return URI{}, "", fmt.Errorf("sipmsg: bad URI %.60q", s)
+			return fmt.Errorf("sipmsg: bad URI %.60q", s)
 		}
 		u.Scheme = scheme
 		u.Opaque = rest
-		return u, "", nil
+		return nil
 	}
 	// userinfo may hold '?', ';' and ':' (RFC 3261 section 25.1: user-unreserved);
 	// headers and parameters follow the host.
@@ -84,19 +94,19 @@ func scanURI(s string) (u URI, params string, err error) {
 		rest = rest[at+1:]
 		u.User, u.Password, _ = cutByte(ui, ':')
 		if u.User == "" {
-			return URI{}, "", fmt.Errorf("sipmsg: empty user in URI %.60q", s)
+			return fmt.Errorf("sipmsg: empty user in URI %.60q", s)
 		}
 	}
 	hostport := rest
 	if i := strings.IndexByte(rest, ';'); i >= 0 {
-		hostport, params = rest[:i], rest[i:]
+		hostport, u.Params = rest[:i], rest[i:]
 	}
 	h, p, err := splitHostPort(hostport)
 	if err != nil {
-		return URI{}, "", err
+		return err
 	}
 	u.Host, u.Port = h, p
-	return u, params, nil
+	return nil
 }
 
 func splitHostPort(hp string) (string, int, error) {
@@ -186,10 +196,19 @@ func parseParams(s string) ([]Param, error) {
 // eachParam calls fn (if not nil) with each parameter of ";a=b;c;...", in
 // order; it allocates only for errors.
 func eachParam(s string, fn func(name, value string)) error {
+	_, err := scanParams(s, "", fn)
+	return err
+}
+
+// scanParams is eachParam that also returns the value of the first
+// parameter named want (case-insensitive; "" when want is "", absent or a
+// flag), as paramValue finds it: the check and the look-up a user agent
+// makes next (a From or To tag) in one pass.
+func scanParams(s, want string, fn func(name, value string)) (wanted string, err error) {
 	if s == "" {
-		return nil
+		return "", nil
 	}
-	first := true
+	first, found := true, want == ""
 	for {
 		// The next segment, up to a ';' outside quotes, and its first '=':
 		// one pass over it (parameters are short, and a scan a time for
@@ -215,7 +234,7 @@ func eachParam(s string, fn func(name, value string)) error {
 		seg := s[:end]
 		if first {
 			if seg != "" && strings.TrimSpace(seg) != "" {
-				return fmt.Errorf("sipmsg: parameters must start with ';': %.60q", s)
+				return "", fmt.Errorf("sipmsg: parameters must start with ';': %.60q", s)
 			}
 			first = false
 		} else {
@@ -225,7 +244,7 @@ func eachParam(s string, fn func(name, value string)) error {
 					n = strings.TrimSpace(n)
 				}
 				if n == "" {
-					return fmt.Errorf("sipmsg: empty parameter in %.60q", s)
+					return "", fmt.Errorf("sipmsg: empty parameter in %.60q", s)
 				}
 			} else {
 				if n, v = seg[:eq], seg[eq+1:]; !trimmed(n) {
@@ -236,14 +255,17 @@ func eachParam(s string, fn func(name, value string)) error {
 				}
 			}
 			if !isToken(n) {
-				return fmt.Errorf("sipmsg: bad parameter %.40q", strings.TrimSpace(seg))
+				return "", fmt.Errorf("sipmsg: bad parameter %.40q", strings.TrimSpace(seg))
+			}
+			if !found && len(n) == len(want) && strings.EqualFold(n, want) {
+				wanted, found = v, true
 			}
 			if fn != nil {
 				fn(n, v)
 			}
 		}
 		if end == len(s) {
-			return nil
+			return wanted, nil
 		}
 		s = s[end+1:]
 	}
