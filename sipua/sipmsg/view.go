@@ -34,6 +34,11 @@ type ViaView struct {
 	Host      string // without [] for IPv6
 	Port      int    // 0 = not given
 	Params    string // ";branch=z9hG4bK..;rport" as written, or ""
+
+	// branch is the branch parameter, found as ScanVia checked the
+	// parameters; Branch returns it while Params is still scanned, the
+	// string it was found in.
+	branch, scanned string
 }
 
 // errSentBySpace: a sent-by only ParseVia (which copies) can read.
@@ -46,14 +51,15 @@ func ScanVia(s string) (ViaView, error) {
 	if err != nil {
 		return ViaView{}, err
 	}
-	if err := eachParam(params, nil); err != nil {
+	branch, err := scanParams(params, "branch", nil)
+	if err != nil {
 		return ViaView{}, err
 	}
 	host, port, err := splitSentBy(hp)
 	if err != nil {
 		return ViaView{}, err
 	}
-	return ViaView{Transport: transport, Host: host, Port: port, Params: params}, nil
+	return ViaView{Transport: transport, Host: host, Port: port, Params: params, branch: branch, scanned: params}, nil
 }
 
 // splitSentBy is splitHostPort allowing whitespace around the colon, as
@@ -94,8 +100,16 @@ func splitSentBy(hp string) (string, int, error) {
 // case-insensitive) and whether it is present.
 func (v ViaView) Param(name string) (string, bool) { return paramValue(v.Params, name) }
 
-// Branch returns the branch parameter, "" if absent.
-func (v ViaView) Branch() string { b, _ := v.Param("branch"); return b }
+// Branch returns the branch parameter, "" if absent: for a view from
+// ScanVia (or TopVia) whose Params is unchanged, the one found as the
+// parameters were checked.
+func (v ViaView) Branch() string {
+	if same(v.Params, v.scanned) {
+		return v.branch
+	}
+	b, _ := v.Param("branch")
+	return b
+}
 
 // TopVia returns the first Via value of m as ScanVia reads m.Get("Via"):
 // views into m's buffer, valid while m is. For a message ParseFrom filled
