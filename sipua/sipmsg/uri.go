@@ -193,6 +193,26 @@ func parseParams(s string) ([]Param, error) {
 	return out, nil
 }
 
+// The byte classes of a parameter list, for scanParams' one pass.
+const (
+	paramToken = iota
+	paramSemi
+	paramQuote
+	paramEq
+	paramOther
+)
+
+var paramClass = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = paramOther
+		if tokenChar[i] {
+			t[i] = paramToken
+		}
+	}
+	t[';'], t['"'], t['='] = paramSemi, paramQuote, paramEq
+	return t
+}()
+
 // eachParam calls fn (if not nil) with each parameter of ";a=b;c;...", in
 // order; it allocates only for errors.
 func eachParam(s string, fn func(name, value string)) error {
@@ -213,22 +233,30 @@ func scanParams(s, want string, fn func(name, value string)) (wanted string, err
 		// The next segment, up to a ';' outside quotes, and its first '=':
 		// one pass over it (parameters are short, and a scan a time for
 		// each of ';', '"' and '=' cost more than the bytes).
-		end, eq := len(s), -1
+		// tok: the name (all of the segment when it has no '=') is token
+		// bytes only, so it needs neither trimming nor checking.
+		end, eq, tok := len(s), -1, true
+	seg:
 		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if c == ';' {
+			switch paramClass[s[i]] {
+			case paramToken:
+			case paramSemi:
 				end = i
-				break
-			}
-			if c == '"' {
+				break seg
+			case paramQuote:
 				end = scanQuoted(s)
 				if eq < 0 {
-					eq = strings.IndexByte(s[:end], '=')
+					eq, tok = strings.IndexByte(s[:end], '='), false
 				}
-				break
-			}
-			if c == '=' && eq < 0 {
-				eq = i
+				break seg
+			case paramEq:
+				if eq < 0 {
+					eq = i
+				}
+			default:
+				if eq < 0 {
+					tok = false
+				}
 			}
 		}
 		seg := s[:end]
@@ -239,6 +267,16 @@ func scanParams(s, want string, fn func(name, value string)) (wanted string, err
 			first = false
 		} else {
 			var n, v string
+			switch {
+			case tok && eq > 0:
+				if n, v = seg[:eq], seg[eq+1:]; !trimmed(v) {
+					v = strings.TrimSpace(v)
+				}
+				goto named
+			case tok && eq < 0 && end > 0:
+				n = seg
+				goto named
+			}
 			if eq < 0 {
 				if n = seg; !trimmed(n) {
 					n = strings.TrimSpace(n)
@@ -257,6 +295,7 @@ func scanParams(s, want string, fn func(name, value string)) (wanted string, err
 			if !isToken(n) {
 				return "", fmt.Errorf("sipmsg: bad parameter %.40q", strings.TrimSpace(seg))
 			}
+		named:
 			if !found && len(n) == len(want) && strings.EqualFold(n, want) {
 				wanted, found = v, true
 			}
