@@ -442,18 +442,22 @@ func (m *Message) check() error {
 			return malformedErr(h.Name, err)
 		}
 	}
-	for i, v := range [...]string{via, from, to, callID, cseq} {
-		if v == "" {
-			return malformed("missing %s", mandatory[i])
+	if via == "" || from == "" || to == "" || callID == "" || cseq == "" {
+		for i, v := range [...]string{via, from, to, callID, cseq} {
+			if v == "" {
+				return malformed("missing %s", mandatory[i])
+			}
 		}
 	}
-	for _, c := range [...]struct {
-		n    int
-		name string
-	}{{nFrom, "From"}, {nTo, "To"}, {nCallID, "Call-ID"}, {nCSeq, "CSeq"},
-		{nCL, "Content-Length"}, {nCT, "Content-Type"}, {nMF, "Max-Forwards"}} {
-		if c.n > 1 {
-			return malformed("%s more than once", c.name)
+	if nFrom > 1 || nTo > 1 || nCallID > 1 || nCSeq > 1 || nCL > 1 || nCT > 1 || nMF > 1 {
+		for _, c := range [...]struct {
+			n    int
+			name string
+		}{{nFrom, "From"}, {nTo, "To"}, {nCallID, "Call-ID"}, {nCSeq, "CSeq"},
+			{nCL, "Content-Length"}, {nCT, "Content-Type"}, {nMF, "Max-Forwards"}} {
+			if c.n > 1 {
+				return malformed("%s more than once", c.name)
+			}
 		}
 	}
 	seq, method, err := parseCSeq(cseq)
