@@ -152,10 +152,11 @@ func (m *Message) ParseFrom(b []byte) error {
 	if startErr != nil {
 		return startErr
 	}
-	if err := m.check(); err != nil {
+	cl, ok, err := m.check()
+	if err != nil {
 		return err
 	}
-	if cl, ok := m.lookup("Content-Length"); ok {
+	if ok {
 		n, err := strconv.Atoi(cl)
 		if err != nil || n < 0 {
 			return malformed("bad Content-Length %.20q", cl)
@@ -377,11 +378,13 @@ func checkRequestURI(uri string) error {
 
 // check validates the headers: mandatory ones present, single-valued ones
 // once, CSeq well-formed and matching the method, and the syntax of the
-// address and Via headers. It does not allocate unless it fails.
-func (m *Message) check() error {
+// address and Via headers. It returns the Content-Length value, if there
+// is one (at most one passes). It does not allocate unless it fails.
+func (m *Message) check() (contentLength string, hasCL bool, err error) {
 	var nFrom, nTo, nCallID, nCSeq, nCL, nCT, nMF int
 	var nVia, nContact int
 	var via, from, to, callID, cseq string // first headers' values; "" = missing
+	var cl string
 	for i := range m.Headers {
 		h := &m.Headers[i]
 		var err error
@@ -432,20 +435,22 @@ func (m *Message) check() error {
 				cseq = h.Value
 			}
 		case "Content-Length":
-			nCL++
+			if nCL++; nCL == 1 {
+				cl = h.Value
+			}
 		case "Content-Type":
 			nCT++
 		case "Max-Forwards":
 			nMF++
 		}
 		if err != nil {
-			return malformedErr(h.Name, err)
+			return "", false, malformedErr(h.Name, err)
 		}
 	}
 	if via == "" || from == "" || to == "" || callID == "" || cseq == "" {
 		for i, v := range [...]string{via, from, to, callID, cseq} {
 			if v == "" {
-				return malformed("missing %s", mandatory[i])
+				return "", false, malformed("missing %s", mandatory[i])
 			}
 		}
 	}
@@ -456,19 +461,19 @@ func (m *Message) check() error {
 		}{{nFrom, "From"}, {nTo, "To"}, {nCallID, "Call-ID"}, {nCSeq, "CSeq"},
 			{nCL, "Content-Length"}, {nCT, "Content-Type"}, {nMF, "Max-Forwards"}} {
 			if c.n > 1 {
-				return malformed("%s more than once", c.name)
+				return "", false, malformed("%s more than once", c.name)
 			}
 		}
 	}
 	seq, method, err := parseCSeq(cseq)
 	if err != nil {
-		return malformedErr("CSeq", err)
+		return "", false, malformedErr("CSeq", err)
 	}
 	m.kept.cseq, m.kept.seq, m.kept.method = cseq, seq, method
 	if m.IsRequest() && method != m.Method {
-		return malformed("CSeq method %q does not match %q", method, m.Method)
+		return "", false, malformed("CSeq method %q does not match %q", method, m.Method)
 	}
-	return nil
+	return cl, nCL == 1, nil
 }
 
 var mandatory = [...]string{"Via", "From", "To", "Call-ID", "CSeq"}
