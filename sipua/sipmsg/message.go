@@ -3,6 +3,7 @@ package sipmsg
 import (
 	"fmt"
 	"iter"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -70,6 +71,43 @@ func byteSet(chars string) (t [256]bool) {
 		t[chars[i]] = true
 	}
 	return t
+}
+
+// The word-at-a-time scans test eight bytes at once, for the runs of
+// plain bytes that header values mostly are.
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// word is s[i:i+8] as a little-endian word (one load where the compiler
+// combines them).
+func word(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// zeroBytes sets the high bit of x's zero bytes: exactly for the lowest
+// one (a byte above a zero one may be flagged too), none when x has none.
+func zeroBytes(x uint64) uint64 { return (x - lowBits) & ^x & highBits }
+
+// indexByte2 is the index of the first a or b in s, or -1: one pass for
+// two bytes, where two IndexByte calls cost more on a short value.
+func indexByte2(s string, a, b byte) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := word(s, i)
+		if z := zeroBytes(x^(lowBits*uint64(a))) | zeroBytes(x^(lowBits*uint64(b))); z != 0 {
+			return i + bits.TrailingZeros64(z)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == a || c == b {
+			return i
+		}
+	}
+	return -1
 }
 
 // hasAny reports whether s holds a byte of set.

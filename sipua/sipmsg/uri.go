@@ -231,10 +231,11 @@ func scanParams(s, want string, fn func(name, value string)) (wanted string, err
 	first, found := true, want == ""
 	for {
 		// The next segment, up to a ';' outside quotes, and its first '=':
-		// one pass over it (parameters are short, and a scan a time for
-		// each of ';', '"' and '=' cost more than the bytes).
-		// tok: the name (all of the segment when it has no '=') is token
-		// bytes only, so it needs neither trimming nor checking.
+		// the name byte by byte up to the '=' (names are short), the value
+		// a word at a time up to a ';' or '"' (a scan a time for each of
+		// ';', '"' and '=' costs more than the bytes). tok: the name (all
+		// of the segment when it has no '=') is token bytes only, so it
+		// needs neither trimming nor checking.
 		end, eq, tok := len(s), -1, true
 	seg:
 		for i := 0; i < len(s); i++ {
@@ -243,20 +244,22 @@ func scanParams(s, want string, fn func(name, value string)) (wanted string, err
 			case paramSemi:
 				end = i
 				break seg
-			case paramQuote:
+			case paramQuote: // in the name, or with no '=' before it
 				end = scanQuoted(s)
-				if eq < 0 {
-					eq, tok = strings.IndexByte(s[:end], '='), false
-				}
+				eq, tok = strings.IndexByte(s[:end], '='), false
 				break seg
 			case paramEq:
-				if eq < 0 {
-					eq = i
+				// The value runs to a ';', or is quoted (scanQuoted finds
+				// its end).
+				eq = i
+				if j := indexByte2(s[i+1:], ';', '"'); j >= 0 {
+					if end = i + 1 + j; s[end] == '"' {
+						end = scanQuoted(s)
+					}
 				}
+				break seg
 			default:
-				if eq < 0 {
-					tok = false
-				}
+				tok = false
 			}
 		}
 		seg := s[:end]
@@ -473,7 +476,7 @@ func scanNameAddr(s string) (disp string, quoted bool, uriStr, params string, er
 			return "", false, "", "", fmt.Errorf("sipmsg: unterminated <URI> in %.60q", s)
 		}
 		uriStr = s[lt+1 : lt+gt]
-		if hasAny(uriStr, &wsChar) {
+		if indexByte2(uriStr, ' ', '\t') >= 0 {
 			return "", false, "", "", fmt.Errorf("sipmsg: whitespace in <URI> in %.60q", s)
 		}
 		if params = s[lt+gt+1:]; !trimmed(params) {
