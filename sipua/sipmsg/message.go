@@ -62,8 +62,14 @@ func isToken(s string) bool {
 // Byte classes, as tables: a lookup per byte on the parse path.
 var (
 	tokenChar   = byteSet("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
-	badHostChar = byteSet("<>\"@,;?/\\")
-	wsChar      = byteSet(" \t")
+	badHostChar = func() (t [256]bool) { // the set, controls, SP, DEL and non-ASCII
+		t = byteSet("<>\"@,;?/\\")
+		for c := range t {
+			t[c] = t[c] || c <= ' ' || c >= 0x7f
+		}
+		return t
+	}()
+	wsChar = byteSet(" \t")
 )
 
 func byteSet(chars string) (t [256]bool) {

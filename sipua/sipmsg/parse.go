@@ -312,6 +312,15 @@ func trimWS(b []byte) []byte {
 func (m *Message) parseStartLine(l string) error {
 	if strings.HasPrefix(l, "SIP/") {
 		// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+		if len(l) >= 11 && l[:8] == "SIP/2.0 " && '1' <= l[8] && l[8] <= '6' && isDigit(l[9]) && isDigit(l[10]) &&
+			(len(l) == 11 || l[11] == ' ') {
+			// The usual one, read at once: what the steps below read of it.
+			m.StatusCode = int(l[8]-'0')*100 + int(l[9]-'0')*10 + int(l[10]-'0')
+			if len(l) > 11 {
+				m.Reason = l[12:]
+			}
+			return nil
+		}
 		ver, rest, ok := cutByte(l, ' ')
 		if !ok {
 			return malformed("bad status line %.60q", l)
@@ -354,6 +363,8 @@ func (m *Message) parseStartLine(l string) error {
 	m.Method, m.RequestURI = method, uri
 	return nil
 }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 var badRequestURIChar = byteSet("<>\t")
 

@@ -1,6 +1,6 @@
 package sipmsg
 
-// The parameter, URI and address scanners as they were before scanParams
+// The Via, parameter, URI and address scanners as they were before scanParams
 // and scanURIView (a URI struct returned through scanURI, ScanURI and
 // ScanNameAddr in turn; a byte at a time over the parameters), kept as the
 // reference for FuzzScanRef: the scanners must read what these read and
@@ -8,7 +8,9 @@ package sipmsg
 
 import (
 	"fmt"
+	"net/netip"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -145,6 +147,90 @@ func refScanNameAddrParts(s string) (disp string, quoted bool, uriStr, params st
 	return disp, quoted, uriStr, params, nil
 }
 
+// refScanVia splits a Via element into its transport (as written), sent-by
+// (trimmed, inner spaces kept) and parameters (";..." or "").
+func refScanVia(s string) (transport, hp, params string, err error) {
+	if !trimmed(s) {
+		s = strings.TrimSpace(s)
+	}
+	// sent-protocol: name SLASH version SLASH transport, LWS allowed around '/'.
+	name, rest, ok1 := cutByte(s, '/')
+	ver, rest, ok2 := cutByte(rest, '/')
+	if !ok1 || !ok2 || !strings.EqualFold(strings.TrimSpace(name), "SIP") || strings.TrimSpace(ver) != "2.0" {
+		return "", "", "", fmt.Errorf("sipmsg: bad Via %.60q", s)
+	}
+	rest = trimLeftWS(rest)
+	i := 0
+	for i < len(rest) && !wsChar[rest[i]] {
+		i++
+	}
+	if i == len(rest) {
+		i = -1
+	}
+	if i <= 0 {
+		return "", "", "", fmt.Errorf("sipmsg: bad Via %.60q", s)
+	}
+	transport = rest[:i]
+	if !isToken(transport) {
+		return "", "", "", fmt.Errorf("sipmsg: bad Via transport %.60q", s)
+	}
+	rest = strings.TrimSpace(rest[i:])
+	hp = rest
+	if j := strings.IndexByte(rest, ';'); j >= 0 {
+		hp, params = rest[:j], rest[j:]
+	}
+	return transport, strings.TrimSpace(hp), params, nil
+}
+
+func refSplitHostPort(hp string) (string, int, error) {
+	if hp == "" {
+		return "", 0, fmt.Errorf("sipmsg: empty host")
+	}
+	var host, port string
+	if hp[0] == '[' {
+		i := strings.IndexByte(hp, ']')
+		if i < 0 {
+			return "", 0, fmt.Errorf("sipmsg: bad IPv6 reference %.60q", hp)
+		}
+		host = hp[1:i]
+		if a, err := netip.ParseAddr(host); err != nil || !a.Is6() || a.Zone() != "" {
+			return "", 0, fmt.Errorf("sipmsg: bad IPv6 reference %.60q", hp)
+		}
+		rest := hp[i+1:]
+		if rest != "" {
+			if rest[0] != ':' {
+				return "", 0, fmt.Errorf("sipmsg: bad host %.60q", hp)
+			}
+			port = rest[1:]
+		}
+	} else {
+		var ok bool
+		host, port, ok = cutByte(hp, ':')
+		if ok && port == "" {
+			return "", 0, fmt.Errorf("sipmsg: empty port in %.60q", hp)
+		}
+	}
+	if host == "" {
+		return "", 0, fmt.Errorf("sipmsg: empty host")
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if c <= ' ' || c >= 0x7f || refBadHostChar[c] {
+			return "", 0, fmt.Errorf("sipmsg: bad host %.60q", host)
+		}
+	}
+	if port == "" {
+		return host, 0, nil
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", 0, fmt.Errorf("sipmsg: bad port %.20q", port)
+	}
+	return host, n, nil
+}
+
+var refBadHostChar = byteSet("<>\"@,;?/\\")
+
 func refScanURIParts(s string) (u URI, params string, err error) {
 	if !trimmed(s) {
 		s = strings.TrimSpace(s)
@@ -185,7 +271,7 @@ func refScanURIParts(s string) (u URI, params string, err error) {
 	if i := strings.IndexByte(rest, ';'); i >= 0 {
 		hostport, params = rest[:i], rest[i:]
 	}
-	h, p, err := splitHostPort(hostport)
+	h, p, err := refSplitHostPort(hostport)
 	if err != nil {
 		return URI{}, "", err
 	}
@@ -236,9 +322,9 @@ func refScanNameAddr(s string) (AddrView, error) {
 	return AddrView{Display: disp, URI: u, Params: params}, nil
 }
 
-// FuzzScanRef is differential: ScanURI, ParseURI, checkURI, ScanNameAddr
-// and scanAddr's tag read what the reference scanners above read, and fail
-// with the same error.
+// FuzzScanRef is differential: scanVia, splitHostPort, scanParams,
+// ScanURI, ParseURI, checkURI, ScanNameAddr and scanAddr's tag read what
+// the reference scanners above read, and fail with the same error.
 func FuzzScanRef(f *testing.F) {
 	for _, s := range []string{
 		"sip:alice@atlanta.com", "sips:[2001:db8::1]:5061;transport=tls",
@@ -249,7 +335,10 @@ func FuzzScanRef(f *testing.F) {
 		`Bell, Alexander <sip:a.g.bell@example.com>;tag=43`, `"W" < sip:t.watson@example.org >`,
 		`<urn:uuid:0000>;+sip.instance="<urn:uuid:1>"`, `<sip:a@h>;x=1; TAG = def ;y`,
 		`<sip:a@h;tag=uri>;x="a;tag=b";tag=c`, `<sip:a@h>;tag;tag=2`, `<sip:a@h>;x;;tag=1`,
-		";branch=z9hG4bK776asdhds0f3a1c;rport=5060;received=10.0.2.15", `;x="a;b";tag=1`, "; tag = 2 ;y",
+		";branch=z9hG4bK776asdhds0f3a1c;rport=5060;received=10.0.2.15",
+		"SIP/2.0/UDP 10.0.2.15:5060;branch=z9hG4bK1;rport", "SIP / 2.0 / tcp  host.example ; branch=z9hG4bK2",
+		"SIP/2.0/UDP [2001:db8::9]:5070", "sip/2.0/UDP h", "SIP/2.0/", "SIP/2.0/ UDP h", "h\x7f:5060", "[::1]:5",
+		`;x="a;b";tag=1`, "; tag = 2 ;y",
 		`;a=12345678;b="q\"x;y";c`, `;a=1234567890"abc;d";tag=3`, " ;tag=1", ";tag=12345678;",
 	} {
 		f.Add(s)
@@ -261,6 +350,18 @@ func FuzzScanRef(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		tr, hp, ps, err := scanVia(s)
+		rtr, rhp, rps, rerr := refScanVia(s)
+		same(t, "scanVia", err, rerr)
+		if tr != rtr || hp != rhp || ps != rps {
+			t.Fatalf("scanVia %q %q %q, reference %q %q %q", tr, hp, ps, rtr, rhp, rps)
+		}
+		h, p, err := splitHostPort(s)
+		rh, rp, rerr := refSplitHostPort(s)
+		same(t, "splitHostPort", err, rerr)
+		if h != rh || p != rp {
+			t.Fatalf("splitHostPort %q %d, reference %q %d", h, p, rh, rp)
+		}
 		u, err := ScanURI(s)
 		ru, rerr := refScanURI(s)
 		same(t, "ScanURI", err, rerr)

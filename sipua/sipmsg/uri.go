@@ -141,8 +141,7 @@ func splitHostPort(hp string) (string, int, error) {
 		return "", 0, fmt.Errorf("sipmsg: empty host")
 	}
 	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if c <= ' ' || c >= 0x7f || badHostChar[c] {
+		if badHostChar[host[i]] {
 			return "", 0, fmt.Errorf("sipmsg: bad host %.60q", host)
 		}
 	}
@@ -576,11 +575,16 @@ func scanVia(s string) (transport, hp, params string, err error) {
 	if !trimmed(s) {
 		s = strings.TrimSpace(s)
 	}
-	// sent-protocol: name SLASH version SLASH transport, LWS allowed around '/'.
-	name, rest, ok1 := cutByte(s, '/')
-	ver, rest, ok2 := cutByte(rest, '/')
-	if !ok1 || !ok2 || !strings.EqualFold(strings.TrimSpace(name), "SIP") || strings.TrimSpace(ver) != "2.0" {
-		return "", "", "", fmt.Errorf("sipmsg: bad Via %.60q", s)
+	// sent-protocol: name SLASH version SLASH transport, LWS allowed
+	// around '/'; "SIP/2.0/", as nearly every Via has it, is read at once.
+	rest, ok := strings.CutPrefix(s, "SIP/2.0/")
+	if !ok {
+		name, r, ok1 := cutByte(s, '/')
+		ver, r, ok2 := cutByte(r, '/')
+		if !ok1 || !ok2 || !strings.EqualFold(strings.TrimSpace(name), "SIP") || strings.TrimSpace(ver) != "2.0" {
+			return "", "", "", fmt.Errorf("sipmsg: bad Via %.60q", s)
+		}
+		rest = r
 	}
 	rest = trimLeftWS(rest)
 	i := 0
