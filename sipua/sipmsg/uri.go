@@ -63,8 +63,11 @@ func scanURIParts(s string, u *URIView) error {
 	if !trimmed(s) {
 		s = strings.TrimSpace(s)
 	}
-	scheme, rest, ok := cutByte(s, ':')
-	if !ok || scheme == "" || !isToken(scheme) {
+	var scheme, rest string
+	ok := true
+	if strings.HasPrefix(s, "sip:") { // nearly every URI: what cutByte finds
+		scheme, rest = s[:3], s[4:]
+	} else if scheme, rest, ok = cutByte(s, ':'); !ok || scheme == "" || !isToken(scheme) {
 		return fmt.Errorf("sipmsg: bad URI %.60q", s)
 	}
 	switch {
@@ -84,22 +87,25 @@ func scanURIParts(s string, u *URIView) error {
 	}
 	// userinfo may hold '?', ';' and ':' (RFC 3261 section 25.1: user-unreserved);
 	// headers and parameters follow the host.
+	// After the host: the parameters from the first ';', the headers from
+	// the first '?' (the parameters end there).
 	at := strings.LastIndexByte(rest, '@')
-	if i := strings.IndexByte(rest[at+1:], '?'); i >= 0 {
-		u.Headers = rest[at+1+i+1:]
-		rest = rest[:at+1+i]
+	hostport := rest[at+1:]
+	if i := indexByte2(hostport, ';', '?'); i >= 0 {
+		if hostport[i] == '?' {
+			u.Headers, hostport = hostport[i+1:], hostport[:i]
+		} else {
+			if q := strings.IndexByte(hostport[i:], '?'); q >= 0 {
+				u.Headers, hostport = hostport[i+q+1:], hostport[:i+q]
+			}
+			hostport, u.Params = hostport[:i], hostport[i:]
+		}
 	}
 	if at >= 0 {
-		ui := rest[:at]
-		rest = rest[at+1:]
-		u.User, u.Password, _ = cutByte(ui, ':')
+		u.User, u.Password, _ = cutByte(rest[:at], ':')
 		if u.User == "" {
 			return fmt.Errorf("sipmsg: empty user in URI %.60q", s)
 		}
-	}
-	hostport := rest
-	if i := strings.IndexByte(rest, ';'); i >= 0 {
-		hostport, u.Params = rest[:i], rest[i:]
 	}
 	h, p, err := splitHostPort(hostport)
 	if err != nil {
@@ -458,7 +464,9 @@ func scanNameAddr(s string) (disp string, quoted bool, uriStr, params string, er
 		}
 		lt = len(s) - len(rest)
 	} else {
-		lt = strings.IndexByte(s, '<')
+		if lt = 0; !strings.HasPrefix(s, "<") {
+			lt = strings.IndexByte(s, '<')
+		}
 		if lt > 0 {
 			d := strings.TrimSpace(s[:lt])
 			for w := range strings.FieldsSeq(d) {
