@@ -86,9 +86,8 @@ func scanURIParts(s string, u *URIView) error {
 		return nil
 	}
 	// userinfo may hold '?', ';' and ':' (RFC 3261 section 25.1: user-unreserved);
-	// headers and parameters follow the host.
-	// After the host: the parameters from the first ';', the headers from
-	// the first '?' (the parameters end there).
+	// after the host, the parameters run from the first ';', the headers
+	// from the first '?' (which ends the parameters).
 	at := strings.LastIndexByte(rest, '@')
 	hostport := rest[at+1:]
 	if i := indexByte2(hostport, ';', '?'); i >= 0 {
