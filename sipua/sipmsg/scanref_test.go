@@ -1,10 +1,10 @@
 package sipmsg
 
-// The Via, parameter, URI and address scanners as they were before scanParams
-// and scanURIView (a URI struct returned through scanURI, ScanURI and
-// ScanNameAddr in turn; a byte at a time over the parameters), kept as the
-// reference for FuzzScanRef: the scanners must read what these read and
-// fail where these fail, with the same error.
+// The Via, URI and address scanners as they were before scanURIView (a
+// URI struct returned through scanURI, ScanURI and ScanNameAddr in turn),
+// kept as the reference for FuzzScanRef with param_test.go's eachParamRef:
+// the scanners must read what these read and fail where these fail, with
+// the same error.
 
 import (
 	"fmt"
@@ -14,73 +14,6 @@ import (
 	"strings"
 	"testing"
 )
-
-// refEachParam is eachParam as it was (a pass over each byte testing it
-// for ';', '"' and '='); it calls fn (if not nil) with each parameter of ";a=b;c;...", in
-// order; it allocates only for errors.
-func refEachParam(s string, fn func(name, value string)) error {
-	if s == "" {
-		return nil
-	}
-	first := true
-	for {
-		// The next segment, up to a ';' outside quotes, and its first '=':
-		// one pass over it (parameters are short, and a scan a time for
-		// each of ';', '"' and '=' cost more than the bytes).
-		end, eq := len(s), -1
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if c == ';' {
-				end = i
-				break
-			}
-			if c == '"' {
-				end = scanQuoted(s)
-				if eq < 0 {
-					eq = strings.IndexByte(s[:end], '=')
-				}
-				break
-			}
-			if c == '=' && eq < 0 {
-				eq = i
-			}
-		}
-		seg := s[:end]
-		if first {
-			if seg != "" && strings.TrimSpace(seg) != "" {
-				return fmt.Errorf("sipmsg: parameters must start with ';': %.60q", s)
-			}
-			first = false
-		} else {
-			var n, v string
-			if eq < 0 {
-				if n = seg; !trimmed(n) {
-					n = strings.TrimSpace(n)
-				}
-				if n == "" {
-					return fmt.Errorf("sipmsg: empty parameter in %.60q", s)
-				}
-			} else {
-				if n, v = seg[:eq], seg[eq+1:]; !trimmed(n) {
-					n = strings.TrimSpace(n)
-				}
-				if !trimmed(v) {
-					v = strings.TrimSpace(v)
-				}
-			}
-			if !isToken(n) {
-				return fmt.Errorf("sipmsg: bad parameter %.40q", strings.TrimSpace(seg))
-			}
-			if fn != nil {
-				fn(n, v)
-			}
-		}
-		if end == len(s) {
-			return nil
-		}
-		s = s[end+1:]
-	}
-}
 
 // refScanNameAddrParts splits a name-addr or addr-spec into its display name (raw:
 // still escaped when quoted), the URI text and the header parameters
@@ -286,7 +219,7 @@ func refParseURI(s string) (URI, error) {
 	}
 	if params != "" {
 		var ps []Param
-		err := refEachParam(params, func(n, v string) { ps = append(ps, Param{n, v}) })
+		err := eachParamRef(params, func(n, v string) { ps = append(ps, Param{n, v}) })
 		if err != nil {
 			return URI{}, err
 		}
@@ -300,7 +233,7 @@ func refScanURI(s string) (URIView, error) {
 	if err != nil {
 		return URIView{}, err
 	}
-	if err := refEachParam(params, nil); err != nil {
+	if err := eachParamRef(params, nil); err != nil {
 		return URIView{}, err
 	}
 	return URIView{Scheme: u.Scheme, User: u.User, Password: u.Password, Host: u.Host, Port: u.Port,
@@ -316,7 +249,7 @@ func refScanNameAddr(s string) (AddrView, error) {
 	if err != nil {
 		return AddrView{}, err
 	}
-	if err := refEachParam(params, nil); err != nil {
+	if err := eachParamRef(params, nil); err != nil {
 		return AddrView{}, err
 	}
 	return AddrView{Display: disp, URI: u, Params: params}, nil
@@ -383,7 +316,7 @@ func FuzzScanRef(f *testing.F) {
 		}
 		var got, want []Param
 		wanted, err := scanParams(s, "tag", func(n, v string) { got = append(got, Param{n, v}) })
-		rerr = refEachParam(s, func(n, v string) { want = append(want, Param{n, v}) })
+		rerr = eachParamRef(s, func(n, v string) { want = append(want, Param{n, v}) })
 		same(t, "scanParams", err, rerr)
 		if tag, _ := paramValue(s, "tag"); err == nil && (!reflect.DeepEqual(got, want) || wanted != tag) {
 			t.Fatalf("scanParams %q %v, reference %q %v", wanted, got, tag, want)
