@@ -315,10 +315,11 @@ func (m *Message) parseStartLine(l string) error {
 		if len(l) >= 11 && l[:8] == "SIP/2.0 " && '1' <= l[8] && l[8] <= '6' && isDigit(l[9]) && isDigit(l[10]) &&
 			(len(l) == 11 || l[11] == ' ') {
 			// The usual one, read at once: what the steps below read of it.
-			m.StatusCode = int(l[8]-'0')*100 + int(l[9]-'0')*10 + int(l[10]-'0')
+			reason := ""
 			if len(l) > 11 {
-				m.Reason = l[12:]
+				reason = l[12:]
 			}
+			m.StatusCode, m.Reason = int(l[8]-'0')*100+int(l[9]-'0')*10+int(l[10]-'0'), reason
 			return nil
 		}
 		ver, rest, ok := cutByte(l, ' ')
