@@ -3,6 +3,7 @@ package sipmsg
 import (
 	"fmt"
 	"iter"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -61,8 +62,14 @@ func isToken(s string) bool {
 // Byte classes, as tables: a lookup per byte on the parse path.
 var (
 	tokenChar   = byteSet("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
-	badHostChar = byteSet("<>\"@,;?/\\")
-	wsChar      = byteSet(" \t")
+	badHostChar = func() (t [256]bool) { // the set, controls, SP, DEL and non-ASCII
+		t = byteSet("<>\"@,;?/\\")
+		for c := range t {
+			t[c] = t[c] || c <= ' ' || c >= 0x7f
+		}
+		return t
+	}()
+	wsChar = byteSet(" \t")
 )
 
 func byteSet(chars string) (t [256]bool) {
@@ -70,6 +77,43 @@ func byteSet(chars string) (t [256]bool) {
 		t[chars[i]] = true
 	}
 	return t
+}
+
+// The word-at-a-time scans test eight bytes at once, for the runs of
+// plain bytes that header values mostly are.
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// word is s[i:i+8] as a little-endian word (one load where the compiler
+// combines them).
+func word(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// zeroBytes sets the high bit of x's zero bytes: exactly for the lowest
+// one (a byte above a zero one may be flagged too), none when x has none.
+func zeroBytes(x uint64) uint64 { return (x - lowBits) & ^x & highBits }
+
+// indexByte2 is the index of the first a or b in s, or -1: one pass for
+// two bytes, where two IndexByte calls cost more on a short value.
+func indexByte2(s string, a, b byte) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := word(s, i)
+		if z := zeroBytes(x^(lowBits*uint64(a))) | zeroBytes(x^(lowBits*uint64(b))); z != 0 {
+			return i + bits.TrailingZeros64(z)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c == a || c == b {
+			return i
+		}
+	}
+	return -1
 }
 
 // hasAny reports whether s holds a byte of set.
@@ -250,7 +294,7 @@ func (m *Message) RemoveFirst(name string) {
 
 // CSeq parses the CSeq header (RFC 3261 section 20.16).
 func (m *Message) CSeq() (seq uint32, method string, err error) {
-	v := m.Get("CSeq")
+	v, _ := m.lookup("CSeq") // what Get("CSeq") returns: not a list
 	if k := m.kept; k != nil && same(v, k.cseq) {
 		return k.seq, k.method, nil
 	}

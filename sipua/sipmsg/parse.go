@@ -152,10 +152,11 @@ func (m *Message) ParseFrom(b []byte) error {
 	if startErr != nil {
 		return startErr
 	}
-	if err := m.check(); err != nil {
+	cl, ok, err := m.check()
+	if err != nil {
 		return err
 	}
-	if cl, ok := m.lookup("Content-Length"); ok {
+	if ok {
 		n, err := strconv.Atoi(cl)
 		if err != nil || n < 0 {
 			return malformed("bad Content-Length %.20q", cl)
@@ -311,6 +312,16 @@ func trimWS(b []byte) []byte {
 func (m *Message) parseStartLine(l string) error {
 	if strings.HasPrefix(l, "SIP/") {
 		// Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+		if len(l) >= 11 && l[:8] == "SIP/2.0 " && '1' <= l[8] && l[8] <= '6' && isDigit(l[9]) && isDigit(l[10]) &&
+			(len(l) == 11 || l[11] == ' ') {
+			// The usual one, read at once: what the steps below read of it.
+			reason := ""
+			if len(l) > 11 {
+				reason = l[12:]
+			}
+			m.StatusCode, m.Reason = int(l[8]-'0')*100+int(l[9]-'0')*10+int(l[10]-'0'), reason
+			return nil
+		}
 		ver, rest, ok := cutByte(l, ' ')
 		if !ok {
 			return malformed("bad status line %.60q", l)
@@ -354,6 +365,8 @@ func (m *Message) parseStartLine(l string) error {
 	return nil
 }
 
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
 var badRequestURIChar = byteSet("<>\t")
 
 // checkRequestURI checks what RFC 4475 section 3.1.2 expects a parser to
@@ -377,11 +390,13 @@ func checkRequestURI(uri string) error {
 
 // check validates the headers: mandatory ones present, single-valued ones
 // once, CSeq well-formed and matching the method, and the syntax of the
-// address and Via headers. It does not allocate unless it fails.
-func (m *Message) check() error {
+// address and Via headers. It returns the Content-Length value, if there
+// is one (at most one passes). It does not allocate unless it fails.
+func (m *Message) check() (contentLength string, hasCL bool, err error) {
 	var nFrom, nTo, nCallID, nCSeq, nCL, nCT, nMF int
 	var nVia, nContact int
 	var via, from, to, callID, cseq string // first headers' values; "" = missing
+	var cl string
 	for i := range m.Headers {
 		h := &m.Headers[i]
 		var err error
@@ -396,14 +411,14 @@ func (m *Message) check() error {
 		case "From":
 			if nFrom++; nFrom == 1 {
 				from = h.Value
-				err = keepAddr(h.Value, &m.kept.from, &m.kept.fromAddr)
+				err = keepAddr(h.Value, h.Value, &m.kept.from, &m.kept.fromAddr, &m.kept.fromTag)
 			} else {
 				err = checkNameAddr(h.Value)
 			}
 		case "To":
 			if nTo++; nTo == 1 {
 				to = h.Value
-				err = keepAddr(h.Value, &m.kept.to, &m.kept.toAddr)
+				err = keepAddr(h.Value, h.Value, &m.kept.to, &m.kept.toAddr, &m.kept.toTag)
 			} else {
 				err = checkNameAddr(h.Value)
 			}
@@ -413,7 +428,7 @@ func (m *Message) check() error {
 			}
 			if nContact++; nContact == 1 && h.Value != "" {
 				elem, rest := nextElem(h.Value)
-				if err = keepAddr(elem, &m.kept.contact, &m.kept.contactAddr); err == nil {
+				if err = keepAddr(elem, h.Value, &m.kept.contact, &m.kept.contactAddr, nil); err == nil {
 					err = checkList(rest, checkNameAddr)
 				}
 			} else {
@@ -432,39 +447,45 @@ func (m *Message) check() error {
 				cseq = h.Value
 			}
 		case "Content-Length":
-			nCL++
+			if nCL++; nCL == 1 {
+				cl = h.Value
+			}
 		case "Content-Type":
 			nCT++
 		case "Max-Forwards":
 			nMF++
 		}
 		if err != nil {
-			return malformedErr(h.Name, err)
+			return "", false, malformedErr(h.Name, err)
 		}
 	}
-	for i, v := range [...]string{via, from, to, callID, cseq} {
-		if v == "" {
-			return malformed("missing %s", mandatory[i])
+	if via == "" || from == "" || to == "" || callID == "" || cseq == "" {
+		for i, v := range [...]string{via, from, to, callID, cseq} {
+			if v == "" {
+				return "", false, malformed("missing %s", mandatory[i])
+			}
 		}
 	}
-	for _, c := range [...]struct {
-		n    int
-		name string
-	}{{nFrom, "From"}, {nTo, "To"}, {nCallID, "Call-ID"}, {nCSeq, "CSeq"},
-		{nCL, "Content-Length"}, {nCT, "Content-Type"}, {nMF, "Max-Forwards"}} {
-		if c.n > 1 {
-			return malformed("%s more than once", c.name)
+	if nFrom > 1 || nTo > 1 || nCallID > 1 || nCSeq > 1 || nCL > 1 || nCT > 1 || nMF > 1 {
+		for _, c := range [...]struct {
+			n    int
+			name string
+		}{{nFrom, "From"}, {nTo, "To"}, {nCallID, "Call-ID"}, {nCSeq, "CSeq"},
+			{nCL, "Content-Length"}, {nCT, "Content-Type"}, {nMF, "Max-Forwards"}} {
+			if c.n > 1 {
+				return "", false, malformed("%s more than once", c.name)
+			}
 		}
 	}
 	seq, method, err := parseCSeq(cseq)
 	if err != nil {
-		return malformedErr("CSeq", err)
+		return "", false, malformedErr("CSeq", err)
 	}
 	m.kept.cseq, m.kept.seq, m.kept.method = cseq, seq, method
 	if m.IsRequest() && method != m.Method {
-		return malformed("CSeq method %q does not match %q", method, m.Method)
+		return "", false, malformed("CSeq method %q does not match %q", method, m.Method)
 	}
-	return nil
+	return cl, nCL == 1, nil
 }
 
 var mandatory = [...]string{"Via", "From", "To", "Call-ID", "CSeq"}

@@ -268,3 +268,19 @@ func TestIDs(t *testing.T) {
 		t.Error("ReasonPhrase")
 	}
 }
+
+// TestStatusLine: the status line read at once ("SIP/2.0 NNN ...") and
+// the others, read step by step, are read as the old parser reads them.
+func TestStatusLine(t *testing.T) {
+	for _, l := range []string{
+		"SIP/2.0 200 OK", "SIP/2.0 180 Ringing", "SIP/2.0 200", "SIP/2.0 200 ", "SIP/2.0 699 x y",
+		"SIP/2.0 100  Trying", "SIP/2.0 099 x", "SIP/2.0 700 x", "SIP/2.0 2000 OK", "SIP/2.0 20a OK",
+		"SIP/2.0 20 OK", "SIP/2.0  200 OK", "SIP/2.0 +20 OK", "SIP/3.0 200 OK", "SIP/2.0", "SIP/2.0 ",
+	} {
+		var m, want Message
+		err, werr := m.parseStartLine(l), legacyStartLine(&want, l)
+		if (err == nil) != (werr == nil) || m.StatusCode != want.StatusCode || m.Reason != want.Reason {
+			t.Errorf("%q: %d %q %v; the old parser: %d %q %v", l, m.StatusCode, m.Reason, err, want.StatusCode, want.Reason, werr)
+		}
+	}
+}

@@ -24,12 +24,14 @@ type URI struct {
 // ParseURI parses a URI. sip: and sips: are parsed into their parts; other
 // schemes (tel:, ...) are kept whole in Opaque.
 func ParseURI(s string) (URI, error) {
-	u, params, err := scanURI(s)
-	if err != nil {
+	var v URIView
+	if err := scanURIParts(s, &v); err != nil {
 		return URI{}, err
 	}
-	if params != "" {
-		ps, err := parseParams(params)
+	u := URI{Scheme: v.Scheme, User: v.User, Password: v.Password, Host: v.Host, Port: v.Port,
+		Headers: v.Headers, Opaque: v.Opaque}
+	if v.Params != "" {
+		ps, err := parseParams(v.Params)
 		if err != nil {
 			return URI{}, err
 		}
@@ -40,22 +42,33 @@ func ParseURI(s string) (URI, error) {
 
 // checkURI reports whether ParseURI would accept s, without allocating.
 func checkURI(s string) error {
-	_, params, err := scanURI(s)
-	if err != nil {
-		return err
-	}
-	return eachParam(params, nil)
+	var u URIView
+	return scanURIView(s, &u)
 }
 
-// scanURI parses everything but the parameters, which it returns unparsed
-// (";..." or ""). It allocates only for errors.
-func scanURI(s string) (u URI, params string, err error) {
+// scanURIView scans s into u as ParseURI reads it, its parameters checked
+// and kept as written: ScanURI's work, written in place (a URI passed back
+// through the callers is a copy each). It allocates only for errors; on
+// one, u holds what was scanned so far, for the caller to drop.
+func scanURIView(s string, u *URIView) error {
+	if err := scanURIParts(s, u); err != nil {
+		return err
+	}
+	return eachParam(u.Params, nil)
+}
+
+// scanURIParts is scanURIView without the check of the parameters, which
+// it leaves in u.Params unread (";..." or ""). It allocates only for errors.
+func scanURIParts(s string, u *URIView) error {
 	if !trimmed(s) {
 		s = strings.TrimSpace(s)
 	}
-	scheme, rest, ok := cutByte(s, ':')
-	if !ok || scheme == "" || !isToken(scheme) {
-		return URI{}, "", fmt.Errorf("sipmsg: bad URI %.60q", s)
+	var scheme, rest string
+	ok := true
+	if strings.HasPrefix(s, "sip:") { // nearly every URI: what cutByte finds
+		scheme, rest = s[:3], s[4:]
+	} else if scheme, rest, ok = cutByte(s, ':'); !ok || scheme == "" || !isToken(scheme) {
+		return fmt.Errorf("sipmsg: bad URI %.60q", s)
 	}
 	switch {
 	case scheme == "sip" || scheme == "sips":
@@ -66,37 +79,39 @@ func scanURI(s string) (u URI, params string, err error) {
 		u.Scheme = "sips"
 	default:
 		if rest == "" {
-			return URI{}, "", fmt.Errorf("sipmsg: bad URI %.60q", s)
+			return fmt.Errorf("sipmsg: bad URI %.60q", s)
 		}
 		u.Scheme = scheme
 		u.Opaque = rest
-		return u, "", nil
+		return nil
 	}
 	// userinfo may hold '?', ';' and ':' (RFC 3261 section 25.1: user-unreserved);
-	// headers and parameters follow the host.
+	// after the host, the parameters run from the first ';', the headers
+	// from the first '?' (which ends the parameters).
 	at := strings.LastIndexByte(rest, '@')
-	if i := strings.IndexByte(rest[at+1:], '?'); i >= 0 {
-		u.Headers = rest[at+1+i+1:]
-		rest = rest[:at+1+i]
-	}
-	if at >= 0 {
-		ui := rest[:at]
-		rest = rest[at+1:]
-		u.User, u.Password, _ = cutByte(ui, ':')
-		if u.User == "" {
-			return URI{}, "", fmt.Errorf("sipmsg: empty user in URI %.60q", s)
+	hostport := rest[at+1:]
+	if i := indexByte2(hostport, ';', '?'); i >= 0 {
+		if hostport[i] == '?' {
+			u.Headers, hostport = hostport[i+1:], hostport[:i]
+		} else {
+			if q := strings.IndexByte(hostport[i:], '?'); q >= 0 {
+				u.Headers, hostport = hostport[i+q+1:], hostport[:i+q]
+			}
+			hostport, u.Params = hostport[:i], hostport[i:]
 		}
 	}
-	hostport := rest
-	if i := strings.IndexByte(rest, ';'); i >= 0 {
-		hostport, params = rest[:i], rest[i:]
+	if at >= 0 {
+		u.User, u.Password, _ = cutByte(rest[:at], ':')
+		if u.User == "" {
+			return fmt.Errorf("sipmsg: empty user in URI %.60q", s)
+		}
 	}
 	h, p, err := splitHostPort(hostport)
 	if err != nil {
-		return URI{}, "", err
+		return err
 	}
 	u.Host, u.Port = h, p
-	return u, params, nil
+	return nil
 }
 
 func splitHostPort(hp string) (string, int, error) {
@@ -131,8 +146,7 @@ func splitHostPort(hp string) (string, int, error) {
 		return "", 0, fmt.Errorf("sipmsg: empty host")
 	}
 	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if c <= ' ' || c >= 0x7f || badHostChar[c] {
+		if badHostChar[host[i]] {
 			return "", 0, fmt.Errorf("sipmsg: bad host %.60q", host)
 		}
 	}
@@ -183,49 +197,99 @@ func parseParams(s string) ([]Param, error) {
 	return out, nil
 }
 
+// The byte classes of a parameter list, for scanParams' one pass.
+const (
+	paramToken = iota
+	paramSemi
+	paramQuote
+	paramEq
+	paramOther
+)
+
+var paramClass = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = paramOther
+		if tokenChar[i] {
+			t[i] = paramToken
+		}
+	}
+	t[';'], t['"'], t['='] = paramSemi, paramQuote, paramEq
+	return t
+}()
+
 // eachParam calls fn (if not nil) with each parameter of ";a=b;c;...", in
 // order; it allocates only for errors.
 func eachParam(s string, fn func(name, value string)) error {
+	_, err := scanParams(s, "", fn)
+	return err
+}
+
+// scanParams is eachParam that also returns the value of the first
+// parameter named want (case-insensitive; "" when want is "", absent or a
+// flag), as paramValue finds it: the check and the look-up a user agent
+// makes next (a From or To tag) in one pass.
+func scanParams(s, want string, fn func(name, value string)) (wanted string, err error) {
 	if s == "" {
-		return nil
+		return "", nil
 	}
-	first := true
+	first, found := true, want == ""
 	for {
 		// The next segment, up to a ';' outside quotes, and its first '=':
-		// one pass over it (parameters are short, and a scan a time for
-		// each of ';', '"' and '=' cost more than the bytes).
-		end, eq := len(s), -1
+		// the name byte by byte up to the '=' (names are short), the value
+		// a word at a time up to a ';' or '"' (a scan a time for each of
+		// ';', '"' and '=' costs more than the bytes). tok: the name (all
+		// of the segment when it has no '=') is token bytes only, so it
+		// needs neither trimming nor checking.
+		end, eq, tok := len(s), -1, true
+	seg:
 		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if c == ';' {
+			switch paramClass[s[i]] {
+			case paramToken:
+			case paramSemi:
 				end = i
-				break
-			}
-			if c == '"' {
+				break seg
+			case paramQuote: // in the name, or with no '=' before it
 				end = scanQuoted(s)
-				if eq < 0 {
-					eq = strings.IndexByte(s[:end], '=')
-				}
-				break
-			}
-			if c == '=' && eq < 0 {
+				eq, tok = strings.IndexByte(s[:end], '='), false
+				break seg
+			case paramEq:
+				// The value runs to a ';', or is quoted (scanQuoted finds
+				// its end).
 				eq = i
+				if j := indexByte2(s[i+1:], ';', '"'); j >= 0 {
+					if end = i + 1 + j; s[end] == '"' {
+						end = scanQuoted(s)
+					}
+				}
+				break seg
+			default:
+				tok = false
 			}
 		}
 		seg := s[:end]
 		if first {
 			if seg != "" && strings.TrimSpace(seg) != "" {
-				return fmt.Errorf("sipmsg: parameters must start with ';': %.60q", s)
+				return "", fmt.Errorf("sipmsg: parameters must start with ';': %.60q", s)
 			}
 			first = false
 		} else {
 			var n, v string
+			switch {
+			case tok && eq > 0:
+				if n, v = seg[:eq], seg[eq+1:]; !trimmed(v) {
+					v = strings.TrimSpace(v)
+				}
+				goto named
+			case tok && eq < 0 && end > 0:
+				n = seg
+				goto named
+			}
 			if eq < 0 {
 				if n = seg; !trimmed(n) {
 					n = strings.TrimSpace(n)
 				}
 				if n == "" {
-					return fmt.Errorf("sipmsg: empty parameter in %.60q", s)
+					return "", fmt.Errorf("sipmsg: empty parameter in %.60q", s)
 				}
 			} else {
 				if n, v = seg[:eq], seg[eq+1:]; !trimmed(n) {
@@ -236,14 +300,18 @@ func eachParam(s string, fn func(name, value string)) error {
 				}
 			}
 			if !isToken(n) {
-				return fmt.Errorf("sipmsg: bad parameter %.40q", strings.TrimSpace(seg))
+				return "", fmt.Errorf("sipmsg: bad parameter %.40q", strings.TrimSpace(seg))
+			}
+		named:
+			if !found && len(n) == len(want) && strings.EqualFold(n, want) {
+				wanted, found = v, true
 			}
 			if fn != nil {
 				fn(n, v)
 			}
 		}
 		if end == len(s) {
-			return nil
+			return wanted, nil
 		}
 		s = s[end+1:]
 	}
@@ -395,7 +463,9 @@ func scanNameAddr(s string) (disp string, quoted bool, uriStr, params string, er
 		}
 		lt = len(s) - len(rest)
 	} else {
-		lt = strings.IndexByte(s, '<')
+		if lt = 0; !strings.HasPrefix(s, "<") {
+			lt = strings.IndexByte(s, '<')
+		}
 		if lt > 0 {
 			d := strings.TrimSpace(s[:lt])
 			for w := range strings.FieldsSeq(d) {
@@ -412,7 +482,7 @@ func scanNameAddr(s string) (disp string, quoted bool, uriStr, params string, er
 			return "", false, "", "", fmt.Errorf("sipmsg: unterminated <URI> in %.60q", s)
 		}
 		uriStr = s[lt+1 : lt+gt]
-		if hasAny(uriStr, &wsChar) {
+		if indexByte2(uriStr, ' ', '\t') >= 0 {
 			return "", false, "", "", fmt.Errorf("sipmsg: whitespace in <URI> in %.60q", s)
 		}
 		if params = s[lt+gt+1:]; !trimmed(params) {
@@ -512,11 +582,16 @@ func scanVia(s string) (transport, hp, params string, err error) {
 	if !trimmed(s) {
 		s = strings.TrimSpace(s)
 	}
-	// sent-protocol: name SLASH version SLASH transport, LWS allowed around '/'.
-	name, rest, ok1 := cutByte(s, '/')
-	ver, rest, ok2 := cutByte(rest, '/')
-	if !ok1 || !ok2 || !strings.EqualFold(strings.TrimSpace(name), "SIP") || strings.TrimSpace(ver) != "2.0" {
-		return "", "", "", fmt.Errorf("sipmsg: bad Via %.60q", s)
+	// sent-protocol: name SLASH version SLASH transport, LWS allowed
+	// around '/'; "SIP/2.0/", as nearly every Via has it, is read at once.
+	rest, ok := strings.CutPrefix(s, "SIP/2.0/")
+	if !ok {
+		name, r, ok1 := cutByte(s, '/')
+		ver, r, ok2 := cutByte(r, '/')
+		if !ok1 || !ok2 || !strings.EqualFold(strings.TrimSpace(name), "SIP") || strings.TrimSpace(ver) != "2.0" {
+			return "", "", "", fmt.Errorf("sipmsg: bad Via %.60q", s)
+		}
+		rest = r
 	}
 	rest = trimLeftWS(rest)
 	i := 0

@@ -34,6 +34,11 @@ type ViaView struct {
 	Host      string // without [] for IPv6
 	Port      int    // 0 = not given
 	Params    string // ";branch=z9hG4bK..;rport" as written, or ""
+
+	// branch is the branch parameter, found as ScanVia checked the
+	// parameters; Branch returns it while Params is still scanned, the
+	// string it was found in.
+	branch, scanned string
 }
 
 // errSentBySpace: a sent-by only ParseVia (which copies) can read.
@@ -46,14 +51,15 @@ func ScanVia(s string) (ViaView, error) {
 	if err != nil {
 		return ViaView{}, err
 	}
-	if err := eachParam(params, nil); err != nil {
+	branch, err := scanParams(params, "branch", nil)
+	if err != nil {
 		return ViaView{}, err
 	}
 	host, port, err := splitSentBy(hp)
 	if err != nil {
 		return ViaView{}, err
 	}
-	return ViaView{Transport: transport, Host: host, Port: port, Params: params}, nil
+	return ViaView{Transport: transport, Host: host, Port: port, Params: params, branch: branch, scanned: params}, nil
 }
 
 // splitSentBy is splitHostPort allowing whitespace around the colon, as
@@ -94,18 +100,27 @@ func splitSentBy(hp string) (string, int, error) {
 // case-insensitive) and whether it is present.
 func (v ViaView) Param(name string) (string, bool) { return paramValue(v.Params, name) }
 
-// Branch returns the branch parameter, "" if absent.
-func (v ViaView) Branch() string { b, _ := v.Param("branch"); return b }
+// Branch returns the branch parameter, "" if absent: for a view from
+// ScanVia (or TopVia) whose Params is unchanged, the one found as the
+// parameters were checked.
+func (v ViaView) Branch() string {
+	if same(v.Params, v.scanned) {
+		return v.branch
+	}
+	b, _ := v.Param("branch")
+	return b
+}
 
 // TopVia returns the first Via value of m as ScanVia reads m.Get("Via"):
 // views into m's buffer, valid while m is. For a message ParseFrom filled
 // it is what ParseFrom scanned while checking the message, not scanned again.
 func (m *Message) TopVia() (ViaView, error) {
-	v := m.Get("Via")
-	if k := m.kept; k != nil && same(v, k.via) {
-		return k.topVia, nil
+	if k := m.kept; k != nil && k.via != "" {
+		if v, _ := m.lookup("Via"); same(v, k.via) {
+			return k.topVia, nil
+		}
 	}
-	return ScanVia(v)
+	return ScanVia(m.Get("Via"))
 }
 
 // Addr returns the first value of an address header (From, To, Contact,
@@ -113,11 +128,10 @@ func (m *Message) TopVia() (ViaView, error) {
 // and the first Contact as it checks them, so for those it scans nothing.
 func (m *Message) Addr(name string) (AddrView, error) {
 	canon := CanonicalName(name)
-	v := m.Get(canon)
-	if a, ok := m.keptAddr(canon, v); ok {
-		return a, nil
+	if a := m.keptAddr(canon); a != nil {
+		return *a, nil
 	}
-	return ScanNameAddr(v)
+	return ScanNameAddr(m.Get(canon))
 }
 
 // FromTag returns the From tag, "" if none (Tag of m.Get("From")).
@@ -126,41 +140,65 @@ func (m *Message) FromTag() string { return m.tag("From") }
 // ToTag returns the To tag, "" if none (Tag of m.Get("To")).
 func (m *Message) ToTag() string { return m.tag("To") }
 
+// tag is FromTag and ToTag: the tag ParseFrom kept (found in the same
+// pass that checked the parameters) while the header is the one it read.
 func (m *Message) tag(canon string) string {
-	v := m.Get(canon)
-	if a, ok := m.keptAddr(canon, v); ok {
-		return a.Tag()
+	if k := m.kept; k != nil {
+		src, t := k.from, k.fromTag
+		if canon == "To" {
+			src, t = k.to, k.toTag
+		}
+		if v, _ := m.lookup(canon); same(v, src) {
+			return t
+		}
 	}
-	return Tag(v)
+	return Tag(m.Get(canon))
 }
 
-func (m *Message) keptAddr(canon, v string) (AddrView, bool) {
+// keptAddr returns the view ParseFrom kept of the first header named canon
+// (From, To or Contact) while that header's whole value is the one it was
+// read from, else nil. For Contact, a list, the view is of its first
+// element, which is what Get returns of that same value.
+func (m *Message) keptAddr(canon string) *AddrView {
 	k := m.kept
 	if k == nil {
-		return AddrView{}, false
+		return nil
 	}
-	switch {
-	case canon == "From" && same(v, k.from):
-		return k.fromAddr, true
-	case canon == "To" && same(v, k.to):
-		return k.toAddr, true
-	case canon == "Contact" && same(v, k.contact):
-		return k.contactAddr, true
+	var src string
+	var a *AddrView
+	switch canon {
+	case "From":
+		src, a = k.from, &k.fromAddr
+	case "To":
+		src, a = k.to, &k.toAddr
+	case "Contact":
+		src, a = k.contact, &k.contactAddr
+	default:
+		return nil
 	}
-	return AddrView{}, false
+	if src == "" {
+		return nil
+	}
+	if v, _ := m.lookup(canon); !same(v, src) {
+		return nil
+	}
+	return a
 }
 
 // kept is what ParseFrom scanned while checking a message, each view with
-// the header value it was read from. A view is used only while Get returns
-// that very value (same memory, same length): a header set or edited since
-// is scanned afresh, and a view never outlives the bytes it was read from
-// unless the caller changes the buffer under the message, which ParseFrom's
-// ownership rules forbid.
+// the whole header value it was read from (the first header of its name;
+// for Via and Contact, lists, the view is of the value's first element).
+// A view is used only while the first header of that name has that very
+// value (same memory, same length): a header set or edited since is
+// scanned afresh, and a view never outlives the bytes it was read from
+// unless the caller changes the buffer under the message, which
+// ParseFrom's ownership rules forbid.
 type kept struct {
 	via, from, to, contact, cseq string
 	topVia                       ViaView
 	fromAddr, toAddr             AddrView
 	contactAddr                  AddrView
+	fromTag, toTag               string
 	seq                          uint32
 	method                       string
 }
@@ -182,7 +220,7 @@ func (m *Message) keepVia(v string) error {
 	case errors.Is(err, errSentBySpace):
 		err = checkVia(elem) // ParseVia reads it; no view
 	case err == nil:
-		m.kept.via, m.kept.topVia = elem, vv
+		m.kept.via, m.kept.topVia = v, vv
 	}
 	if err != nil {
 		return err
@@ -190,13 +228,19 @@ func (m *Message) keepVia(v string) error {
 	return checkList(rest, checkVia)
 }
 
-// keepAddr checks an address as checkNameAddr does, keeping its view.
-func keepAddr(v string, src *string, a *AddrView) error {
-	av, err := ScanNameAddr(v)
+// keepAddr checks an address as checkNameAddr does, scanning it into a
+// (and its tag, when tag is not nil) and keeping hdr, the whole header
+// value it is (the first element of), in src. a must be zero.
+func keepAddr(v, hdr string, src *string, a *AddrView, tag *string) error {
+	t, err := scanAddr(v, a)
 	if err != nil {
+		*a = AddrView{}
 		return err
 	}
-	*src, *a = v, av
+	*src = hdr
+	if tag != nil {
+		*tag = t
+	}
 	return nil
 }
 
@@ -211,15 +255,11 @@ type URIView struct {
 
 // ScanURI scans a URI as ParseURI does, without allocating.
 func ScanURI(s string) (URIView, error) {
-	u, params, err := scanURI(s)
-	if err != nil {
+	var u URIView
+	if err := scanURIView(s, &u); err != nil {
 		return URIView{}, err
 	}
-	if err := eachParam(params, nil); err != nil {
-		return URIView{}, err
-	}
-	return URIView{Scheme: u.Scheme, User: u.User, Password: u.Password, Host: u.Host, Port: u.Port,
-		Params: params, Headers: u.Headers, Opaque: u.Opaque}, nil
+	return u, nil
 }
 
 // Param returns a URI parameter (name case-insensitive) and whether it is present.
@@ -238,18 +278,30 @@ type AddrView struct {
 // ScanNameAddr scans a name-addr or addr-spec as ParseNameAddr does,
 // without allocating.
 func ScanNameAddr(s string) (AddrView, error) {
+	var a AddrView
+	if _, err := scanAddr(s, &a); err != nil {
+		return AddrView{}, err
+	}
+	return a, nil
+}
+
+// scanAddr is ScanNameAddr written in place (a must be zero; on an error
+// it holds what was scanned so far, for the caller to drop), returning
+// the tag parameter too ("" if none), found as the parameters are
+// checked: one scan of the address, its URI and its parameters.
+func scanAddr(s string, a *AddrView) (tag string, err error) {
 	disp, _, uriStr, params, err := scanNameAddr(s)
 	if err != nil {
-		return AddrView{}, err
+		return "", err
 	}
-	u, err := ScanURI(uriStr)
-	if err != nil {
-		return AddrView{}, err
+	if err := scanURIView(uriStr, &a.URI); err != nil {
+		return "", err
 	}
-	if err := eachParam(params, nil); err != nil {
-		return AddrView{}, err
+	if tag, err = scanParams(params, "tag", nil); err != nil {
+		return "", err
 	}
-	return AddrView{Display: disp, URI: u, Params: params}, nil
+	a.Display, a.Params = disp, params
+	return tag, nil
 }
 
 // Param returns a header parameter (tag, expires, ...; name

@@ -49,6 +49,19 @@ func TestScanVia(t *testing.T) {
 			t.Errorf("ScanVia(%q) = %+v branch %q", tc.via, v, v.Branch())
 		}
 	}
+	// The branch found by the scan is Branch's only while Params is the
+	// string scanned: an edited view reads its new parameters.
+	v, err := ScanVia("SIP/2.0/UDP h;branch=z9hG4bK1")
+	if err != nil || v.Branch() != "z9hG4bK1" {
+		t.Fatalf("ScanVia: %+v %v", v, err)
+	}
+	for params, want := range map[string]string{";branch=z9hG4bK2": "z9hG4bK2", "": "", ";rport": "", v.Params[:9]: "z"} {
+		w := v
+		w.Params = params
+		if w.Branch() != want {
+			t.Errorf("Params %q: Branch %q, want %q", params, w.Branch(), want)
+		}
+	}
 }
 
 func TestScanNameAddr(t *testing.T) {
@@ -250,7 +263,7 @@ func FuzzScanVia(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if strings.ToUpper(v.Transport) != p.Transport || v.Host != p.Host || v.Port != p.Port {
+		if strings.ToUpper(v.Transport) != p.Transport || v.Host != p.Host || v.Port != p.Port || v.Branch() != p.Branch() {
 			t.Fatalf("ScanVia %+v, ParseVia %+v", v, p)
 		}
 		sameParams(t, p.Params, v.Param, v.Params)
