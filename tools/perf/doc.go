@@ -88,8 +88,12 @@
 // writes the earpiece to a unix socket and reads what this tool sent as
 // the microphone (tools/panelclient paces it with its own 20 ms ticker),
 // so phoned's figures include those socket writes and reads, as a
-// hardware phone's would include ALSA's. baresip's aubridge moves its
-// audio inside the process. The PBX, the panel clients and the tone
+// hardware phone's would include ALSA's. This tool takes the earpiece
+// streams every 100 ms (panelclient's SetEarpieceBatch), its end of each
+// socket out of its own runtime's epoll, so a frame the phone writes
+// wakes nothing here: a read woken by each frame is put by the kernel on
+// the writer's processor and preempted the phone there, a cost no codec
+// chip adds. baresip's aubridge moves its audio inside the process. The PBX, the panel clients and the tone
 // players run in this tool's process and are not measured; the machine
 // is shared, so the load averages before and after are printed with the
 // figures, which are only comparable within one run.
