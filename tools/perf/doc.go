@@ -50,6 +50,13 @@
 //     other private memory; RssFile: the pages of the binary and its
 //     shared libraries that are mapped in, counted whole even when other
 //     processes share them).
+//   - used MB: the window's working set, the resident pages the process
+//     used in it: /proc/PID/clear_refs ("1") at the window's start clears
+//     their referenced bits, and Referenced of /proc/PID/smaps_rollup at
+//     its end counts those used since. VmRSS also holds every page the
+//     process once touched that the kernel has not taken back (a Go
+//     binary's code and tables touched while a call was set up, say):
+//     used is what staying in the call needs.
 //   - threads: Threads of /proc/PID/status at the end.
 //   - cpu ms/s: utime+stime of /proc/PID/stat (fields 14 and 15, every
 //     thread's, exited ones included) over the window, in ms of CPU per

@@ -26,11 +26,11 @@ func (r *Report) Format(w io.Writer, threads bool) {
 	fmt.Fprintln(w)
 
 	head := func(title string) {
-		fmt.Fprintf(w, "%-28s %7s %7s %6s %6s %7s %7s %8s %10s %10s %9s\n", title, "pid", "rss MB", "anon", "file", "hwm MB", "threads", "cpu ms/s", "sched ms/s", "wake-ups/s", "per frame")
+		fmt.Fprintf(w, "%-28s %7s %7s %6s %6s %7s %7s %7s %8s %10s %10s %9s\n", title, "pid", "rss MB", "anon", "file", "used MB", "hwm MB", "threads", "cpu ms/s", "sched ms/s", "wake-ups/s", "per frame")
 	}
 	row := func(name string, pid int, f Figures) {
-		fmt.Fprintf(w, "%-28s %7d %7.2f %6.2f %6.2f %7.2f %7d %8.1f %10.2f %10.1f %9.2f\n", name, pid,
-			mb(f.RSSKB), mb(f.AnonKB), mb(f.FileKB), mb(f.HWMKB), f.Threads, f.CPUMSPerSec, f.SchedMSPerSec, f.WakeupsPerSec, f.WakeupsPerFrame)
+		fmt.Fprintf(w, "%-28s %7d %7.2f %6.2f %6.2f %7.2f %7.2f %7d %8.1f %10.2f %10.1f %9.2f\n", name, pid,
+			mb(f.RSSKB), mb(f.AnonKB), mb(f.FileKB), mb(f.WorkingKB), mb(f.HWMKB), f.Threads, f.CPUMSPerSec, f.SchedMSPerSec, f.WakeupsPerSec, f.WakeupsPerFrame)
 		if threads {
 			for _, t := range f.PerThread {
 				n := t.Name
@@ -40,7 +40,7 @@ func (r *Report) Format(w io.Writer, threads bool) {
 				if t.New {
 					n += " (new)"
 				}
-				fmt.Fprintf(w, "  %-26s %7d %7s %6s %6s %7s %7s %8s %10.2f %10.1f %9.2f\n", n, t.TID, "", "", "", "", "", "",
+				fmt.Fprintf(w, "  %-26s %7d %7s %6s %6s %7s %7s %7s %8s %10.2f %10.1f %9.2f\n", n, t.TID, "", "", "", "", "", "", "",
 					t.SchedMSPerSec, t.WakeupsPerSec, t.WakeupsPerSec/framesPerSec)
 			}
 		}
@@ -50,8 +50,8 @@ func (r *Report) Format(w io.Writer, threads bool) {
 		row(p.Name+" "+p.Ext+" "+p.Role, p.PID, p.Call)
 	}
 	for _, q := range r.Ratios {
-		fmt.Fprintf(w, "%-28s %7s %7s %6s %6s %7s %7s %8s %10s %10s %9s\n", "phoned/baresip "+q.Role, "",
-			x(q.RSS), x(q.Anon), x(q.File), x(q.HWM), x(q.Threads), x(q.CPU), x(q.Sched), x(q.Wakeups), x(q.Wakeups))
+		fmt.Fprintf(w, "%-28s %7s %7s %6s %6s %7s %7s %7s %8s %10s %10s %9s\n", "phoned/baresip "+q.Role, "",
+			x(q.RSS), x(q.Anon), x(q.File), x(q.Working), x(q.HWM), x(q.Threads), x(q.CPU), x(q.Sched), x(q.Wakeups), x(q.Wakeups))
 	}
 	fmt.Fprintln(w)
 	head("idle, on hook")
@@ -59,8 +59,8 @@ func (r *Report) Format(w io.Writer, threads bool) {
 		row(p.Name+" "+p.Ext, p.PID, p.Idle)
 	}
 	for _, q := range r.Ratios {
-		fmt.Fprintf(w, "%-28s %7s %7s %6s %6s %7s %7s %8s %10s %10s %9s\n", "phoned/baresip "+q.Role, "",
-			"", "", "", "", "", x(q.IdleCPU), x(q.IdleSched), x(q.IdleWakeups), x(q.IdleWakeups))
+		fmt.Fprintf(w, "%-28s %7s %7s %6s %6s %7s %7s %7s %8s %10s %10s %9s\n", "phoned/baresip "+q.Role, "",
+			"", "", "", "", "", "", x(q.IdleCPU), x(q.IdleSched), x(q.IdleWakeups), x(q.IdleWakeups))
 	}
 	var exited []string
 	for _, p := range r.Procs {

@@ -86,6 +86,7 @@ type Ratio struct {
 	RSS         float64 `json:"rss"`
 	Anon        float64 `json:"anon"`
 	File        float64 `json:"file"`
+	Working     float64 `json:"working"`
 	HWM         float64 `json:"hwm"`
 	Threads     float64 `json:"threads"`
 	CPU         float64 `json:"cpu"`
@@ -130,9 +131,10 @@ func (r *Report) Check() error {
 		}{{"idle", p.Idle, false}, {"call", p.Call, true}} {
 			f := w.f
 			sane := f.Seconds > 0 && f.RSSKB > 0 && f.HWMKB >= f.RSSKB && f.Threads > 0 &&
+				f.WorkingKB >= 0 && f.WorkingKB <= f.RSSKB &&
 				f.CPUMSPerSec >= 0 && f.SchedMSPerSec >= 0 && f.WakeupsPerSec >= 0
 			if w.busy {
-				sane = sane && f.SchedMSPerSec > 0 && f.WakeupsPerSec > 0
+				sane = sane && f.SchedMSPerSec > 0 && f.WakeupsPerSec > 0 && f.WorkingKB > 0
 			}
 			if !sane {
 				bad = append(bad, fmt.Sprintf("%s %s %s: figures not sane: %+v", p.Name, p.Ext, w.name, f))
@@ -323,13 +325,17 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return r, nil
 }
 
-// measure samples every process, waits d, samples them again and returns
-// each one's figures over the window.
+// measure samples every process and clears its pages' referenced bits,
+// waits d, samples them again and returns each one's figures over the
+// window, its working set among them.
 func measure(ctx context.Context, procs []Proc, d time.Duration) ([]Figures, error) {
 	a := make([]Sample, len(procs))
 	for i, p := range procs {
 		s, err := ReadSample(p.PID)
 		if err != nil {
+			return nil, fmt.Errorf("perf: %s %s: %w", p.Name, p.Ext, err)
+		}
+		if err := ClearRefs(p.PID); err != nil {
 			return nil, fmt.Errorf("perf: %s %s: %w", p.Name, p.Ext, err)
 		}
 		a[i] = s
@@ -638,6 +644,7 @@ func ratio(p, b Proc) Ratio {
 		RSS:         div(float64(p.Call.RSSKB), float64(b.Call.RSSKB)),
 		Anon:        div(float64(p.Call.AnonKB), float64(b.Call.AnonKB)),
 		File:        div(float64(p.Call.FileKB), float64(b.Call.FileKB)),
+		Working:     div(float64(p.Call.WorkingKB), float64(b.Call.WorkingKB)),
 		HWM:         div(float64(p.Call.HWMKB), float64(b.Call.HWMKB)),
 		Threads:     div(float64(p.Call.Threads), float64(b.Call.Threads)),
 		CPU:         div(p.Call.CPUMSPerSec, b.Call.CPUMSPerSec),

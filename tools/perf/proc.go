@@ -33,6 +33,10 @@ type Sample struct {
 	ChildTicks int64
 	// Tasks are the live threads, by thread ID (/proc/PID/task/TID).
 	Tasks map[int]Task
+	// ReferencedKB is Referenced of /proc/PID/smaps_rollup: the resident
+	// pages used since ClearRefs (or since they were mapped), -1 when it
+	// cannot be read.
+	ReferencedKB int64
 }
 
 // Task is one thread's counters.
@@ -131,7 +135,24 @@ func ReadSample(pid int) (Sample, error) {
 	if s.RSSKB <= 0 || len(s.Tasks) == 0 {
 		return s, fmt.Errorf("perf: %s: no VmRSS or no threads (a zombie?)", dir)
 	}
+	s.ReferencedKB = -1
+	if b, err := os.ReadFile(filepath.Join(dir, "smaps_rollup")); err == nil {
+		if v, ok := statusFields(b)["Referenced"]; ok {
+			s.ReferencedKB = kb(v)
+		}
+	}
 	return s, nil
+}
+
+// ClearRefs clears the referenced bits of pid's pages (/proc/PID/clear_refs,
+// "1"): from then on smaps' Referenced counts only the pages the process
+// uses, its working set, where VmRSS also counts every page it once
+// touched and the kernel has not taken back.
+func ClearRefs(pid int) error {
+	if err := os.WriteFile(filepath.Join("/proc", strconv.Itoa(pid), "clear_refs"), []byte("1"), 0); err != nil {
+		return fmt.Errorf("perf: %w", err)
+	}
+	return nil
 }
 
 // statusFields splits a /proc status file into its "Key:\tvalue" lines.
@@ -218,7 +239,11 @@ type Figures struct {
 	HWMKB   int64   `json:"hwm_kb"`  // VmHWM at the window's end
 	AnonKB  int64   `json:"anon_kb"` // RssAnon at the window's end
 	FileKB  int64   `json:"file_kb"` // RssFile at the window's end
-	Threads int     `json:"threads"` // at the window's end
+	// WorkingKB is what the process used over the window: its pages
+	// referenced between ClearRefs at the window's start and its end
+	// (Sample.ReferencedKB), -1 when not read.
+	WorkingKB int64 `json:"working_kb"`
+	Threads   int   `json:"threads"` // at the window's end
 	// CPUMSPerSec is utime+stime over the window, ms per second: 10 is 1%
 	// of one core. Counted in 10 ms ticks, so over a few seconds it is
 	// coarse; SchedMSPerSec is the same from the scheduler's nanoseconds.
@@ -253,9 +278,12 @@ const framesPerSec = 50
 
 // Diff returns the figures of the window from a to b (b later, the same
 // process). A thread that started during the window counts from zero.
+// WorkingKB is b's ReferencedKB: a working set only if the window began
+// with ClearRefs.
 func Diff(a, b Sample) Figures {
 	sec := b.At.Sub(a.At).Seconds()
-	f := Figures{Seconds: sec, RSSKB: b.RSSKB, HWMKB: b.HWMKB, AnonKB: b.AnonKB, FileKB: b.FileKB, Threads: b.Threads}
+	f := Figures{Seconds: sec, RSSKB: b.RSSKB, HWMKB: b.HWMKB, AnonKB: b.AnonKB, FileKB: b.FileKB, Threads: b.Threads,
+		WorkingKB: b.ReferencedKB}
 	if sec <= 0 {
 		return f
 	}

@@ -2,6 +2,7 @@ package perf
 
 import (
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -72,4 +73,34 @@ func TestReadSampleSelf(t *testing.T) {
 			t.Errorf("main thread %d: no context switches: %+v", tid, task)
 		}
 	}
+}
+
+// TestClearRefsSelf: after ClearRefs, Referenced counts what the process
+// uses from then on: 8 MiB written shows, and never more than VmRSS.
+func TestClearRefsSelf(t *testing.T) {
+	if _, err := os.Stat("/proc/self/smaps_rollup"); err != nil {
+		testtool.Missing(t, "/proc/PID/smaps_rollup (Linux 4.14 or later): %v", err)
+	}
+	if err := ClearRefs(os.Getpid()); err != nil {
+		t.Fatal(err)
+	}
+	a, err := ReadSample(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	b, err := ReadSample(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ReferencedKB < 0 || b.ReferencedKB < a.ReferencedKB+6<<10 || b.ReferencedKB > b.RSSKB {
+		t.Fatalf("referenced %d KB after the clear, %d KB after writing 8 MiB (VmRSS %d KB)", a.ReferencedKB, b.ReferencedKB, b.RSSKB)
+	}
+	if f := Diff(a, b); f.WorkingKB != b.ReferencedKB {
+		t.Fatalf("Diff's WorkingKB %d, want %d", f.WorkingKB, b.ReferencedKB)
+	}
+	runtime.KeepAlive(buf)
 }
