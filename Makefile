@@ -107,4 +107,4 @@ image: deps
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/phoned ./firmware/cmd/phoned
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o bin/phoned-arm64 ./firmware/cmd/phoned
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags "-s -w" -o bin/phoned-arm64 ./firmware/cmd/phoned

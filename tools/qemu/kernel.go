@@ -76,15 +76,23 @@ func BuildArm64(ctx context.Context, repoRoot, pkg, out string) error {
 
 // BuildArm64WithVersion is BuildArm64 with main.version set to version
 // (phoned reports it); "" leaves the program's default.
+//
+// The binary goes without its symbol table and DWARF (-s -w): a phone
+// keeps its /init in the initramfs, in memory for as long as it runs, and
+// a firmware update downloads it, so the 5 MB of debugging data (a third
+// of the binary) would cost every phone that much RAM and every update
+// that much transfer. Go's own tables stay (.gopclntab), so a panic's
+// traceback still names its functions and lines.
 func BuildArm64WithVersion(ctx context.Context, repoRoot, pkg, out, version string) error {
 	abs, err := filepath.Abs(out)
 	if err != nil {
 		return fmt.Errorf("qemu: build: %w", err)
 	}
-	args := []string{"build", "-trimpath", "-o", abs}
+	ldflags := "-s -w"
 	if version != "" {
-		args = append(args, "-ldflags", "-X main.version="+version)
+		ldflags += " -X main.version=" + version
 	}
+	args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", abs}
 	cmd := exec.CommandContext(ctx, goBin(), append(args, pkg)...)
 	cmd.Dir = repoRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
