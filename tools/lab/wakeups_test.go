@@ -6,10 +6,9 @@ import (
 	"sort"
 	"testing"
 	"time"
-)
 
-// earBatch is how often the call's earpiece streams are read.
-const earBatch = 100 * time.Millisecond
+	"github.com/deskphone/deskphone/tools/panelclient"
+)
 
 // BenchmarkWakeups measures a sim phone's phoned process from /proc (see
 // Usage) while it is registered and idle on hook, and while it is in a
@@ -104,9 +103,9 @@ func BenchmarkWakeups(b *testing.B) {
 
 		// A call, with a tone into each microphone. The lab, the phones'
 		// sound card here, takes their earpiece streams in batches
-		// (tools/perf's earBatch says why) so that its reads wake no one.
+		// (panelclient's SetEarpieceBatch says why), as tools/perf does.
 		for _, ph := range []*Phone{a, z} {
-			ph.Panel.SetEarpieceBatch(earBatch)
+			ph.Panel.SetEarpieceBatch(panelclient.MeasureBatch)
 		}
 		f.Do(a.Ext, "hook off")
 		f.Expect(a.Ext, `^tone dial$`)

@@ -261,6 +261,10 @@ const earKeep = WideRate // 1 s at the wideband rate
 // It takes effect after the next read.
 func (c *Client) SetEarpieceBatch(d time.Duration) { c.batch.Store(int64(max(d, 0))) }
 
+// MeasureBatch is the SetEarpieceBatch period of the tools that measure a
+// phone in a call (tools/perf, tools/lab's BenchmarkWakeups): five frames.
+const MeasureBatch = 100 * time.Millisecond
+
 // drainAudio reads the earpiece stream into the ring until it ends.
 func (c *Client) drainAudio() {
 	buf := make([]byte, 4096)

@@ -16,6 +16,7 @@ import (
 	"github.com/deskphone/deskphone/internal/testtool"
 	"github.com/deskphone/deskphone/tools/interop"
 	"github.com/deskphone/deskphone/tools/lab"
+	"github.com/deskphone/deskphone/tools/panelclient"
 	"github.com/deskphone/deskphone/tools/pbx"
 )
 
@@ -220,8 +221,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	pa, pe := l.Phones[0], l.Phones[1]
+	// This tool is the phones' sound card: it takes their earpieces in
+	// batches, since a read woken by every frame would preempt the phone
+	// that wrote it (the kernel puts a local socket's reader on the
+	// writer's processor), a cost of this tool's that no codec chip has
+	// and that baresip's aubridge, inside its process, does not pay.
 	for _, ph := range []*lab.Phone{pa, pe} {
-		ph.Panel.SetEarpieceBatch(earBatch)
+		ph.Panel.SetEarpieceBatch(panelclient.MeasureBatch)
 	}
 	r.Procs = []Proc{
 		{Name: "phoned", Ext: pa.Ext, Role: "caller", PID: pa.PID()},
@@ -441,14 +447,6 @@ func (s *bside) stop() {
 	}
 	s.held = nil
 }
-
-// earBatch is how often this tool, the sim phones' sound card, takes their
-// earpiece streams (panelclient's SetEarpieceBatch): a read woken by every
-// frame would preempt the phone that wrote it (the kernel puts a local
-// socket's reader on the writer's processor), a cost of this tool's and
-// not of the phone's, which no codec chip has and baresip's aubridge, in
-// its own process, does not pay either.
-const earBatch = 100 * time.Millisecond
 
 // toneAmp is the amplitude of the tones put into the phones' microphones
 // (0.3 of full scale, as tools/lab's basic call).
