@@ -132,7 +132,7 @@ func (r *Report) Check() error {
 		}{{"idle", p.Idle, false}, {"call", p.Call, true}} {
 			f := w.f
 			sane := f.Seconds > 0 && f.RSSKB > 0 && f.HWMKB >= f.RSSKB && f.Threads > 0 &&
-				f.WorkingKB >= 0 && f.WorkingKB <= f.RSSKB &&
+				f.WorkingKB >= 0 &&
 				f.CPUMSPerSec >= 0 && f.SchedMSPerSec >= 0 && f.WakeupsPerSec >= 0
 			if w.busy {
 				sane = sane && f.SchedMSPerSec > 0 && f.WakeupsPerSec > 0 && f.WorkingKB > 0
