@@ -227,6 +227,7 @@ type stream struct {
 	rxDead     bool
 	rtcpSkip   int       // frames until the RTCP socket is read again (drain)
 	rawTx      bool      // send through rx.sendTo
+	rtcpTx     *poller   // RTCP's raw send (rx with RTCP on conn, else rtcpRx); nil: through Go's net
 	srtp       *srtpPair // nil: RTP in the clear
 }
 
@@ -493,11 +494,18 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 		}
 	}
 	rawTx := false
+	var rtcpTx *poller
 	if rx != nil {
 		rawTx = rx.setRemote(ap)
 		rx.mute()
-		if rtcpRx != nil {
+		switch {
+		case rtcpRx != nil:
+			if rtcpRx.setRemote(rtcpTo) {
+				rtcpTx = rtcpRx
+			}
 			rtcpRx.mute()
+		case rtcpConn == conn && rawTx && rtcpTo == ap:
+			rtcpTx = rx // RTCP on the RTP socket, to the same remote
 		}
 	}
 
@@ -517,6 +525,7 @@ func (e *Engine) StartStreamOptions(conn *net.UDPConn, remote *net.UDPAddr, code
 		rtcpRx:   rtcpRx,
 		polled:   rx != nil,
 		rawTx:    rawTx,
+		rtcpTx:   rtcpTx,
 		srtp:     sp,
 	}
 	e.txPkt.SSRC = rand.Uint32()
@@ -584,7 +593,7 @@ func (e *Engine) stopLocked() {
 	up, conn, rc, polled := e.s.up, e.s.conn, e.s.rtcpConn, e.s.polled
 	rx, rtcpRx := e.s.rx, e.s.rtcpRx
 	e.s.up, e.s.conn, e.s.rtcpConn = false, nil, nil
-	e.s.rx, e.s.rtcpRx, e.s.polled, e.s.rawTx = nil, nil, false, false
+	e.s.rx, e.s.rtcpRx, e.s.polled, e.s.rawTx, e.s.rtcpTx = nil, nil, false, false, nil
 	e.s.srtp = nil
 	e.foldLoss()
 	e.mu.Unlock()
@@ -1156,7 +1165,14 @@ func (e *Engine) sendRTCP() {
 			return
 		}
 	}
-	if _, err := e.s.rtcpConn.WriteToUDPAddrPort(out, e.s.rtcpTo); err != nil {
+	// Raw, as RTP's (send): a write entered the runtime's way wakes its
+	// sysmon thread, which then naps a dozen times before it sleeps again.
+	if e.s.rtcpTx != nil {
+		if err := e.s.rtcpTx.sendTo(out); err != nil {
+			e.st.SendErrors++
+			return
+		}
+	} else if _, err := e.s.rtcpConn.WriteToUDPAddrPort(out, e.s.rtcpTo); err != nil {
 		e.st.SendErrors++
 		return
 	}

@@ -60,11 +60,42 @@ func TestPolledRTCP(t *testing.T) {
 		ea.Process(mic, ear)
 		eb.Process(mic, ear)
 	}
-	if runtime.GOOS == "linux" && !ea.s.polled {
-		t.Fatal("not polled")
+	if runtime.GOOS == "linux" && (!ea.s.polled || ea.s.rtcpTx == nil || ea.s.rtcpTx != ea.s.rtcpRx) {
+		t.Fatal("not polled, or RTCP not sent raw on its own socket")
 	}
 	for _, e := range []*Engine{ea, eb} {
 		if st := e.Stats(); st.RTCPSent < 5 || st.RTCPReceived < 4 || st.PacketsReceived < 49 {
+			t.Errorf("%+v", st)
+		}
+	}
+}
+
+// TestPolledRTCPMux: reports on the RTP socket (rtcp-mux) are sent raw
+// through its poller and read from it.
+func TestPolledRTCPMux(t *testing.T) {
+	ea, _ := NewEngine(polled)
+	eb, _ := NewEngine(polled)
+	ca, cb := listen(t), listen(t)
+	addr := func(c *net.UDPConn) *net.UDPAddr { return c.LocalAddr().(*net.UDPAddr) }
+	o := StreamOptions{RTCPMux: true, RTCPInterval: 100 * time.Millisecond}
+	if err := ea.StartStreamOptions(ca, addr(cb), PCMU, o); err != nil {
+		t.Fatal(err)
+	}
+	if err := eb.StartStreamOptions(cb, addr(ca), PCMU, o); err != nil {
+		t.Fatal(err)
+	}
+	defer ea.StopStream()
+	defer eb.StopStream()
+	mic, ear := make([]int16, 160), make([]int16, 160)
+	for range 50 {
+		ea.Process(mic, ear)
+		eb.Process(mic, ear)
+	}
+	if runtime.GOOS == "linux" && (ea.s.rtcpTx == nil || ea.s.rtcpTx != ea.s.rx) {
+		t.Fatal("RTCP not sent raw through the RTP socket's poller")
+	}
+	for _, e := range []*Engine{ea, eb} {
+		if st := e.Stats(); st.RTCPSent < 5 || st.RTCPReceived < 4 || st.PacketsReceived < 49 || st.SendErrors != 0 {
 			t.Errorf("%+v", st)
 		}
 	}
