@@ -168,6 +168,12 @@ func (t *transfer) retries() int {
 	return 5
 }
 
+// backoff is the wait after one that went unanswered: doubled, at most
+// eight times the first.
+func backoff(wait, first time.Duration) time.Duration {
+	return min(wait*2, 8*first)
+}
+
 func (t *transfer) wantBlksize() int {
 	b := t.c.BlockSize
 	if b == 0 {
@@ -235,7 +241,7 @@ func (t *transfer) run() error {
 					return t.abort(errUndefined, "timed out", t.errf("no answer after %d retransmissions", tries))
 				}
 				tries++
-				wait = min(wait*2, 8*t.timeout())
+				wait = backoff(wait, t.timeout())
 				deadline = time.Now().Add(wait)
 				if err := t.send(t.last); err != nil {
 					return err
