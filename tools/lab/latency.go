@@ -22,16 +22,17 @@ type Impulse struct {
 	Latency time.Duration
 }
 
-// clock estimates a phone's frame clock from when its earpiece frames
-// arrive: frame k arrives at the tick t0 + k frames or, when the reader
-// woke late, after it; the earliest arrival for its frame is the closest.
-type clock struct {
+// FrameClock estimates a phone's frame clock from when its earpiece
+// frames arrive: frame k arrives at the tick t0 + k frames or, when the
+// reader woke late, after it; the earliest arrival for its frame is the
+// closest.
+type FrameClock struct {
 	t0  time.Time
 	off time.Duration // least arrival - (t0 + k frames) seen
 	set bool
 }
 
-func (c *clock) frame(k int, at time.Time) {
+func (c *FrameClock) frame(k int, at time.Time) {
 	if !c.set {
 		c.t0, c.set = at, true
 		c.off = 0
@@ -41,19 +42,40 @@ func (c *clock) frame(k int, at time.Time) {
 }
 
 // tick is one tick of the clock.
-func (c *clock) tick() time.Time { return c.t0.Add(c.off) }
+func (c *FrameClock) tick() time.Time { return c.t0.Add(c.off) }
 
 // Phase is how long after a tick of A's frame clock B's ticks, modulo a
 // frame: A's packet, sent at A's tick, plays at B's next tick, so the
 // latency at no jitter is a frame plus the phase (the floor of
 // docs/DESIGN.md), and a frame more when the phase is so near 0 that the
 // packet comes just after B's tick.
-func Phase(a, b *clock) time.Duration {
+func Phase(a, b *FrameClock) time.Duration {
 	d := b.tick().Sub(a.tick()) % framePeriod
 	if d < 0 {
 		d += framePeriod
 	}
 	return d
+}
+
+// RecordClocked records ph's earpiece stream for d, as Record does, and
+// estimates its frame clock from when each frame arrived. The panel client
+// must take each frame as it comes (SetEarpieceBatch(0), in effect: a
+// read after it), or the arrivals say little.
+func RecordClocked(ph *Phone, d time.Duration) ([]int16, *FrameClock, error) {
+	var c FrameClock
+	out := make([]int16, 0, int(d/framePeriod+1)*frameLen)
+	err := ph.Panel.RecordFunc(time.Now().Add(d), func(s []int16) {
+		now := time.Now()
+		ends := (len(out)+len(s))/frameLen - len(out)/frameLen
+		out = append(out, s...)
+		if ends > 0 {
+			c.frame(len(out)/frameLen, now)
+		}
+	})
+	if !c.set && err == nil {
+		err = errors.New("lab: no earpiece frame in the recording")
+	}
+	return out, &c, err
 }
 
 // Measurement is what MeasureMouthToEar found.
@@ -131,7 +153,7 @@ func MeasureMouthToEar(ctx context.Context, a, b *Phone, d time.Duration) (Measu
 			valid bool
 		}
 	)
-	var clockA, clockB clock
+	var clockA, clockB FrameClock
 	errc := make(chan error, 2)
 	// A: one microphone frame per earpiece frame, an impulse every
 	// impulseEvery frames.

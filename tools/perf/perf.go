@@ -78,6 +78,13 @@ type Pair struct {
 	// sides by their RTCP reports).
 	MediaOK bool   `json:"media_ok"`
 	Media   string `json:"media"`
+	// FramePhase (phoned) is how long after a tick of the caller's frame
+	// clock the callee's ticks, from the earpiece streams' arrivals. Two
+	// phones on one machine whose frames run a moment apart on the same
+	// processor share warm caches, and the second one's frames cost it
+	// less than a phone alone pays (README, "The whole phone against
+	// baresip").
+	FramePhase time.Duration `json:"frame_phase_ns,omitempty"`
 }
 
 // Ratio is phoned's figure over baresip's, for the two processes of a
@@ -297,7 +304,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	// Evidence that both calls were up with audio both ways.
 	ph := Pair{Name: "phoned", Caller: pa.Ext, Callee: pe.Ext}
-	ph.MediaOK, ph.Media, err = phonedMedia(pa, pe)
+	ph.MediaOK, ph.Media, ph.FramePhase, err = phonedMedia(pa, pe)
 	if err != nil {
 		return nil, err
 	}
@@ -498,24 +505,35 @@ func phonedCall(ctx context.Context, a, b *lab.Phone) (stop func(), err error) {
 }
 
 // phonedMedia records a second of each earpiece and says whether each
-// phone heard the other's tone.
-func phonedMedia(a, b *lab.Phone) (bool, string, error) {
+// phone heard the other's tone, and how long after a tick of a's frame
+// clock b's ticks. For that the panels take each earpiece frame as it
+// comes (after the call window: a reader woken by every frame preempts the
+// phone that wrote it, as the batches avoid).
+func phonedMedia(a, b *lab.Phone) (bool, string, time.Duration, error) {
+	for _, ph := range []*lab.Phone{a, b} {
+		ph.Panel.SetEarpieceBatch(0)
+	}
+	// A batch's wait ends within MeasureBatch; the reads after it are the
+	// frames'.
+	time.Sleep(2 * panelclient.MeasureBatch)
 	type rec struct {
 		s   []int16
+		c   *lab.FrameClock
 		err error
 	}
 	ra, rb := make(chan rec, 1), make(chan rec, 1)
-	go func() { s, err := a.Panel.Record(time.Second); ra <- rec{s, err} }()
-	go func() { s, err := b.Panel.Record(time.Second); rb <- rec{s, err} }()
+	go func() { s, c, err := lab.RecordClocked(a, time.Second); ra <- rec{s, c, err} }()
+	go func() { s, c, err := lab.RecordClocked(b, time.Second); rb <- rec{s, c, err} }()
 	xa, xb := <-ra, <-rb
 	if xa.err != nil || xb.err != nil {
-		return false, "", fmt.Errorf("perf: recording the earpieces: %v %v", xa.err, xb.err)
+		return false, "", 0, fmt.Errorf("perf: recording the earpieces: %v %v", xa.err, xb.err)
 	}
+	phase := lab.Phase(xa.c, xb.c)
 	aHears, aOther := audio.ToneLevel(xa.s, lab.ToneBtoA, 8000), audio.ToneLevel(xa.s, lab.ToneAtoB, 8000)
 	bHears, bOther := audio.ToneLevel(xb.s, lab.ToneAtoB, 8000), audio.ToneLevel(xb.s, lab.ToneBtoA, 8000)
 	ok := aHears >= lab.MinLevel && aHears >= 10*aOther && bHears >= lab.MinLevel && bHears >= 10*bOther
-	return ok, fmt.Sprintf("%s hears %.0f Hz at level %.3f, %s hears %.0f Hz at %.3f",
-		b.Ext, lab.ToneAtoB, bHears, a.Ext, lab.ToneBtoA, aHears), nil
+	return ok, fmt.Sprintf("%s hears %.0f Hz at level %.3f, %s hears %.0f Hz at %.3f; %s's frames %.1f ms after %s's",
+		b.Ext, lab.ToneAtoB, bHears, a.Ext, lab.ToneBtoA, aHears, b.Ext, float64(phase)/float64(time.Millisecond), a.Ext), phase, nil
 }
 
 // phonedHangUp: a hangs up, b sees the call end and hangs up too.
