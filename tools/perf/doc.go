@@ -39,6 +39,9 @@
 // other phone's tone; baresip's by an RTCP report on each side, delivered
 // as a ctrl_tcp CALL_RTCP event, in which it has sent RTP packets and its
 // peer says it has sent them too. Report.Check fails the run otherwise.
+// phoned's earpieces are read frame by frame for that second, and the
+// arrivals give each phone's frame clock: Pair.FramePhase is how long after
+// a tick of the caller's the callee's ticks.
 //
 // # The figures, per process (Figures)
 //
@@ -100,7 +103,12 @@
 // socket out of its own runtime's epoll, so a frame the phone writes
 // wakes nothing here: a read woken by each frame is put by the kernel on
 // the writer's processor and preempted the phone there, a cost no codec
-// chip adds. baresip's aubridge moves its audio inside the process. The PBX, the panel clients and the tone
+// chip adds. baresip's aubridge moves its audio inside the process.
+// The two phones share the machine: a callee whose frame runs a moment
+// after the caller's on the same processor finds the caches warm from it
+// (the same binary's code, the kernel's socket paths) and costs less than
+// a phone alone, so with a FramePhase of a few ms the caller's CPU is the
+// one a phone on a desk pays. The PBX, the panel clients and the tone
 // players run in this tool's process and are not measured; the machine
 // is shared, so the load averages before and after are printed with the
 // figures, which are only comparable within one run.
