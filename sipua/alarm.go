@@ -16,16 +16,33 @@ import (
 // (a line's keepalive and refresh, the transaction layer's timers through
 // loopClock) re-arms it without allocating.
 //
+// An alarm with slack is due at its moment but may fire up to slack
+// later: it fires at the first turn of the loop after its moment (a
+// message, a posted call, another alarm), and wakes the loop itself only
+// at its moment plus slack. The transaction layer's timers that only end
+// an absorbing state are such (transaction.LaxClock): on an idle phone the
+// end of a registration's transaction, 5 s after its response, then rides
+// on the next keepalive instead of waking the phone on its own.
+//
 // Owned by the loop goroutine: armed, stopped and fired only there (or
 // once the loop has ended, by the one goroutine that stops the UA: Halt).
 type alarm struct {
-	ua   *UA
-	f    func()
-	when time.Time
-	i    int // index in ua.alarms; -1: not armed
+	ua    *UA
+	f     func()
+	when  time.Time
+	slack time.Duration
+	i     int // index in ua.alarms; -1: not armed
 }
 
 func (ua *UA) newAlarm(f func()) *alarm { return &alarm{ua: ua, f: f, i: -1} }
+
+// dueCap is how many alarms fireAlarms runs at once without growing its
+// scratch (an allocation in a steady phone): a line's refresh and
+// keepalive, the transactions' ends riding with them.
+const dueCap = 16
+
+// latest is when a must have fired: its moment plus its slack.
+func (a *alarm) latest() time.Time { return a.when.Add(a.slack) }
 
 // reset arms a to fire d from now, moving it if it was armed already.
 func (a *alarm) reset(d time.Duration) {
@@ -34,6 +51,9 @@ func (a *alarm) reset(d time.Duration) {
 	if a.i < 0 {
 		a.i = len(ua.alarms)
 		ua.alarms = append(ua.alarms, a)
+		if a.slack > 0 {
+			ua.lax++
+		}
 	}
 	ua.fixAlarm(a.i)
 	ua.rearm()
@@ -71,29 +91,46 @@ func (ua *UA) after(d time.Duration, f func()) func() {
 }
 
 // fireAlarms runs the alarms that are due, earliest first, from the loop
-// (its clock fired). It runs at most as many as were armed when it began,
-// so an alarm that re-arms itself at once (due now again under a frozen
-// clock: testing/synctest) waits for the next turn of the loop.
+// (its clock fired, or, while an alarm with slack is armed, any turn of
+// it). It runs only the alarms that were due when it began, so an alarm
+// that re-arms itself at once (due now again under a frozen clock:
+// testing/synctest) waits for the next turn of the loop; one that an
+// earlier one stopped or moved is not run.
 func (ua *UA) fireAlarms() {
 	now := time.Now()
-	for n := len(ua.alarms); n > 0 && len(ua.alarms) > 0 && !ua.alarms[0].when.After(now); n-- {
-		a := ua.alarms[0]
-		ua.removeAlarm(0)
-		a.f()
+	due := ua.due[:0]
+	for _, a := range ua.alarms {
+		if !a.when.After(now) {
+			due = append(due, a)
+		}
 	}
+	for i := 1; i < len(due); i++ { // by moment (a handful)
+		for j := i; j > 0 && due[j].when.Before(due[j-1].when); j-- {
+			due[j], due[j-1] = due[j-1], due[j]
+		}
+	}
+	for _, a := range due {
+		if a.armed() && !a.when.After(now) {
+			ua.removeAlarm(a.i)
+			a.f()
+		}
+	}
+	clear(due)
+	ua.due = due[:0]
 	ua.rearm()
 }
 
-// rearm sets the loop's clock to the earliest alarm (or stops it).
+// rearm sets the loop's clock to the earliest latest moment (or stops it).
 func (ua *UA) rearm() {
 	if len(ua.alarms) == 0 {
 		ua.clock.Stop()
 		return
 	}
-	ua.clock.Reset(time.Until(ua.alarms[0].when))
+	ua.clock.Reset(time.Until(ua.alarms[0].latest()))
 }
 
-// The alarms are a binary min-heap on when, each alarm knowing its index.
+// The alarms are a binary min-heap on their latest moment, each alarm
+// knowing its index.
 
 func (ua *UA) removeAlarm(i int) {
 	h := ua.alarms
@@ -106,6 +143,9 @@ func (ua *UA) removeAlarm(i int) {
 	h[last] = nil
 	ua.alarms = h[:last]
 	a.i = -1
+	if a.slack > 0 {
+		ua.lax--
+	}
 	if i != last {
 		ua.fixAlarm(i)
 	}
@@ -116,7 +156,7 @@ func (ua *UA) fixAlarm(i int) {
 	h := ua.alarms
 	for i > 0 { // up
 		p := (i - 1) / 2
-		if !h[i].when.Before(h[p].when) {
+		if !h[i].latest().Before(h[p].latest()) {
 			break
 		}
 		ua.swapAlarms(i, p)
@@ -124,10 +164,10 @@ func (ua *UA) fixAlarm(i int) {
 	}
 	for { // down
 		l, small := 2*i+1, i
-		if l < len(h) && h[l].when.Before(h[small].when) {
+		if l < len(h) && h[l].latest().Before(h[small].latest()) {
 			small = l
 		}
-		if r := l + 1; r < len(h) && h[r].when.Before(h[small].when) {
+		if r := l + 1; r < len(h) && h[r].latest().Before(h[small].latest()) {
 			small = r
 		}
 		if small == i {
@@ -150,6 +190,15 @@ type loopClock UA
 
 func (c *loopClock) AfterFunc(d time.Duration, f func()) transaction.Timer {
 	a := (*UA)(c).newAlarm(f)
+	a.reset(d)
+	return a
+}
+
+// AfterFuncLax is AfterFunc for a timer that may fire up to slack late
+// (transaction.LaxClock).
+func (c *loopClock) AfterFuncLax(d, slack time.Duration, f func()) transaction.Timer {
+	a := (*UA)(c).newAlarm(f)
+	a.slack = max(slack, 0)
 	a.reset(d)
 	return a
 }

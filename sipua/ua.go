@@ -72,8 +72,10 @@ type UA struct {
 	rxFree   chan *rxSlot      // slots back to the reader
 
 	// Owned by the loop goroutine.
-	clock       *time.Timer // fires at the earliest of alarms (alarm.go); stopped while none is armed
-	alarms      []*alarm    // the armed alarms, a heap on their moment
+	clock       *time.Timer // fires at the earliest of alarms' latest moments (alarm.go); stopped while none is armed
+	alarms      []*alarm    // the armed alarms, a heap on their latest moment
+	lax         int         // how many of them may fire late (slack > 0)
+	due         []*alarm    // fireAlarms' scratch: the alarms due, kept for its capacity
 	tl          *transaction.Layer
 	contactHost string
 	lines       []*line
@@ -135,6 +137,7 @@ func New(cfg Config) (*UA, error) {
 	ua.queue.wake = make(chan struct{}, 1)
 	ua.clock = time.NewTimer(time.Hour)
 	ua.clock.Stop()
+	ua.due = make([]*alarm, 0, dueCap)
 	ua.lookupCtx, ua.cancelLookup = context.WithCancel(context.Background())
 	for i, lc := range cfg.Lines {
 		l, err := newLine(ua, i+1, lc)
@@ -283,11 +286,15 @@ func (ua *UA) loop() {
 			f()
 		case <-ua.clock.C:
 			ua.fireAlarms()
+			continue
 		case s := <-ua.rx:
 			ua.receive(tUDP, s.b[:s.n], &s.from)
 			ua.rxFree <- s
 		case <-ua.stop:
 			return
+		}
+		if ua.lax > 0 {
+			ua.fireAlarms() // the lax ones due ride on this wake-up
 		}
 	}
 }

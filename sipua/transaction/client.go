@@ -150,12 +150,18 @@ func (c *Client) disarm(t *Timer) {
 	stop(t)
 }
 
-// waitEnd arms timer D, K or M: the end of the transaction after d.
+// waitEnd arms timer D, K or M: the end of the transaction after d (or,
+// on a LaxClock, up to EndSlack later). Only waitEnd arms c.wait, so a
+// kept one re-armed keeps its slack.
 func (c *Client) waitEnd(d time.Duration) {
 	if c.fEnd == nil {
 		c.fEnd = c.terminate
 	}
-	c.arm(&c.wait, d, c.fEnd)
+	if r, ok := c.wait.(interface{ Reset(time.Duration) bool }); ok && c.kept {
+		r.Reset(d)
+		return
+	}
+	c.wait = c.l.endTimer(d, c.fEnd)
 }
 
 // armRetransmit starts timer A (INVITE, 17.1.1.2: doubling) or E

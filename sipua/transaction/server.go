@@ -197,7 +197,7 @@ func (s *Server) receive(req *sipmsg.Message) {
 				s.terminate()
 				return
 			}
-			s.wait = s.l.timer(s.l.cfg.T4, s.terminate)
+			s.wait = s.l.endTimer(s.l.cfg.T4, s.terminate)
 		}
 		return
 	}
@@ -239,7 +239,7 @@ func (s *Server) Respond(resp *sipmsg.Message) error {
 		}
 	case s.invite && code < 300: // RFC 6026 section 8.5: Accepted, timer L
 		s.state = Accepted
-		s.wait = s.l.timer(64*s.l.cfg.T1, s.terminate)
+		s.wait = s.l.endTimer(64*s.l.cfg.T1, s.terminate)
 	case s.invite: // 17.2.1: Completed, timers G and H
 		s.state = Completed
 		if !s.reliable {
@@ -260,7 +260,7 @@ func (s *Server) Respond(resp *sipmsg.Message) error {
 			s.terminate()
 			return nil
 		}
-		s.wait = s.l.timer(64*s.l.cfg.T1, s.terminate)
+		s.wait = s.l.endTimer(64*s.l.cfg.T1, s.terminate)
 	}
 	return nil
 }

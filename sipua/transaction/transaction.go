@@ -43,6 +43,22 @@ type Clock interface {
 	AfterFunc(d time.Duration, f func()) Timer
 }
 
+// LaxClock is a Clock whose timers can also fire late: AfterFuncLax's f
+// is due after d and runs then or up to slack later, whenever its owner
+// wakes for something else first (sipua's alarms: its loop's next turn).
+// On a Layer whose timers fire on their owner (Config.OnOwner), the timers
+// that only end a state kept to absorb retransmissions (D, I, J, K, L and
+// M) are such: ending it late changes no message a peer gets, and an idle
+// phone is not woken for each.
+type LaxClock interface {
+	AfterFuncLax(d, slack time.Duration, f func()) Timer
+}
+
+// EndSlack is how late a LaxClock may end a transaction's absorbing state:
+// 64*T1, longer than a line's keepalive period (sipua: 20-25 s), so on an
+// idle phone the end comes with the next keepalive.
+const EndSlack = 64 * T1
+
 type realClock struct{}
 
 func (realClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
@@ -108,6 +124,15 @@ func (l *Layer) timer(d time.Duration, f func()) Timer {
 		return l.cfg.Clock.AfterFunc(d, f)
 	}
 	return l.cfg.Clock.AfterFunc(d, func() { l.cfg.Post(f) })
+}
+
+// endTimer is timer for the end of an absorbing state (D, I, J, K, L, M):
+// on a LaxClock it may fire up to EndSlack late.
+func (l *Layer) endTimer(d time.Duration, f func()) Timer {
+	if lc, ok := l.cfg.Clock.(LaxClock); ok && l.cfg.OnOwner {
+		return lc.AfterFuncLax(d, EndSlack, f)
+	}
+	return l.timer(d, f)
 }
 
 func stop(t *Timer) {

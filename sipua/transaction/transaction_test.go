@@ -541,3 +541,85 @@ func TestStartClientAllocs(t *testing.T) {
 		t.Errorf("%d clients left", cl)
 	}
 }
+
+// laxClock is an ownerClock that can fire late (LaxClock): it records
+// each timer's wait and slack.
+type laxClock struct {
+	ownerClock
+	waits  []time.Duration
+	slacks []time.Duration
+}
+
+func (c *laxClock) AfterFunc(d time.Duration, f func()) Timer {
+	c.waits, c.slacks = append(c.waits, d), append(c.slacks, 0)
+	return c.ownerClock.AfterFunc(d, f)
+}
+
+func (c *laxClock) AfterFuncLax(d, slack time.Duration, f func()) Timer {
+	c.waits, c.slacks = append(c.waits, d), append(c.slacks, slack)
+	return c.ownerClock.AfterFunc(d, f)
+}
+
+// TestEndTimersLax: on a layer whose timers fire on their owner and may
+// fire late (sipua's alarms), the timers that end an absorbing state (D,
+// I, J, K, L, M) are made with EndSlack and the others (A, B, E, F, G, H)
+// without; on a clock that cannot, every timer is a plain one.
+func TestEndTimersLax(t *testing.T) {
+	run := func(clock Clock, onOwner bool, steps func(l *Layer)) {
+		l := NewLayer(Config{Transport: nopTransport{}, Post: func(f func()) { f() }, Clock: clock, OnOwner: onOwner})
+		steps(l)
+	}
+	client := func(method string, code int) func(l *Layer) {
+		return func(l *Layer) {
+			req := request(method, "z9hG4bKc"+method)
+			if _, err := l.NewClient(req, peer, ClientHandler{}); err != nil {
+				t.Fatal(err)
+			}
+			if !l.HandleResponse(reply(req, code)) {
+				t.Fatalf("%s %d not matched", method, code)
+			}
+		}
+	}
+	server := func(method string, code int, ack bool) func(l *Layer) {
+		return func(l *Layer) {
+			req := request(method, "z9hG4bKs"+method)
+			s, isNew := l.HandleRequest(req, peer)
+			if s == nil || !isNew {
+				t.Fatalf("%s not passed up", method)
+			}
+			if err := s.Respond(reply(s.Request(), code)); err != nil {
+				t.Fatal(err)
+			}
+			if ack {
+				l.HandleRequest(request("ACK", "z9hG4bKs"+method), peer)
+			}
+		}
+	}
+	const t1 = 64 * T1
+	for _, tc := range []struct {
+		name   string
+		steps  func(l *Layer)
+		waits  []time.Duration // in the order made
+		slacks []time.Duration
+	}{
+		{"K: non-INVITE client", client("OPTIONS", 200), []time.Duration{T1, t1, T4}, []time.Duration{0, 0, EndSlack}},
+		{"D: INVITE client, a failure", client("INVITE", 486), []time.Duration{T1, t1, t1}, []time.Duration{0, 0, EndSlack}},
+		{"M: INVITE client, a 2xx", client("INVITE", 200), []time.Duration{T1, t1, t1}, []time.Duration{0, 0, EndSlack}},
+		{"J: non-INVITE server", server("OPTIONS", 200, false), []time.Duration{t1}, []time.Duration{EndSlack}},
+		{"L: INVITE server, a 2xx", server("INVITE", 200, false), []time.Duration{t1}, []time.Duration{EndSlack}},
+		{"G, H, I: INVITE server, a failure and its ACK", server("INVITE", 486, true), []time.Duration{T1, t1, T4}, []time.Duration{0, 0, EndSlack}},
+	} {
+		c := &laxClock{}
+		run(c, true, tc.steps)
+		if !reflect.DeepEqual(c.waits, tc.waits) || !reflect.DeepEqual(c.slacks, tc.slacks) {
+			t.Errorf("%s: timers %v with slack %v, want %v with %v", tc.name, c.waits, c.slacks, tc.waits, tc.slacks)
+		}
+		c = &laxClock{}
+		run(c, false, tc.steps) // Posted timers: the owner's wake-ups are not known
+		for i, s := range c.slacks {
+			if s != 0 {
+				t.Errorf("%s, not on the owner: timer %d (%v) made with slack %v", tc.name, i, c.waits[i], s)
+			}
+		}
+	}
+}
