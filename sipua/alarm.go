@@ -1,6 +1,7 @@
 package sipua
 
 import (
+	"slices"
 	"time"
 
 	"github.com/deskphone/deskphone/sipua/transaction"
@@ -55,6 +56,9 @@ func (a *alarm) reset(d time.Duration) {
 			ua.lax++
 		}
 	}
+	if a.slack > 0 && (ua.lax == 1 || a.when.Before(ua.laxNext)) {
+		ua.laxNext = a.when
+	}
 	ua.fixAlarm(a.i)
 	ua.rearm()
 }
@@ -90,25 +94,45 @@ func (ua *UA) after(d time.Duration, f func()) func() {
 	return func() { a.Stop() }
 }
 
-// fireAlarms runs the alarms that are due, earliest first, from the loop
-// (its clock fired, or, while an alarm with slack is armed, any turn of
-// it). It runs only the alarms that were due when it began, so an alarm
-// that re-arms itself at once (due now again under a frozen clock:
-// testing/synctest) waits for the next turn of the loop; one that an
-// earlier one stopped or moved is not run.
+// fireAlarms runs the alarms that are due, earliest first, from the loop:
+// its clock fired, or a turn of it came after ua.laxNext. It runs only
+// the alarms that were due when it began, so an alarm that re-arms itself
+// at once (due now again under a frozen clock: testing/synctest) waits for
+// the next turn of the loop.
 func (ua *UA) fireAlarms() {
 	now := time.Now()
+	if ua.lax > 0 && !now.Before(ua.laxNext) {
+		ua.fireAll(now)
+	} else {
+		// No alarm with slack is due (laxNext is at or before the earliest
+		// moment of theirs): what is due is at the heap's top.
+		for n := len(ua.alarms); n > 0 && len(ua.alarms) > 0 && !ua.alarms[0].latest().After(now); n-- {
+			a := ua.alarms[0]
+			ua.removeAlarm(0)
+			a.f()
+		}
+	}
+	ua.rearm()
+}
+
+// laxDue reports whether a turn of the loop at now should run alarms:
+// one with slack may be due.
+func (ua *UA) laxDue(now time.Time) bool { return ua.lax > 0 && !now.Before(ua.laxNext) }
+
+// fireAll runs every alarm whose moment has come, wherever it is in the
+// heap (those with slack are ordered by their latest moment), earliest
+// first; one that an earlier one stopped or moved is not run. Then it
+// finds the earliest moment of the alarms with slack left, which bounds
+// how often the loop's turns look (a flood's server transactions each
+// have one).
+func (ua *UA) fireAll(now time.Time) {
 	due := ua.due[:0]
 	for _, a := range ua.alarms {
 		if !a.when.After(now) {
 			due = append(due, a)
 		}
 	}
-	for i := 1; i < len(due); i++ { // by moment (a handful)
-		for j := i; j > 0 && due[j].when.Before(due[j-1].when); j-- {
-			due[j], due[j-1] = due[j-1], due[j]
-		}
-	}
+	slices.SortFunc(due, func(a, b *alarm) int { return a.when.Compare(b.when) })
 	for _, a := range due {
 		if a.armed() && !a.when.After(now) {
 			ua.removeAlarm(a.i)
@@ -117,7 +141,12 @@ func (ua *UA) fireAlarms() {
 	}
 	clear(due)
 	ua.due = due[:0]
-	ua.rearm()
+	first := true
+	for _, a := range ua.alarms {
+		if a.slack > 0 && (first || a.when.Before(ua.laxNext)) {
+			ua.laxNext, first = a.when, false
+		}
+	}
 }
 
 // rearm sets the loop's clock to the earliest latest moment (or stops it).

@@ -84,6 +84,35 @@ func TestAlarmSlack(t *testing.T) {
 		time.Sleep(5 * time.Second)
 		idle("a stopped lax alarm")
 
+		// Many: a turn at 10.5 s runs the ten due, in order of their
+		// moments; the loop's clock then wakes at the earliest latest
+		// moment left (11 s + 32 s), and runs all ten that are due by then.
+		start = time.Now()
+		order := make(chan int, 32)
+		ua.post(func() {
+			for i := 20; i >= 1; i-- { // armed out of order
+				(*loopClock)(ua).AfterFuncLax(time.Duration(i)*time.Second, 32*time.Second, func() {
+					order <- i
+					fired <- firing{"many", time.Since(start)}
+				})
+			}
+		})
+		time.Sleep(10*time.Second + 500*time.Millisecond)
+		ua.post(func() {})
+		for want := 1; want <= 10; want++ {
+			if got := <-order; got != want {
+				t.Errorf("alarm %d ran where %d was due", got, want)
+			}
+			expect("many", 10*time.Second+500*time.Millisecond)
+		}
+		idle("after the turn at 10.5 s")
+		for want := 11; want <= 20; want++ {
+			if got := <-order; got != want {
+				t.Errorf("alarm %d ran where %d was due", got, want)
+			}
+			expect("many", 43*time.Second)
+		}
+
 		if err := ua.do(func() error {
 			if ua.lax != 0 || len(ua.alarms) != 0 {
 				t.Errorf("after the firings: %d lax of %d alarms armed", ua.lax, len(ua.alarms))

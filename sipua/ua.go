@@ -75,6 +75,7 @@ type UA struct {
 	clock       *time.Timer // fires at the earliest of alarms' latest moments (alarm.go); stopped while none is armed
 	alarms      []*alarm    // the armed alarms, a heap on their latest moment
 	lax         int         // how many of them may fire late (slack > 0)
+	laxNext     time.Time   // at or before the earliest moment of those
 	due         []*alarm    // fireAlarms' scratch: the alarms due, kept for its capacity
 	tl          *transaction.Layer
 	contactHost string
@@ -293,8 +294,8 @@ func (ua *UA) loop() {
 		case <-ua.stop:
 			return
 		}
-		if ua.lax > 0 {
-			ua.fireAlarms() // the lax ones due ride on this wake-up
+		if ua.lax > 0 && ua.laxDue(time.Now()) {
+			ua.fireAlarms() // the alarms with slack that are due ride on this turn
 		}
 	}
 }
