@@ -10,6 +10,10 @@
 //
 // A Layer is not safe for concurrent use: one goroutine (the user agent's)
 // owns it and calls every method. Timers fire on the Clock and hand their
-// work back to that goroutine through Config.Post. Messages go out through
+// work back to that goroutine through Config.Post. On a Clock that can
+// fire late (LaxClock) whose timers run on the owner (Config.OnOwner), the
+// timers that only end an absorbing state (D, I, J, K, L, M) may come up
+// to EndSlack after their moment, with the owner's next wake-up for
+// something else. Messages go out through
 // the small Transport interface, so a recorder can stand in for the network.
 package transaction
