@@ -101,7 +101,7 @@ func (ua *UA) after(d time.Duration, f func()) func() {
 // the next turn of the loop.
 func (ua *UA) fireAlarms() {
 	now := time.Now()
-	if ua.lax > 0 && !now.Before(ua.laxNext) {
+	if ua.laxDue(now) {
 		ua.fireAll(now)
 	} else {
 		// No alarm with slack is due (laxNext is at or before the earliest
