@@ -1,10 +1,7 @@
 package gpiohost
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -14,10 +11,7 @@ import (
 // DESIGN.md: nothing but hal/... drivers imports periph's host; here, only
 // this package does.
 func TestOnlyGpiohostImportsPeriphHost(t *testing.T) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		goBin = testtool.Need(t, "go")
-	}
+	goBin := testtool.Go(t)
 	out, err := exec.Command(goBin, "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "github.com/deskphone/deskphone/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)

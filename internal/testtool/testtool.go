@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -68,6 +69,22 @@ func Need(t testing.TB, name string) string {
 		Missing(t, "%s is not installed", name)
 	}
 	return p
+}
+
+// Go returns the go command of the toolchain running the test (its
+// GOROOT's), else the one on PATH, or stops the test as Missing does: for
+// tests that build or list packages.
+func Go(t testing.TB) string {
+	t.Helper()
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+		return p
+	}
+	return Need(t, "go")
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
 }
 
 // Ports below the kernel's ephemeral range (32768-60999 on Linux):

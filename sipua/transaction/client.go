@@ -132,12 +132,20 @@ func (l *Layer) start(c *Client, req *sipmsg.Message, to *net.UDPAddr, h ClientH
 
 // arm starts the timer in t after d with f: a kept one re-armed, else a
 // new one. disarm stops it (a kept one stays, stopped).
-func (c *Client) arm(t *Timer, d time.Duration, f func()) {
+func (c *Client) arm(t *Timer, d time.Duration, f func()) { c.armTimer(t, d, f, false) }
+
+// armTimer is arm; end makes a new timer one that ends an absorbing
+// state (Layer.endTimer). A kept timer re-armed keeps what it was made as.
+func (c *Client) armTimer(t *Timer, d time.Duration, f func(), end bool) {
 	if r, ok := (*t).(interface{ Reset(time.Duration) bool }); ok && c.kept {
 		r.Reset(d)
 		return
 	}
-	*t = c.l.timer(d, f)
+	if end {
+		*t = c.l.endTimer(d, f)
+	} else {
+		*t = c.l.timer(d, f)
+	}
 }
 
 func (c *Client) disarm(t *Timer) {
@@ -151,17 +159,12 @@ func (c *Client) disarm(t *Timer) {
 }
 
 // waitEnd arms timer D, K or M: the end of the transaction after d (or,
-// on a LaxClock, up to EndSlack later). Only waitEnd arms c.wait, so a
-// kept one re-armed keeps its slack.
+// on a LaxClock, up to EndSlack later). Only waitEnd arms c.wait.
 func (c *Client) waitEnd(d time.Duration) {
 	if c.fEnd == nil {
 		c.fEnd = c.terminate
 	}
-	if r, ok := c.wait.(interface{ Reset(time.Duration) bool }); ok && c.kept {
-		r.Reset(d)
-		return
-	}
-	c.wait = c.l.endTimer(d, c.fEnd)
+	c.armTimer(&c.wait, d, c.fEnd, true)
 }
 
 // armRetransmit starts timer A (INVITE, 17.1.1.2: doubling) or E

@@ -24,7 +24,8 @@ import (
 func TestQEMUVirtio(t *testing.T) {
 	testtool.Long(t, "make peers") // boots a VM
 	qemu := testtool.Need(t, "qemu-system-aarch64")
-	kdir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/gokrazy/kernel.arm64").Output()
+	goBin := testtool.Go(t)
+	kdir, err := exec.Command(goBin, "list", "-m", "-f", "{{.Dir}}", "github.com/gokrazy/kernel.arm64").Output()
 	if err != nil || strings.TrimSpace(string(kdir)) == "" {
 		testtool.Missing(t, "the kernel module github.com/gokrazy/kernel.arm64 is not downloaded (go mod download): %v", err)
 	}
@@ -32,7 +33,7 @@ func TestQEMUVirtio(t *testing.T) {
 	dir := t.TempDir()
 
 	initPath := filepath.Join(dir, "init")
-	build := exec.Command("go", "build", "-o", initPath, "./testdata/guest")
+	build := exec.Command(goBin, "build", "-o", initPath, "./testdata/guest")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build guest: %v\n%s", err, out)

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/deskphone/deskphone/internal/testtool"
 )
 
 // TestTestdataTools: the measuring commands under testdata, which no
@@ -15,7 +16,7 @@ import (
 // cpu,pid,tid,time,trace` prints it: two processes' runs, 2 ms apart in
 // the frame.
 func TestTestdataTools(t *testing.T) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin := testtool.Go(t)
 	dir := t.TempDir()
 	for _, tool := range []string{"residency", "sizeclasses", "phase"} {
 		out, err := exec.Command(goBin, "build", "-o", filepath.Join(dir, tool), "./testdata/"+tool).CombinedOutput()
