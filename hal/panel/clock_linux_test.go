@@ -3,6 +3,8 @@ package panel
 import (
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestRawClockSchedule: the frame clock goes to the poller first only
@@ -58,5 +60,50 @@ func TestRawClockSchedule(t *testing.T) {
 	f.Close()
 	if err := k.wait(); err == nil {
 		t.Fatal("wait on a closed timer returned no error")
+	}
+}
+
+// TestTimerfdRearmsOnRead: the kernel behaviour the frame clock's read
+// rests on (DESIGN.md, "Wake-ups"): a periodic timerfd that is never read
+// signals its readiness once, not at each expiry, since the kernel re-arms
+// it in the read (timerfd_read). So the clock cannot count expirations
+// from the time and skip the read.
+func TestTimerfdRearmsOnRead(t *testing.T) {
+	const period = 10 * time.Millisecond
+	f, err := newTimerfd(period)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(ep)
+	fd := int(f.Fd())
+	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLET, Fd: int32(fd)}); err != nil {
+		t.Fatal(err)
+	}
+	events := func(read bool) int {
+		ev := make([]unix.EpollEvent, 1)
+		got := 0
+		for range 10 {
+			n, err := unix.EpollWait(ep, ev, int(5*period/time.Millisecond))
+			if err != nil && err != unix.EINTR {
+				t.Fatal(err)
+			}
+			got += n
+			if n > 0 && read {
+				unix.Read(fd, make([]byte, 8))
+			}
+		}
+		return got
+	}
+	if n := events(false); n != 1 {
+		t.Errorf("never read: %d readiness events in 10 waits of 5 periods, want 1", n)
+	}
+	unix.Read(fd, make([]byte, 8))
+	if n := events(true); n < 9 {
+		t.Errorf("read after each: %d readiness events in 10 waits of 5 periods, want 10", n)
 	}
 }
