@@ -87,11 +87,17 @@ func TestTimerfdRearmsOnRead(t *testing.T) {
 	events := func(read bool) int {
 		ev := make([]unix.EpollEvent, 1)
 		got := 0
-		for range 10 {
+		for waits := 0; waits < 10; {
 			n, err := unix.EpollWait(ep, ev, int(5*period/time.Millisecond))
-			if err != nil && err != unix.EINTR {
+			if err == unix.EINTR {
+				// A signal (the runtime preempts with SIGURG) ended
+				// the wait with n = -1: wait again, uncounted.
+				continue
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
+			waits++
 			got += n
 			if n > 0 && read {
 				unix.Read(fd, make([]byte, 8))
@@ -104,6 +110,6 @@ func TestTimerfdRearmsOnRead(t *testing.T) {
 	}
 	unix.Read(fd, make([]byte, 8))
 	if n := events(true); n < 9 {
-		t.Errorf("read after each: %d readiness events in 10 waits of 5 periods, want 10", n)
+		t.Errorf("read after each: %d readiness events in 10 waits of 5 periods, want 10 (9 on a loaded machine)", n)
 	}
 }
