@@ -2,8 +2,10 @@ package panel
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"sync"
 	"time"
@@ -96,6 +98,36 @@ type audSession struct {
 	d    *direct // nil: not a socket
 	done chan struct{}
 	once sync.Once
+	// shm, guarded by the codec's mu: the client's shared audio file
+	// (panel/4), which carries the stream instead of the socket while it
+	// is mapped; nil: none.
+	shm *SharedAudio
+}
+
+// path is how Exchange reaches the client without blocking, or nil when
+// earLoop and serveAudio carry its audio (a client that is no socket);
+// the codec's mu is held.
+func (a *audSession) path() framePath {
+	switch {
+	case a.shm != nil:
+		return a.shm
+	case a.d != nil:
+		return a.d
+	}
+	return nil
+}
+
+// framePath is a client's audio as Exchange reads and writes it: what is
+// there now, never waiting (direct: the socket; SharedAudio: the rings).
+type framePath interface {
+	tryRead(b []byte) (int, error)
+	tryWrite(b []byte) (int, error)
+}
+
+// local reports whether the client is on a unix socket.
+func (a *audSession) local() bool {
+	_, ok := a.rw.(*net.UnixConn)
+	return ok
 }
 
 func (a *audSession) close() {
@@ -232,7 +264,9 @@ func (c *codec) startLocked() {
 	c.head, c.fill, c.odd, c.pendN = 0, 0, false, 0
 	c.stopped = make(chan struct{})
 	c.parked = false
-	if c.sess != nil && c.sess.d != nil {
+	if c.sess != nil && c.sess.shm != nil {
+		c.sess.shm.skipMic()
+	} else if c.sess != nil && c.sess.d != nil {
 		// Wake serveAudio's blocked read: from now Exchange reads.
 		if dl, ok := c.sess.rw.(interface{ SetReadDeadline(time.Time) error }); ok {
 			dl.SetReadDeadline(time.Unix(1, 0))
@@ -356,9 +390,16 @@ func (c *codec) exchange(ear, mic []int16) error {
 	}
 	c.mu.Lock()
 	sess := c.sess
+	var path framePath
+	if sess != nil {
+		path = sess.path()
+	}
 	var gone *audSession
-	if sess != nil && sess.d != nil {
-		if !c.writeDirect(sess.d, out) || c.parked && !c.readDirect(sess.d) {
+	if path != nil {
+		// The microphone: from the shared rings always; from the
+		// socket once serveAudio's read is parked.
+		read := c.parked || sess.shm != nil
+		if !c.writeDirect(path, out) || read && !c.readDirect(path) {
 			gone = sess
 		}
 	}
@@ -366,7 +407,7 @@ func (c *codec) exchange(ear, mic []int16) error {
 	if gone != nil {
 		gone.close() // serveAudio ends the session
 	}
-	if sess == nil || sess.d == nil {
+	if path == nil {
 		// Earpiece: to earLoop if a buffer is free, else dropped.
 		select {
 		case f := <-pool:
@@ -409,11 +450,67 @@ func (c *codec) exchange(ear, mic []int16) error {
 	return nil
 }
 
-// writeDirect writes one earpiece frame to a socket client without
+// share maps the shared audio file at path for the current audio client
+// (panel/4), or with "off" gives the client its socket back. Only a client
+// on a local socket can share: a file it names is on the phone's machine.
+func (c *codec) share(path string) error {
+	c.mu.Lock()
+	sess := c.sess
+	c.mu.Unlock()
+	if path == "off" {
+		if sess != nil {
+			c.unshare(sess)
+		}
+		return nil
+	}
+	if sess == nil || sess.d == nil || !sess.local() {
+		return errors.New("audio shm: no audio client on a local socket")
+	}
+	a, err := MapShared(path)
+	if err != nil {
+		return fmt.Errorf("audio shm: %w", err)
+	}
+	c.mu.Lock()
+	old := sess.shm
+	if c.sess != sess { // the client went meanwhile
+		c.mu.Unlock()
+		a.Close()
+		return errors.New("audio shm: the audio client went")
+	}
+	sess.shm = a
+	a.skipMic()
+	c.pendN = 0
+	c.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return nil
+}
+
+// unshare gives sess its socket back.
+func (c *codec) unshare(sess *audSession) {
+	c.mu.Lock()
+	a := sess.shm
+	sess.shm = nil
+	c.pendN = 0
+	if a != nil && c.running && sess.d != nil {
+		// serveAudio reads the socket on while the file is shared:
+		// wake it, so that it parks and Exchange reads again.
+		if dl, ok := sess.rw.(interface{ SetReadDeadline(time.Time) error }); ok {
+			dl.SetReadDeadline(time.Unix(1, 0))
+		}
+	}
+	c.mu.Unlock()
+	if a != nil {
+		a.Close()
+	}
+}
+
+// writeDirect writes one earpiece frame to a socket or shared client without
 // blocking: first the rest of a frame the socket did not take, and this
 // frame only if that went (whole frames are dropped, so the stream stays
 // aligned). It reports false when the client is gone; c.mu is held.
-func (c *codec) writeDirect(d *direct, ear []int16) bool {
+func (c *codec) writeDirect(d framePath, ear []int16) bool {
 	if c.pendN > 0 {
 		n, err := d.tryWrite(c.pend[:c.pendN])
 		if err != nil {
@@ -438,7 +535,7 @@ func (c *codec) writeDirect(d *direct, ear []int16) bool {
 
 // readDirect takes what a socket client has sent into the microphone
 // ring, without blocking; false when the client is gone; c.mu is held.
-func (c *codec) readDirect(d *direct) bool {
+func (c *codec) readDirect(d framePath) bool {
 	for range 8 { // 32 KiB a frame at most: a client far ahead loses the rest in the ring anyway
 		n, err := d.tryRead(c.rd)
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 )
 
 // Version is the panel protocol version announced in the ready line.
-const Version = "panel/3"
+const Version = "panel/4"
 
 // namedKeys are the named keys of panel.md, besides 0-9, * and #.
 var namedKeys = map[string]bool{
@@ -40,6 +40,7 @@ type request struct {
 	status bool        // answer with a status line
 	state  bool        // replay the state (panel/3)
 	rate   int         // "audio rate R" (panel/3): the audio stream's rate asked for; 0: none
+	shm    string      // "audio shm PATH|off" (panel/4): the shared audio file, or "off"; "": none
 }
 
 // maxDial bounds the digits of one dial line.
@@ -161,12 +162,18 @@ func parseControl(line string) (request, error) {
 		}
 		return request{state: true}, nil
 	case "audio":
-		// panel/3: the client asks for the audio stream's rate.
-		if len(f) != 3 || f[1] != "rate" || (f[2] != "8000" && f[2] != "16000") {
-			return request{}, errors.New("usage: audio rate 8000|16000")
+		// panel/3: the client asks for the audio stream's rate; panel/4:
+		// for its shared audio file, or the socket again.
+		switch {
+		case len(f) == 3 && f[1] == "rate" && (f[2] == "8000" || f[2] == "16000"):
+			r, _ := strconv.Atoi(f[2])
+			return request{rate: r}, nil
+		case len(f) == 3 && f[1] == "shm" && (f[2] == "off" || strings.HasPrefix(f[2], "/")):
+			return request{shm: f[2]}, nil
+		case len(f) >= 2 && f[1] == "shm":
+			return request{}, errors.New("usage: audio shm /PATH|off")
 		}
-		r, _ := strconv.Atoi(f[2])
-		return request{rate: r}, nil
+		return request{}, errors.New("usage: audio rate 8000|16000")
 	}
 	return request{}, fmt.Errorf("unknown command %s", quote(f[0]))
 }

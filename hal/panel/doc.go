@@ -1,4 +1,4 @@
-// Package panel is the virtual panel of panel.md, version 3: the hal of the
+// Package panel is the virtual panel of panel.md, version 4: the hal of the
 // qemu and sim boards. A Server is at once the phone's hal.Input (key and
 // hook events from the control stream), hal.Observer (each method sends its
 // panel.md line to the connected client) and hal.Codec (the audio stream: the
@@ -11,12 +11,14 @@
 // (sim board); OpenVirtio serves them on the virtio-serial ports named
 // "panel" and "panel.audio" (qemu board). One client at a time per stream; a
 // new client replaces the old one and is greeted with
-// "ready BOARD VERSION panel/3" and the audio clock's state ("audio on" or
+// "ready BOARD VERSION panel/4" and the audio clock's state ("audio on" or
 // "audio off"), then the replay of what the phone shows (state.go: lines,
 // calls, ringer, tone, lamps, display rows, voicemail) between "state
 // begin" and "state end"; a "state" request replays it again. The codec is
 // a hal.PCM: Stop stops the frame clock (nothing wakes the phone for audio
-// while it is stopped), Start starts it again.
+// while it is stopped), Start starts it again. A client on a local socket
+// can move the audio stream to a file that both map (panel/4's "audio shm",
+// shared.go): Exchange then copies a frame each way, with no system call.
 //
 // Nothing here blocks the phone: observer lines go through a bounded queue
 // per client and are dropped when the client is slow or absent; earpiece

@@ -9,7 +9,7 @@ import (
 )
 
 func FuzzParseControl(f *testing.F) {
-	for _, s := range []string{"hook off", "key send", "dial 123#", "status", "key", "", "key  5", "dial 12x", "hook on\r", "key volup\r"} {
+	for _, s := range []string{"hook off", "key send", "dial 123#", "status", "key", "", "key  5", "dial 12x", "hook on\r", "key volup\r", "state", "audio rate 16000", "audio shm /tmp/a", "audio shm off", "audio shm a"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
@@ -24,8 +24,11 @@ func FuzzParseControl(f *testing.F) {
 		if req.rate != 0 && req.rate != 8000 && req.rate != 16000 {
 			t.Fatalf("%q: audio rate %d", line, req.rate)
 		}
+		if req.shm != "" && req.shm != "off" && (!strings.HasPrefix(req.shm, "/") || strings.ContainsAny(req.shm, " \t\r\n")) {
+			t.Fatalf("%q: audio shm %q", line, req.shm)
+		}
 		if err != nil {
-			if len(req.events) != 0 || req.status || req.rate != 0 {
+			if len(req.events) != 0 || req.status || req.rate != 0 || req.state || req.shm != "" {
 				t.Fatalf("%q: error %v with a request", line, err)
 			}
 			if e := Text(err.Error()); strings.ContainsAny(e, "\n\r") {
@@ -33,9 +36,10 @@ func FuzzParseControl(f *testing.F) {
 			}
 			return
 		}
-		// Exactly one of: events, a status request, an audio rate.
+		// Exactly one of: events, a status request, a replay, an audio
+		// rate, a shared audio file.
 		asks := 0
-		for _, b := range []bool{len(req.events) > 0, req.status, req.rate != 0} {
+		for _, b := range []bool{len(req.events) > 0, req.status, req.state, req.rate != 0, req.shm != ""} {
 			if b {
 				asks++
 			}

@@ -92,7 +92,7 @@ func dialControl(t *testing.T, sock string) *testClient {
 	t.Helper()
 	c := dial(t, sock)
 	tc := &testClient{t: t, conn: c, r: bufio.NewReader(c)}
-	tc.expect("ready sim v0.1 panel/3")
+	tc.expect("ready sim v0.1 panel/4")
 	if l := tc.line(); !strings.HasPrefix(l, "audio ") {
 		t.Fatalf("after ready: %q, want the audio clock's state", l)
 	}
@@ -532,7 +532,7 @@ func TestListenTCP(t *testing.T) {
 	}
 	defer c.Close()
 	tc := &testClient{t: t, conn: c, r: bufio.NewReader(c)}
-	tc.expect("ready sim v0.1 panel/3")
+	tc.expect("ready sim v0.1 panel/4")
 	a, err := net.Dial("tcp", "127.0.0.1:"+itoa(port+1))
 	if err != nil {
 		t.Fatal(err)
@@ -761,7 +761,7 @@ func TestReplay(t *testing.T) {
 	}
 	c := dial(t, sock)
 	tc := &testClient{t: t, conn: c, r: bufio.NewReader(c)}
-	tc.expect("ready sim v0.1 panel/3")
+	tc.expect("ready sim v0.1 panel/4")
 	tc.line() // audio off
 	waitHook(t, hooks, "control")
 	if got := tc.replayed(); strings.Join(got, "\n") != strings.Join(want, "\n") {

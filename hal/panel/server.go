@@ -304,6 +304,16 @@ func (s *Server) handle(c *ctlSession, line []byte) bool {
 		c.send("audio rate " + strconv.Itoa(req.rate))
 		return true
 	}
+	if req.shm != "" {
+		if err := s.codec.share(req.shm); err != nil {
+			c.send("error " + Text(err.Error()))
+		} else if req.shm == "off" {
+			c.send("audio shm off")
+		} else {
+			c.send("audio shm on")
+		}
+		return true
+	}
 	if req.status {
 		s.mu.Lock()
 		f := s.status
@@ -518,7 +528,12 @@ func (s *Server) serveAudio(rw io.ReadWriteCloser) {
 		if c.sess == sess {
 			c.sess = nil
 		}
+		sh := sess.shm
+		sess.shm = nil
 		c.mu.Unlock()
+		if sh != nil {
+			sh.Close()
+		}
 	}()
 	dl, _ := rw.(interface{ SetReadDeadline(time.Time) error })
 	gated := sess.d != nil && dl != nil
@@ -526,12 +541,14 @@ func (s *Server) serveAudio(rw io.ReadWriteCloser) {
 	for {
 		if gated {
 			// While the clock runs Exchange reads the socket; this
-			// goroutine waits for it to stop. The deadline that woke it
+			// goroutine waits for it to stop. (With shared audio it
+			// reads on: the client's audio comes through the file, and
+			// its socket says only when it goes.) The deadline that woke it
 			// (startLocked) is cleared under the codec's lock, so that a
 			// start after it always wakes the read below.
 			c.mu.Lock()
 			dl.SetReadDeadline(time.Time{})
-			if c.running {
+			if c.running && sess.shm == nil {
 				stopped := c.stopped
 				c.parked = true
 				sess.d.mute() // no wake-up per arrival: Exchange reads

@@ -23,7 +23,7 @@ type Call struct {
 
 // Model is what the phone has shown: built from its panel lines by Apply.
 type Model struct {
-	Ready   string // "ready BOARD VERSION panel/3"
+	Ready   string // "ready BOARD VERSION panel/4"
 	Display [DisplayRows]string
 	LEDs    map[string]string // lamp -> on, off, blink
 	Ring    string            // cadence while ringing, "" when silent

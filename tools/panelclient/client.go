@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -65,6 +67,10 @@ type Client struct {
 	bq      quiet.Socket
 	btick   *time.Ticker
 	bperiod time.Duration
+
+	// The shared audio file (panel/4, ShareAudio), or nil: the socket.
+	sh    atomic.Pointer[share]
+	shDir string // where it is made: the audio socket's folder ("": not a unix socket)
 }
 
 // Dial connects to the phone's panel at addr, retrying until the phone has
@@ -94,6 +100,9 @@ func dialOnce(ctx context.Context, d *net.Dialer, network, ctlAddr, audAddr stri
 		return nil, err
 	}
 	c := &Client{ctl: ctl, notify: make(chan struct{})}
+	if network == "unix" {
+		c.shDir = filepath.Dir(audAddr)
+	}
 	go c.readLoop()
 	// The ready line: the phone is there.
 	rctx, cancel := context.WithTimeout(ctx, readyWait)
@@ -121,7 +130,7 @@ func dialOnce(ctx context.Context, d *net.Dialer, network, ctlAddr, audAddr stri
 	}
 }
 
-// Ready returns the phone's ready line, "ready BOARD VERSION panel/3".
+// Ready returns the phone's ready line, "ready BOARD VERSION panel/4".
 func (c *Client) Ready() string { return c.ready }
 
 func (c *Client) readLoop() {
@@ -237,6 +246,9 @@ func (c *Client) WriteAudio(s []int16) error {
 	for i, v := range s {
 		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
 	}
+	if sh := c.sh.Load(); sh != nil && sh.writeMic(b) {
+		return nil
+	}
 	if _, err := c.audio.Write(b); err != nil {
 		return fmt.Errorf("panelclient: audio: %w", err)
 	}
@@ -273,11 +285,18 @@ func (c *Client) drainAudio() {
 	for {
 		var n int
 		var err error
-		if d := time.Duration(c.batch.Load()); d > 0 {
+		if sh := c.sh.Load(); sh != nil {
+			n, err = c.readShared(sh, buf)
+		} else if d := time.Duration(c.batch.Load()); d > 0 {
 			n, err = c.readBatch(buf, d)
 		} else {
 			c.unbatch()
 			n, err = c.audio.Read(buf)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// ShareAudio's nudge: the stream moved to the file.
+			c.audio.SetReadDeadline(time.Time{})
+			n, err = 0, nil
 		}
 		b := buf[:n]
 		c.amu.Lock()
@@ -339,6 +358,9 @@ func (c *Client) readBatch(buf []byte, d time.Duration) (int, error) {
 		}
 		switch {
 		case rerr == syscall.EAGAIN || rerr == syscall.EINTR:
+			if c.sh.Load() != nil {
+				return 0, nil // ShareAudio: the earpiece comes through the file
+			}
 			<-c.btick.C
 		case rerr != nil:
 			return 0, rerr
@@ -421,6 +443,9 @@ func (c *Client) Close() error {
 		c.ctl.Close()
 		if c.audio != nil {
 			c.audio.Close()
+		}
+		if sh := c.sh.Swap(nil); sh != nil {
+			sh.close()
 		}
 	})
 	return nil

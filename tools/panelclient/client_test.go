@@ -8,9 +8,12 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/deskphone/deskphone/audio"
 	"github.com/deskphone/deskphone/hal"
@@ -46,7 +49,7 @@ func TestDialRetriesUntilReady(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	defer r.c.Close()
-	if r.c.Ready() != "ready sim v1 panel/3" {
+	if r.c.Ready() != "ready sim v1 panel/4" {
 		t.Fatalf("ready %q", r.c.Ready())
 	}
 }
@@ -328,5 +331,92 @@ func TestSetRate(t *testing.T) {
 	}
 	if l := audio.ToneLevel(got, 6000, WideRate); l < 0.03 {
 		t.Fatalf("6 kHz at %.4f, want about 0.06", l)
+	}
+}
+
+// TestShareAudio: after ShareAudio the earpiece comes through the shared
+// file, whole and in order, and WriteAudio's microphone reaches the
+// phone's Exchange the same way; the phone's socket carries nothing
+// meanwhile. UnshareAudio gives the socket back, and the stream goes on.
+func TestShareAudio(t *testing.T) {
+	s, c := start(t)
+	if err := s.Open(8000, 160); err != nil {
+		t.Fatal(err)
+	}
+	var micFrames atomic.Int64
+	go func() {
+		ear := make([]int16, 160)
+		mic := make([]int16, 160)
+		for k := int16(1); s.Exchange(ear, mic) == nil; k++ {
+			for i := range ear {
+				ear[i] = k
+			}
+			if mic[0] == 777 && mic[159] == 777 {
+				micFrames.Add(1)
+			}
+		}
+	}()
+	if err := c.ShareAudio(ctx(t), 40*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	// The microphone: a frame of 777s every 20 ms.
+	playCtx, stop := context.WithCancel(ctx(t))
+	defer stop()
+	go c.Play(playCtx, func(f []int16) bool {
+		for i := range f {
+			f[i] = 777
+		}
+		return true
+	})
+	c.FlushAudio()
+	buf := make([]int16, 4096)
+	var got []int16
+	for len(got) < 30*160 {
+		n, err := c.ReadAudio(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	first := slices.IndexFunc(got, func(v int16) bool { return v != 0 })
+	if first < 0 {
+		t.Fatal("no numbered frame came")
+	}
+	for i := first + 1; i < len(got); i++ {
+		if d := got[i] - got[i-1]; d != 0 && d != 1 {
+			t.Fatalf("shared, sample %d: frame %d after %d", i, got[i], got[i-1])
+		}
+	}
+	if n := micFrames.Load(); n < 10 {
+		t.Fatalf("the phone took %d microphone frames through the file in 0.6 s", n)
+	}
+	// The phone wrote nothing on the socket: its receive queue is empty
+	// (the client looks at it only every period).
+	sc, _ := c.audio.(syscall.Conn)
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := -1
+	rc.Control(func(fd uintptr) { queued, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+	if queued != 0 {
+		t.Fatalf("%d bytes on the socket while the file is shared", queued)
+	}
+	if err := c.UnshareAudio(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	c.FlushAudio()
+	got = got[:0]
+	for len(got) < 10*160 {
+		n, err := c.ReadAudio(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	for i := 1; i < len(got); i++ {
+		if d := got[i] - got[i-1]; d != 0 && d != 1 {
+			t.Fatalf("unshared, sample %d: frame %d after %d", i, got[i], got[i-1])
+		}
 	}
 }

@@ -77,7 +77,7 @@ func TestQEMUVirtio(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Ready() != "ready qemu guest panel/3" {
+	if c.Ready() != "ready qemu guest panel/4" {
 		t.Fatalf("ready %q", c.Ready())
 	}
 	wait := func(c *Client, re string) string {

@@ -10,8 +10,9 @@
 //     the client that asked for it. Lines from any client go to the phone.
 //     A new client is greeted with the phone's ready and audio lines and
 //     the replay of what the phone shows, so it starts where the others are.
-//   - Audio: at 8000 samples/s (a client's "audio rate 16000" is refused:
-//     the one stream serves them all); the earpiece goes to every audio client (a slow one loses
+//   - Audio: at 8000 samples/s and on the socket (a client's "audio rate
+//     16000" and panel/4's "audio shm" are refused: the one stream serves
+//     them all); the earpiece goes to every audio client (a slow one loses
 //     frames, never holds the others); the microphone is the last audio
 //     client to attach (the others' is read and dropped), handed back to
 //     the one before when it leaves.
@@ -292,6 +293,11 @@ func (h *Hub) toPhone(from *ctlClient, l string) {
 		} else {
 			from.send("error a shared panel's audio stays at 8000 samples/s")
 		}
+		return
+	case strings.HasPrefix(t, "audio shm"):
+		// The phone's one audio stream is the hub's, fanned out to every
+		// client: no client's file may take it (panel/4).
+		from.send("error a shared panel's audio stays on its socket")
 		return
 	}
 	h.ctl.SetWriteDeadline(time.Now().Add(2 * time.Second))

@@ -203,3 +203,17 @@ func TestPhoneRestarts(t *testing.T) {
 	}
 	wait(t, a, 0, `^display 0 back$`)
 }
+
+// TestRefusesOwnStream: a hub's client cannot take the phone's one audio
+// stream for itself: "audio rate 16000" and panel/4's "audio shm" get an
+// error line from the hub, and the phone never sees them.
+func TestRefusesOwnStream(t *testing.T) {
+	_, h := start(t)
+	c := dial(t, h)
+	if err := c.ShareAudio(ctx(t), 100*time.Millisecond); err == nil || !strings.Contains(err.Error(), "stays on its socket") {
+		t.Fatalf("ShareAudio through a hub: %v, want the hub's refusal", err)
+	}
+	if err := c.SetRate(ctx(t), panelclient.WideRate); err == nil {
+		t.Fatal("audio rate 16000 through a hub accepted")
+	}
+}

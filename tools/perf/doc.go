@@ -94,16 +94,22 @@
 //
 // # What the figures include
 //
-// The sim phone's sound card is the panel's audio stream: every frame it
-// writes the earpiece to a unix socket and reads what this tool sent as
-// the microphone (tools/panelclient paces it with its own 20 ms ticker),
-// so phoned's figures include those socket writes and reads, as a
-// hardware phone's would include ALSA's. This tool takes the earpiece
-// streams every 100 ms (panelclient's SetEarpieceBatch), its end of each
-// socket out of its own runtime's epoll, so a frame the phone writes
-// wakes nothing here: a read woken by each frame is put by the kernel on
-// the writer's processor and preempted the phone there, a cost no codec
-// chip adds. baresip's aubridge moves its audio inside the process.
+// The sim phone's sound card is the panel's audio stream, which this tool
+// moves from the audio socket to a file that it and the phone map
+// (panel/4's shared audio, panelclient's ShareAudio): every frame the
+// phone copies its earpiece into one ring and takes the microphone (what
+// this tool's 20 ms ticker wrote) from the other, as a codec chip shares a
+// DMA ring with its driver and as baresip's aubridge moves its audio
+// inside its process, so no frame costs the phone a system call to its
+// sound card. With -socket (Options.Socket) the stream stays on the
+// socket, a write and a read a frame in phoned's figures, as a hardware
+// phone's include ALSA's. Either way this tool takes the earpiece every
+// 100 ms (panelclient's SetEarpieceBatch), its end of the socket out of
+// its own runtime's epoll, so a frame the phone sends wakes nothing here:
+// a read woken by each frame is put by the kernel on the writer's
+// processor and preempted the phone there, a cost no codec chip adds.
+// The media check after the window takes each frame from the socket again
+// (UnshareAudio), since it times the frames.
 // The two phones share the machine: a callee whose frame runs a moment
 // after the caller's on the same processor finds the caches warm from it
 // (the same binary's code, the kernel's socket paths) and costs less than

@@ -10,7 +10,7 @@ import (
 // idle window; with threads, each process's threads under it.
 func (r *Report) Format(w io.Writer, threads bool) {
 	fmt.Fprintf(w, "deskphone perf: the whole phone against baresip, G.711 at 20 ms, both pairs through the development PBX on 127.0.0.1\n")
-	fmt.Fprintf(w, "call window %.1f s (both calls up), idle window %.1f s (registered, on hook)\n", r.CallSeconds, r.IdleSeconds)
+	fmt.Fprintf(w, "call window %.1f s (both calls up), idle window %.1f s (registered, on hook); the phones' sound card: %s\n", r.CallSeconds, r.IdleSeconds, r.SoundCard)
 	fmt.Fprintf(w, "before: %s; after the call window: %s\n\n", r.LoadBefore, r.LoadAfter)
 	for _, p := range r.Pairs {
 		ans := "answered"

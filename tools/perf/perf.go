@@ -48,6 +48,10 @@ type Options struct {
 	Dir string
 	// Baresip is baresip's binary; found on PATH when empty.
 	Baresip string
+	// Socket keeps the phones' sound card on their audio sockets (a
+	// write and a read a frame, each a system call of the phone's)
+	// instead of panel/4's shared audio file, for the comparison.
+	Socket bool
 	// Logf receives progress lines; nil is silent.
 	Logf func(format string, args ...any)
 }
@@ -111,6 +115,9 @@ type Report struct {
 	IdleSeconds float64 `json:"idle_seconds"`
 	LoadBefore  string  `json:"load_before"` // /proc/loadavg when the run started
 	LoadAfter   string  `json:"load_after"`  // and when the call window ended
+	// SoundCard is how the phones' audio went to this tool: "shared
+	// file" (panel/4) or "socket" (Options.Socket).
+	SoundCard string `json:"sound_card"`
 	// Procs: phoned caller, phoned callee, baresip caller, baresip callee.
 	Procs  []Proc  `json:"procs"`
 	Pairs  []Pair  `json:"pairs"` // phoned, baresip
@@ -232,9 +239,22 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// batches, since a read woken by every frame would preempt the phone
 	// that wrote it (the kernel puts a local socket's reader on the
 	// writer's processor), a cost of this tool's that no codec chip has
-	// and that baresip's aubridge, inside its process, does not pay.
+	// and that baresip's aubridge, inside its process, does not pay. And
+	// it shares their audio through a file (panel/4), as a codec chip
+	// shares its DMA ring with its driver and aubridge its buffers with
+	// baresip: a frame costs the phone no system call to a sound card
+	// (unless Socket).
+	r.SoundCard = "shared file"
+	if o.Socket {
+		r.SoundCard = "socket"
+	}
 	for _, ph := range []*lab.Phone{pa, pe} {
 		ph.Panel.SetEarpieceBatch(panelclient.MeasureBatch)
+		if !o.Socket {
+			if err := ph.Panel.ShareAudio(ctx, panelclient.MeasureBatch); err != nil {
+				return nil, fmt.Errorf("perf: phoned %s: %w", ph.Ext, err)
+			}
+		}
 	}
 	r.Procs = []Proc{
 		{Name: "phoned", Ext: pa.Ext, Role: "caller", PID: pa.PID()},
@@ -511,6 +531,9 @@ func phonedCall(ctx context.Context, a, b *lab.Phone) (stop func(), err error) {
 // phone that wrote it, as the batches avoid).
 func phonedMedia(a, b *lab.Phone) (bool, string, time.Duration, error) {
 	for _, ph := range []*lab.Phone{a, b} {
+		if err := ph.Panel.UnshareAudio(context.Background()); err != nil {
+			return false, "", 0, fmt.Errorf("perf: phoned %s: %w", ph.Ext, err)
+		}
 		ph.Panel.SetEarpieceBatch(0)
 	}
 	// A batch's wait ends within MeasureBatch; the reads after it are the

@@ -28,6 +28,7 @@ func main() {
 	flag.DurationVar(&o.Settle, "settle", perf.DefaultSettle, "pause after registering and after both calls are up, before a window")
 	flag.StringVar(&o.Dir, "dir", "", "work folder, kept (default: a temporary one, removed)")
 	flag.StringVar(&o.Baresip, "baresip", "", "baresip's binary (default: from PATH)")
+	flag.BoolVar(&o.Socket, "socket", false, "keep the phones' audio on their panel sockets instead of a shared file (panel/4)")
 	asJSON := flag.Bool("json", false, "print the report as JSON")
 	threads := flag.Bool("threads", false, "print each thread's wake-ups and CPU under its process")
 	verbose := flag.Bool("v", false, "print progress")
