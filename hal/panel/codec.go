@@ -124,6 +124,15 @@ type framePath interface {
 	tryWrite(b []byte) (int, error)
 }
 
+// wakeRead ends serveAudio's blocked read of the socket (a deadline in the
+// past), so that it looks again at whether Exchange reads; the codec's mu
+// is held.
+func (a *audSession) wakeRead() {
+	if dl, ok := a.rw.(interface{ SetReadDeadline(time.Time) error }); ok {
+		dl.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
 // local reports whether the client is on a unix socket.
 func (a *audSession) local() bool {
 	_, ok := a.rw.(*net.UnixConn)
@@ -267,10 +276,7 @@ func (c *codec) startLocked() {
 	if c.sess != nil && c.sess.shm != nil {
 		c.sess.shm.skipMic()
 	} else if c.sess != nil && c.sess.d != nil {
-		// Wake serveAudio's blocked read: from now Exchange reads.
-		if dl, ok := c.sess.rw.(interface{ SetReadDeadline(time.Time) error }); ok {
-			dl.SetReadDeadline(time.Unix(1, 0))
-		}
+		c.sess.wakeRead() // from now Exchange reads
 	}
 }
 
@@ -496,9 +502,7 @@ func (c *codec) unshare(sess *audSession) {
 	if a != nil && c.running && sess.d != nil {
 		// serveAudio reads the socket on while the file is shared:
 		// wake it, so that it parks and Exchange reads again.
-		if dl, ok := sess.rw.(interface{ SetReadDeadline(time.Time) error }); ok {
-			dl.SetReadDeadline(time.Unix(1, 0))
-		}
+		sess.wakeRead()
 	}
 	c.mu.Unlock()
 	if a != nil {

@@ -348,12 +348,8 @@ func (c *Client) readBatch(buf []byte, d time.Duration) (int, error) {
 		c.btick, c.bperiod = time.NewTicker(d), d
 	}
 	for {
-		var n int
-		var rerr error
-		if err := c.brc.Read(func(fd uintptr) bool {
-			n, rerr = syscall.Read(int(fd), buf)
-			return true // never wait for the poller: the socket is out of its interest
-		}); err != nil {
+		n, rerr, err := readNow(c.brc, buf)
+		if err != nil {
 			return 0, err
 		}
 		switch {
@@ -370,6 +366,17 @@ func (c *Client) readBatch(buf []byte, d time.Duration) (int, error) {
 			return n, nil
 		}
 	}
+}
+
+// readNow reads what waits on the socket, never waiting for the poller
+// (the socket may be out of its interest): rerr is the read's own error
+// (EAGAIN: nothing waits), err RawConn's (closed, a deadline).
+func readNow(rc syscall.RawConn, buf []byte) (n int, rerr, err error) {
+	err = rc.Read(func(fd uintptr) bool {
+		n, rerr = syscall.Read(int(fd), buf)
+		return true
+	})
+	return n, rerr, err
 }
 
 // unbatch gives the audio socket back to the runtime's poller after

@@ -154,10 +154,7 @@ func (c *Client) readShared(sh *share, buf []byte) (n int, err error) {
 		if !sh.more {
 			<-sh.tick.C
 			var rerr error
-			if err := sh.rc.Read(func(fd uintptr) bool {
-				n, rerr = syscall.Read(int(fd), buf)
-				return true // never wait for the poller
-			}); errors.Is(err, os.ErrDeadlineExceeded) {
+			if n, rerr, err = readNow(sh.rc, buf); errors.Is(err, os.ErrDeadlineExceeded) {
 				c.audio.SetReadDeadline(time.Time{}) // ShareAudio's nudge
 				continue
 			} else if err != nil {
