@@ -237,7 +237,9 @@ func (c *Client) Status(ctx context.Context) (string, error) {
 	return strings.TrimPrefix(l, "status "), nil
 }
 
-// WriteAudio sends microphone samples to the phone.
+// WriteAudio sends microphone samples to the phone: on the audio socket,
+// or after ShareAudio into the shared file's ring (what it has no room
+// for is dropped, as the phone drops what its ring cannot keep).
 func (c *Client) WriteAudio(s []int16) error {
 	if cap(c.wbuf) < 2*len(s) {
 		c.wbuf = make([]byte, 2*len(s))
