@@ -18,12 +18,11 @@ import (
 // share is the client's end of a shared audio file (panel/4): the
 // mapping, which close unmaps while no reader or writer holds it.
 type share struct {
-	mu     sync.RWMutex
-	a      *panel.SharedAudio // nil once closed
-	period time.Duration
-	tick   *time.Ticker
-	rc     syscall.RawConn // the audio socket, for its end
-	more   bool            // the last take filled its buffer: take again at once
+	mu   sync.RWMutex
+	a    *panel.SharedAudio // nil once closed
+	tick *time.Ticker       // the period's
+	rc   syscall.RawConn    // the audio socket, for its end
+	more bool               // the last take filled its buffer: take again at once
 }
 
 func (s *share) close() {
@@ -107,7 +106,7 @@ func (c *Client) ShareAudio(ctx context.Context, period time.Duration) error {
 		a.Close()
 		return fmt.Errorf("panelclient: audio shm: %w", err)
 	}
-	sh := &share{a: a, period: period, tick: time.NewTicker(period), rc: rc}
+	sh := &share{a: a, tick: time.NewTicker(period), rc: rc}
 	if old := c.sh.Swap(sh); old != nil {
 		old.close()
 	}
