@@ -112,6 +112,7 @@ func TestRegisterTLS(t *testing.T) {
 			if sub := <-peers; sub != tc.clientSub {
 				t.Errorf("the registrar saw client certificate %q, want %q", sub, tc.clientSub)
 			}
+			loopStackHeld(t, ua) // the TLS connection's set-up fits too (loopstack_test.go)
 		})
 	}
 }

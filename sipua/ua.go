@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/deskphone/deskphone/sipua/resolve"
 	"github.com/deskphone/deskphone/sipua/sipmsg"
@@ -48,6 +49,8 @@ type UA struct {
 	work chan func()
 	stop chan struct{} // closed to stop the loop
 	done chan struct{} // closed when the loop has exited
+
+	stackMoves atomic.Int64 // the loop's stack copied since it grew (loopStack)
 
 	startOnce sync.Once
 	closeOnce sync.Once
@@ -279,9 +282,30 @@ func (ua *UA) errChan() chan error {
 	return make(chan error, 1)
 }
 
+// loopStack is the stack the UA's loop runs on. A goroutine's stack starts
+// small and the runtime grows it by copying, which reads the stack maps
+// (the program's pc tables) of every frame on it: the loop's first call
+// grew it, and those reads mapped back about 1 MB of the program's file
+// that the phone had let go of when it settled, held for the whole call
+// (DESIGN.md, "Memory"). So the loop grows its stack to loopStack before
+// the phone settles, and keeps a quarter of it in use (reserve) while it
+// waits, so that a collection does not halve it again (the runtime
+// shrinks a stack that uses less than a quarter). A call's deepest work
+// on the loop (the INVITE's SDP, its digest, the answer's parse) is a few
+// KiB above that; TestLoopStackStays holds it.
+const loopStack = 32 << 10
+
 func (ua *UA) loop() {
 	defer close(ua.done)
+	var reserve [loopStack / 4]byte
+	keepReserve(&reserve)
+	growStack()
+	at := uintptr(unsafe.Pointer(&reserve)) // moves when the stack does
 	for {
+		if p := uintptr(unsafe.Pointer(&reserve)); p != at {
+			at = p
+			ua.stackMoves.Add(1)
+		}
 		select {
 		case f := <-ua.work:
 			f()
@@ -299,6 +323,21 @@ func (ua *UA) loop() {
 		}
 	}
 }
+
+// keepReserve and growStack are never inlined: the first keeps the loop's
+// reserve in its frame, the second's frame takes the stack to loopStack.
+//
+//go:noinline
+func keepReserve(*[loopStack / 4]byte) {}
+
+//go:noinline
+func growStack() {
+	var b [loopStack / 2]byte
+	keepGrow(&b)
+}
+
+//go:noinline
+func keepGrow(*[loopStack / 2]byte) {}
 
 // emit queues an event for the phone (events.go); the loop never waits.
 func (ua *UA) emit(e Event) {
